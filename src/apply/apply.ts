@@ -1,0 +1,175 @@
+/**
+ * apply: lock -> recover an interrupted apply -> read live state -> plan -> run steps under the journal -> record
+ * ownership. Any failing step rolls back the steps already done, in reverse, so the system ends as it began.
+ */
+import { DesiredState, UnitError } from '../model/types';
+import { NamespaceSockets } from '../live/namespaces';
+import { LiveState, readLiveState } from '../live/state';
+import { findConflicts, planChanges, unsupportedChanges } from '../plan/diff';
+import { invertStep, planSteps } from '../plan/steps';
+import { Change, Plan, Step } from '../plan/types';
+import { checkAgainstSystem } from '../units';
+import { clearJournal, Journal, readInterrupted } from './journal';
+import { ApplyLock } from './lock';
+import { loadOwnership, Ownership, saveOwnership } from './ownership';
+import { describeStep, StepRunner } from './runner';
+
+export class InvalidUnitsError extends Error {
+  constructor(readonly errors: UnitError[]) {
+    super(`${errors.length} problem(s) in the units; nothing was applied`);
+  }
+}
+
+export class UnsupportedError extends Error {
+  constructor(readonly changes: Change[]) {
+    super(
+      `the units declare bridges or datapath ports, which this version of netmgr can plan but not yet apply ` +
+        `(${changes.map((c) => ('name' in c ? c.name : '')).join(', ')}); nothing was applied`,
+    );
+  }
+}
+
+export class ApplyFailedError extends Error {
+  constructor(
+    readonly failedStep: string,
+    readonly reason: Error,
+    readonly undone: number,
+    readonly undoFailures: string[],
+  ) {
+    super(
+      undoFailures.length
+        ? `${failedStep} failed: ${reason.message}; rolling back ${undone} step(s) left ${undoFailures.length} not undone:\n  ${undoFailures.join('\n  ')}`
+        : `${failedStep} failed: ${reason.message}; rolled back the ${undone} step(s) already done: the system is as it was before this apply`,
+    );
+  }
+}
+
+export interface World {
+  live: LiveState;
+  owned: Ownership;
+}
+
+/** Namespaces whose links matter: those the units name and those netmgr owns or put links in. */
+export function namespacesOfInterest(desired: DesiredState, owned: Ownership): string[] {
+  const s = new Set<string>([...desired.namespaces, ...owned.namespaces]);
+  for (const v of owned.veths) for (const ns of [v.namespace, v.peerNamespace]) if (ns !== null) s.add(ns);
+  return [...s].sort();
+}
+
+export function readWorld(desired: DesiredState, stateDir: string, sockets: NamespaceSockets): World {
+  const owned = loadOwnership(stateDir);
+  const wantedLL = new Set<string>();
+  for (const p of desired.ports.values()) for (const a of [...p.addresses, ...p.localAddresses]) if (/^fe[89ab]/i.test(a)) wantedLL.add(a);
+  return { live: readLiveState(sockets, namespacesOfInterest(desired, owned), wantedLL), owned };
+}
+
+/** Checks that need the live system: system ports exist, wanted names are free or already netmgr's. */
+export function preflight(desired: DesiredState, world: World): UnitError[] {
+  const { live } = world;
+  const facts = {
+    namespaceExists: (ns: string) => live.namespaces.includes(ns),
+    interfaceExists: (ns: string | null, name: string) => !!live.links.get(ns ?? '')?.some((l) => l.name === name),
+  };
+  return [...checkAgainstSystem(desired, facts), ...findConflicts(desired, live, world.owned)];
+}
+
+/** The ownership record after a successful apply of plan (pure). */
+export function nextOwnership(owned: Ownership, plan: Plan): Ownership {
+  const namespaces = new Set(owned.namespaces);
+  let veths = [...owned.veths];
+  for (const c of plan.changes) {
+    if (c.object === 'namespace') c.action === 'create' ? namespaces.add(c.name) : namespaces.delete(c.name);
+    if (c.object === 'veth' && c.action === 'delete') {
+      const [a] = c.ends;
+      veths = veths.filter((v) => !(v.namespace === a.namespace && v.name === a.name));
+    }
+  }
+  for (const c of plan.changes) {
+    if (c.object === 'veth' && c.action === 'create') {
+      const [a, b] = c.ends;
+      veths.push({ unit: c.unit, namespace: a.namespace, name: a.name, peerNamespace: b.namespace, peer: b.name });
+    }
+  }
+  return { version: 1, namespaces: [...namespaces], veths };
+}
+
+export interface ApplyOptions {
+  stateDir: string;
+  /** Wait for a concurrent apply instead of failing. */
+  wait: boolean;
+  log: (line: string) => void;
+  /** Testing aid (NETMGR_TEST_FAIL_STEP): make step k (1-based) fail, to exercise rollback. */
+  failAtStep?: number;
+}
+
+export interface ApplyResult {
+  plan: Plan;
+  steps: number;
+  /** Steps of an interrupted earlier apply that were undone first. */
+  recovered: number;
+}
+
+/** Undoes steps in reverse. "Already undone" (a begun step that never ran) counts as success. */
+function undo(runner: StepRunner, steps: Step[]): string[] {
+  const failures: string[] = [];
+  for (let i = steps.length - 1; i >= 0; i--) {
+    const inv = invertStep(steps[i]);
+    try {
+      runner.run(inv);
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      const harmless = ['ENODEV', 'EEXIST', 'EADDRNOTAVAIL', 'ENOENT'].includes(code ?? '');
+      if (!harmless) failures.push(`${describeStep(inv)}: ${(e as Error).message}`);
+    }
+  }
+  return failures;
+}
+
+export function applyDesired(desired: DesiredState, opts: ApplyOptions): ApplyResult {
+  const lock = ApplyLock.acquire(opts.stateDir, opts.wait, (pid) => opts.log(`waiting for another netmgr apply (pid ${pid}) to finish`));
+  const sockets = new NamespaceSockets();
+  const runner = new StepRunner(sockets);
+  try {
+    let recovered = 0;
+    const interrupted = readInterrupted(opts.stateDir);
+    if (interrupted) {
+      opts.log(`an earlier apply (pid ${interrupted.pid}) was interrupted; undoing its ${interrupted.steps.length} step(s) first`);
+      const failures = undo(runner, interrupted.steps);
+      if (failures.length) throw new Error(`could not undo the interrupted apply:\n  ${failures.join('\n  ')}`);
+      clearJournal(opts.stateDir);
+      recovered = interrupted.steps.length;
+    }
+    const world = readWorld(desired, opts.stateDir, sockets);
+    const problems = preflight(desired, world);
+    if (problems.length) throw new InvalidUnitsError(problems);
+    const plan = planChanges(desired, world.live, world.owned);
+    const unsupported = unsupportedChanges(plan);
+    if (unsupported.length) throw new UnsupportedError(unsupported);
+    const steps = planSteps(plan);
+    if (!steps.length) return { plan, steps: 0, recovered };
+
+    const journal = Journal.start(opts.stateDir);
+    const done: Step[] = [];
+    for (let i = 0; i < steps.length; i++) {
+      const step = steps[i];
+      journal.begin(i, step);
+      try {
+        if (opts.failAtStep === i + 1) throw new Error('injected failure (NETMGR_TEST_FAIL_STEP)');
+        runner.run(step);
+      } catch (e) {
+        const failures = undo(runner, done);
+        if (!failures.length) journal.finish();
+        throw new ApplyFailedError(`step ${i + 1}/${steps.length} (${describeStep(step)})`, e as Error, done.length, failures);
+      }
+      journal.done(i);
+      done.push(step);
+    }
+    saveOwnership(opts.stateDir, nextOwnership(world.owned, plan));
+    journal.finish();
+    return { plan, steps: steps.length, recovered };
+  } finally {
+    runner.close();
+    sockets.close();
+    lock.release();
+  }
+}

@@ -1,0 +1,100 @@
+/** Executes one primitive step against the kernel. The only place apply writes to netlink. */
+import * as fs from 'fs';
+import { native } from '../native';
+import { NamespaceSockets, nsLabel } from '../live/namespaces';
+import { NamespaceName } from '../model/types';
+import { addAddress, createVeth, deleteAddress, deleteLink, getLinkByName, setLink, VethEndSpec } from '../netlink/rtnl';
+import { Step, StepVethEnd } from '../plan/types';
+import { NETNS_DIR, netnsPath } from '../util/paths';
+
+export function describeStep(s: Step): string {
+  const at = (ns: NamespaceName, name: string) => `${name} [${nsLabel(ns)}]`;
+  switch (s.op) {
+    case 'ns.create':
+      return `create namespace ${s.name}`;
+    case 'ns.delete':
+      return `delete namespace ${s.name}`;
+    case 'veth.create':
+      return `create veth ${at(s.a.namespace, s.a.name)} <-> ${at(s.b.namespace, s.b.name)}`;
+    case 'veth.delete':
+      return `delete veth ${at(s.namespace, s.name)}`;
+    case 'link.set': {
+      const t = s.to;
+      const parts = [t.mtu !== undefined && `mtu ${t.mtu}`, t.mac !== undefined && `mac ${t.mac}`, t.up !== undefined && (t.up ? 'up' : 'down')].filter(Boolean);
+      return `set ${at(s.namespace, s.name)} ${parts.join(', ')}`;
+    }
+    case 'addr.add':
+      return `add ${s.address} to ${at(s.namespace, s.link)}`;
+    case 'addr.del':
+      return `remove ${s.address} from ${at(s.namespace, s.link)}`;
+  }
+}
+
+export class StepRunner {
+  constructor(private readonly sockets: NamespaceSockets) {}
+
+  private index(ns: NamespaceName, name: string): number {
+    const l = getLinkByName(this.sockets.route(ns), name);
+    if (!l) throw Object.assign(new Error(`interface ${name} not found in namespace ${nsLabel(ns)}`), { code: 'ENODEV' });
+    return l.index;
+  }
+
+  private vethEnd(e: StepVethEnd, socketNs: NamespaceName): VethEndSpec {
+    return {
+      name: e.name,
+      mtu: e.mtu,
+      mac: e.mac,
+      index: e.index,
+      nsFd: e.namespace === socketNs ? undefined : e.namespace === null ? this.rootNsFd() : this.sockets.nsFd(e.namespace),
+    };
+  }
+
+  private rootFd: number | undefined;
+  private rootNsFd(): number {
+    // The namespace this process started in; /proc/1 would be wrong inside containers.
+    this.rootFd ??= fs.openSync('/proc/self/ns/net', 'r');
+    return this.rootFd;
+  }
+
+  run(s: Step): void {
+    switch (s.op) {
+      case 'ns.create': {
+        native().netnsCreate(NETNS_DIR, s.name);
+        try {
+          // A namespace's loopback starts down; hosts expect it up (as docker and podman do).
+          const sock = this.sockets.route(s.name);
+          setLink(sock, this.index(s.name, 'lo'), { up: true }, `lo [${s.name}]`);
+        } catch (e) {
+          this.sockets.drop(s.name);
+          native().netnsRemove(netnsPath(s.name));
+          throw e;
+        }
+        return;
+      }
+      case 'ns.delete':
+        this.sockets.drop(s.name);
+        native().netnsRemove(netnsPath(s.name));
+        return;
+      case 'veth.create':
+        createVeth(this.sockets.route(s.a.namespace), this.vethEnd(s.a, s.a.namespace), this.vethEnd(s.b, s.a.namespace));
+        return;
+      case 'veth.delete':
+        deleteLink(this.sockets.route(s.namespace), this.index(s.namespace, s.name), `veth ${s.name} [${nsLabel(s.namespace)}]`);
+        return;
+      case 'link.set':
+        setLink(this.sockets.route(s.namespace), this.index(s.namespace, s.name), s.to, `${s.name} [${nsLabel(s.namespace)}]`);
+        return;
+      case 'addr.add':
+        addAddress(this.sockets.route(s.namespace), this.index(s.namespace, s.link), s.address, `${s.link} [${nsLabel(s.namespace)}]`);
+        return;
+      case 'addr.del':
+        deleteAddress(this.sockets.route(s.namespace), this.index(s.namespace, s.link), s.address, `${s.link} [${nsLabel(s.namespace)}]`);
+        return;
+    }
+  }
+
+  close(): void {
+    if (this.rootFd !== undefined) fs.closeSync(this.rootFd);
+    this.rootFd = undefined;
+  }
+}

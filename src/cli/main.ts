@@ -1,0 +1,59 @@
+/** `netmgr` entry point: dispatches to one file per subcommand. */
+import { Command, CliContext, EXIT_FAILURE, EXIT_INVALID, EXIT_OK, UsageError } from './command';
+import { applyCommand } from './apply';
+import { planCommand } from './plan';
+import { showCommand } from './show';
+import { validateCommand } from './validate';
+
+const pkg = require('../../package.json') as { version: string };
+
+export const COMMANDS: Command[] = [validateCommand, planCommand, applyCommand, showCommand];
+
+function help(): string {
+  const lines = [
+    'usage: netmgr COMMAND [OPTIONS]',
+    '',
+    'Declarative network manager: unit files in /etc/netmgr (or --dir / NETMGR_DIR) describe the desired state.',
+    '',
+    'Commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`),
+    `  ${'version'.padEnd(10)} print the version`,
+    '',
+    'See netmgr(8) and netmgr.units(5).',
+  ];
+  return lines.join('\n') + '\n';
+}
+
+export async function main(argv: string[], io = { stdout: (s: string) => process.stdout.write(s), stderr: (s: string) => process.stderr.write(s) }): Promise<number> {
+  const [name, ...args] = argv;
+  if (!name || name === 'help' || name === '--help' || name === '-h') {
+    io.stdout(help());
+    return name ? EXIT_OK : EXIT_INVALID;
+  }
+  if (name === 'version' || name === '--version' || name === '-V') {
+    io.stdout(`netmgr ${pkg.version}\n`);
+    return EXIT_OK;
+  }
+  const cmd = COMMANDS.find((c) => c.name === name);
+  if (!cmd) {
+    io.stderr(`netmgr: unknown command \`${name}\`\n\n${help()}`);
+    return EXIT_INVALID;
+  }
+  if (args.includes('--help') || args.includes('-h')) {
+    io.stdout(`usage: ${cmd.usage}\n\n${cmd.summary}\n`);
+    return EXIT_OK;
+  }
+  const ctx: CliContext = { ...io, args, env: process.env };
+  try {
+    return await cmd.run(ctx);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.stderr(`netmgr ${cmd.name}: ${e.message}\nusage: ${cmd.usage}\n`);
+      return EXIT_INVALID;
+    }
+    const err = e as Error & { code?: string };
+    io.stderr(`netmgr ${cmd.name}: ${err.message}\n`);
+    if (process.env.NETMGR_DEBUG) io.stderr(`${err.stack}\n`);
+    return EXIT_FAILURE;
+  }
+}

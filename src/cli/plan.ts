@@ -1,0 +1,37 @@
+import { preflight, readWorld } from '../apply/apply';
+import { NamespaceSockets } from '../live/namespaces';
+import { planChanges } from '../plan/diff';
+import { formatPlan, planToJson } from '../plan/format';
+import { Command, EXIT_INVALID, EXIT_OK } from './command';
+import { DIR_OPTION, JSON_OPTION, loadUnits, parseOptions, paths, printErrors, printJson, requireRoot } from './common';
+
+export const planCommand: Command = {
+  name: 'plan',
+  summary: 'show what apply would change, without changing anything',
+  usage: 'netmgr plan [--json] [--dir DIR]',
+  async run(ctx) {
+    const { values } = parseOptions(ctx, { ...DIR_OPTION, ...JSON_OPTION });
+    requireRoot('netmgr plan');
+    const p = paths(ctx, values.dir);
+    const { desired, errors } = loadUnits(p.unitDir);
+    if (!desired) {
+      printErrors(ctx, errors);
+      return EXIT_INVALID;
+    }
+    const sockets = new NamespaceSockets();
+    try {
+      const world = readWorld(desired, p.stateDir, sockets);
+      const problems = preflight(desired, world);
+      if (problems.length) {
+        printErrors(ctx, problems);
+        return EXIT_INVALID;
+      }
+      const plan = planChanges(desired, world.live, world.owned);
+      if (values.json) printJson(ctx, planToJson(plan));
+      else ctx.stdout(formatPlan(plan));
+      return EXIT_OK;
+    } finally {
+      sockets.close();
+    }
+  },
+};

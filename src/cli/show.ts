@@ -1,0 +1,76 @@
+import { loadOwnership } from '../apply/ownership';
+import { namespacesOfInterest, preflight } from '../apply/apply';
+import { NamespaceSockets, nsLabel } from '../live/namespaces';
+import { findLink, LiveLink, readLiveState } from '../live/state';
+import { DesiredState } from '../model/types';
+import { planChanges } from '../plan/diff';
+import { formatChange } from '../plan/format';
+import { Change } from '../plan/types';
+import { Command, EXIT_OK } from './command';
+import { DIR_OPTION, JSON_OPTION, loadUnits, parseOptions, paths, printJson, requireRoot } from './common';
+
+const emptyDesired = (): DesiredState => ({ bridges: new Map(), ports: new Map(), namespaces: [] });
+
+function linkJson(l: LiveLink | undefined) {
+  if (!l) return null;
+  return { index: l.index, mtu: l.mtu, mac: l.mac ?? null, state: l.up ? 'up' : 'down', addresses: l.addresses };
+}
+
+function linkText(name: string, l: LiveLink | undefined): string {
+  if (!l) return `${name}: missing`;
+  return `${name}: index ${l.index}, mtu ${l.mtu}, mac ${l.mac ?? '-'}, ${l.up ? 'up' : 'down'}${l.addresses.length ? ', ' + l.addresses.join(' ') : ''}`;
+}
+
+export const showCommand: Command = {
+  name: 'show',
+  summary: 'show the live state of everything netmgr manages, and drift from the units',
+  usage: 'netmgr show [--json] [--dir DIR]',
+  async run(ctx) {
+    const { values } = parseOptions(ctx, { ...DIR_OPTION, ...JSON_OPTION });
+    requireRoot('netmgr show');
+    const p = paths(ctx, values.dir);
+    const units = loadUnits(p.unitDir);
+    const desired = units.desired ?? emptyDesired();
+    const owned = loadOwnership(p.stateDir);
+    const sockets = new NamespaceSockets();
+    try {
+      const live = readLiveState(sockets, namespacesOfInterest(desired, owned));
+      // Drift: what apply would change, but only for objects that exist (pending creations are not drift).
+      let drift: Change[] | null = null;
+      if (units.desired && !preflight(desired, { live, owned }).length) {
+        drift = planChanges(desired, live, owned).changes;
+      }
+      const veths = owned.veths.map((v) => ({
+        unit: v.unit,
+        ends: [
+          { namespace: v.namespace, name: v.name, ...{ live: linkJson(findLink(live, v.namespace, v.name)) } },
+          { namespace: v.peerNamespace, name: v.peer, ...{ live: linkJson(findLink(live, v.peerNamespace, v.peer)) } },
+        ],
+      }));
+      const namespaces = owned.namespaces.map((n) => ({ name: n, present: live.namespaces.includes(n) }));
+      if (values.json) {
+        printJson(ctx, { schema: 'netmgr.show/1', namespaces, veths, unitsValid: units.errors.length === 0, drift });
+        return EXIT_OK;
+      }
+      const out: string[] = [];
+      out.push(`Namespaces created by netmgr: ${namespaces.length ? namespaces.map((n) => n.name + (n.present ? '' : ' (missing)')).join(', ') : 'none'}`);
+      out.push(`Veth pairs created by netmgr: ${veths.length || 'none'}`);
+      for (const v of owned.veths) {
+        out.push(`  ${v.name} [${nsLabel(v.namespace)}] <-> ${v.peer} [${nsLabel(v.peerNamespace)}]  (unit ${v.unit})`);
+        out.push(`    ${linkText(v.name, findLink(live, v.namespace, v.name))}`);
+        out.push(`    ${linkText(v.peer, findLink(live, v.peerNamespace, v.peer))}`);
+      }
+      if (!units.desired) out.push(`Drift: not computed, the units in ${p.unitDir} have errors (netmgr validate)`);
+      else if (drift === null) out.push('Drift: not computed, the units conflict with the live system (netmgr validate)');
+      else if (!drift.length) out.push('Drift: none, the live state matches the units.');
+      else {
+        out.push('Drift (what `netmgr apply` would change):');
+        for (const c of drift) out.push('  ' + formatChange(c).replace(/\n/g, '\n  '));
+      }
+      ctx.stdout(out.join('\n') + '\n');
+      return EXIT_OK;
+    } finally {
+      sockets.close();
+    }
+  },
+};

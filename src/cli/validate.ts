@@ -1,0 +1,36 @@
+import { NamespaceSockets } from '../live/namespaces';
+import { preflight, readWorld } from '../apply/apply';
+import { Command, EXIT_INVALID, EXIT_OK } from './command';
+import { DIR_OPTION, loadUnits, parseOptions, paths, printErrors } from './common';
+
+export const validateCommand: Command = {
+  name: 'validate',
+  summary: 'check the unit files (and, as root, the live system they refer to)',
+  usage: 'netmgr validate [--dir DIR] [--offline]',
+  async run(ctx) {
+    const { values } = parseOptions(ctx, { ...DIR_OPTION, offline: { type: 'boolean' } } as const);
+    const p = paths(ctx, values.dir);
+    const { desired, errors } = loadUnits(p.unitDir);
+    if (!desired) {
+      printErrors(ctx, errors);
+      return EXIT_INVALID;
+    }
+    // Live checks (system ports exist, names free) need root; --offline or a non-root user skips them, visibly.
+    const live = !values.offline && process.getuid?.() === 0;
+    if (live) {
+      const sockets = new NamespaceSockets();
+      try {
+        const problems = preflight(desired, readWorld(desired, p.stateDir, sockets));
+        if (problems.length) {
+          printErrors(ctx, problems);
+          return EXIT_INVALID;
+        }
+      } finally {
+        sockets.close();
+      }
+    }
+    const n = desired.bridges.size + desired.ports.size;
+    ctx.stdout(`${p.unitDir}: ${n} unit${n === 1 ? '' : 's'} valid${live ? '' : ' (live checks skipped: run as root without --offline to check interfaces)'}\n`);
+    return EXIT_OK;
+  },
+};

@@ -1,0 +1,109 @@
+/**
+ * The desired-state model: what the validated unit files ask for, with defaults applied and every implied object
+ * (namespaces named by ports, veth peer names) made explicit. Produced by src/units, consumed by src/plan.
+ * Nothing here does I/O.
+ */
+
+/** Where a value came from, for errors that point at the user's text. Lines and columns are 1-based. */
+export interface SourcePos {
+  file: string;
+  line: number;
+  col: number;
+}
+
+/** The root network namespace is written as null everywhere in the model. */
+export type NamespaceName = string | null;
+
+export type DatapathType = 'auto' | 'kernel' | 'userspace';
+export type PolicyType = 'learning' | 'flows';
+export type PortKind = 'system' | 'internal' | 'veth';
+export type LinkState = 'up' | 'down';
+
+/** Link-level settings; undefined means "leave the kernel's value alone" (systemd-networkd's tri-state). */
+export interface LinkSettings {
+  mtu?: number;
+  /** Lower-case colon form, e.g. "02:00:00:00:00:fe". */
+  mac?: string;
+  state: LinkState;
+}
+
+/** An address in CIDR form, normalised: IPv4 dotted quad, IPv6 RFC 5952 lower-case, host bits kept. */
+export type Cidr = string;
+
+export interface FlowSpec {
+  match: string;
+  actions: string;
+  /** Position of the `match` value, for flow-syntax errors. */
+  source: SourcePos;
+  actionsSource: SourcePos;
+}
+
+export interface BridgeSpec {
+  type: 'bridge';
+  name: string;
+  datapath: DatapathType;
+  policy: PolicyType;
+  /** Seconds, 15..3600. */
+  macAging: number;
+  macTableSize: number;
+  flows: FlowSpec[];
+  /** Addresses on the bridge's own internal port. IPv4 then IPv6. */
+  addresses: Cidr[];
+  link: LinkSettings;
+  /** The unit file this came from. */
+  source: SourcePos;
+}
+
+export interface PortSpec {
+  type: 'port';
+  name: string;
+  /** Undefined only for a veth that directly joins two namespaces. */
+  bridge?: string;
+  kind: PortKind;
+  /** internal: where the interface lives; veth: where the peer end lives; system: where the NIC is. */
+  namespace: NamespaceName;
+  /** veth only: the peer end's name (explicit or derived). */
+  peer?: string;
+  /** veth without bridge only: where this end (the unit's name) lives. */
+  localNamespace: NamespaceName;
+  /** veth without bridge only: this end's addresses. */
+  localAddresses: Cidr[];
+  /** veth without bridge only: this end's MAC. */
+  localMac?: string;
+  /** Access VLAN (learning policy). */
+  vlan?: number;
+  /** Trunk VLANs (learning policy). */
+  trunks: number[];
+  /** Addresses on the internal port, or on the veth's peer end. IPv4 then IPv6. */
+  addresses: Cidr[];
+  /** Applies to the internal port / the veth's peer end (mtu applies to both veth ends). */
+  link: LinkSettings;
+  source: SourcePos;
+  /** Position of the `kind` value, for errors about the interface itself (e.g. a missing system NIC). */
+  kindSource?: SourcePos;
+}
+
+export type UnitSpec = BridgeSpec | PortSpec;
+
+export interface DesiredState {
+  /** Keyed by name, in file order. */
+  bridges: Map<string, BridgeSpec>;
+  ports: Map<string, PortSpec>;
+  /** Every namespace named by any unit, sorted. */
+  namespaces: string[];
+}
+
+/** One located problem found in the unit files. */
+export interface UnitError {
+  file: string;
+  line: number;
+  col: number;
+  message: string;
+  hint?: string;
+}
+
+/** `FILE:LINE:COL: error: what is wrong` plus an indented hint line, as `netmgr validate` prints it. */
+export function formatUnitError(e: UnitError): string {
+  const head = `${e.file}:${e.line}:${e.col}: error: ${e.message}`;
+  return e.hint ? `${head}\n  hint: ${e.hint}` : head;
+}

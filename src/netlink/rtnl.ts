@@ -1,0 +1,282 @@
+/**
+ * rtnetlink: links and addresses. Constants carry the kernel's names (include/uapi/linux/if_link.h,
+ * rtnetlink.h, if_addr.h, veth.h). Encoders build request payloads; decoders turn dump messages into plain records.
+ */
+import { AttrWriter, attrTable, parseAttrs, readStr } from './attr';
+import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NetlinkSocket } from './socket';
+
+export const RTM_NEWLINK = 16;
+export const RTM_DELLINK = 17;
+export const RTM_GETLINK = 18;
+export const RTM_SETLINK = 19;
+export const RTM_NEWADDR = 20;
+export const RTM_DELADDR = 21;
+export const RTM_GETADDR = 22;
+
+export const AF_UNSPEC = 0;
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+
+export const IFF_UP = 0x1;
+export const IFF_LOWER_UP = 0x10000;
+
+export const IFLA_ADDRESS = 1;
+export const IFLA_BROADCAST = 2;
+export const IFLA_IFNAME = 3;
+export const IFLA_MTU = 4;
+export const IFLA_LINK = 5;
+export const IFLA_MASTER = 10;
+export const IFLA_OPERSTATE = 16;
+export const IFLA_LINKINFO = 18;
+export const IFLA_IFALIAS = 20;
+export const IFLA_NET_NS_FD = 28;
+export const IFLA_EXT_MASK = 29;
+export const IFLA_LINK_NETNSID = 37;
+
+export const IFLA_INFO_KIND = 1;
+export const IFLA_INFO_DATA = 2;
+export const VETH_INFO_PEER = 1;
+
+/** IFLA_EXT_MASK bit that asks the kernel to leave VF info out of dumps: smaller answers. */
+export const RTEXT_FILTER_SKIP_STATS = 1 << 3;
+
+export const IFA_ADDRESS = 1;
+export const IFA_LOCAL = 2;
+export const IFA_LABEL = 3;
+export const IFA_FLAGS = 8;
+export const IFA_F_NODAD = 0x02;
+export const IFA_F_PERMANENT = 0x80;
+
+export const IFINFOMSG_LEN = 16;
+export const IFADDRMSG_LEN = 8;
+
+/** struct ifinfomsg */
+export interface IfInfoMsg {
+  family: number;
+  type: number;
+  index: number;
+  flags: number;
+  change: number;
+}
+
+export function encodeIfInfoMsg(m: Partial<IfInfoMsg>): Buffer {
+  const b = Buffer.alloc(IFINFOMSG_LEN);
+  b.writeUInt8(m.family ?? AF_UNSPEC, 0);
+  b.writeUInt16LE(m.type ?? 0, 2);
+  b.writeInt32LE(m.index ?? 0, 4);
+  b.writeUInt32LE(m.flags ?? 0, 8);
+  b.writeUInt32LE(m.change ?? 0, 12);
+  return b;
+}
+
+export function decodeIfInfoMsg(p: Buffer): IfInfoMsg {
+  return { family: p.readUInt8(0), type: p.readUInt16LE(2), index: p.readInt32LE(4), flags: p.readUInt32LE(8), change: p.readUInt32LE(12) };
+}
+
+/** One link as read from a dump. */
+export interface LinkRecord {
+  index: number;
+  name: string;
+  flags: number;
+  mtu: number;
+  /** Lower-case colon form; undefined for links without a hardware address. */
+  mac?: string;
+  /** IFLA_INFO_KIND, e.g. "veth", "tun", "bridge"; undefined for physical NICs and loopback. */
+  kind?: string;
+  /** IFLA_LINK: for a veth, the peer's ifindex (in the peer's namespace). */
+  link?: number;
+  /** IFLA_LINK_NETNSID: the peer's namespace id as seen from this namespace, when it lives elsewhere. */
+  linkNetnsid?: number;
+  master?: number;
+  alias?: string;
+}
+
+export const macToString = (b: Buffer): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(':');
+export const macToBytes = (s: string): Buffer => Buffer.from(s.split(':').map((h) => parseInt(h, 16)));
+
+export function decodeLink(payload: Buffer): LinkRecord {
+  const hdr = decodeIfInfoMsg(payload);
+  const t = attrTable(payload, IFINFOMSG_LEN);
+  const rec: LinkRecord = {
+    index: hdr.index,
+    name: readStr(t.get(IFLA_IFNAME) ?? Buffer.alloc(0)),
+    flags: hdr.flags,
+    mtu: t.get(IFLA_MTU)?.readUInt32LE(0) ?? 0,
+  };
+  const addr = t.get(IFLA_ADDRESS);
+  if (addr && addr.length === 6) rec.mac = macToString(addr);
+  const info = t.get(IFLA_LINKINFO);
+  if (info) {
+    const kind = attrTable(info).get(IFLA_INFO_KIND);
+    if (kind) rec.kind = readStr(kind);
+  }
+  const link = t.get(IFLA_LINK);
+  if (link) rec.link = link.readInt32LE(0);
+  const nsid = t.get(IFLA_LINK_NETNSID);
+  if (nsid) rec.linkNetnsid = nsid.readInt32LE(0);
+  const master = t.get(IFLA_MASTER);
+  if (master) rec.master = master.readUInt32LE(0);
+  const alias = t.get(IFLA_IFALIAS);
+  if (alias) rec.alias = readStr(alias);
+  return rec;
+}
+
+/** One address as read from a dump. */
+export interface AddrRecord {
+  index: number;
+  family: number;
+  prefixlen: number;
+  /** Address without prefix, in canonical text form. */
+  address: string;
+  flags: number;
+  scope: number;
+}
+
+export function ipToString(b: Buffer): string {
+  if (b.length === 4) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(b.readUInt16BE(i));
+  return formatIPv6(groups);
+}
+
+/** RFC 5952: lower case, longest run (>= 2) of zero groups compressed, first one on ties. */
+export function formatIPv6(groups: number[]): string {
+  let bestStart = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) { i++; continue; }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) { bestStart = i; bestLen = j - i; }
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (bestStart < 0) return hex.join(':');
+  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+}
+
+export function ipToBytes(s: string): Buffer {
+  if (!s.includes(':')) return Buffer.from(s.split('.').map(Number));
+  const [head, tail] = s.includes('::') ? s.split('::') : [s, undefined];
+  const h = head ? head.split(':') : [];
+  const t = tail !== undefined && tail !== '' ? tail.split(':') : [];
+  const fill = tail === undefined ? [] : new Array(8 - h.length - t.length).fill('0');
+  const b = Buffer.alloc(16);
+  [...h, ...fill, ...t].forEach((g, i) => b.writeUInt16BE(parseInt(g, 16), i * 2));
+  return b;
+}
+
+export function decodeAddr(payload: Buffer): AddrRecord {
+  const family = payload.readUInt8(0);
+  const t = attrTable(payload, IFADDRMSG_LEN);
+  // For IPv4, IFA_LOCAL is the interface's own address (IFA_ADDRESS is the peer on point-to-point links).
+  const raw = (family === AF_INET ? t.get(IFA_LOCAL) : undefined) ?? t.get(IFA_ADDRESS) ?? Buffer.alloc(0);
+  const flagsAttr = t.get(IFA_FLAGS);
+  return {
+    family,
+    prefixlen: payload.readUInt8(1),
+    flags: flagsAttr ? flagsAttr.readUInt32LE(0) : payload.readUInt8(2),
+    scope: payload.readUInt8(3),
+    index: payload.readUInt32LE(4),
+    address: ipToString(raw),
+  };
+}
+
+export function dumpLinks(sock: NetlinkSocket): LinkRecord[] {
+  const req = new AttrWriter(32).raw(encodeIfInfoMsg({})).u32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS).result();
+  return sock.request(RTM_GETLINK, NLM_F_DUMP, req, 'dump links').filter((m) => m.type === RTM_NEWLINK).map((m) => decodeLink(m.payload));
+}
+
+export function dumpAddrs(sock: NetlinkSocket): AddrRecord[] {
+  const req = Buffer.alloc(IFADDRMSG_LEN);
+  return sock.request(RTM_GETADDR, NLM_F_DUMP, req, 'dump addresses').filter((m) => m.type === RTM_NEWADDR).map((m) => decodeAddr(m.payload));
+}
+
+/** Settings of one veth end at creation. `index` asks the kernel for a specific ifindex (used by rollback). */
+export interface VethEndSpec {
+  name: string;
+  /** fd of the namespace to create this end in; undefined = the socket's namespace. */
+  nsFd?: number;
+  mtu?: number;
+  mac?: string;
+  index?: number;
+}
+
+function writeEnd(w: AttrWriter, end: VethEndSpec): void {
+  w.str(IFLA_IFNAME, end.name);
+  if (end.mtu !== undefined) w.u32(IFLA_MTU, end.mtu);
+  if (end.mac !== undefined) w.bytes(IFLA_ADDRESS, macToBytes(end.mac));
+  if (end.nsFd !== undefined) w.u32(IFLA_NET_NS_FD, end.nsFd);
+}
+
+/** `ip link add A netns X type veth peer name B netns Y`, in one message. Both ends start down. */
+export function createVeth(sock: NetlinkSocket, a: VethEndSpec, b: VethEndSpec): void {
+  const w = new AttrWriter(256).raw(encodeIfInfoMsg({ index: a.index ?? 0 }));
+  writeEnd(w, a);
+  w.nested(IFLA_LINKINFO, (li) => {
+    li.str(IFLA_INFO_KIND, 'veth');
+    li.nested(IFLA_INFO_DATA, (d) => {
+      d.nested(VETH_INFO_PEER, (p) => {
+        p.raw(encodeIfInfoMsg({ index: b.index ?? 0 }));
+        writeEnd(p, b);
+      });
+    });
+  });
+  sock.request(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, w.result(), `create veth ${a.name} <-> ${b.name}`);
+}
+
+export function deleteLink(sock: NetlinkSocket, index: number, what: string): void {
+  sock.request(RTM_DELLINK, 0, encodeIfInfoMsg({ index }), `delete ${what}`);
+}
+
+export interface LinkChange {
+  mtu?: number;
+  mac?: string;
+  up?: boolean;
+}
+
+export function setLink(sock: NetlinkSocket, index: number, change: LinkChange, what: string): void {
+  const hdr: Partial<IfInfoMsg> = { index };
+  if (change.up !== undefined) {
+    hdr.flags = change.up ? IFF_UP : 0;
+    hdr.change = IFF_UP;
+  }
+  const w = new AttrWriter(64).raw(encodeIfInfoMsg(hdr));
+  if (change.mtu !== undefined) w.u32(IFLA_MTU, change.mtu);
+  if (change.mac !== undefined) w.bytes(IFLA_ADDRESS, macToBytes(change.mac));
+  sock.request(RTM_NEWLINK, 0, w.result(), `set ${what}`);
+}
+
+/** Looks one link up by name; undefined when absent. */
+export function getLinkByName(sock: NetlinkSocket, name: string): LinkRecord | undefined {
+  const w = new AttrWriter(48).raw(encodeIfInfoMsg({})).str(IFLA_IFNAME, name).u32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+  try {
+    const r = sock.request(RTM_GETLINK, 0, w.result(), `get link ${name}`);
+    return r.length ? decodeLink(r[0].payload) : undefined;
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ENODEV') return undefined;
+    throw e;
+  }
+}
+
+function addrPayload(index: number, cidr: string): Buffer {
+  const [ip, plen] = cidr.split('/');
+  const bytes = ipToBytes(ip);
+  const family = bytes.length === 4 ? AF_INET : AF_INET6;
+  const hdr = Buffer.alloc(IFADDRMSG_LEN);
+  hdr.writeUInt8(family, 0);
+  hdr.writeUInt8(Number(plen), 1);
+  hdr.writeUInt32LE(index, 4);
+  const w = new AttrWriter(48).raw(hdr).bytes(IFA_LOCAL, bytes).bytes(IFA_ADDRESS, bytes);
+  return w.result();
+}
+
+export function addAddress(sock: NetlinkSocket, index: number, cidr: string, what: string): void {
+  sock.request(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, addrPayload(index, cidr), `add address ${cidr} to ${what}`);
+}
+
+export function deleteAddress(sock: NetlinkSocket, index: number, cidr: string, what: string): void {
+  sock.request(RTM_DELADDR, 0, addrPayload(index, cidr), `remove address ${cidr} from ${what}`);
+}
+
+export { parseAttrs };

@@ -1,0 +1,173 @@
+/**
+ * planChanges: the pure diff of desired state against live state, restricted to what netmgr owns (the ownership
+ * record) or is told to manage (the units). Anything else on the system is invisible to it, so it can never
+ * plan a change to an interface netmgr did not create.
+ */
+import { Cidr, DesiredState, LinkState, NamespaceName, UnitError } from '../model/types';
+import { findLink, LiveLink, LiveState } from '../live/state';
+import { nsKey, nsLabel } from '../live/namespaces';
+import { Ownership, OwnedVeth } from '../apply/ownership';
+import { wantedVeths, WantedVeth } from './desired-links';
+import { Change, LiveVethEnd, Plan, VethEnd } from './types';
+
+const endKey = (ns: NamespaceName, name: string) => `${nsKey(ns)}\0${name}`;
+
+/** The live pair behind an owned veth record, or undefined if it is gone (deleted behind netmgr's back). */
+function liveOwnedPair(live: LiveState, o: OwnedVeth): [LiveLink, LiveLink] | undefined {
+  const a = findLink(live, o.namespace, o.name);
+  const b = findLink(live, o.peerNamespace, o.peer);
+  if (!a || !b || a.kind !== 'veth' || b.kind !== 'veth') return undefined;
+  return [a, b];
+}
+
+const toLiveEnd = (l: LiveLink): LiveVethEnd => ({
+  namespace: l.namespace,
+  name: l.name,
+  index: l.index,
+  mtu: l.mtu,
+  mac: l.mac,
+  state: l.up ? 'up' : 'down',
+  addresses: [...l.addresses],
+});
+
+/**
+ * Interfaces the units want to create whose names are taken by something netmgr does not own. netmgr never
+ * adopts or replaces such an interface; the user must rename the unit or remove the interface.
+ */
+export function findConflicts(desired: DesiredState, live: LiveState, owned: Ownership): UnitError[] {
+  const ownedEnds = new Set<string>();
+  for (const o of owned.veths) {
+    ownedEnds.add(endKey(o.namespace, o.name));
+    ownedEnds.add(endKey(o.peerNamespace, o.peer));
+  }
+  const errors: UnitError[] = [];
+  for (const w of wantedVeths(desired)) {
+    const port = desired.ports.get(w.unit)!;
+    for (const end of [w.a, w.b]) {
+      const l = findLink(live, end.namespace, end.name);
+      if (l && !ownedEnds.has(endKey(end.namespace, end.name))) {
+        errors.push({
+          file: port.source.file,
+          line: port.source.line,
+          col: port.source.col,
+          message: `interface \`${end.name}\` already exists in namespace ${nsLabel(end.namespace)} and netmgr did not create it`,
+          hint: `netmgr never takes over or replaces existing interfaces: rename the ${end === w.a ? 'unit' : '`peer`'} or delete the interface (ip ${end.namespace ? `-n ${end.namespace} ` : ''}link del ${end.name})`,
+        });
+      }
+    }
+  }
+  return errors;
+}
+
+function diffAddresses(unit: string, want: VethEnd, have: LiveLink, out: Change[]): void {
+  const wanted = new Set(want.addresses);
+  const present = new Set(have.addresses);
+  for (const a of have.addresses) if (!wanted.has(a)) out.push({ action: 'delete', object: 'address', unit, namespace: have.namespace, link: have.name, address: a });
+  for (const a of want.addresses) if (!present.has(a)) out.push({ action: 'create', object: 'address', unit, namespace: want.namespace, link: want.name, address: a });
+}
+
+function diffEnd(unit: string, want: VethEnd, have: LiveLink, out: Change[]): void {
+  const fields: Extract<Change, { object: 'link' }>['fields'] = {};
+  if (want.mtu !== undefined && want.mtu !== have.mtu) fields.mtu = { from: have.mtu, to: want.mtu };
+  if (want.mac !== undefined && want.mac !== have.mac) fields.mac = { from: have.mac ?? '', to: want.mac };
+  const haveState: LinkState = have.up ? 'up' : 'down';
+  if (want.state !== haveState) fields.state = { from: haveState, to: want.state };
+  if (Object.keys(fields).length) {
+    out.push({ action: 'modify', object: 'link', unit, namespace: have.namespace, name: have.name, fields, bounce: want.state === 'down' && haveState === 'up' });
+  }
+  diffAddresses(unit, want, have, out);
+}
+
+function createVethChanges(w: WantedVeth, out: Change[]): void {
+  out.push({ action: 'create', object: 'veth', unit: w.unit, ends: [w.a, w.b] });
+  for (const end of [w.a, w.b]) {
+    for (const address of end.addresses) out.push({ action: 'create', object: 'address', unit: w.unit, namespace: end.namespace, link: end.name, address });
+  }
+}
+
+/** Display and execution order: create containers first, delete them last. */
+const PHASE: Record<string, number> = {
+  'create namespace': 0,
+  'delete address': 1,
+  'delete veth': 2,
+  'create veth': 3,
+  'modify link': 4,
+  'create address': 5,
+  'delete namespace': 6,
+  'create bridge': 7,
+  'create port': 8,
+};
+
+export function planChanges(desired: DesiredState, live: LiveState, owned: Ownership): Plan {
+  const changes: Change[] = [];
+  const notes: string[] = [];
+  const liveNs = new Set(live.namespaces);
+
+  for (const ns of desired.namespaces) if (!liveNs.has(ns)) changes.push({ action: 'create', object: 'namespace', name: ns });
+
+  const ownedByEnd = new Map<string, OwnedVeth>();
+  for (const o of owned.veths) ownedByEnd.set(endKey(o.namespace, o.name), o);
+  const kept = new Set<OwnedVeth>();
+
+  for (const w of wantedVeths(desired)) {
+    const o = ownedByEnd.get(endKey(w.a.namespace, w.a.name));
+    const pair = o && liveOwnedPair(live, o);
+    if (!o || !pair) {
+      createVethChanges(w, changes);
+      continue;
+    }
+    if (o.peer !== w.b.name || o.peerNamespace !== w.b.namespace) {
+      const reason = o.peer !== w.b.name ? `peer renamed ${o.peer} -> ${w.b.name}` : `peer moves from namespace ${nsLabel(o.peerNamespace)} to ${nsLabel(w.b.namespace)}`;
+      changes.push({ action: 'delete', object: 'veth', unit: w.unit, ends: [toLiveEnd(pair[0]), toLiveEnd(pair[1])], reason: `replaced: ${reason}` });
+      createVethChanges(w, changes);
+      kept.add(o);
+      continue;
+    }
+    kept.add(o);
+    diffEnd(w.unit, w.a, pair[0], changes);
+    diffEnd(w.unit, w.b, pair[1], changes);
+  }
+
+  const deletedEnds = new Set<string>();
+  for (const o of owned.veths) {
+    if (kept.has(o)) continue;
+    const pair = liveOwnedPair(live, o);
+    if (!pair) continue;
+    changes.push({ action: 'delete', object: 'veth', unit: o.unit, ends: [toLiveEnd(pair[0]), toLiveEnd(pair[1])], reason: 'no unit declares it any more' });
+    deletedEnds.add(endKey(o.namespace, o.name));
+    deletedEnds.add(endKey(o.peerNamespace, o.peer));
+  }
+  for (const c of changes) {
+    if (c.action === 'delete' && c.object === 'veth') for (const e of c.ends) deletedEnds.add(endKey(e.namespace, e.name));
+  }
+
+  const wantedNs = new Set(desired.namespaces);
+  for (const ns of owned.namespaces) {
+    if (wantedNs.has(ns) || !liveNs.has(ns)) continue;
+    const links = live.links.get(nsKey(ns));
+    if (!links) continue;
+    const foreign = links.filter((l) => l.name !== 'lo' && !deletedEnds.has(endKey(ns, l.name)));
+    if (foreign.length) {
+      notes.push(`namespace ${ns} is kept although no unit names it: it holds interfaces netmgr did not create (${foreign.map((l) => l.name).sort().join(', ')})`);
+      continue;
+    }
+    changes.push({ action: 'delete', object: 'namespace', name: ns });
+  }
+
+  for (const b of desired.bridges.values()) {
+    changes.push({ action: 'create', object: 'bridge', unit: b.name, name: b.name, datapath: b.datapath, policy: b.policy });
+  }
+  for (const p of desired.ports.values()) {
+    if (p.bridge !== undefined) changes.push({ action: 'create', object: 'port', unit: p.name, name: p.name, bridge: p.bridge, kind: p.kind, namespace: p.namespace });
+  }
+
+  const order = (c: Change) => PHASE[`${c.action} ${c.object}`] ?? 99;
+  // Stable sort keeps unit order inside a phase.
+  const sorted = changes.map((c, i) => [c, i] as const).sort((x, y) => order(x[0]) - order(y[0]) || x[1] - y[1]).map(([c]) => c);
+  return { changes: sorted, notes };
+}
+
+/** Changes apply cannot carry out yet because their datapath is not implemented. */
+export const unsupportedChanges = (plan: Plan): Change[] => plan.changes.filter((c) => c.object === 'bridge' || c.object === 'port');
+
+export type { Cidr };

@@ -1,0 +1,98 @@
+/**
+ * planSteps turns a plan into primitive, reversible steps in dependency order; invertStep gives each step's
+ * undo. Both are pure: the executor only runs them.
+ */
+import { Change, Plan, Step } from './types';
+
+const STEP_PHASE: Record<Step['op'], number> = {
+  'ns.create': 0,
+  'addr.del': 1,
+  'veth.delete': 3,
+  'veth.create': 4,
+  'link.set': 5,
+  'addr.add': 6,
+  'ns.delete': 8,
+};
+
+export function planSteps(plan: Plan): Step[] {
+  const steps: [number, Step][] = [];
+  const push = (phase: number, s: Step) => steps.push([phase, s]);
+  for (const c of plan.changes) stepsFor(c, push);
+  return steps.map((s, i) => [s, i] as const).sort((x, y) => x[0][0] - y[0][0] || x[1] - y[1]).map(([[, s]]) => s);
+}
+
+function stepsFor(c: Change, push: (phase: number, s: Step) => void): void {
+  switch (c.object) {
+    case 'namespace':
+      push(STEP_PHASE[c.action === 'create' ? 'ns.create' : 'ns.delete'], { op: c.action === 'create' ? 'ns.create' : 'ns.delete', name: c.name });
+      return;
+    case 'veth':
+      if (c.action === 'create') {
+        const [a, b] = c.ends;
+        push(STEP_PHASE['veth.create'], {
+          op: 'veth.create',
+          a: { namespace: a.namespace, name: a.name, mtu: a.mtu, mac: a.mac },
+          b: { namespace: b.namespace, name: b.name, mtu: b.mtu, mac: b.mac },
+        });
+        for (const e of c.ends) if (e.state === 'up') push(7, { op: 'link.set', namespace: e.namespace, name: e.name, to: { up: true }, from: { up: false } });
+      } else {
+        // Take addresses and the up flag away first so that undo restores them one by one, exactly.
+        for (const e of c.ends) {
+          for (const address of e.addresses) push(STEP_PHASE['addr.del'], { op: 'addr.del', namespace: e.namespace, link: e.name, address });
+          if (e.state === 'up') push(2, { op: 'link.set', namespace: e.namespace, name: e.name, to: { up: false }, from: { up: true } });
+        }
+        const [a, b] = c.ends;
+        push(STEP_PHASE['veth.delete'], {
+          op: 'veth.delete',
+          namespace: a.namespace,
+          name: a.name,
+          restore: {
+            a: { namespace: a.namespace, name: a.name, mtu: a.mtu, mac: a.mac, index: a.index },
+            b: { namespace: b.namespace, name: b.name, mtu: b.mtu, mac: b.mac, index: b.index },
+          },
+        });
+      }
+      return;
+    case 'link': {
+      const { mtu, mac, state } = c.fields;
+      if (mtu || mac) {
+        push(STEP_PHASE['link.set'], {
+          op: 'link.set',
+          namespace: c.namespace,
+          name: c.name,
+          to: { mtu: mtu?.to, mac: mac?.to },
+          from: { mtu: mtu?.from, mac: mac?.from || undefined },
+        });
+      }
+      if (state) push(7, { op: 'link.set', namespace: c.namespace, name: c.name, to: { up: state.to === 'up' }, from: { up: state.from === 'up' } });
+      return;
+    }
+    case 'address':
+      if (c.action === 'create') push(STEP_PHASE['addr.add'], { op: 'addr.add', namespace: c.namespace, link: c.link, address: c.address });
+      else push(STEP_PHASE['addr.del'], { op: 'addr.del', namespace: c.namespace, link: c.link, address: c.address });
+      return;
+    case 'bridge':
+    case 'port':
+      // Refused before any step runs (see unsupportedChanges).
+      return;
+  }
+}
+
+export function invertStep(s: Step): Step {
+  switch (s.op) {
+    case 'ns.create':
+      return { op: 'ns.delete', name: s.name };
+    case 'ns.delete':
+      return { op: 'ns.create', name: s.name };
+    case 'veth.create':
+      return { op: 'veth.delete', namespace: s.a.namespace, name: s.a.name, restore: { a: s.a, b: s.b } };
+    case 'veth.delete':
+      return { op: 'veth.create', a: s.restore.a, b: s.restore.b };
+    case 'link.set':
+      return { op: 'link.set', namespace: s.namespace, name: s.name, to: s.from, from: s.to };
+    case 'addr.add':
+      return { op: 'addr.del', namespace: s.namespace, link: s.link, address: s.address };
+    case 'addr.del':
+      return { op: 'addr.add', namespace: s.namespace, link: s.link, address: s.address };
+  }
+}

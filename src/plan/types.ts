@@ -1,0 +1,80 @@
+/**
+ * A Plan is what `netmgr plan` prints and `netmgr apply` executes: typed changes computed by a pure function of
+ * the desired state, the live state and the ownership record. The JSON form of Change is a documented, stable
+ * schema (netmgr(8), "PLAN JSON"): add fields, never rename or remove them.
+ */
+import { Cidr, NamespaceName, LinkState } from '../model/types';
+
+/** One end of a veth pair as netmgr wants it. */
+export interface VethEnd {
+  namespace: NamespaceName;
+  name: string;
+  mtu?: number;
+  mac?: string;
+  state: LinkState;
+  addresses: Cidr[];
+}
+
+/** One end of a live veth pair, with what rollback needs to recreate it exactly. */
+export interface LiveVethEnd {
+  namespace: NamespaceName;
+  name: string;
+  index: number;
+  mtu: number;
+  mac?: string;
+  state: LinkState;
+  addresses: Cidr[];
+}
+
+export type FieldChange<T> = { from: T; to: T };
+
+export type Change =
+  | { action: 'create'; object: 'namespace'; name: string }
+  | { action: 'delete'; object: 'namespace'; name: string }
+  | { action: 'create'; object: 'veth'; unit: string; ends: [VethEnd, VethEnd] }
+  | { action: 'delete'; object: 'veth'; unit: string; ends: [LiveVethEnd, LiveVethEnd]; reason: string }
+  | {
+      action: 'modify';
+      object: 'link';
+      unit: string;
+      namespace: NamespaceName;
+      name: string;
+      fields: { mtu?: FieldChange<number>; mac?: FieldChange<string>; state?: FieldChange<LinkState> };
+      /** True when the change takes the link down (traffic stops while it applies). */
+      bounce: boolean;
+    }
+  | { action: 'create' | 'delete'; object: 'address'; unit: string; namespace: NamespaceName; link: string; address: Cidr }
+  /** Objects whose datapath is not implemented yet: planned and shown, refused by apply. */
+  | { action: 'create'; object: 'bridge'; unit: string; name: string; datapath: string; policy: string }
+  | { action: 'create'; object: 'port'; unit: string; name: string; bridge: string; kind: string; namespace: NamespaceName };
+
+export interface Plan {
+  changes: Change[];
+  /** Things the user should know that change nothing, e.g. a namespace kept because it holds foreign links. */
+  notes: string[];
+}
+
+/** A primitive, reversible operation the executor performs, written to the journal before it runs. */
+export type Step =
+  | { op: 'ns.create'; name: string }
+  | { op: 'ns.delete'; name: string }
+  | { op: 'veth.create'; a: StepVethEnd; b: StepVethEnd }
+  | { op: 'veth.delete'; namespace: NamespaceName; name: string; restore: { a: StepVethEnd; b: StepVethEnd } }
+  | { op: 'link.set'; namespace: NamespaceName; name: string; to: LinkSettingChange; from: LinkSettingChange }
+  | { op: 'addr.add'; namespace: NamespaceName; link: string; address: Cidr }
+  | { op: 'addr.del'; namespace: NamespaceName; link: string; address: Cidr };
+
+export interface StepVethEnd {
+  namespace: NamespaceName;
+  name: string;
+  mtu?: number;
+  mac?: string;
+  /** Requested ifindex: only when restoring a deleted link, so rollback gives back the very same interface. */
+  index?: number;
+}
+
+export interface LinkSettingChange {
+  mtu?: number;
+  mac?: string;
+  up?: boolean;
+}

@@ -1,0 +1,120 @@
+/**
+ * Helpers for root integration tests: a per-run name prefix so parallel runs never collide, an independent view
+ * of the system through iproute2's JSON output (not netmgr's own reader), and cleanup that runs even on failure.
+ */
+import { execFileSync, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+export const REPO = path.resolve(__dirname, '..', '..');
+export const NETMGR = path.join(REPO, 'bin', 'netmgr');
+
+export const isRoot = (): boolean => process.getuid?.() === 0;
+
+/** Four characters: short enough that "<prefix>-name" stays within the 15-byte interface-name limit. */
+export function runPrefix(): string {
+  return 't' + Math.random().toString(36).slice(2, 5);
+}
+
+export function sh(cmd: string, args: string[], opts: { allowFail?: boolean } = {}): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  if (r.status !== 0 && !opts.allowFail) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  return r.stdout;
+}
+
+export interface NetmgrRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function netmgr(args: string[], env: Record<string, string> = {}): NetmgrRun {
+  const r = spawnSync(process.execPath, [NETMGR, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+export const namespacesWithPrefix = (prefix: string): string[] =>
+  (fs.existsSync('/run/netns') ? fs.readdirSync('/run/netns') : []).filter((n) => n.startsWith(prefix)).sort();
+
+/** Removes every namespace and root-namespace link whose name starts with prefix. */
+export function cleanupPrefix(prefix: string): void {
+  for (const ns of namespacesWithPrefix(prefix)) sh('ip', ['netns', 'del', ns], { allowFail: true });
+  const links = JSON.parse(sh('ip', ['-j', 'link', 'show'])) as { ifname: string }[];
+  for (const l of links) if (l.ifname.startsWith(prefix)) sh('ip', ['link', 'del', l.ifname], { allowFail: true });
+}
+
+/** A scratch directory for units and state, removed by the caller's cleanup. */
+export function tempDir(label: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `netmgr-${label}-`));
+}
+
+export function writeUnits(dir: string, units: Record<string, string>): void {
+  for (const f of fs.readdirSync(dir)) if (f.endsWith('.toml')) fs.unlinkSync(path.join(dir, f));
+  for (const [name, text] of Object.entries(units)) fs.writeFileSync(path.join(dir, `${name}.toml`), text);
+}
+
+type Json = Record<string, unknown>;
+
+/** Fields that move on their own (counters, timers) and say nothing about configuration. */
+const VOLATILE = new Set(['stats', 'stats64', 'valid_life_time', 'preferred_life_time', 'txqlen', 'operstate', 'linkmode', 'qdisc', 'link_netnsid', 'tentative']);
+
+function strip(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(strip);
+  if (v && typeof v === 'object') {
+    const o: Json = {};
+    for (const [k, x] of Object.entries(v as Json)) if (!VOLATILE.has(k)) o[k] = strip(x);
+    return o;
+  }
+  return v;
+}
+
+function nsArgs(ns: string | null): string[] {
+  return ns ? ['-n', ns] : [];
+}
+
+/**
+ * The full configuration netmgr could have touched, read with iproute2: the list of this run's namespaces, every
+ * link (with details) and address inside them, and this run's links in the root namespace.
+ */
+export function systemDump(prefix: string, extraNamespaces: string[] = []): Json {
+  const out: Json = {};
+  const namespaces = [...new Set([...namespacesWithPrefix(prefix), ...extraNamespaces])].sort();
+  out.namespaces = namespaces;
+  for (const ns of [null, ...namespaces]) {
+    let links = JSON.parse(sh('ip', [...nsArgs(ns), '-j', '-d', 'addr', 'show'])) as Json[];
+    if (ns === null) links = links.filter((l) => String(l.ifname).startsWith(prefix));
+    out[ns ?? '(root)'] = strip(links);
+  }
+  return out;
+}
+
+/** Records link/address events in the given namespaces until stop() is called. */
+export function monitor(namespaces: (string | null)[]) {
+  const { spawn } = require('child_process') as typeof import('child_process');
+  const procs = namespaces.map((ns) => {
+    const p = spawn('ip', [...nsArgs(ns), 'monitor', 'link', 'address'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let text = '';
+    p.stdout.on('data', (d: Buffer) => (text += d.toString()));
+    return { p, get text() { return text; } };
+  });
+  return {
+    async stop(): Promise<string> {
+      await new Promise((r) => setTimeout(r, 300));
+      for (const x of procs) x.p.kill('SIGTERM');
+      return procs.map((x) => x.text).join('');
+    },
+  };
+}
+
+export function ping(ns: string, address: string, count = 2): boolean {
+  const r = spawnSync('ip', ['netns', 'exec', ns, 'ping', '-c', String(count), '-i', '0.2', '-W', '1', address], { encoding: 'utf8' });
+  return r.status === 0;
+}
+
+export function linkIndex(ns: string | null, name: string): number {
+  const [l] = JSON.parse(sh('ip', [...nsArgs(ns), '-j', 'link', 'show', 'dev', name])) as { ifindex: number }[];
+  return l.ifindex;
+}
+
+export { execFileSync };
