@@ -91,7 +91,14 @@ export interface LinkRecord {
   alias?: string;
 }
 
-export const macToString = (b: Buffer): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(':');
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** Called for every link of every dump: a table lookup per byte instead of formatting. */
+export function macToString(b: Buffer): string {
+  let s = HEX[b[0]];
+  for (let i = 1; i < b.length; i++) s += ':' + HEX[b[i]];
+  return s;
+}
 export const macToBytes = (s: string): Buffer => Buffer.from(s.split(':').map((h) => parseInt(h, 16)));
 
 export function decodeLink(payload: Buffer): LinkRecord {
@@ -134,8 +141,8 @@ export interface AddrRecord {
 
 export function ipToString(b: Buffer): string {
   if (b.length === 4) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(b.readUInt16BE(i));
+  const groups: number[] = new Array(8);
+  for (let i = 0; i < 8; i++) groups[i] = (b[2 * i] << 8) | b[2 * i + 1];
   return formatIPv6(groups);
 }
 

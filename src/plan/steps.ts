@@ -4,15 +4,21 @@
  */
 import { Change, Plan, Step } from './types';
 
-const STEP_PHASE: Record<Step['op'], number> = {
-  'ns.create': 0,
-  'addr.del': 1,
-  'veth.delete': 3,
-  'veth.create': 4,
-  'link.set': 5,
-  'addr.add': 6,
-  'ns.delete': 8,
-};
+/**
+ * Execution phases: containers before contents, takedowns before the deletes that free names for replacements,
+ * settings before addresses, links up only once fully configured, containers deleted last.
+ */
+const PHASE = {
+  nsCreate: 0,
+  addrDel: 1,
+  linkDown: 2,
+  vethDelete: 3,
+  vethCreate: 4,
+  linkSettings: 5,
+  addrAdd: 6,
+  linkState: 7,
+  nsDelete: 8,
+} as const;
 
 export function planSteps(plan: Plan): Step[] {
   const steps: [number, Step][] = [];
@@ -24,25 +30,25 @@ export function planSteps(plan: Plan): Step[] {
 function stepsFor(c: Change, push: (phase: number, s: Step) => void): void {
   switch (c.object) {
     case 'namespace':
-      push(STEP_PHASE[c.action === 'create' ? 'ns.create' : 'ns.delete'], { op: c.action === 'create' ? 'ns.create' : 'ns.delete', name: c.name });
+      push(c.action === 'create' ? PHASE.nsCreate : PHASE.nsDelete, { op: c.action === 'create' ? 'ns.create' : 'ns.delete', name: c.name });
       return;
     case 'veth':
       if (c.action === 'create') {
         const [a, b] = c.ends;
-        push(STEP_PHASE['veth.create'], {
+        push(PHASE.vethCreate, {
           op: 'veth.create',
           a: { namespace: a.namespace, name: a.name, mtu: a.mtu, mac: a.mac },
           b: { namespace: b.namespace, name: b.name, mtu: b.mtu, mac: b.mac },
         });
-        for (const e of c.ends) if (e.state === 'up') push(7, { op: 'link.set', namespace: e.namespace, name: e.name, to: { up: true }, from: { up: false } });
+        for (const e of c.ends) if (e.state === 'up') push(PHASE.linkState, { op: 'link.set', namespace: e.namespace, name: e.name, to: { up: true }, from: { up: false } });
       } else {
         // Take addresses and the up flag away first so that undo restores them one by one, exactly.
         for (const e of c.ends) {
-          for (const address of e.addresses) push(STEP_PHASE['addr.del'], { op: 'addr.del', namespace: e.namespace, link: e.name, address });
-          if (e.state === 'up') push(2, { op: 'link.set', namespace: e.namespace, name: e.name, to: { up: false }, from: { up: true } });
+          for (const address of e.addresses) push(PHASE.addrDel, { op: 'addr.del', namespace: e.namespace, link: e.name, address });
+          if (e.state === 'up') push(PHASE.linkDown, { op: 'link.set', namespace: e.namespace, name: e.name, to: { up: false }, from: { up: true } });
         }
         const [a, b] = c.ends;
-        push(STEP_PHASE['veth.delete'], {
+        push(PHASE.vethDelete, {
           op: 'veth.delete',
           namespace: a.namespace,
           name: a.name,
@@ -56,7 +62,7 @@ function stepsFor(c: Change, push: (phase: number, s: Step) => void): void {
     case 'link': {
       const { mtu, mac, state } = c.fields;
       if (mtu || mac) {
-        push(STEP_PHASE['link.set'], {
+        push(PHASE.linkSettings, {
           op: 'link.set',
           namespace: c.namespace,
           name: c.name,
@@ -64,12 +70,12 @@ function stepsFor(c: Change, push: (phase: number, s: Step) => void): void {
           from: { mtu: mtu?.from, mac: mac?.from || undefined },
         });
       }
-      if (state) push(7, { op: 'link.set', namespace: c.namespace, name: c.name, to: { up: state.to === 'up' }, from: { up: state.from === 'up' } });
+      if (state) push(PHASE.linkState, { op: 'link.set', namespace: c.namespace, name: c.name, to: { up: state.to === 'up' }, from: { up: state.from === 'up' } });
       return;
     }
     case 'address':
-      if (c.action === 'create') push(STEP_PHASE['addr.add'], { op: 'addr.add', namespace: c.namespace, link: c.link, address: c.address });
-      else push(STEP_PHASE['addr.del'], { op: 'addr.del', namespace: c.namespace, link: c.link, address: c.address });
+      if (c.action === 'create') push(PHASE.addrAdd, { op: 'addr.add', namespace: c.namespace, link: c.link, address: c.address });
+      else push(PHASE.addrDel, { op: 'addr.del', namespace: c.namespace, link: c.link, address: c.address });
       return;
     case 'bridge':
     case 'port':

@@ -1,0 +1,105 @@
+/**
+ * Unit files -> validated DesiredState. `parseUnits` is pure; `readUnitDir` is the only I/O in this module.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import type { DesiredState, UnitError } from '../model/types';
+import { crossCheck } from './crosscheck';
+import { compareErrors } from './system';
+import { FileUnit, validateFile } from './validate';
+
+export { checkAgainstSystem } from './system';
+export type { SystemFacts } from './system';
+export { SCHEMA, SECTIONS, describeDefault, describeType, sectionLabel } from './schema';
+export type { SchemaEntry, SectionEntry } from './schema';
+
+/** One unit file's text. `readError` is set (and `text` empty) when the file could not be read. */
+export interface UnitSource {
+  file: string;
+  text: string;
+  readError?: string;
+}
+
+export interface ParseResult {
+  /** Null exactly when `errors` is non-empty. */
+  state: DesiredState | null;
+  /** Sorted by file, line, column. */
+  errors: UnitError[];
+}
+
+/** Validate all unit files together; every problem in every file is reported. */
+export function parseUnits(sources: readonly UnitSource[]): ParseResult {
+  const errors: UnitError[] = [];
+  const units: FileUnit[] = [];
+  const sorted = [...sources].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+  for (const src of sorted) {
+    if (src.readError !== undefined) {
+      errors.push({ file: src.file, line: 1, col: 1, message: `cannot read unit file: ${src.readError}` });
+      continue;
+    }
+    const u = validateFile(src.file, src.text, errors);
+    if (u) units.push(u);
+  }
+  const state = crossCheck(units, errors);
+  // Array.prototype.sort is stable, so errors at one position keep the order they were found in.
+  const sortedErrors = errors.map(printable).sort(compareErrors);
+  return sortedErrors.length > 0 ? { state: null, errors: sortedErrors } : { state, errors: [] };
+}
+
+/** Keys and values from the files are quoted into messages; keep each message on one printable line. */
+function printable(e: UnitError): UnitError {
+  // eslint-disable-next-line no-control-regex
+  const esc = (s: string): string => s.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return e.hint === undefined ? { ...e, message: esc(e.message) } : { ...e, message: esc(e.message), hint: esc(e.hint) };
+}
+
+/**
+ * The `*.toml` files of `dir`, sorted by name (plain code-unit order). Hidden files are skipped: editors leave
+ * lock files such as `.#br0.toml`. Throws if `dir` is missing or not a directory; unreadable files are returned
+ * with `readError` so that parseUnits reports them at 1:1.
+ */
+export function readUnitDir(dir: string): UnitSource[] {
+  let names: string[];
+  try {
+    if (!fs.statSync(dir).isDirectory()) throw new Error(`unit directory ${dir} is not a directory`);
+    names = fs.readdirSync(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new Error(`unit directory ${dir} does not exist`);
+    if (code !== undefined) throw new Error(`cannot read unit directory ${dir}: ${(e as Error).message}`);
+    throw e;
+  }
+  return names
+    .filter((n) => n.endsWith('.toml') && !n.startsWith('.'))
+    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+    .map((n) => {
+      const file = path.join(dir, n);
+      try {
+        return { file, text: fs.readFileSync(file, 'utf8') };
+      } catch (e) {
+        const err = e as NodeJS.ErrnoException;
+        return { file, text: '', readError: err.code === 'EISDIR' ? 'it is a directory' : err.message };
+      }
+    });
+}
+
+/** Read and validate a unit directory. */
+export function loadUnitDir(dir: string): ParseResult {
+  return parseUnits(readUnitDir(dir));
+}
+
+/**
+ * A JSON-ready copy of a state with Maps turned into objects (in insertion order), for `--json` output and golden
+ * files. Key order follows construction order, so the output is deterministic.
+ */
+export function stateToJSON(state: DesiredState): {
+  bridges: Record<string, unknown>;
+  ports: Record<string, unknown>;
+  namespaces: string[];
+} {
+  return {
+    bridges: Object.fromEntries(state.bridges),
+    ports: Object.fromEntries(state.ports),
+    namespaces: [...state.namespaces],
+  };
+}

@@ -1,0 +1,381 @@
+/**
+ * The table of every section and key a unit file may contain, in the spirit of systemd-networkd's gperf table:
+ * validation, defaults, the man page test and `netmgr` help all iterate these arrays instead of knowing keys.
+ * Rules that relate several keys (e.g. `peer` only for a veth) live in validate.ts and are described in `doc`.
+ */
+
+export type UnitType = 'bridge' | 'port';
+export type AppliesTo = UnitType | 'both';
+
+/**
+ * Value types. `ifname`/`nsname`/`mac` are strings checked by the parsers in values.ts; `cidr-list` is an array of
+ * CIDR strings (of `family` if set); `integer-list` is an array of distinct integers in `range`.
+ */
+export type ValueType = 'string' | 'integer' | 'enum' | 'ifname' | 'nsname' | 'mac' | 'cidr-list' | 'integer-list';
+
+export interface Refusal {
+  message: string;
+  hint: string;
+}
+
+export interface SchemaEntry {
+  /** Section path: `unit`, `bridge`, `bridge.flow` (an array of tables), `port`, `ipv4`, `ipv6`, `link`. */
+  section: string;
+  key: string;
+  type: ValueType;
+  /** The value used when the key is absent; undefined means "unset" (see defaultDoc). */
+  default?: string | number | readonly unknown[];
+  /** How the default is described when it is computed or means "leave alone". */
+  defaultDoc?: string;
+  required?: boolean;
+  /** Inclusive bounds for `integer` and each `integer-list` element. */
+  range?: readonly [number, number];
+  /** Unit shown after a number in messages, e.g. "seconds". */
+  unit?: string;
+  /** Allowed values for `enum`. */
+  values?: readonly string[];
+  /** Values that are understood but refused, with the reason. */
+  refused?: Readonly<Record<string, Refusal>>;
+  /** Address family for `cidr-list`; undefined accepts both. */
+  family?: 4 | 6;
+  appliesTo: AppliesTo;
+  doc: string;
+  /** A TOML right-hand side, used in hints and the man page. */
+  example: string;
+}
+
+export interface SectionEntry {
+  /** `bridge.flow` is nested under `bridge`. */
+  name: string;
+  appliesTo: AppliesTo;
+  /** Written `[[name]]`: an array of tables. */
+  array: boolean;
+  doc: string;
+}
+
+export const SECTIONS: readonly SectionEntry[] = [
+  { name: 'unit', appliesTo: 'both', array: false, doc: 'What the unit is; required in every file.' },
+  { name: 'bridge', appliesTo: 'bridge', array: false, doc: 'Switch settings of a bridge unit.' },
+  {
+    name: 'bridge.flow',
+    appliesTo: 'bridge',
+    array: true,
+    doc: 'One OpenFlow-style rule in ovs-dpctl syntax; only with policy = "flows". Repeat for more rules.',
+  },
+  { name: 'port', appliesTo: 'port', array: false, doc: 'How the port is attached; required in a port unit.' },
+  {
+    name: 'ipv4',
+    appliesTo: 'both',
+    array: false,
+    doc: "IPv4 addresses: on a bridge's internal port, an internal port, or a veth's peer end.",
+  },
+  {
+    name: 'ipv6',
+    appliesTo: 'both',
+    array: false,
+    doc: "IPv6 addresses: on a bridge's internal port, an internal port, or a veth's peer end.",
+  },
+  {
+    name: 'link',
+    appliesTo: 'both',
+    array: false,
+    doc: "Link settings of the bridge's internal port, an internal port, a system NIC, or a veth's peer end.",
+  },
+];
+
+const TAP_REFUSAL: Refusal = {
+  message:
+    'kind = "tap" is not supported: a TAP device is an interface between the kernel and a user program that opens ' +
+    'it; a switch does not open it, so frames the host sends on it are never switched',
+  hint:
+    'use kind = "internal" for an interface the host itself uses, or kind = "system" for a TAP opened by another ' +
+    'program (QEMU/KVM)',
+};
+
+export const SCHEMA: readonly SchemaEntry[] = [
+  // [unit]
+  {
+    section: 'unit',
+    key: 'type',
+    type: 'enum',
+    values: ['bridge', 'port'],
+    required: true,
+    appliesTo: 'both',
+    doc: 'Whether the file describes a bridge (a switch) or a port attached to one.',
+    example: '"bridge"',
+  },
+  {
+    section: 'unit',
+    key: 'name',
+    type: 'ifname',
+    defaultDoc: 'the file name without .toml',
+    appliesTo: 'both',
+    doc:
+      'Interface name of the bridge or port. Bridges and ports share one name space, so every unit name must be ' +
+      'unique.',
+    example: '"br0"',
+  },
+  // [bridge]
+  {
+    section: 'bridge',
+    key: 'datapath',
+    type: 'enum',
+    values: ['auto', 'kernel', 'userspace'],
+    default: 'auto',
+    appliesTo: 'bridge',
+    doc: 'Datapath that forwards frames: the kernel module, the userspace datapath, or whichever is available.',
+    example: '"kernel"',
+  },
+  {
+    section: 'bridge',
+    key: 'policy',
+    type: 'enum',
+    values: ['learning', 'flows'],
+    default: 'learning',
+    appliesTo: 'bridge',
+    doc: 'learning: a MAC-learning switch with VLANs; flows: only the rules given in [[bridge.flow]] forward frames.',
+    example: '"flows"',
+  },
+  {
+    section: 'bridge',
+    key: 'mac-aging',
+    type: 'integer',
+    range: [15, 3600],
+    unit: 'seconds',
+    default: 300,
+    appliesTo: 'bridge',
+    doc: 'How long a learned MAC address is remembered without traffic.',
+    example: '300',
+  },
+  {
+    section: 'bridge',
+    key: 'mac-table-size',
+    type: 'integer',
+    range: [16, 1048576],
+    unit: 'entries',
+    default: 8192,
+    appliesTo: 'bridge',
+    doc: 'Maximum number of learned MAC addresses.',
+    example: '8192',
+  },
+  // [[bridge.flow]]
+  {
+    section: 'bridge.flow',
+    key: 'match',
+    type: 'string',
+    required: true,
+    appliesTo: 'bridge',
+    doc: 'Flow key in ovs-dpctl syntax; ports may be given by unit name or number.',
+    example: '"in_port(p1),eth(),eth_type(0x806),arp()"',
+  },
+  {
+    section: 'bridge.flow',
+    key: 'actions',
+    type: 'string',
+    required: true,
+    appliesTo: 'bridge',
+    doc: 'Actions in ovs-dpctl syntax, e.g. an output port name; "drop" drops.',
+    example: '"p2"',
+  },
+  // [port]
+  {
+    section: 'port',
+    key: 'bridge',
+    type: 'ifname',
+    defaultDoc: 'none; only a veth that directly joins two namespaces may omit it',
+    appliesTo: 'port',
+    doc: 'Name of the bridge unit this port is attached to.',
+    example: '"br0"',
+  },
+  {
+    section: 'port',
+    key: 'kind',
+    type: 'enum',
+    values: ['system', 'internal', 'veth'],
+    refused: { tap: TAP_REFUSAL },
+    required: true,
+    appliesTo: 'port',
+    doc:
+      'system: an existing interface (a NIC, or a TAP opened by another program); internal: an interface created ' +
+      'by the switch for the host to use; veth: a veth pair whose unit end joins the bridge and whose peer end is ' +
+      'placed in `namespace`. TAP devices are refused (see the man page).',
+    example: '"veth"',
+  },
+  {
+    section: 'port',
+    key: 'namespace',
+    type: 'nsname',
+    defaultDoc: 'the root namespace',
+    appliesTo: 'port',
+    doc:
+      'internal: where the interface lives; veth: where the peer end lives; system: where the NIC is. netmgr ' +
+      'creates the namespace if needed.',
+    example: '"ns1"',
+  },
+  {
+    section: 'port',
+    key: 'peer',
+    type: 'ifname',
+    defaultDoc: 'the unit name followed by "-peer"',
+    appliesTo: 'port',
+    doc: 'veth only: name of the peer end. Set it when the default would exceed 15 bytes.',
+    example: '"p1-host"',
+  },
+  {
+    section: 'port',
+    key: 'local-namespace',
+    type: 'nsname',
+    defaultDoc: 'the root namespace',
+    appliesTo: 'port',
+    doc: 'veth without bridge only: where this end (named by the unit) lives.',
+    example: '"ns2"',
+  },
+  {
+    section: 'port',
+    key: 'local-addresses',
+    type: 'cidr-list',
+    default: [],
+    appliesTo: 'port',
+    doc: 'veth without bridge only: IPv4 and IPv6 addresses of this end.',
+    example: '["198.18.0.2/24"]',
+  },
+  {
+    section: 'port',
+    key: 'local-mac',
+    type: 'mac',
+    defaultDoc: 'chosen by the kernel',
+    appliesTo: 'port',
+    doc: 'veth without bridge only: MAC address of this end.',
+    example: '"02:00:00:00:00:02"',
+  },
+  {
+    section: 'port',
+    key: 'vlan',
+    type: 'integer',
+    range: [1, 4094],
+    defaultDoc: 'none',
+    appliesTo: 'port',
+    doc: 'Access VLAN: frames enter untagged and are switched in this VLAN. Learning policy only; not with trunks.',
+    example: '10',
+  },
+  {
+    section: 'port',
+    key: 'trunks',
+    type: 'integer-list',
+    range: [1, 4094],
+    default: [],
+    appliesTo: 'port',
+    doc: 'Trunk VLANs carried tagged on this port, without duplicates. Learning policy only; not with vlan.',
+    example: '[10, 20]',
+  },
+  // [ipv4] / [ipv6]
+  {
+    section: 'ipv4',
+    key: 'addresses',
+    type: 'cidr-list',
+    family: 4,
+    default: [],
+    appliesTo: 'both',
+    doc: 'IPv4 addresses in CIDR form, prefix length 1..32. Not allowed on a system port.',
+    example: '["198.18.0.254/24"]',
+  },
+  {
+    section: 'ipv6',
+    key: 'addresses',
+    type: 'cidr-list',
+    family: 6,
+    default: [],
+    appliesTo: 'both',
+    doc: 'IPv6 addresses in CIDR form, prefix length 1..128. Not allowed on a system port.',
+    example: '["2001:db8::1/64"]',
+  },
+  // [link]
+  {
+    section: 'link',
+    key: 'mtu',
+    type: 'integer',
+    range: [68, 65535],
+    unit: 'bytes',
+    defaultDoc: "left as the kernel sets it",
+    appliesTo: 'both',
+    doc: 'MTU; for a veth it applies to both ends.',
+    example: '1500',
+  },
+  {
+    section: 'link',
+    key: 'mac',
+    type: 'mac',
+    defaultDoc: 'chosen by the kernel',
+    appliesTo: 'both',
+    doc: 'Unicast MAC address, "-" separators are accepted. Not allowed on a system port.',
+    example: '"02:00:00:00:00:fe"',
+  },
+  {
+    section: 'link',
+    key: 'state',
+    type: 'enum',
+    values: ['up', 'down'],
+    default: 'up',
+    appliesTo: 'both',
+    doc: 'Administrative state.',
+    example: '"up"',
+  },
+];
+
+export function appliesTo(a: AppliesTo, type: UnitType | undefined): boolean {
+  return a === 'both' || type === undefined || a === type;
+}
+
+// Indexes over the tables: validation looks keys up for every value of every file (hundreds of units on apply).
+const SECTION_BY_NAME = new Map(SECTIONS.map((s) => [s.name, s]));
+const ENTRY_BY_KEY = new Map(SCHEMA.map((e) => [`${e.section}\0${e.key}`, e]));
+const ENTRIES_BY_SECTION = new Map<string, SchemaEntry[]>();
+for (const e of SCHEMA) ENTRIES_BY_SECTION.set(e.section, [...(ENTRIES_BY_SECTION.get(e.section) ?? []), e]);
+
+export function findSection(name: string): SectionEntry | undefined {
+  return SECTION_BY_NAME.get(name);
+}
+
+export function findEntry(section: string, key: string): SchemaEntry | undefined {
+  return ENTRY_BY_KEY.get(`${section}\0${key}`);
+}
+
+/** The entries of one section in table order. Callers must not modify the returned array. */
+export function sectionEntries(section: string): readonly SchemaEntry[] {
+  return ENTRIES_BY_SECTION.get(section) ?? [];
+}
+
+/** `[ipv4]` or `[[bridge.flow]]`, as the section is written in a file. */
+export function sectionLabel(name: string): string {
+  return findSection(name)?.array ? `[[${name}]]` : `[${name}]`;
+}
+
+/** The default as a TOML value, or the prose from defaultDoc. */
+export function describeDefault(e: SchemaEntry): string | undefined {
+  if (e.default === undefined) return e.defaultDoc;
+  if (typeof e.default === 'string') return JSON.stringify(e.default);
+  if (typeof e.default === 'number') return String(e.default);
+  return '[]';
+}
+
+/** Human description of the type, for messages and docs. */
+export function describeType(e: SchemaEntry): string {
+  switch (e.type) {
+    case 'string':
+      return 'non-empty string';
+    case 'integer':
+      return `integer ${e.range?.[0]}..${e.range?.[1]}${e.unit ? ` (${e.unit})` : ''}`;
+    case 'enum':
+      return `one of ${(e.values ?? []).map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'ifname':
+      return 'interface name (string, 1..15 bytes)';
+    case 'nsname':
+      return 'namespace name (string, 1..64 bytes)';
+    case 'mac':
+      return 'MAC address (string)';
+    case 'cidr-list':
+      return `array of ${e.family ? `IPv${e.family} ` : 'IPv4 or IPv6 '}CIDR strings`;
+    case 'integer-list':
+      return `array of distinct integers ${e.range?.[0]}..${e.range?.[1]}`;
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * Plan golden files: each folder under test/golden/plan/ holds units/*.toml (desired), live.json (the live
+ * state as netmgr reads it), owned.json (the ownership record) and the expected plan.txt, plan.json and
+ * steps.txt. UPDATE_GOLDEN=1 rewrites the expectations; review the diff before committing.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { Ownership, emptyOwnership } from '../../../src/apply/ownership';
+import { describeStep } from '../../../src/apply/runner';
+import { LiveLink, LiveState } from '../../../src/live/state';
+import { planChanges } from '../../../src/plan/diff';
+import { formatPlan, planToJson } from '../../../src/plan/format';
+import { invertStep, planSteps } from '../../../src/plan/steps';
+import { parseUnits, readUnitDir } from '../../../src/units';
+
+const ROOT = path.resolve(__dirname, '..', '..', 'golden', 'plan');
+const update = process.env.UPDATE_GOLDEN === '1';
+
+interface LiveFile {
+  namespaces: string[];
+  /** Links per namespace; "" is the root namespace. Omitted fields default to a down veth with no addresses. */
+  links: Record<string, (Partial<LiveLink> & { name: string; index: number })[]>;
+}
+
+function loadLive(dir: string): LiveState {
+  const f = path.join(dir, 'live.json');
+  const data: LiveFile = fs.existsSync(f) ? JSON.parse(fs.readFileSync(f, 'utf8')) : { namespaces: [], links: {} };
+  const links = new Map<string, LiveLink[]>();
+  links.set('', []);
+  for (const [ns, list] of Object.entries(data.links)) {
+    links.set(ns, list.map((l) => ({ namespace: ns === '' ? null : ns, kind: 'veth', mtu: 1500, up: false, addresses: [], ...l })));
+  }
+  for (const ns of data.namespaces) if (!links.has(ns)) links.set(ns, [{ namespace: ns, index: 1, name: 'lo', kind: undefined, mtu: 65536, up: true, addresses: ['127.0.0.1/8'] }]);
+  return { namespaces: data.namespaces, links };
+}
+
+function loadOwned(dir: string): Ownership {
+  const f = path.join(dir, 'owned.json');
+  return fs.existsSync(f) ? { ...emptyOwnership(), ...JSON.parse(fs.readFileSync(f, 'utf8')) } : emptyOwnership();
+}
+
+function check(file: string, actual: string): void {
+  if (update) fs.writeFileSync(file, actual);
+  expect(actual).toBe(fs.readFileSync(file, 'utf8'));
+}
+
+const cases = fs.readdirSync(ROOT).filter((d) => fs.statSync(path.join(ROOT, d)).isDirectory()).sort();
+
+test('there are plan golden cases', () => {
+  expect(cases.length).toBeGreaterThanOrEqual(10);
+});
+
+describe.each(cases)('plan golden case %s', (name) => {
+  const dir = path.join(ROOT, name);
+  test('plan text, JSON and steps match', () => {
+    const parsed = parseUnits(readUnitDir(path.join(dir, 'units')).map((s) => ({ ...s, file: path.relative(ROOT, s.file) })));
+    expect(parsed.errors).toEqual([]);
+    const plan = planChanges(parsed.state!, loadLive(dir), loadOwned(dir));
+    check(path.join(dir, 'plan.txt'), formatPlan(plan));
+    check(path.join(dir, 'plan.json'), JSON.stringify(planToJson(plan), null, 2) + '\n');
+    const steps = planSteps(plan);
+    check(path.join(dir, 'steps.txt'), steps.map((s, i) => `${i + 1}. ${describeStep(s)}   [undo: ${describeStep(invertStep(s))}]`).join('\n') + '\n');
+    // Every step's inverse inverts back to itself: undo is exact.
+    for (const s of steps) expect(invertStep(invertStep(s))).toEqual(s);
+  });
+});
