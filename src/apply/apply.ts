@@ -100,6 +100,8 @@ export interface ApplyOptions {
   log: (line: string) => void;
   /** Testing aid (NETMGR_TEST_FAIL_STEP): make step k (1-based) fail, to exercise rollback. */
   failAtStep?: number;
+  /** Testing aid (NETMGR_TEST_KILL_STEP): SIGKILL this process just after step k (1-based) ran, to exercise recovery. */
+  killAfterStep?: number;
 }
 
 export interface ApplyResult {
@@ -163,6 +165,7 @@ export function applyDesired(desired: DesiredState, opts: ApplyOptions): ApplyRe
       }
       journal.done(i);
       done.push(step);
+      if (opts.killAfterStep === i + 1) process.kill(process.pid, 'SIGKILL');
     }
     saveOwnership(opts.stateDir, nextOwnership(world.owned, plan));
     journal.finish();

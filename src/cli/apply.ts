@@ -21,9 +21,9 @@ export const applyCommand: Command = {
       printErrors(ctx, errors);
       return EXIT_INVALID;
     }
-    const failAt = ctx.env.NETMGR_TEST_FAIL_STEP ? Number(ctx.env.NETMGR_TEST_FAIL_STEP) : undefined;
+    const testStep = (v: string | undefined) => (v ? Number(v) : undefined);
     try {
-      const r = applyDesired(desired, { stateDir: p.stateDir, wait: !values['no-wait'], failAtStep: failAt, log: (l) => ctx.stderr(`netmgr: ${l}\n`) });
+      const r = applyDesired(desired, { stateDir: p.stateDir, wait: !values['no-wait'], failAtStep: testStep(ctx.env.NETMGR_TEST_FAIL_STEP), killAfterStep: testStep(ctx.env.NETMGR_TEST_KILL_STEP), log: (l) => ctx.stderr(`netmgr: ${l}\n`) });
       if (values.json) {
         printJson(ctx, { ...planToJson(r.plan), applied: true, steps: r.steps, recovered: r.recovered });
       } else if (!r.steps) {

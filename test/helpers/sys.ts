@@ -118,3 +118,14 @@ export function linkIndex(ns: string | null, name: string): number {
 }
 
 export { execFileSync };
+
+/** Waits until no address in these namespaces is still tentative (IPv6 DAD), so the kernel's own events are over. */
+export async function settleDad(namespaces: (string | null)[], timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const busy = namespaces.some((ns) => sh('ip', [...nsArgs(ns), '-6', 'addr', 'show', 'tentative']).trim() !== '');
+    if (!busy) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('IPv6 duplicate address detection did not finish in time');
+}

@@ -4,7 +4,7 @@
  */
 import * as fs from 'fs';
 import {
-  cleanupPrefix, isRoot, linkIndex, monitor, namespacesWithPrefix, netmgr, ping, runPrefix, sh, systemDump, tempDir, writeUnits,
+  cleanupPrefix, isRoot, settleDad, linkIndex, monitor, namespacesWithPrefix, netmgr, ping, runPrefix, sh, systemDump, tempDir, writeUnits,
 } from '../helpers/sys';
 
 const P = runPrefix();
@@ -96,7 +96,9 @@ describeRoot('apply (root, real namespaces)', () => {
   });
 
   test('re-apply with nothing changed performs no netlink write', async () => {
-    const watch = monitor([null, `${P}-n1`, `${P}-n2`, `${P}-ext`]);
+    const all = [null, `${P}-n1`, `${P}-n2`, `${P}-ext`];
+    await settleDad(all);
+    const watch = monitor(all);
     await new Promise((r) => setTimeout(r, 200));
     const r = netmgr(['apply', ...dirArgs], env);
     const events = await watch.stop();

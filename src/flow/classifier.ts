@@ -1,0 +1,320 @@
+/**
+ * The megaflow table of the userspace datapath, shaped like dpif-netdev's: an exact-match cache (EMC) in front of
+ * a tuple-space search over the distinct masks (one subtable per mask, visited in order of max priority then hit
+ * count). Megaflows of equal priority must not overlap, so the first hit in a subtable is the answer and the
+ * scan can stop early; identical key+mask is EEXIST (as dpif-netdev), and `put` has modify semantics.
+ */
+import { KEY_WORDS, packMatch, type PacketKey } from './packed';
+import { generateUfid } from './ufid';
+import { formatFlowKey } from './format';
+import { formatUuid } from './text';
+import type { FlowActions, FlowKey, FlowMask, FlowStats } from './types';
+
+export interface MegaflowEntry {
+  readonly id: number;
+  readonly key: FlowKey;
+  readonly mask: FlowMask;
+  actions: FlowActions;
+  readonly ufid: Uint8Array;
+  readonly priority: number;
+  readonly stats: FlowStats;
+  /** Flat masked value and mask (packed layout). */
+  readonly value: Uint32Array;
+  readonly maskWords: Uint32Array;
+}
+
+export class FlowTableError extends Error {
+  constructor(readonly code: 'EEXIST' | 'EOVERLAP' | 'ENOENT', message: string, readonly existing?: MegaflowEntry) {
+    super(message);
+    this.name = 'FlowTableError';
+  }
+}
+
+class Subtable {
+  /** Indices of the mask's non-zero words: the only ones hashed and compared. */
+  readonly idx: Int32Array;
+  readonly maskSel: Uint32Array;
+  readonly buckets = new Map<number, MegaflowEntry[]>();
+  count = 0;
+  hits = 0;
+  maxPriority = -Infinity;
+  constructor(readonly mask: Uint32Array, readonly sig: string) {
+    const idx: number[] = [];
+    for (let i = 0; i < KEY_WORDS; i++) if (mask[i] !== 0) idx.push(i);
+    this.idx = Int32Array.from(idx);
+    this.maskSel = Uint32Array.from(idx.map((i) => mask[i]));
+  }
+  /** Hash of the packet's words under this mask (same function for stored values, which are pre-masked). */
+  hashOf(words: Uint32Array): number {
+    const idx = this.idx, ms = this.maskSel;
+    let h = 0x811c9dc5;
+    for (let j = 0; j < idx.length; j++) {
+      h = Math.imul(h ^ ((words[idx[j]] & ms[j]) >>> 0), 0x01000193);
+      h ^= h >>> 15;
+    }
+    return h >>> 0;
+  }
+  find(words: Uint32Array): MegaflowEntry | undefined {
+    const bucket = this.buckets.get(this.hashOf(words));
+    if (bucket === undefined) return undefined;
+    const idx = this.idx, ms = this.maskSel;
+    outer: for (let b = 0; b < bucket.length; b++) {
+      const v = bucket[b].value;
+      for (let j = 0; j < idx.length; j++) {
+        const i = idx[j];
+        if (((words[i] & ms[j]) >>> 0) !== v[i]) continue outer;
+      }
+      return bucket[b];
+    }
+    return undefined;
+  }
+}
+
+/** Exact-match cache: a direct-mapped array indexed by the packet hash, verified by comparing all key words. */
+export class ExactMatchCache {
+  private readonly slots: number;
+  private readonly keys: Uint32Array;
+  private readonly hashes: Uint32Array;
+  private readonly gens: Uint32Array;
+  private readonly entries: Array<MegaflowEntry | undefined>;
+  private gen = 1;
+  hits = 0;
+  misses = 0;
+
+  constructor(size = 8192) {
+    let n = 1;
+    while (n < size) n <<= 1;
+    this.slots = n;
+    this.keys = new Uint32Array(n * KEY_WORDS);
+    this.hashes = new Uint32Array(n);
+    this.gens = new Uint32Array(n);
+    this.entries = new Array<MegaflowEntry | undefined>(n).fill(undefined);
+  }
+
+  lookup(pk: PacketKey): MegaflowEntry | undefined {
+    const s = pk.hash & (this.slots - 1);
+    if (this.gens[s] !== this.gen || this.hashes[s] !== pk.hash) {
+      this.misses++;
+      return undefined;
+    }
+    const keys = this.keys, w = pk.words;
+    const base = s * KEY_WORDS;
+    for (let i = 0; i < KEY_WORDS; i++) {
+      if (keys[base + i] !== w[i]) {
+        this.misses++;
+        return undefined;
+      }
+    }
+    this.hits++;
+    return this.entries[s];
+  }
+
+  insert(pk: PacketKey, e: MegaflowEntry): void {
+    const s = pk.hash & (this.slots - 1);
+    this.keys.set(pk.words, s * KEY_WORDS);
+    this.hashes[s] = pk.hash;
+    this.gens[s] = this.gen;
+    this.entries[s] = e;
+  }
+
+  /** Drops every entry in O(1) by moving to a new generation. */
+  invalidate(): void {
+    this.gen = (this.gen + 1) >>> 0 || 1;
+    if (this.gen === 1) this.gens.fill(0);
+  }
+}
+
+export interface MegaflowTableOptions {
+  /** EMC slots (0 disables the cache). */
+  emcSize?: number;
+  /** Re-sort subtables by hit count every this many megaflow lookups. */
+  resortEvery?: number;
+}
+
+export interface InsertOptions {
+  priority?: number;
+  /** Allow a flow that overlaps another of the same priority (the lower id then wins). Off by default. */
+  allowOverlap?: boolean;
+}
+
+export class MegaflowTable {
+  private readonly entries = new Map<number, MegaflowEntry>();
+  private readonly byUfid = new Map<string, MegaflowEntry>();
+  private readonly subtables = new Map<string, Subtable>();
+  private ordered: Subtable[] = [];
+  private nextId = 1;
+  private lookupsSinceSort = 0;
+  private readonly resortEvery: number;
+  readonly emc: ExactMatchCache | undefined;
+  megaflowHits = 0;
+  misses = 0;
+
+  constructor(opts: MegaflowTableOptions = {}) {
+    const size = opts.emcSize ?? 8192;
+    this.emc = size > 0 ? new ExactMatchCache(size) : undefined;
+    this.resortEvery = opts.resortEvery ?? 4096;
+  }
+
+  get size(): number { return this.entries.size; }
+  get maskCount(): number { return this.subtables.size; }
+
+  /** Adds a megaflow (dpctl add-flow semantics). Throws FlowTableError EEXIST / EOVERLAP. */
+  insert(flow: { key: FlowKey; mask: FlowMask; ufid?: Uint8Array }, actions: FlowActions, opts: InsertOptions = {}): MegaflowEntry {
+    const priority = opts.priority ?? 0;
+    const { value, mask } = packMatch(flow.key, flow.mask);
+    const sig = maskSignature(mask);
+    const st = this.subtables.get(sig);
+    const same = st?.find(value);
+    if (same && equalWords(same.value, value)) {
+      throw new FlowTableError('EEXIST', `a flow with the same key and mask already exists: ${formatFlowKey(same.key, same.mask)}`, same);
+    }
+    if (!opts.allowOverlap) {
+      for (const e of this.entries.values()) {
+        if (e.priority === priority && overlaps(e.value, e.maskWords, value, mask)) {
+          throw new FlowTableError('EOVERLAP', `the flow overlaps existing flow ${formatUuid(e.ufid)} (${formatFlowKey(e.key, e.mask)}) of the same priority; some packets would match both`, e);
+        }
+      }
+    }
+    const ufid = flow.ufid ?? generateUfid(flow.key, flow.mask);
+    const ufidText = formatUuid(ufid);
+    if (this.byUfid.has(ufidText)) throw new FlowTableError('EEXIST', `a flow with ufid:${ufidText} already exists`, this.byUfid.get(ufidText));
+    const entry: MegaflowEntry = {
+      id: this.nextId++, key: flow.key, mask: flow.mask, actions, ufid, priority,
+      stats: { packets: 0, bytes: 0, used: undefined, tcpFlags: 0 }, value, maskWords: mask,
+    };
+    let sub = st;
+    if (!sub) {
+      sub = new Subtable(mask, sig);
+      this.subtables.set(sig, sub);
+    }
+    const h = sub.hashOf(value);
+    const bucket = sub.buckets.get(h);
+    if (bucket) bucket.push(entry);
+    else sub.buckets.set(h, [entry]);
+    sub.count++;
+    if (priority > sub.maxPriority) sub.maxPriority = priority;
+    this.entries.set(entry.id, entry);
+    this.byUfid.set(ufidText, entry);
+    this.changed();
+    return entry;
+  }
+
+  /**
+   * dpctl mod-flow / put semantics: replaces the actions of the flow with the same key+mask (or UFID), optionally
+   * clearing its stats; creates it when absent and `mayCreate` is set.
+   */
+  put(flow: { key: FlowKey; mask: FlowMask; ufid?: Uint8Array }, actions: FlowActions, opts: InsertOptions & { mayCreate?: boolean; clearStats?: boolean } = {}): MegaflowEntry {
+    const existing = this.find(flow);
+    if (!existing) {
+      if (!opts.mayCreate) throw new FlowTableError('ENOENT', `no such flow: ${formatFlowKey(flow.key, flow.mask)}`);
+      return this.insert(flow, actions, opts);
+    }
+    existing.actions = actions;
+    if (opts.clearStats) Object.assign(existing.stats, { packets: 0, bytes: 0, used: undefined, tcpFlags: 0 });
+    this.changed();
+    return existing;
+  }
+
+  /** The flow with this UFID, or with exactly this key and mask. */
+  find(flow: { key?: FlowKey; mask?: FlowMask; ufid?: Uint8Array }): MegaflowEntry | undefined {
+    if (flow.ufid) return this.byUfid.get(formatUuid(flow.ufid));
+    if (!flow.key || !flow.mask) return undefined;
+    const { value, mask } = packMatch(flow.key, flow.mask);
+    const e = this.subtables.get(maskSignature(mask))?.find(value);
+    return e && equalWords(e.value, value) ? e : undefined;
+  }
+
+  delete(flow: { key?: FlowKey; mask?: FlowMask; ufid?: Uint8Array }): boolean {
+    const e = this.find(flow);
+    if (!e) return false;
+    const sig = maskSignature(e.maskWords);
+    const sub = this.subtables.get(sig) as Subtable;
+    const h = sub.hashOf(e.value);
+    const bucket = sub.buckets.get(h) as MegaflowEntry[];
+    bucket.splice(bucket.indexOf(e), 1);
+    if (bucket.length === 0) sub.buckets.delete(h);
+    sub.count--;
+    if (sub.count === 0) this.subtables.delete(sig);
+    else sub.maxPriority = Math.max(...[...sub.buckets.values()].flat().map((x) => x.priority));
+    this.entries.delete(e.id);
+    this.byUfid.delete(formatUuid(e.ufid));
+    this.changed();
+    return true;
+  }
+
+  flush(): void {
+    for (const e of [...this.entries.values()]) this.delete({ ufid: e.ufid });
+  }
+
+  /** All flows in insertion order. */
+  dump(): MegaflowEntry[] {
+    return [...this.entries.values()];
+  }
+
+  /** EMC, then tuple-space search; inserts megaflow hits into the EMC. */
+  lookup(pk: PacketKey): MegaflowEntry | undefined {
+    const emc = this.emc;
+    if (emc !== undefined) {
+      const e = emc.lookup(pk);
+      if (e !== undefined) return e;
+    }
+    const e = this.lookupMegaflow(pk);
+    if (e !== undefined && emc !== undefined) emc.insert(pk, e);
+    return e;
+  }
+
+  /** Tuple-space search only (no EMC). */
+  lookupMegaflow(pk: PacketKey): MegaflowEntry | undefined {
+    if (++this.lookupsSinceSort >= this.resortEvery) this.resort();
+    const words = pk.words;
+    const subs = this.ordered;
+    let best: MegaflowEntry | undefined;
+    for (let i = 0; i < subs.length; i++) {
+      const st = subs[i];
+      if (best !== undefined && st.maxPriority <= best.priority) break;
+      const e = st.find(words);
+      if (e !== undefined && (best === undefined || e.priority > best.priority || (e.priority === best.priority && e.id < best.id))) {
+        st.hits++;
+        best = e;
+      }
+    }
+    if (best === undefined) this.misses++;
+    else this.megaflowHits++;
+    return best;
+  }
+
+  /** Accounts a packet to a flow (datapath stats: packets, bytes, used, OR of TCP flags). */
+  recordHit(e: MegaflowEntry, bytes: number, tcpFlags: number, now: number): void {
+    e.stats.packets++;
+    e.stats.bytes += bytes;
+    e.stats.used = now;
+    e.stats.tcpFlags |= tcpFlags;
+  }
+
+  private changed(): void {
+    this.emc?.invalidate();
+    this.resort();
+  }
+
+  private resort(): void {
+    this.lookupsSinceSort = 0;
+    this.ordered = [...this.subtables.values()].sort((a, b) => b.maxPriority - a.maxPriority || b.hits - a.hits);
+  }
+}
+
+function maskSignature(m: Uint32Array): string {
+  let s = '';
+  for (let i = 0; i < m.length; i++) s += m[i].toString(36) + ',';
+  return s;
+}
+
+function equalWords(a: Uint32Array, b: Uint32Array): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Two masked flows overlap when they agree on every bit both of them match. */
+export function overlaps(av: Uint32Array, am: Uint32Array, bv: Uint32Array, bm: Uint32Array): boolean {
+  for (let i = 0; i < KEY_WORDS; i++) if ((((av[i] ^ bv[i]) & am[i] & bm[i]) >>> 0) !== 0) return false;
+  return true;
+}
