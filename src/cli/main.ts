@@ -7,7 +7,15 @@ import { validateCommand } from './validate';
 
 const pkg = require('../../package.json') as { version: string };
 
-export const COMMANDS: Command[] = [validateCommand, planCommand, applyCommand, showCommand];
+/** `flow` pulls in the whole flow model; load it only when that command runs. */
+const flowCommand: Command = {
+  name: 'flow',
+  summary: 'check an ODP flow (ovs-dpctl syntax) as the kernel would, or show its netlink encoding',
+  usage: 'netmgr flow check|encode [--port NAME=NUMBER]... "<flow>" ["<actions>"]',
+  run: (ctx) => (require('./flow') as typeof import('./flow')).flowCommand.run(ctx),
+};
+
+export const COMMANDS: Command[] = [validateCommand, planCommand, applyCommand, showCommand, flowCommand];
 
 function help(): string {
   const lines = [

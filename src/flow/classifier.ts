@@ -70,11 +70,15 @@ class Subtable {
   }
 }
 
-/** Exact-match cache: a direct-mapped array indexed by the packet hash, verified by comparing all key words. */
+/**
+ * Exact-match cache, like dpif-netdev's EMC: a table indexed by the packet hash with two candidate slots per
+ * hash (so two hot keys that collide do not evict each other), each verified by comparing all key words.
+ */
 export class ExactMatchCache {
-  private readonly slots: number;
+  private readonly mask: number;
   private readonly keys: Uint32Array;
   private readonly hashes: Uint32Array;
+  private readonly lens: Uint8Array;
   private readonly gens: Uint32Array;
   private readonly entries: Array<MegaflowEntry | undefined>;
   private gen = 1;
@@ -82,25 +86,35 @@ export class ExactMatchCache {
   misses = 0;
 
   constructor(size = 8192) {
-    let n = 1;
+    let n = 2;
     while (n < size) n <<= 1;
-    this.slots = n;
+    this.mask = n - 1;
     this.keys = new Uint32Array(n * KEY_WORDS);
     this.hashes = new Uint32Array(n);
+    this.lens = new Uint8Array(n);
     this.gens = new Uint32Array(n);
     this.entries = new Array<MegaflowEntry | undefined>(n).fill(undefined);
   }
 
   lookup(pk: PacketKey): MegaflowEntry | undefined {
-    const s = pk.hash & (this.slots - 1);
-    if (this.gens[s] !== this.gen || this.hashes[s] !== pk.hash) {
-      this.misses++;
-      return undefined;
+    const h = pk.hash;
+    const len = pk.len;
+    const hashes = this.hashes;
+    let s = h & this.mask;
+    // Two ways: s and s ^ 1. Hash, length and generation reject almost every non-match before the compare.
+    if (hashes[s] !== h || this.lens[s] !== len || this.gens[s] !== this.gen) {
+      s ^= 1;
+      if (hashes[s] !== h || this.lens[s] !== len || this.gens[s] !== this.gen) {
+        this.misses++;
+        return undefined;
+      }
     }
-    const keys = this.keys, w = pk.words;
-    const base = s * KEY_WORDS;
-    for (let i = 0; i < KEY_WORDS; i++) {
-      if (keys[base + i] !== w[i]) {
+    // Words past `len` are zero in both keys, so only the significant prefix is compared.
+    const keys = this.keys;
+    const w = pk.words;
+    let base = s * KEY_WORDS;
+    for (let i = 0; i < len; i++, base++) {
+      if (keys[base] !== w[i]) {
         this.misses++;
         return undefined;
       }
@@ -110,9 +124,12 @@ export class ExactMatchCache {
   }
 
   insert(pk: PacketKey, e: MegaflowEntry): void {
-    const s = pk.hash & (this.slots - 1);
+    // Prefer an empty or stale way; otherwise replace the second one.
+    const s0 = pk.hash & this.mask;
+    const s = this.gens[s0] !== this.gen ? s0 : (s0 ^ 1);
     this.keys.set(pk.words, s * KEY_WORDS);
     this.hashes[s] = pk.hash;
+    this.lens[s] = pk.len;
     this.gens[s] = this.gen;
     this.entries[s] = e;
   }

@@ -5,7 +5,7 @@
  * PacketKey, allocates nothing, uses no regexes or closures, and never throws; a truncated or malformed header
  * leaves that layer (and those above it) zero, as the kernel does.
  */
-import { hashWords, newPacketKey, unpackPacketKey, W, KEY_WORDS, type PacketKey } from './packed';
+import { finishPacketKey, newPacketKey, unpackPacketKey, W, type PacketKey } from './packed';
 import type { FlowKey } from './types';
 
 export interface ExtractOptions {
@@ -44,7 +44,7 @@ export function extractPacked(frame: Uint8Array, offset: number, length: number,
   }
   if (opts !== undefined && opts.vnetHdr === true) p += VNET_HDR_LEN;
   if (end - p < 14) {
-    out.hash = hashWords(w, KEY_WORDS);
+    finishPacketKey(out);
     return 0;
   }
   const frameLen = end - p;
@@ -59,7 +59,7 @@ export function extractPacked(frame: Uint8Array, offset: number, length: number,
     if (end - p < 6) {
       // Truncated tag: the kernel reports TCI 0 with the TPID as EtherType... keep it untagged and stop.
       w[W.ETH_TYPE] = type;
-      out.hash = hashWords(w, KEY_WORDS);
+      finishPacketKey(out);
       return frameLen;
     }
     w[W.VLAN] = ((type << 16) | u16(frame, p + 2) | 0x1000) >>> 0;
@@ -79,7 +79,7 @@ export function extractPacked(frame: Uint8Array, offset: number, length: number,
       p += 8;
     } else {
       w[W.ETH_TYPE] = 0x0004;
-      out.hash = hashWords(w, KEY_WORDS);
+      finishPacketKey(out);
       return frameLen;
     }
   }
@@ -87,7 +87,7 @@ export function extractPacked(frame: Uint8Array, offset: number, length: number,
   if (type === 0x0800) extractIpv4(frame, p, end, w);
   else if (type === 0x86dd) extractIpv6(frame, p, end, w);
   else if (type === 0x0806 || type === 0x8035) extractArp(frame, p, end, w);
-  out.hash = hashWords(w, KEY_WORDS);
+  finishPacketKey(out);
   return frameLen;
 }
 

@@ -8,7 +8,7 @@ export { validateFlow, checkFlow } from './validate';
 export { encodeKey, encodeMask, decodeKey, decodeMask, exactMask, encodeActions, decodeActions, encodeFlowAttrs, FlowDecodeError } from './codec';
 export * as nlattr from './nlattr';
 export { extractPacked, extractFlowKey, VNET_HDR_LEN, type ExtractOptions } from './extract';
-export { W as PACKED_WORD, KEY_WORDS, newPacketKey, hashWords, packMatch, unpackPacketKey, type PacketKey } from './packed';
+export { W as PACKED_WORD, KEY_WORDS, newPacketKey, finishPacketKey, hashWords, packMatch, unpackPacketKey, type PacketKey } from './packed';
 export { flowMatchesPacket, applyMask } from './match';
 export { MegaflowTable, ExactMatchCache, FlowTableError, overlaps, type MegaflowEntry, type MegaflowTableOptions, type InsertOptions } from './classifier';
 export { generateUfid, formatUfid, parseUfid } from './ufid';

@@ -5,6 +5,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { DesiredState, UnitError } from '../model/types';
 import { crossCheck } from './crosscheck';
+import { checkBridgeFlows } from './flows';
 import { compareErrors } from './system';
 import { FileUnit, validateFile } from './validate';
 
@@ -41,6 +42,7 @@ export function parseUnits(sources: readonly UnitSource[]): ParseResult {
     if (u) units.push(u);
   }
   const state = crossCheck(units, errors);
+  if (errors.length === 0) errors.push(...checkBridgeFlows(state));
   // Array.prototype.sort is stable, so errors at one position keep the order they were found in.
   const sortedErrors = errors.map(printable).sort(compareErrors);
   return sortedErrors.length > 0 ? { state: null, errors: sortedErrors } : { state, errors: [] };

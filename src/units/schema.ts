@@ -166,7 +166,7 @@ export const SCHEMA: readonly SchemaEntry[] = [
     required: true,
     appliesTo: 'bridge',
     doc: 'Flow key in ovs-dpctl syntax; ports may be given by unit name or number.',
-    example: '"in_port(p1),eth(),eth_type(0x806),arp()"',
+    example: '"in_port(1),eth(),eth_type(0x806),arp()"',
   },
   {
     section: 'bridge.flow',
@@ -175,7 +175,7 @@ export const SCHEMA: readonly SchemaEntry[] = [
     required: true,
     appliesTo: 'bridge',
     doc: 'Actions in ovs-dpctl syntax, e.g. an output port name; "drop" drops.',
-    example: '"p2"',
+    example: '"2"',
   },
   // [port]
   {

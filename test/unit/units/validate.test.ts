@@ -126,7 +126,7 @@ describe('parseUnits', () => {
         sources.length = 0; // the example name is br0 itself
         sources.push({ file: 'x.toml', text: e.key === 'type' ? `[unit]\n${line}\n` : `[unit]\ntype = "bridge"\n${line}\n` });
       } else if (e.section === 'bridge.flow') {
-        const other = e.key === 'match' ? 'actions = "p2"' : 'match = "in_port(p2)"';
+        const other = e.key === 'match' ? 'actions = "2"' : 'match = "in_port(2),eth()"';
         sources.push({ file: 'x.toml', text: `[unit]\ntype = "bridge"\n[bridge]\npolicy = "flows"\n[[bridge.flow]]\n${line}\n${other}\n` });
       } else if (e.section === 'port') {
         const base = e.key.startsWith('local-') ? 'kind = "veth"' : e.key === 'kind' || e.key === 'bridge' ? '' : 'bridge = "br0"\nkind = "veth"';
