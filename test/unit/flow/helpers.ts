@@ -11,17 +11,7 @@ export function goldenLines(name: string): string[] {
     .filter((l) => l.trim() !== '' && !l.startsWith('#'));
 }
 
-/** Deterministic PRNG (mulberry32) so property tests are reproducible. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng } from '../../helpers/prng';
 
 export const portTable = (map: Record<string, number>) => ({
   byName: (n: string) => map[n],

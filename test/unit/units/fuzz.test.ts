@@ -5,18 +5,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseUnits, UnitSource } from '../../../src/units';
+import { prng } from '../../helpers/prng';
 
-/** mulberry32: tiny, seedable, good enough to pick mutations. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const GOLDEN = path.join(__dirname, '..', '..', 'golden', 'units');
 const corpus: string[] = fs
