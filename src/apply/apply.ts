@@ -4,7 +4,7 @@
  */
 import { DesiredState, UnitError } from '../model/types';
 import { NamespaceSockets } from '../live/namespaces';
-import { LiveState, readLiveState } from '../live/state';
+import { isIPv6LinkLocal, LiveState, readLiveState } from '../live/state';
 import { findConflicts, planChanges, unsupportedChanges } from '../plan/diff';
 import { invertStep, planSteps } from '../plan/steps';
 import { Change, Plan, Step } from '../plan/types';
@@ -59,7 +59,7 @@ export function namespacesOfInterest(desired: DesiredState, owned: Ownership): s
 export function readWorld(desired: DesiredState, stateDir: string, sockets: NamespaceSockets): World {
   const owned = loadOwnership(stateDir);
   const wantedLL = new Set<string>();
-  for (const p of desired.ports.values()) for (const a of [...p.addresses, ...p.localAddresses]) if (/^fe[89ab]/i.test(a)) wantedLL.add(a);
+  for (const p of desired.ports.values()) for (const a of [...p.addresses, ...p.localAddresses]) if (isIPv6LinkLocal(a)) wantedLL.add(a);
   return { live: readLiveState(sockets, namespacesOfInterest(desired, owned), wantedLL), owned };
 }
 

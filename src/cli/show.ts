@@ -43,8 +43,8 @@ export const showCommand: Command = {
       const veths = owned.veths.map((v) => ({
         unit: v.unit,
         ends: [
-          { namespace: v.namespace, name: v.name, ...{ live: linkJson(findLink(live, v.namespace, v.name)) } },
-          { namespace: v.peerNamespace, name: v.peer, ...{ live: linkJson(findLink(live, v.peerNamespace, v.peer)) } },
+          { namespace: v.namespace, name: v.name, live: linkJson(findLink(live, v.namespace, v.name)) },
+          { namespace: v.peerNamespace, name: v.peer, live: linkJson(findLink(live, v.peerNamespace, v.peer)) },
         ],
       }));
       const namespaces = owned.namespaces.map((n) => ({ name: n, present: live.namespaces.includes(n) }));

@@ -28,8 +28,10 @@ export interface LiveState {
 }
 
 /** fe80::/10 addresses come and go with the link; netmgr manages them only when a unit names one. */
-export const isKernelLinkLocal = (family: number, address: string): boolean =>
-  family === AF_INET6 && /^fe[89ab][0-9a-f]:/i.test(address);
+/** fe80::/10, as an address or a CIDR. */
+export const isIPv6LinkLocal = (address: string): boolean => /^fe[89ab][0-9a-f]:/i.test(address);
+
+export const isKernelLinkLocal = (family: number, address: string): boolean => family === AF_INET6 && isIPv6LinkLocal(address);
 
 function toLiveLink(ns: NamespaceName, l: LinkRecord, addrs: Cidr[]): LiveLink {
   return {

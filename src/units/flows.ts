@@ -46,23 +46,20 @@ export function checkBridgeFlows(state: DesiredState): UnitError[] {
     const { FlowError, parseActions, parseFlow, validateFlow } = require('../flow') as typeof FlowModel;
     const numbers = bridgePortNumbers(state, bridge);
     const ports = portTable(numbers);
+    /** Runs one parse; a syntax error becomes a located UnitError and yields undefined. */
+    const attempt = <T>(parse: () => T, value: SourcePos): T | undefined => {
+      try {
+        return parse();
+      } catch (e) {
+        if (!(e instanceof FlowError)) throw e;
+        errors.push(at(value, e, bridge, numbers));
+        return undefined;
+      }
+    };
     for (const f of bridge.flows) {
-      let flow;
-      let actions;
-      try {
-        flow = parseFlow(f.match, { ports });
-      } catch (e) {
-        if (!(e instanceof FlowError)) throw e;
-        errors.push(at(f.source, e, bridge, numbers));
-        continue;
-      }
-      try {
-        actions = parseActions(f.actions, { ports });
-      } catch (e) {
-        if (!(e instanceof FlowError)) throw e;
-        errors.push(at(f.actionsSource, e, bridge, numbers));
-        continue;
-      }
+      const flow = attempt(() => parseFlow(f.match, { ports }), f.source);
+      const actions = flow && attempt(() => parseActions(f.actions, { ports }), f.actionsSource);
+      if (!flow || !actions) continue;
       for (const e of validateFlow(flow, actions)) errors.push(at(e.source === 'actions' ? f.actionsSource : f.source, e, bridge, numbers));
     }
   }
