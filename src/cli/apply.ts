@@ -2,7 +2,8 @@ import { ApplyFailedError, applyDesired, InvalidUnitsError, UnsupportedError } f
 import { LockBusyError } from '../apply/lock';
 import { formatPlan, planToJson, summarize } from '../plan/format';
 import { Command, EXIT_BUSY, EXIT_FAILURE, EXIT_INVALID, EXIT_OK } from './command';
-import { DIR_OPTION, JSON_OPTION, loadUnits, parseOptions, paths, printErrors, printJson, requireRoot } from './common';
+import { loadUnitDir } from '../units';
+import { DIR_OPTION, JSON_OPTION, parseOptions, paths, printErrors, printJson, requireRoot } from './common';
 import { planCommand } from './plan';
 
 export const applyCommand: Command = {
@@ -16,7 +17,7 @@ export const applyCommand: Command = {
     }
     requireRoot('netmgr apply');
     const p = paths(ctx, values.dir);
-    const { desired, errors } = loadUnits(p.unitDir);
+    const { state: desired, errors } = loadUnitDir(p.unitDir);
     if (!desired) {
       printErrors(ctx, errors);
       return EXIT_INVALID;

@@ -1,7 +1,6 @@
 /** Helpers shared by the subcommands: option parsing, loading units, printing located errors. */
 import { parseArgs, ParseArgsConfig } from 'util';
-import { DesiredState, formatUnitError, UnitError } from '../model/types';
-import { parseUnits, readUnitDir } from '../units';
+import { formatUnitError, UnitError } from '../model/types';
 import { Paths, resolvePaths } from '../util/paths';
 import { CliContext, UsageError } from './command';
 
@@ -23,16 +22,6 @@ export function parseOptions<T extends Options>(ctx: CliContext, options: T, pos
 
 export function paths(ctx: CliContext, dir: unknown): Paths {
   return resolvePaths(ctx.env, typeof dir === 'string' ? dir : undefined);
-}
-
-export interface LoadedUnits {
-  desired: DesiredState | null;
-  errors: UnitError[];
-}
-
-export function loadUnits(unitDir: string): LoadedUnits {
-  const { state, errors } = parseUnits(readUnitDir(unitDir));
-  return { desired: state, errors };
 }
 
 export function printErrors(ctx: CliContext, errors: UnitError[]): void {

@@ -3,7 +3,8 @@ import { NamespaceSockets } from '../live/namespaces';
 import { planChanges } from '../plan/diff';
 import { formatPlan, planToJson } from '../plan/format';
 import { Command, EXIT_INVALID, EXIT_OK } from './command';
-import { DIR_OPTION, JSON_OPTION, loadUnits, parseOptions, paths, printErrors, printJson, requireRoot } from './common';
+import { loadUnitDir } from '../units';
+import { DIR_OPTION, JSON_OPTION, parseOptions, paths, printErrors, printJson, requireRoot } from './common';
 
 export const planCommand: Command = {
   name: 'plan',
@@ -13,7 +14,7 @@ export const planCommand: Command = {
     const { values } = parseOptions(ctx, { ...DIR_OPTION, ...JSON_OPTION });
     requireRoot('netmgr plan');
     const p = paths(ctx, values.dir);
-    const { desired, errors } = loadUnits(p.unitDir);
+    const { state: desired, errors } = loadUnitDir(p.unitDir);
     if (!desired) {
       printErrors(ctx, errors);
       return EXIT_INVALID;

@@ -7,7 +7,8 @@ import { planChanges } from '../plan/diff';
 import { formatChange } from '../plan/format';
 import { Change } from '../plan/types';
 import { Command, EXIT_OK } from './command';
-import { DIR_OPTION, JSON_OPTION, loadUnits, parseOptions, paths, printJson, requireRoot } from './common';
+import { loadUnitDir } from '../units';
+import { DIR_OPTION, JSON_OPTION, parseOptions, paths, printJson, requireRoot } from './common';
 
 const emptyDesired = (): DesiredState => ({ bridges: new Map(), ports: new Map(), namespaces: [] });
 
@@ -29,15 +30,15 @@ export const showCommand: Command = {
     const { values } = parseOptions(ctx, { ...DIR_OPTION, ...JSON_OPTION });
     requireRoot('netmgr show');
     const p = paths(ctx, values.dir);
-    const units = loadUnits(p.unitDir);
-    const desired = units.desired ?? emptyDesired();
+    const units = loadUnitDir(p.unitDir);
+    const desired = units.state ?? emptyDesired();
     const owned = loadOwnership(p.stateDir);
     const sockets = new NamespaceSockets();
     try {
       const live = readLiveState(sockets, namespacesOfInterest(desired, owned));
       // Drift: what apply would change, but only for objects that exist (pending creations are not drift).
       let drift: Change[] | null = null;
-      if (units.desired && !preflight(desired, { live, owned }).length) {
+      if (units.state && !preflight(desired, { live, owned }).length) {
         drift = planChanges(desired, live, owned).changes;
       }
       const veths = owned.veths.map((v) => ({
@@ -60,7 +61,7 @@ export const showCommand: Command = {
         out.push(`    ${linkText(v.name, findLink(live, v.namespace, v.name))}`);
         out.push(`    ${linkText(v.peer, findLink(live, v.peerNamespace, v.peer))}`);
       }
-      if (!units.desired) out.push(`Drift: not computed, the units in ${p.unitDir} have errors (netmgr validate)`);
+      if (!units.state) out.push(`Drift: not computed, the units in ${p.unitDir} have errors (netmgr validate)`);
       else if (drift === null) out.push('Drift: not computed, the units conflict with the live system (netmgr validate)');
       else if (!drift.length) out.push('Drift: none, the live state matches the units.');
       else {

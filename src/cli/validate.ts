@@ -1,7 +1,8 @@
 import { NamespaceSockets } from '../live/namespaces';
 import { preflight, readWorld } from '../apply/apply';
 import { Command, EXIT_INVALID, EXIT_OK } from './command';
-import { DIR_OPTION, loadUnits, parseOptions, paths, printErrors } from './common';
+import { loadUnitDir } from '../units';
+import { DIR_OPTION, parseOptions, paths, printErrors } from './common';
 
 export const validateCommand: Command = {
   name: 'validate',
@@ -10,7 +11,7 @@ export const validateCommand: Command = {
   async run(ctx) {
     const { values } = parseOptions(ctx, { ...DIR_OPTION, offline: { type: 'boolean' } } as const);
     const p = paths(ctx, values.dir);
-    const { desired, errors } = loadUnits(p.unitDir);
+    const { state: desired, errors } = loadUnitDir(p.unitDir);
     if (!desired) {
       printErrors(ctx, errors);
       return EXIT_INVALID;

@@ -2,7 +2,7 @@
  * rtnetlink: links and addresses. Constants carry the kernel's names (include/uapi/linux/if_link.h,
  * rtnetlink.h, if_addr.h, veth.h). Encoders build request payloads; decoders turn dump messages into plain records.
  */
-import { AttrWriter, attrTable, parseAttrs, readStr } from './attr';
+import { AttrWriter, attrTable, readStr } from './attr';
 import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NetlinkSocket } from './socket';
 
 export const RTM_NEWLINK = 16;
@@ -285,5 +285,3 @@ export function addAddress(sock: NetlinkSocket, index: number, cidr: string, wha
 export function deleteAddress(sock: NetlinkSocket, index: number, cidr: string, what: string): void {
   sock.request(RTM_DELADDR, 0, addrPayload(index, cidr), `remove address ${cidr} from ${what}`);
 }
-
-export { parseAttrs };

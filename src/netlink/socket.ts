@@ -2,7 +2,7 @@
  * A synchronous netlink socket, opened in any network namespace. Requests are answered by the kernel within
  * sendmsg for rtnetlink and genl, so request/ack round trips are cheap and keep the apply path simple.
  */
-import { native, NativeError } from '../native';
+import { native } from '../native';
 import { attrTable, readStr } from './attr';
 
 export const NETLINK_ROUTE = 0;
@@ -171,9 +171,3 @@ export class NetlinkSocket {
     require('fs').closeSync(this.fd);
   }
 }
-
-export function isNetlinkError(e: unknown, ...codes: string[]): e is NetlinkError {
-  return e instanceof NetlinkError && (codes.length === 0 || codes.includes(e.code));
-}
-
-export type { NativeError };

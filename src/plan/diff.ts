@@ -3,7 +3,7 @@
  * record) or is told to manage (the units). Anything else on the system is invisible to it, so it can never
  * plan a change to an interface netmgr did not create.
  */
-import { Cidr, DesiredState, LinkState, NamespaceName, UnitError } from '../model/types';
+import { DesiredState, LinkState, NamespaceName, UnitError } from '../model/types';
 import { findLink, LiveLink, LiveState } from '../live/state';
 import { nsKey, nsLabel } from '../live/namespaces';
 import { Ownership, OwnedVeth } from '../apply/ownership';
@@ -169,5 +169,3 @@ export function planChanges(desired: DesiredState, live: LiveState, owned: Owner
 
 /** Changes apply cannot carry out yet because their datapath is not implemented. */
 export const unsupportedChanges = (plan: Plan): Change[] => plan.changes.filter((c) => c.object === 'bridge' || c.object === 'port');
-
-export type { Cidr };
