@@ -5,7 +5,10 @@
 import { DesiredState, UnitError } from '../model/types';
 import { NamespaceSockets } from '../live/namespaces';
 import { isIPv6LinkLocal, LiveState, readLiveState } from '../live/state';
-import { findConflicts, planChanges, unsupportedChanges } from '../plan/diff';
+import { datapathChanges, findConflicts, planChanges } from '../plan/diff';
+import type { LiveBridge } from '../live/bridges';
+import { checkSupported } from '../plan/support';
+import type { DatapathStepExecutor } from './runner';
 import { invertStep, planSteps } from '../plan/steps';
 import { Change, Plan, Step } from '../plan/types';
 import { checkAgainstSystem } from '../units';
@@ -20,12 +23,10 @@ export class InvalidUnitsError extends Error {
   }
 }
 
-export class UnsupportedError extends Error {
+/** The plan has bridge, port or flow changes and this process has no datapaths: netmgrd must apply it. */
+export class DaemonRequiredError extends Error {
   constructor(readonly changes: Change[]) {
-    super(
-      `the units declare bridges or datapath ports, which this version of netmgr can plan but not yet apply ` +
-        `(${changes.map((c) => ('name' in c ? c.name : '')).join(', ')}); nothing was applied`,
-    );
+    super(`the units change bridges, ports or flows, which netmgrd runs; nothing was applied`);
   }
 }
 
@@ -47,20 +48,24 @@ export class ApplyFailedError extends Error {
 export interface World {
   live: LiveState;
   owned: Ownership;
+  /** The bridges netmgrd runs (empty outside netmgrd when it is not running). */
+  bridges: LiveBridge[];
 }
 
-/** Namespaces whose links matter: those the units name and those netmgr owns or put links in. */
-export function namespacesOfInterest(desired: DesiredState, owned: Ownership): string[] {
+/** Namespaces whose links matter: those the units name and those netmgr owns or put links or ports in. */
+export function namespacesOfInterest(desired: DesiredState, owned: Ownership, bridges: LiveBridge[] = []): string[] {
   const s = new Set<string>([...desired.namespaces, ...owned.namespaces]);
   for (const v of owned.veths) for (const ns of [v.namespace, v.peerNamespace]) if (ns !== null) s.add(ns);
+  for (const b of bridges) for (const p of b.ports) if (p.namespace !== null) s.add(p.namespace);
   return [...s].sort();
 }
 
-export function readWorld(desired: DesiredState, stateDir: string, sockets: NamespaceSockets): World {
+export function readWorld(desired: DesiredState, stateDir: string, sockets: NamespaceSockets, bridges: LiveBridge[] = []): World {
   const owned = loadOwnership(stateDir);
   const wantedLL = new Set<string>();
   for (const p of desired.ports.values()) for (const a of [...p.addresses, ...p.localAddresses]) if (isIPv6LinkLocal(a)) wantedLL.add(a);
-  return { live: readLiveState(sockets, namespacesOfInterest(desired, owned), wantedLL), owned };
+  for (const b of desired.bridges.values()) for (const a of b.addresses) if (isIPv6LinkLocal(a)) wantedLL.add(a);
+  return { live: readLiveState(sockets, namespacesOfInterest(desired, owned, bridges), wantedLL), owned, bridges };
 }
 
 /** Checks that need the live system: system ports exist, wanted names are free or already netmgr's. */
@@ -70,7 +75,7 @@ export function preflight(desired: DesiredState, world: World): UnitError[] {
     namespaceExists: (ns: string) => live.namespaces.includes(ns),
     interfaceExists: (ns: string | null, name: string) => !!live.links.get(ns ?? '')?.some((l) => l.name === name),
   };
-  return [...checkAgainstSystem(desired, facts), ...findConflicts(desired, live, world.owned)];
+  return [...checkSupported(desired), ...checkAgainstSystem(desired, facts), ...findConflicts(desired, live, world.owned)];
 }
 
 /** The ownership record after a successful apply of plan (pure). */
@@ -102,6 +107,8 @@ export interface ApplyOptions {
   failAtStep?: number;
   /** Testing aid (NETMGR_TEST_KILL_STEP): SIGKILL this process just after step k (1-based) ran, to exercise recovery. */
   killAfterStep?: number;
+  /** netmgrd's bridges: runs datapath steps and reports what exists. Absent in the CLI. */
+  datapaths?: DatapathStepExecutor & { live(): LiveBridge[] };
 }
 
 export interface ApplyResult {
@@ -130,7 +137,7 @@ function undo(runner: StepRunner, steps: Step[]): string[] {
 export function applyDesired(desired: DesiredState, opts: ApplyOptions): ApplyResult {
   const lock = ApplyLock.acquire(opts.stateDir, opts.wait, (pid) => opts.log(`waiting for another netmgr apply (pid ${pid}) to finish`));
   const sockets = new NamespaceSockets();
-  const runner = new StepRunner(sockets);
+  const runner = new StepRunner(sockets, opts.datapaths);
   try {
     let recovered = 0;
     const interrupted = readInterrupted(opts.stateDir);
@@ -141,12 +148,14 @@ export function applyDesired(desired: DesiredState, opts: ApplyOptions): ApplyRe
       clearJournal(opts.stateDir);
       recovered = interrupted.steps.length;
     }
-    const world = readWorld(desired, opts.stateDir, sockets);
+    const world = readWorld(desired, opts.stateDir, sockets, opts.datapaths?.live() ?? []);
     const problems = preflight(desired, world);
     if (problems.length) throw new InvalidUnitsError(problems);
-    const plan = planChanges(desired, world.live, world.owned);
-    const unsupported = unsupportedChanges(plan);
-    if (unsupported.length) throw new UnsupportedError(unsupported);
+    const plan = planChanges(desired, world.live, world.owned, world.bridges);
+    if (!opts.datapaths) {
+      const dp = datapathChanges(plan);
+      if (dp.length) throw new DaemonRequiredError(dp);
+    }
     const steps = planSteps(plan);
     if (!steps.length) return { plan, steps: 0, recovered };
 

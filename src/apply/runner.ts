@@ -4,7 +4,7 @@ import { native } from '../native';
 import { NamespaceSockets, nsLabel } from '../live/namespaces';
 import { NamespaceName } from '../model/types';
 import { addAddress, createVeth, deleteAddress, deleteLink, getLinkByName, setLink, VethEndSpec } from '../netlink/rtnl';
-import { Step, StepVethEnd } from '../plan/types';
+import { DatapathStep, isDatapathStep, Step, StepVethEnd } from '../plan/types';
 import { NETNS_DIR, netnsPath } from '../util/paths';
 
 export function describeStep(s: Step): string {
@@ -27,11 +27,28 @@ export function describeStep(s: Step): string {
       return `add ${s.address} to ${at(s.namespace, s.link)}`;
     case 'addr.del':
       return `remove ${s.address} from ${at(s.namespace, s.link)}`;
+    case 'bridge.create':
+      return `create bridge ${s.bridge.name} (${s.bridge.datapath}, ${s.bridge.policy})`;
+    case 'bridge.delete':
+      return `delete bridge ${s.name}`;
+    case 'port.add':
+      return `add port ${s.port.no} ${at(s.port.namespace, s.port.name)} (${s.port.kind}) to ${s.bridge}`;
+    case 'port.remove':
+      return `remove port ${s.restore.no} ${s.name} from ${s.bridge}`;
+    case 'flow.add':
+      return `add flow to ${s.bridge}: ${s.flow.match} actions:${s.flow.actions}`;
+    case 'flow.del':
+      return `delete flow from ${s.bridge}: ${s.flow.match}`;
   }
 }
 
+/** Carries out datapath steps: netmgrd's BridgeManager. The CLI alone has none. */
+export interface DatapathStepExecutor {
+  run(step: DatapathStep): void;
+}
+
 export class StepRunner {
-  constructor(private readonly sockets: NamespaceSockets) {}
+  constructor(private readonly sockets: NamespaceSockets, private readonly datapaths?: DatapathStepExecutor) {}
 
   private index(ns: NamespaceName, name: string): number {
     const l = getLinkByName(this.sockets.route(ns), name);
@@ -57,6 +74,11 @@ export class StepRunner {
   }
 
   run(s: Step): void {
+    if (isDatapathStep(s)) {
+      if (!this.datapaths) throw Object.assign(new Error(`${describeStep(s)} needs netmgrd, which runs the bridges`), { code: 'ENOTCONN' });
+      this.datapaths.run(s);
+      return;
+    }
     switch (s.op) {
       case 'ns.create': {
         native().netnsCreate(NETNS_DIR, s.name);

@@ -3,6 +3,7 @@
  * the netlink bytes a kernel datapath would be sent.
  */
 import { EXIT_INVALID, EXIT_OK, UsageError, type CliContext, type Command } from './command';
+import { renderFlowError } from './flow-error';
 import {
   FlowError, FlowDecodeError, KEY_ATTR_BY_NUMBER, OVS_ACTION_ATTR, OVS_FLOW_ATTR, OVS_KEY_ATTR,
   encodeActions, encodeKey, encodeMask, formatActions, formatFlowKey, parseActions, parseFlow, validateFlow, nlattr,
@@ -18,12 +19,7 @@ function portTableFrom(map: Map<string, number>): PortTable {
   };
 }
 
-/** `flow:COL: error: MESSAGE`, the text, and a caret line under the token. */
-export function renderFlowError(e: FlowError, flowText: string, actionsText: string): string {
-  const text = e.source === 'actions' ? actionsText : flowText;
-  const caretLen = Math.max(1, Math.min(e.token.length, Math.max(1, text.length - e.column + 1)));
-  return `${e.source}:${e.column}: error: ${e.message}\n  ${text}\n  ${' '.repeat(Math.max(0, e.column - 1))}${'^'.repeat(caretLen)}\n`;
-}
+export { renderFlowError };
 
 const FLOW_ATTR_NAMES: Record<number, string> = Object.fromEntries(Object.entries(OVS_FLOW_ATTR).map(([k, v]) => [v, `OVS_FLOW_ATTR_${k}`]));
 const KEY_ATTR_NAMES: Record<number, string> = Object.fromEntries(Object.entries(OVS_KEY_ATTR).map(([k, v]) => [v, `OVS_KEY_ATTR_${k}`]));

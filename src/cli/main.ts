@@ -4,6 +4,8 @@ import { applyCommand } from './apply';
 import { planCommand } from './plan';
 import { showCommand } from './show';
 import { validateCommand } from './validate';
+import { dpctlCommand } from './dpctl';
+import { DaemonUnavailableError, START_HINT } from '../daemon/client';
 
 const pkg = require('../../package.json') as { version: string };
 
@@ -15,7 +17,15 @@ const flowCommand: Command = {
   run: (ctx) => (require('./flow') as typeof import('./flow')).flowCommand.run(ctx),
 };
 
-export const COMMANDS: Command[] = [validateCommand, planCommand, applyCommand, showCommand, flowCommand];
+/** The daemon pulls in the datapath and the flow model; load it only when it runs. */
+const daemonCommand: Command = {
+  name: 'daemon',
+  summary: 'run netmgrd in the foreground: it runs the bridges and applies what `netmgr apply` hands it',
+  usage: 'netmgr daemon [--dir DIR] [--no-apply]',
+  run: (ctx) => (require('./daemon') as typeof import('./daemon')).daemonCommand.run(ctx),
+};
+
+export const COMMANDS: Command[] = [validateCommand, planCommand, applyCommand, showCommand, dpctlCommand, flowCommand, daemonCommand];
 
 function help(): string {
   const lines = [
@@ -60,6 +70,10 @@ export async function main(argv: string[], io = { stdout: (s: string) => process
       return EXIT_INVALID;
     }
     const err = e as Error & { code?: string };
+    if (e instanceof DaemonUnavailableError) {
+      io.stderr(`netmgr ${cmd.name}: ${err.message}\n  hint: ${START_HINT}\n`);
+      return EXIT_FAILURE;
+    }
     io.stderr(`netmgr ${cmd.name}: ${err.message}\n`);
     if (process.env.NETMGR_DEBUG) io.stderr(`${err.stack}\n`);
     return EXIT_FAILURE;

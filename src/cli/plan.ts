@@ -4,6 +4,8 @@ import { planChanges } from '../plan/diff';
 import { formatPlan, planToJson } from '../plan/format';
 import { Command, EXIT_INVALID, EXIT_OK } from './command';
 import { loadUnitDir } from '../units';
+import { liveBridges } from './daemon-client';
+import { START_HINT } from '../daemon/client';
 import { DIR_OPTION, JSON_OPTION, parseOptions, paths, printErrors, printJson, requireRoot } from './common';
 
 export const planCommand: Command = {
@@ -19,15 +21,17 @@ export const planCommand: Command = {
       printErrors(ctx, errors);
       return EXIT_INVALID;
     }
+    const bridges = await liveBridges(p.socket);
     const sockets = new NamespaceSockets();
     try {
-      const world = readWorld(desired, p.stateDir, sockets);
+      const world = readWorld(desired, p.stateDir, sockets, bridges ?? []);
       const problems = preflight(desired, world);
       if (problems.length) {
         printErrors(ctx, problems);
         return EXIT_INVALID;
       }
-      const plan = planChanges(desired, world.live, world.owned);
+      const plan = planChanges(desired, world.live, world.owned, world.bridges);
+      if (bridges === undefined && desired.bridges.size) plan.notes.push(`netmgrd is not running, so no bridge exists yet; apply needs it: ${START_HINT}`);
       if (values.json) printJson(ctx, planToJson(plan));
       else ctx.stdout(formatPlan(plan));
       return EXIT_OK;

@@ -8,6 +8,7 @@ import { formatChange } from '../plan/format';
 import { Change } from '../plan/types';
 import { Command, EXIT_OK } from './command';
 import { loadUnitDir } from '../units';
+import { liveBridges } from './daemon-client';
 import { DIR_OPTION, JSON_OPTION, parseOptions, paths, printJson, requireRoot } from './common';
 
 const emptyDesired = (): DesiredState => ({ bridges: new Map(), ports: new Map(), namespaces: [] });
@@ -33,13 +34,14 @@ export const showCommand: Command = {
     const units = loadUnitDir(p.unitDir);
     const desired = units.state ?? emptyDesired();
     const owned = loadOwnership(p.stateDir);
+    const bridges = (await liveBridges(p.socket)) ?? [];
     const sockets = new NamespaceSockets();
     try {
-      const live = readLiveState(sockets, namespacesOfInterest(desired, owned));
+      const live = readLiveState(sockets, namespacesOfInterest(desired, owned, bridges));
       // Drift: what apply would change, but only for objects that exist (pending creations are not drift).
       let drift: Change[] | null = null;
-      if (units.state && !preflight(desired, { live, owned }).length) {
-        drift = planChanges(desired, live, owned).changes;
+      if (units.state && !preflight(desired, { live, owned, bridges }).length) {
+        drift = planChanges(desired, live, owned, bridges).changes;
       }
       const veths = owned.veths.map((v) => ({
         unit: v.unit,
@@ -50,7 +52,7 @@ export const showCommand: Command = {
       }));
       const namespaces = owned.namespaces.map((n) => ({ name: n, present: live.namespaces.includes(n) }));
       if (values.json) {
-        printJson(ctx, { schema: 'netmgr.show/1', namespaces, veths, unitsValid: units.errors.length === 0, drift });
+        printJson(ctx, { schema: 'netmgr.show/1', namespaces, veths, bridges, unitsValid: units.errors.length === 0, drift });
         return EXIT_OK;
       }
       const out: string[] = [];
@@ -60,6 +62,11 @@ export const showCommand: Command = {
         out.push(`  ${v.name} [${nsLabel(v.namespace)}] <-> ${v.peer} [${nsLabel(v.peerNamespace)}]  (unit ${v.unit})`);
         out.push(`    ${linkText(v.name, findLink(live, v.namespace, v.name))}`);
         out.push(`    ${linkText(v.peer, findLink(live, v.peerNamespace, v.peer))}`);
+      }
+      out.push(`Bridges run by netmgrd: ${bridges.length || 'none'}`);
+      for (const b of bridges) {
+        out.push(`  ${b.name} (datapath ${b.datapath}, policy ${b.policy}, ${b.flows.length} flow(s))`);
+        for (const port of b.ports) out.push(`    port ${port.no}: ${port.name} (${port.kind}${port.namespace ? `, namespace ${port.namespace}` : ''})`);
       }
       if (!units.state) out.push(`Drift: not computed, the units in ${p.unitDir} have errors (netmgr validate)`);
       else if (drift === null) out.push('Drift: not computed, the units conflict with the live system (netmgr validate)');

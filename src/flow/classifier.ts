@@ -165,6 +165,8 @@ export class MegaflowTable {
   readonly emc: ExactMatchCache | undefined;
   megaflowHits = 0;
   misses = 0;
+  /** Subtables searched by all lookups (the kernel's "masks hit"). */
+  maskProbes = 0;
 
   constructor(opts: MegaflowTableOptions = {}) {
     const size = opts.emcSize ?? 8192;
@@ -289,6 +291,7 @@ export class MegaflowTable {
     for (let i = 0; i < subs.length; i++) {
       const st = subs[i];
       if (best !== undefined && st.maxPriority <= best.priority) break;
+      this.maskProbes++;
       const e = st.find(words);
       if (e !== undefined && (best === undefined || e.priority > best.priority || (e.priority === best.priority && e.id < best.id))) {
         st.hits++;

@@ -16,6 +16,11 @@ export interface FormatOptions {
   verbose?: boolean;
   /** Print port names instead of numbers where known. */
   ports?: PortTable;
+  /**
+   * Keep attributes that are present but fully wildcarded (as `arp()`), so the text parses back to the very same
+   * key and mask: the kernel requires some of them (e.g. arp() with eth_type(0x0806)). Plans and journals use it.
+   */
+  complete?: boolean;
 }
 
 /** Formats a key with its mask; without a mask every field is exact. */
@@ -37,6 +42,8 @@ export function formatFlowKey(key: FlowKey, mask?: FlowMask, opts: FormatOptions
     } else if (def.prop === 'eth') {
       // An all-wildcarded eth() still says "this is an Ethernet packet" and is always printed.
       parts.push('eth()');
+    } else if (opts.complete) {
+      parts.push(def.single ? formatKeyAttr(def, v, m ?? zeroMaskOf(def), true, opts.ports) : `${def.odp}()`);
     }
   }
   return parts.join(',');

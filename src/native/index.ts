@@ -7,6 +7,32 @@ export interface NativeError extends Error {
   syscall: string;
 }
 
+/** `kind` argument of recvBatch/sendBatch: a TAP fd from tapOpen (read/write per frame). */
+export const IO_KIND_TAP = 0;
+/** `kind` argument of recvBatch/sendBatch: an AF_PACKET fd from packetOpen (recvmmsg/sendmmsg). */
+export const IO_KIND_PACKET = 1;
+
+/** A non-persistent TAP device: it disappears when `fd` is closed. The link is left down. */
+export interface TapDevice {
+  fd: number;
+  /** The kernel's actual name (useful when '' asked the kernel to pick one). */
+  name: string;
+  /** ifindex in the namespace it was created in (it changes only if the link is later moved). */
+  ifindex: number;
+}
+
+export interface PacketOpenOptions {
+  /** Prepend a 10-byte virtio_net_hdr to every frame read and expect one on every frame written. */
+  vnetHdr: boolean;
+  /** PACKET_MR_PROMISC on the interface (undone by the kernel when the socket closes). */
+  promisc: boolean;
+  /** SO_RCVBUFFORCE and SO_SNDBUFFORCE; <= 0 keeps the kernel defaults. */
+  bufBytes: number;
+}
+
+/** Opaque handle of a readiness watcher (an external object). */
+export type PollHandle = object;
+
 export interface NativeAddon {
   nlOpen(protocol: number, nsFd: number, rcvbuf: number): number;
   nlPortId(fd: number): number;
@@ -15,6 +41,51 @@ export interface NativeAddon {
   netnsCreate(dir: string, name: string): void;
   netnsRemove(path: string): void;
   flockExclusive(fd: number, wait: boolean): boolean;
+
+  /**
+   * Opens /dev/net/tun as a TAP (IFF_TAP|IFF_NO_PI, |IFF_VNET_HDR with a 10-byte header and TSO/CSUM offloads when
+   * vnetHdr). name '' lets the kernel pick (tapN). The fd is non-blocking and stays valid after the link is moved
+   * to another namespace.
+   */
+  tapOpen(name: string, vnetHdr: boolean): TapDevice;
+  /**
+   * An AF_PACKET socket bound to ifindex (ETH_P_ALL, PACKET_IGNORE_OUTGOING, PACKET_AUXDATA); non-blocking.
+   * Throws RangeError for ifindex <= 0 and an errno error (ENODEV, EPERM, ...) when the kernel refuses.
+   */
+  packetOpen(ifindex: number, opts: PacketOpenOptions): number;
+  /**
+   * Receives up to maxFrames frames without blocking; frame i lands in slot i (base i*slotSize) at offs[i] with
+   * length lens[i] (including the vnet header when there is one); returns n, slots 0..n-1 are valid.
+   * PACKET frames arrive at base+4; a VLAN tag the kernel stripped is put back (frame then starts at base, length
+   * +4, csum_start +4 when NEEDS_CSUM). Requires slotSize >= 64, slotSize*maxFrames <= buf.length, offs/lens with
+   * maxFrames entries, info with 3 (TypeError/RangeError otherwise).
+   * info[0] = frames skipped because they did not fit a slot; info[1] = errno that ended the batch, else 0.
+   */
+  recvBatch(
+    fd: number, kind: number, buf: Buffer, slotSize: number, maxFrames: number,
+    offs: Uint32Array, lens: Uint32Array, info: Int32Array,
+  ): number;
+  /**
+   * Sends frames buf[offs[j], offs[j]+lens[j]) for j in [first, first+count) without blocking; returns frames sent.
+   * info[0] = dropped (EAGAIN/ENOBUFS: the rest of the batch is dropped); info[1] = rejected (the kernel refused
+   * that one frame, e.g. EINVAL for a bad virtio_net_hdr, or it lies outside buf), info[2] = errno of the last
+   * rejection. sent + info[0] + info[1] === count.
+   */
+  sendBatch(
+    fd: number, kind: number, buf: Buffer, offs: Uint32Array, lens: Uint32Array,
+    first: number, count: number, info: Int32Array,
+  ): number;
+  /**
+   * Calls onReadable() (as a top-level callback: nextTicks and microtasks run after it) whenever fd is readable.
+   * The handle keeps the event loop alive until pollStop. A throw from onReadable is reported like any uncaught
+   * exception. After an error event (POLLERR) the watch continues: a caller that sees recvBatch report the same
+   * error (info[1]) over and over should stop it.
+   */
+  pollStart(fd: number, onReadable: () => void): PollHandle;
+  /** Stops and closes the watcher; idempotent, also inside onReadable. Call it BEFORE closing the fd. */
+  pollStop(handle: PollHandle): void;
+  /** close(2); throws an errno error (EBADF, ...). */
+  closeFd(fd: number): void;
 }
 
 let loaded: NativeAddon | undefined;

@@ -7,17 +7,26 @@
  * processed inside sendmsg), so a blocking call is both the simplest and the fastest shape for the apply path.
  */
 #include <node_api.h>
+#include <uv.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <net/if.h>
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <linux/if_tun.h>
 #include <linux/netlink.h>
 
 #ifndef SOL_NETLINK
@@ -32,6 +41,7 @@ static const char *errno_name(int e) {
     N(EROFS) N(ERANGE) N(ENAMETOOLONG) N(ENOSYS) N(ENOTEMPTY) N(ENOBUFS) N(EOPNOTSUPP) N(EADDRINUSE)
     N(EADDRNOTAVAIL) N(ENETDOWN) N(ETIMEDOUT) N(EPROTONOSUPPORT) N(EAFNOSUPPORT) N(EMSGSIZE)
     N(ENOTCONN) N(ECONNREFUSED) N(EFBIG) N(ENOLINK) N(EPROTO) N(ENOTUNIQ) N(ENOTSOCK) N(ENOPROTOOPT)
+    N(EBADFD) N(ENOTTY) N(ENETUNREACH) N(EHOSTUNREACH) N(EPIPE) N(EDESTADDRREQ)
 #undef N
     default: return "EUNKNOWN";
   }
@@ -282,6 +292,552 @@ static napi_value flock_exclusive(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* ------------------------------------------------------------------------------------------------------------
+ * Packet I/O for the userspace datapath: TAP devices and AF_PACKET sockets, moved in batches between the kernel
+ * and caller-owned Buffers cut into fixed-size slots. Nothing per frame crosses into JS: one call moves a whole
+ * batch, and readiness comes from a uv_poll_t that calls one JS function per event. Hot paths use only the stack
+ * (at most IO_BATCH message headers per syscall).
+ * ------------------------------------------------------------------------------------------------------------ */
+
+#define IO_KIND_TAP 0
+#define IO_KIND_PACKET 1
+#define IO_BATCH 256           /* frames per recvmmsg/sendmmsg */
+#define IO_MIN_SLOT 64         /* room for the 4-byte VLAN headroom, a virtio_net_hdr and an Ethernet header */
+#define VNET_HDR_LEN 10        /* struct virtio_net_hdr, no num_buffers */
+#define VNET_F_NEEDS_CSUM 1    /* VIRTIO_NET_HDR_F_NEEDS_CSUM */
+#define VLAN_TAG_LEN 4
+
+#ifndef TP_STATUS_VLAN_VALID
+#define TP_STATUS_VLAN_VALID (1 << 4)
+#endif
+#ifndef TP_STATUS_VLAN_TPID_VALID
+#define TP_STATUS_VLAN_TPID_VALID (1 << 6)
+#endif
+#ifndef PACKET_IGNORE_OUTGOING
+#define PACKET_IGNORE_OUTGOING 23
+#endif
+#ifndef TUN_F_TSO_ECN
+#define TUN_F_TSO_ECN 0x08
+#endif
+
+static napi_value throw_range(napi_env env, const char *msg) {
+  napi_throw_range_error(env, NULL, msg);
+  return NULL;
+}
+
+static int arg_bool(napi_env env, napi_value v, bool *out) {
+  return napi_get_value_bool(env, v, out) == napi_ok;
+}
+
+/* A typed array of exactly the given element type; *data and *len describe its elements. */
+static int arg_typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *len) {
+  bool is;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return 0;
+  napi_typedarray_type type;
+  if (napi_get_typedarray_info(env, v, &type, len, data, NULL, NULL) != napi_ok) return 0;
+  return type == want;
+}
+
+/* tapOpen(name, vnetHdr) -> { fd, name, ifindex }. A non-persistent TAP: it disappears when the fd is closed. */
+static napi_value tap_open(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char name[64];
+  bool vnet;
+  if (argc < 2 || !arg_str(env, argv[0], name, sizeof name) || !arg_bool(env, argv[1], &vnet))
+    return throw_type(env, "tapOpen(name: string, vnetHdr: boolean)");
+  if (strlen(name) >= IFNAMSIZ) return throw_range(env, "tapOpen: interface name longer than 15 bytes");
+  int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return throw_errno(env, errno, "open", "/dev/net/tun");
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (vnet ? IFF_VNET_HDR : 0);
+  memcpy(ifr.ifr_name, name, strlen(name));
+  const char *what = "TUNSETIFF";
+  if (ioctl(fd, TUNSETIFF, &ifr) < 0) goto fail;
+  if (vnet) {
+    int sz = VNET_HDR_LEN;
+    what = "TUNSETVNETHDRSZ";
+    if (ioctl(fd, TUNSETVNETHDRSZ, &sz) < 0) goto fail;
+    what = "TUNSETOFFLOAD";
+    if (ioctl(fd, TUNSETOFFLOAD, (unsigned long)(TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN)) < 0) goto fail;
+  }
+  char actual[IFNAMSIZ + 1];
+  memcpy(actual, ifr.ifr_name, IFNAMSIZ);
+  actual[IFNAMSIZ] = 0;
+  what = "if_nametoindex";
+  unsigned ifindex = if_nametoindex(actual);
+  if (ifindex == 0) goto fail;
+  napi_value out, v;
+  napi_create_object(env, &out);
+  napi_set_named_property(env, out, "fd", make_int(env, fd));
+  napi_create_string_utf8(env, actual, NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, out, "name", v);
+  napi_set_named_property(env, out, "ifindex", make_int(env, ifindex));
+  return out;
+fail: {
+    int e = errno;
+    close(fd);
+    char detail[96];
+    snprintf(detail, sizeof detail, "tap %s", name[0] ? name : "(kernel-named)");
+    return throw_errno(env, e, strcmp(what, "if_nametoindex") == 0 ? what : "ioctl", strcmp(what, "if_nametoindex") == 0 ? detail : what);
+  }
+}
+
+/* packetOpen(ifindex, { vnetHdr, promisc, bufBytes }) -> fd of an AF_PACKET socket bound to that interface. */
+static napi_value packet_open(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int32_t ifindex, bufbytes;
+  bool vnet, promisc;
+  napi_valuetype t = napi_undefined;
+  if (argc >= 2) napi_typeof(env, argv[1], &t);
+  napi_value pv, pp, pb;
+  if (argc < 2 || !arg_int(env, argv[0], &ifindex) || t != napi_object ||
+      napi_get_named_property(env, argv[1], "vnetHdr", &pv) != napi_ok || !arg_bool(env, pv, &vnet) ||
+      napi_get_named_property(env, argv[1], "promisc", &pp) != napi_ok || !arg_bool(env, pp, &promisc) ||
+      napi_get_named_property(env, argv[1], "bufBytes", &pb) != napi_ok || !arg_int(env, pb, &bufbytes))
+    return throw_type(env, "packetOpen(ifindex: number, { vnetHdr: boolean, promisc: boolean, bufBytes: number })");
+  /* ifindex 0 would bind to every interface: never what a switch port means. */
+  if (ifindex <= 0) return throw_range(env, "packetOpen: ifindex must be > 0");
+  /* Protocol 0: no frame is queued before bind() selects the interface. */
+  int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return throw_errno(env, errno, "socket", "AF_PACKET");
+  int one = 1;
+  const char *what;
+  what = "setsockopt(PACKET_VNET_HDR)";
+  if (vnet && setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof one) < 0) goto fail;
+  /* Without it the socket reads back its own transmissions. */
+  what = "setsockopt(PACKET_IGNORE_OUTGOING)";
+  if (setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one) < 0) goto fail;
+  what = "setsockopt(PACKET_AUXDATA)";
+  if (setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &one, sizeof one) < 0) goto fail;
+  if (bufbytes > 0) {
+    what = "setsockopt(SO_RCVBUFFORCE)";
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bufbytes, sizeof bufbytes) < 0) goto fail;
+    what = "setsockopt(SO_SNDBUFFORCE)";
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bufbytes, sizeof bufbytes) < 0) goto fail;
+  }
+  struct sockaddr_ll sll;
+  memset(&sll, 0, sizeof sll);
+  sll.sll_family = AF_PACKET;
+  sll.sll_protocol = htons(ETH_P_ALL);
+  sll.sll_ifindex = ifindex;
+  what = "bind";
+  if (bind(fd, (struct sockaddr *)&sll, sizeof sll) < 0) goto fail;
+  if (promisc) {
+    struct packet_mreq mr;
+    memset(&mr, 0, sizeof mr);
+    mr.mr_ifindex = ifindex;
+    mr.mr_type = PACKET_MR_PROMISC;
+    what = "setsockopt(PACKET_ADD_MEMBERSHIP)";
+    if (setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof mr) < 0) goto fail;
+  }
+  return make_int(env, fd);
+fail: {
+    int e = errno;
+    close(fd);
+    char detail[64];
+    snprintf(detail, sizeof detail, "AF_PACKET on ifindex %d", ifindex);
+    return throw_errno(env, e, what, detail);
+  }
+}
+
+/* Reads the common (fd, kind, buf) prefix of recvBatch/sendBatch. */
+static int arg_io(napi_env env, napi_value *argv, int32_t *fd, int32_t *kind, uint8_t **buf, size_t *buflen) {
+  return arg_int(env, argv[0], fd) && arg_int(env, argv[1], kind) && arg_buf(env, argv[2], (void **)buf, buflen);
+}
+
+static inline uint16_t rd_le16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+static inline void wr_le16(uint8_t *p, uint16_t v) { p[0] = v & 0xff; p[1] = v >> 8; }
+
+/* Whether an AF_PACKET socket prepends a virtio_net_hdr (asked only when a frame needs its VLAN tag back). */
+static int packet_has_vnet(int fd) {
+  int v = 0;
+  socklen_t l = sizeof v;
+  if (getsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &v, &l) < 0) return 0;
+  return v != 0;
+}
+
+/*
+ * Puts back the 802.1Q/802.1ad tag the kernel stripped into metadata: the frame was received at slot+4, so moving
+ * its [vnet header][dst MAC][src MAC] prefix 4 bytes down opens exactly the room for TPID+TCI. A checksum the
+ * kernel left to finish starts 4 bytes further on afterwards.
+ */
+static void vlan_reinsert(uint8_t *slot, uint32_t *len, int vnet, uint16_t tpid, uint16_t tci) {
+  uint32_t h = vnet ? VNET_HDR_LEN : 0;
+  memmove(slot, slot + VLAN_TAG_LEN, h + 12);
+  uint8_t *tag = slot + h + 12;
+  tag[0] = tpid >> 8;
+  tag[1] = tpid & 0xff;
+  tag[2] = tci >> 8;
+  tag[3] = tci & 0xff;
+  *len += VLAN_TAG_LEN;
+  if (vnet && (slot[0] & VNET_F_NEEDS_CSUM)) wr_le16(slot + 6, (uint16_t)(rd_le16(slot + 6) + VLAN_TAG_LEN));
+}
+
+static inline int soft_errno(int e) { return e == EAGAIN || e == EWOULDBLOCK || e == EINTR; }
+
+/*
+ * recvBatch(fd, kind, buf, slotSize, maxFrames, offs, lens, info) -> frames delivered, in slots 0..n-1.
+ * info[0] = frames skipped because they did not fit a slot, info[1] = errno that ended the batch (0 when the
+ * queue simply ran dry), info[2] = 0.
+ */
+static napi_value recv_batch(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 8;
+  napi_value argv[8];
+  napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL);
+  int32_t fd, kind, slot, maxf;
+  uint8_t *buf;
+  size_t buflen, noffs, nlens, ninfo;
+  uint32_t *offs, *lens;
+  int32_t *inf;
+  if (argc < 8 || !arg_io(env, argv, &fd, &kind, &buf, &buflen) || !arg_int(env, argv[3], &slot) ||
+      !arg_int(env, argv[4], &maxf) || !arg_typed(env, argv[5], napi_uint32_array, (void **)&offs, &noffs) ||
+      !arg_typed(env, argv[6], napi_uint32_array, (void **)&lens, &nlens) ||
+      !arg_typed(env, argv[7], napi_int32_array, (void **)&inf, &ninfo))
+    return throw_type(env, "recvBatch(fd, kind, buf: Buffer, slotSize, maxFrames, offs: Uint32Array, lens: Uint32Array, info: Int32Array)");
+  if (kind != IO_KIND_TAP && kind != IO_KIND_PACKET) return throw_range(env, "recvBatch: kind must be IO_KIND_TAP or IO_KIND_PACKET");
+  if (slot < IO_MIN_SLOT) return throw_range(env, "recvBatch: slotSize must be at least 64");
+  if (maxf < 0) return throw_range(env, "recvBatch: maxFrames must be >= 0");
+  if ((uint64_t)slot * (uint64_t)maxf > buflen || (uint64_t)slot * (uint64_t)maxf > UINT32_MAX)
+    return throw_range(env, "recvBatch: slotSize * maxFrames exceeds the buffer");
+  if (noffs < (size_t)maxf || nlens < (size_t)maxf) return throw_range(env, "recvBatch: offs and lens need maxFrames entries");
+  if (ninfo < 3) return throw_range(env, "recvBatch: info needs 3 entries");
+  inf[0] = inf[1] = inf[2] = 0;
+  uint32_t n = 0, max = (uint32_t)maxf, sz = (uint32_t)slot;
+
+  if (kind == IO_KIND_TAP) {
+    while (n < max) {
+      ssize_t r = read(fd, buf + (size_t)n * sz, sz);
+      if (r < 0) {
+        if (!soft_errno(errno)) inf[1] = errno;
+        break;
+      }
+      if ((size_t)r > sz) { inf[0]++; continue; } /* tun reports the full length of a frame it had to cut */
+      offs[n] = n * sz;
+      lens[n] = (uint32_t)r;
+      n++;
+    }
+    return make_int(env, n);
+  }
+
+  struct mmsghdr msgs[IO_BATCH];
+  struct iovec iov[IO_BATCH];
+  union {
+    struct cmsghdr align;
+    char bytes[CMSG_SPACE(sizeof(struct tpacket_auxdata))];
+  } ctl[IO_BATCH];
+  int vnet = -1; /* unknown until a tagged frame needs it */
+  while (n < max) {
+    unsigned k = max - n < IO_BATCH ? max - n : IO_BATCH;
+    for (unsigned i = 0; i < k; i++) {
+      iov[i].iov_base = buf + (size_t)(n + i) * sz + VLAN_TAG_LEN;
+      iov[i].iov_len = sz - VLAN_TAG_LEN;
+      memset(&msgs[i].msg_hdr, 0, sizeof msgs[i].msg_hdr);
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+      msgs[i].msg_hdr.msg_control = ctl[i].bytes;
+      msgs[i].msg_hdr.msg_controllen = sizeof ctl[i].bytes;
+      msgs[i].msg_len = 0;
+    }
+    int r = recvmmsg(fd, msgs, k, MSG_DONTWAIT, NULL);
+    if (r < 0) {
+      if (!soft_errno(errno)) inf[1] = errno;
+      break;
+    }
+    uint32_t got = 0;
+    for (int i = 0; i < r; i++) {
+      uint32_t len = msgs[i].msg_len;
+      if ((msgs[i].msg_hdr.msg_flags & MSG_TRUNC) || len > sz - VLAN_TAG_LEN) { inf[0]++; continue; }
+      uint32_t dst = n + got;
+      uint8_t *base = buf + (size_t)dst * sz;
+      if (dst != n + (uint32_t)i) memmove(base + VLAN_TAG_LEN, buf + (size_t)(n + i) * sz + VLAN_TAG_LEN, len);
+      uint32_t off = dst * sz + VLAN_TAG_LEN;
+      for (struct cmsghdr *c = CMSG_FIRSTHDR(&msgs[i].msg_hdr); c; c = CMSG_NXTHDR(&msgs[i].msg_hdr, c)) {
+        if (c->cmsg_level != SOL_PACKET || c->cmsg_type != PACKET_AUXDATA ||
+            c->cmsg_len < CMSG_LEN(sizeof(struct tpacket_auxdata)))
+          continue;
+        struct tpacket_auxdata aux;
+        memcpy(&aux, CMSG_DATA(c), sizeof aux);
+        if (!(aux.tp_status & TP_STATUS_VLAN_VALID) && aux.tp_vlan_tci == 0) break;
+        if (vnet < 0) vnet = packet_has_vnet(fd);
+        if (len < (vnet ? VNET_HDR_LEN : 0) + 12u) break;
+        uint16_t tpid = (aux.tp_status & TP_STATUS_VLAN_TPID_VALID) ? aux.tp_vlan_tpid : 0x8100;
+        vlan_reinsert(base, &len, vnet, tpid, aux.tp_vlan_tci);
+        off = dst * sz;
+        break;
+      }
+      offs[dst] = off;
+      lens[dst] = len;
+      got++;
+    }
+    n += got;
+    if ((unsigned)r < k) break;
+  }
+  return make_int(env, n);
+}
+
+/*
+ * sendBatch(fd, kind, buf, offs, lens, first, count, info) -> frames sent. Never blocks:
+ * info[0] = frames dropped because the socket or queue was full (EAGAIN/ENOBUFS ends the batch),
+ * info[1] = frames the kernel (or the bounds check) rejected, info[2] = errno of the last rejection.
+ */
+static napi_value send_batch(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 8;
+  napi_value argv[8];
+  napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL);
+  int32_t fd, kind, first, count;
+  uint8_t *buf;
+  size_t buflen, noffs, nlens, ninfo;
+  uint32_t *offs, *lens;
+  int32_t *inf;
+  if (argc < 8 || !arg_io(env, argv, &fd, &kind, &buf, &buflen) ||
+      !arg_typed(env, argv[3], napi_uint32_array, (void **)&offs, &noffs) ||
+      !arg_typed(env, argv[4], napi_uint32_array, (void **)&lens, &nlens) || !arg_int(env, argv[5], &first) ||
+      !arg_int(env, argv[6], &count) || !arg_typed(env, argv[7], napi_int32_array, (void **)&inf, &ninfo))
+    return throw_type(env, "sendBatch(fd, kind, buf: Buffer, offs: Uint32Array, lens: Uint32Array, first, count, info: Int32Array)");
+  if (kind != IO_KIND_TAP && kind != IO_KIND_PACKET) return throw_range(env, "sendBatch: kind must be IO_KIND_TAP or IO_KIND_PACKET");
+  if (first < 0 || count < 0) return throw_range(env, "sendBatch: first and count must be >= 0");
+  uint64_t end = (uint64_t)first + (uint64_t)count;
+  if (end > noffs || end > nlens) return throw_range(env, "sendBatch: first + count exceeds offs or lens");
+  if (ninfo < 3) return throw_range(env, "sendBatch: info needs 3 entries");
+  inf[0] = inf[1] = inf[2] = 0;
+  uint32_t sent = 0, j = (uint32_t)first, stop = (uint32_t)end;
+#define IN_BOUNDS(x) ((uint64_t)offs[x] + (uint64_t)lens[x] <= buflen)
+
+  if (kind == IO_KIND_TAP) {
+    for (; j < stop; j++) {
+      if (!IN_BOUNDS(j)) { inf[1]++; inf[2] = EINVAL; continue; }
+      ssize_t r;
+      do r = write(fd, buf + offs[j], lens[j]); while (r < 0 && errno == EINTR);
+      if (r >= 0) { sent++; continue; }
+      int e = errno;
+      if (e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS) break;
+      inf[1]++;
+      inf[2] = e;
+    }
+  } else {
+    struct mmsghdr msgs[IO_BATCH];
+    struct iovec iov[IO_BATCH];
+    while (j < stop) {
+      unsigned k = 0;
+      for (; j < stop && k < IO_BATCH; j++) {
+        if (!IN_BOUNDS(j)) { inf[1]++; inf[2] = EINVAL; continue; }
+        iov[k].iov_base = buf + offs[j];
+        iov[k].iov_len = lens[j];
+        memset(&msgs[k].msg_hdr, 0, sizeof msgs[k].msg_hdr);
+        msgs[k].msg_hdr.msg_iov = &iov[k];
+        msgs[k].msg_hdr.msg_iovlen = 1;
+        msgs[k].msg_len = 0;
+        k++;
+      }
+      unsigned i = 0;
+      while (i < k) {
+        int r = sendmmsg(fd, msgs + i, k - i, MSG_DONTWAIT);
+        if (r > 0) { sent += r; i += r; continue; }
+        int e = r == 0 ? EAGAIN : errno;
+        if (e == EINTR) continue;
+        if (e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS) {
+          inf[0] += k - i; /* this chunk's unsent frames; later chunks are counted below */
+          goto full;
+        }
+        inf[1]++; /* this one frame is bad; the rest of the chunk still goes */
+        inf[2] = e;
+        i++;
+      }
+    }
+    return make_int(env, sent);
+  }
+full:
+  /* The queue is full: everything not yet tried is dropped (frames out of bounds are still rejections). */
+  if (kind == IO_KIND_TAP && j < stop) { inf[0]++; j++; }
+  for (; j < stop; j++) {
+    if (!IN_BOUNDS(j)) { inf[1]++; inf[2] = EINVAL; }
+    else inf[0]++;
+  }
+#undef IN_BOUNDS
+  return make_int(env, sent);
+}
+
+/*
+ * pollStart(fd, onReadable) -> handle; pollStop(handle). A ref'd uv_poll_t watching the fd for readability that
+ * calls onReadable() through napi_make_callback, so process.nextTick and promise jobs run right after it. Stop the
+ * poll BEFORE closing its fd.
+ *
+ * Lifetime: the JS handle (an external) and the uv handle each own the context; it is freed when both are gone.
+ * While polling, a strong reference pins the JS handle so a forgotten handle cannot be collected into a poll no one
+ * can stop. A cleanup hook closes a still-running poll when the environment (e.g. a Worker) is torn down.
+ */
+typedef struct {
+  uv_poll_t poll;
+  napi_env env;
+  napi_ref cb;          /* onReadable */
+  napi_ref self;        /* strong reference to the JS handle while polling */
+  napi_async_context actx;
+  int fd;
+  unsigned closing : 1;  /* uv_close requested (or about to be) */
+  unsigned closed : 1;   /* uv close callback ran */
+  unsigned finalized : 1;/* JS handle collected */
+  unsigned hook : 1;     /* env cleanup hook registered */
+  unsigned in_cb : 1;    /* inside onReadable */
+  unsigned js_pending : 1; /* JS references still to release */
+} poll_ctx;
+
+static const napi_type_tag POLL_TAG = { 0x6e65746d67727069ULL, 0x706f6c6c68616e64ULL };
+
+static void poll_maybe_free(poll_ctx *c) {
+  if (c->closed && c->finalized) free(c);
+}
+
+static void poll_on_close(uv_handle_t *h) {
+  poll_ctx *c = h->data;
+  c->closed = 1;
+  poll_maybe_free(c);
+}
+
+static void poll_close_uv(poll_ctx *c) {
+  if (c->closing) return;
+  c->closing = 1;
+  uv_poll_stop(&c->poll);
+  uv_close((uv_handle_t *)&c->poll, poll_on_close);
+}
+
+static void poll_env_cleanup(void *arg) {
+  poll_ctx *c = arg;
+  c->hook = 0; /* a hook that ran is no longer registered */
+  poll_close_uv(c);
+}
+
+/* Releases the JS-side references; only from a context where N-API may be called (a call or our uv callback). */
+static void poll_release_js(poll_ctx *c) {
+  napi_env env = c->env;
+  if (c->hook) { napi_remove_env_cleanup_hook(env, poll_env_cleanup, c); c->hook = 0; }
+  if (c->cb) { napi_delete_reference(env, c->cb); c->cb = NULL; }
+  if (c->actx) { napi_async_destroy(env, c->actx); c->actx = NULL; }
+  if (c->self) { napi_delete_reference(env, c->self); c->self = NULL; }
+  c->js_pending = 0;
+}
+
+static void poll_finalize(napi_env env, void *data, void *hint) {
+  poll_ctx *c = data;
+  c->finalized = 1;
+  /* Only reachable while polling when the environment is going away (the strong reference pins it otherwise). */
+  if (c->hook) { napi_remove_env_cleanup_hook(env, poll_env_cleanup, c); c->hook = 0; }
+  poll_close_uv(c);
+  poll_maybe_free(c);
+}
+
+static void poll_on_event(uv_poll_t *h, int status, int events) {
+  poll_ctx *c = h->data;
+  if (c->closing || !c->cb) return;
+  napi_env env = c->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value fn, recv, result;
+  if (napi_get_reference_value(env, c->cb, &fn) == napi_ok && fn != NULL) {
+    napi_get_global(env, &recv); /* napi_make_callback needs an object receiver */
+    c->in_cb = 1;
+    napi_status s = napi_make_callback(env, c->actx, recv, fn, 0, NULL, &result);
+    c->in_cb = 0;
+    if (s != napi_ok) {
+      bool pending = false;
+      napi_is_exception_pending(env, &pending);
+      if (pending) {
+        napi_value exc;
+        /* Report it as Node reports any uncaught exception ('uncaughtException', else exit). */
+        if (napi_get_and_clear_last_exception(env, &exc) == napi_ok) napi_fatal_exception(env, exc);
+      }
+    }
+  }
+  if (c->closing) {
+    if (c->js_pending) poll_release_js(c); /* pollStop ran inside the callback */
+  } else if (status < 0) {
+    /*
+     * libuv stops a poll whose fd reports POLLERR (e.g. ENETDOWN on a packet socket when its link went down). The
+     * callback above let the caller read (and so clear) the error; keep watching so the port resumes when the link
+     * comes back. An fd that stays in error (a TAP whose device was deleted) keeps firing: stop that one.
+     */
+    uv_poll_start(&c->poll, UV_READABLE, poll_on_event);
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+static napi_value poll_start(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int32_t fd;
+  napi_valuetype t = napi_undefined;
+  if (argc >= 2) napi_typeof(env, argv[1], &t);
+  if (argc < 2 || !arg_int(env, argv[0], &fd) || t != napi_function) return throw_type(env, "pollStart(fd, onReadable: () => void)");
+  if (fd < 0) return throw_errno(env, EBADF, "pollStart", NULL);
+  uv_loop_t *loop;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok) return throw_errno(env, EINVAL, "napi_get_uv_event_loop", NULL);
+  poll_ctx *c = calloc(1, sizeof *c);
+  if (!c) return throw_errno(env, ENOMEM, "pollStart", NULL);
+  c->env = env;
+  c->fd = fd;
+  int r = uv_poll_init(loop, &c->poll, fd);
+  if (r < 0) {
+    free(c);
+    return throw_errno(env, -r, "uv_poll_init", NULL);
+  }
+  c->poll.data = c;
+  napi_value ext, resource, name;
+  if (napi_create_external(env, c, poll_finalize, NULL, &ext) != napi_ok) {
+    /* Nothing in JS owns c yet: the close callback alone frees it. */
+    c->finalized = 1;
+    poll_close_uv(c);
+    return NULL;
+  }
+  napi_type_tag_object(env, ext, &POLL_TAG);
+  napi_create_object(env, &resource);
+  napi_create_string_utf8(env, "netmgr:poll", NAPI_AUTO_LENGTH, &name);
+  napi_async_init(env, resource, name, &c->actx);
+  napi_create_reference(env, argv[1], 1, &c->cb);
+  napi_create_reference(env, ext, 1, &c->self);
+  c->js_pending = 1;
+  napi_add_env_cleanup_hook(env, poll_env_cleanup, c);
+  c->hook = 1;
+  r = uv_poll_start(&c->poll, UV_READABLE, poll_on_event);
+  if (r < 0) {
+    poll_close_uv(c);
+    poll_release_js(c);
+    return throw_errno(env, -r, "uv_poll_start", NULL);
+  }
+  return ext;
+}
+
+static napi_value poll_stop(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  bool ok = false;
+  void *data = NULL;
+  if (argc < 1 || napi_check_object_type_tag(env, argv[0], &POLL_TAG, &ok) != napi_ok || !ok ||
+      napi_get_value_external(env, argv[0], &data) != napi_ok)
+    return throw_type(env, "pollStop(handle): not a handle returned by pollStart");
+  poll_ctx *c = data;
+  poll_close_uv(c);
+  if (c->js_pending && !c->in_cb) poll_release_js(c); /* inside the callback: released once it returns */
+  return NULL;
+}
+
+/* closeFd(fd). */
+static napi_value close_fd(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int32_t fd;
+  if (argc < 1 || !arg_int(env, argv[0], &fd)) return throw_type(env, "closeFd(fd)");
+  /* EINTR from close(2) on Linux still means the fd is gone: retrying could close someone else's. */
+  if (close(fd) < 0 && errno != EINTR) return throw_errno(env, errno, "close", NULL);
+  return NULL;
+}
+
 #define EXPORT(name, fn)                                                      \
   do {                                                                        \
     napi_value f;                                                             \
@@ -297,6 +853,13 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("netnsCreate", netns_create);
   EXPORT("netnsRemove", netns_remove);
   EXPORT("flockExclusive", flock_exclusive);
+  EXPORT("tapOpen", tap_open);
+  EXPORT("packetOpen", packet_open);
+  EXPORT("recvBatch", recv_batch);
+  EXPORT("sendBatch", send_batch);
+  EXPORT("pollStart", poll_start);
+  EXPORT("pollStop", poll_stop);
+  EXPORT("closeFd", close_fd);
   return exports;
 }
 

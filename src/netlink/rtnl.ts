@@ -254,6 +254,12 @@ export function setLink(sock: NetlinkSocket, index: number, change: LinkChange, 
   sock.request(RTM_NEWLINK, 0, w.result(), `set ${what}`);
 }
 
+/** `ip link set X netns NS`: moves a link into the namespace behind nsFd (it keeps its name, goes down). */
+export function moveLink(sock: NetlinkSocket, index: number, nsFd: number, what: string): void {
+  const w = new AttrWriter(32).raw(encodeIfInfoMsg({ index })).u32(IFLA_NET_NS_FD, nsFd);
+  sock.request(RTM_NEWLINK, 0, w.result(), `move ${what}`);
+}
+
 /** Looks one link up by name; undefined when absent. */
 export function getLinkByName(sock: NetlinkSocket, name: string): LinkRecord | undefined {
   const w = new AttrWriter(48).raw(encodeIfInfoMsg({})).str(IFLA_IFNAME, name).u32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);

@@ -8,7 +8,10 @@ import { findLink, LiveLink, LiveState } from '../live/state';
 import { nsKey, nsLabel } from '../live/namespaces';
 import { Ownership, OwnedVeth } from '../apply/ownership';
 import { wantedVeths, WantedVeth } from './desired-links';
-import { Change, LiveVethEnd, Plan, VethEnd } from './types';
+import { Change, LiveVethEnd, Plan } from './types';
+import { diffEnd } from './link-diff';
+import { planBridgeChanges } from './bridges';
+import type { LiveBridge } from '../live/bridges';
 
 const endKey = (ns: NamespaceName, name: string) => `${nsKey(ns)}\0${name}`;
 
@@ -59,25 +62,6 @@ export function findConflicts(desired: DesiredState, live: LiveState, owned: Own
   return errors;
 }
 
-function diffAddresses(unit: string, want: VethEnd, have: LiveLink, out: Change[]): void {
-  const wanted = new Set(want.addresses);
-  const present = new Set(have.addresses);
-  for (const a of have.addresses) if (!wanted.has(a)) out.push({ action: 'delete', object: 'address', unit, namespace: have.namespace, link: have.name, address: a });
-  for (const a of want.addresses) if (!present.has(a)) out.push({ action: 'create', object: 'address', unit, namespace: want.namespace, link: want.name, address: a });
-}
-
-function diffEnd(unit: string, want: VethEnd, have: LiveLink, out: Change[]): void {
-  const fields: Extract<Change, { object: 'link' }>['fields'] = {};
-  if (want.mtu !== undefined && want.mtu !== have.mtu) fields.mtu = { from: have.mtu, to: want.mtu };
-  if (want.mac !== undefined && want.mac !== have.mac) fields.mac = { from: have.mac ?? '', to: want.mac };
-  const haveState: LinkState = have.up ? 'up' : 'down';
-  if (want.state !== haveState) fields.state = { from: haveState, to: want.state };
-  if (Object.keys(fields).length) {
-    out.push({ action: 'modify', object: 'link', unit, namespace: have.namespace, name: have.name, fields, bounce: want.state === 'down' && haveState === 'up' });
-  }
-  diffAddresses(unit, want, have, out);
-}
-
 function createVethChanges(w: WantedVeth, out: Change[]): void {
   out.push({ action: 'create', object: 'veth', unit: w.unit, ends: [w.a, w.b] });
   for (const end of [w.a, w.b]) {
@@ -88,17 +72,22 @@ function createVethChanges(w: WantedVeth, out: Change[]): void {
 /** Display and execution order: create containers first, delete them last. */
 const PHASE: Record<string, number> = {
   'create namespace': 0,
-  'delete address': 1,
-  'delete veth': 2,
-  'create veth': 3,
-  'modify link': 4,
-  'create address': 5,
-  'delete namespace': 6,
+  'delete flow': 1,
+  'delete port': 2,
+  'delete bridge': 3,
+  'delete address': 4,
+  'delete veth': 5,
+  'create veth': 6,
   'create bridge': 7,
   'create port': 8,
+  'modify link': 9,
+  'create address': 10,
+  'create flow': 11,
+  'delete namespace': 12,
 };
 
-export function planChanges(desired: DesiredState, live: LiveState, owned: Ownership): Plan {
+/** `bridges`: what netmgrd runs (empty when it is not running: every bridge is then to be created). */
+export function planChanges(desired: DesiredState, live: LiveState, owned: Ownership, bridges: LiveBridge[] = []): Plan {
   const changes: Change[] = [];
   const notes: string[] = [];
   const liveNs = new Set(live.namespaces);
@@ -154,12 +143,9 @@ export function planChanges(desired: DesiredState, live: LiveState, owned: Owner
     changes.push({ action: 'delete', object: 'namespace', name: ns });
   }
 
-  for (const b of desired.bridges.values()) {
-    changes.push({ action: 'create', object: 'bridge', unit: b.name, name: b.name, datapath: b.datapath, policy: b.policy });
-  }
-  for (const p of desired.ports.values()) {
-    if (p.bridge !== undefined) changes.push({ action: 'create', object: 'port', unit: p.name, name: p.name, bridge: p.bridge, kind: p.kind, namespace: p.namespace });
-  }
+  const vethsCreated = new Set<string>();
+  for (const c of changes) if (c.object === 'veth' && c.action === 'create') vethsCreated.add(c.unit);
+  changes.push(...planBridgeChanges({ desired, live, bridges, vethsCreated }));
 
   const order = (c: Change) => PHASE[`${c.action} ${c.object}`] ?? 99;
   // Stable sort keeps unit order inside a phase.
@@ -167,5 +153,5 @@ export function planChanges(desired: DesiredState, live: LiveState, owned: Owner
   return { changes: sorted, notes };
 }
 
-/** Changes apply cannot carry out yet because their datapath is not implemented. */
-export const unsupportedChanges = (plan: Plan): Change[] => plan.changes.filter((c) => c.object === 'bridge' || c.object === 'port');
+/** Changes only netmgrd can carry out (it owns the datapaths). */
+export const datapathChanges = (plan: Plan): Change[] => plan.changes.filter((c) => c.object === 'bridge' || c.object === 'port' || c.object === 'flow');

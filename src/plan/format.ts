@@ -1,13 +1,13 @@
 /** Printing a plan: the text `netmgr plan` shows, and the stable JSON document behind `--json`. */
 import { nsLabel } from '../live/namespaces';
 import { NamespaceName } from '../model/types';
-import { Change, Plan, VethEnd, LiveVethEnd } from './types';
+import { Change, Plan, PlanLink, VethEnd, LiveVethEnd } from './types';
 
 export const PLAN_SCHEMA = 'netmgr.plan/1';
 
 const at = (ns: NamespaceName, name: string) => `${name} [${nsLabel(ns)}]`;
 
-function endSettings(e: VethEnd | LiveVethEnd): string {
+function endSettings(e: VethEnd | LiveVethEnd | PlanLink): string {
   const parts: string[] = [];
   if (e.mtu !== undefined) parts.push(`mtu ${e.mtu}`);
   if (e.mac !== undefined) parts.push(`mac ${e.mac}`);
@@ -36,9 +36,15 @@ export function formatChange(c: Change): string {
     case 'address':
       return `${c.action === 'create' ? '+' : '-'} address ${c.address} on ${at(c.namespace, c.link)}`;
     case 'bridge':
-      return `+ bridge ${c.name} (datapath ${c.datapath}, policy ${c.policy})  [not yet supported by apply]`;
-    case 'port':
-      return `+ port ${c.name} on bridge ${c.bridge} (${c.kind}${c.namespace ? `, namespace ${c.namespace}` : ''})  [not yet supported by apply]`;
+      if (c.action === 'create') return `+ bridge ${c.name} (datapath ${c.datapath}, policy ${c.policy}; own port ${c.name}: ${endSettings(c.link)})`;
+      return `- bridge ${c.name} (datapath ${c.datapath}, policy ${c.policy})  (${c.reason})`;
+    case 'port': {
+      const where = c.namespace ? `, namespace ${c.namespace}` : '';
+      if (c.action === 'create') return `+ port ${c.name} on bridge ${c.bridge} (port ${c.no}, ${c.kind}${where}${c.kind === 'internal' ? `; ${endSettings(c.link)}` : ''})`;
+      return `- port ${c.name} on bridge ${c.bridge} (port ${c.no}, ${c.kind}${where})  (${c.reason})`;
+    }
+    case 'flow':
+      return `${c.action === 'create' ? '+' : '-'} flow on ${c.bridge}: ${c.match} actions:${c.actions}`;
   }
 }
 
@@ -56,6 +62,7 @@ export function summarize(plan: Plan): PlanSummary {
     s[c.action]++;
     if (c.object === 'link' && c.bounce) s.bounce.push(at(c.namespace, c.name));
     if (c.object === 'veth' && c.action === 'delete' && c.reason.startsWith('replaced')) for (const e of c.ends) s.bounce.push(at(e.namespace, e.name));
+    if ((c.object === 'port' || c.object === 'bridge') && c.action === 'delete' && c.reason.startsWith('replaced')) s.bounce.push(at(c.object === 'port' ? c.namespace : null, c.name));
   }
   return s;
 }

@@ -2,7 +2,10 @@
  * planSteps turns a plan into primitive, reversible steps in dependency order; invertStep gives each step's
  * undo. Both are pure: the executor only runs them.
  */
-import { Change, Plan, Step } from './types';
+import type { BridgeConfig, LinkConfig, PortConfig } from '../live/bridges';
+import { Change, Plan, PlanLink, Step } from './types';
+
+const linkConfig = (l: PlanLink): LinkConfig => ({ mtu: l.mtu, mac: l.mac, up: l.state === 'up' });
 
 /**
  * Execution phases: containers before contents, takedowns before the deletes that free names for replacements,
@@ -12,12 +15,18 @@ const PHASE = {
   nsCreate: 0,
   addrDel: 1,
   linkDown: 2,
-  vethDelete: 3,
-  vethCreate: 4,
-  linkSettings: 5,
-  addrAdd: 6,
-  linkState: 7,
-  nsDelete: 8,
+  flowDel: 3,
+  portRemove: 4,
+  bridgeDelete: 5,
+  vethDelete: 6,
+  vethCreate: 7,
+  bridgeCreate: 8,
+  portAdd: 9,
+  linkSettings: 10,
+  addrAdd: 11,
+  flowAdd: 12,
+  linkState: 13,
+  nsDelete: 14,
 } as const;
 
 export function planSteps(plan: Plan): Step[] {
@@ -78,9 +87,29 @@ function stepsFor(c: Change, push: (phase: number, s: Step) => void): void {
       else push(PHASE.addrDel, { op: 'addr.del', namespace: c.namespace, link: c.link, address: c.address });
       return;
     case 'bridge':
-    case 'port':
-      // Refused before any step runs (see unsupportedChanges).
+      if (c.action === 'create') {
+        push(PHASE.bridgeCreate, { op: 'bridge.create', bridge: { name: c.name, datapath: c.datapath as BridgeConfig['datapath'], policy: c.policy as BridgeConfig['policy'], link: linkConfig(c.link) } });
+      } else {
+        // Addresses go first so that undo re-adds them to the re-created interface one by one.
+        for (const address of c.addresses) push(PHASE.addrDel, { op: 'addr.del', namespace: null, link: c.name, address });
+        push(PHASE.bridgeDelete, { op: 'bridge.delete', name: c.name, restore: { name: c.name, datapath: c.datapath as BridgeConfig['datapath'], policy: c.policy as BridgeConfig['policy'], link: linkConfig(c.link) } });
+      }
       return;
+    case 'port': {
+      const port: PortConfig = { name: c.name, no: c.no, kind: c.kind as PortConfig['kind'], namespace: c.namespace, link: linkConfig(c.link) };
+      if (c.action === 'create') {
+        push(PHASE.portAdd, { op: 'port.add', bridge: c.bridge, port });
+      } else {
+        for (const address of c.addresses) push(PHASE.addrDel, { op: 'addr.del', namespace: c.namespace, link: c.name, address });
+        push(PHASE.portRemove, { op: 'port.remove', bridge: c.bridge, name: c.name, restore: port });
+      }
+      return;
+    }
+    case 'flow': {
+      const flow = { match: c.match, actions: c.actions };
+      push(c.action === 'create' ? PHASE.flowAdd : PHASE.flowDel, { op: c.action === 'create' ? 'flow.add' : 'flow.del', bridge: c.bridge, flow });
+      return;
+    }
   }
 }
 
@@ -100,5 +129,17 @@ export function invertStep(s: Step): Step {
       return { op: 'addr.del', namespace: s.namespace, link: s.link, address: s.address };
     case 'addr.del':
       return { op: 'addr.add', namespace: s.namespace, link: s.link, address: s.address };
+    case 'bridge.create':
+      return { op: 'bridge.delete', name: s.bridge.name, restore: s.bridge };
+    case 'bridge.delete':
+      return { op: 'bridge.create', bridge: s.restore };
+    case 'port.add':
+      return { op: 'port.remove', bridge: s.bridge, name: s.port.name, restore: s.port };
+    case 'port.remove':
+      return { op: 'port.add', bridge: s.bridge, port: s.restore };
+    case 'flow.add':
+      return { op: 'flow.del', bridge: s.bridge, flow: s.flow };
+    case 'flow.del':
+      return { op: 'flow.add', bridge: s.bridge, flow: s.flow };
   }
 }

@@ -4,6 +4,7 @@
  * schema (netmgr(8), "PLAN JSON"): add fields, never rename or remove them.
  */
 import { Cidr, NamespaceName, LinkState } from '../model/types';
+import type { BridgeConfig, FlowText, PortConfig } from '../live/bridges';
 
 /** One end of a veth pair as netmgr wants it. */
 export interface VethEnd {
@@ -44,9 +45,20 @@ export type Change =
       bounce: boolean;
     }
   | { action: 'create' | 'delete'; object: 'address'; unit: string; namespace: NamespaceName; link: string; address: Cidr }
-  /** Objects whose datapath is not implemented yet: planned and shown, refused by apply. */
-  | { action: 'create'; object: 'bridge'; unit: string; name: string; datapath: string; policy: string }
-  | { action: 'create'; object: 'port'; unit: string; name: string; bridge: string; kind: string; namespace: NamespaceName };
+  /** A bridge (datapath + its own internal port, named like the bridge) run by netmgrd. */
+  | { action: 'create'; object: 'bridge'; unit: string; name: string; datapath: string; policy: string; link: PlanLink }
+  | { action: 'delete'; object: 'bridge'; unit: string; name: string; datapath: string; policy: string; link: PlanLink; addresses: Cidr[]; reason: string }
+  /** A datapath port: internal = a TAP netmgrd creates; veth/system = an interface attached with AF_PACKET. */
+  | { action: 'create'; object: 'port'; unit: string; name: string; bridge: string; kind: string; namespace: NamespaceName; no: number; link: PlanLink }
+  | { action: 'delete'; object: 'port'; unit: string; name: string; bridge: string; kind: string; namespace: NamespaceName; no: number; link: PlanLink; addresses: Cidr[]; reason: string }
+  /** A static flow of a policy = "flows" bridge, as canonical ODP text with numeric ports. */
+  | { action: 'create' | 'delete'; object: 'flow'; unit: string; bridge: string; match: string; actions: string };
+
+export interface PlanLink {
+  mtu?: number;
+  mac?: string;
+  state: LinkState;
+}
 
 export interface Plan {
   changes: Change[];
@@ -62,7 +74,18 @@ export type Step =
   | { op: 'veth.delete'; namespace: NamespaceName; name: string; restore: { a: StepVethEnd; b: StepVethEnd } }
   | { op: 'link.set'; namespace: NamespaceName; name: string; to: LinkSettingChange; from: LinkSettingChange }
   | { op: 'addr.add'; namespace: NamespaceName; link: string; address: Cidr }
-  | { op: 'addr.del'; namespace: NamespaceName; link: string; address: Cidr };
+  | { op: 'addr.del'; namespace: NamespaceName; link: string; address: Cidr }
+  /** Datapath steps, carried out by netmgrd. */
+  | { op: 'bridge.create'; bridge: BridgeConfig }
+  | { op: 'bridge.delete'; name: string; restore: BridgeConfig }
+  | { op: 'port.add'; bridge: string; port: PortConfig }
+  | { op: 'port.remove'; bridge: string; name: string; restore: PortConfig }
+  | { op: 'flow.add'; bridge: string; flow: FlowText }
+  | { op: 'flow.del'; bridge: string; flow: FlowText };
+
+export type DatapathStep = Extract<Step, { op: `bridge.${string}` | `port.${string}` | `flow.${string}` }>;
+
+export const isDatapathStep = (s: Step): s is DatapathStep => /^(bridge|port|flow)\./.test(s.op);
 
 export interface StepVethEnd {
   namespace: NamespaceName;

@@ -560,6 +560,13 @@ function portRules(u: FileUnit, report: ErrorSink): void {
     if (has(v, 'link.mac')) {
       report(keyAt('link.mac'), 'a system port cannot have `mac` set', hint);
     }
+    if (hasBridge && has(v, 'port.namespace')) {
+      report(
+        keyAt('port.namespace'),
+        'a system port must be in the root namespace: the bridge attaches interfaces of its own namespace',
+        `remove \`namespace\`, and move the interface back first if needed (ip -n NS link set ${u.name ?? 'IFACE'} netns 1)`,
+      );
+    }
   }
   if (kind === 'veth' && !has(v, 'port.peer') && u.name !== undefined) {
     const peer = `${u.name}-peer`;

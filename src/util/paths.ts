@@ -6,12 +6,15 @@ export const NETNS_DIR = '/run/netns';
 export interface Paths {
   unitDir: string;
   stateDir: string;
+  /** netmgrd's control socket (mode 0600, root only). */
+  socket: string;
 }
 
 export function resolvePaths(env: NodeJS.ProcessEnv, dirOption?: string): Paths {
   return {
     unitDir: path.resolve(dirOption ?? env.NETMGR_DIR ?? '/etc/netmgr'),
     stateDir: path.resolve(env.NETMGR_STATE_DIR ?? '/var/lib/netmgr'),
+    socket: path.resolve(env.NETMGR_SOCKET ?? '/run/netmgr/netmgrd.sock'),
   };
 }
 

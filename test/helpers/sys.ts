@@ -89,14 +89,18 @@ export function systemDump(prefix: string, extraNamespaces: string[] = []): Json
   return out;
 }
 
-/** Records link/address events in the given namespaces until stop() is called. */
-export function monitor(namespaces: (string | null)[]) {
+/**
+ * Records link/address events in the given namespaces until stop() is called. In the root namespace, which other
+ * tests share, only event lines naming an interface with `rootPrefix` are kept.
+ */
+export function monitor(namespaces: (string | null)[], rootPrefix?: string) {
   const { spawn } = require('child_process') as typeof import('child_process');
   const procs = namespaces.map((ns) => {
     const p = spawn('ip', [...nsArgs(ns), 'monitor', 'link', 'address'], { stdio: ['ignore', 'pipe', 'ignore'] });
     let text = '';
     p.stdout.on('data', (d: Buffer) => (text += d.toString()));
-    return { p, get text() { return text; } };
+    const keep = (t: string) => (ns === null && rootPrefix ? t.split('\n').filter((l) => l.includes(rootPrefix)).join('\n') : t);
+    return { p, get text() { return keep(text); } };
   });
   return {
     async stop(): Promise<string> {

@@ -3,6 +3,7 @@
  * modification; removal of only what netmgr created; rollback from a failure at every step.
  */
 import * as fs from 'fs';
+import * as path from 'path';
 import {
   cleanupPrefix, isRoot, settleDad, linkIndex, monitor, namespacesWithPrefix, netmgr, ping, runPrefix, sh, systemDump, tempDir, writeUnits,
 } from '../helpers/sys';
@@ -10,7 +11,8 @@ import {
 const P = runPrefix();
 const units = tempDir('apply-units');
 const state = tempDir('apply-state');
-const env = { NETMGR_STATE_DIR: state };
+// A socket path of this run's own: a netmgrd running on the machine must not take these applies over.
+const env = { NETMGR_STATE_DIR: state, NETMGR_SOCKET: path.join(state, 'no-netmgrd.sock') };
 const dirArgs = ['--dir', units];
 
 const unitA = (peerAddr = '198.18.1.2/24', mtu = 1400) => `
@@ -98,7 +100,7 @@ describeRoot('apply (root, real namespaces)', () => {
   test('re-apply with nothing changed performs no netlink write', async () => {
     const all = [null, `${P}-n1`, `${P}-n2`, `${P}-ext`];
     await settleDad(all);
-    const watch = monitor(all);
+    const watch = monitor(all, P);
     await new Promise((r) => setTimeout(r, 200));
     const r = netmgr(['apply', ...dirArgs], env);
     const events = await watch.stop();

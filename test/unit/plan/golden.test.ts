@@ -1,6 +1,6 @@
 /**
  * Plan golden files: each folder under test/golden/plan/ holds units/*.toml (desired), live.json (the live
- * state as netmgr reads it), owned.json (the ownership record) and the expected plan.txt, plan.json and
+ * state as netmgr reads it), owned.json (the ownership record), bridges.json (the bridges netmgrd runs) and the expected plan.txt, plan.json and
  * steps.txt. UPDATE_GOLDEN=1 rewrites the expectations; review the diff before committing.
  */
 import * as fs from 'fs';
@@ -8,6 +8,7 @@ import * as path from 'path';
 import { Ownership, emptyOwnership } from '../../../src/apply/ownership';
 import { describeStep } from '../../../src/apply/runner';
 import { LiveLink, LiveState } from '../../../src/live/state';
+import type { LiveBridge } from '../../../src/live/bridges';
 import { planChanges } from '../../../src/plan/diff';
 import { formatPlan, planToJson } from '../../../src/plan/format';
 import { invertStep, planSteps } from '../../../src/plan/steps';
@@ -58,7 +59,9 @@ describe.each(cases)('plan golden case %s', (name) => {
     const sources = fs.existsSync(unitDir) ? readUnitDir(unitDir) : [];
     const parsed = parseUnits(sources.map((s) => ({ ...s, file: path.relative(ROOT, s.file) })));
     expect(parsed.errors).toEqual([]);
-    const plan = planChanges(parsed.state!, loadLive(dir), loadOwned(dir));
+    const bridgesFile = path.join(dir, 'bridges.json');
+    const bridges: LiveBridge[] = fs.existsSync(bridgesFile) ? JSON.parse(fs.readFileSync(bridgesFile, 'utf8')) : [];
+    const plan = planChanges(parsed.state!, loadLive(dir), loadOwned(dir), bridges);
     check(path.join(dir, 'plan.txt'), formatPlan(plan));
     check(path.join(dir, 'plan.json'), JSON.stringify(planToJson(plan), null, 2) + '\n');
     const steps = planSteps(plan);

@@ -1,0 +1,126 @@
+/**
+ * The daemon side of `netmgr dpctl`: ovs-dpctl's commands against the bridges netmgrd runs. Flows from the
+ * command line may name ports; they are resolved with the datapath's own port table and checked with the same
+ * rules the kernel applies before anything is installed.
+ */
+import { FlowError, formatDumpLine, formatFlowKey, formatActions, parseActions, parseFlow, validateFlow, formatUfid, type PortTable } from '../flow';
+import type { BridgeManager } from '../datapath/manager';
+import type { Datapath, DpPortInfo, DpStats } from '../datapath/types';
+import type { DpctlRequest, ErrorBody } from './protocol';
+
+export interface DpctlShowBridge {
+  name: string;
+  type: string;
+  stats: DpStats;
+  ports: DpPortInfo[];
+}
+
+export interface DpctlFlow {
+  ufid: string;
+  match: string;
+  actions: string;
+  packets: number;
+  bytes: number;
+  /** Milliseconds since the last hit, or null when never hit. */
+  usedMsAgo: number | null;
+  tcpFlags: number;
+  /** The `dump-flows` line (with -m: every field, masks and the UFID). */
+  line: string;
+}
+
+export class DpctlError extends Error {
+  constructor(readonly body: ErrorBody) {
+    super(body.message);
+  }
+}
+
+function pickBridge(m: BridgeManager, name: string | undefined): string {
+  const names = m.names();
+  if (name !== undefined) {
+    if (!names.includes(name)) throw new DpctlError({ kind: 'invalid', message: `no bridge named ${name}${names.length ? ` (netmgrd runs: ${names.join(', ')})` : ' (netmgrd runs no bridges)'}` });
+    return name;
+  }
+  if (names.length === 1) return names[0];
+  throw new DpctlError({ kind: 'invalid', message: names.length ? `netmgrd runs several bridges (${names.join(', ')}): name one` : 'netmgrd runs no bridges' });
+}
+
+function portTableOf(dp: Datapath): PortTable {
+  const ports = dp.ports();
+  return { byName: (n) => ports.find((p) => p.name === n)?.no, nameOf: (no) => ports.find((p) => p.no === no)?.name };
+}
+
+function parseOrThrow(dp: Datapath, flowText: string, actionsText: string | undefined) {
+  const ports = portTableOf(dp);
+  try {
+    const flow = parseFlow(flowText, { ports });
+    const actions = actionsText === undefined ? undefined : parseActions(actionsText, { ports });
+    const problems = validateFlow(flow, actions);
+    if (problems.length) throw new DpctlError({ kind: 'flow', message: problems[0].message, flowErrors: problems.map(flowErr) });
+    return { flow, actions };
+  } catch (e) {
+    if (e instanceof FlowError) throw new DpctlError({ kind: 'flow', message: e.message, flowErrors: [flowErr(e)] });
+    throw e;
+  }
+}
+
+const flowErr = (e: FlowError) => ({ message: e.message, column: e.column, token: e.token, source: e.source });
+
+export function runDpctl(m: BridgeManager, req: DpctlRequest): unknown {
+  if (req.command === 'show') {
+    const names = req.bridge !== undefined ? [pickBridge(m, req.bridge)] : m.names();
+    return names.map((name): DpctlShowBridge => {
+      const dp = m.datapath(name);
+      return { name, type: dp.type, stats: dp.stats(), ports: dp.ports() };
+    });
+  }
+  const bridge = pickBridge(m, req.bridge);
+  const dp = m.datapath(bridge);
+  const wrap = <T>(f: () => T): T => {
+    try {
+      return f();
+    } catch (e) {
+      if (e instanceof DpctlError) throw e;
+      const code = (e as { code?: string }).code;
+      throw new DpctlError({ kind: code === 'EEXIST' || code === 'ENOENT' || code === 'EOPNOTSUPP' || code === 'EINVAL' ? 'invalid' : 'error', message: (e as Error).message });
+    }
+  };
+  switch (req.command) {
+    case 'dump-flows': {
+      const now = Date.now();
+      return {
+        bridge,
+        flows: dp.dumpFlows().map((f): DpctlFlow => ({
+          ufid: formatUfid(f.ufid),
+          match: formatFlowKey(f.key, f.mask),
+          actions: formatActions(f.actions),
+          packets: f.stats.packets,
+          bytes: f.stats.bytes,
+          usedMsAgo: f.stats.used === undefined ? null : now - f.stats.used,
+          tcpFlags: f.stats.tcpFlags,
+          line: formatDumpLine(f, now, { verbose: req.more }),
+        })),
+      };
+    }
+    case 'add-flow':
+    case 'mod-flow': {
+      if (req.flow === undefined || req.actions === undefined) throw new DpctlError({ kind: 'invalid', message: `${req.command} needs a flow and actions` });
+      const { flow, actions } = parseOrThrow(dp, req.flow, req.actions);
+      const put = wrap(() => dp.putFlow({ key: flow.key, mask: flow.mask, ufid: flow.ufid }, actions!.actions, req.command === 'add-flow' ? { mode: 'create' } : { mode: 'modify', mayCreate: req.mayCreate, clearStats: req.clear }));
+      return { bridge, ufid: formatUfid(put.ufid), match: formatFlowKey(put.key, put.mask), actions: formatActions(put.actions) };
+    }
+    case 'del-flow': {
+      if (req.flow === undefined) throw new DpctlError({ kind: 'invalid', message: 'del-flow needs a flow' });
+      const { flow } = parseOrThrow(dp, req.flow, undefined);
+      const target = flow.ufid && Object.keys(flow.key).length === 0 ? { ufid: flow.ufid } : { key: flow.key, mask: flow.mask };
+      const existing = dp.getFlow(target);
+      if (!existing || !dp.deleteFlow(target)) throw new DpctlError({ kind: 'invalid', message: `no such flow on ${bridge}: ${formatFlowKey(flow.key, flow.mask)}` });
+      return { bridge, deleted: 1, ufid: formatUfid(existing.ufid) };
+    }
+    case 'del-flows': {
+      const n = dp.dumpFlows().length;
+      dp.flushFlows();
+      return { bridge, deleted: n };
+    }
+  }
+  throw new DpctlError({ kind: 'invalid', message: `unknown dpctl command ${String(req.command)}` });
+}

@@ -1,0 +1,232 @@
+/**
+ * BridgeManager: netmgrd's registry of the bridges it runs. It carries out the datapath steps of a plan (create or
+ * delete a bridge, add or remove a port, add or delete a flow) on top of the Datapath interface, wires each
+ * bridge to its policy, and reports what exists (LiveBridge) so the planner can diff against it. The TAP devices
+ * of userspace bridges belong to this process: they disappear when it exits, by design.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { parseActions, parseFlow, formatActions, formatFlowKey } from '../flow';
+import { NamespaceSockets, nsLabel } from '../live/namespaces';
+import type { BridgeConfig, FlowText, LinkConfig, LiveBridge, PortConfig } from '../live/bridges';
+import type { NamespaceName } from '../model/types';
+import { getLinkByName, moveLink, setLink } from '../netlink/rtnl';
+import { installIngressDrop, removeIngressDrop, type IngressDrop } from '../netlink/tc';
+import { createPolicy, type Policy } from '../policy';
+import type { DatapathStepExecutor } from '../apply/runner';
+import type { DatapathStep } from '../plan/types';
+import { DatapathError, type Datapath, type DpFlow } from './types';
+import { UserspaceDatapath, type HostIsolation } from './userspace/datapath';
+
+export type { BridgeConfig, FlowText, LinkConfig, LiveBridge, PortConfig } from '../live/bridges';
+
+interface ManagedBridge {
+  config: BridgeConfig;
+  dp: Datapath;
+  policy: Policy;
+  ports: Map<string, PortConfig>;
+}
+
+const ISOLATION_FILE = 'isolation.json';
+
+/** Canonical text of a parsed flow: what `dump-flows` prints and what plans compare. */
+export function canonicalFlow(match: string, actions: string): FlowText {
+  const f = parseFlow(match);
+  return { match: formatFlowKey(f.key, f.mask, { complete: true }), actions: formatActions(parseActions(actions).actions) };
+}
+
+const notFound = (what: string) => Object.assign(new DatapathError('ENOENT', `${what} does not exist`), { code: 'ENOENT' as const });
+
+export class BridgeManager implements DatapathStepExecutor {
+  private readonly bridges = new Map<string, ManagedBridge>();
+  private readonly sockets = new NamespaceSockets();
+  private readonly isolation: HostIsolation;
+  private readonly isolated: IngressDrop[];
+
+  constructor(private readonly stateDir: string, private readonly log: (line: string) => void) {
+    this.isolated = this.loadIsolation();
+    const root = () => this.sockets.route(null);
+    this.isolation = {
+      isolate: (ifindex, name) => {
+        const rec = installIngressDrop(root(), ifindex, name);
+        this.isolated.push(rec);
+        this.saveIsolation();
+      },
+      release: (ifindex, name) => {
+        const i = this.isolated.findIndex((r) => r.ifindex === ifindex && r.name === name);
+        if (i < 0) return;
+        removeIngressDrop(root(), this.isolated[i]);
+        this.isolated.splice(i, 1);
+        this.saveIsolation();
+      },
+    };
+  }
+
+  /**
+   * At start-up nothing is attached, so host isolation left behind by a netmgrd that died without cleaning up
+   * (SIGKILL, power loss) is removed: the interfaces go back to the host until a bridge attaches them again.
+   */
+  releaseStaleIsolation(): void {
+    for (const rec of [...this.isolated]) {
+      try {
+        removeIngressDrop(this.sockets.route(null), rec);
+        this.log(`removed host isolation left on ${rec.name} by an earlier netmgrd`);
+      } catch (e) {
+        this.log(`could not remove stale host isolation from ${rec.name}: ${(e as Error).message}`);
+      }
+    }
+    this.isolated.length = 0;
+    this.saveIsolation();
+  }
+
+  private loadIsolation(): IngressDrop[] {
+    try {
+      return JSON.parse(fs.readFileSync(path.join(this.stateDir, ISOLATION_FILE), 'utf8')) as IngressDrop[];
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw e;
+    }
+  }
+
+  private saveIsolation(): void {
+    fs.mkdirSync(this.stateDir, { recursive: true, mode: 0o700 });
+    const file = path.join(this.stateDir, ISOLATION_FILE);
+    fs.writeFileSync(`${file}.tmp`, JSON.stringify(this.isolated, null, 2) + '\n', { mode: 0o600 });
+    fs.renameSync(`${file}.tmp`, file);
+  }
+
+  // ------------------------------------------------------------------------------------------------------------
+
+  has(name: string): boolean {
+    return this.bridges.has(name);
+  }
+
+  /** The datapath of a bridge, for dpctl and the policies. */
+  datapath(name: string): Datapath {
+    const b = this.bridges.get(name);
+    if (!b) throw notFound(`bridge ${name}`);
+    return b.dp;
+  }
+
+  names(): string[] {
+    return [...this.bridges.keys()];
+  }
+
+  live(): LiveBridge[] {
+    return [...this.bridges.values()].map((b) => ({
+      ...b.config,
+      ports: [...b.ports.values()].sort((x, y) => x.no - y.no),
+      flows: b.config.policy === 'flows' ? b.dp.dumpFlows().map(flowText) : [],
+    }));
+  }
+
+  createBridge(cfg: BridgeConfig): void {
+    if (this.bridges.has(cfg.name)) throw Object.assign(new DatapathError('EEXIST', `bridge ${cfg.name} already exists`), { code: 'EEXIST' });
+    if (cfg.datapath !== 'userspace') throw new DatapathError('EOPNOTSUPP', `the ${cfg.datapath} datapath is not implemented yet; use datapath = "userspace"`);
+    const dp = new UserspaceDatapath(cfg.name, { isolation: this.isolation, log: this.log });
+    try {
+      dp.addPort({ no: 0, name: cfg.name, type: 'internal' });
+      this.configureLink(null, cfg.name, cfg.link);
+    } catch (e) {
+      dp.destroy();
+      throw e;
+    }
+    const policy = createPolicy(cfg.policy);
+    policy.attach(dp);
+    this.bridges.set(cfg.name, { config: cfg, dp, policy, ports: new Map() });
+  }
+
+  deleteBridge(name: string): void {
+    const b = this.bridges.get(name);
+    if (!b) throw notFound(`bridge ${name}`);
+    b.policy.detach();
+    b.dp.destroy();
+    this.bridges.delete(name);
+  }
+
+  addPort(bridge: string, cfg: PortConfig): void {
+    const b = this.bridges.get(bridge);
+    if (!b) throw notFound(`bridge ${bridge}`);
+    if (b.ports.has(cfg.name)) throw Object.assign(new DatapathError('EEXIST', `port ${cfg.name} already exists on ${bridge}`), { code: 'EEXIST' });
+    const internal = cfg.kind === 'internal';
+    b.dp.addPort({ no: cfg.no, name: cfg.name, type: internal ? 'internal' : 'netdev' });
+    try {
+      if (internal) {
+        if (cfg.namespace !== null) {
+          const root = this.sockets.route(null);
+          const l = getLinkByName(root, cfg.name);
+          if (!l) throw notFound(`TAP ${cfg.name}`);
+          moveLink(root, l.index, this.sockets.nsFd(cfg.namespace), `${cfg.name} to namespace ${cfg.namespace}`);
+        }
+        this.configureLink(cfg.namespace, cfg.name, cfg.link);
+      }
+    } catch (e) {
+      b.dp.removePort(cfg.no);
+      throw e;
+    }
+    b.ports.set(cfg.name, cfg);
+  }
+
+  removePort(bridge: string, name: string): void {
+    const b = this.bridges.get(bridge);
+    const p = b?.ports.get(name);
+    if (!b || !p) throw notFound(`port ${name} of bridge ${bridge}`);
+    b.dp.removePort(p.no);
+    b.ports.delete(name);
+  }
+
+  addFlow(bridge: string, flow: FlowText): void {
+    const dp = this.datapath(bridge);
+    const f = parseFlow(flow.match);
+    dp.putFlow({ key: f.key, mask: f.mask, ufid: f.ufid }, parseActions(flow.actions).actions, { mode: 'create' });
+  }
+
+  deleteFlow(bridge: string, flow: FlowText): void {
+    const dp = this.datapath(bridge);
+    const f = parseFlow(flow.match);
+    if (!dp.deleteFlow({ key: f.key, mask: f.mask })) throw notFound(`flow ${flow.match} on ${bridge}`);
+  }
+
+  /** Runs one datapath step of a plan (apply's StepRunner hands them over). */
+  run(s: DatapathStep): void {
+    switch (s.op) {
+      case 'bridge.create':
+        return this.createBridge(s.bridge);
+      case 'bridge.delete':
+        return this.deleteBridge(s.name);
+      case 'port.add':
+        return this.addPort(s.bridge, s.port);
+      case 'port.remove':
+        return this.removePort(s.bridge, s.name);
+      case 'flow.add':
+        return this.addFlow(s.bridge, s.flow);
+      case 'flow.del':
+        return this.deleteFlow(s.bridge, s.flow);
+    }
+  }
+
+  /** Sets MTU, MAC and state of an interface this process created (a TAP), in its namespace. */
+  private configureLink(ns: NamespaceName, name: string, link: LinkConfig): void {
+    const sock = this.sockets.route(ns);
+    const l = getLinkByName(sock, name);
+    if (!l) throw notFound(`interface ${name} in ${nsLabel(ns)}`);
+    if (link.mtu !== undefined || link.mac !== undefined) setLink(sock, l.index, { mtu: link.mtu, mac: link.mac }, `${name} [${nsLabel(ns)}]`);
+    if (link.up) setLink(sock, l.index, { up: true }, `${name} [${nsLabel(ns)}]`);
+  }
+
+  /** Stops every bridge (SIGTERM): detaches ports, removes host isolation, closes the TAPs. */
+  shutdown(): void {
+    for (const name of [...this.bridges.keys()]) {
+      try {
+        this.deleteBridge(name);
+      } catch (e) {
+        this.log(`stopping bridge ${name}: ${(e as Error).message}`);
+      }
+    }
+    this.sockets.close();
+  }
+}
+
+function flowText(f: DpFlow): FlowText {
+  return { match: formatFlowKey(f.key, f.mask, { complete: true }), actions: formatActions(f.actions) };
+}

@@ -1,0 +1,144 @@
+/**
+ * The datapath half of planChanges (pure): bridges, their ports and static flows as the units want them, against
+ * the bridges netmgrd runs (LiveBridge) and the live links of their TAP devices. A bridge whose datapath or policy
+ * changes, or a port whose number, kind or namespace changes, is replaced (delete + create); link settings and
+ * addresses of the TAPs are changed in place.
+ */
+import type { FlowText, LiveBridge, PortConfig } from '../live/bridges';
+import { findLink, type LiveState } from '../live/state';
+import type { BridgeSpec, DatapathType, DesiredState, PortSpec } from '../model/types';
+import { bridgePortNumbers, portTable } from '../units/flows';
+import { diffEnd } from './link-diff';
+import type { Change, PlanLink } from './types';
+
+/** What `datapath = "auto"` means in this version: the kernel datapath is not implemented yet. */
+export const resolveDatapath = (d: DatapathType): 'userspace' | 'kernel' => (d === 'auto' ? 'userspace' : d);
+
+const flowKey = (f: FlowText) => `${f.match} -> ${f.actions}`;
+
+/** The units' flows of a bridge as canonical text (numeric ports), in unit order, duplicates removed. */
+export function desiredFlows(desired: DesiredState, bridge: BridgeSpec): FlowText[] {
+  if (bridge.policy !== 'flows' || !bridge.flows.length) return [];
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { parseFlow, parseActions, formatFlowKey, formatActions } = require('../flow') as typeof import('../flow');
+  const ports = portTable(bridgePortNumbers(desired, bridge));
+  const out = new Map<string, FlowText>();
+  for (const f of bridge.flows) {
+    const flow = parseFlow(f.match, { ports });
+    const t = { match: formatFlowKey(flow.key, flow.mask, { complete: true }), actions: formatActions(parseActions(f.actions, { ports }).actions) };
+    out.set(flowKey(t), t);
+  }
+  return [...out.values()];
+}
+
+const planLink = (l: { mtu?: number; mac?: string; state: 'up' | 'down' }): PlanLink => ({ mtu: l.mtu, mac: l.mac, state: l.state });
+const fromConfig = (l: { mtu?: number; mac?: string; up: boolean }): PlanLink => ({ mtu: l.mtu, mac: l.mac, state: l.up ? 'up' : 'down' });
+
+function wantedPort(p: PortSpec, no: number): PortConfig {
+  return {
+    name: p.name,
+    no,
+    kind: p.kind,
+    namespace: p.kind === 'internal' ? p.namespace : null,
+    link: p.kind === 'internal' ? { mtu: p.link.mtu, mac: p.link.mac, up: p.link.state === 'up' } : { up: true },
+  };
+}
+
+const samePort = (a: PortConfig, b: PortConfig) => a.no === b.no && a.kind === b.kind && a.namespace === b.namespace;
+
+export interface BridgePlanInput {
+  desired: DesiredState;
+  live: LiveState;
+  bridges: LiveBridge[];
+  /** Units whose veth this plan creates (or re-creates): their AF_PACKET attachment must be made anew. */
+  vethsCreated: Set<string>;
+}
+
+export function planBridgeChanges({ desired, live, bridges, vethsCreated }: BridgePlanInput): Change[] {
+  const out: Change[] = [];
+  const liveByName = new Map(bridges.map((b) => [b.name, b]));
+
+  const deletePort = (b: LiveBridge, p: PortConfig, reason: string) => {
+    const link = p.kind === 'internal' ? findLink(live, p.namespace, p.name) : undefined;
+    out.push({
+      action: 'delete', object: 'port', unit: p.name, name: p.name, bridge: b.name, kind: p.kind, namespace: p.namespace, no: p.no,
+      link: link ? { mtu: link.mtu, mac: link.mac, state: link.up ? 'up' : 'down' } : fromConfig(p.link),
+      addresses: link ? [...link.addresses] : [],
+      reason,
+    });
+  };
+  const deleteBridge = (b: LiveBridge, reason: string) => {
+    for (const f of b.flows) out.push({ action: 'delete', object: 'flow', unit: b.name, bridge: b.name, ...f });
+    for (const p of b.ports) if (p.no !== 0) deletePort(b, p, reason === 'no unit declares it any more' ? 'its bridge is deleted' : `its bridge is ${reason}`);
+    const link = findLink(live, null, b.name);
+    out.push({
+      action: 'delete', object: 'bridge', unit: b.name, name: b.name, datapath: b.datapath, policy: b.policy,
+      link: link ? { mtu: link.mtu, mac: link.mac, state: link.up ? 'up' : 'down' } : fromConfig(b.link),
+      addresses: link ? [...link.addresses] : [],
+      reason,
+    });
+  };
+  const createPort = (bridge: string, p: PortSpec, cfg: PortConfig) => {
+    out.push({ action: 'create', object: 'port', unit: p.name, name: p.name, bridge, kind: p.kind, namespace: cfg.namespace, no: cfg.no, link: fromConfig(cfg.link) });
+    if (p.kind === 'internal') for (const address of p.addresses) out.push({ action: 'create', object: 'address', unit: p.name, namespace: cfg.namespace, link: p.name, address });
+  };
+
+  for (const b of desired.bridges.values()) {
+    const datapath = resolveDatapath(b.datapath);
+    const numbers = bridgePortNumbers(desired, b);
+    const ports = [...desired.ports.values()].filter((p) => p.bridge === b.name);
+    const flows = desiredFlows(desired, b);
+    const have = liveByName.get(b.name);
+    let fresh = !have;
+    if (have && (have.datapath !== datapath || have.policy !== b.policy)) {
+      const what = have.datapath !== datapath ? `datapath ${have.datapath} -> ${datapath}` : `policy ${have.policy} -> ${b.policy}`;
+      deleteBridge(have, `replaced: ${what}`);
+      fresh = true;
+    }
+    if (fresh) {
+      out.push({ action: 'create', object: 'bridge', unit: b.name, name: b.name, datapath, policy: b.policy, link: planLink(b.link) });
+      for (const address of b.addresses) out.push({ action: 'create', object: 'address', unit: b.name, namespace: null, link: b.name, address });
+      for (const p of ports) createPort(b.name, p, wantedPort(p, numbers.get(p.name)!));
+      for (const f of flows) out.push({ action: 'create', object: 'flow', unit: b.name, bridge: b.name, ...f });
+      continue;
+    }
+    const hb = have as LiveBridge;
+    // The bridge's own interface: settings and addresses in place.
+    const own = findLink(live, null, b.name);
+    if (own) diffEnd(b.name, { namespace: null, name: b.name, mtu: b.link.mtu, mac: b.link.mac, state: b.link.state, addresses: b.addresses }, own, out);
+    const livePorts = new Map(hb.ports.filter((p) => p.no !== 0).map((p) => [p.name, p]));
+    const wanted = new Set<string>();
+    for (const p of ports) {
+      const cfg = wantedPort(p, numbers.get(p.name)!);
+      wanted.add(p.name);
+      const lp = livePorts.get(p.name);
+      if (lp && samePort(lp, cfg) && !vethsCreated.has(p.name)) {
+        if (p.kind === 'internal') {
+          const l = findLink(live, cfg.namespace, p.name);
+          if (l) diffEnd(p.name, { namespace: cfg.namespace, name: p.name, mtu: p.link.mtu, mac: p.link.mac, state: p.link.state, addresses: p.addresses }, l, out);
+        }
+        continue;
+      }
+      if (lp) {
+        const why = vethsCreated.has(p.name) && samePort(lp, cfg) ? 'its veth is re-created' : lp.no !== cfg.no ? `port number ${lp.no} -> ${cfg.no}` : lp.kind !== cfg.kind ? `kind ${lp.kind} -> ${cfg.kind}` : 'namespace changes';
+        deletePort(hb, lp, `replaced: ${why}`);
+      }
+      createPort(b.name, p, cfg);
+    }
+    for (const lp of livePorts.values()) if (!wanted.has(lp.name)) deletePort(hb, lp, 'no unit declares it any more');
+    const haveFlows = new Set(hb.flows.map(flowKey));
+    const wantFlows = new Set(flows.map(flowKey));
+    for (const f of hb.flows) if (!wantFlows.has(flowKey(f))) out.push({ action: 'delete', object: 'flow', unit: b.name, bridge: b.name, ...f });
+    for (const f of flows) if (!haveFlows.has(flowKey(f))) out.push({ action: 'create', object: 'flow', unit: b.name, bridge: b.name, ...f });
+  }
+  for (const hb of bridges) if (!desired.bridges.has(hb.name)) deleteBridge(hb, 'no unit declares it any more');
+
+  // A system NIC must be up to switch; its MTU is the unit's when set. Its addresses are the host's business.
+  for (const p of desired.ports.values()) {
+    if (p.kind !== 'system' || p.bridge === undefined) continue;
+    const l = findLink(live, null, p.name);
+    if (!l) continue;
+    diffEnd(p.name, { namespace: null, name: p.name, mtu: p.link.mtu, state: p.link.state, addresses: l.addresses }, l, out);
+  }
+  return out;
+}
