@@ -77,6 +77,7 @@ TMP=$(mktemp -d /tmp/netmgr-datapath.XXXXXX)
 PIDS=()
 HZ=$(getconf CLK_TCK)
 T_START=$(date +%s)
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
 exec 3>&2
 log() { echo "[$(date +%H:%M:%S)] $*" >&3; }
@@ -438,7 +439,7 @@ echo "machine: $(nproc) cores ($(awk -F': ' '/^model name/ {print $2; exit}' /pr
 echo "method: TCP = iperf3 1 stream A->B, median of $RUNS x ${SECS} s; 60-byte = pktblast sendmmsg A -> recvmmsg B, frames/s received, median of $RUNS x ${SECS} s;"
 echo "        ping = avg of 50 pings 10 ms apart (idle); switch CPU = utime+stime of the switch process over all TCP and 60-byte runs"
 echo
-printf '| %-30s | %10s | %7s | %14s | %12s | %8s | %10s |\n' "path" "TCP Gbit/s" "retr" "60-byte kpps rx" "kpps sent" "ping ms" "switch CPU s"
+printf '| %-30s | %10s | %7s | %15s | %12s | %8s | %12s |\n' "path" "TCP Gbit/s" "retr" "60-byte kpps rx" "kpps sent" "ping ms" "switch CPU s"
 printf '|%s|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..32})" "$(printf -- '-%.0s' {1..12})" "$(printf -- '-%.0s' {1..9})" \
   "$(printf -- '-%.0s' {1..17})" "$(printf -- '-%.0s' {1..14})" "$(printf -- '-%.0s' {1..10})" "$(printf -- '-%.0s' {1..14})"
 for c in "${ALL_CASES[@]}"; do
@@ -494,4 +495,4 @@ if [ -n "${OVS_WARN:-}" ]; then
   echo "ovs-vswitchd log: ${OVS_WARN} warnings, ${OVS_ERR} errors$( [ -n "$OVS_LOG_SAMPLE" ] && printf '; most frequent:\n%s' "$OVS_LOG_SAMPLE")"
 fi
 echo
-echo "total time: $(($(date +%s) - T_START)) s"
+echo "total time: $(($(date +%s) - T_START)) s; load average at start: $LOAD_START, at end: $(cut -d' ' -f1-3 /proc/loadavg) (this run's own load is ~2-3)"

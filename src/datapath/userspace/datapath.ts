@@ -16,7 +16,7 @@ import {
   DatapathError, type Datapath, type DpFlow, type DpPortInfo, type DpPortSpec, type DpPortStats, type DpStats,
   type FlowPut, type FlowPutOptions, type UpcallHandler,
 } from '../types';
-import { MAC_EXACT, popVlan, pushVlan, setEthernet, setIpv4, VNET_HDR_LEN, vnetHeaderValid } from './packet';
+import { frameMalformed, MAC_EXACT, popVlan, pushVlan, setEthernet, setIpv4, VNET_HDR_LEN, vnetHeaderValid } from './packet';
 
 /** Frames per receive call and receive calls per readiness event (packet-io.md: 32-64 and ~16). */
 export const BATCH = 64;
@@ -229,7 +229,7 @@ export class UserspaceDatapath implements Datapath {
 
   /** One received frame (virtio-net header first) from `port`. Never throws: bad frames are counted. */
   private receive(port: IoPort, buf: Buffer, off: number, len: number): void {
-    if (!vnetHeaderValid(buf, off, len)) {
+    if (!vnetHeaderValid(buf, off, len) || frameMalformed(buf, off, len)) {
       port.stats.rxErrors++;
       return;
     }

@@ -216,3 +216,46 @@ export function inetChecksum(b: Uint8Array, start: number, end: number, initial 
   if ((end - start) & 1) s += b[end - 1] << 8;
   return ~fold(s) & 0xffff;
 }
+
+const ETH_P_IPV6 = 0x86dd;
+
+/**
+ * A frame whose headers contradict its length: a VLAN tag, IPv4/IPv6 header or TCP/UDP header that is cut off,
+ * an IPv4 header length below 20 bytes, or an IP length beyond the frame. Such frames are counted and dropped
+ * rather than forwarded (a host would drop them anyway; a switch should not spread them). `off` points at the
+ * virtio_net_hdr, which must already be valid. A GSO super-frame may carry IPv4 total length 0 (BIG TCP).
+ */
+export function frameMalformed(b: Uint8Array, off: number, len: number): boolean {
+  const end = off + len;
+  let p = off + VNET_HDR_LEN + 12;
+  let type = rd16(b, p);
+  for (let tags = 0; tags < 2 && (type === ETH_P_8021Q || type === ETH_P_8021AD); tags++) {
+    if (p + 6 > end) return true;
+    p += VLAN_HLEN;
+    type = rd16(b, p);
+  }
+  p += 2;
+  let proto: number;
+  let l4: number;
+  if (type === ETH_P_IP) {
+    if (p + 20 > end) return true;
+    const ihl = (b[p] & 0x0f) * 4;
+    if (b[p] >> 4 !== 4 || ihl < 20 || p + ihl > end) return true;
+    const total = rd16(b, p + 2);
+    const gso = b[off + HDR.GSO_TYPE] !== VIRTIO_NET_HDR_GSO_NONE;
+    if ((total !== 0 || !gso) && (total < ihl || p + total > end)) return true;
+    if ((rd16(b, p + 6) & 0x1fff) !== 0) return false; // later fragment: no L4 header
+    proto = b[p + 9];
+    l4 = p + ihl;
+  } else if (type === ETH_P_IPV6) {
+    if (p + 40 > end) return true;
+    if (b[p] >> 4 !== 6 || p + 40 + rd16(b, p + 4) > end) return true;
+    proto = b[p + 6];
+    l4 = p + 40;
+  } else {
+    return false;
+  }
+  if (proto === IPPROTO_TCP) return l4 + 20 > end || (b[l4 + 12] >> 4) < 5 || l4 + (b[l4 + 12] >> 4) * 4 > end;
+  if (proto === IPPROTO_UDP) return l4 + 8 > end;
+  return false;
+}

@@ -1,0 +1,38 @@
+/** Starts `netmgr daemon` for a test, with the run's own socket and state directory, and stops it by PID. */
+import { ChildProcess, spawn } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { NETMGR } from './sys';
+
+export interface TestDaemon {
+  proc: ChildProcess;
+  env: Record<string, string>;
+  log(): string;
+  /** SIGTERM, then wait for the exit; resolves with the exit code. */
+  stop(): Promise<number | null>;
+  alive(): boolean;
+}
+
+export async function startDaemon(unitDir: string, stateDir: string, extraArgs: string[] = ['--no-apply']): Promise<TestDaemon> {
+  const env = { NETMGR_STATE_DIR: stateDir, NETMGR_SOCKET: path.join(stateDir, 'netmgrd.sock') };
+  const proc = spawn(process.execPath, [NETMGR, 'daemon', '--dir', unitDir, ...extraArgs], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  proc.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+  let exited = false;
+  const exit = new Promise<number | null>((resolve) => proc.on('exit', (code) => ((exited = true), resolve(code))));
+  for (let i = 0; i < 200 && !log.includes('ready:'); i++) {
+    if (exited) throw new Error(`netmgr daemon exited at start:\n${log}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  if (!fs.existsSync(env.NETMGR_SOCKET)) throw new Error(`netmgr daemon did not become ready:\n${log}`);
+  return {
+    proc,
+    env,
+    log: () => log,
+    alive: () => !exited,
+    async stop() {
+      if (!exited) proc.kill('SIGTERM');
+      return exit;
+    },
+  };
+}
