@@ -78,8 +78,9 @@ export interface NativeAddon {
   /**
    * Calls onReadable() (as a top-level callback: nextTicks and microtasks run after it) whenever fd is readable.
    * The handle keeps the event loop alive until pollStop. A throw from onReadable is reported like any uncaught
-   * exception. After an error event (POLLERR) the watch continues: a caller that sees recvBatch report the same
-   * error (info[1]) over and over should stop it.
+   * exception. An error on the fd (POLLERR) also calls onReadable, so recvBatch reports it in info[1] (which clears
+   * a socket error, e.g. ENETDOWN after a link flap: watching then continues). An fd that stays in error (a TAP whose
+   * device was deleted: EBADFD) is not watched any more; pollStop is still needed to release the handle.
    */
   pollStart(fd: number, onReadable: () => void): PollHandle;
   /** Stops and closes the watcher; idempotent, also inside onReadable. Call it BEFORE closing the fd. */

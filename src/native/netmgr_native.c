@@ -757,10 +757,13 @@ static void poll_on_event(uv_poll_t *h, int status, int events) {
   } else if (status < 0) {
     /*
      * libuv stops a poll whose fd reports POLLERR (e.g. ENETDOWN on a packet socket when its link went down). The
-     * callback above let the caller read (and so clear) the error; keep watching so the port resumes when the link
-     * comes back. An fd that stays in error (a TAP whose device was deleted) keeps firing: stop that one.
+     * callback above let the caller read, and so clear, a socket error: keep watching then, so the port resumes
+     * when the link comes back. An fd still in error (a TAP whose device was deleted: EBADFD for good) stays
+     * stopped instead of calling back in a busy loop; the caller saw the error in recvBatch's info[1].
      */
-    uv_poll_start(&c->poll, UV_READABLE, poll_on_event);
+    struct pollfd p = { .fd = c->fd, .events = POLLIN };
+    if (poll(&p, 1, 0) >= 0 && !(p.revents & (POLLERR | POLLNVAL)))
+      uv_poll_start(&c->poll, UV_READABLE, poll_on_event);
   }
   napi_close_handle_scope(env, scope);
 }

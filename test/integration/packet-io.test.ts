@@ -506,6 +506,20 @@ describeRoot('packet I/O (root, real TAP and AF_PACKET)', () => {
     closeTracked(fd);
   });
 
+  test('a TAP deleted under its poll: the callback sees EBADFD once, no busy loop', async () => {
+    const tap = nat.tapOpen(ns('tdel'), false);
+    track(tap.fd);
+    const port = new Port(tap.fd, IO_KIND_TAP, false).start();
+    sh('ip', ['link', 'del', tap.name]);
+    await waitFor('the error event', () => port.errors.length > 0);
+    await sleep(100);
+    expect(port.errors).toEqual([77]); // EBADFD
+    expect(port.events).toBeLessThan(3);
+    port.stop();
+    port.stop();
+    closeTracked(tap.fd);
+  });
+
   test('virtio_net_hdr end to end: 1 MB each way over TCP through a batch relay (veth<->veth and veth<->TAP)', async () => {
     const SLOT = 65536 + 512;
     const MAX = 32;
@@ -707,7 +721,7 @@ describeRoot('packet I/O (root, real TAP and AF_PACKET)', () => {
     const script = `
       const a = require(${JSON.stringify(ADDON)});
       const { Worker } = require('worker_threads');
-      const fd = a.packetOpen(1, { vnetHdr: false, promisc: false, bufBytes: 0 }); // lo of this namespace
+      const fd = a.packetOpen(1, { vnetHdr: false, promisc: false, bufBytes: 0 }); // lo of this namespace (n2)
       const buf = Buffer.alloc(2048 * 8), o = new Uint32Array(8), l = new Uint32Array(8), inf = new Int32Array(3);
       const r = { calls: 0, ticks: 0, micro: 0, caught: 0, worker: null };
       process.on('uncaughtException', (e) => { if (e.message === 'boom') r.caught++; else throw e; });
@@ -729,7 +743,7 @@ describeRoot('packet I/O (root, real TAP and AF_PACKET)', () => {
         w.on('exit', (code) => { r.worker = code; global.gc(); setImmediate(() => console.log(JSON.stringify(r))); });
       });
       const u = require('dgram').createSocket('udp4');
-      u.send('x', 9, '127.0.0.1', () => u.close());`;
+      u.send('x', 9, '198.18.2.1', () => u.close()); // a local address: the datagram goes through lo`;
     const res = spawnSync('ip', ['netns', 'exec', ns('n2'), process.execPath, '--expose-gc', '-e', script], { encoding: 'utf8', timeout: 10000 });
     expect(res.stderr).toBe('');
     expect(res.status).toBe(0); // the loop emptied: no handle left behind, no abort at Worker teardown
