@@ -126,8 +126,13 @@ export function planChanges(desired: DesiredState, live: LiveState, owned: Owner
     deletedEnds.add(endKey(o.namespace, o.name));
     deletedEnds.add(endKey(o.peerNamespace, o.peer));
   }
+  // Bridges before namespaces: the TAP of an internal port deleted by this plan does not keep its namespace alive.
+  const vethsCreated = new Set<string>();
+  for (const c of changes) if (c.object === 'veth' && c.action === 'create') vethsCreated.add(c.unit);
+  changes.push(...planBridgeChanges({ desired, live, bridges, vethsCreated }));
   for (const c of changes) {
     if (c.action === 'delete' && c.object === 'veth') for (const e of c.ends) deletedEnds.add(endKey(e.namespace, e.name));
+    if (c.action === 'delete' && c.object === 'port' && c.namespace !== null) deletedEnds.add(endKey(c.namespace, c.name));
   }
 
   const wantedNs = new Set(desired.namespaces);
@@ -143,9 +148,6 @@ export function planChanges(desired: DesiredState, live: LiveState, owned: Owner
     changes.push({ action: 'delete', object: 'namespace', name: ns });
   }
 
-  const vethsCreated = new Set<string>();
-  for (const c of changes) if (c.object === 'veth' && c.action === 'create') vethsCreated.add(c.unit);
-  changes.push(...planBridgeChanges({ desired, live, bridges, vethsCreated }));
 
   const order = (c: Change) => PHASE[`${c.action} ${c.object}`] ?? 99;
   // Stable sort keeps unit order inside a phase.

@@ -181,3 +181,19 @@ it('SIGTERM stops netmgrd cleanly: TAPs go with it, host isolation is removed, n
   expect(r.code).toBe(1);
   expect(r.stderr).toContain('netmgr daemon');
 });
+
+it('a restarted netmgrd brings its bridges back from the units; an empty unit set then removes everything netmgr created in one apply', async () => {
+  daemon = await startDaemon(units, state, []);
+  expect(daemon.log()).toMatch(/applied .*: \d+ step\(s\)/);
+  expect(ping(`${P}-h3`, `${NET}.254`)).toBe(true);
+  expect(ping(`${P}-h4`, `${SYS}.100`)).toBe(false);
+  const empty = tempDir('us-empty-now');
+  const r = netmgr(['apply', '--dir', empty], daemon.env);
+  fs.rmSync(empty, { recursive: true, force: true });
+  expect(r.code).toBe(0);
+  expect(r.stdout).not.toContain('is kept');
+  // Only the namespace the test made itself is left; the system port is the host's again.
+  expect(namespacesWithPrefix(P)).toEqual([`${P}-h4`]);
+  expect(ping(`${P}-h4`, `${SYS}.100`)).toBe(true);
+  expect(netmgr(['dpctl', 'show', '--json'], daemon.env).stdout.trim()).toBe('[]');
+});
