@@ -157,6 +157,24 @@ it('TCP 8080 flows with tcp_flags carry a connection from h2 to a server in h1; 
   expect(show.stats.hit).toBeGreaterThan(20);
 });
 
+it('mod-flow changes actions, --clear zeroes counters, --may-create adds a missing flow', () => {
+  const icmp = 'in_port(1),eth(),eth_type(0x800),ipv4(proto=1),icmp()';
+  const find = (prefix: string) => dumpFlows().find((f) => f.match.startsWith(prefix));
+  expect(find('in_port(1),eth(),eth_type(0x0800),ipv4(proto=1)')!.packets).toBeGreaterThan(0);
+  expect(dpctl(['mod-flow', '--clear', BR, icmp, 'drop']).code).toBe(0);
+  const f = find('in_port(1),eth(),eth_type(0x0800),ipv4(proto=1)')!;
+  expect([f.packets, f.actions]).toEqual([0, 'drop']);
+  expect(ping(`${P}-h1`, `${NET}.2`, 1)).toBe(false);
+  expect(dpctl(['mod-flow', BR, icmp, '2']).code).toBe(0);
+  expect(ping(`${P}-h1`, `${NET}.2`, 1)).toBe(true);
+  const udp = 'in_port(1),eth(),eth_type(0x800),ipv4(proto=17),udp()';
+  const absent = dpctl(['mod-flow', BR, udp, '2']);
+  expect(absent.code).toBe(2);
+  expect(absent.stderr).toMatch(/no such flow/);
+  expect(dpctl(['mod-flow', '--may-create', BR, udp, '2']).code).toBe(0);
+  expect(find('in_port(1),eth(),eth_type(0x0800),ipv4(proto=17)')).toBeDefined();
+});
+
 it('del-flow and del-flows remove flows; the next apply puts the units\' flows back', () => {
   expect(dpctl(['del-flow', BR, 'in_port(1),eth(),eth_type(0x806),arp()']).code).toBe(0);
   expect(dpctl(['del-flow', BR, 'in_port(1),eth(),eth_type(0x806),arp()']).code).toBe(2);
