@@ -1,8 +1,8 @@
 /** Starts `netmgr daemon` for a test, with the run's own socket and state directory, and stops it by PID. */
-import { ChildProcess, spawn } from 'child_process';
+import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { NETMGR } from './sys';
+import { cleanupPrefix, NETMGR } from './sys';
 
 export interface TestDaemon {
   proc: ChildProcess;
@@ -35,4 +35,16 @@ export async function startDaemon(unitDir: string, stateDir: string, extraArgs: 
       return exit;
     },
   };
+}
+
+/**
+ * Test teardown: stops the daemon, applies an empty unit set (removing what netmgr created, with the daemon gone),
+ * sweeps anything left with the run's prefix, and removes the run's directories.
+ */
+export async function stopAndClean(daemon: TestDaemon | undefined, stateDir: string, prefix: string, dirs: string[]): Promise<void> {
+  await daemon?.stop();
+  const empty = fs.mkdtempSync(path.join(stateDir, 'empty-'));
+  spawnSync(process.execPath, [NETMGR, 'apply', '--dir', empty], { env: { ...process.env, NETMGR_STATE_DIR: stateDir, NETMGR_SOCKET: path.join(stateDir, 'netmgrd.sock') } });
+  cleanupPrefix(prefix);
+  for (const d of [...dirs, stateDir]) fs.rmSync(d, { recursive: true, force: true });
 }

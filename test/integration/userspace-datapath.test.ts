@@ -7,9 +7,8 @@
  */
 import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
-import * as path from 'path';
-import { cleanupPrefix, isRoot, namespacesWithPrefix, netmgr, ping, runPrefix, sh, tempDir, writeUnits } from '../helpers/sys';
-import { startDaemon, TestDaemon } from '../helpers/daemon';
+import { isRoot, namespacesWithPrefix, netmgr, ping, runPrefix, sh, tempDir, writeUnits } from '../helpers/sys';
+import { startDaemon, stopAndClean, TestDaemon } from '../helpers/daemon';
 
 const P = runPrefix();
 const units = tempDir('us-units');
@@ -58,12 +57,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (!isRoot()) return;
-  await daemon?.stop();
-  const empty = tempDir('us-empty');
-  netmgr(['apply', '--dir', empty], { NETMGR_STATE_DIR: state, NETMGR_SOCKET: path.join(state, 'netmgrd.sock') });
-  cleanupPrefix(P);
-  for (const d of [units, state, empty]) fs.rmSync(d, { recursive: true, force: true });
+  if (isRoot()) await stopAndClean(daemon, state, P, [units]);
 });
 
 it('before netmgr attaches it, the system port interface answers for its host-side address', () => {

@@ -5,10 +5,9 @@
  * malformed frame the kernel let through as a receive error, and forwards the rest.
  */
 import { spawn, spawnSync } from 'child_process';
-import * as fs from 'fs';
 import * as path from 'path';
-import { cleanupPrefix, isRoot, netmgr, ping, REPO, runPrefix, tempDir, writeUnits } from '../helpers/sys';
-import { startDaemon, TestDaemon } from '../helpers/daemon';
+import { isRoot, netmgr, ping, REPO, runPrefix, tempDir, writeUnits } from '../helpers/sys';
+import { startDaemon, stopAndClean, TestDaemon } from '../helpers/daemon';
 
 const P = runPrefix();
 const units = tempDir('fuzz-units');
@@ -43,12 +42,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (!isRoot()) return;
-  await daemon?.stop();
-  const empty = tempDir('fuzz-empty');
-  netmgr(['apply', '--dir', empty], { NETMGR_STATE_DIR: state, NETMGR_SOCKET: path.join(state, 'netmgrd.sock') });
-  cleanupPrefix(P);
-  for (const d of [units, state, empty]) fs.rmSync(d, { recursive: true, force: true });
+  if (isRoot()) await stopAndClean(daemon, state, P, [units]);
 });
 
 it(`keeps forwarding good traffic and counts the bad through ${FRAMES} malformed frames`, async () => {
