@@ -1,10 +1,10 @@
-import { ApplyFailedError, applyDesired, DaemonRequiredError, InvalidUnitsError } from '../apply/apply';
-import { LockBusyError } from '../apply/lock';
+import { applyDesired, DaemonRequiredError } from '../apply/apply';
+import { errorBody } from '../daemon/errors';
 import { request, requestIfRunning, START_HINT } from '../daemon/client';
 import type { ApplyReply } from '../daemon/daemon';
 import { formatPlan, planToJson, summarize } from '../plan/format';
 import type { Plan } from '../plan/types';
-import { Command, CliContext, EXIT_BUSY, EXIT_FAILURE, EXIT_INVALID, EXIT_OK } from './command';
+import { Command, CliContext, EXIT_FAILURE, EXIT_INVALID, EXIT_OK } from './command';
 import { parseUnits, readUnitDir } from '../units';
 import { DIR_OPTION, JSON_OPTION, parseOptions, paths, printErrors, printJson, requireRoot } from './common';
 import { reportDaemonError } from './daemon-client';
@@ -61,23 +61,15 @@ export const applyCommand: Command = {
       report(ctx, !!values.json, r.plan, r.steps, r.recovered, 'cli');
       return EXIT_OK;
     } catch (e) {
-      if (e instanceof InvalidUnitsError) {
-        printErrors(ctx, e.errors);
-        return EXIT_INVALID;
-      }
       if (e instanceof DaemonRequiredError) {
         ctx.stderr(`netmgr apply: ${e.message}\n  hint: netmgrd is not running (${p.socket}); ${START_HINT}, then run netmgr apply again\n`);
         return EXIT_FAILURE;
       }
-      if (e instanceof LockBusyError) {
-        ctx.stderr(`netmgr apply: ${e.message}\n`);
-        return EXIT_BUSY;
-      }
-      if (e instanceof ApplyFailedError) {
-        ctx.stderr(`netmgr apply: ${e.message}\n`);
-        return EXIT_FAILURE;
-      }
-      throw e;
+      // The same errors, printed the same way, whether this process or netmgrd applied; anything unexpected goes
+      // to main, which can show its stack (NETMGR_DEBUG).
+      const body = errorBody(e);
+      if (body.kind === 'error') throw e;
+      return reportDaemonError(ctx, 'apply', body);
     }
   },
 };

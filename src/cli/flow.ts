@@ -4,22 +4,13 @@
  */
 import { EXIT_INVALID, EXIT_OK, UsageError, type CliContext, type Command } from './command';
 import { renderFlowError } from './flow-error';
+import { portTable } from '../units/flows';
 import {
   FlowError, FlowDecodeError, KEY_ATTR_BY_NUMBER, OVS_ACTION_ATTR, OVS_FLOW_ATTR, OVS_KEY_ATTR,
   encodeActions, encodeKey, encodeMask, formatActions, formatFlowKey, parseActions, parseFlow, validateFlow, nlattr,
-  type PortTable,
 } from '../flow';
 
 const USAGE = 'netmgr flow check|encode [--port NAME=NUMBER]... "<flow>" ["<actions>"]';
-
-function portTableFrom(map: Map<string, number>): PortTable {
-  return {
-    byName: (n) => map.get(n),
-    nameOf: (no) => [...map.entries()].find(([, v]) => v === no)?.[0],
-  };
-}
-
-export { renderFlowError };
 
 const FLOW_ATTR_NAMES: Record<number, string> = Object.fromEntries(Object.entries(OVS_FLOW_ATTR).map(([k, v]) => [v, `OVS_FLOW_ATTR_${k}`]));
 const KEY_ATTR_NAMES: Record<number, string> = Object.fromEntries(Object.entries(OVS_KEY_ATTR).map(([k, v]) => [v, `OVS_KEY_ATTR_${k}`]));
@@ -95,7 +86,7 @@ export const flowCommand: Command = {
     }
     if (positional.length < 1 || positional.length > 2) throw new UsageError('expected a flow and optionally actions');
     const [flowText, actionsText] = positional;
-    const table = portTableFrom(ports);
+    const table = portTable(ports);
     try {
       const flow = parseFlow(flowText, { ports: table });
       const actions = actionsText === undefined ? undefined : parseActions(actionsText, { ports: table });

@@ -8,14 +8,14 @@
 import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
-import { ApplyFailedError, applyDesired, InvalidUnitsError } from '../apply/apply';
-import { LockBusyError } from '../apply/lock';
+import { applyDesired } from '../apply/apply';
 import { BridgeManager } from '../datapath/manager';
 import { formatUnitError } from '../model/types';
 import { planToJson } from '../plan/format';
 import { loadUnitDir, parseUnits, type ParseResult } from '../units';
 import { DpctlError, runDpctl } from './dpctl';
-import type { ApplyRequest, ErrorBody, Request, Response } from './protocol';
+import { errorBody } from './errors';
+import type { ApplyRequest, Request, Response } from './protocol';
 
 export interface DaemonOptions {
   socketPath: string;
@@ -167,11 +167,4 @@ export class Daemon {
       // already gone
     }
   }
-}
-
-export function errorBody(e: unknown): ErrorBody {
-  if (e instanceof InvalidUnitsError) return { kind: 'invalid', message: e.message, errors: e.errors };
-  if (e instanceof LockBusyError) return { kind: 'busy', message: e.message };
-  if (e instanceof ApplyFailedError) return { kind: 'failed', message: e.message };
-  return { kind: 'error', message: (e as Error).message };
 }

@@ -5,6 +5,7 @@
  */
 import { FlowError, formatDumpLine, formatFlowKey, formatActions, parseActions, parseFlow, validateFlow, formatUfid, type PortTable } from '../flow';
 import type { BridgeManager } from '../datapath/manager';
+import { portTable } from '../units/flows';
 import type { Datapath, DpPortInfo, DpStats } from '../datapath/types';
 import type { DpctlRequest, ErrorBody } from './protocol';
 
@@ -44,10 +45,7 @@ function pickBridge(m: BridgeManager, name: string | undefined): string {
   throw new DpctlError({ kind: 'invalid', message: names.length ? `netmgrd runs several bridges (${names.join(', ')}): name one` : 'netmgrd runs no bridges' });
 }
 
-function portTableOf(dp: Datapath): PortTable {
-  const ports = dp.ports();
-  return { byName: (n) => ports.find((p) => p.name === n)?.no, nameOf: (no) => ports.find((p) => p.no === no)?.name };
-}
+const portTableOf = (dp: Datapath): PortTable => portTable(new Map(dp.ports().map((p) => [p.name, p.no])));
 
 function parseOrThrow(dp: Datapath, flowText: string, actionsText: string | undefined) {
   const ports = portTableOf(dp);

@@ -6,7 +6,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { parseActions, parseFlow, formatActions, formatFlowKey } from '../flow';
+import { formatFlowText, parseActions, parseFlow } from '../flow';
 import { NamespaceSockets, nsLabel } from '../live/namespaces';
 import type { BridgeConfig, FlowText, LinkConfig, LiveBridge, PortConfig } from '../live/bridges';
 import type { NamespaceName } from '../model/types';
@@ -15,10 +15,9 @@ import { installIngressDrop, removeIngressDrop, type IngressDrop } from '../netl
 import { createPolicy, type Policy } from '../policy';
 import type { DatapathStepExecutor } from '../apply/runner';
 import type { DatapathStep } from '../plan/types';
-import { DatapathError, type Datapath, type DpFlow } from './types';
+import { DatapathError, type Datapath } from './types';
 import { UserspaceDatapath, type HostIsolation } from './userspace/datapath';
 
-export type { BridgeConfig, FlowText, LinkConfig, LiveBridge, PortConfig } from '../live/bridges';
 
 interface ManagedBridge {
   config: BridgeConfig;
@@ -29,13 +28,7 @@ interface ManagedBridge {
 
 const ISOLATION_FILE = 'isolation.json';
 
-/** Canonical text of a parsed flow: what `dump-flows` prints and what plans compare. */
-export function canonicalFlow(match: string, actions: string): FlowText {
-  const f = parseFlow(match);
-  return { match: formatFlowKey(f.key, f.mask, { complete: true }), actions: formatActions(parseActions(actions).actions) };
-}
-
-const notFound = (what: string) => Object.assign(new DatapathError('ENOENT', `${what} does not exist`), { code: 'ENOENT' as const });
+const notFound = (what: string) => new DatapathError('ENOENT', `${what} does not exist`);
 
 export class BridgeManager implements DatapathStepExecutor {
   private readonly bridges = new Map<string, ManagedBridge>();
@@ -97,10 +90,6 @@ export class BridgeManager implements DatapathStepExecutor {
 
   // ------------------------------------------------------------------------------------------------------------
 
-  has(name: string): boolean {
-    return this.bridges.has(name);
-  }
-
   /** The datapath of a bridge, for dpctl and the policies. */
   datapath(name: string): Datapath {
     const b = this.bridges.get(name);
@@ -116,12 +105,12 @@ export class BridgeManager implements DatapathStepExecutor {
     return [...this.bridges.values()].map((b) => ({
       ...b.config,
       ports: [...b.ports.values()].sort((x, y) => x.no - y.no),
-      flows: b.config.policy === 'flows' ? b.dp.dumpFlows().map(flowText) : [],
+      flows: b.config.policy === 'flows' ? b.dp.dumpFlows().map((f) => formatFlowText(f.key, f.mask, f.actions)) : [],
     }));
   }
 
   createBridge(cfg: BridgeConfig): void {
-    if (this.bridges.has(cfg.name)) throw Object.assign(new DatapathError('EEXIST', `bridge ${cfg.name} already exists`), { code: 'EEXIST' });
+    if (this.bridges.has(cfg.name)) throw new DatapathError('EEXIST', `bridge ${cfg.name} already exists`);
     if (cfg.datapath !== 'userspace') throw new DatapathError('EOPNOTSUPP', `the ${cfg.datapath} datapath is not implemented yet; use datapath = "userspace"`);
     const dp = new UserspaceDatapath(cfg.name, { isolation: this.isolation, log: this.log });
     try {
@@ -147,7 +136,7 @@ export class BridgeManager implements DatapathStepExecutor {
   addPort(bridge: string, cfg: PortConfig): void {
     const b = this.bridges.get(bridge);
     if (!b) throw notFound(`bridge ${bridge}`);
-    if (b.ports.has(cfg.name)) throw Object.assign(new DatapathError('EEXIST', `port ${cfg.name} already exists on ${bridge}`), { code: 'EEXIST' });
+    if (b.ports.has(cfg.name)) throw new DatapathError('EEXIST', `port ${cfg.name} already exists on ${bridge}`);
     const internal = cfg.kind === 'internal';
     b.dp.addPort({ no: cfg.no, name: cfg.name, type: internal ? 'internal' : 'netdev' });
     try {
@@ -225,8 +214,4 @@ export class BridgeManager implements DatapathStepExecutor {
     }
     this.sockets.close();
   }
-}
-
-function flowText(f: DpFlow): FlowText {
-  return { match: formatFlowKey(f.key, f.mask, { complete: true }), actions: formatActions(f.actions) };
 }

@@ -245,6 +245,14 @@ function formatUserdata(u: Uint8Array): string {
   return `,userdata(${formatHexBytes(u)})`;
 }
 
+/**
+ * A flow as canonical text with numeric ports, complete enough to parse back to the same key and mask: how plans,
+ * journals and netmgrd's live state name a flow, so the two sides of a diff compare as strings.
+ */
+export function formatFlowText(key: FlowKey, mask: FlowMask, actions: FlowActions): { match: string; actions: string } {
+  return { match: formatFlowKey(key, mask, { complete: true }), actions: formatActions(actions) };
+}
+
 /** `dump-flows` line: `<flow>, packets:N, bytes:N, used:Xs|never[, flags:..], actions:<actions>`. */
 export function formatDumpLine(
   entry: { key: FlowKey; mask: FlowMask; actions: FlowActions; stats: FlowStats; ufid?: Uint8Array },

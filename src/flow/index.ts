@@ -3,7 +3,7 @@ export * from './constants';
 export * from './types';
 export { KEY_ATTRS, KEY_ATTR_BY_ODP, KEY_ATTR_BY_NUMBER, type KeyAttrDef, type KeyFieldDef } from './keyattrs';
 export { parseFlow, parseActions, type ParseOptions } from './parse';
-export { formatFlowKey, formatActions, formatAction, formatDumpLine, formatStats, type FormatOptions } from './format';
+export { formatFlowKey, formatFlowText, formatActions, formatAction, formatDumpLine, formatStats, type FormatOptions } from './format';
 export { validateFlow, checkFlow } from './validate';
 export { encodeKey, encodeMask, decodeKey, decodeMask, exactMask, encodeActions, decodeActions, encodeFlowAttrs, FlowDecodeError } from './codec';
 export * as nlattr from './nlattr';

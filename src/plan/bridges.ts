@@ -20,12 +20,12 @@ const flowKey = (f: FlowText) => `${f.match} -> ${f.actions}`;
 export function desiredFlows(desired: DesiredState, bridge: BridgeSpec): FlowText[] {
   if (bridge.policy !== 'flows' || !bridge.flows.length) return [];
   // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const { parseFlow, parseActions, formatFlowKey, formatActions } = require('../flow') as typeof import('../flow');
+  const { parseFlow, parseActions, formatFlowText } = require('../flow') as typeof import('../flow');
   const ports = portTable(bridgePortNumbers(desired, bridge));
   const out = new Map<string, FlowText>();
   for (const f of bridge.flows) {
     const flow = parseFlow(f.match, { ports });
-    const t = { match: formatFlowKey(flow.key, flow.mask, { complete: true }), actions: formatActions(parseActions(f.actions, { ports }).actions) };
+    const t = formatFlowText(flow.key, flow.mask, parseActions(f.actions, { ports }).actions);
     out.set(flowKey(t), t);
   }
   return [...out.values()];

@@ -3,7 +3,7 @@
  * record) or is told to manage (the units). Anything else on the system is invisible to it, so it can never
  * plan a change to an interface netmgr did not create.
  */
-import { DesiredState, LinkState, NamespaceName, UnitError } from '../model/types';
+import { DesiredState, NamespaceName, UnitError } from '../model/types';
 import { findLink, LiveLink, LiveState } from '../live/state';
 import { nsKey, nsLabel } from '../live/namespaces';
 import { Ownership, OwnedVeth } from '../apply/ownership';

@@ -4,10 +4,7 @@ import type { PolicyType } from '../model/types';
 import { StaticFlowsPolicy } from './flows';
 import type { Policy } from './types';
 
-export type { Policy, PolicyCounters } from './types';
-
-/** Policies this version can run; the others are refused before anything is applied. */
-export const IMPLEMENTED_POLICIES: readonly PolicyType[] = ['flows'];
+export type { Policy } from './types';
 
 export function createPolicy(kind: PolicyType): Policy {
   if (kind === 'flows') return new StaticFlowsPolicy();

@@ -323,14 +323,19 @@ export class UserspaceDatapath implements Datapath {
     }
   }
 
-  /** Copies a frame into a free scratch slot (flushing queued output first when all slots are in use). */
-  private copyToScratch(b: Buffer, o: number, l: number): number {
+  /** Where a frame starts in a free scratch slot (queued output is flushed first when all slots are in use). */
+  private scratchSlot(): number {
     if (this.scratchUsed >= SCRATCH_SLOTS) {
       this.flush();
       this.scratchUsed = 0;
     }
-    const slot = this.scratchUsed++ * SLOT_SIZE + HEADROOM;
+    return this.scratchUsed++ * SLOT_SIZE + HEADROOM;
+  }
+
+  /** Copies a frame into a free scratch slot; -1 when it cannot fit one. */
+  private copyToScratch(b: Buffer, o: number, l: number): number {
     if (l > SLOT_SIZE - HEADROOM * 2) return -1;
+    const slot = this.scratchSlot();
     b.copy(this.scratch, slot, o, o + l);
     return slot;
   }
@@ -385,11 +390,7 @@ export class UserspaceDatapath implements Datapath {
   execute(packet: Uint8Array, actions: FlowActions, _inPort: number): void {
     checkSupportedActions(actions);
     if (packet.length < 14 || packet.length > SLOT_SIZE - HEADROOM * 2 - VNET_HDR_LEN) throw new DatapathError('EINVAL', `cannot execute a ${packet.length}-byte packet`);
-    if (this.scratchUsed >= SCRATCH_SLOTS) {
-      this.flush();
-      this.scratchUsed = 0;
-    }
-    const slot = this.scratchUsed++ * SLOT_SIZE + HEADROOM;
+    const slot = this.scratchSlot();
     this.scratch.fill(0, slot, slot + VNET_HDR_LEN);
     this.scratch.set(packet, slot + VNET_HDR_LEN);
     this.runActions(actions, this.scratch, slot, packet.length + VNET_HDR_LEN);

@@ -130,18 +130,24 @@ const fold = (s: number) => {
   return s;
 };
 
+/** Offset of the innermost EtherType field (after up to two VLAN tags), or -1 when a tag is cut off. */
+function etherTypeOffset(b: Uint8Array, off: number, len: number): number {
+  const end = off + len;
+  let p = off + VNET_HDR_LEN + 12;
+  for (let tags = 0; tags < 2 && (rd16(b, p) === ETH_P_8021Q || rd16(b, p) === ETH_P_8021AD); tags++) {
+    if (p + 6 > end) return -1;
+    p += VLAN_HLEN;
+  }
+  return p;
+}
+
 /** Offset of the IPv4 header (after up to two VLAN tags), or -1 when the frame is not IPv4 or too short. */
 export function ipv4Offset(b: Uint8Array, off: number, len: number): number {
   const end = off + len;
-  let p = off + VNET_HDR_LEN + 12;
-  let type = rd16(b, p);
-  for (let tags = 0; tags < 2 && (type === ETH_P_8021Q || type === ETH_P_8021AD); tags++) {
-    if (p + 6 > end) return -1;
-    p += VLAN_HLEN;
-    type = rd16(b, p);
-  }
-  p += 2;
-  if (type !== ETH_P_IP || p + 20 > end) return -1;
+  const t = etherTypeOffset(b, off, len);
+  if (t < 0 || rd16(b, t) !== ETH_P_IP) return -1;
+  const p = t + 2;
+  if (p + 20 > end) return -1;
   if (b[p] >> 4 !== 4 || (b[p] & 0x0f) < 5 || p + (b[p] & 0x0f) * 4 > end) return -1;
   return p;
 }
@@ -227,14 +233,10 @@ const ETH_P_IPV6 = 0x86dd;
  */
 export function frameMalformed(b: Uint8Array, off: number, len: number): boolean {
   const end = off + len;
-  let p = off + VNET_HDR_LEN + 12;
-  let type = rd16(b, p);
-  for (let tags = 0; tags < 2 && (type === ETH_P_8021Q || type === ETH_P_8021AD); tags++) {
-    if (p + 6 > end) return true;
-    p += VLAN_HLEN;
-    type = rd16(b, p);
-  }
-  p += 2;
+  const t = etherTypeOffset(b, off, len);
+  if (t < 0) return true;
+  const type = rd16(b, t);
+  const p = t + 2;
   let proto: number;
   let l4: number;
   if (type === ETH_P_IP) {
