@@ -12,11 +12,43 @@ export interface LinkConfig {
 
 export type EffectiveDatapath = 'userspace' | 'kernel';
 
+/** A static MAC table entry of a learning bridge: never aged, never evicted, never moved by learning. */
+export interface StaticMacConfig {
+  /** Lower-case colon form. */
+  mac: string;
+  /** Port unit name. */
+  port: string;
+  /** VLAN the entry is in; 0 is the untagged VLAN of a port without VLAN settings. */
+  vlan: number;
+}
+
+/** Settings of the learning policy (policy = "learning"). */
+export interface LearningConfig {
+  /** Seconds a learned MAC is kept without traffic. */
+  macAging: number;
+  /** Learned entries at most (static entries not counted). */
+  macTableSize: number;
+  staticMacs: StaticMacConfig[];
+}
+
 export interface BridgeConfig {
   name: string;
   datapath: EffectiveDatapath;
   policy: PolicyType;
   link: LinkConfig;
+  /** Present exactly when policy = "learning". */
+  learning?: LearningConfig;
+}
+
+/**
+ * VLAN mode of a port of a learning bridge, as OVS's vlan_mode: `access` (untagged on the wire, switched in that
+ * VLAN), `trunks` (tagged for those VLANs; `native` carried untagged), or none of them: every VLAN tagged, and
+ * untagged frames in VLAN 0.
+ */
+export interface PortVlanConfig {
+  access?: number;
+  trunks?: number[];
+  native?: number;
 }
 
 export interface PortConfig {
@@ -27,6 +59,8 @@ export interface PortConfig {
   /** internal: where the TAP lives; veth and system ports are always in the root namespace (the bridge's). */
   namespace: NamespaceName;
   link: LinkConfig;
+  /** Learning bridges only; absent = all VLANs (untagged in VLAN 0). */
+  vlans?: PortVlanConfig;
 }
 
 /** Flows travel as canonical ODP text with numeric ports, so plans and journals stay plain JSON. */

@@ -16,6 +16,9 @@ export class StaticFlowsPolicy implements Policy {
     dp.setUpcallHandler(() => undefined);
   }
 
+  /** Static flows change through plan steps (flow.add/flow.del), not here. */
+  configure(): void {}
+
   detach(): void {
     this.dp?.setUpcallHandler(undefined);
     this.dp = undefined;

@@ -1,9 +1,15 @@
 /** A policy decides what the datapath cannot: it answers upcalls (misses, userspace actions) for one bridge. */
 import type { Datapath } from '../datapath/types';
+import type { BridgeConfig, PortConfig } from '../live/bridges';
 import type { PolicyType } from '../model/types';
 
 export interface Policy {
   readonly kind: PolicyType;
   attach(dp: Datapath): void;
+  /**
+   * The bridge's settings and ports changed (ports added/removed, VLAN modes, learning settings): the policy
+   * revalidates what it decided before. Called by the bridge manager after every such change.
+   */
+  configure(bridge: BridgeConfig, ports: readonly PortConfig[]): void;
   detach(): void;
 }
