@@ -38,6 +38,8 @@ class Subtable {
   count = 0;
   hits = 0;
   maxPriority = -Infinity;
+  /** Flows per priority, so a delete finds the new maximum without scanning the flows. */
+  readonly priorities = new Map<number, number>();
   constructor(readonly mask: Uint32Array, readonly sig: string) {
     const idx: number[] = [];
     for (let i = 0; i < KEY_WORDS; i++) if (mask[i] !== 0) idx.push(i);
@@ -212,9 +214,13 @@ export class MegaflowTable {
     else sub.buckets.set(h, [entry]);
     sub.count++;
     if (priority > sub.maxPriority) sub.maxPriority = priority;
+    sub.priorities.set(priority, (sub.priorities.get(priority) ?? 0) + 1);
     this.entries.set(entry.id, entry);
     this.byUfid.set(ufidText, entry);
-    this.changed();
+    // A new flow only wins over cached hits of lower priority (equal priority: the older flow wins), so flows of
+    // the lowest priority, all a datapath installs, leave the EMC valid: the slow path adds flows at a high rate.
+    if (priority > this.lowestPriority()) this.emc?.invalidate();
+    this.resort();
     return entry;
   }
 
@@ -254,7 +260,14 @@ export class MegaflowTable {
     if (bucket.length === 0) sub.buckets.delete(h);
     sub.count--;
     if (sub.count === 0) this.subtables.delete(sig);
-    else sub.maxPriority = Math.max(...[...sub.buckets.values()].flat().map((x) => x.priority));
+    else {
+      const left = (sub.priorities.get(e.priority) ?? 1) - 1;
+      if (left > 0) sub.priorities.set(e.priority, left);
+      else {
+        sub.priorities.delete(e.priority);
+        if (e.priority === sub.maxPriority) sub.maxPriority = Math.max(...sub.priorities.keys());
+      }
+    }
     this.entries.delete(e.id);
     this.byUfid.delete(formatUuid(e.ufid));
     this.changed();
@@ -309,6 +322,12 @@ export class MegaflowTable {
     e.stats.bytes += bytes;
     e.stats.used = now;
     e.stats.tcpFlags |= tcpFlags;
+  }
+
+  private lowestPriority(): number {
+    let min = Infinity;
+    for (const st of this.subtables.values()) for (const p of st.priorities.keys()) if (p < min) min = p;
+    return min;
   }
 
   private changed(): void {

@@ -1,12 +1,12 @@
-/** Policies above the datapath interface: `flows` (static flows) now; `learning` (MAC-learning switch) to come. */
-import { DatapathError } from '../datapath/types';
-import type { PolicyType } from '../model/types';
+/** Policies above the datapath interface: `learning` (the MAC-learning switch, default) and `flows` (static flows). */
+import type { BridgeConfig } from '../live/bridges';
 import { StaticFlowsPolicy } from './flows';
+import { LearningPolicy } from './learning';
 import type { Policy } from './types';
 
 export type { Policy } from './types';
+export { LearningPolicy } from './learning';
 
-export function createPolicy(kind: PolicyType): Policy {
-  if (kind === 'flows') return new StaticFlowsPolicy();
-  throw new DatapathError('EOPNOTSUPP', `policy "${kind}" is not implemented in this version of netmgr; use policy = "flows"`);
+export function createPolicy(cfg: BridgeConfig, log: (line: string) => void): Policy {
+  return cfg.policy === 'flows' ? new StaticFlowsPolicy() : new LearningPolicy({ log });
 }

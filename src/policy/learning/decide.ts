@@ -1,0 +1,150 @@
+/**
+ * The learning switch's forwarding decision for one packet (pure): ingress VLAN, source checks, destination
+ * lookup, flood set, the ODP actions, and the megaflow mask. The mask holds exactly the fields the decision
+ * consulted, as OVS's xlate tracks wildcards: in_port, the VLAN tag, the source MAC (learning must see every new
+ * source) and the destination MAC - never L3/L4 fields - so one flow serves every packet of a MAC pair.
+ */
+import { ETH_P, VLAN_CFI, VLAN_VID_MASK, type FlowAction, type FlowActions, type FlowKey, type FlowMask } from '../../flow';
+import { formatMac } from '../../flow/text';
+import { describeVlanMode, egressTag, ingressVlan, type PortVlanMode } from './vlan';
+
+export const MAC_EXACT = 0xffffffffffff;
+const MAC_MULTICAST_BIT = 0x010000000000;
+/** 01:80:c2:00:00:00-0f: bridge control protocols (STP, LACP, 802.1X, LLDP), never forwarded by a bridge. */
+const LINK_LOCAL_PREFIX = 0x0180c2000000;
+const LINK_LOCAL_MASK = 0xfffffffffff0;
+export const BROADCAST_MAC = 0xffffffffffff;
+
+export const isMulticastMac = (mac: number): boolean => (Math.floor(mac / MAC_MULTICAST_BIT) & 1) === 1;
+export const isLinkLocalMac = (mac: number): boolean => Math.floor(mac / 16) === LINK_LOCAL_PREFIX / 16;
+
+/** What the decision may ask of the MAC table. */
+export interface MacLookup {
+  lookup(vlan: number, mac: number): { port: number; static: boolean } | undefined;
+}
+
+export interface SwitchView extends MacLookup {
+  /** Every port of the bridge (the bridge's own port 0 included), by number. */
+  ports: ReadonlyMap<number, PortVlanMode>;
+}
+
+export interface Output {
+  no: number;
+  tagged: boolean;
+}
+
+export interface Decision {
+  decision: 'forward' | 'flood' | 'drop';
+  reason: string;
+  /** The VLAN the frame is switched in, once known. */
+  vlan?: number;
+  /** The source to learn on the ingress port in `vlan` (absent when the frame is dropped before learning). */
+  learn?: number;
+  /** The destination, when the flow depends on where it is learned (index for revalidation). */
+  dst?: number;
+  outputs: Output[];
+  actions: FlowActions;
+  mask: FlowMask;
+  /** Explanation lines, only when asked for (trace). */
+  steps: string[];
+}
+
+/** Decides for a packet with flow key `key` (as the datapath extracted it) received on `key.inPort`. */
+export function decide(view: SwitchView, key: FlowKey, explain = false): Decision {
+  const steps: string[] = [];
+  const say = explain ? (line: string) => steps.push(line) : () => undefined;
+  const inPort = key.inPort ?? -1;
+  const mask: FlowMask = { inPort: 0xffffffff, eth: { src: 0, dst: 0 } };
+  const eth = mask.eth!;
+  const drop = (reason: string, vlan?: number): Decision => {
+    say(`drop: ${reason}`);
+    return { decision: 'drop', reason, vlan, outputs: [], actions: [], mask, steps };
+  };
+
+  const port = view.ports.get(inPort);
+  if (port === undefined) return drop(`port ${inPort} is not a port of this bridge`);
+  if (key.eth === undefined) return drop('not an Ethernet frame');
+  say(`ingress: port ${port.name} (${port.no}), ${describeVlanMode(port)}`);
+
+  // The tag: present (TPID + TCI, VID and CFI exact, PCP wildcarded: nothing depends on it) or absent (a flow
+  // without vlan() matches untagged frames only).
+  const tagged = key.vlan !== undefined && (key.ethType === ETH_P.VLAN_8021Q || key.ethType === ETH_P.VLAN_8021AD);
+  if (tagged) {
+    mask.ethType = 0xffff;
+    mask.vlan = VLAN_CFI | VLAN_VID_MASK;
+    mask.encap = {};
+    if (key.ethType === ETH_P.VLAN_8021AD) return drop('802.1ad (QinQ) frames are not switched');
+  }
+  const vid = tagged ? (key.vlan as number) & VLAN_VID_MASK : undefined;
+  const ing = ingressVlan(port, vid);
+  if ('drop' in ing) return drop(ing.drop);
+  const vlan = ing.vlan;
+  say(vid === undefined ? `untagged frame: VLAN ${vlan}` : vid === 0 ? `priority-tagged frame: VLAN ${vlan}` : `tagged frame: VLAN ${vlan}`);
+
+  const { src, dst } = key.eth;
+  eth.src = MAC_MULTICAST_BIT;
+  if (isMulticastMac(src)) return drop(`source ${formatMac(src)} is a multicast address`, vlan);
+  eth.dst = LINK_LOCAL_MASK;
+  if (isLinkLocalMac(dst)) return drop(`destination ${formatMac(dst)} is a link-local control address (01:80:c2:00:00:0x), never forwarded`, vlan);
+
+  // From here the source is learned, so the flow must match it exactly: a new source has to come up again.
+  eth.src = MAC_EXACT;
+  eth.dst = MAC_EXACT;
+  const known = view.lookup(vlan, src);
+  say(
+    known === undefined ? `source ${formatMac(src)}: not in the MAC table, learned on ${port.name} in VLAN ${vlan}`
+      : known.static ? `source ${formatMac(src)}: static entry on port ${view.ports.get(known.port)?.name ?? known.port}`
+      : known.port === inPort ? `source ${formatMac(src)}: learned on ${port.name}, refreshed`
+      : `source ${formatMac(src)}: learned on ${view.ports.get(known.port)?.name ?? known.port}, moves to ${port.name}`,
+  );
+
+  let outPorts: PortVlanMode[];
+  let decision: 'forward' | 'flood';
+  let reason: string;
+  let indexDst: number | undefined;
+  const floodSet = () => [...view.ports.values()].filter((p) => p.no !== inPort && egressTag(p, vlan) !== undefined).sort((a, b) => a.no - b.no);
+  if (isMulticastMac(dst)) {
+    decision = 'flood';
+    outPorts = floodSet();
+    reason = dst === BROADCAST_MAC ? `broadcast, flooding in VLAN ${vlan}` : `multicast ${formatMac(dst)}, flooding in VLAN ${vlan}`;
+  } else {
+    indexDst = dst;
+    const entry = view.lookup(vlan, dst);
+    const to = entry && view.ports.get(entry.port);
+    if (entry && to && egressTag(to, vlan) !== undefined) {
+      if (entry.port === inPort) return { ...drop(`destination ${formatMac(dst)} is learned on the ingress port ${port.name}`, vlan), learn: src, dst };
+      decision = 'forward';
+      outPorts = [to];
+      reason = `destination ${formatMac(dst)} ${entry.static ? 'has a static entry' : 'is learned'} on port ${to.name} (${to.no}) in VLAN ${vlan}`;
+    } else {
+      decision = 'flood';
+      outPorts = floodSet();
+      reason = `no learned MAC for destination ${formatMac(dst)} in VLAN ${vlan}, flooding`;
+    }
+  }
+  say(reason);
+  const outputs = outPorts.map((p) => ({ no: p.no, tagged: egressTag(p, vlan) === 'tagged' }));
+  if (outputs.length === 0) say(`no other port carries VLAN ${vlan}`);
+  else say(`output to ${outPorts.map((p, i) => `${p.name} (${p.no}${outputs[i].tagged ? `, tagged ${vlan}` : ''})`).join(', ')}`);
+  return { decision, reason, vlan, learn: src, dst: indexDst, outputs, actions: vlanActions(vid, vlan, outputs), mask, steps };
+}
+
+/**
+ * Outputs grouped by how the frame must look: first the ports that take it as it arrived, then one tag change
+ * (pop or push) and the rest, so every copy needs at most one rewrite. A priority tag (VID 0) is popped first.
+ */
+export function vlanActions(vid: number | undefined, vlan: number, outputs: readonly Output[]): FlowActions {
+  const actions: FlowAction[] = [];
+  if (outputs.length === 0) return actions;
+  let tagged = vid !== undefined && vid !== 0;
+  if (vid === 0) actions.push({ type: 'popVlan' });
+  const first = outputs.filter((o) => o.tagged === tagged);
+  const rest = outputs.filter((o) => o.tagged !== tagged);
+  for (const o of first) actions.push({ type: 'output', port: o.no });
+  if (rest.length) {
+    actions.push(tagged ? { type: 'popVlan' } : { type: 'pushVlan', tpid: ETH_P.VLAN_8021Q, tci: VLAN_CFI | vlan });
+    tagged = !tagged;
+    for (const o of rest) actions.push({ type: 'output', port: o.no });
+  }
+  return actions;
+}

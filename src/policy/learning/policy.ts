@@ -1,0 +1,315 @@
+/**
+ * The learning policy (`policy = "learning"`, the default): the slow path of a MAC-learning, VLAN-aware L2 switch,
+ * as ovs-vswitchd's NORMAL action is for its datapath. On a miss it learns the source, decides (decide.ts),
+ * installs a megaflow and hands the packet's actions back. A revalidator round every second, as OVS's
+ * revalidator threads: flows idle for 10 s are deleted, traffic through flows keeps their source MACs alive,
+ * MACs past `mac-aging` expire. Whenever the table changes (a MAC learned, moved, expired, evicted, flushed) the
+ * flows that depended on it are deleted, so the next packet decides again; a port or VLAN change deletes all.
+ * Only the Datapath interface is used, so the same code drives the userspace and the kernel datapath.
+ */
+import { formatActions, formatFlowKey, type FlowKey } from '../../flow';
+import { formatMac, scanMac } from '../../flow/text';
+import type { Datapath, Upcall, UpcallResult } from '../../datapath/types';
+import type { BridgeConfig, LearningConfig, PortConfig } from '../../live/bridges';
+import type { Policy } from '../types';
+import type { FdbEntry, FdbStats, TraceResult } from './api';
+import { decide, type Decision, type SwitchView } from './decide';
+import { MacTable, type MacEntry } from './mac-table';
+import { portVlanMode, sameVlanMode, type PortVlanMode } from './vlan';
+
+/** OVS's max-idle default: a megaflow with no traffic for this long is deleted. */
+export const FLOW_IDLE_MS = 10_000;
+/** How often the revalidator runs (OVS's revalidators wake every 500 ms - 1 s). */
+export const REVALIDATE_MS = 1_000;
+/** OVS's default flow-limit: beyond it packets are still switched, through the slow path, without new flows. */
+export const FLOW_LIMIT = 200_000;
+/** Move log lines: a burst of this many, then one per second (as OVS's VLOG_RATE_LIMIT_INIT(1, 5)). */
+const MOVE_LOG_BURST = 5;
+
+export const DEFAULT_LEARNING: LearningConfig = { macAging: 300, macTableSize: 8192, staticMacs: [] };
+
+export interface LearningPolicyOptions {
+  log?: (line: string) => void;
+  /** Milliseconds; Date.now by default. Tests pass a fake clock. */
+  now?: () => number;
+  /** Run the revalidator on a timer (default). Tests call revalidate() themselves. */
+  timers?: boolean;
+  flowLimit?: number;
+}
+
+/** A megaflow this policy installed, and what it depended on. */
+interface InstalledFlow {
+  ufid: Uint8Array;
+  inPort: number;
+  vlan?: number;
+  src?: number;
+  dst?: number;
+  packets: number;
+  lastActive: number;
+}
+
+const macKey = (vlan: number, mac: number): string => `${vlan}/${mac}`;
+const ufidKey = (u: Uint8Array): string => Buffer.from(u.buffer, u.byteOffset, u.byteLength).toString('hex');
+
+export class LearningPolicy implements Policy {
+  readonly kind = 'learning' as const;
+  private dp: Datapath | undefined;
+  private bridge = '';
+  private table = new MacTable(DEFAULT_LEARNING.macTableSize, DEFAULT_LEARNING.macAging * 1000);
+  private ports = new Map<number, PortVlanMode>();
+  private readonly flows = new Map<string, InstalledFlow>();
+  /** Flows by the (VLAN, MAC) they match as source or destination. */
+  private readonly flowsByMac = new Map<string, Set<string>>();
+  private readonly view: SwitchView;
+  private readonly now: () => number;
+  private readonly log: (line: string) => void;
+  private readonly flowLimit: number;
+  private timer: NodeJS.Timeout | undefined;
+  private moveTokens = MOVE_LOG_BURST;
+  private moveTokenTime = 0;
+  private movesSuppressed = 0;
+
+  constructor(private readonly opts: LearningPolicyOptions = {}) {
+    this.now = opts.now ?? Date.now;
+    this.log = opts.log ?? (() => undefined);
+    this.flowLimit = opts.flowLimit ?? FLOW_LIMIT;
+    this.view = { ports: this.ports, lookup: (vlan, mac) => this.table.lookup(vlan, mac) };
+  }
+
+  attach(dp: Datapath): void {
+    this.dp = dp;
+    if (!this.bridge) this.bridge = dp.name;
+    dp.setUpcallHandler((u) => this.onUpcall(u));
+    if (this.opts.timers !== false) {
+      this.timer = setInterval(() => this.revalidate(), REVALIDATE_MS);
+      this.timer.unref();
+    }
+  }
+
+  detach(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.dp?.setUpcallHandler(undefined);
+    this.dp = undefined;
+  }
+
+  configure(bridge: BridgeConfig, ports: readonly PortConfig[]): void {
+    this.bridge = bridge.name;
+    const learning = bridge.learning ?? DEFAULT_LEARNING;
+    for (const e of this.table.reconfigure(learning.macTableSize, learning.macAging * 1000)) this.invalidateMac(e.vlan, e.mac);
+
+    const modes = new Map<number, PortVlanMode>([[0, portVlanMode(0, bridge.name, undefined)]]);
+    for (const p of ports) if (p.no !== 0) modes.set(p.no, portVlanMode(p.no, p.name, p.vlans));
+    let portsChanged = modes.size !== this.ports.size;
+    for (const [no, old] of this.ports) {
+      const mode = modes.get(no);
+      if (mode && mode.name === old.name && sameVlanMode(old, mode)) continue;
+      // The port left or switches other VLANs now: what was learned on it is no longer true.
+      this.table.flushPort(no);
+      portsChanged = true;
+    }
+    this.ports.clear();
+    for (const [no, m] of modes) this.ports.set(no, m);
+
+    const byName = new Map([...modes.values()].map((m) => [m.name, m.no]));
+    const statics = learning.staticMacs
+      .filter((s) => byName.has(s.port))
+      .map((s) => ({ vlan: s.vlan, mac: scanMac(s.mac, 0)!.value, port: byName.get(s.port)! }));
+    const changed = this.table.setStatic(statics);
+    // A port added, removed or re-VLANed changes flood sets: every flow is decided again, as OVS revalidates all.
+    if (portsChanged) this.invalidateAll();
+    else for (const c of changed) this.invalidateMac(c.vlan, c.mac);
+  }
+
+  // ------------------------------------------------------------------------------------------------------------
+  // The slow path
+
+  private onUpcall(u: Upcall): UpcallResult | undefined {
+    // Packets a `userspace` action sends up: the learning switch installs none, so these come from dpctl flows.
+    if (u.type !== 'miss') return undefined;
+    const now = this.now();
+    const d = decide(this.view, u.key);
+    if (d.learn !== undefined && d.vlan !== undefined) this.learn(d.vlan, d.learn, u.inPort, now);
+    this.install(u.key, u.inPort, d, now);
+    return { actions: d.actions };
+  }
+
+  private learn(vlan: number, mac: number, port: number, now: number): void {
+    const r = this.table.learn(vlan, mac, port, now);
+    switch (r.kind) {
+      case 'new':
+        // Flows flooding toward this MAC must now go to its port.
+        this.invalidateMac(vlan, mac);
+        if (r.evicted) this.invalidateMac(r.evicted.vlan, r.evicted.mac);
+        return;
+      case 'moved':
+        // Flows to the old port, and flows from the old port that would no longer teach us anything.
+        this.invalidateMac(vlan, mac);
+        this.logMove(r.entry, r.from, now);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private install(key: FlowKey, inPort: number, d: Decision, now: number): void {
+    const dp = this.dp;
+    if (dp === undefined || this.flows.size >= this.flowLimit) return;
+    let ufid: Uint8Array;
+    try {
+      ufid = dp.putFlow({ key, mask: d.mask }, d.actions, { mode: 'modify', mayCreate: true }).ufid;
+    } catch (e) {
+      this.log(`${this.bridge}: could not install a flow: ${(e as Error).message}`);
+      return;
+    }
+    const id = ufidKey(ufid);
+    const old = this.flows.get(id);
+    if (old) this.forget(id, old);
+    const rec: InstalledFlow = { ufid, inPort, vlan: d.vlan, src: d.learn, dst: d.dst, packets: 0, lastActive: now };
+    this.flows.set(id, rec);
+    if (rec.vlan !== undefined) {
+      if (rec.src !== undefined) this.index(macKey(rec.vlan, rec.src), id);
+      if (rec.dst !== undefined) this.index(macKey(rec.vlan, rec.dst), id);
+    }
+  }
+
+  private index(k: string, id: string): void {
+    let set = this.flowsByMac.get(k);
+    if (set === undefined) {
+      set = new Set();
+      this.flowsByMac.set(k, set);
+    }
+    set.add(id);
+  }
+
+  private forget(id: string, rec: InstalledFlow): void {
+    this.flows.delete(id);
+    if (rec.vlan === undefined) return;
+    for (const mac of [rec.src, rec.dst]) {
+      if (mac === undefined) continue;
+      const k = macKey(rec.vlan, mac);
+      const set = this.flowsByMac.get(k);
+      set?.delete(id);
+      if (set?.size === 0) this.flowsByMac.delete(k);
+    }
+  }
+
+  /** Deletes every flow whose decision depended on where (VLAN, MAC) is. */
+  private invalidateMac(vlan: number, mac: number): void {
+    const ids = this.flowsByMac.get(macKey(vlan, mac));
+    if (ids === undefined) return;
+    for (const id of [...ids]) this.deleteFlow(id);
+  }
+
+  private invalidateAll(): void {
+    for (const id of [...this.flows.keys()]) this.deleteFlow(id);
+  }
+
+  private deleteFlow(id: string): void {
+    const rec = this.flows.get(id);
+    if (rec === undefined) return;
+    this.dp?.deleteFlow({ ufid: rec.ufid });
+    this.forget(id, rec);
+  }
+
+  /**
+   * One revalidator round: flows with new packets refresh their source MAC; flows idle for FLOW_IDLE_MS go; MACs
+   * past their aging time go, with the flows that depended on them.
+   */
+  revalidate(): void {
+    const dp = this.dp;
+    if (dp === undefined) return;
+    const now = this.now();
+    const seen = new Set<string>();
+    for (const f of dp.dumpFlows()) {
+      const id = ufidKey(f.ufid);
+      const rec = this.flows.get(id);
+      if (rec === undefined) continue;
+      seen.add(id);
+      if (f.stats.packets !== rec.packets) {
+        rec.packets = f.stats.packets;
+        rec.lastActive = now;
+        if (rec.vlan !== undefined && rec.src !== undefined) this.table.touch(rec.vlan, rec.src, rec.inPort, now);
+      } else if (now - rec.lastActive >= FLOW_IDLE_MS) {
+        this.deleteFlow(id);
+      }
+    }
+    // Flows removed behind the policy's back (dpctl del-flows) are forgotten.
+    for (const [id, rec] of this.flows) if (!seen.has(id)) this.forget(id, rec);
+    for (const e of this.table.expire(now)) this.invalidateMac(e.vlan, e.mac);
+  }
+
+  private portName(no: number): string {
+    return this.ports.get(no)?.name ?? String(no);
+  }
+
+  private logMove(e: MacEntry, from: number, now: number): void {
+    this.moveTokens = Math.min(MOVE_LOG_BURST, this.moveTokens + (now - this.moveTokenTime) / 1000);
+    this.moveTokenTime = now;
+    if (this.moveTokens < 1) {
+      this.movesSuppressed++;
+      return;
+    }
+    this.moveTokens -= 1;
+    const suppressed = this.movesSuppressed ? `; ${this.movesSuppressed} more moves not logged` : '';
+    this.movesSuppressed = 0;
+    this.log(
+      `${this.bridge}: MAC ${formatMac(e.mac)} in VLAN ${e.vlan} moved from port ${this.portName(from)} (${from}) to ` +
+        `${this.portName(e.port)} (${e.port}), ${e.moves} move${e.moves === 1 ? '' : 's'} so far${e.moves > 1 ? ' (flapping between ports: a loop or a duplicate MAC?)' : ''}${suppressed}`,
+    );
+  }
+
+  // ------------------------------------------------------------------------------------------------------------
+  // Reports (netmgr fdb, netmgr trace)
+
+  fdbShow(): FdbEntry[] {
+    const now = this.now();
+    return this.table
+      .entries()
+      .map((e) => ({
+        port: e.port,
+        portName: this.portName(e.port),
+        vlan: e.vlan,
+        mac: formatMac(e.mac),
+        age: e.static ? 0 : Math.max(0, Math.floor((now - e.lastSeen) / 1000)),
+        static: e.static,
+        moves: e.moves,
+      }))
+      .sort((a, b) => a.port - b.port || a.vlan - b.vlan || (a.mac < b.mac ? -1 : a.mac > b.mac ? 1 : 0));
+  }
+
+  /** Forgets every learned MAC (static entries stay); returns how many. */
+  fdbFlush(): number {
+    const gone = this.table.flush();
+    for (const e of gone) this.invalidateMac(e.vlan, e.mac);
+    return gone.length;
+  }
+
+  fdbStats(): FdbStats {
+    return {
+      entries: this.table.size + this.table.staticSize,
+      static: this.table.staticSize,
+      capacity: this.table.limit,
+      ...this.table.counters,
+      flows: this.flows.size,
+    };
+  }
+
+  /** The decision for a packet with this flow key, explained; nothing is learned or installed. */
+  trace(key: FlowKey): TraceResult {
+    const d = decide(this.view, key, true);
+    const inPort = key.inPort ?? -1;
+    return {
+      bridge: this.bridge,
+      flow: formatFlowKey(key),
+      inPort: { no: inPort, name: this.portName(inPort) },
+      ...(d.vlan !== undefined ? { vlan: d.vlan } : {}),
+      decision: d.decision,
+      reason: d.reason,
+      steps: d.steps,
+      outputs: d.outputs.map((o) => ({ no: o.no, name: this.portName(o.no), tagged: o.tagged })),
+      actions: d.actions.length ? formatActions(d.actions) : 'drop',
+      megaflow: formatFlowKey(key, d.mask),
+    };
+  }
+}
