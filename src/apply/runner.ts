@@ -4,6 +4,7 @@ import { native } from '../native';
 import { NamespaceSockets, nsLabel } from '../live/namespaces';
 import { NamespaceName } from '../model/types';
 import { addAddress, createVeth, deleteAddress, deleteLink, getLinkByName, setLink, VethEndSpec } from '../netlink/rtnl';
+import { formatVlans } from '../plan/format';
 import { DatapathStep, isDatapathStep, Step, StepVethEnd } from '../plan/types';
 import { NETNS_DIR, netnsPath } from '../util/paths';
 
@@ -32,9 +33,15 @@ export function describeStep(s: Step): string {
     case 'bridge.delete':
       return `delete bridge ${s.name}`;
     case 'port.add':
-      return `add port ${s.port.no} ${at(s.port.namespace, s.port.name)} (${s.port.kind}) to ${s.bridge}`;
+      return `add port ${s.port.no} ${at(s.port.namespace, s.port.name)} (${s.port.kind}${s.port.vlans ? `, ${formatVlans(s.port.vlans)}` : ''}) to ${s.bridge}`;
     case 'port.remove':
       return `remove port ${s.restore.no} ${s.name} from ${s.bridge}`;
+    case 'bridge.set': {
+      const n = s.to.staticMacs.length;
+      return `set bridge ${s.name} mac-aging ${s.to.macAging}, mac-table-size ${s.to.macTableSize}, ${n} static MAC${n === 1 ? '' : 's'}`;
+    }
+    case 'port.set':
+      return `set port ${s.name} of ${s.bridge} ${formatVlans(s.to)}`;
     case 'flow.add':
       return `add flow to ${s.bridge}: ${s.flow.match} actions:${s.flow.actions}`;
     case 'flow.del':

@@ -39,3 +39,8 @@ export function requireRoot(what: string): void {
     throw new UsageError(`${what} needs root (CAP_NET_ADMIN and access to /run/netns); run it with sudo`);
   }
 }
+
+/** A switch port for people: `p1(1)`, or just the number when it has no name of its own. */
+export function formatPort(no: number, name: string | undefined): string {
+  return name && name !== String(no) ? `${name}(${no})` : String(no);
+}

@@ -5,6 +5,8 @@ import { planCommand } from './plan';
 import { showCommand } from './show';
 import { validateCommand } from './validate';
 import { dpctlCommand } from './dpctl';
+import { fdbCommand } from './fdb';
+import { traceCommand } from './trace';
 import { DaemonUnavailableError, START_HINT } from '../daemon/client';
 
 const pkg = require('../../package.json') as { version: string };
@@ -25,7 +27,7 @@ const daemonCommand: Command = {
   run: (ctx) => (require('./daemon') as typeof import('./daemon')).daemonCommand.run(ctx),
 };
 
-export const COMMANDS: Command[] = [validateCommand, planCommand, applyCommand, showCommand, dpctlCommand, flowCommand, daemonCommand];
+export const COMMANDS: Command[] = [validateCommand, planCommand, applyCommand, showCommand, dpctlCommand, fdbCommand, traceCommand, flowCommand, daemonCommand];
 
 function help(): string {
   const lines = [

@@ -1,7 +1,7 @@
 /**
  * netmgrd (`netmgr daemon`): hosts the userspace datapaths, applies unit sets handed over by `netmgr apply`, and
- * answers dpctl requests, on a unix socket only root can open. It applies the unit directory once at start-up
- * (so a restarted daemon brings its bridges back). SIGTERM stops it cleanly: ports are detached and host
+ * answers dpctl, fdb and trace requests, on a unix socket only root can open. It applies the unit directory once at
+ * start-up (so a restarted daemon brings its bridges back). SIGTERM stops it cleanly: ports are detached and host
  * isolation removed; namespaces, veths and addresses stay (they are the units' and survive it); the TAP devices
  * of userspace bridges go away with the process, by design, and come back at the next start.
  */
@@ -13,8 +13,10 @@ import { BridgeManager } from '../datapath/manager';
 import { formatUnitError } from '../model/types';
 import { planToJson } from '../plan/format';
 import { loadUnitDir, parseUnits, type ParseResult } from '../units';
-import { DpctlError, runDpctl } from './dpctl';
+import { runDpctl } from './dpctl';
 import { errorBody } from './errors';
+import { runFdb, runTrace } from './fdb';
+import { RequestError } from './requests';
 import type { ApplyRequest, Request, Response } from './protocol';
 
 export interface DaemonOptions {
@@ -30,6 +32,15 @@ export interface ApplyReply {
   plan: object;
   steps: number;
   recovered: number;
+}
+
+/** The answer to a dpctl, fdb or trace request: its result, or the refusal it threw. */
+function answer(run: () => unknown): Response {
+  try {
+    return { ok: true, result: run() };
+  } catch (e) {
+    return { ok: false, error: e instanceof RequestError ? e.body : errorBody(e) };
+  }
 }
 
 export class Daemon {
@@ -123,12 +134,11 @@ export class Daemon {
         return r;
       }
       case 'dpctl':
-        try {
-          return { ok: true, result: runDpctl(this.manager, req) };
-        } catch (e) {
-          if (e instanceof DpctlError) return { ok: false, error: e.body };
-          return { ok: false, error: errorBody(e) };
-        }
+        return answer(() => runDpctl(this.manager, req));
+      case 'fdb':
+        return answer(() => runFdb(this.manager, req));
+      case 'trace':
+        return answer(() => runTrace(this.manager, req));
       default:
         return { ok: false, error: { kind: 'invalid', message: `unknown request ${JSON.stringify((req as { op?: unknown }).op)}` } };
     }

@@ -3,11 +3,11 @@
  * command line may name ports; they are resolved with the datapath's own port table and checked with the same
  * rules the kernel applies before anything is installed.
  */
-import { FlowError, formatDumpLine, formatFlowKey, formatActions, parseActions, parseFlow, validateFlow, formatUfid, type PortTable } from '../flow';
+import { formatDumpLine, formatFlowKey, formatActions, parseActions, parseFlow, validateFlow, formatUfid } from '../flow';
 import type { BridgeManager } from '../datapath/manager';
-import { portTable } from '../units/flows';
 import type { Datapath, DpPortInfo, DpStats } from '../datapath/types';
-import type { DpctlRequest, ErrorBody } from './protocol';
+import type { DpctlRequest } from './protocol';
+import { parsingFlow, pickBridge, portTableOf, refuseFlowProblems, RequestError } from './requests';
 
 export interface DpctlShowBridge {
   name: string;
@@ -29,39 +29,16 @@ export interface DpctlFlow {
   line: string;
 }
 
-export class DpctlError extends Error {
-  constructor(readonly body: ErrorBody) {
-    super(body.message);
-  }
-}
-
-function pickBridge(m: BridgeManager, name: string | undefined): string {
-  const names = m.names();
-  if (name !== undefined) {
-    if (!names.includes(name)) throw new DpctlError({ kind: 'invalid', message: `no bridge named ${name}${names.length ? ` (netmgrd runs: ${names.join(', ')})` : ' (netmgrd runs no bridges)'}` });
-    return name;
-  }
-  if (names.length === 1) return names[0];
-  throw new DpctlError({ kind: 'invalid', message: names.length ? `netmgrd runs several bridges (${names.join(', ')}): name one` : 'netmgrd runs no bridges' });
-}
-
-const portTableOf = (dp: Datapath): PortTable => portTable(new Map(dp.ports().map((p) => [p.name, p.no])));
-
 function parseOrThrow(dp: Datapath, flowText: string, actionsText: string | undefined) {
   const ports = portTableOf(dp);
-  try {
+  const { flow, actions, problems } = parsingFlow(() => {
     const flow = parseFlow(flowText, { ports });
     const actions = actionsText === undefined ? undefined : parseActions(actionsText, { ports });
-    const problems = validateFlow(flow, actions);
-    if (problems.length) throw new DpctlError({ kind: 'flow', message: problems[0].message, flowErrors: problems.map(flowErr) });
-    return { flow, actions };
-  } catch (e) {
-    if (e instanceof FlowError) throw new DpctlError({ kind: 'flow', message: e.message, flowErrors: [flowErr(e)] });
-    throw e;
-  }
+    return { flow, actions, problems: validateFlow(flow, actions) };
+  });
+  refuseFlowProblems(problems);
+  return { flow, actions };
 }
-
-const flowErr = (e: FlowError) => ({ message: e.message, column: e.column, token: e.token, source: e.source });
 
 export function runDpctl(m: BridgeManager, req: DpctlRequest): unknown {
   if (req.command === 'show') {
@@ -77,9 +54,9 @@ export function runDpctl(m: BridgeManager, req: DpctlRequest): unknown {
     try {
       return f();
     } catch (e) {
-      if (e instanceof DpctlError) throw e;
+      if (e instanceof RequestError) throw e;
       const code = (e as { code?: string }).code;
-      throw new DpctlError({ kind: code === 'EEXIST' || code === 'ENOENT' || code === 'EOPNOTSUPP' || code === 'EINVAL' ? 'invalid' : 'error', message: (e as Error).message });
+      throw new RequestError({ kind: code === 'EEXIST' || code === 'ENOENT' || code === 'EOPNOTSUPP' || code === 'EINVAL' ? 'invalid' : 'error', message: (e as Error).message });
     }
   };
   switch (req.command) {
@@ -101,17 +78,17 @@ export function runDpctl(m: BridgeManager, req: DpctlRequest): unknown {
     }
     case 'add-flow':
     case 'mod-flow': {
-      if (req.flow === undefined || req.actions === undefined) throw new DpctlError({ kind: 'invalid', message: `${req.command} needs a flow and actions` });
+      if (req.flow === undefined || req.actions === undefined) throw new RequestError({ kind: 'invalid', message: `${req.command} needs a flow and actions` });
       const { flow, actions } = parseOrThrow(dp, req.flow, req.actions);
       const put = wrap(() => dp.putFlow({ key: flow.key, mask: flow.mask, ufid: flow.ufid }, actions!.actions, req.command === 'add-flow' ? { mode: 'create' } : { mode: 'modify', mayCreate: req.mayCreate, clearStats: req.clear }));
       return { bridge, ufid: formatUfid(put.ufid), match: formatFlowKey(put.key, put.mask), actions: formatActions(put.actions) };
     }
     case 'del-flow': {
-      if (req.flow === undefined) throw new DpctlError({ kind: 'invalid', message: 'del-flow needs a flow' });
+      if (req.flow === undefined) throw new RequestError({ kind: 'invalid', message: 'del-flow needs a flow' });
       const { flow } = parseOrThrow(dp, req.flow, undefined);
       const target = flow.ufid && Object.keys(flow.key).length === 0 ? { ufid: flow.ufid } : { key: flow.key, mask: flow.mask };
       const existing = dp.getFlow(target);
-      if (!existing || !dp.deleteFlow(target)) throw new DpctlError({ kind: 'invalid', message: `no such flow on ${bridge}: ${formatFlowKey(flow.key, flow.mask)}` });
+      if (!existing || !dp.deleteFlow(target)) throw new RequestError({ kind: 'invalid', message: `no such flow on ${bridge}: ${formatFlowKey(flow.key, flow.mask)}` });
       return { bridge, deleted: 1, ufid: formatUfid(existing.ufid) };
     }
     case 'del-flows': {
@@ -120,5 +97,5 @@ export function runDpctl(m: BridgeManager, req: DpctlRequest): unknown {
       return { bridge, deleted: n };
     }
   }
-  throw new DpctlError({ kind: 'invalid', message: `unknown dpctl command ${String(req.command)}` });
+  throw new RequestError({ kind: 'invalid', message: `unknown dpctl command ${String(req.command)}` });
 }

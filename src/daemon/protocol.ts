@@ -5,6 +5,7 @@
 import type { LiveBridge } from '../live/bridges';
 import type { UnitError } from '../model/types';
 import type { UnitSource } from '../units';
+import type { FdbEntry, FdbStats, TraceResult } from '../policy/learning/api';
 
 export interface ApplyRequest {
   op: 'apply';
@@ -30,7 +31,27 @@ export interface DpctlRequest {
   more?: boolean;
 }
 
-export type Request = ApplyRequest | DpctlRequest | { op: 'live' } | { op: 'ping' };
+export type FdbCommand = 'show' | 'flush' | 'stats';
+
+/**
+ * `netmgr fdb`: the MAC table of bridges with policy = "learning". Without `bridge`, every learning bridge (none is
+ * not an error); naming a bridge that runs another policy is refused (kind 'invalid').
+ */
+export interface FdbRequest {
+  op: 'fdb';
+  command: FdbCommand;
+  bridge?: string;
+}
+
+/** `netmgr trace`: what a learning bridge would do with one packet, explained, without learning from it. */
+export interface TraceRequest {
+  op: 'trace';
+  bridge: string;
+  /** ODP flow text (ovs-dpctl syntax, ports by name or number) with in_port(...) and eth(src=...,dst=...). */
+  flow: string;
+}
+
+export type Request = ApplyRequest | DpctlRequest | FdbRequest | TraceRequest | { op: 'live' } | { op: 'ping' };
 
 /** Error kinds map to CLI exit codes: invalid -> 2, busy -> 3, failed/error -> 1. */
 export interface ErrorBody {
@@ -44,3 +65,11 @@ export interface ErrorBody {
 export type Response<T = unknown> = { ok: true; result: T } | { ok: false; error: ErrorBody };
 
 export type LiveResult = LiveBridge[];
+
+/** fdb show: one element per bridge, in netmgrd's order; entries sorted by port, VLAN, MAC. */
+export type FdbShowResult = { bridge: string; entries: FdbEntry[] }[];
+export type FdbStatsResult = { bridge: string; stats: FdbStats }[];
+/** fdb flush: how many learned entries each bridge dropped (static entries stay). */
+export type FdbFlushResult = { bridge: string; flushed: number }[];
+/** trace: the policy's TraceResult as is. */
+export type TraceReply = TraceResult;

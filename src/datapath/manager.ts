@@ -1,14 +1,16 @@
 /**
  * BridgeManager: netmgrd's registry of the bridges it runs. It carries out the datapath steps of a plan (create or
- * delete a bridge, add or remove a port, add or delete a flow) on top of the Datapath interface, wires each
- * bridge to its policy, and reports what exists (LiveBridge) so the planner can diff against it. The TAP devices
- * of userspace bridges belong to this process: they disappear when it exits, by design.
+ * delete a bridge, add or remove a port, add or delete a flow, change a learning bridge's settings or a port's
+ * VLAN settings) on top of the Datapath interface, wires each bridge to its policy, and reports what exists
+ * (LiveBridge, with the learning settings and VLAN settings it was given) so the planner can diff against it.
+ * After every change of a bridge's settings or ports the policy is told (Policy.configure). The TAP devices of
+ * userspace bridges belong to this process: they disappear when it exits, by design.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { formatFlowText, parseActions, parseFlow } from '../flow';
 import { NamespaceSockets, nsLabel } from '../live/namespaces';
-import type { BridgeConfig, FlowText, LinkConfig, LiveBridge, PortConfig } from '../live/bridges';
+import type { BridgeConfig, FlowText, LearningConfig, LinkConfig, LiveBridge, PortConfig, PortVlanConfig } from '../live/bridges';
 import type { NamespaceName } from '../model/types';
 import { getLinkByName, moveLink, setLink } from '../netlink/rtnl';
 import { installIngressDrop, removeIngressDrop, type IngressDrop } from '../netlink/tc';
@@ -90,11 +92,25 @@ export class BridgeManager implements DatapathStepExecutor {
 
   // ------------------------------------------------------------------------------------------------------------
 
-  /** The datapath of a bridge, for dpctl and the policies. */
-  datapath(name: string): Datapath {
+  private bridge(name: string): ManagedBridge {
     const b = this.bridges.get(name);
     if (!b) throw notFound(`bridge ${name}`);
-    return b.dp;
+    return b;
+  }
+
+  /** The datapath of a bridge, for dpctl and the policies. */
+  datapath(name: string): Datapath {
+    return this.bridge(name).dp;
+  }
+
+  /** The policy of a bridge, for fdb and trace. */
+  policy(name: string): Policy {
+    return this.bridge(name).policy;
+  }
+
+  /** Tells the bridge's policy its settings and ports (ordered by number) after any change to them. */
+  private configurePolicy(b: ManagedBridge): void {
+    b.policy.configure(b.config, [...b.ports.values()].sort((x, y) => x.no - y.no));
   }
 
   names(): string[] {
@@ -113,16 +129,41 @@ export class BridgeManager implements DatapathStepExecutor {
     if (this.bridges.has(cfg.name)) throw new DatapathError('EEXIST', `bridge ${cfg.name} already exists`);
     if (cfg.datapath !== 'userspace') throw new DatapathError('EOPNOTSUPP', `the ${cfg.datapath} datapath is not implemented yet; use datapath = "userspace"`);
     const dp = new UserspaceDatapath(cfg.name, { isolation: this.isolation, log: this.log });
+    let policy: Policy | undefined;
     try {
       dp.addPort({ no: 0, name: cfg.name, type: 'internal' });
       this.configureLink(null, cfg.name, cfg.link);
+      policy = createPolicy(cfg, this.log);
+      policy.attach(dp);
+      const b: ManagedBridge = { config: cfg, dp, policy, ports: new Map() };
+      this.configurePolicy(b);
+      this.bridges.set(cfg.name, b);
     } catch (e) {
+      policy?.detach();
       dp.destroy();
       throw e;
     }
-    const policy = createPolicy(cfg.policy);
-    policy.attach(dp);
-    this.bridges.set(cfg.name, { config: cfg, dp, policy, ports: new Map() });
+  }
+
+  /** A learning bridge's settings (aging, table size, static MACs), changed in place: learned MACs are kept. */
+  setLearning(bridge: string, learning: LearningConfig): void {
+    const b = this.bridge(bridge);
+    if (b.config.policy !== 'learning') throw new DatapathError('EINVAL', `bridge ${bridge} runs policy = "${b.config.policy}", which has no learning settings`);
+    b.config = { ...b.config, learning };
+    this.configurePolicy(b);
+  }
+
+  /** A port's VLAN settings (undefined = none), changed in place: the port stays attached. */
+  setPortVlans(bridge: string, name: string, vlans: PortVlanConfig | undefined): void {
+    const b = this.bridges.get(bridge);
+    const p = b?.ports.get(name);
+    if (!b || !p) throw notFound(`port ${name} of bridge ${bridge}`);
+    if (vlans !== undefined && b.config.policy !== 'learning') throw new DatapathError('EINVAL', `bridge ${bridge} runs policy = "${b.config.policy}": ports have no VLAN settings`);
+    const next: PortConfig = { ...p };
+    delete next.vlans;
+    if (vlans) next.vlans = vlans;
+    b.ports.set(name, next);
+    this.configurePolicy(b);
   }
 
   deleteBridge(name: string): void {
@@ -137,6 +178,7 @@ export class BridgeManager implements DatapathStepExecutor {
     const b = this.bridges.get(bridge);
     if (!b) throw notFound(`bridge ${bridge}`);
     if (b.ports.has(cfg.name)) throw new DatapathError('EEXIST', `port ${cfg.name} already exists on ${bridge}`);
+    if (cfg.vlans && b.config.policy !== 'learning') throw new DatapathError('EINVAL', `bridge ${bridge} runs policy = "${b.config.policy}": ports have no VLAN settings`);
     const internal = cfg.kind === 'internal';
     b.dp.addPort({ no: cfg.no, name: cfg.name, type: internal ? 'internal' : 'netdev' });
     try {
@@ -154,6 +196,7 @@ export class BridgeManager implements DatapathStepExecutor {
       throw e;
     }
     b.ports.set(cfg.name, cfg);
+    this.configurePolicy(b);
   }
 
   removePort(bridge: string, name: string): void {
@@ -162,6 +205,7 @@ export class BridgeManager implements DatapathStepExecutor {
     if (!b || !p) throw notFound(`port ${name} of bridge ${bridge}`);
     b.dp.removePort(p.no);
     b.ports.delete(name);
+    this.configurePolicy(b);
   }
 
   addFlow(bridge: string, flow: FlowText): void {
@@ -187,6 +231,10 @@ export class BridgeManager implements DatapathStepExecutor {
         return this.addPort(s.bridge, s.port);
       case 'port.remove':
         return this.removePort(s.bridge, s.name);
+      case 'bridge.set':
+        return this.setLearning(s.name, s.to);
+      case 'port.set':
+        return this.setPortVlans(s.bridge, s.name, s.to);
       case 'flow.add':
         return this.addFlow(s.bridge, s.flow);
       case 'flow.del':

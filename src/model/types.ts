@@ -38,6 +38,18 @@ export interface FlowSpec {
   actionsSource: SourcePos;
 }
 
+/** A static MAC table entry of a learning bridge (`[[bridge.static-mac]]`). */
+export interface StaticMacSpec {
+  /** Lower-case colon form; always unicast. */
+  mac: string;
+  /** A port unit of the bridge. */
+  port: string;
+  /** Given, or the port's access VLAN, else its native VLAN, else 0 (untagged on a port without VLAN settings). */
+  vlan: number;
+  /** Position of the `mac` value. */
+  source: SourcePos;
+}
+
 export interface BridgeSpec {
   type: 'bridge';
   name: string;
@@ -47,6 +59,8 @@ export interface BridgeSpec {
   macAging: number;
   macTableSize: number;
   flows: FlowSpec[];
+  /** policy = "learning" only; in unit order. */
+  staticMacs: StaticMacSpec[];
   /** Addresses on the bridge's own internal port. IPv4 then IPv6. */
   addresses: Cidr[];
   link: LinkSettings;
@@ -74,6 +88,8 @@ export interface PortSpec {
   vlan?: number;
   /** Trunk VLANs (learning policy). */
   trunks: number[];
+  /** VLAN of untagged frames on a trunk port (learning policy; only with trunks). */
+  nativeVlan?: number;
   /** Addresses on the internal port, or on the veth's peer end. IPv4 then IPv6. */
   addresses: Cidr[];
   /** Applies to the internal port / the veth's peer end (mtu applies to both veth ends). */

@@ -2,9 +2,10 @@
  * The datapath half of planChanges (pure): bridges, their ports and static flows as the units want them, against
  * the bridges netmgrd runs (LiveBridge) and the live links of their TAP devices. A bridge whose datapath or policy
  * changes, or a port whose number, kind or namespace changes, is replaced (delete + create); link settings and
- * addresses of the TAPs are changed in place.
+ * addresses of the TAPs, a learning bridge's settings (aging, table size, static MACs) and a port's VLAN settings
+ * are changed in place.
  */
-import type { FlowText, LiveBridge, PortConfig } from '../live/bridges';
+import type { FlowText, LearningConfig, LiveBridge, PortConfig, PortVlanConfig } from '../live/bridges';
 import { findLink, type LiveState } from '../live/state';
 import type { BridgeSpec, DatapathType, DesiredState, PortSpec } from '../model/types';
 import { bridgePortNumbers, portTable } from '../units/flows';
@@ -34,13 +35,49 @@ export function desiredFlows(desired: DesiredState, bridge: BridgeSpec): FlowTex
 const planLink = (l: { mtu?: number; mac?: string; state: 'up' | 'down' }): PlanLink => ({ mtu: l.mtu, mac: l.mac, state: l.state });
 const fromConfig = (l: { mtu?: number; mac?: string; up: boolean }): PlanLink => ({ mtu: l.mtu, mac: l.mac, state: l.up ? 'up' : 'down' });
 
-function wantedPort(p: PortSpec, no: number): PortConfig {
+/** The learning policy's settings of a bridge, as netmgrd runs them; undefined for other policies. */
+export function wantedLearning(b: BridgeSpec): LearningConfig | undefined {
+  if (b.policy !== 'learning') return undefined;
+  return { macAging: b.macAging, macTableSize: b.macTableSize, staticMacs: b.staticMacs.map(({ mac, port, vlan }) => ({ mac, port, vlan })) };
+}
+
+/**
+ * A port's VLAN settings on a learning bridge: access, or trunks (sorted) with an optional native VLAN; undefined
+ * when none are set (all VLANs tagged, untagged frames in VLAN 0).
+ */
+export function wantedVlans(p: PortSpec): PortVlanConfig | undefined {
+  if (p.vlan !== undefined) return { access: p.vlan };
+  if (p.trunks.length || p.nativeVlan !== undefined) {
+    return { trunks: [...p.trunks].sort((a, b) => a - b), ...(p.nativeVlan !== undefined ? { native: p.nativeVlan } : {}) };
+  }
+  return undefined;
+}
+
+const staticKey = (s: { mac: string; port: string; vlan: number }) => `${s.mac}/${s.vlan}/${s.port}`;
+
+/** Same settings; static MACs compared as a set (their order in the units means nothing). */
+export function sameLearning(a: LearningConfig, b: LearningConfig): boolean {
+  if (a.macAging !== b.macAging || a.macTableSize !== b.macTableSize || a.staticMacs.length !== b.staticMacs.length) return false;
+  const keys = new Set(a.staticMacs.map(staticKey));
+  return b.staticMacs.every((s) => keys.has(staticKey(s)));
+}
+
+/** Same VLAN settings; trunks compared as a set. */
+export function sameVlans(a: PortVlanConfig | undefined, b: PortVlanConfig | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  const set = (t: number[] | undefined) => (t === undefined ? undefined : [...new Set(t)].sort((x, y) => x - y).join(','));
+  return a.access === b.access && a.native === b.native && set(a.trunks) === set(b.trunks);
+}
+
+function wantedPort(p: PortSpec, no: number, learning: boolean): PortConfig {
+  const vlans = learning ? wantedVlans(p) : undefined;
   return {
     name: p.name,
     no,
     kind: p.kind,
     namespace: p.kind === 'internal' ? p.namespace : null,
     link: p.kind === 'internal' ? { mtu: p.link.mtu, mac: p.link.mac, up: p.link.state === 'up' } : { up: true },
+    ...(vlans ? { vlans } : {}),
   };
 }
 
@@ -63,6 +100,7 @@ export function planBridgeChanges({ desired, live, bridges, vethsCreated }: Brid
     out.push({
       action: 'delete', object: 'port', unit: p.name, name: p.name, bridge: b.name, kind: p.kind, namespace: p.namespace, no: p.no,
       link: link ? { mtu: link.mtu, mac: link.mac, state: link.up ? 'up' : 'down' } : fromConfig(p.link),
+      ...(p.vlans ? { vlans: p.vlans } : {}),
       addresses: link ? [...link.addresses] : [],
       reason,
     });
@@ -74,12 +112,16 @@ export function planBridgeChanges({ desired, live, bridges, vethsCreated }: Brid
     out.push({
       action: 'delete', object: 'bridge', unit: b.name, name: b.name, datapath: b.datapath, policy: b.policy,
       link: link ? { mtu: link.mtu, mac: link.mac, state: link.up ? 'up' : 'down' } : fromConfig(b.link),
+      ...(b.learning ? { learning: b.learning } : {}),
       addresses: link ? [...link.addresses] : [],
       reason,
     });
   };
   const createPort = (bridge: string, p: PortSpec, cfg: PortConfig) => {
-    out.push({ action: 'create', object: 'port', unit: p.name, name: p.name, bridge, kind: p.kind, namespace: cfg.namespace, no: cfg.no, link: fromConfig(cfg.link) });
+    out.push({
+      action: 'create', object: 'port', unit: p.name, name: p.name, bridge, kind: p.kind, namespace: cfg.namespace, no: cfg.no, link: fromConfig(cfg.link),
+      ...(cfg.vlans ? { vlans: cfg.vlans } : {}),
+    });
     if (p.kind === 'internal') for (const address of p.addresses) out.push({ action: 'create', object: 'address', unit: p.name, namespace: cfg.namespace, link: p.name, address });
   };
 
@@ -88,31 +130,39 @@ export function planBridgeChanges({ desired, live, bridges, vethsCreated }: Brid
     const numbers = bridgePortNumbers(desired, b);
     const ports = [...desired.ports.values()].filter((p) => p.bridge === b.name);
     const flows = desiredFlows(desired, b);
+    const learning = wantedLearning(b);
     const have = liveByName.get(b.name);
     let fresh = !have;
-    if (have && (have.datapath !== datapath || have.policy !== b.policy)) {
-      const what = have.datapath !== datapath ? `datapath ${have.datapath} -> ${datapath}` : `policy ${have.policy} -> ${b.policy}`;
+    // A learning bridge whose settings netmgrd does not report cannot be changed in place (no `from` to undo to).
+    if (have && (have.datapath !== datapath || have.policy !== b.policy || (learning && !have.learning))) {
+      const what = have.datapath !== datapath ? `datapath ${have.datapath} -> ${datapath}` : have.policy !== b.policy ? `policy ${have.policy} -> ${b.policy}` : 'its learning settings are unknown';
       deleteBridge(have, `replaced: ${what}`);
       fresh = true;
     }
     if (fresh) {
-      out.push({ action: 'create', object: 'bridge', unit: b.name, name: b.name, datapath, policy: b.policy, link: planLink(b.link) });
+      out.push({ action: 'create', object: 'bridge', unit: b.name, name: b.name, datapath, policy: b.policy, link: planLink(b.link), ...(learning ? { learning } : {}) });
       for (const address of b.addresses) out.push({ action: 'create', object: 'address', unit: b.name, namespace: null, link: b.name, address });
-      for (const p of ports) createPort(b.name, p, wantedPort(p, numbers.get(p.name)!));
+      for (const p of ports) createPort(b.name, p, wantedPort(p, numbers.get(p.name)!, !!learning));
       for (const f of flows) out.push({ action: 'create', object: 'flow', unit: b.name, bridge: b.name, ...f });
       continue;
     }
     const hb = have as LiveBridge;
+    if (learning && hb.learning && !sameLearning(hb.learning, learning)) {
+      out.push({ action: 'modify', object: 'bridge', unit: b.name, name: b.name, learning: { from: hb.learning, to: learning } });
+    }
     // The bridge's own interface: settings and addresses in place.
     const own = findLink(live, null, b.name);
     if (own) diffEnd(b.name, { namespace: null, name: b.name, mtu: b.link.mtu, mac: b.link.mac, state: b.link.state, addresses: b.addresses }, own, out);
     const livePorts = new Map(hb.ports.filter((p) => p.no !== 0).map((p) => [p.name, p]));
     const wanted = new Set<string>();
     for (const p of ports) {
-      const cfg = wantedPort(p, numbers.get(p.name)!);
+      const cfg = wantedPort(p, numbers.get(p.name)!, !!learning);
       wanted.add(p.name);
       const lp = livePorts.get(p.name);
       if (lp && samePort(lp, cfg) && !vethsCreated.has(p.name)) {
+        if (!sameVlans(lp.vlans, cfg.vlans)) {
+          out.push({ action: 'modify', object: 'port', unit: p.name, name: p.name, bridge: b.name, vlans: { from: lp.vlans, to: cfg.vlans } });
+        }
         if (p.kind === 'internal') {
           const l = findLink(live, cfg.namespace, p.name);
           if (l) diffEnd(p.name, { namespace: cfg.namespace, name: p.name, mtu: p.link.mtu, mac: p.link.mac, state: p.link.state, addresses: p.addresses }, l, out);

@@ -80,10 +80,12 @@ const PHASE: Record<string, number> = {
   'create veth': 6,
   'create bridge': 7,
   'create port': 8,
-  'modify link': 9,
-  'create address': 10,
-  'create flow': 11,
-  'delete namespace': 12,
+  'modify port': 9,
+  'modify bridge': 10,
+  'modify link': 11,
+  'create address': 12,
+  'create flow': 13,
+  'delete namespace': 14,
 };
 
 /** `bridges`: what netmgrd runs (empty when it is not running: every bridge is then to be created). */

@@ -1,4 +1,5 @@
 /** Printing a plan: the text `netmgr plan` shows, and the stable JSON document behind `--json`. */
+import type { LearningConfig, PortVlanConfig, StaticMacConfig } from '../live/bridges';
 import { nsLabel } from '../live/namespaces';
 import { NamespaceName } from '../model/types';
 import { Change, Plan, PlanLink, VethEnd, LiveVethEnd } from './types';
@@ -13,6 +14,50 @@ function endSettings(e: VethEnd | LiveVethEnd | PlanLink): string {
   if (e.mac !== undefined) parts.push(`mac ${e.mac}`);
   parts.push(e.state);
   return parts.join(', ');
+}
+
+const vlanLabel = (vlan: number) => (vlan === 0 ? 'untagged' : `VLAN ${vlan}`);
+const staticMac = (s: StaticMacConfig) => `static MAC ${s.mac} on ${s.port}, ${vlanLabel(s.vlan)}`;
+const staticKey = (s: StaticMacConfig) => `${s.mac}/${s.vlan}/${s.port}`;
+
+/** `vlan 10`, `trunks 10,20, native-vlan 5`, or `no VLAN settings`, as the unit keys are named. */
+export function formatVlans(v: PortVlanConfig | undefined): string {
+  if (v === undefined) return 'no VLAN settings';
+  if (v.access !== undefined) return `vlan ${v.access}`;
+  const trunks = `trunks ${v.trunks?.length ? v.trunks.join(',') : '(none)'}`;
+  return v.native !== undefined ? `${trunks}, native-vlan ${v.native}` : trunks;
+}
+
+/** `vlan 10 -> 20`; for two trunk settings only what differs; otherwise the whole settings on each side. */
+function vlanChange(from: PortVlanConfig | undefined, to: PortVlanConfig | undefined): string {
+  if (from?.access !== undefined && to?.access !== undefined) return `vlan ${from.access} -> ${to.access}`;
+  if (from?.trunks !== undefined && to?.trunks !== undefined) {
+    const parts: string[] = [];
+    const list = (t: number[]) => (t.length ? t.join(',') : '(none)');
+    if (list(from.trunks) !== list(to.trunks)) parts.push(`trunks ${list(from.trunks)} -> ${list(to.trunks)}`);
+    if (from.native !== to.native) parts.push(`native-vlan ${from.native ?? '(none)'} -> ${to.native ?? '(none)'}`);
+    if (parts.length) return parts.join(', ');
+  }
+  return `${formatVlans(from)} -> ${formatVlans(to)}`;
+}
+
+/** The learning settings of a bridge being created: numbers inline, one indented line per static MAC. */
+function learningSettings(l: LearningConfig): { inline: string; lines: string[] } {
+  return { inline: `, mac-aging ${l.macAging}, mac-table-size ${l.macTableSize}`, lines: l.staticMacs.map((s) => `\n    ${staticMac(s)}`) };
+}
+
+/** `mac-aging 300 -> 60, static MACs +1 -1`, then one indented line per static MAC added or removed. */
+function learningChange(from: LearningConfig, to: LearningConfig): string {
+  const parts: string[] = [];
+  if (from.macAging !== to.macAging) parts.push(`mac-aging ${from.macAging} -> ${to.macAging}`);
+  if (from.macTableSize !== to.macTableSize) parts.push(`mac-table-size ${from.macTableSize} -> ${to.macTableSize}`);
+  const had = new Set(from.staticMacs.map(staticKey));
+  const has = new Set(to.staticMacs.map(staticKey));
+  const added = to.staticMacs.filter((s) => !had.has(staticKey(s)));
+  const removed = from.staticMacs.filter((s) => !has.has(staticKey(s)));
+  if (added.length || removed.length) parts.push(`static MACs +${added.length} -${removed.length}`);
+  const lines = [...removed.map((s) => `\n    - ${staticMac(s)}`), ...added.map((s) => `\n    + ${staticMac(s)}`)];
+  return `${parts.join(', ')}${lines.join('')}`;
 }
 
 export function formatChange(c: Change): string {
@@ -35,12 +80,19 @@ export function formatChange(c: Change): string {
     }
     case 'address':
       return `${c.action === 'create' ? '+' : '-'} address ${c.address} on ${at(c.namespace, c.link)}`;
-    case 'bridge':
-      if (c.action === 'create') return `+ bridge ${c.name} (datapath ${c.datapath}, policy ${c.policy}; own port ${c.name}: ${endSettings(c.link)})`;
+    case 'bridge': {
+      if (c.action === 'modify') return `~ bridge ${c.name}: ${learningChange(c.learning.from, c.learning.to)}`;
+      if (c.action === 'create') {
+        const l = c.learning ? learningSettings(c.learning) : { inline: '', lines: [] };
+        return `+ bridge ${c.name} (datapath ${c.datapath}, policy ${c.policy}${l.inline}; own port ${c.name}: ${endSettings(c.link)})${l.lines.join('')}`;
+      }
       return `- bridge ${c.name} (datapath ${c.datapath}, policy ${c.policy})  (${c.reason})`;
+    }
     case 'port': {
+      if (c.action === 'modify') return `~ port ${c.name} on ${c.bridge}: ${vlanChange(c.vlans.from, c.vlans.to)}`;
       const where = c.namespace ? `, namespace ${c.namespace}` : '';
-      if (c.action === 'create') return `+ port ${c.name} on bridge ${c.bridge} (port ${c.no}, ${c.kind}${where}${c.kind === 'internal' ? `; ${endSettings(c.link)}` : ''})`;
+      const vlans = c.action === 'create' && c.vlans ? `, ${formatVlans(c.vlans)}` : '';
+      if (c.action === 'create') return `+ port ${c.name} on bridge ${c.bridge} (port ${c.no}, ${c.kind}${where}${vlans}${c.kind === 'internal' ? `; ${endSettings(c.link)}` : ''})`;
       return `- port ${c.name} on bridge ${c.bridge} (port ${c.no}, ${c.kind}${where})  (${c.reason})`;
     }
     case 'flow':

@@ -9,7 +9,9 @@ const linkConfig = (l: PlanLink): LinkConfig => ({ mtu: l.mtu, mac: l.mac, up: l
 
 /**
  * Execution phases: containers before contents, takedowns before the deletes that free names for replacements,
- * settings before addresses, links up only once fully configured, containers deleted last.
+ * settings before addresses, links up only once fully configured, containers deleted last. A port's VLAN
+ * settings change right after the ports are added, and a learning bridge's settings after that: its static MACs
+ * may name ports this plan adds.
  */
 const PHASE = {
   nsCreate: 0,
@@ -22,11 +24,13 @@ const PHASE = {
   vethCreate: 7,
   bridgeCreate: 8,
   portAdd: 9,
-  linkSettings: 10,
-  addrAdd: 11,
-  flowAdd: 12,
-  linkState: 13,
-  nsDelete: 14,
+  portSet: 10,
+  bridgeSet: 11,
+  linkSettings: 12,
+  addrAdd: 13,
+  flowAdd: 14,
+  linkState: 15,
+  nsDelete: 16,
 } as const;
 
 export function planSteps(plan: Plan): Step[] {
@@ -86,17 +90,40 @@ function stepsFor(c: Change, push: (phase: number, s: Step) => void): void {
       if (c.action === 'create') push(PHASE.addrAdd, { op: 'addr.add', namespace: c.namespace, link: c.link, address: c.address });
       else push(PHASE.addrDel, { op: 'addr.del', namespace: c.namespace, link: c.link, address: c.address });
       return;
-    case 'bridge':
+    case 'bridge': {
+      if (c.action === 'modify') {
+        push(PHASE.bridgeSet, { op: 'bridge.set', name: c.name, to: c.learning.to, from: c.learning.from });
+        return;
+      }
+      const bridge: BridgeConfig = {
+        name: c.name,
+        datapath: c.datapath as BridgeConfig['datapath'],
+        policy: c.policy as BridgeConfig['policy'],
+        link: linkConfig(c.link),
+        ...(c.learning ? { learning: c.learning } : {}),
+      };
       if (c.action === 'create') {
-        push(PHASE.bridgeCreate, { op: 'bridge.create', bridge: { name: c.name, datapath: c.datapath as BridgeConfig['datapath'], policy: c.policy as BridgeConfig['policy'], link: linkConfig(c.link) } });
+        push(PHASE.bridgeCreate, { op: 'bridge.create', bridge });
       } else {
         // Addresses go first so that undo re-adds them to the re-created interface one by one.
         for (const address of c.addresses) push(PHASE.addrDel, { op: 'addr.del', namespace: null, link: c.name, address });
-        push(PHASE.bridgeDelete, { op: 'bridge.delete', name: c.name, restore: { name: c.name, datapath: c.datapath as BridgeConfig['datapath'], policy: c.policy as BridgeConfig['policy'], link: linkConfig(c.link) } });
+        push(PHASE.bridgeDelete, { op: 'bridge.delete', name: c.name, restore: bridge });
       }
       return;
+    }
     case 'port': {
-      const port: PortConfig = { name: c.name, no: c.no, kind: c.kind as PortConfig['kind'], namespace: c.namespace, link: linkConfig(c.link) };
+      if (c.action === 'modify') {
+        push(PHASE.portSet, { op: 'port.set', bridge: c.bridge, name: c.name, to: c.vlans.to, from: c.vlans.from });
+        return;
+      }
+      const port: PortConfig = {
+        name: c.name,
+        no: c.no,
+        kind: c.kind as PortConfig['kind'],
+        namespace: c.namespace,
+        link: linkConfig(c.link),
+        ...(c.vlans ? { vlans: c.vlans } : {}),
+      };
       if (c.action === 'create') {
         push(PHASE.portAdd, { op: 'port.add', bridge: c.bridge, port });
       } else {
@@ -137,6 +164,10 @@ export function invertStep(s: Step): Step {
       return { op: 'port.remove', bridge: s.bridge, name: s.port.name, restore: s.port };
     case 'port.remove':
       return { op: 'port.add', bridge: s.bridge, port: s.restore };
+    case 'bridge.set':
+      return { op: 'bridge.set', name: s.name, to: s.from, from: s.to };
+    case 'port.set':
+      return { op: 'port.set', bridge: s.bridge, name: s.name, to: s.from, from: s.to };
     case 'flow.add':
       return { op: 'flow.del', bridge: s.bridge, flow: s.flow };
     case 'flow.del':

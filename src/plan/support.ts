@@ -11,9 +11,6 @@ export function checkSupported(desired: DesiredState): UnitError[] {
     if (b.datapath === 'kernel') {
       errors.push({ ...at, message: `bridge ${b.name}: datapath = "kernel" is not implemented in this version of netmgr`, hint: 'use datapath = "userspace" (or "auto", which picks it)' });
     }
-    if (b.policy === 'learning') {
-      errors.push({ ...at, message: `bridge ${b.name}: policy = "learning" (the default) is not implemented in this version of netmgr`, hint: 'use policy = "flows" with [[bridge.flow]] rules' });
-    }
   }
   return errors;
 }

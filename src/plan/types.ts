@@ -4,7 +4,7 @@
  * schema (netmgr(8), "PLAN JSON"): add fields, never rename or remove them.
  */
 import { Cidr, NamespaceName, LinkState } from '../model/types';
-import type { BridgeConfig, FlowText, PortConfig } from '../live/bridges';
+import type { BridgeConfig, FlowText, LearningConfig, PortConfig, PortVlanConfig } from '../live/bridges';
 
 /** One end of a veth pair as netmgr wants it. */
 export interface VethEnd {
@@ -45,12 +45,22 @@ export type Change =
       bounce: boolean;
     }
   | { action: 'create' | 'delete'; object: 'address'; unit: string; namespace: NamespaceName; link: string; address: Cidr }
-  /** A bridge (datapath + its own internal port, named like the bridge) run by netmgrd. */
-  | { action: 'create'; object: 'bridge'; unit: string; name: string; datapath: string; policy: string; link: PlanLink }
-  | { action: 'delete'; object: 'bridge'; unit: string; name: string; datapath: string; policy: string; link: PlanLink; addresses: Cidr[]; reason: string }
-  /** A datapath port: internal = a TAP netmgrd creates; veth/system = an interface attached with AF_PACKET. */
-  | { action: 'create'; object: 'port'; unit: string; name: string; bridge: string; kind: string; namespace: NamespaceName; no: number; link: PlanLink }
-  | { action: 'delete'; object: 'port'; unit: string; name: string; bridge: string; kind: string; namespace: NamespaceName; no: number; link: PlanLink; addresses: Cidr[]; reason: string }
+  /**
+   * A bridge (datapath + its own internal port, named like the bridge) run by netmgrd. `learning` (the learning
+   * policy's settings) is present exactly when policy = "learning".
+   */
+  | { action: 'create'; object: 'bridge'; unit: string; name: string; datapath: string; policy: string; link: PlanLink; learning?: LearningConfig }
+  | { action: 'delete'; object: 'bridge'; unit: string; name: string; datapath: string; policy: string; link: PlanLink; learning?: LearningConfig; addresses: Cidr[]; reason: string }
+  /** A running learning bridge's settings (MAC aging, table size, static MACs) changed in place: traffic keeps flowing. */
+  | { action: 'modify'; object: 'bridge'; unit: string; name: string; learning: FieldChange<LearningConfig> }
+  /**
+   * A datapath port: internal = a TAP netmgrd creates; veth/system = an interface attached with AF_PACKET. `vlans`:
+   * the port's VLAN settings on a learning bridge; absent = none (all VLANs, untagged frames in VLAN 0).
+   */
+  | { action: 'create'; object: 'port'; unit: string; name: string; bridge: string; kind: string; namespace: NamespaceName; no: number; link: PlanLink; vlans?: PortVlanConfig }
+  | { action: 'delete'; object: 'port'; unit: string; name: string; bridge: string; kind: string; namespace: NamespaceName; no: number; link: PlanLink; vlans?: PortVlanConfig; addresses: Cidr[]; reason: string }
+  /** A port's VLAN settings changed in place (no delete/re-create); `from`/`to` absent = no VLAN settings. */
+  | { action: 'modify'; object: 'port'; unit: string; name: string; bridge: string; vlans: FieldChange<PortVlanConfig | undefined> }
   /** A static flow of a policy = "flows" bridge, as canonical ODP text with numeric ports. */
   | { action: 'create' | 'delete'; object: 'flow'; unit: string; bridge: string; match: string; actions: string };
 
@@ -80,6 +90,10 @@ export type Step =
   | { op: 'bridge.delete'; name: string; restore: BridgeConfig }
   | { op: 'port.add'; bridge: string; port: PortConfig }
   | { op: 'port.remove'; bridge: string; name: string; restore: PortConfig }
+  /** A learning bridge's settings, replaced as a whole; `from` is what undo puts back. */
+  | { op: 'bridge.set'; name: string; to: LearningConfig; from: LearningConfig }
+  /** A port's VLAN settings (undefined = none), replaced as a whole. */
+  | { op: 'port.set'; bridge: string; name: string; to: PortVlanConfig | undefined; from: PortVlanConfig | undefined }
   | { op: 'flow.add'; bridge: string; flow: FlowText }
   | { op: 'flow.del'; bridge: string; flow: FlowText };
 

@@ -19,7 +19,10 @@ export interface Refusal {
 }
 
 export interface SchemaEntry {
-  /** Section path: `unit`, `bridge`, `bridge.flow` (an array of tables), `port`, `ipv4`, `ipv6`, `link`. */
+  /**
+   * Section path: `unit`, `bridge`, `bridge.flow` and `bridge.static-mac` (arrays of tables), `port`, `ipv4`,
+   * `ipv6`, `link`.
+   */
   section: string;
   key: string;
   type: ValueType;
@@ -45,7 +48,7 @@ export interface SchemaEntry {
 }
 
 export interface SectionEntry {
-  /** `bridge.flow` is nested under `bridge`. */
+  /** `bridge.flow` and `bridge.static-mac` are nested under `bridge`. */
   name: string;
   appliesTo: AppliesTo;
   /** Written `[[name]]`: an array of tables. */
@@ -61,6 +64,14 @@ export const SECTIONS: readonly SectionEntry[] = [
     appliesTo: 'bridge',
     array: true,
     doc: 'One OpenFlow-style rule in ovs-dpctl syntax; only with policy = "flows". Repeat for more rules.',
+  },
+  {
+    name: 'bridge.static-mac',
+    appliesTo: 'bridge',
+    array: true,
+    doc:
+      'A static MAC table entry: frames to `mac` in `vlan` always leave through `port`, and the entry is never ' +
+      'aged out, evicted or moved by learning. Only with policy = "learning". Repeat for more entries.',
   },
   { name: 'port', appliesTo: 'port', array: false, doc: 'How the port is attached; required in a port unit.' },
   {
@@ -177,6 +188,39 @@ export const SCHEMA: readonly SchemaEntry[] = [
     doc: 'Actions in ovs-dpctl syntax, e.g. an output port name; "drop" drops.',
     example: '"2"',
   },
+  // [[bridge.static-mac]]
+  {
+    section: 'bridge.static-mac',
+    key: 'mac',
+    type: 'mac',
+    required: true,
+    appliesTo: 'bridge',
+    doc:
+      'Unicast MAC address of the station behind `port` ("-" separators are accepted); multicast and broadcast ' +
+      'addresses are refused (such frames are always flooded). Each (mac, vlan) may be listed once per bridge.',
+    example: '"02:00:00:00:01:01"',
+  },
+  {
+    section: 'bridge.static-mac',
+    key: 'port',
+    type: 'ifname',
+    required: true,
+    appliesTo: 'bridge',
+    doc: 'The port unit (of this bridge) that frames to `mac` leave through.',
+    example: '"p1"',
+  },
+  {
+    section: 'bridge.static-mac',
+    key: 'vlan',
+    type: 'integer',
+    range: [1, 4094],
+    defaultDoc: "the port's access VLAN, else its native VLAN, else 0 (untagged, for a port without VLAN settings)",
+    appliesTo: 'bridge',
+    doc:
+      'VLAN of the entry; the port must carry it: an access port only its `vlan`, a trunk port its `trunks` and ' +
+      '`native-vlan`, a port without VLAN settings any VLAN.',
+    example: '10',
+  },
   // [port]
   {
     section: 'port',
@@ -267,6 +311,18 @@ export const SCHEMA: readonly SchemaEntry[] = [
     appliesTo: 'port',
     doc: 'Trunk VLANs carried tagged on this port, without duplicates. Learning policy only; not with vlan.',
     example: '[10, 20]',
+  },
+  {
+    section: 'port',
+    key: 'native-vlan',
+    type: 'integer',
+    range: [1, 4094],
+    defaultDoc: 'none: untagged frames on the trunk are dropped',
+    appliesTo: 'port',
+    doc:
+      'Trunk ports only (needs trunks): the VLAN that untagged frames on this port belong to; frames of this VLAN ' +
+      'leave the port untagged. It may, but need not, be listed in trunks. Learning policy only.',
+    example: '5',
   },
   // [ipv4] / [ipv6]
   {

@@ -18,7 +18,7 @@ import {
   sectionLabel,
 } from './schema';
 import { didYouMean } from './suggest';
-import { IFNAME_MAX_BYTES, byteLength, parseCidr, parseIfName, parseMac, parseNsName } from './values';
+import { IFNAME_MAX_BYTES, byteLength, parseCidr, parseIfName, parseMac, parseNsName, parseStationMac } from './values';
 
 /** A parsed, valid value with the positions of its key and value. */
 export interface Located {
@@ -44,7 +44,21 @@ export interface FileUnit {
   /** The `[unit]` header, or 1:1. */
   unitAt: Loc;
   values: Values;
-  flows: { at: Loc; values: Values }[];
+  /** Every element of every array section (`[[bridge.flow]]`, `[[bridge.static-mac]]`), in file order. */
+  arrays: ArrayElement[];
+}
+
+/** One `[[section]]` table: which array section it belongs to, where its header is, and its valid values. */
+export interface ArrayElement {
+  /** Section path, e.g. `bridge.flow`. */
+  section: string;
+  at: Loc;
+  values: Values;
+}
+
+/** The elements of one array section, in file order. */
+export function elementsOf(u: FileUnit, section: string): ArrayElement[] {
+  return u.arrays.filter((a) => a.section === section);
 }
 
 export type ErrorSink = (at: Loc, message: string, hint?: string) => void;
@@ -94,7 +108,7 @@ export function validateFile(file: string, rawText: string, errors: UnitError[])
   if (!isTable(doc)) return undefined;
   const loc = locate(text);
   const values: Values = { store: new Map(), bad: new Set() };
-  const flows: FileUnit['flows'] = [];
+  const arrays: ArrayElement[] = [];
   const walker = new Walker(loc, report);
 
   // [unit] first: its type decides which other sections are allowed.
@@ -106,7 +120,7 @@ export function validateFile(file: string, rawText: string, errors: UnitError[])
       'every unit file needs [unit] with type = "bridge" or type = "port"',
     );
   } else {
-    walker.section('unit', doc.unit, values, flows);
+    walker.section('unit', doc.unit, values, arrays);
   }
   const type = values.store.get('unit.type')?.value as UnitType | undefined;
 
@@ -124,7 +138,7 @@ export function validateFile(file: string, rawText: string, errors: UnitError[])
         `[${key}] belongs in a unit with type = "${sect.appliesTo}"; a ${type} unit takes ${listSections(type as UnitType)}`,
       );
     } else {
-      walker.section(key, value, values, flows);
+      walker.section(key, value, values, arrays);
     }
   }
   if (type === undefined) return undefined;
@@ -142,7 +156,7 @@ export function validateFile(file: string, rawText: string, errors: UnitError[])
     }
   }
 
-  const unit: FileUnit = { file, loc, type, unitAt, nameAt: unitAt, values, flows };
+  const unit: FileUnit = { file, loc, type, unitAt, nameAt: unitAt, values, arrays };
   resolveName(unit, report);
   if (type === 'bridge') bridgeRules(unit, report);
   else portRules(unit, report);
@@ -231,7 +245,7 @@ class Walker {
   }
 
   /** Validate the table at `section` (whose path is the section name, or an array element path). */
-  section(section: string, value: unknown, out: Values, flows: FileUnit['flows'], at: PathSegment[] = [section]): void {
+  section(section: string, value: unknown, out: Values, arrays: ArrayElement[], at: PathSegment[] = [section]): void {
     const p = pathKey(at);
     if (!isTable(value)) {
       this.report(
@@ -247,7 +261,7 @@ class Walker {
       const kp = [...at, key];
       const sub = findSection(`${section}.${key}`);
       if (sub) {
-        this.arraySection(sub.name, v, kp, flows);
+        this.arraySection(sub.name, v, kp, arrays);
         continue;
       }
       const e = findEntry(section, key);
@@ -280,8 +294,8 @@ class Walker {
     }
   }
 
-  /** `[[bridge.flow]]`: an array whose elements are tables validated one by one. */
-  private arraySection(section: string, value: unknown, at: PathSegment[], flows: FileUnit['flows']): void {
+  /** `[[bridge.flow]]`, `[[bridge.static-mac]]`: an array whose elements are tables validated one by one. */
+  private arraySection(section: string, value: unknown, at: PathSegment[], arrays: ArrayElement[]): void {
     const p = pathKey(at);
     if (!Array.isArray(value)) {
       this.report(this.loc.keyAt(p), `${section} entries must be written as [[${section}]] tables`);
@@ -294,8 +308,8 @@ class Walker {
         return;
       }
       const values: Values = { store: new Map(), bad: new Set() };
-      this.section(section, el, values, flows, ep);
-      flows.push({ at: this.loc.keyAt(pathKey(ep)), values });
+      this.section(section, el, values, arrays, ep);
+      arrays.push({ section, at: this.loc.keyAt(pathKey(ep)), values });
     });
   }
 
@@ -370,7 +384,9 @@ class Walker {
         }
         return v;
       default: {
-        const parser = e.type === 'ifname' ? parseIfName : e.type === 'nsname' ? parseNsName : parseMac;
+        // A static MAC entry names a station, not an interface: its own wording for multicast and all-zero MACs.
+        const parser =
+          e.type === 'ifname' ? parseIfName : e.type === 'nsname' ? parseNsName : e.section === 'bridge.static-mac' ? parseStationMac : parseMac;
         const r = parser(v);
         if (r.ok) return r.value;
         this.report(at, `${where}: ${r.message}`, r.hint);
@@ -494,13 +510,23 @@ function bridgeRules(u: FileUnit, report: ErrorSink): void {
   const v = u.values;
   if (v.bad.has('bridge.policy')) return;
   const policy = get<string>(v, 'bridge.policy');
-  if (policy === 'flows') return;
-  for (const f of u.flows) {
-    report(
-      f.at,
-      `[[bridge.flow]] rules need policy = "flows"; this bridge uses policy = "${policy}"`,
-      'set policy = "flows" in [bridge], or remove the [[bridge.flow]] tables',
-    );
+  if (policy !== 'flows') {
+    for (const f of elementsOf(u, 'bridge.flow')) {
+      report(
+        f.at,
+        `[[bridge.flow]] rules need policy = "flows"; this bridge uses policy = "${policy}"`,
+        'set policy = "flows" in [bridge], or remove the [[bridge.flow]] tables',
+      );
+    }
+  }
+  if (policy !== 'learning') {
+    for (const m of elementsOf(u, 'bridge.static-mac')) {
+      report(
+        m.at,
+        `[[bridge.static-mac]] entries need policy = "learning"; this bridge uses policy = "${policy}"`,
+        'with policy = "flows" the [[bridge.flow]] rules alone decide forwarding: add a flow for the MAC there, or use policy = "learning"',
+      );
+    }
   }
 }
 
@@ -540,8 +566,17 @@ function portRules(u: FileUnit, report: ErrorSink): void {
       'vlan makes an access port and trunks a trunk port; keep one of them',
     );
   }
+  if (has(v, 'port.native-vlan') && !has(v, 'port.trunks')) {
+    report(
+      keyAt('port.native-vlan'),
+      '`native-vlan` needs `trunks`: it is the VLAN of untagged frames on a trunk port',
+      has(v, 'port.vlan')
+        ? 'an access port (vlan) is untagged in its VLAN already; remove native-vlan, or replace vlan with trunks'
+        : 'add trunks = [...] for a trunk port, or use vlan = N for a port whose frames are all untagged in VLAN N',
+    );
+  }
   if (!hasBridge && kind === 'veth') {
-    for (const key of ['vlan', 'trunks']) {
+    for (const key of ['vlan', 'trunks', 'native-vlan']) {
       if (has(v, `port.${key}`)) {
         report(keyAt(`port.${key}`), `\`${key}\` needs a bridge; this veth joins two namespaces directly`, 'remove it');
       }

@@ -142,6 +142,27 @@ export function parseMac(text: string): Parsed<string> {
   return { ok: true, value: mac };
 }
 
+const STATION_HINT = 'a static entry names the unicast MAC of one station reached through the port, e.g. "02:00:00:00:01:01"';
+
+/**
+ * The MAC of a station in a static MAC table entry: the syntax of parseMac, and unicast, since multicast and
+ * broadcast frames are flooded within their VLAN, never looked up in the table.
+ */
+export function parseStationMac(text: string): Parsed<string> {
+  const r = parseMac(text);
+  if (r.ok || !/^[0-9A-Fa-f]{2}([:-])[0-9A-Fa-f]{2}(\1[0-9A-Fa-f]{2}){4}$/.test(text)) return r;
+  const mac = text.toLowerCase().replace(/-/g, ':');
+  if (mac === '00:00:00:00:00:00') return fail('the all-zero MAC address is not the address of a station', STATION_HINT);
+  if (mac === 'ff:ff:ff:ff:ff:ff') {
+    return fail(`\`${text}\` is the broadcast address: broadcast frames are always flooded within their VLAN`, STATION_HINT);
+  }
+  return fail(
+    `\`${text}\` is a multicast MAC address (the low bit of the first octet is set): multicast frames are always ` +
+      'flooded within their VLAN, so a static entry needs a unicast address',
+    STATION_HINT,
+  );
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Names
 

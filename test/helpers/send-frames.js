@@ -3,8 +3,9 @@
  * Sends Ethernet frames out of an interface with AF_PACKET, through the project's addon (run it inside a test
  * host's namespace with `ip netns exec`). Two modes:
  *   send-frames.js IFNAME frames HEX...                  each HEX is one whole frame (802.1Q tags included)
- *   send-frames.js IFNAME random-src COUNT DSTMAC SEED   COUNT frames to DSTMAC, each from a new random unicast
- *                                                        source MAC (EtherType 0x88b5, local experimental)
+ *   send-frames.js IFNAME random-src COUNT DSTMAC SEED [RATE]
+ *                                        COUNT frames to DSTMAC, each from a new random unicast source MAC
+ *                                        (EtherType 0x88b5, local experimental), at most RATE frames per second
  * Prints {"sent": N} as JSON.
  */
 'use strict';
@@ -47,7 +48,15 @@ if (mode === 'frames') {
   args.forEach((hex, i) => put(i, Buffer.from(hex, 'hex')));
   total = flush(args.length);
 } else if (mode === 'random-src') {
-  const [countText, dstText, seedText] = args;
+  const [countText, dstText, seedText, rateText] = args;
+  const rate = Number(rateText ?? 0);
+  const start = process.hrtime.bigint();
+  const pace = (sent) => {
+    if (!rate) return;
+    const due = Number(start) / 1e6 + (sent / rate) * 1000;
+    const wait = due - Number(process.hrtime.bigint()) / 1e6;
+    if (wait > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, wait);
+  };
   const count = Number(countText);
   const dst = Buffer.from(dstText.replace(/:/g, ''), 'hex');
   let seed = Number(seedText) >>> 0;
@@ -61,7 +70,7 @@ if (mode === 'frames') {
     frame[6] = 0x06; frame[7] = (i >>> 16) & 0xff; frame[8] = (i >>> 8) & 0xff; frame[9] = i & 0xff;
     frame.writeUInt16BE(seed & 0xffff, 10);
     put(n++, frame);
-    if (n === BATCH) total += flush(n), (n = 0);
+    if (n === BATCH) total += flush(n), (n = 0), pace(total);
   }
   total += flush(n);
 } else {

@@ -30,7 +30,7 @@ export interface NetmgrRun {
 }
 
 export function netmgr(args: string[], env: Record<string, string> = {}): NetmgrRun {
-  const r = spawnSync(process.execPath, [NETMGR, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+  const r = spawnSync(process.execPath, [NETMGR, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 64 << 20 });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 

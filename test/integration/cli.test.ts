@@ -87,11 +87,11 @@ test('validate and version succeed on good units', () => {
   expect(namespacesWithPrefix(P)).toEqual([]);
 });
 
-(isRoot() ? test : test.skip)('a learning bridge is refused before anything is applied: the policy is not implemented yet', () => {
-  writeUnits(units, { br0: '[unit]\ntype = "bridge"\n[bridge]\ndatapath = "userspace"\n' });
+(isRoot() ? test : test.skip)('a kernel-datapath bridge is refused before anything is applied: that datapath is not implemented yet', () => {
+  writeUnits(units, { br0: '[unit]\ntype = "bridge"\n[bridge]\ndatapath = "kernel"\n' });
   const r = netmgr(['plan', ...dirArgs], env);
   expect(r.code).toBe(2);
-  expect(r.stderr).toMatch(/br0\.toml:1:1: error: bridge br0: policy = "learning" \(the default\) is not implemented/);
+  expect(r.stderr).toMatch(/br0\.toml:1:1: error: bridge br0: datapath = "kernel" is not implemented/);
 });
 
 (isRoot() ? test : test.skip)('concurrent applies are serialized by the lock, with a clear message', async () => {

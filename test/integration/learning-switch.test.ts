@@ -125,7 +125,7 @@ it('a third host sees the flooded unknown-unicast frame but not the learned unic
   expect(fdbShow().filter((e) => e.mac === hostMac(2)).map((e) => e.port)).toEqual([2]);
 });
 
-it('a host moved to another port is relearned from its first frame there', () => {
+it('a host moved to another port is relearned from its first frame there', async () => {
   expect(ping(`${P}-h1`, `${NET}.4`, 1)).toBe(true);
   // Unplug host 4 from port 4 and plug it into port 5: same MAC and address, on the spare host's link.
   nsx(`${P}-h4`, 'ip', 'link', 'set', `${P}-e4`, 'down');
@@ -141,6 +141,8 @@ it('a host moved to another port is relearned from its first frame there', () =>
   expect(t.code).toBe(0);
   expect(JSON.parse(t.stdout)).toMatchObject({ decision: 'forward', actions: '5' });
   expect(ping(`${P}-h1`, `${NET}.4`, 1)).toBe(true);
+  // The test's own event loop reads netmgrd's log: give it a turn.
+  for (let i = 0; i < 40 && !daemon!.log().includes('moved'); i++) await new Promise((r) => setTimeout(r, 50));
   expect(daemon!.log()).toMatch(new RegExp(`MAC ${hostMac(4)} in VLAN 0 moved from port ${P}-p4 \\(4\\) to ${P}-p5 \\(5\\)`));
 });
 
@@ -175,7 +177,7 @@ it('100,000 random source MACs from one port evict none of the other hosts, and 
   pinger.stdout!.on('data', (d: Buffer) => (pingOut += d.toString()));
   let sent = 0;
   try {
-    sent = sendFrames(`${P}-h3`, `${P}-e3`, 'random-src', '100000', hostMac(1), '20261121');
+    sent = sendFrames(`${P}-h3`, `${P}-e3`, 'random-src', '100000', hostMac(1), '20261121', '20000');
   } finally {
     for (let i = 0; i < 100 && !/icmp_seq=\S+ ttl/.test(pingOut); i++) await new Promise((r) => setTimeout(r, 50));
     await new Promise((r) => setTimeout(r, 500));

@@ -115,6 +115,29 @@ describe('parseUnits', () => {
     expect(r.errors[0].hint).toBe('defined bridges: lan');
   });
 
+  test('native-vlan may or may not be listed in trunks; it needs trunks', () => {
+    for (const trunks of ['[10, 20]', '[5, 10]', '[]']) {
+      const r = parseUnits([BR0, port('p1', `[port]\nbridge = "br0"\nkind = "internal"\ntrunks = ${trunks}\nnative-vlan = 5\n`)]);
+      expect(r.errors).toEqual([]);
+      expect(r.state?.ports.get('p1')?.nativeVlan).toBe(5);
+    }
+    const bad = parseUnits([BR0, port('p1', '[port]\nbridge = "br0"\nkind = "internal"\nnative-vlan = 5\n')]);
+    expect(messages(bad.errors)).toEqual(['p1.toml:6:1: `native-vlan` needs `trunks`: it is the VLAN of untagged frames on a trunk port']);
+  });
+
+  test('a static MAC is in the VLAN given, else the access VLAN, else the native VLAN, else 0', () => {
+    const entry = (p: string, vlan = '') => `[[bridge.static-mac]]\nmac = "02:00:00:00:00:0${p.length}"\nport = "${p}"\n${vlan}`;
+    const r = parseUnits([
+      { file: 'br0.toml', text: `[unit]\ntype = "bridge"\n${entry('a')}${entry('tr')}${entry('any')}${entry('trnk', 'vlan = 20\n')}` },
+      port('a', '[port]\nbridge = "br0"\nkind = "internal"\nvlan = 7\n'),
+      port('tr', '[port]\nbridge = "br0"\nkind = "internal"\ntrunks = [20]\nnative-vlan = 8\n'),
+      port('any', '[port]\nbridge = "br0"\nkind = "internal"\n'),
+      port('trnk', '[port]\nbridge = "br0"\nkind = "internal"\ntrunks = [20]\n'),
+    ]);
+    expect(r.errors).toEqual([]);
+    expect(r.state?.bridges.get('br0')?.staticMacs.map((m) => `${m.port}:${m.vlan}`)).toEqual(['a:7', 'tr:8', 'any:0', 'trnk:20']);
+  });
+
   test('every schema example is a valid value in a suitable unit', () => {
     for (const e of SCHEMA) {
       const line = `${e.key} = ${e.example}`;
@@ -128,9 +151,13 @@ describe('parseUnits', () => {
       } else if (e.section === 'bridge.flow') {
         const other = e.key === 'match' ? 'actions = "2"' : 'match = "in_port(2),eth()"';
         sources.push({ file: 'x.toml', text: `[unit]\ntype = "bridge"\n[bridge]\npolicy = "flows"\n[[bridge.flow]]\n${line}\n${other}\n` });
+      } else if (e.section === 'bridge.static-mac') {
+        const others = ['mac = "02:00:00:00:01:01"', 'port = "p1"'].filter((l) => !l.startsWith(`${e.key} `));
+        sources.push({ file: 'x.toml', text: `[unit]\ntype = "bridge"\n[[bridge.static-mac]]\n${line}\n${others.join('\n')}\n` });
+        sources.push({ file: 'p1.toml', text: '[unit]\ntype = "port"\n[port]\nbridge = "x"\nkind = "internal"\n' });
       } else if (e.section === 'port') {
         const base = e.key.startsWith('local-') ? 'kind = "veth"' : e.key === 'kind' || e.key === 'bridge' ? '' : 'bridge = "br0"\nkind = "veth"';
-        const extra = e.key === 'kind' ? 'bridge = "br0"' : e.key === 'bridge' ? 'kind = "internal"' : '';
+        const extra = e.key === 'kind' ? 'bridge = "br0"' : e.key === 'bridge' ? 'kind = "internal"' : e.key === 'native-vlan' ? 'trunks = [10, 20]' : '';
         sources.push({ file: 'x.toml', text: `[unit]\ntype = "port"\n[port]\n${base}\n${extra}\n${line}\n` });
       } else {
         sources.push({ file: 'x.toml', text: `[unit]\ntype = "${e.appliesTo === 'port' ? 'port' : 'bridge'}"\n[${e.section}]\n${line}\n` });

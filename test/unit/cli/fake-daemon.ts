@@ -1,0 +1,39 @@
+/** A stand-in for netmgrd's socket: answers every request with a canned response and records what it was asked. */
+import * as fs from 'fs';
+import * as net from 'net';
+import * as os from 'os';
+import * as path from 'path';
+import type { Request, Response } from '../../../src/daemon/protocol';
+
+export interface FakeDaemon {
+  socket: string;
+  requests: Request[];
+  answer: Response;
+  close(): Promise<void>;
+}
+
+export async function fakeDaemon(): Promise<FakeDaemon> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'netmgr-fake-'));
+  const fake: FakeDaemon = {
+    socket: path.join(dir, 'netmgrd.sock'),
+    requests: [],
+    answer: { ok: true, result: null },
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        fs.rmSync(dir, { recursive: true, force: true });
+      }),
+  };
+  const server = net.createServer((c) => {
+    let buf = '';
+    c.setEncoding('utf8');
+    c.on('data', (d: string) => {
+      buf += d;
+      if (!buf.includes('\n')) return;
+      fake.requests.push(JSON.parse(buf) as Request);
+      c.end(JSON.stringify(fake.answer) + '\n');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(fake.socket, resolve));
+  return fake;
+}
