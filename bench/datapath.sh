@@ -6,20 +6,28 @@
 #   ovs-int       the same, internal (TAP) ports moved into the namespaces
 #   netmgr-veth   netmgr's userspace datapath, veth ports
 #   netmgr-int    netmgr's userspace datapath, internal ports
+#   netmgr-learn-veth, netmgr-learn-int   the same two with the MAC-learning policy (the default) instead of two
+#                 static flows
 # measured in one run: TCP (iperf3, 1 stream, B serves, A sends; median of RUNS x SECS s), 60-byte frames per second
 # received (bench/pktblast.c: sendmmsg in A, recvmmsg in B; median of RUNS x SECS s), ping RTT (50 pings, 10 ms
 # apart), and the switch process's CPU time over the TCP + 60-byte runs. Prints a table, ratios and the goals.
+# Then, on the learning switches (bridge, ovs-*, netmgr-learn-*), flow setup: 60-byte raw frames from A to B's MAC,
+# each from a new source MAC (pktblast rawsend in A, rawsink in B), so every frame takes the miss path (learn +
+# install a megaflow); new MAC pairs per second received, median of RUNS x SECS s.
 # Open vSwitch is started privately (own ovsdb-server + ovs-vswitchd, run dir in a temp dir); the system's OVS
 # service is never touched. Everything created is named with a per-run prefix and removed on exit.
 #
 # usage: bash bench/datapath.sh [--quick] [--only CASE,...]     (as root, from anywhere)
 #   --quick   1 run of 2 s per measurement (smoke test)
-#   --only    comma-separated subset of: veth,bridge,ovs-veth,ovs-int,netmgr-veth,netmgr-int
+#   --only    comma-separated subset of: veth,bridge,ovs-veth,ovs-int,netmgr-veth,netmgr-int,netmgr-learn-veth,
+#             netmgr-learn-int
 #   --keep    keep the temp dir with the logs (daemons, iperf3, pktblast, netmgr units) and print its path
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-ALL_CASES=(veth bridge ovs-veth ovs-int netmgr-veth netmgr-int)
+ALL_CASES=(veth bridge ovs-veth ovs-int netmgr-veth netmgr-int netmgr-learn-veth netmgr-learn-int)
+# The cases whose switch learns MAC addresses: they get the flow-setup measurement too.
+SETUP_CASES=(bridge ovs-veth ovs-int netmgr-learn-veth netmgr-learn-int)
 RUNS=3
 SECS=5
 CASES=("${ALL_CASES[@]}")
@@ -42,7 +50,8 @@ for c in "${CASES[@]}"; do
 done
 want() { [[ " ${CASES[*]} " == *" $1 "* ]]; }
 want_ovs() { want ovs-veth || want ovs-int; }
-want_netmgr() { want netmgr-veth || want netmgr-int; }
+want_netmgr() { want netmgr-veth || want netmgr-int || want netmgr-learn-veth || want netmgr-learn-int; }
+is_setup_case() { [[ " ${SETUP_CASES[*]} " == *" $1 "* ]]; }
 
 [ "$(id -u)" = 0 ] || { echo "bench/datapath.sh: run as root" >&2; exit 1; }
 
@@ -156,6 +165,7 @@ wait_for() { # wait_for SECONDS COMMAND...
 
 # --- results --------------------------------------------------------------------------------------------------
 declare -A R_TCP R_RETR R_PPS R_OFF R_PING R_CPU R_FAIL
+declare -A R_NEW R_NEWOFF R_NEWCPU R_FDB R_FDBX R_NEWFAIL
 declare -A LABEL=(
   [veth]="direct veth (ceiling)"
   [bridge]="Linux bridge, veth ports"
@@ -163,6 +173,8 @@ declare -A LABEL=(
   [ovs-int]="OVS netdev+TSO, internal"
   [netmgr-veth]="netmgr userspace, veth ports"
   [netmgr-int]="netmgr userspace, internal"
+  [netmgr-learn-veth]="netmgr learning, veth ports"
+  [netmgr-learn-int]="netmgr learning, internal"
 )
 FAIL_MSG=""
 
@@ -242,6 +254,121 @@ measure() {
     R_CPU[$case]=-
   fi
   [ "${R_TCP[$case]}" != fail ] || [ "${R_PPS[$case]}" != fail ] || { FAIL_MSG="no TCP and no 60-byte run succeeded"; return 1; }
+}
+
+# The interface that holds address IP in namespace NS: ns_ifname NS IP
+ns_ifname() { ip -n "$1" -o -4 addr show to "$2/32" 2>/dev/null | awk '{sub(/@.*/, "", $2); print $2; exit}'; }
+ns_mac() { ip -n "$1" -o link show dev "$2" 2>/dev/null | grep -o 'link/ether [0-9a-f:]*' | awk '{print $2}'; }
+
+# The switch's own counters, for the flow-setup sanity check (nothing for the Linux bridge: `bridge fdb show` of
+# millions of entries would take longer than the run):
+#   "learned evicted entries capacity megaflows missed lost"
+sw_counters() {
+  local f d
+  case $1 in
+    netmgr-learn-*)
+      f=$(nm fdb stats "$P-sw" --json 2>>"$TMP/counters.err") && d=$(nm dpctl show "$P-sw" --json 2>>"$TMP/counters.err") || return 0
+      node -e '
+        const [br, f, d] = [process.argv[1], ...process.argv.slice(2).map((s) => JSON.parse(s))];
+        const s = f.find((x) => x.bridge === br).stats, t = d.find((x) => x.name === br).stats;
+        console.log([s.learned, s.evicted, s.entries, s.capacity, s.flows, t.missed, t.lost].join(" "));
+      ' "$P-sw" "$f" "$d" 2>>"$TMP/counters.err" ;;
+    ovs-*)
+      f=$(ovs_env ovs-appctl -t "$OVSDIR/vswitchd.ctl" fdb/stats-show "$P-ovs" 2>>"$TMP/counters.err") || return 0
+      d=$(ovs_env ovs-appctl -t "$OVSDIR/vswitchd.ctl" dpctl/show 2>>"$TMP/counters.err") || return 0
+      { echo "$f"; echo "$d"; } | awk -F': *' '
+        /Current\/maximum MAC entries/ {split($2, m, "/"); e = m[1]; c = m[2]}
+        /learned MAC entries/ {l = $2} /evicted MAC entries/ {ev = $2}
+        /^ *flows:/ {fl = $2}
+        /lookups:/ {n = split($0, w, /[ :]+/); for (i = 1; i < n; i++) {if (w[i] == "missed") mi = w[i + 1]; if (w[i] == "lost") lo = w[i + 1]}}
+        END {if (l != "") print l + 0, ev + 0, e + 0, c + 0, fl + 0, mi + 0, lo + 0}' ;;
+  esac
+}
+
+# Whether the switch still has MAC (B's) in its table, on the port toward B: b_learned CASE MAC -> yes/NO/?
+b_learned() {
+  local out
+  case $1 in
+    netmgr-learn-*)
+      # Through a file: the table (thousands of entries) is too long for an argument.
+      nm fdb show "$P-sw" --json >"$TMP/fdb-show.json" 2>>"$TMP/counters.err" || { echo "?"; return; }
+      node -e '
+        const [br, mac, port, file] = process.argv.slice(1);
+        const t = JSON.parse(require("fs").readFileSync(file, "utf8"));
+        const e = t.find((b) => b.bridge === br).entries.find((x) => x.mac === mac);
+        console.log(e === undefined ? "NO" : e.portName === port ? "yes" : `NO (on ${e.portName})`);
+      ' "$P-sw" "$2" "$P-b" "$TMP/fdb-show.json" 2>>"$TMP/counters.err" || echo "?" ;;
+    ovs-*)
+      out=$(ovs_env ovs-appctl -t "$OVSDIR/vswitchd.ctl" fdb/show "$P-ovs" 2>>"$TMP/counters.err") || { echo "?"; return; }
+      local port; port=$(vsctl get interface "$P-b" ofport 2>/dev/null)
+      echo "$out" | awk -v m="$2" -v p="$port" '$3 == m {f = ($1 == p) ? "yes" : "NO (on port " $1 ")"} END {print f ? f : "NO"}' ;;
+    bridge)
+      out=$(bridge fdb get "$2" br "$P-br" 2>/dev/null)
+      [[ $out == *"dev $P-b "* ]] && echo yes || echo "NO${out:+ ($out)}" ;;
+    *) echo "?" ;;
+  esac
+}
+
+# measure_setup CASE [SWITCH_PID]: flow setup. A sends 60-byte raw frames to B's MAC, each from a new source MAC, so
+# a learning switch learns a MAC and sets up a flow per frame (the Linux bridge only learns: no flows, the ceiling);
+# B counts them. Frames that do not make it (queues overflowing while the switch is busy) are simply not counted.
+measure_setup() {
+  local case=$1 spid=${2:-} ifa ifb macb i out sink sent secs rsecs wsecs rcvd rates=() offs=() c0 c1 cpu0=0 bl
+  ifa=$(ns_ifname "$NSA" "$IPA"); ifb=$(ns_ifname "$NSB" "$IPB")
+  macb=$(ns_mac "$NSB" "$ifb")
+  if [ -z "$ifa" ] || [ -z "$ifb" ] || [ -z "$macb" ]; then
+    R_NEWFAIL[$case]="flow setup: cannot find the hosts' interfaces (A '$ifa', B '$ifb' $macb)"; return 1
+  fi
+  c0=$(sw_counters "$case")
+  [ -n "$spid" ] && cpu0=$(cpu_ticks "$spid")
+  for i in $(seq 1 "$RUNS"); do
+    # The switch must know B's MAC (else the frames are flooded, not switched): B's ping replies teach it.
+    ip netns exec "$NSA" ping -c 2 -i 0.1 -W 1 "$IPB" >/dev/null 2>&1 || log "  flow-setup run $i: ping A -> B failed"
+    ip netns exec "$NSB" "$PB" rawsink "$ifb" $((SECS + 2)) >"$TMP/rawsink-$case-$i.out" 2>&1 &
+    sink=$!; PIDS+=("$sink")
+    wait_for 5 sh -c "ip netns exec $NSB ss -H -0 | grep -qF '[34997]:$ifb '"
+    out=$(ip netns exec "$NSA" "$PB" rawsend "$ifa" "$macb" "$SECS" 2>&1)
+    echo "$out" >"$TMP/rawsend-$case-$i.out"
+    wait "$sink" 2>/dev/null; stop_pid "$sink"
+    sent=$(echo "$out" | awk '/^sent/ {print $2}')
+    secs=$(echo "$out" | awk '/^sent/ {print $6}')
+    rcvd=$(awk '/^received/ {print $2}' "$TMP/rawsink-$case-$i.out")
+    # Over the sender's window, or the sink's first-to-last frame when longer: frames a switch queued while it fell
+    # behind and delivered after the sender stopped do not raise the rate.
+    rsecs=$(awk '/^received/ {print $6}' "$TMP/rawsink-$case-$i.out")
+    if [ -n "$sent" ] && [ -n "$rcvd" ] && [ -n "$secs" ]; then
+      wsecs=$secs; num "${rsecs:-}" && [ "$(echo "$rsecs > $secs" | bc)" = 1 ] && wsecs=$rsecs
+      rates+=("$(echo "$rcvd / $wsecs" | bc -l)"); offs+=("$(echo "$sent / $secs" | bc -l)")
+      log "  flow-setup run $i: received $(printf '%.0f' "${rates[-1]}") new MAC pairs/s of $(printf '%.0f' "${offs[-1]}")/s sent" \
+        "($rcvd frames in $wsecs s)"
+    else
+      log "  flow-setup run $i failed: $out $(cat "$TMP/rawsink-$case-$i.out")"
+    fi
+    sleep 0.5
+  done
+  if [ -n "$spid" ]; then
+    R_NEWCPU[$case]=$(printf '%.2f' "$(echo "($(cpu_ticks "$spid") - $cpu0) / $HZ" | bc -l)")
+  else
+    R_NEWCPU[$case]=-
+  fi
+  c1=$(sw_counters "$case")
+  bl=$(b_learned "$case" "$macb")
+  R_FDBX[$case]="B's MAC still learned on B's port: $bl"
+  if [ -n "$c0" ] && [ -n "$c1" ]; then
+    local a b
+    read -r -a a <<< "$c0"; read -r -a b <<< "$c1"
+    R_FDB[$case]="$((b[0] - a[0])) / $((b[1] - a[1]))"
+    log "  MAC table over the flow-setup runs: learned $((b[0] - a[0])), evicted $((b[1] - a[1])), entries now ${b[2]}/${b[3]};" \
+      "megaflows now ${b[4]}; datapath upcalls (missed) $((b[5] - a[5])), lost $((b[6] - a[6]))"
+    R_FDBX[$case]="entries ${b[2]}/${b[3]}, megaflows ${b[4]}, upcalls $((b[5] - a[5])), lost $((b[6] - a[6])); ${R_FDBX[$case]}"
+  fi
+  if [ ${#rates[@]} -gt 0 ]; then
+    R_NEW[$case]=$(printf '%s\n' "${rates[@]}" | median)
+    R_NEWOFF[$case]=$(printf '%s\n' "${offs[@]}" | median)
+  else
+    R_NEW[$case]=fail; R_NEWOFF[$case]=-
+    R_NEWFAIL[$case]="flow setup: no run succeeded"; return 1
+  fi
 }
 
 # --- kernel cases ---------------------------------------------------------------------------------------------
@@ -324,9 +451,13 @@ NM_DIR=""
 NETMGR=${NETMGR:-bin/netmgr}   # for testing this script against a stand-in
 nm() { NETMGR_SOCKET=$NM_DIR/netmgrd.sock NETMGR_STATE_DIR=$NM_DIR/state timeout 60 node "$NETMGR" "$@"; }
 
-write_netmgr_units() { # write_netmgr_units DIR KIND
-  local d=$1 kind=$2 x ip
-  cat > "$d/$P-sw.toml" <<UNIT
+write_netmgr_units() { # write_netmgr_units DIR KIND POLICY
+  local d=$1 kind=$2 policy=$3 x ip
+  if [ "$policy" = learning ]; then
+    # No policy line: "learning" is the default. No flows (they are an error with learning).
+    printf '[unit]\ntype = "bridge"\n[bridge]\ndatapath = "userspace"\n' > "$d/$P-sw.toml"
+  else
+    cat > "$d/$P-sw.toml" <<UNIT
 [unit]
 type = "bridge"
 [bridge]
@@ -339,6 +470,7 @@ actions = "2"
 match = "in_port(2),eth()"
 actions = "1"
 UNIT
+  fi
   for x in a b; do
     [ $x = a ] && ip=$IPA || ip=$IPB
     {
@@ -349,11 +481,11 @@ UNIT
   done
 }
 
-setup_netmgr() { # setup_netmgr KIND
-  local kind=$1
-  NM_DIR=$TMP/netmgr-$kind
+setup_netmgr() { # setup_netmgr KIND POLICY   (POLICY: flows or learning)
+  local kind=$1 policy=$2
+  NM_DIR=$TMP/netmgr-$kind$([ "$policy" = learning ] && echo -learn)
   mkdir -p "$NM_DIR/units" "$NM_DIR/state" "$NM_DIR/empty"
-  write_netmgr_units "$NM_DIR/units" "$kind"
+  write_netmgr_units "$NM_DIR/units" "$kind" "$policy"
   nm validate --dir "$NM_DIR/units" >"$NM_DIR/validate.log" 2>&1 || { FAIL_MSG="validate: $(tail_of "$NM_DIR/validate.log")"; return 1; }
   NETMGR_SOCKET=$NM_DIR/netmgrd.sock NETMGR_STATE_DIR=$NM_DIR/state node "$NETMGR" daemon >"$NM_DIR/netmgrd.log" 2>&1 &
   NM_PID=$!; PIDS+=("$NM_PID")
@@ -388,8 +520,10 @@ run_case() {
     bridge) setup=setup_bridge; teardown=remove_prefix_objects ;;
     ovs-veth) setup=setup_ovs_veth; teardown=teardown_ovs ;;
     ovs-int) setup=setup_ovs_int; teardown=teardown_ovs ;;
-    netmgr-veth) setup="setup_netmgr veth"; teardown=teardown_netmgr ;;
-    netmgr-int) setup="setup_netmgr internal"; teardown=teardown_netmgr ;;
+    netmgr-veth) setup="setup_netmgr veth flows"; teardown=teardown_netmgr ;;
+    netmgr-int) setup="setup_netmgr internal flows"; teardown=teardown_netmgr ;;
+    netmgr-learn-veth) setup="setup_netmgr veth learning"; teardown=teardown_netmgr ;;
+    netmgr-learn-int) setup="setup_netmgr internal learning"; teardown=teardown_netmgr ;;
   esac
   log "== $case: ${LABEL[$case]}"
   FAIL_MSG=""
@@ -397,6 +531,10 @@ run_case() {
   if $setup 2>"$errf"; then
     case $case in ovs-*) spid=$OVS_PID ;; netmgr-*) spid=$NM_PID ;; esac
     if measure "$case" "$spid"; then :; else R_FAIL[$case]=${FAIL_MSG:-measurement failed}; fi
+    # Flow setup on the learning switches, once the hosts have reached each other.
+    if is_setup_case "$case" && [ -n "${R_PING[$case]:-}" ]; then
+      measure_setup "$case" "$spid" || echo "$case: ${R_NEWFAIL[$case]}" >&2
+    fi
   else
     R_FAIL[$case]="setup failed: ${FAIL_MSG:-}$( [ -s "$errf" ] && tail -n 5 "$errf")"
   fi
@@ -463,7 +601,7 @@ echo
 printf '| %-30s | %14s | %16s | %14s | %16s | %14s | %16s |\n' "path" "TCP / bridge" "TCP / OVS same" "TCP / best OVS" "60B / OVS same" "60B / best OVS" "ping added ms"
 printf '|%s|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..32})" "$(printf -- '-%.0s' {1..16})" "$(printf -- '-%.0s' {1..18})" \
   "$(printf -- '-%.0s' {1..16})" "$(printf -- '-%.0s' {1..18})" "$(printf -- '-%.0s' {1..16})" "$(printf -- '-%.0s' {1..18})"
-for c in bridge ovs-veth ovs-int netmgr-veth netmgr-int; do
+for c in bridge ovs-veth ovs-int netmgr-veth netmgr-int netmgr-learn-veth netmgr-learn-int; do
   want "$c" || continue
   case $c in *-veth) same=ovs-veth ;; *-int) same=ovs-int ;; *) same="" ;; esac
   tb=$(ratio "${R_TCP[$c]:-}" "${R_TCP[bridge]:-}")
@@ -484,11 +622,50 @@ for c in bridge ovs-veth ovs-int netmgr-veth netmgr-int; do
   printf '| %-30s | %14s | %16s | %14s | %16s | %14s | %16s |\n' "${LABEL[$c]}" "$tb" "$ts" "$tbest" "$ps" "$pbest" "$added"
 done
 echo "goals (netmgr rows): TCP/bridge >= 0.9x, TCP/OVS >= 1.0x, 60B/OVS >= 1.0x, ping added <= 0.1 ms"
+for k in veth int; do
+  want "netmgr-$k" && want "netmgr-learn-$k" || continue
+  pl=${R_PING[netmgr-learn-$k]:-}; pl=${pl%\*}; pf=${R_PING[netmgr-$k]:-}; pf=${pf%\*}
+  pd=n/a; num "$pl" && num "$pf" && pd="$(printf '%+.3f' "$(echo "$pl - $pf" | bc -l)") ms"
+  echo "netmgr learning vs static flows, $([ $k = int ] && echo internal || echo veth) ports: TCP $(ratio "${R_TCP[netmgr-learn-$k]:-}" "${R_TCP[netmgr-$k]:-}")x," \
+    "60-byte $(ratio "${R_PPS[netmgr-learn-$k]:-}" "${R_PPS[netmgr-$k]:-}")x, ping $pd"
+done
+
+ANY_SETUP=0
+for c in "${SETUP_CASES[@]}"; do want "$c" && ANY_SETUP=1; done
+if [ $ANY_SETUP = 1 ]; then
+  echo
+  echo "Flow setup: new MAC pairs per second through the miss path. pktblast rawsend in A sends 60-byte frames to B's MAC,"
+  echo "        each from a new source MAC (so each is a new pair: learn + a new megaflow); rawsink in B counts them; received /"
+  echo "        the sender's window (or the sink's first-to-last frame when longer), median of $RUNS x ${SECS} s. The Linux bridge"
+  echo "        learns in the kernel with no flow setup: the ceiling (it forwards all the sender sends)."
+  echo "        MAC table = learned / evicted over the runs by the switch's own count (netmgr fdb stats, ovs-appctl fdb/stats-show)"
+  echo
+  printf '| %-30s | %14s | %10s | %14s | %12s | %12s | %27s |\n' "path" "new pairs/s rx" "sent/s" "/ Linux bridge" "/ OVS same" "switch CPU s" "MAC table learned / evicted"
+  printf '|%s|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..32})" "$(printf -- '-%.0s' {1..16})" "$(printf -- '-%.0s' {1..12})" \
+    "$(printf -- '-%.0s' {1..16})" "$(printf -- '-%.0s' {1..14})" "$(printf -- '-%.0s' {1..14})" "$(printf -- '-%.0s' {1..29})"
+  for c in "${SETUP_CASES[@]}"; do
+    want "$c" || continue
+    case $c in *-veth) same=ovs-veth ;; *-int) same=ovs-int ;; *) same="" ;; esac
+    nb=-; ns=-
+    [ "$c" != bridge ] && nb="$(ratio "${R_NEW[$c]:-}" "${R_NEW[bridge]:-}")x"
+    [ -n "$same" ] && [ "$same" != "$c" ] && ns="$(ratio "${R_NEW[$c]:-}" "${R_NEW[$same]:-}")x"
+    nb=${nb/n\/ax/n\/a}; ns=${ns/n\/ax/n\/a}
+    rx=$(val R_NEW "$c"); num "$rx" && rx=$(printf '%.0f' "$rx")
+    off=$(val R_NEWOFF "$c"); num "$off" && off=$(printf '%.0f' "$off")
+    [ -z "${R_PING[$c]:-}" ] && rx=failed
+    printf '| %-30s | %14s | %10s | %14s | %12s | %12s | %27s |\n' "${LABEL[$c]}" "$rx" "$off" "$nb" "$ns" "$(val R_NEWCPU "$c")" "$(val R_FDB "$c")"
+  done
+  for c in "${SETUP_CASES[@]}"; do
+    want "$c" && [ -n "${R_FDBX[$c]:-}" ] && echo "  ${LABEL[$c]}: ${R_FDBX[$c]}"
+  done
+  echo "  (switch CPU s = over the flow-setup runs; upcalls/lost = the datapath's missed/lost lookups over them)"
+fi
 
 FAILED=0
 for c in "${ALL_CASES[@]}"; do
   want "$c" || continue
   [ -n "${R_FAIL[$c]:-}" ] && { [ $FAILED = 0 ] && echo; FAILED=1; echo "$c: ${R_FAIL[$c]}" | head -n 12; }
+  [ -n "${R_NEWFAIL[$c]:-}" ] && { [ $FAILED = 0 ] && echo; FAILED=1; echo "$c: ${R_NEWFAIL[$c]}" | head -n 12; }
 done
 if [ -n "${OVS_WARN:-}" ]; then
   echo

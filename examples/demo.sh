@@ -28,7 +28,8 @@ trap cleanup EXIT
 step() { echo; echo "== $*"; }
 
 step "netmgr daemon --dir $UNITS --no-apply &   (netmgrd runs the bridges; log: $NETMGR_STATE_DIR/netmgrd.log)"
-netmgr daemon --dir "$UNITS" --no-apply 2>"$NETMGR_STATE_DIR/netmgrd.log" &
+# node directly, not the netmgr function: $! must be the daemon itself, stopped by PID.
+node bin/netmgr daemon --dir "$UNITS" --no-apply 2>"$NETMGR_STATE_DIR/netmgrd.log" &
 DAEMON_PID=$!
 for _ in $(seq 100); do [ -S "$NETMGR_SOCKET" ] && break; sleep 0.1; done
 [ -S "$NETMGR_SOCKET" ] || { cat "$NETMGR_STATE_DIR/netmgrd.log" >&2; exit 1; }

@@ -3,7 +3,7 @@
  * learning policy's decision for one packet, explained. Trace flows may name ports, as in dpctl; they are resolved
  * with the datapath's own port table.
  */
-import { FlowError, parseFlow, validateFlow, type Flow, type FlowKey } from '../flow';
+import { FlowError, parseFlow, validateFlow, type Flow, type FlowKey, type FlowMask } from '../flow';
 import type { Datapath } from '../datapath/types';
 import type { FdbEntry, FdbStats, TraceResult } from '../policy/learning/api';
 import type { Policy } from '../policy/types';
@@ -18,7 +18,7 @@ export interface LearningReports {
   fdbFlush(): number;
   fdbStats(): FdbStats;
   /** The decision for one packet (the key has inPort and eth), without learning from it. */
-  trace(key: FlowKey): TraceResult;
+  trace(key: FlowKey, mask?: FlowMask): TraceResult;
 }
 
 export function isLearning(p: Policy): p is Policy & LearningReports {
@@ -103,5 +103,5 @@ export function runTrace(m: PolicyBridges, req: TraceRequest): TraceResult {
   // What a trace needs comes first: it says what to write; the kernel's rules apply to what is written.
   const needed = traceProblems(flow, dp, req.bridge);
   refuseFlowProblems(needed.length ? needed : problems);
-  return policy.trace(flow.key);
+  return policy.trace(flow.key, flow.mask);
 }

@@ -7,7 +7,7 @@
  * flows that depended on it are deleted, so the next packet decides again; a port or VLAN change deletes all.
  * Only the Datapath interface is used, so the same code drives the userspace and the kernel datapath.
  */
-import { formatActions, formatFlowKey, type FlowKey } from '../../flow';
+import { formatActions, formatFlowKey, type FlowKey, type FlowMask } from '../../flow';
 import { formatMac, scanMac } from '../../flow/text';
 import type { Datapath, Upcall, UpcallResult } from '../../datapath/types';
 import type { BridgeConfig, LearningConfig, PortConfig } from '../../live/bridges';
@@ -295,13 +295,16 @@ export class LearningPolicy implements Policy {
     };
   }
 
-  /** The decision for a packet with this flow key, explained; nothing is learned or installed. */
-  trace(key: FlowKey): TraceResult {
+  /**
+   * The decision for a packet with this flow key, explained; nothing is learned or installed. `mask` (the fields
+   * the user wrote) only shapes how the traced flow is shown.
+   */
+  trace(key: FlowKey, mask?: FlowMask): TraceResult {
     const d = decide(this.view, key, true);
     const inPort = key.inPort ?? -1;
     return {
       bridge: this.bridge,
-      flow: formatFlowKey(key),
+      flow: formatFlowKey(key, mask),
       inPort: { no: inPort, name: this.portName(inPort) },
       ...(d.vlan !== undefined ? { vlan: d.vlan } : {}),
       decision: d.decision,
