@@ -131,6 +131,7 @@ cc -O2 -Wall -o "$PB" bench/pktblast.c || { echo "bench/datapath.sh: cannot comp
 
 # --- helpers --------------------------------------------------------------------------------------------------
 median() { sort -g | awk '{a[NR] = $1} END {if (NR) print a[int((NR + 1) / 2)]}'; }
+num() { [[ ${1:-} =~ ^[0-9.]+$ ]]; }
 # The end of each log (its first lines too when it is long: a usage error is often at the top).
 tail_of() {
   local f
@@ -558,7 +559,6 @@ fi
 
 # --- report ---------------------------------------------------------------------------------------------------
 val() { local -n a=$1; local v=${a[$2]:-}; [ -n "$v" ] && echo "$v" || echo "-"; }
-num() { [[ ${1:-} =~ ^[0-9.]+$ ]]; }
 kpps() { num "$1" && printf '%.0f' "$(echo "$1 / 1000" | bc -l)" || echo "$1"; }
 ratio() { num "${1:-}" && num "${2:-}" && [ "$(echo "$2 > 0" | bc)" = 1 ] && printf '%.2f' "$(echo "$1 / $2" | bc -l)" || echo "n/a"; }
 check() { # check VALUE OP GOAL -> "0.93x ok" / "0.62x MISS"
