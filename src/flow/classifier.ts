@@ -5,7 +5,7 @@
  * scan can stop early; identical key+mask is EEXIST (as dpif-netdev), and `put` has modify semantics.
  */
 import { KEY_WORDS, packMatch, type PacketKey } from './packed';
-import { generateUfid } from './ufid';
+import { murmur3x86x128 } from './ufid';
 import { formatFlowKey } from './format';
 import { formatUuid } from './text';
 import type { FlowActions, FlowKey, FlowMask, FlowStats } from './types';
@@ -196,7 +196,7 @@ export class MegaflowTable {
         }
       }
     }
-    const ufid = flow.ufid ?? generateUfid(flow.key, flow.mask);
+    const ufid = flow.ufid ?? ufidOfMatch(value, mask);
     const ufidText = formatUuid(ufid);
     if (this.byUfid.has(ufidText)) throw new FlowTableError('EEXIST', `a flow with ufid:${ufidText} already exists`, this.byUfid.get(ufidText));
     const entry: MegaflowEntry = {
@@ -341,7 +341,30 @@ export class MegaflowTable {
   }
 }
 
+/**
+ * A UFID for a flow installed without one: a hash of its packed, masked match, so the same megaflow always gets
+ * the same UFID (as OVS hashes the key). Hashing the packed words, not the netlink encoding, keeps the slow
+ * path's flow setup cheap.
+ */
+function ufidOfMatch(value: Uint32Array, mask: Uint32Array): Uint8Array {
+  const both = new Uint32Array(value.length + mask.length);
+  both.set(value);
+  both.set(mask, value.length);
+  return murmur3x86x128(new Uint8Array(both.buffer));
+}
+
+/** Masks repeat (a policy installs a handful of shapes): the last signature is reused when the words match. */
+let lastMask: Uint32Array | undefined;
+let lastSig = '';
+
 function maskSignature(m: Uint32Array): string {
+  if (lastMask !== undefined && equalWords(lastMask, m)) return lastSig;
+  lastMask = Uint32Array.from(m);
+  lastSig = maskSignatureOf(m);
+  return lastSig;
+}
+
+function maskSignatureOf(m: Uint32Array): string {
   let s = '';
   for (let i = 0; i < m.length; i++) s += m[i].toString(36) + ',';
   return s;

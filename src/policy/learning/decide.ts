@@ -35,6 +35,7 @@ export interface Output {
 
 export interface Decision {
   decision: 'forward' | 'flood' | 'drop';
+  /** One line saying why; only filled in when explaining (trace). */
   reason: string;
   /** The VLAN the frame is switched in, once known. */
   vlan?: number;
@@ -52,19 +53,24 @@ export interface Decision {
 /** Decides for a packet with flow key `key` (as the datapath extracted it) received on `key.inPort`. */
 export function decide(view: SwitchView, key: FlowKey, explain = false): Decision {
   const steps: string[] = [];
-  const say = explain ? (line: string) => steps.push(line) : () => undefined;
+  // Explanations are built only for a trace: the slow path runs this for every new flow.
+  const text = (f: () => string): string => (explain ? f() : '');
+  const say = (f: () => string): void => {
+    if (explain) steps.push(f());
+  };
   const inPort = key.inPort ?? -1;
   const mask: FlowMask = { inPort: 0xffffffff, eth: { src: 0, dst: 0 } };
   const eth = mask.eth!;
-  const drop = (reason: string, vlan?: number): Decision => {
-    say(`drop: ${reason}`);
+  const drop = (why: () => string, vlan?: number): Decision => {
+    const reason = text(why);
+    say(() => `drop: ${reason}`);
     return { decision: 'drop', reason, vlan, outputs: [], actions: [], mask, steps };
   };
 
   const port = view.ports.get(inPort);
-  if (port === undefined) return drop(`port ${inPort} is not a port of this bridge`);
-  if (key.eth === undefined) return drop('not an Ethernet frame');
-  say(`ingress: port ${port.name} (${port.no}), ${describeVlanMode(port)}`);
+  if (port === undefined) return drop(() => `port ${inPort} is not a port of this bridge`);
+  if (key.eth === undefined) return drop(() => 'not an Ethernet frame');
+  say(() => `ingress: port ${port.name} (${port.no}), ${describeVlanMode(port)}`);
 
   // The tag: present (TPID + TCI, VID and CFI exact, PCP wildcarded: nothing depends on it) or absent (a flow
   // without vlan() matches untagged frames only).
@@ -73,25 +79,25 @@ export function decide(view: SwitchView, key: FlowKey, explain = false): Decisio
     mask.ethType = 0xffff;
     mask.vlan = VLAN_CFI | VLAN_VID_MASK;
     mask.encap = {};
-    if (key.ethType === ETH_P.VLAN_8021AD) return drop('802.1ad (QinQ) frames are not switched');
+    if (key.ethType === ETH_P.VLAN_8021AD) return drop(() => '802.1ad (QinQ) frames are not switched');
   }
   const vid = tagged ? (key.vlan as number) & VLAN_VID_MASK : undefined;
   const ing = ingressVlan(port, vid);
-  if ('drop' in ing) return drop(ing.drop);
+  if ('drop' in ing) return drop(() => ing.drop);
   const vlan = ing.vlan;
-  say(vid === undefined ? `untagged frame: VLAN ${vlan}` : vid === 0 ? `priority-tagged frame: VLAN ${vlan}` : `tagged frame: VLAN ${vlan}`);
+  say(() => vid === undefined ? `untagged frame: VLAN ${vlan}` : vid === 0 ? `priority-tagged frame: VLAN ${vlan}` : `tagged frame: VLAN ${vlan}`);
 
   const { src, dst } = key.eth;
   eth.src = MAC_MULTICAST_BIT;
-  if (isMulticastMac(src)) return drop(`source ${formatMac(src)} is a multicast address`, vlan);
+  if (isMulticastMac(src)) return drop(() => `source ${formatMac(src)} is a multicast address`, vlan);
   eth.dst = LINK_LOCAL_MASK;
-  if (isLinkLocalMac(dst)) return drop(`destination ${formatMac(dst)} is a link-local control address (01:80:c2:00:00:0x), never forwarded`, vlan);
+  if (isLinkLocalMac(dst)) return drop(() => `destination ${formatMac(dst)} is a link-local control address (01:80:c2:00:00:0x), never forwarded`, vlan);
 
   // From here the source is learned, so the flow must match it exactly: a new source has to come up again.
   eth.src = MAC_EXACT;
   eth.dst = MAC_EXACT;
   const known = view.lookup(vlan, src);
-  say(
+  say(() =>
     known === undefined ? `source ${formatMac(src)}: not in the MAC table, learned on ${port.name} in VLAN ${vlan}`
       : known.static ? `source ${formatMac(src)}: static entry on port ${view.ports.get(known.port)?.name ?? known.port}`
       : known.port === inPort ? `source ${formatMac(src)}: learned on ${port.name}, refreshed`
@@ -106,26 +112,26 @@ export function decide(view: SwitchView, key: FlowKey, explain = false): Decisio
   if (isMulticastMac(dst)) {
     decision = 'flood';
     outPorts = floodSet();
-    reason = dst === BROADCAST_MAC ? `broadcast, flooding in VLAN ${vlan}` : `multicast ${formatMac(dst)}, flooding in VLAN ${vlan}`;
+    reason = text(() => dst === BROADCAST_MAC ? `broadcast, flooding in VLAN ${vlan}` : `multicast ${formatMac(dst)}, flooding in VLAN ${vlan}`);
   } else {
     indexDst = dst;
     const entry = view.lookup(vlan, dst);
     const to = entry && view.ports.get(entry.port);
     if (entry && to && egressTag(to, vlan) !== undefined) {
-      if (entry.port === inPort) return { ...drop(`destination ${formatMac(dst)} is learned on the ingress port ${port.name}`, vlan), learn: src, dst };
+      if (entry.port === inPort) return { ...drop(() => `destination ${formatMac(dst)} is learned on the ingress port ${port.name}`, vlan), learn: src, dst };
       decision = 'forward';
       outPorts = [to];
-      reason = `destination ${formatMac(dst)} ${entry.static ? 'has a static entry' : 'is learned'} on port ${to.name} (${to.no}) in VLAN ${vlan}`;
+      reason = text(() => `destination ${formatMac(dst)} ${entry.static ? 'has a static entry' : 'is learned'} on port ${to.name} (${to.no}) in VLAN ${vlan}`);
     } else {
       decision = 'flood';
       outPorts = floodSet();
-      reason = `no learned MAC for destination ${formatMac(dst)} in VLAN ${vlan}, flooding`;
+      reason = text(() => `no learned MAC for destination ${formatMac(dst)} in VLAN ${vlan}, flooding`);
     }
   }
-  say(reason);
+  say(() => reason);
   const outputs = outPorts.map((p) => ({ no: p.no, tagged: egressTag(p, vlan) === 'tagged' }));
-  if (outputs.length === 0) say(`no other port carries VLAN ${vlan}`);
-  else say(`output to ${outPorts.map((p, i) => `${p.name} (${p.no}${outputs[i].tagged ? `, tagged ${vlan}` : ''})`).join(', ')}`);
+  if (outputs.length === 0) say(() => `no other port carries VLAN ${vlan}`);
+  else say(() => `output to ${outPorts.map((p, i) => `${p.name} (${p.no}${outputs[i].tagged ? `, tagged ${vlan}` : ''})`).join(', ')}`);
   return { decision, reason, vlan, learn: src, dst: indexDst, outputs, actions: vlanActions(vid, vlan, outputs), mask, steps };
 }
 
