@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
+import type { Command } from '../../../src/cli/command';
 import type { Request, Response } from '../../../src/daemon/protocol';
 
 export interface FakeDaemon {
@@ -36,4 +37,37 @@ export async function fakeDaemon(): Promise<FakeDaemon> {
   });
   await new Promise<void>((resolve) => server.listen(fake.socket, resolve));
   return fake;
+}
+
+export interface CommandRun {
+  code: number;
+  out: string;
+  err: string;
+}
+
+/**
+ * Per-test setup for a CLI command against the fake daemon (as root): `h.fake` is the test's daemon, `h.run(...)`
+ * runs the command with NETMGR_SOCKET pointing at it.
+ */
+export function commandHarness(cmd: Command): { readonly fake: FakeDaemon; run(...args: string[]): Promise<CommandRun> } {
+  let current: FakeDaemon | undefined;
+  beforeEach(async () => {
+    current = await fakeDaemon();
+    jest.spyOn(process, 'getuid').mockReturnValue(0);
+  });
+  afterEach(async () => {
+    jest.restoreAllMocks();
+    await current?.close();
+  });
+  return {
+    get fake() {
+      return current as FakeDaemon;
+    },
+    async run(...args: string[]) {
+      let out = '';
+      let err = '';
+      const code = await cmd.run({ args, env: { NETMGR_SOCKET: (current as FakeDaemon).socket }, stdout: (t) => (out += t), stderr: (t) => (err += t) });
+      return { code, out, err };
+    },
+  };
 }

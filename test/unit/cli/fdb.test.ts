@@ -2,7 +2,7 @@ import { fdbCommand, formatFdbFlush, formatFdbStats, formatFdbTable } from '../.
 import { EXIT_FAILURE, EXIT_INVALID, EXIT_OK, UsageError } from '../../../src/cli/command';
 import { main } from '../../../src/cli/main';
 import type { FdbEntry, FdbStats } from '../../../src/policy/learning/api';
-import { fakeDaemon, type FakeDaemon } from './fake-daemon';
+import { commandHarness } from './fake-daemon';
 
 const ENTRIES: FdbEntry[] = [
   { port: 0, portName: 'br0', vlan: 0, mac: '02:00:00:00:00:fe', age: 0, static: true, moves: 0 },
@@ -59,55 +59,42 @@ describe('formatFdbFlush', () => {
 });
 
 describe('netmgr fdb', () => {
-  let fake: FakeDaemon;
-  beforeEach(async () => {
-    fake = await fakeDaemon();
-    jest.spyOn(process, 'getuid').mockReturnValue(0);
-  });
-  afterEach(async () => {
-    jest.restoreAllMocks();
-    await fake.close();
-  });
-  async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-    let out = '';
-    let err = '';
-    const code = await fdbCommand.run({ args, env: { NETMGR_SOCKET: fake.socket }, stdout: (t) => (out += t), stderr: (t) => (err += t) });
-    return { code, out, err };
-  }
+  const h = commandHarness(fdbCommand);
+  const run = h.run;
 
   test('show BRIDGE asks for that bridge and prints its table without a heading', async () => {
-    fake.answer = { ok: true, result: [{ bridge: 'br0', entries: ENTRIES.slice(1, 2) }] };
+    h.fake.answer = { ok: true, result: [{ bridge: 'br0', entries: ENTRIES.slice(1, 2) }] };
     expect(await run('show', 'br0')).toEqual({ code: EXIT_OK, out: ' port  VLAN  MAC                Age\np1(1)     0  50:54:00:00:00:01    3\n', err: '' });
-    expect(fake.requests).toEqual([{ op: 'fdb', command: 'show', bridge: 'br0' }]);
+    expect(h.fake.requests).toEqual([{ op: 'fdb', command: 'show', bridge: 'br0' }]);
   });
   test('show without a bridge prints every learning bridge under a heading', async () => {
-    fake.answer = { ok: true, result: [{ bridge: 'br0', entries: ENTRIES.slice(1, 2) }, { bridge: 'br1', entries: [] }] };
+    h.fake.answer = { ok: true, result: [{ bridge: 'br0', entries: ENTRIES.slice(1, 2) }, { bridge: 'br1', entries: [] }] };
     const r = await run('show');
     expect(r.out).toBe('bridge br0:\n port  VLAN  MAC                Age\np1(1)     0  50:54:00:00:00:01    3\n\nbridge br1:\n port  VLAN  MAC                Age\n');
-    expect(fake.requests).toEqual([{ op: 'fdb', command: 'show' }]);
+    expect(h.fake.requests).toEqual([{ op: 'fdb', command: 'show' }]);
   });
   test('show says so on stderr when no bridge learns', async () => {
-    fake.answer = { ok: true, result: [] };
+    h.fake.answer = { ok: true, result: [] };
     expect(await run('show')).toEqual({ code: EXIT_OK, out: '', err: 'netmgr fdb: netmgrd runs no bridge with policy = "learning"\n' });
   });
   test('--json prints the raw result', async () => {
     const result = [{ bridge: 'br0', stats: STATS }];
-    fake.answer = { ok: true, result };
+    h.fake.answer = { ok: true, result };
     const r = await run('stats', '--json');
     expect(JSON.parse(r.out)).toEqual(result);
   });
   test('stats prints one block per bridge', async () => {
-    fake.answer = { ok: true, result: [{ bridge: 'br0', stats: STATS }, { bridge: 'br1', stats: STATS }] };
+    h.fake.answer = { ok: true, result: [{ bridge: 'br0', stats: STATS }, { bridge: 'br1', stats: STATS }] };
     const r = await run('stats');
     expect(r.out).toBe(`${formatFdbStats('br0', STATS)}\n${formatFdbStats('br1', STATS)}`);
   });
   test('flush prints what each bridge dropped', async () => {
-    fake.answer = { ok: true, result: [{ bridge: 'br0', flushed: 5 }, { bridge: 'br1', flushed: 0 }] };
+    h.fake.answer = { ok: true, result: [{ bridge: 'br0', flushed: 5 }, { bridge: 'br1', flushed: 0 }] };
     expect((await run('flush')).out).toBe('flushed 5 learned MAC entries from br0\nflushed 0 learned MAC entries from br1\n');
-    expect(fake.requests).toEqual([{ op: 'fdb', command: 'flush' }]);
+    expect(h.fake.requests).toEqual([{ op: 'fdb', command: 'flush' }]);
   });
   test('a refusal is printed and exits 2', async () => {
-    fake.answer = { ok: false, error: { kind: 'invalid', message: 'bridge flows-br runs policy = "flows": it has no MAC table' } };
+    h.fake.answer = { ok: false, error: { kind: 'invalid', message: 'bridge flows-br runs policy = "flows": it has no MAC table' } };
     expect(await run('show', 'flows-br')).toEqual({ code: EXIT_INVALID, out: '', err: 'netmgr fdb show: bridge flows-br runs policy = "flows": it has no MAC table\n' });
   });
   test('bad command lines are UsageErrors', async () => {
@@ -115,11 +102,11 @@ describe('netmgr fdb', () => {
     await expect(run('dump')).rejects.toBeInstanceOf(UsageError);
     await expect(run('show', 'br0', 'br1')).rejects.toBeInstanceOf(UsageError);
     await expect(run('flush', '--all')).rejects.toBeInstanceOf(UsageError);
-    expect(fake.requests).toEqual([]);
+    expect(h.fake.requests).toEqual([]);
   });
   test('without netmgrd: exit 1 with how to start it', async () => {
     const saved = process.env.NETMGR_SOCKET;
-    process.env.NETMGR_SOCKET = `${fake.socket}.absent`;
+    process.env.NETMGR_SOCKET = `${h.fake.socket}.absent`;
     let err = '';
     try {
       const code = await main(['fdb', 'show'], { stdout: () => true, stderr: (t) => ((err += t), true) });
@@ -128,6 +115,6 @@ describe('netmgr fdb', () => {
       if (saved === undefined) delete process.env.NETMGR_SOCKET;
       else process.env.NETMGR_SOCKET = saved;
     }
-    expect(err).toBe(`netmgr fdb: netmgrd is not running (${fake.socket}.absent: no socket)\n  hint: start it with \`netmgr daemon\` (in the foreground) or \`systemctl start netmgr\`\n`);
+    expect(err).toBe(`netmgr fdb: netmgrd is not running (${h.fake.socket}.absent: no socket)\n  hint: start it with \`netmgr daemon\` (in the foreground) or \`systemctl start netmgr\`\n`);
   });
 });

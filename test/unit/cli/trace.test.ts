@@ -1,7 +1,7 @@
 import { formatTrace, traceCommand } from '../../../src/cli/trace';
 import { EXIT_INVALID, EXIT_OK, UsageError } from '../../../src/cli/command';
 import type { TraceResult } from '../../../src/policy/learning/api';
-import { fakeDaemon, type FakeDaemon } from './fake-daemon';
+import { commandHarness } from './fake-daemon';
 
 const FORWARD: TraceResult = {
   bridge: 'br0',
@@ -85,34 +85,21 @@ describe('formatTrace', () => {
 });
 
 describe('netmgr trace', () => {
-  let fake: FakeDaemon;
-  beforeEach(async () => {
-    fake = await fakeDaemon();
-    jest.spyOn(process, 'getuid').mockReturnValue(0);
-  });
-  afterEach(async () => {
-    jest.restoreAllMocks();
-    await fake.close();
-  });
-  async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-    let out = '';
-    let err = '';
-    const code = await traceCommand.run({ args, env: { NETMGR_SOCKET: fake.socket }, stdout: (t) => (out += t), stderr: (t) => (err += t) });
-    return { code, out, err };
-  }
+  const h = commandHarness(traceCommand);
+  const run = h.run;
   const FLOW = 'in_port(p1),eth(src=50:54:00:00:00:01,dst=ff:ff:ff:ff:ff:ff)';
 
   test('sends the bridge and the flow text as written, prints the trace', async () => {
-    fake.answer = { ok: true, result: FLOOD };
+    h.fake.answer = { ok: true, result: FLOOD };
     expect(await run('br0', FLOW)).toEqual({ code: EXIT_OK, out: formatTrace(FLOOD), err: '' });
-    expect(fake.requests).toEqual([{ op: 'trace', bridge: 'br0', flow: FLOW }]);
+    expect(h.fake.requests).toEqual([{ op: 'trace', bridge: 'br0', flow: FLOW }]);
   });
   test('--json prints the raw result', async () => {
-    fake.answer = { ok: true, result: FLOOD };
+    h.fake.answer = { ok: true, result: FLOOD };
     expect(JSON.parse((await run('--json', 'br0', FLOW)).out)).toEqual(FLOOD);
   });
   test('a flow problem is shown with a caret under the token, exit 2', async () => {
-    fake.answer = { ok: false, error: { kind: 'flow', message: 'm', flowErrors: [{ message: "trace needs the packet's source MAC: add src=MAC to eth(...)", column: 12, token: 'eth', source: 'flow' }] } };
+    h.fake.answer = { ok: false, error: { kind: 'flow', message: 'm', flowErrors: [{ message: "trace needs the packet's source MAC: add src=MAC to eth(...)", column: 12, token: 'eth', source: 'flow' }] } };
     const r = await run('br0', 'in_port(p1),eth(dst=ff:ff:ff:ff:ff:ff)');
     expect(r).toEqual({
       code: EXIT_INVALID,
@@ -124,6 +111,6 @@ describe('netmgr trace', () => {
     await expect(run()).rejects.toBeInstanceOf(UsageError);
     await expect(run('br0')).rejects.toBeInstanceOf(UsageError);
     await expect(run('br0', FLOW, 'extra')).rejects.toBeInstanceOf(UsageError);
-    expect(fake.requests).toEqual([]);
+    expect(h.fake.requests).toEqual([]);
   });
 });
