@@ -3,23 +3,16 @@
  * learning policy's decision for one packet, explained. Trace flows may name ports, as in dpctl; they are resolved
  * with the datapath's own port table.
  */
-import { FlowError, parseFlow, validateFlow, type Flow, type FlowKey, type FlowMask } from '../flow';
+import { FlowError, MAC_EXACT, parseFlow, validateFlow, type Flow } from '../flow';
 import type { Datapath } from '../datapath/types';
-import type { FdbEntry, FdbStats, TraceResult } from '../policy/learning/api';
+import type { TraceResult } from '../policy/learning/api';
+import type { LearningPolicy } from '../policy/learning';
 import type { Policy } from '../policy/types';
 import type { FdbFlushResult, FdbRequest, FdbShowResult, FdbStatsResult, TraceRequest } from './protocol';
 import { parsingFlow, pickBridge, portTableOf, refuseFlowProblems, RequestError } from './requests';
 
-/** What the learning policy reports (src/policy/learning); only a policy of kind 'learning' has it. */
-export interface LearningReports {
-  /** Sorted by port, VLAN, MAC. */
-  fdbShow(): FdbEntry[];
-  /** Removes the learned (not static) entries and revalidates the flows; returns how many were removed. */
-  fdbFlush(): number;
-  fdbStats(): FdbStats;
-  /** The decision for one packet (the key has inPort and eth), without learning from it. */
-  trace(key: FlowKey, mask?: FlowMask): TraceResult;
-}
+/** What the learning policy reports (fdb show/flush/stats, trace); only a policy of kind 'learning' has it. */
+export type LearningReports = Pick<LearningPolicy, 'fdbShow' | 'fdbFlush' | 'fdbStats' | 'trace'>;
 
 export function isLearning(p: Policy): p is Policy & LearningReports {
   return p.kind === 'learning';
@@ -60,7 +53,6 @@ export function runFdb(m: PolicyBridges, req: FdbRequest): FdbShowResult | FdbSt
 }
 
 const EXACT_PORT = 0xffffffff;
-const EXACT_MAC = 0xffffffffffff;
 
 /** What a trace needs beyond a valid flow: one packet's in_port and Ethernet addresses, exact, on a real port. */
 function traceProblems(flow: Flow, dp: Datapath, bridge: string): FlowError[] {
@@ -87,7 +79,7 @@ function traceProblems(flow: Flow, dp: Datapath, bridge: string): FlowError[] {
     for (const f of ['src', 'dst'] as const) {
       const m = mask.eth?.[f] ?? 0;
       if (m === 0) out.push(problem('eth', `trace needs the packet's ${f === 'src' ? 'source' : 'destination'} MAC: add ${f}=MAC to eth(...)`));
-      else if (m !== EXACT_MAC) out.push(problem(`eth.${f}`, `eth(${f}=...) must be exact for a trace (it follows one packet): remove the /mask`));
+      else if (m !== MAC_EXACT) out.push(problem(`eth.${f}`, `eth(${f}=...) must be exact for a trace (it follows one packet): remove the /mask`));
     }
   }
   return out;

@@ -32,6 +32,13 @@ const ISOLATION_FILE = 'isolation.json';
 
 const notFound = (what: string) => new DatapathError('ENOENT', `${what} does not exist`);
 
+/** VLAN settings exist only under the learning policy (the units refuse them elsewhere; netmgrd checks again). */
+function refuseVlans(b: ManagedBridge, vlans: PortVlanConfig | undefined): void {
+  if (vlans !== undefined && b.config.policy !== 'learning') {
+    throw new DatapathError('EINVAL', `bridge ${b.config.name} runs policy = "${b.config.policy}": ports have no VLAN settings`);
+  }
+}
+
 export class BridgeManager implements DatapathStepExecutor {
   private readonly bridges = new Map<string, ManagedBridge>();
   private readonly sockets = new NamespaceSockets();
@@ -98,6 +105,13 @@ export class BridgeManager implements DatapathStepExecutor {
     return b;
   }
 
+  private port(bridge: string, name: string): { b: ManagedBridge; p: PortConfig } {
+    const b = this.bridges.get(bridge);
+    const p = b?.ports.get(name);
+    if (!b || !p) throw notFound(`port ${name} of bridge ${bridge}`);
+    return { b, p };
+  }
+
   /** The datapath of a bridge, for dpctl and the policies. */
   datapath(name: string): Datapath {
     return this.bridge(name).dp;
@@ -155,10 +169,8 @@ export class BridgeManager implements DatapathStepExecutor {
 
   /** A port's VLAN settings (undefined = none), changed in place: the port stays attached. */
   setPortVlans(bridge: string, name: string, vlans: PortVlanConfig | undefined): void {
-    const b = this.bridges.get(bridge);
-    const p = b?.ports.get(name);
-    if (!b || !p) throw notFound(`port ${name} of bridge ${bridge}`);
-    if (vlans !== undefined && b.config.policy !== 'learning') throw new DatapathError('EINVAL', `bridge ${bridge} runs policy = "${b.config.policy}": ports have no VLAN settings`);
+    const { b, p } = this.port(bridge, name);
+    refuseVlans(b, vlans);
     const next: PortConfig = { ...p };
     delete next.vlans;
     if (vlans) next.vlans = vlans;
@@ -178,7 +190,7 @@ export class BridgeManager implements DatapathStepExecutor {
     const b = this.bridges.get(bridge);
     if (!b) throw notFound(`bridge ${bridge}`);
     if (b.ports.has(cfg.name)) throw new DatapathError('EEXIST', `port ${cfg.name} already exists on ${bridge}`);
-    if (cfg.vlans && b.config.policy !== 'learning') throw new DatapathError('EINVAL', `bridge ${bridge} runs policy = "${b.config.policy}": ports have no VLAN settings`);
+    refuseVlans(b, cfg.vlans);
     const internal = cfg.kind === 'internal';
     b.dp.addPort({ no: cfg.no, name: cfg.name, type: internal ? 'internal' : 'netdev' });
     try {
@@ -200,9 +212,7 @@ export class BridgeManager implements DatapathStepExecutor {
   }
 
   removePort(bridge: string, name: string): void {
-    const b = this.bridges.get(bridge);
-    const p = b?.ports.get(name);
-    if (!b || !p) throw notFound(`port ${name} of bridge ${bridge}`);
+    const { b, p } = this.port(bridge, name);
     b.dp.removePort(p.no);
     b.ports.delete(name);
     this.configurePolicy(b);

@@ -51,6 +51,9 @@ export const ETH_P_802_3_MIN = 0x0600;
 
 export const IPPROTO = { ICMP: 1, TCP: 6, UDP: 17, IPV6_HOPOPTS: 0, IPV6_ROUTING: 43, IPV6_FRAGMENT: 44, ESP: 50, AH: 51, ICMPV6: 58, IPV6_NONXT: 59, IPV6_DSTOPTS: 60, SCTP: 132 } as const;
 
+/** The mask of a 48-bit MAC field matched exactly. */
+export const MAC_EXACT = 0xffffffffffff;
+
 export const VLAN_CFI = 0x1000;
 export const VLAN_VID_MASK = 0x0fff;
 export const VLAN_PCP_SHIFT = 13;

@@ -5,7 +5,7 @@
  * addresses of the TAPs, a learning bridge's settings (aging, table size, static MACs) and a port's VLAN settings
  * are changed in place.
  */
-import type { FlowText, LearningConfig, LiveBridge, PortConfig, PortVlanConfig } from '../live/bridges';
+import { sameVlans, type FlowText, type LearningConfig, type LiveBridge, type PortConfig, type PortVlanConfig } from '../live/bridges';
 import { findLink, type LiveState } from '../live/state';
 import type { BridgeSpec, DatapathType, DesiredState, PortSpec } from '../model/types';
 import { bridgePortNumbers, portTable } from '../units/flows';
@@ -62,12 +62,6 @@ export function sameLearning(a: LearningConfig, b: LearningConfig): boolean {
   return b.staticMacs.every((s) => keys.has(staticKey(s)));
 }
 
-/** Same VLAN settings; trunks compared as a set. */
-export function sameVlans(a: PortVlanConfig | undefined, b: PortVlanConfig | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b;
-  const set = (t: number[] | undefined) => (t === undefined ? undefined : [...new Set(t)].sort((x, y) => x - y).join(','));
-  return a.access === b.access && a.native === b.native && set(a.trunks) === set(b.trunks);
-}
 
 function wantedPort(p: PortSpec, no: number, learning: boolean): PortConfig {
   const vlans = learning ? wantedVlans(p) : undefined;

@@ -126,14 +126,17 @@ export function parseCidr(text: string): Parsed<CidrValue> {
 
 const MAC_HINT = 'use a locally administered unicast address: first octet with its two low bits 10, e.g. "02:00:00:00:00:01"';
 
+const MAC_SYNTAX = /^[0-9A-Fa-f]{2}([:-])[0-9A-Fa-f]{2}(\1[0-9A-Fa-f]{2}){4}$/;
+const isMulticastText = (mac: string): boolean => (parseInt(mac.slice(0, 2), 16) & 1) === 1;
+
 /** Six hex pairs separated by ':' or '-' (one separator throughout); normalised to lower-case colons. */
 export function parseMac(text: string): Parsed<string> {
-  if (!/^[0-9A-Fa-f]{2}([:-])[0-9A-Fa-f]{2}(\1[0-9A-Fa-f]{2}){4}$/.test(text)) {
+  if (!MAC_SYNTAX.test(text)) {
     return fail(`\`${text}\` is not a MAC address`, 'write six hex pairs separated by ":", e.g. "02:00:00:00:00:01"');
   }
   const mac = text.toLowerCase().replace(/-/g, ':');
   if (mac === '00:00:00:00:00:00') return fail('the all-zero MAC address cannot be assigned to an interface', MAC_HINT);
-  if (parseInt(mac.slice(0, 2), 16) & 1) {
+  if (isMulticastText(mac)) {
     return fail(
       `\`${text}\` is a multicast MAC address (the low bit of the first octet is set); an interface needs a unicast address`,
       MAC_HINT,
@@ -145,12 +148,12 @@ export function parseMac(text: string): Parsed<string> {
 const STATION_HINT = 'a static entry names the unicast MAC of one station reached through the port, e.g. "02:00:00:00:01:01"';
 
 /**
- * The MAC of a station in a static MAC table entry: the syntax of parseMac, and unicast, since multicast and
- * broadcast frames are flooded within their VLAN, never looked up in the table.
+ * The MAC of a station in a static MAC table entry: parseMac's syntax and rules, with the refusals explained for
+ * a station: multicast and broadcast frames are flooded within their VLAN, never looked up in the table.
  */
 export function parseStationMac(text: string): Parsed<string> {
   const r = parseMac(text);
-  if (r.ok || !/^[0-9A-Fa-f]{2}([:-])[0-9A-Fa-f]{2}(\1[0-9A-Fa-f]{2}){4}$/.test(text)) return r;
+  if (r.ok || !MAC_SYNTAX.test(text)) return r;
   const mac = text.toLowerCase().replace(/-/g, ':');
   if (mac === '00:00:00:00:00:00') return fail('the all-zero MAC address is not the address of a station', STATION_HINT);
   if (mac === 'ff:ff:ff:ff:ff:ff') {

@@ -9,14 +9,14 @@
 import * as fs from 'fs';
 import { IO_KIND_PACKET, IO_KIND_TAP, native, type PollHandle } from '../../native';
 import {
-  extractPacked, formatActions, MegaflowTable, newPacketKey, PACKED_WORD, FlowTableError, unpackPacketKey,
+  extractPacked, formatActions, MAC_EXACT, MegaflowTable, newPacketKey, PACKED_WORD, FlowTableError, unpackPacketKey,
   type FlowAction, type FlowActions, type FlowKey, type FlowMask, type MegaflowEntry,
 } from '../../flow';
 import {
   DatapathError, type Datapath, type DpFlow, type DpPortInfo, type DpPortSpec, type DpPortStats, type DpStats,
   type FlowPut, type FlowPutOptions, type UpcallHandler,
 } from '../types';
-import { frameMalformed, MAC_EXACT, popVlan, pushVlan, setEthernet, setIpv4, VNET_HDR_LEN, vnetHeaderValid } from './packet';
+import { frameMalformed, popVlan, pushVlan, setEthernet, setIpv4, VNET_HDR_LEN, vnetHeaderValid } from './packet';
 
 /** Frames per receive call and receive calls per readiness event (packet-io.md: 32-64 and ~16). */
 export const BATCH = 64;

@@ -115,8 +115,6 @@ function setMacMasked(b: Uint8Array, i: number, value: number, mask: number): vo
   writeMac(b, i, (hi & 0xffff) * 0x100000000 + lo);
 }
 
-export const MAC_EXACT = 0xffffffffffff;
-
 /** set(eth(src=..,dst=..)) / set_masked: rewrites the MAC addresses. */
 export function setEthernet(b: Uint8Array, off: number, src: number, srcMask: number, dst: number, dstMask: number): void {
   const e = off + VNET_HDR_LEN;

@@ -4,11 +4,10 @@
  * consulted, as OVS's xlate tracks wildcards: in_port, the VLAN tag, the source MAC (learning must see every new
  * source) and the destination MAC - never L3/L4 fields - so one flow serves every packet of a MAC pair.
  */
-import { ETH_P, VLAN_CFI, VLAN_VID_MASK, type FlowAction, type FlowActions, type FlowKey, type FlowMask } from '../../flow';
+import { ETH_P, MAC_EXACT, VLAN_CFI, VLAN_VID_MASK, type FlowAction, type FlowActions, type FlowKey, type FlowMask } from '../../flow';
 import { formatMac } from '../../flow/text';
 import { describeVlanMode, egressTag, ingressVlan, type PortVlanMode } from './vlan';
 
-export const MAC_EXACT = 0xffffffffffff;
 const MAC_MULTICAST_BIT = 0x010000000000;
 /** 01:80:c2:00:00:00-0f: bridge control protocols (STP, LACP, 802.1X, LLDP), never forwarded by a bridge. */
 const LINK_LOCAL_PREFIX = 0x0180c2000000;

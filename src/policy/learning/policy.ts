@@ -10,12 +10,12 @@
 import { formatActions, formatFlowKey, type FlowKey, type FlowMask } from '../../flow';
 import { formatMac, scanMac } from '../../flow/text';
 import type { Datapath, Upcall, UpcallResult } from '../../datapath/types';
-import type { BridgeConfig, LearningConfig, PortConfig } from '../../live/bridges';
+import { sameVlans, type BridgeConfig, type LearningConfig, type PortConfig } from '../../live/bridges';
 import type { Policy } from '../types';
 import type { FdbEntry, FdbStats, TraceResult } from './api';
 import { decide, type Decision, type SwitchView } from './decide';
 import { MacTable, type MacEntry } from './mac-table';
-import { portVlanMode, sameVlanMode, type PortVlanMode } from './vlan';
+import { portVlanMode, type PortVlanMode } from './vlan';
 
 /** OVS's max-idle default: a megaflow with no traffic for this long is deleted. */
 export const FLOW_IDLE_MS = 10_000;
@@ -103,7 +103,7 @@ export class LearningPolicy implements Policy {
     let portsChanged = modes.size !== this.ports.size;
     for (const [no, old] of this.ports) {
       const mode = modes.get(no);
-      if (mode && mode.name === old.name && sameVlanMode(old, mode)) continue;
+      if (mode && mode.name === old.name && sameVlans(old.config, mode.config)) continue;
       // The port left or switches other VLANs now: what was learned on it is no longer true.
       this.table.flushPort(no);
       portsChanged = true;

@@ -14,6 +14,8 @@ export const UNTAGGED_VLAN = 0;
 export interface PortVlanMode {
   no: number;
   name: string;
+  /** The settings this mode was made from (undefined: none). */
+  config?: PortVlanConfig;
   access?: number;
   trunks?: ReadonlySet<number>;
   native?: number;
@@ -23,16 +25,11 @@ export function portVlanMode(no: number, name: string, cfg: PortVlanConfig | und
   return {
     no,
     name,
+    ...(cfg !== undefined ? { config: cfg } : {}),
     ...(cfg?.access !== undefined ? { access: cfg.access } : {}),
     ...(cfg?.trunks !== undefined ? { trunks: new Set(cfg.trunks) } : {}),
     ...(cfg?.native !== undefined ? { native: cfg.native } : {}),
   };
-}
-
-export function sameVlanMode(a: PortVlanMode, b: PortVlanMode): boolean {
-  const sameSet = (x?: ReadonlySet<number>, y?: ReadonlySet<number>) =>
-    x === y || (x !== undefined && y !== undefined && x.size === y.size && [...x].every((v) => y.has(v)));
-  return a.access === b.access && a.native === b.native && sameSet(a.trunks, b.trunks);
 }
 
 export function describeVlanMode(p: PortVlanMode): string {

@@ -1,7 +1,8 @@
 /** Frame surgery of the userspace datapath (pure): header checks, VLAN push/pop, field rewrites with checksums. */
 import {
-  frameMalformed, inetChecksum, MAC_EXACT, popVlan, pushVlan, setEthernet, setIpv4, VNET_HDR_LEN, vnetHeaderValid,
+  frameMalformed, inetChecksum, popVlan, pushVlan, setEthernet, setIpv4, VNET_HDR_LEN, vnetHeaderValid,
 } from '../../../src/datapath/userspace/packet';
+import { MAC_EXACT } from '../../../src/flow';
 import { prng as makePrng } from '../../helpers/prng';
 
 const HEAD = 16;
