@@ -75,7 +75,7 @@ export function preflight(desired: DesiredState, world: World): UnitError[] {
     namespaceExists: (ns: string) => live.namespaces.includes(ns),
     interfaceExists: (ns: string | null, name: string) => !!live.links.get(ns ?? '')?.some((l) => l.name === name),
   };
-  return [...checkSupported(desired), ...checkAgainstSystem(desired, facts), ...findConflicts(desired, live, world.owned)];
+  return [...checkSupported(desired, live), ...checkAgainstSystem(desired, facts), ...findConflicts(desired, live, world.owned)];
 }
 
 /** The ownership record after a successful apply of plan (pure). */

@@ -4,6 +4,8 @@ import type { ErrorBody, LiveResult, Request } from '../daemon/protocol';
 import { CliContext, EXIT_BUSY, EXIT_FAILURE, EXIT_INVALID } from './command';
 import { printErrors } from './common';
 import { renderFlowError } from './flow-error';
+import { readKernelBridges } from '../datapath/kernel/live';
+import type { LiveBridge } from '../live/bridges';
 
 /** The bridges netmgrd runs, or undefined when it is not running. */
 export async function liveBridges(socketPath: string): Promise<LiveResult | undefined> {
@@ -11,6 +13,16 @@ export async function liveBridges(socketPath: string): Promise<LiveResult | unde
   if (r === undefined) return undefined;
   if (!r.ok) throw new Error(`netmgrd: ${r.error.message}`);
   return r.result;
+}
+
+/**
+ * The bridges to plan against: netmgrd's when it runs, else the kernel bridges netmgr recorded, read from the
+ * kernel (they outlive netmgrd; userspace bridges do not).
+ */
+export async function bridgesToPlan(socketPath: string, stateDir: string): Promise<{ bridges: LiveBridge[]; daemonRunning: boolean }> {
+  const running = await liveBridges(socketPath);
+  if (running !== undefined) return { bridges: running, daemonRunning: true };
+  return { bridges: readKernelBridges(stateDir), daemonRunning: false };
 }
 
 /** Prints an error answer the way the local command would, and returns its exit code. */

@@ -4,7 +4,7 @@ import { planChanges } from '../plan/diff';
 import { formatPlan, planToJson } from '../plan/format';
 import { Command, EXIT_INVALID, EXIT_OK } from './command';
 import { loadUnitDir } from '../units';
-import { liveBridges } from './daemon-client';
+import { bridgesToPlan } from './daemon-client';
 import { START_HINT } from '../daemon/client';
 import { DIR_OPTION, JSON_OPTION, parseOptions, paths, printErrors, printJson, requireRoot } from './common';
 
@@ -21,17 +21,19 @@ export const planCommand: Command = {
       printErrors(ctx, errors);
       return EXIT_INVALID;
     }
-    const bridges = await liveBridges(p.socket);
+    const { bridges, daemonRunning } = await bridgesToPlan(p.socket, p.stateDir);
     const sockets = new NamespaceSockets();
     try {
-      const world = readWorld(desired, p.stateDir, sockets, bridges ?? []);
+      const world = readWorld(desired, p.stateDir, sockets, bridges);
       const problems = preflight(desired, world);
       if (problems.length) {
         printErrors(ctx, problems);
         return EXIT_INVALID;
       }
       const plan = planChanges(desired, world.live, world.owned, world.bridges);
-      if (bridges === undefined && desired.bridges.size) plan.notes.push(`netmgrd is not running, so no bridge exists yet; apply needs it: ${START_HINT}`);
+      if (!daemonRunning && plan.changes.some((c) => c.object === 'bridge' || c.object === 'port' || c.object === 'flow')) {
+        plan.notes.push(`netmgrd is not running; apply needs it for bridges, ports and flows: ${START_HINT}`);
+      }
       if (values.json) printJson(ctx, planToJson(plan));
       else ctx.stdout(formatPlan(plan));
       return EXIT_OK;

@@ -8,7 +8,7 @@ import { formatChange } from '../plan/format';
 import { Change } from '../plan/types';
 import { Command, EXIT_OK } from './command';
 import { loadUnitDir } from '../units';
-import { liveBridges } from './daemon-client';
+import { bridgesToPlan } from './daemon-client';
 import { DIR_OPTION, JSON_OPTION, parseOptions, paths, printJson, requireRoot } from './common';
 
 const emptyDesired = (): DesiredState => ({ bridges: new Map(), ports: new Map(), namespaces: [] });
@@ -34,7 +34,7 @@ export const showCommand: Command = {
     const units = loadUnitDir(p.unitDir);
     const desired = units.state ?? emptyDesired();
     const owned = loadOwnership(p.stateDir);
-    const bridges = (await liveBridges(p.socket)) ?? [];
+    const { bridges, daemonRunning } = await bridgesToPlan(p.socket, p.stateDir);
     const sockets = new NamespaceSockets();
     try {
       const live = readLiveState(sockets, namespacesOfInterest(desired, owned, bridges));
@@ -63,7 +63,7 @@ export const showCommand: Command = {
         out.push(`    ${linkText(v.name, findLink(live, v.namespace, v.name))}`);
         out.push(`    ${linkText(v.peer, findLink(live, v.peerNamespace, v.peer))}`);
       }
-      out.push(`Bridges run by netmgrd: ${bridges.length || 'none'}`);
+      out.push(`Bridges${daemonRunning ? ' run by netmgrd' : ' (netmgrd is not running: kernel bridges only)'}: ${bridges.length || 'none'}`);
       for (const b of bridges) {
         out.push(`  ${b.name} (datapath ${b.datapath}, policy ${b.policy}, ${b.flows.length} flow(s))`);
         for (const port of b.ports) out.push(`    port ${port.no}: ${port.name} (${port.kind}${port.namespace ? `, namespace ${port.namespace}` : ''})`);

@@ -55,6 +55,7 @@ export class Daemon {
   async start(): Promise<void> {
     await this.claimSocket();
     this.manager.releaseStaleIsolation();
+    this.manager.adoptKernelBridges();
     const server = net.createServer((c) => this.serve(c));
     this.server = server;
     const dir = path.dirname(this.opts.socketPath);

@@ -4,7 +4,9 @@
  * VLAN settings) on top of the Datapath interface, wires each bridge to its policy, and reports what exists
  * (LiveBridge, with the learning settings and VLAN settings it was given) so the planner can diff against it.
  * After every change of a bridge's settings or ports the policy is told (Policy.configure). The TAP devices of
- * userspace bridges belong to this process: they disappear when it exits, by design.
+ * userspace bridges belong to this process: they disappear when it exits, by design. Kernel bridges outlive it:
+ * they are recorded in the state directory (kernel/records.ts), left running at shutdown and adopted again at
+ * the next start (adoptKernelBridges), so forwarding through their flows never stops.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -19,6 +21,9 @@ import type { DatapathStepExecutor } from '../apply/runner';
 import type { DatapathStep } from '../plan/types';
 import { DatapathError, type Datapath } from './types';
 import { UserspaceDatapath, type HostIsolation } from './userspace/datapath';
+import { KernelDatapath } from './kernel/datapath';
+import { kernelLiveBridge } from './kernel/live';
+import { loadKernelBridges, saveKernelBridges } from './kernel/records';
 
 
 interface ManagedBridge {
@@ -44,6 +49,8 @@ export class BridgeManager implements DatapathStepExecutor {
   private readonly sockets = new NamespaceSockets();
   private readonly isolation: HostIsolation;
   private readonly isolated: IngressDrop[];
+  /** Set by shutdown: kernel bridges leave this process but stay recorded. */
+  private stopping = false;
 
   constructor(private readonly stateDir: string, private readonly log: (line: string) => void) {
     this.isolated = this.loadIsolation();
@@ -132,17 +139,24 @@ export class BridgeManager implements DatapathStepExecutor {
   }
 
   live(): LiveBridge[] {
-    return [...this.bridges.values()].map((b) => ({
+    return [...this.bridges.values()].map((b) => b.dp.type === 'kernel' ? this.kernelLive(b) : ({
       ...b.config,
       ports: [...b.ports.values()].sort((x, y) => x.no - y.no),
       flows: b.config.policy === 'flows' ? b.dp.dumpFlows().map((f) => formatFlowText(f.key, f.mask, f.actions)) : [],
     }));
   }
 
+  /** A kernel bridge as the kernel confirms it (a port whose vport vanished is not reported). */
+  private kernelLive(b: ManagedBridge): LiveBridge {
+    const rec = { config: b.config, ports: [...b.ports.values()] };
+    return kernelLiveBridge(rec, b.dp.ports(), b.config.policy === 'flows' ? b.dp.dumpFlows() : []);
+  }
+
   createBridge(cfg: BridgeConfig): void {
     if (this.bridges.has(cfg.name)) throw new DatapathError('EEXIST', `bridge ${cfg.name} already exists`);
-    if (cfg.datapath !== 'userspace') throw new DatapathError('EOPNOTSUPP', `the ${cfg.datapath} datapath is not implemented yet; use datapath = "userspace"`);
-    const dp = new UserspaceDatapath(cfg.name, { isolation: this.isolation, log: this.log });
+    const dp: Datapath = cfg.datapath === 'kernel'
+      ? KernelDatapath.create(cfg.name, { log: this.log })
+      : new UserspaceDatapath(cfg.name, { isolation: this.isolation, log: this.log });
     let policy: Policy | undefined;
     try {
       dp.addPort({ no: 0, name: cfg.name, type: 'internal' });
@@ -152,11 +166,69 @@ export class BridgeManager implements DatapathStepExecutor {
       const b: ManagedBridge = { config: cfg, dp, policy, ports: new Map() };
       this.configurePolicy(b);
       this.bridges.set(cfg.name, b);
+      this.recordKernelBridges();
     } catch (e) {
       policy?.detach();
       dp.destroy();
       throw e;
     }
+  }
+
+  /** Saves the kernel bridges' settings (after every change to one): what a restarted netmgrd adopts. */
+  private recordKernelBridges(): void {
+    if (this.stopping) return;
+    const kernel = [...this.bridges.values()].filter((b) => b.dp.type === 'kernel');
+    if (!kernel.length && !loadKernelBridges(this.stateDir).length) return;
+    saveKernelBridges(this.stateDir, kernel.map((b) => ({ config: b.config, ports: [...b.ports.values()].sort((x, y) => x.no - y.no) })));
+  }
+
+  /**
+   * At start-up: takes over the kernel bridges an earlier netmgrd created (recorded in the state directory).
+   * Their upcalls come here from now on; ports the kernel lost are forgotten (the next apply adds them again);
+   * vports not in the record (left by an apply that died between the kernel's change and the record) are removed.
+   * A learning bridge's policy adopts the flows in the kernel, so forwarding goes on and aging resumes.
+   */
+  adoptKernelBridges(): void {
+    const records = loadKernelBridges(this.stateDir);
+    if (!records.length) return;
+    for (const rec of records) {
+      const name = rec.config.name;
+      if (this.bridges.has(name)) continue;
+      let dp: KernelDatapath | undefined;
+      try {
+        dp = KernelDatapath.adopt(name, { log: this.log });
+      } catch (e) {
+        this.log(`could not take over kernel bridge ${name}: ${(e as Error).message}`);
+        continue;
+      }
+      if (!dp) {
+        this.log(`kernel bridge ${name} is gone (rebooted or removed by hand); the next apply creates it again`);
+        continue;
+      }
+      const vports = new Map(dp.ports().map((p) => [p.no, p]));
+      const ports = new Map<string, PortConfig>();
+      for (const p of rec.ports) {
+        const v = vports.get(p.no);
+        if (v && v.name === p.name) ports.set(p.name, p);
+      }
+      for (const v of vports.values()) {
+        if (v.no === 0 || ports.get(v.name)?.no === v.no) continue;
+        this.log(`kernel bridge ${name}: removing port ${v.name} (${v.no}), which netmgr's record does not have (an interrupted apply?)`);
+        try {
+          dp.removePort(v.no);
+        } catch (e) {
+          this.log(`kernel bridge ${name}: could not remove port ${v.name}: ${(e as Error).message}`);
+        }
+      }
+      const policy = createPolicy(rec.config, this.log);
+      policy.attach(dp);
+      const b: ManagedBridge = { config: rec.config, dp, policy, ports };
+      this.configurePolicy(b);
+      policy.adopt?.();
+      this.bridges.set(name, b);
+      this.log(`took over kernel bridge ${name} (${ports.size} port${ports.size === 1 ? '' : 's'}, ${dp.stats().flows} flow${dp.stats().flows === 1 ? '' : 's'})`);
+    }
+    this.recordKernelBridges();
   }
 
   /** A learning bridge's settings (aging, table size, static MACs), changed in place: learned MACs are kept. */
@@ -165,6 +237,7 @@ export class BridgeManager implements DatapathStepExecutor {
     if (b.config.policy !== 'learning') throw new DatapathError('EINVAL', `bridge ${bridge} runs policy = "${b.config.policy}", which has no learning settings`);
     b.config = { ...b.config, learning };
     this.configurePolicy(b);
+    this.recordKernelBridges();
   }
 
   /** A port's VLAN settings (undefined = none), changed in place: the port stays attached. */
@@ -176,6 +249,7 @@ export class BridgeManager implements DatapathStepExecutor {
     if (vlans) next.vlans = vlans;
     b.ports.set(name, next);
     this.configurePolicy(b);
+    this.recordKernelBridges();
   }
 
   deleteBridge(name: string): void {
@@ -184,6 +258,7 @@ export class BridgeManager implements DatapathStepExecutor {
     b.policy.detach();
     b.dp.destroy();
     this.bridges.delete(name);
+    this.recordKernelBridges();
   }
 
   addPort(bridge: string, cfg: PortConfig): void {
@@ -209,13 +284,20 @@ export class BridgeManager implements DatapathStepExecutor {
     }
     b.ports.set(cfg.name, cfg);
     this.configurePolicy(b);
+    this.recordKernelBridges();
   }
 
   removePort(bridge: string, name: string): void {
     const { b, p } = this.port(bridge, name);
-    b.dp.removePort(p.no);
+    try {
+      b.dp.removePort(p.no);
+    } catch (e) {
+      // A kernel vport goes by itself when its interface is deleted (a veth removed by hand): already done.
+      if (!(e instanceof DatapathError && e.code === 'ENOENT' && b.dp.type === 'kernel')) throw e;
+    }
     b.ports.delete(name);
     this.configurePolicy(b);
+    this.recordKernelBridges();
   }
 
   addFlow(bridge: string, flow: FlowText): void {
@@ -261,11 +343,23 @@ export class BridgeManager implements DatapathStepExecutor {
     if (link.up) setLink(sock, l.index, { up: true }, `${name} [${nsLabel(ns)}]`);
   }
 
-  /** Stops every bridge (SIGTERM): detaches ports, removes host isolation, closes the TAPs. */
+  /**
+   * Stops every bridge (SIGTERM). Userspace bridges: ports detached, host isolation removed, TAPs closed. Kernel
+   * bridges stay, with their ports and flows, for the next netmgrd to adopt (as ovs-vswitchd leaves its
+   * datapaths); what no flow covers is dropped meanwhile.
+   */
   shutdown(): void {
-    for (const name of [...this.bridges.keys()]) {
+    this.stopping = true;
+    for (const [name, b] of [...this.bridges]) {
       try {
-        this.deleteBridge(name);
+        if (b.dp.type === 'kernel') {
+          b.policy.detach();
+          b.dp.release();
+          this.bridges.delete(name);
+          this.log(`left kernel bridge ${name} running (the next netmgrd takes it over)`);
+        } else {
+          this.deleteBridge(name);
+        }
       } catch (e) {
         this.log(`stopping bridge ${name}: ${(e as Error).message}`);
       }

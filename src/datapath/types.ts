@@ -110,7 +110,14 @@ export interface Datapath {
   execute(packet: Uint8Array, actions: FlowActions, inPort: number): void;
   setUpcallHandler(h: UpcallHandler | undefined): void;
   stats(): DpStats;
+  /** Deletes the datapath: its ports are detached (internal ones go away) and its flows are gone. */
   destroy(): void;
+  /**
+   * Stops serving it from this process. A kernel datapath stays with its ports and flows (and keeps forwarding
+   * what its flows cover) until a later netmgrd adopts it; a userspace datapath lives in this process, so this
+   * is destroy().
+   */
+  release(): void;
 }
 
 /** Errors a datapath reports, coded like the kernel's errno so callers treat both datapaths alike. */

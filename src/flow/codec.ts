@@ -99,14 +99,23 @@ export function encodeMask(key: FlowKey, mask: FlowMask): Uint8Array {
  * Parses OVS_FLOW_ATTR_KEY with the kernel's attribute checks (__parse_flow_nlattrs): type range, unsupported
  * types, duplicates, fixed lengths. Attributes the kernel knows but netmgr does not model are rejected by name.
  */
-export function decodeKey(bytes: Uint8Array): FlowKey {
-  return decodeLevel(bytes, undefined, 'key') as FlowKey;
+export function decodeKey(bytes: Uint8Array, opts: DecodeOptions = {}): FlowKey {
+  return decodeLevel(bytes, undefined, 'key', opts.lenient === true) as FlowKey;
+}
+
+export interface DecodeOptions {
+  /**
+   * Skip attributes the kernel knows but netmgr does not model (conntrack, tunnel, MPLS, NSH...), as the kernel
+   * reports them in upcall keys and flow dumps whether or not anyone asked. In a mask they must be all-zero
+   * (wildcarded), else the flow is refused: netmgr cannot represent what it matches.
+   */
+  lenient?: boolean;
 }
 
 /** Parses OVS_FLOW_ATTR_MASK against its key; a missing mask attribute is all-zero (wildcard). */
-export function decodeMask(bytes: Uint8Array | undefined, key: FlowKey): FlowMask {
+export function decodeMask(bytes: Uint8Array | undefined, key: FlowKey, opts: DecodeOptions = {}): FlowMask {
   if (bytes === undefined) return exactMask(key);
-  const parsed = decodeLevel(bytes, key, 'mask') as FlowMask;
+  const parsed = decodeLevel(bytes, key, 'mask', opts.lenient === true) as FlowMask;
   return fillMask(key, parsed);
 }
 
@@ -136,7 +145,7 @@ function fillMask(key: FlowKey, m: FlowMask): FlowMask {
   return out;
 }
 
-function decodeLevel(bytes: Uint8Array, key: FlowKey | undefined, what: 'key' | 'mask'): FlowKey {
+function decodeLevel(bytes: Uint8Array, key: FlowKey | undefined, what: 'key' | 'mask', lenient = false): FlowKey {
   let attrs: NlAttr[];
   try {
     attrs = readAttrs(bytes);
@@ -155,19 +164,36 @@ function decodeLevel(bytes: Uint8Array, key: FlowKey | undefined, what: 'key' | 
       throw new FlowDecodeError(`Key ${a.type} has unexpected len ${a.payload.length} expected ${expected}`);
     }
     if (a.type === OVS_KEY_ATTR.ENCAP) {
-      out.encap = decodeLevel(a.payload, key?.encap ?? {}, what);
+      out.encap = decodeLevel(a.payload, key?.encap ?? {}, what, lenient);
       continue;
     }
     const def = KEY_ATTR_BY_NUMBER.get(a.type);
-    if (!def) throw new FlowDecodeError(`${what} attribute ${a.type} is valid for the kernel but netmgr does not model it`);
+    if (!def) {
+      if (lenient && (what === 'key' || isWildcardMaskAttr(a))) continue;
+      throw new FlowDecodeError(`${what} attribute ${a.type} is valid for the kernel but netmgr does not model it`);
+    }
     if (what === 'mask' && key && key[def.prop] === undefined) {
       // A mask for an attribute the key lacks: only meaningful if it is all zero (then it counts as absent).
-      if (a.payload.every((b) => b === 0)) continue;
+      if (a.payload.every((b) => b === 0) || lenient) continue;
       throw new FlowDecodeError(`mask attribute ${def.odp} (type ${a.type}) has no key attribute`);
     }
     (out as Record<string, unknown>)[def.prop] = decodeAttrPayload(def, a.payload);
   }
   return out;
+}
+
+/**
+ * An unmodelled mask attribute that wildcards everything: all-zero bytes, or for a nested one (TUNNEL, which the
+ * kernel puts in every dumped mask as `tunnel(ttl=0)`) children that are all non-empty and all-zero (a present
+ * zero-length flag such as CSUM or DONT_FRAGMENT means an exact bit).
+ */
+function isWildcardMaskAttr(a: NlAttr): boolean {
+  if (KEY_ATTR_LENGTHS.get(a.type) !== -1) return a.payload.every((b) => b === 0);
+  try {
+    return readAttrs(a.payload).every((c) => c.payload.length > 0 && c.payload.every((b) => b === 0));
+  } catch {
+    return false;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------

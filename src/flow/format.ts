@@ -9,6 +9,7 @@ import {
   type KeyAttrDef, type KeyFieldDef, type FieldValue,
 } from './keyattrs';
 import { formatHexBytes, formatIpv4, formatIpv6, formatMac, formatUuid, hexAlt } from './text';
+import { applyMask } from './match';
 import type { FlowAction, FlowActions, FlowKey, FlowMask, FlowStats, PortTable } from './types';
 
 export interface FormatOptions {
@@ -250,7 +251,8 @@ function formatUserdata(u: Uint8Array): string {
  * journals and netmgrd's live state name a flow, so the two sides of a diff compare as strings.
  */
 export function formatFlowText(key: FlowKey, mask: FlowMask, actions: FlowActions): { match: string; actions: string } {
-  return { match: formatFlowKey(key, mask, { complete: true }), actions: formatActions(actions) };
+  // The masked key: what a datapath stores and reports back (the kernel keeps only key & mask).
+  return { match: formatFlowKey(applyMask(key, mask), mask, { complete: true }), actions: formatActions(actions) };
 }
 
 /** `dump-flows` line: `<flow>, packets:N, bytes:N, used:Xs|never[, flags:..], actions:<actions>`. */

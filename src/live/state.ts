@@ -5,6 +5,7 @@
 import { Cidr, NamespaceName } from '../model/types';
 import { AF_INET6, dumpAddrs, dumpLinks, IFF_UP, LinkRecord } from '../netlink/rtnl';
 import { listNamespaces, NamespaceSockets, nsKey } from './namespaces';
+import { kernelDatapathAvailable } from '../datapath/kernel/datapath';
 
 export interface LiveLink {
   namespace: NamespaceName;
@@ -25,6 +26,8 @@ export interface LiveState {
   namespaces: string[];
   /** Links of each namespace that was read, keyed by nsKey(). Namespaces not read are absent. */
   links: Map<string, LiveLink[]>;
+  /** The kernel has the openvswitch datapath (its generic netlink families resolve); what `auto` picks by. */
+  kernelDatapath?: boolean;
 }
 
 /** fe80::/10 addresses come and go with the link; netmgr manages them only when a unit names one. */
@@ -74,7 +77,7 @@ export function readLiveState(sockets: NamespaceSockets, namespaces: Iterable<st
   for (const ns of new Set(namespaces)) {
     if (present.has(ns)) links.set(nsKey(ns), readNamespaceLinks(sockets, ns, keep));
   }
-  return { namespaces: existing, links };
+  return { namespaces: existing, links, kernelDatapath: kernelDatapathAvailable() };
 }
 
 export function findLink(live: LiveState, ns: NamespaceName, name: string): LiveLink | undefined {

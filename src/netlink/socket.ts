@@ -165,6 +165,18 @@ export class NetlinkSocket {
     }
   }
 
+  /**
+   * Sends one request without asking for an ack and without waiting: the kernel answers only a failure, which the
+   * next request() skips as a stale sequence number. For fire-and-forget work on a hot path (packet execute).
+   */
+  send(type: number, flags: number, payload: Buffer): void {
+    if (this.closed) throw new Error('netlink socket already closed');
+    const msg = Buffer.allocUnsafe(NLMSG_HDRLEN + payload.length);
+    writeHeader(msg, msg.length, type, flags | NLM_F_REQUEST, this.nextSeq());
+    payload.copy(msg, NLMSG_HDRLEN);
+    native().nlSend(this.fd, msg, msg.length);
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;

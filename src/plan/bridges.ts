@@ -12,8 +12,8 @@ import { bridgePortNumbers, portTable } from '../units/flows';
 import { diffEnd } from './link-diff';
 import type { Change, PlanLink } from './types';
 
-/** What `datapath = "auto"` means in this version: the kernel datapath is not implemented yet. */
-export const resolveDatapath = (d: DatapathType): 'userspace' | 'kernel' => (d === 'auto' ? 'userspace' : d);
+/** `datapath = "auto"`: the kernel datapath when this kernel has the openvswitch module, else userspace. */
+export const resolveDatapath = (d: DatapathType, kernelAvailable: boolean): 'userspace' | 'kernel' => (d === 'auto' ? (kernelAvailable ? 'kernel' : 'userspace') : d);
 
 const flowKey = (f: FlowText) => `${f.match} -> ${f.actions}`;
 
@@ -120,7 +120,9 @@ export function planBridgeChanges({ desired, live, bridges, vethsCreated }: Brid
   };
 
   for (const b of desired.bridges.values()) {
-    const datapath = resolveDatapath(b.datapath);
+    const have0 = liveByName.get(b.name);
+    // "auto" keeps a running bridge on the datapath it has: loading the module later must not bounce it.
+    const datapath = b.datapath === 'auto' && have0 ? have0.datapath : resolveDatapath(b.datapath, live.kernelDatapath === true);
     const numbers = bridgePortNumbers(desired, b);
     const ports = [...desired.ports.values()].filter((p) => p.bridge === b.name);
     const flows = desiredFlows(desired, b);

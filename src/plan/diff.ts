@@ -133,6 +133,12 @@ export function planChanges(desired: DesiredState, live: LiveState, owned: Owner
   for (const c of changes) if (c.object === 'veth' && c.action === 'create') vethsCreated.add(c.unit);
   changes.push(...planBridgeChanges({ desired, live, bridges, vethsCreated }));
   for (const c of changes) {
+    if (c.object !== 'bridge' || c.action !== 'create' || desired.bridges.get(c.name)?.datapath !== 'auto') continue;
+    notes.push(c.datapath === 'kernel'
+      ? `bridge ${c.name}: datapath = "auto" is the kernel datapath here (the openvswitch module is loaded)`
+      : `bridge ${c.name}: datapath = "auto" is the userspace datapath here (no openvswitch kernel module; \`modprobe openvswitch\` before the bridge is created to use the kernel's)`);
+  }
+  for (const c of changes) {
     if (c.action === 'delete' && c.object === 'veth') for (const e of c.ends) deletedEnds.add(endKey(e.namespace, e.name));
     if (c.action === 'delete' && c.object === 'port' && c.namespace !== null) deletedEnds.add(endKey(c.namespace, c.name));
   }

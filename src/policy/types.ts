@@ -11,5 +11,10 @@ export interface Policy {
    * revalidates what it decided before. Called by the bridge manager after every such change.
    */
   configure(bridge: BridgeConfig, ports: readonly PortConfig[]): void;
+  /**
+   * The datapath already holds flows from an earlier netmgrd (a kernel datapath taken over at start-up): take
+   * them over as if this policy had installed them. Called once, after the first configure().
+   */
+  adopt?(): void;
   detach(): void;
 }

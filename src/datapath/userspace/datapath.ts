@@ -397,6 +397,11 @@ export class UserspaceDatapath implements Datapath {
     if (this.currentRx === undefined) this.flush();
   }
 
+  /** The datapath lives in this process: releasing it is destroying it. */
+  release(): void {
+    this.destroy();
+  }
+
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;

@@ -86,6 +86,35 @@ export class LearningPolicy implements Policy {
     }
   }
 
+  /**
+   * Takes over the flows an earlier netmgrd installed in this (kernel) datapath: their sources are learned again
+   * on their in_ports, and each flow whose actions are still what this switch decides is kept and indexed as if
+   * installed now; any other is deleted, so its next packet decides afresh.
+   */
+  adopt(): void {
+    const dp = this.dp;
+    if (dp === undefined) return;
+    const now = this.now();
+    const flows = dp.dumpFlows();
+    for (const f of flows) {
+      const d = decide(this.view, f.key);
+      if (d.learn !== undefined && d.vlan !== undefined && f.key.inPort !== undefined) this.table.learn(d.vlan, d.learn, f.key.inPort, now);
+    }
+    let kept = 0;
+    for (const f of flows) {
+      const d = decide(this.view, f.key);
+      const same = f.key.inPort !== undefined && formatActions(d.actions) === formatActions(f.actions) &&
+        formatFlowKey(f.key, d.mask) === formatFlowKey(f.key, f.mask);
+      if (!same) {
+        dp.deleteFlow({ ufid: f.ufid });
+        continue;
+      }
+      this.track(f.ufid, f.key.inPort!, d, f.stats.packets, now);
+      kept++;
+    }
+    if (flows.length) this.log(`${this.bridge}: took over ${kept} of ${flows.length} flow(s) in the datapath; relearned ${this.table.size} MAC(s) from them`);
+  }
+
   detach(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
@@ -162,10 +191,15 @@ export class LearningPolicy implements Policy {
       this.log(`${this.bridge}: could not install a flow: ${(e as Error).message}`);
       return;
     }
+    this.track(ufid, inPort, d, 0, now);
+  }
+
+  /** Records an installed flow and indexes it by the (VLAN, MAC)s its decision depended on. */
+  private track(ufid: Uint8Array, inPort: number, d: Decision, packets: number, now: number): void {
     const id = ufidKey(ufid);
     const old = this.flows.get(id);
     if (old) this.forget(id, old);
-    const rec: InstalledFlow = { ufid, inPort, vlan: d.vlan, src: d.learn, dst: d.dst, packets: 0, lastActive: now };
+    const rec: InstalledFlow = { ufid, inPort, vlan: d.vlan, src: d.learn, dst: d.dst, packets, lastActive: now };
     this.flows.set(id, rec);
     if (rec.vlan !== undefined) {
       if (rec.src !== undefined) this.index(macKey(rec.vlan, rec.src), id);

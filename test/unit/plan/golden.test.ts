@@ -21,6 +21,8 @@ interface LiveFile {
   namespaces: string[];
   /** Links per namespace; "" is the root namespace. Omitted fields default to a down veth with no addresses. */
   links: Record<string, (Partial<LiveLink> & { name: string; index: number })[]>;
+  /** The openvswitch module is loaded (what datapath = "auto" picks by); false when omitted. */
+  kernelDatapath?: boolean;
 }
 
 function loadLive(dir: string): LiveState {
@@ -32,7 +34,7 @@ function loadLive(dir: string): LiveState {
     links.set(ns, list.map((l) => ({ namespace: ns === '' ? null : ns, kind: 'veth', mtu: 1500, up: false, addresses: [], ...l })));
   }
   for (const ns of data.namespaces) if (!links.has(ns)) links.set(ns, [{ namespace: ns, index: 1, name: 'lo', kind: undefined, mtu: 65536, up: true, addresses: ['127.0.0.1/8'] }]);
-  return { namespaces: data.namespaces, links };
+  return { namespaces: data.namespaces, links, kernelDatapath: data.kernelDatapath === true };
 }
 
 function loadOwned(dir: string): Ownership {

@@ -63,6 +63,7 @@ export class FakeDatapath implements Datapath {
     return { hit: this.hit, missed: this.missed, lost: 0, flows: this.table.size, masksHit: this.table.maskProbes, masks: this.table.maskCount };
   }
   destroy(): void {}
+  release(): void {}
 
   /** A frame arrives on `inPort`: flow table first, the policy on a miss. */
   receive(inPort: number, frame: Uint8Array): Delivery {

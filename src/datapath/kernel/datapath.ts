@@ -1,0 +1,533 @@
+/**
+ * KernelDatapath: the Datapath interface over the openvswitch kernel module, as OVS's dpif-netlink is: one kernel
+ * datapath per bridge (ovs_datapath), its ports as vports (ovs_vport), megaflows (ovs_flow) and packet execution
+ * (ovs_packet). The kernel switches every packet that matches a flow; a packet that matches none comes up as an
+ * OVS_PACKET_CMD_MISS on this process's upcall socket (its port id is every vport's upcall PID) and goes to the
+ * policy, whose answer is installed (OVS_FLOW_CMD_NEW) and executed (OVS_PACKET_CMD_EXECUTE).
+ *
+ * The kernel datapath outlives netmgrd: release() leaves it (and its flows) in place, and adopt() takes it over
+ * again at the next start, pointing the upcall PIDs at the new socket. The kernel never expires flows: the
+ * policy ages them (learning) or the units own them (flows).
+ */
+import { encodeKey, generateUfid, type FlowActions, type FlowKey, type FlowMask } from '../../flow';
+import { formatFlowText } from '../../flow/format';
+import { native, type NativeError, type PollHandle } from '../../native';
+import { genlPayload, genlRequest, resolveFamily, type GenlFamily, type GenlMessage } from '../../netlink/genl';
+import { NetlinkError, NetlinkSocket, NETLINK_GENERIC, NLM_F_CREATE, NLM_F_DUMP, NLM_F_ECHO, parseMessages } from '../../netlink/socket';
+import {
+  OVS_DATAPATH_FAMILY, OVS_DP_CMD, OVS_DP_F, OVS_DP_F_PROBE_UNKNOWN, OVS_FLOW_CMD, OVS_FLOW_FAMILY, OVS_PACKET_CMD,
+  OVS_PACKET_FAMILY, OVS_VPORT_CMD, OVS_VPORT_FAMILY, OVS_VPORT_TYPE, OVSP_LOCAL, REQUIRED_FAMILIES,
+} from './abi';
+import {
+  decodeDatapath, decodeFlow, decodeUpcall, decodeVport, encodeDatapathAttrs, encodeExecuteAttrs, encodeFlowAttrs,
+  encodeVportAttrs, ovsHeader, type DatapathInfo, type FlowInfo, type VportInfo,
+} from './messages';
+import {
+  DatapathError, type Datapath, type DpFlow, type DpPortInfo, type DpPortSpec, type DpStats, type FlowPut,
+  type FlowPutOptions, type UpcallHandler,
+} from '../types';
+
+export interface KernelFamilies {
+  datapath: GenlFamily;
+  vport: GenlFamily;
+  flow: GenlFamily;
+  packet: GenlFamily;
+}
+
+/** What to tell a user whose kernel has no openvswitch module. */
+export const MODULE_MISSING_HINT = 'the openvswitch kernel module is not loaded: `modprobe openvswitch`, or use datapath = "userspace"';
+
+/** Resolves the four families; `missing` lists those the kernel does not know (module not loaded). */
+export function resolveKernelFamilies(sock: NetlinkSocket): { families?: KernelFamilies; missing: string[] } {
+  const found = new Map<string, GenlFamily>();
+  const missing: string[] = [];
+  for (const name of REQUIRED_FAMILIES) {
+    const f = resolveFamily(sock, name);
+    if (f) found.set(name, f);
+    else missing.push(name);
+  }
+  if (missing.length) return { missing };
+  return {
+    missing,
+    families: {
+      datapath: found.get(OVS_DATAPATH_FAMILY)!, vport: found.get(OVS_VPORT_FAMILY)!,
+      flow: found.get(OVS_FLOW_FAMILY)!, packet: found.get(OVS_PACKET_FAMILY)!,
+    },
+  };
+}
+
+/** True when this kernel has the openvswitch datapath (what `datapath = "auto"` asks). */
+export function kernelDatapathAvailable(): boolean {
+  let sock: NetlinkSocket | undefined;
+  try {
+    sock = new NetlinkSocket(NETLINK_GENERIC);
+    return resolveKernelFamilies(sock).families !== undefined;
+  } catch {
+    return false;
+  } finally {
+    sock?.close();
+  }
+}
+
+const UPCALL_BUFFER = 1 << 17;
+/** Upcalls handled per readiness callback, so forwarding work of other bridges interleaves under a miss storm. */
+const UPCALL_BATCH = 256;
+const UPCALL_RCVBUF = 8 << 20;
+
+/** CLOCK_MONOTONIC in ms (the clock of OVS_FLOW_ATTR_USED). */
+const monotonicMs = (): number => Number(process.hrtime.bigint() / 1_000_000n);
+
+function errCode(e: unknown): string | undefined {
+  return e instanceof NetlinkError ? e.code : undefined;
+}
+
+/** Kernel errors as DatapathErrors (same codes the userspace datapath uses), other errors unchanged. */
+function asDatapathError(e: unknown, what: string): Error {
+  if (e instanceof NetlinkError && ['EEXIST', 'ENOENT', 'EINVAL', 'EBUSY', 'EOPNOTSUPP'].includes(e.code)) {
+    return new DatapathError(e.code as DatapathError['code'], `${what}: ${e.code}${e.kernelMessage ? ` (kernel: ${e.kernelMessage})` : ''}`);
+  }
+  return e as Error;
+}
+
+const VPORT_TYPES: Record<string, number> = { internal: OVS_VPORT_TYPE.INTERNAL, netdev: OVS_VPORT_TYPE.NETDEV };
+
+export interface KernelDatapathOptions {
+  log?: (line: string) => void;
+}
+
+export class KernelDatapath implements Datapath {
+  readonly type = 'kernel' as const;
+  private handler: UpcallHandler | undefined;
+  private poll: PollHandle | undefined;
+  private readonly rx = Buffer.allocUnsafe(UPCALL_BUFFER);
+  private closed = false;
+  /** Upcalls this process could not read (socket overrun: ENOBUFS) - the kernel counts them as lost too. */
+  private overruns = 0;
+  private readonly log: (line: string) => void;
+
+  private constructor(
+    readonly name: string,
+    private readonly sock: NetlinkSocket,
+    private readonly upcalls: NetlinkSocket,
+    private readonly fam: KernelFamilies,
+    readonly dpIfindex: number,
+    /** The OVS_DP_F_* features the kernel accepted. */
+    readonly userFeatures: number,
+    opts: KernelDatapathOptions,
+  ) {
+    this.log = opts.log ?? (() => undefined);
+  }
+
+  /** Starts reading upcalls (create and adopt do; inspect does not). */
+  private serve(): this {
+    this.poll ??= native().pollStart(this.upcalls.fd, () => this.onReadable());
+    return this;
+  }
+
+  private static openSockets(): { sock: NetlinkSocket; upcalls: NetlinkSocket; fam: KernelFamilies } {
+    const sock = new NetlinkSocket(NETLINK_GENERIC);
+    let upcalls: NetlinkSocket | undefined;
+    try {
+      const { families, missing } = resolveKernelFamilies(sock);
+      if (!families) throw new DatapathError('EOPNOTSUPP', `kernel datapath: generic netlink families ${missing.join(', ')} not found: ${MODULE_MISSING_HINT}`);
+      upcalls = new NetlinkSocket(NETLINK_GENERIC, -1, 0);
+      return { sock, upcalls, fam: families };
+    } catch (e) {
+      upcalls?.close();
+      sock.close();
+      throw e;
+    }
+  }
+
+  /**
+   * Creates the kernel datapath `name` (its own internal port 0 is an interface of that name), negotiating user
+   * features as OVS does: unaligned upcalls + per-vport PIDs, with an unknown bit first to detect kernels that
+   * accept anything (then the features are set again without it).
+   */
+  static create(name: string, opts: KernelDatapathOptions = {}): KernelDatapath {
+    const { sock, upcalls, fam } = KernelDatapath.openSockets();
+    try {
+      const pid = upcalls.portId;
+      const want = OVS_DP_F.UNALIGNED | OVS_DP_F.VPORT_PIDS;
+      const attempts = [want | OVS_DP_F_PROBE_UNKNOWN, want, OVS_DP_F.UNALIGNED];
+      let info: DatapathInfo | undefined;
+      for (const features of attempts) {
+        try {
+          info = dpRequest(sock, fam, OVS_DP_CMD.NEW, NLM_F_ECHO, 0, { name, upcallPid: pid, userFeatures: features }, `creating kernel datapath ${name}`);
+        } catch (e) {
+          if (errCode(e) === 'EOPNOTSUPP') continue;
+          if (errCode(e) === 'EEXIST') {
+            throw new DatapathError('EEXIST', `a kernel datapath or interface named ${name} already exists and netmgr did not create it (see \`ovs-dpctl show\`; remove it with \`ovs-dpctl del-dp ${name}\` if it is stale)`);
+          }
+          throw asDatapathError(e, `creating kernel datapath ${name}`);
+        }
+        if (info && features & OVS_DP_F_PROBE_UNKNOWN) {
+          // The kernel took a bit it cannot know: it does not check features. Set the real ones.
+          info = dpRequest(sock, fam, OVS_DP_CMD.SET, NLM_F_ECHO, 0, { name, userFeatures: want }, `setting features of ${name}`);
+        }
+        break;
+      }
+      if (!info) throw new DatapathError('EOPNOTSUPP', `creating kernel datapath ${name}: the kernel refused every feature set`);
+      return new KernelDatapath(name, sock, upcalls, fam, info.dpIfindex, info.userFeatures ?? 0, opts).serve();
+    } catch (e) {
+      upcalls.close();
+      sock.close();
+      throw e;
+    }
+  }
+
+  /** Takes over an existing kernel datapath (one netmgr created before a restart); undefined when it is gone. */
+  static adopt(name: string, opts: KernelDatapathOptions = {}): KernelDatapath | undefined {
+    const { sock, upcalls, fam } = KernelDatapath.openSockets();
+    try {
+      let info: DatapathInfo;
+      try {
+        info = dpRequest(sock, fam, OVS_DP_CMD.GET, 0, 0, { name }, `reading kernel datapath ${name}`);
+      } catch (e) {
+        if (errCode(e) === 'ENODEV' || errCode(e) === 'ENOENT') {
+          upcalls.close();
+          sock.close();
+          return undefined;
+        }
+        throw e;
+      }
+      const pid = upcalls.portId;
+      dpRequest(sock, fam, OVS_DP_CMD.SET, 0, 0, { name, upcallPid: pid }, `pointing ${name}'s upcalls at this process`);
+      const dp = new KernelDatapath(name, sock, upcalls, fam, info.dpIfindex, info.userFeatures ?? 0, opts);
+      for (const v of dp.vports()) {
+        dp.vportRequest(OVS_VPORT_CMD.SET, 0, { portNo: v.portNo, upcallPids: [pid] }, `pointing port ${v.name}'s upcalls at this process`);
+      }
+      return dp.serve();
+    } catch (e) {
+      upcalls.close();
+      sock.close();
+      throw e;
+    }
+  }
+
+  /**
+   * Reads a kernel datapath's ports and flows without taking it over (its upcalls keep going where they go):
+   * for `netmgr plan` and `show` when netmgrd is not running. Undefined when there is no such datapath or no
+   * openvswitch module.
+   */
+  static inspect(name: string): { ports: DpPortInfo[]; flows: DpFlow[] } | undefined {
+    const sock = new NetlinkSocket(NETLINK_GENERIC);
+    try {
+      const { families } = resolveKernelFamilies(sock);
+      if (!families) return undefined;
+      let info: DatapathInfo;
+      try {
+        info = dpRequest(sock, families, OVS_DP_CMD.GET, 0, 0, { name }, `reading kernel datapath ${name}`);
+      } catch (e) {
+        if (errCode(e) === 'ENODEV' || errCode(e) === 'ENOENT') return undefined;
+        throw e;
+      }
+      const dp = new KernelDatapath(name, sock, sock, families, info.dpIfindex, info.userFeatures ?? 0, {});
+      return { ports: dp.ports(), flows: dp.dumpFlows() };
+    } finally {
+      sock.close();
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------------------------
+  // Requests
+
+  private vportRequest(cmd: number, flags: number, r: Parameters<typeof encodeVportAttrs>[0], what: string): GenlMessage[] {
+    return genlRequest(this.sock, this.fam.vport, cmd, flags, ovsHeader(this.dpIfindex), encodeVportAttrs(r), what);
+  }
+
+  private flowRequest(cmd: number, flags: number, r: Parameters<typeof encodeFlowAttrs>[0], what: string): GenlMessage[] {
+    return genlRequest(this.sock, this.fam.flow, cmd, flags, ovsHeader(this.dpIfindex), encodeFlowAttrs(r), what);
+  }
+
+  private vports(): VportInfo[] {
+    return this.vportRequest(OVS_VPORT_CMD.GET, NLM_F_DUMP, {}, `listing the ports of ${this.name}`).map((m) => decodeVport(m.body));
+  }
+
+  private toPort(v: VportInfo): DpPortInfo {
+    const s = v.stats;
+    return {
+      no: v.portNo,
+      name: v.name,
+      type: v.type === OVS_VPORT_TYPE.INTERNAL ? 'internal' : 'netdev',
+      ifindex: v.ifindex ?? 0,
+      stats: {
+        rxPackets: s?.rxPackets ?? 0, rxBytes: s?.rxBytes ?? 0, rxDropped: s?.rxDropped ?? 0, rxErrors: s?.rxErrors ?? 0,
+        txPackets: s?.txPackets ?? 0, txBytes: s?.txBytes ?? 0, txDropped: s?.txDropped ?? 0, txErrors: s?.txErrors ?? 0,
+      },
+    };
+  }
+
+  private toFlow(f: FlowInfo): DpFlow | undefined {
+    if (!f.key || !f.mask) return undefined;
+    const now = Date.now();
+    const used = f.usedMonotonicMs === undefined ? undefined : now - Math.max(0, monotonicMs() - f.usedMonotonicMs);
+    return {
+      key: f.key,
+      mask: f.mask,
+      actions: f.actions ?? [],
+      ufid: f.ufid ?? generateUfid(f.key, f.mask),
+      stats: { packets: f.packets, bytes: f.bytes, used, tcpFlags: f.tcpFlags },
+    };
+  }
+
+  // ------------------------------------------------------------------------------------------------------------
+  // Datapath interface
+
+  addPort(spec: DpPortSpec): DpPortInfo {
+    if (spec.no === OVSP_LOCAL) {
+      // Created with the datapath, named after it.
+      const local = this.vports().find((v) => v.portNo === OVSP_LOCAL);
+      if (!local) throw new DatapathError('ENOENT', `kernel datapath ${this.name} has no local port`);
+      return this.toPort(local);
+    }
+    const type = VPORT_TYPES[spec.type];
+    try {
+      const r = this.vportRequest(OVS_VPORT_CMD.NEW, NLM_F_ECHO, { portNo: spec.no, type, name: spec.name, upcallPids: [this.upcalls.portId] }, `adding port ${spec.name} to ${this.name}`);
+      if (r.length) return this.toPort(decodeVport(r[0].body));
+    } catch (e) {
+      if (errCode(e) === 'ENODEV') throw new DatapathError('ENOENT', `adding port ${spec.name} to ${this.name}: no interface named ${spec.name}`);
+      if (errCode(e) === 'EBUSY') throw new DatapathError('EBUSY', `adding port ${spec.name} to ${this.name}: the interface is already a port of another bridge or datapath`);
+      if (errCode(e) === 'EFBIG') throw new DatapathError('EINVAL', `adding port ${spec.name} to ${this.name}: port number ${spec.no} is too large`);
+      throw asDatapathError(e, `adding port ${spec.name} to ${this.name}`);
+    }
+    const v = this.vports().find((p) => p.portNo === spec.no);
+    if (!v) throw new DatapathError('ENOENT', `port ${spec.name} vanished from ${this.name} right after it was added`);
+    return this.toPort(v);
+  }
+
+  removePort(no: number): void {
+    if (no === OVSP_LOCAL) throw new DatapathError('EINVAL', `port 0 of ${this.name} is the datapath itself; delete the datapath instead`);
+    try {
+      this.vportRequest(OVS_VPORT_CMD.DEL, 0, { portNo: no }, `removing port ${no} from ${this.name}`);
+    } catch (e) {
+      if (errCode(e) === 'ENODEV' || errCode(e) === 'ENOENT') throw new DatapathError('ENOENT', `port ${no} of ${this.name} does not exist`);
+      throw asDatapathError(e, `removing port ${no} from ${this.name}`);
+    }
+  }
+
+  ports(): DpPortInfo[] {
+    return this.vports().map((v) => this.toPort(v)).sort((a, b) => a.no - b.no);
+  }
+
+  putFlow(flow: FlowPut, actions: FlowActions, opts: FlowPutOptions): DpFlow {
+    const ufid = flow.ufid ?? generateUfid(flow.key, flow.mask);
+    const what = `${opts.mode === 'create' ? 'adding' : 'modifying'} a flow on ${this.name}`;
+    const fresh = (): DpFlow => ({ key: flow.key, mask: flow.mask, actions, ufid, stats: { packets: 0, bytes: 0, tcpFlags: 0 } });
+    try {
+      if (opts.mode === 'create') {
+        // NLM_F_CREATE stands for "exclusive": genl reads NLM_F_EXCL as a dump bit (the kernel's own comment).
+        this.flowRequest(OVS_FLOW_CMD.NEW, NLM_F_CREATE, { key: flow.key, mask: flow.mask, actions, ufid }, what);
+        return fresh();
+      }
+      if (opts.mayCreate && !opts.clearStats) {
+        // NEW without flags: creates the flow or replaces the actions of the existing one.
+        this.flowRequest(OVS_FLOW_CMD.NEW, 0, { key: flow.key, mask: flow.mask, actions, ufid }, what);
+        return fresh();
+      }
+      try {
+        const r = this.flowRequest(OVS_FLOW_CMD.SET, NLM_F_ECHO, { key: flow.key, mask: flow.mask, actions, ufid, clear: opts.clearStats }, what);
+        const f = r.length ? this.toFlow(decodeFlow(r[0].body)) : undefined;
+        return f ? { ...f, ufid } : fresh();
+      } catch (e) {
+        if (errCode(e) === 'ENOENT' && opts.mayCreate) {
+          this.flowRequest(OVS_FLOW_CMD.NEW, NLM_F_CREATE, { key: flow.key, mask: flow.mask, actions, ufid }, what);
+          return fresh();
+        }
+        throw e;
+      }
+    } catch (e) {
+      if (errCode(e) === 'EEXIST') throw new DatapathError('EEXIST', `${what}: the flow already exists`);
+      if (errCode(e) === 'ENOENT') throw new DatapathError('ENOENT', `${what}: no such flow`);
+      if (errCode(e) === 'EINVAL') throw new DatapathError('EINVAL', `${what}: the kernel rejected it (EINVAL)${e instanceof NetlinkError && e.kernelMessage ? `: ${e.kernelMessage}` : '; `dmesg` shows the openvswitch module\'s reason'}`);
+      throw asDatapathError(e, what);
+    }
+  }
+
+  /** The flow with this UFID, or else the one whose key and mask are these (however it was put). */
+  private locate(flow: { key?: FlowKey; mask?: FlowMask; ufid?: Uint8Array }): DpFlow | undefined {
+    if (flow.ufid) return this.getByUfid(flow.ufid);
+    if (!flow.key) return undefined;
+    const mask = flow.mask;
+    const byId = this.getByUfid(generateUfid(flow.key, mask));
+    if (byId) return byId;
+    // Put by someone else (ovs-dpctl without a UFID, or with its own): compare canonical text.
+    const want = formatFlowText(flow.key, mask ?? flow.key, []).match;
+    return this.dumpFlows().find((f) => formatFlowText(f.key, f.mask, []).match === want);
+  }
+
+  private getByUfid(ufid: Uint8Array): DpFlow | undefined {
+    try {
+      const r = this.flowRequest(OVS_FLOW_CMD.GET, 0, { ufid }, `reading a flow of ${this.name}`);
+      return r.length ? this.toFlow(decodeFlow(r[0].body)) : undefined;
+    } catch (e) {
+      if (errCode(e) === 'ENOENT') return undefined;
+      throw asDatapathError(e, `reading a flow of ${this.name}`);
+    }
+  }
+
+  deleteFlow(flow: { key?: FlowKey; mask?: FlowMask; ufid?: Uint8Array }): boolean {
+    const what = `deleting a flow of ${this.name}`;
+    const del = (r: { key?: FlowKey; ufid?: Uint8Array }): boolean => {
+      try {
+        this.flowRequest(OVS_FLOW_CMD.DEL, 0, r, what);
+        return true;
+      } catch (e) {
+        if (errCode(e) === 'ENOENT') return false;
+        throw asDatapathError(e, what);
+      }
+    };
+    if (flow.ufid) return del({ ufid: flow.ufid });
+    if (!flow.key) return false;
+    if (del({ ufid: generateUfid(flow.key, flow.mask) })) return true;
+    const found = this.locate(flow);
+    if (!found) return false;
+    return del({ ufid: found.ufid }) || del({ key: found.key });
+  }
+
+  getFlow(flow: { key?: FlowKey; mask?: FlowMask; ufid?: Uint8Array }): DpFlow | undefined {
+    return this.locate(flow);
+  }
+
+  flushFlows(): void {
+    // DEL without KEY or UFID flushes the table.
+    this.flowRequest(OVS_FLOW_CMD.DEL, 0, {}, `flushing the flows of ${this.name}`);
+  }
+
+  dumpFlows(): DpFlow[] {
+    const out: DpFlow[] = [];
+    for (const m of this.flowRequest(OVS_FLOW_CMD.GET, NLM_F_DUMP, {}, `dumping the flows of ${this.name}`)) {
+      let f: DpFlow | undefined;
+      try {
+        f = this.toFlow(decodeFlow(m.body));
+      } catch (e) {
+        this.log(`${this.name}: skipped a kernel flow netmgr cannot represent: ${(e as Error).message}`);
+      }
+      if (f) out.push(f);
+    }
+    return out;
+  }
+
+  execute(packet: Uint8Array, actions: FlowActions, inPort: number): void {
+    // Only metadata in the key is used; the kernel parses the headers from the packet itself.
+    this.executeRaw(packet, encodeKey({ inPort }), actions);
+  }
+
+  private executeRaw(packet: Uint8Array, key: Uint8Array, actions: FlowActions): void {
+    if (!actions.length) return;
+    const body = genlPayload(OVS_PACKET_CMD.EXECUTE, this.fam.packet.version, ovsHeader(this.dpIfindex), encodeExecuteAttrs({ packet, key, actions }));
+    this.sock.send(this.fam.packet.id, 0, body);
+  }
+
+  setUpcallHandler(h: UpcallHandler | undefined): void {
+    this.handler = h;
+  }
+
+  stats(): DpStats {
+    const info = dpRequest(this.sock, this.fam, OVS_DP_CMD.GET, 0, this.dpIfindex, {}, `reading the counters of ${this.name}`);
+    const s = info.stats;
+    const m = info.megaflowStats;
+    return {
+      hit: s?.nHit ?? 0, missed: s?.nMissed ?? 0, lost: s?.nLost ?? 0, flows: s?.nFlows ?? 0,
+      masksHit: m?.nMaskHit ?? 0, masks: m?.nMasks ?? 0,
+    };
+  }
+
+  /** Upcalls lost in this process's socket (ENOBUFS), beside the kernel's own `lost` counter. */
+  get socketOverruns(): number {
+    return this.overruns;
+  }
+
+  // ------------------------------------------------------------------------------------------------------------
+  // Upcalls
+
+  private onReadable(): void {
+    const n = native();
+    for (let i = 0; i < UPCALL_BATCH && !this.closed; i++) {
+      let len: number;
+      try {
+        len = n.nlRecv(this.upcalls.fd, this.rx, 0);
+      } catch (e) {
+        const code = (e as NativeError).code;
+        if (code === 'ETIMEDOUT') return; // drained
+        if (code === 'ENOBUFS') {
+          this.overruns++;
+          continue;
+        }
+        this.log(`${this.name}: reading upcalls: ${(e as Error).message}`);
+        return;
+      }
+      for (const m of parseMessages(this.rx, len)) {
+        if (m.type !== this.fam.packet.id) continue;
+        this.onUpcall(m.payload[0], m.payload.subarray(4));
+      }
+    }
+  }
+
+  private onUpcall(cmd: number, body: Uint8Array): void {
+    if (cmd !== OVS_PACKET_CMD.MISS && cmd !== OVS_PACKET_CMD.ACTION) return;
+    const h = this.handler;
+    if (!h) return;
+    let up;
+    try {
+      up = decodeUpcall(body);
+    } catch (e) {
+      this.log(`${this.name}: dropped an upcall netmgr cannot decode: ${(e as Error).message}`);
+      return;
+    }
+    const result = h({ type: cmd === OVS_PACKET_CMD.MISS ? 'miss' : 'action', inPort: up.key.inPort ?? -1, key: up.key, packet: up.packet, userdata: up.userdata });
+    if (!result) return;
+    if (result.install) {
+      try {
+        this.putFlow({ key: result.install.key, mask: result.install.mask }, result.install.actions, { mode: 'modify', mayCreate: true });
+      } catch (e) {
+        this.log(`${this.name}: could not install a flow: ${(e as Error).message}`);
+      }
+    }
+    if (result.actions?.length) {
+      try {
+        this.executeRaw(up.packet, up.keyBytes, result.actions);
+      } catch (e) {
+        this.log(`${this.name}: could not execute a packet: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------------------------
+
+  private stop(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.poll) native().pollStop(this.poll);
+    this.poll = undefined;
+    this.handler = undefined;
+  }
+
+  /** Stops serving upcalls and closes the sockets; the kernel datapath, its ports and flows stay. */
+  release(): void {
+    this.stop();
+    this.upcalls.close();
+    this.sock.close();
+  }
+
+  /** Deletes the kernel datapath with its ports (internal ports' interfaces go with it) and flows. */
+  destroy(): void {
+    this.stop();
+    try {
+      dpRequest(this.sock, this.fam, OVS_DP_CMD.DEL, 0, this.dpIfindex, {}, `deleting kernel datapath ${this.name}`);
+    } catch (e) {
+      if (errCode(e) !== 'ENODEV' && errCode(e) !== 'ENOENT') throw asDatapathError(e, `deleting kernel datapath ${this.name}`);
+    } finally {
+      this.upcalls.close();
+      this.sock.close();
+    }
+  }
+}
+
+function dpRequest(
+  sock: NetlinkSocket, fam: KernelFamilies, cmd: number, flags: number, dpIfindex: number,
+  r: Parameters<typeof encodeDatapathAttrs>[0], what: string,
+): DatapathInfo {
+  const replies = genlRequest(sock, fam.datapath, cmd, flags, ovsHeader(dpIfindex), encodeDatapathAttrs(r), what);
+  return replies.length ? decodeDatapath(replies[0].body) : { dpIfindex, name: r.name ?? '' };
+}
