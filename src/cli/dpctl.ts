@@ -32,7 +32,8 @@ function formatShow(bridges: DpctlShowBridge[], statistics: boolean): string {
   for (const b of bridges) {
     const s = b.stats;
     const lookups = s.hit + s.missed + s.lost;
-    out.push(`${b.type}@${b.name}:`);
+    // As ovs-dpctl names them: the kernel datapath type is "system".
+    out.push(`${b.type === 'kernel' ? 'system' : b.type}@${b.name}:`);
     out.push(`  lookups: hit:${s.hit} missed:${s.missed} lost:${s.lost}`);
     out.push(`  flows: ${s.flows}`);
     out.push(`  masks: hit:${s.masksHit} total:${s.masks} hit/pkt:${(lookups ? s.masksHit / lookups : 0).toFixed(2)}`);
