@@ -3,6 +3,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
+  // test/vm/guest/*.test.js run inside the VM (test/vm/run), never under jest.
+  testPathIgnorePatterns: ['/node_modules/', '/test/vm/'],
   transform: { '^.+\\.ts$': ['ts-jest', {}] },
   testTimeout: 60000,
   maxWorkers: 2,

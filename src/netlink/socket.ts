@@ -114,6 +114,8 @@ export class NetlinkSocket {
   private seq = Math.floor(Math.random() * 0x7fffffff);
   private readonly rx = Buffer.allocUnsafe(RECV_BUFFER);
   private closed = false;
+  /** Called with the errno of a failure answer to an earlier request sent without waiting (send()). */
+  onStaleError: ((errno: number, kernelMessage: string | undefined) => void) | undefined;
 
   /** nsFd: an open fd of /run/netns/NAME (or -1 for this process's namespace). */
   constructor(readonly protocol: number, nsFd = -1, readonly timeoutMs = DEFAULT_TIMEOUT_MS) {
@@ -146,7 +148,14 @@ export class NetlinkSocket {
     for (;;) {
       const len = n.nlRecv(this.fd, this.rx, this.timeoutMs);
       for (const m of parseMessages(this.rx, len)) {
-        if (m.seq !== seq) continue; // a stale answer to an earlier, abandoned request
+        if (m.seq !== seq) {
+          // A stale answer: to an abandoned request, or the failure of one sent without waiting.
+          if (m.type === NLMSG_ERROR && this.onStaleError) {
+            const { errno, kernelMessage } = parseError(m);
+            if (errno !== 0) this.onStaleError(errno, kernelMessage);
+          }
+          continue;
+        }
         if (m.type === NLMSG_ERROR) {
           const { errno, kernelMessage } = parseError(m);
           if (errno !== 0) throw new NetlinkError(errnoName(errno), errno, kernelMessage, what);
@@ -175,6 +184,25 @@ export class NetlinkSocket {
     writeHeader(msg, msg.length, type, flags | NLM_F_REQUEST, this.nextSeq());
     payload.copy(msg, NLMSG_HDRLEN);
     native().nlSend(this.fd, msg, msg.length);
+  }
+
+  /** Reads the failure answers that arrived for send()s (reported through onStaleError), without blocking. */
+  drain(): void {
+    const n = native();
+    for (;;) {
+      let len: number;
+      try {
+        len = n.nlRecv(this.fd, this.rx, 0);
+      } catch {
+        return; // ETIMEDOUT: nothing waiting
+      }
+      for (const m of parseMessages(this.rx, len)) {
+        if (m.type === NLMSG_ERROR && this.onStaleError) {
+          const { errno, kernelMessage } = parseError(m);
+          if (errno !== 0) this.onStaleError(errno, kernelMessage);
+        }
+      }
+    }
   }
 
   close(): void {

@@ -9,18 +9,19 @@
  * again at the next start, pointing the upcall PIDs at the new socket. The kernel never expires flows: the
  * policy ages them (learning) or the units own them (flows).
  */
-import { encodeKey, generateUfid, type FlowActions, type FlowKey, type FlowMask } from '../../flow';
+import * as os from 'os';
+import { applyMask, encodeKey, generateUfid, type FlowActions, type FlowKey, type FlowMask } from '../../flow';
 import { formatFlowText } from '../../flow/format';
 import { native, type NativeError, type PollHandle } from '../../native';
 import { genlPayload, genlRequest, resolveFamily, type GenlFamily, type GenlMessage } from '../../netlink/genl';
-import { NetlinkError, NetlinkSocket, NETLINK_GENERIC, NLM_F_CREATE, NLM_F_DUMP, NLM_F_ECHO, parseMessages } from '../../netlink/socket';
+import { errnoName, NetlinkError, NetlinkSocket, NETLINK_GENERIC, NLM_F_CREATE, NLM_F_DUMP, NLM_F_ECHO, parseMessages } from '../../netlink/socket';
 import {
   OVS_DATAPATH_FAMILY, OVS_DP_CMD, OVS_DP_F, OVS_DP_F_PROBE_UNKNOWN, OVS_FLOW_CMD, OVS_FLOW_FAMILY, OVS_PACKET_CMD,
   OVS_PACKET_FAMILY, OVS_VPORT_CMD, OVS_VPORT_FAMILY, OVS_VPORT_TYPE, OVSP_LOCAL, REQUIRED_FAMILIES,
 } from './abi';
 import {
   decodeDatapath, decodeFlow, decodeUpcall, decodeVport, encodeDatapathAttrs, encodeExecuteAttrs, encodeFlowAttrs,
-  encodeVportAttrs, ovsHeader, type DatapathInfo, type FlowInfo, type VportInfo,
+  encodeVportAttrs, ovsHeader, type DatapathInfo, type DatapathRequest, type FlowInfo, type VportInfo,
 } from './messages';
 import {
   DatapathError, type Datapath, type DpFlow, type DpPortInfo, type DpPortSpec, type DpStats, type FlowPut,
@@ -72,7 +73,8 @@ export function kernelDatapathAvailable(): boolean {
 const UPCALL_BUFFER = 1 << 17;
 /** Upcalls handled per readiness callback, so forwarding work of other bridges interleaves under a miss storm. */
 const UPCALL_BATCH = 256;
-const UPCALL_RCVBUF = 8 << 20;
+/** How often the upcall dispatch settings are checked (another tool may have changed them). */
+const UPCALL_CHECK_MS = 1000;
 
 /** CLOCK_MONOTONIC in ms (the clock of OVS_FLOW_ATTR_USED). */
 const monotonicMs = (): number => Number(process.hrtime.bigint() / 1_000_000n);
@@ -89,6 +91,12 @@ function asDatapathError(e: unknown, what: string): Error {
   return e as Error;
 }
 
+/**
+ * A flow's UFID when the caller gives none: a hash of the masked key and the mask, so every packet of one
+ * megaflow names the same flow (two misses of it queued before the first install agree on it).
+ */
+const ufidOf = (key: FlowKey, mask: FlowMask | undefined): Uint8Array => generateUfid(mask ? applyMask(key, mask) : key, mask);
+
 const VPORT_TYPES: Record<string, number> = { internal: OVS_VPORT_TYPE.INTERNAL, netdev: OVS_VPORT_TYPE.NETDEV };
 
 export interface KernelDatapathOptions {
@@ -99,10 +107,13 @@ export class KernelDatapath implements Datapath {
   readonly type = 'kernel' as const;
   private handler: UpcallHandler | undefined;
   private poll: PollHandle | undefined;
+  private watchdog: NodeJS.Timeout | undefined;
   private readonly rx = Buffer.allocUnsafe(UPCALL_BUFFER);
   private closed = false;
   /** Upcalls this process could not read (socket overrun: ENOBUFS) - the kernel counts them as lost too. */
   private overruns = 0;
+  /** EXECUTEs the kernel refused (they are sent without waiting; failures come back later). */
+  private executeFailures = 0;
   private readonly log: (line: string) => void;
 
   private constructor(
@@ -116,12 +127,39 @@ export class KernelDatapath implements Datapath {
     opts: KernelDatapathOptions,
   ) {
     this.log = opts.log ?? (() => undefined);
+    sock.onStaleError = (errno, msg) => {
+      this.executeFailures++;
+      if (this.executeFailures <= 5 || this.executeFailures % 1000 === 0) {
+        this.log(`${this.name}: the kernel refused to execute a packet (${errnoName(errno)}${msg ? `: ${msg}` : ''}); ${this.executeFailures} so far`);
+      }
+    };
   }
 
-  /** Starts reading upcalls (create and adopt do; inspect does not). */
+  /** Starts reading upcalls (create and adopt do; inspect does not), and watching how they are dispatched. */
   private serve(): this {
     this.poll ??= native().pollStart(this.upcalls.fd, () => this.onReadable());
+    this.watchdog ??= setInterval(() => this.checkUpcallDispatch(), UPCALL_CHECK_MS);
+    this.watchdog.unref();
     return this;
+  }
+
+  /**
+   * Puts the upcall dispatch back when another tool changed it: opening a datapath with ovs-dpctl (even `show`)
+   * rewrites its user features, e.g. to per-CPU dispatch without PIDs, after which every miss is lost.
+   */
+  private checkUpcallDispatch(): void {
+    if (this.closed) return;
+    try {
+      const info = dpRequest(this.sock, this.fam, OVS_DP_CMD.GET, 0, this.dpIfindex, {}, `reading ${this.name}`);
+      const pid = this.upcalls.portId;
+      const perCpu = (this.userFeatures & OVS_DP_F.DISPATCH_UPCALL_PER_CPU) !== 0;
+      const pidsOk = !perCpu || (info.perCpuPids !== undefined && info.perCpuPids.length > 0 && info.perCpuPids.every((p) => p === pid));
+      if (info.userFeatures === this.userFeatures && pidsOk) return;
+      dpRequest(this.sock, this.fam, OVS_DP_CMD.SET, 0, this.dpIfindex, upcallSettings(this.userFeatures, pid), `restoring ${this.name}'s upcall dispatch`);
+      this.log(`${this.name}: another program changed the datapath's upcall dispatch (features 0x${(info.userFeatures ?? 0).toString(16)}, netmgr's 0x${this.userFeatures.toString(16)}; ovs-dpctl does that when it opens a datapath): restored`);
+    } catch (e) {
+      this.log(`${this.name}: checking the upcall dispatch: ${(e as Error).message}`);
+    }
   }
 
   private static openSockets(): { sock: NetlinkSocket; upcalls: NetlinkSocket; fam: KernelFamilies } {
@@ -141,19 +179,26 @@ export class KernelDatapath implements Datapath {
 
   /**
    * Creates the kernel datapath `name` (its own internal port 0 is an interface of that name), negotiating user
-   * features as OVS does: unaligned upcalls + per-vport PIDs, with an unknown bit first to detect kernels that
-   * accept anything (then the features are set again without it).
+   * features as OVS's dpif_netlink_open does: first UNALIGNED | VPORT_PIDS plus a bit no kernel knows (a kernel
+   * that takes it does not check features: it gets per-vport PIDs); then per-CPU dispatch with this process's
+   * socket for every CPU (what current kernels and ovs-dpctl itself use); then per-vport PIDs; then unaligned only.
    */
   static create(name: string, opts: KernelDatapathOptions = {}): KernelDatapath {
     const { sock, upcalls, fam } = KernelDatapath.openSockets();
     try {
       const pid = upcalls.portId;
-      const want = OVS_DP_F.UNALIGNED | OVS_DP_F.VPORT_PIDS;
-      const attempts = [want | OVS_DP_F_PROBE_UNKNOWN, want, OVS_DP_F.UNALIGNED];
+      const perCpuPids = upcallPidsPerCpu(pid);
+      const vportPids = OVS_DP_F.UNALIGNED | OVS_DP_F.VPORT_PIDS;
+      const attempts: DatapathRequest[] = [
+        { userFeatures: vportPids | OVS_DP_F_PROBE_UNKNOWN },
+        { userFeatures: OVS_DP_F.UNALIGNED | OVS_DP_F.DISPATCH_UPCALL_PER_CPU, perCpuPids },
+        { userFeatures: vportPids },
+        { userFeatures: OVS_DP_F.UNALIGNED },
+      ];
       let info: DatapathInfo | undefined;
       for (const features of attempts) {
         try {
-          info = dpRequest(sock, fam, OVS_DP_CMD.NEW, NLM_F_ECHO, 0, { name, upcallPid: pid, userFeatures: features }, `creating kernel datapath ${name}`);
+          info = dpRequest(sock, fam, OVS_DP_CMD.NEW, NLM_F_ECHO, 0, { name, upcallPid: pid, ...features }, `creating kernel datapath ${name}`);
         } catch (e) {
           if (errCode(e) === 'EOPNOTSUPP') continue;
           if (errCode(e) === 'EEXIST') {
@@ -161,9 +206,9 @@ export class KernelDatapath implements Datapath {
           }
           throw asDatapathError(e, `creating kernel datapath ${name}`);
         }
-        if (info && features & OVS_DP_F_PROBE_UNKNOWN) {
+        if (info && (features.userFeatures ?? 0) & OVS_DP_F_PROBE_UNKNOWN) {
           // The kernel took a bit it cannot know: it does not check features. Set the real ones.
-          info = dpRequest(sock, fam, OVS_DP_CMD.SET, NLM_F_ECHO, 0, { name, userFeatures: want }, `setting features of ${name}`);
+          info = dpRequest(sock, fam, OVS_DP_CMD.SET, NLM_F_ECHO, 0, { name, userFeatures: vportPids }, `setting features of ${name}`);
         }
         break;
       }
@@ -192,8 +237,10 @@ export class KernelDatapath implements Datapath {
         throw e;
       }
       const pid = upcalls.portId;
-      dpRequest(sock, fam, OVS_DP_CMD.SET, 0, 0, { name, upcallPid: pid }, `pointing ${name}'s upcalls at this process`);
-      const dp = new KernelDatapath(name, sock, upcalls, fam, info.dpIfindex, info.userFeatures ?? 0, opts);
+      // SET replaces the features (absent = none): give the ones it has, and the per-CPU PIDs if it uses them.
+      const features = info.userFeatures ?? 0;
+      dpRequest(sock, fam, OVS_DP_CMD.SET, 0, 0, { name, upcallPid: pid, ...upcallSettings(features, pid) }, `pointing ${name}'s upcalls at this process`);
+      const dp = new KernelDatapath(name, sock, upcalls, fam, info.dpIfindex, features, opts);
       for (const v of dp.vports()) {
         dp.vportRequest(OVS_VPORT_CMD.SET, 0, { portNo: v.portNo, upcallPids: [pid] }, `pointing port ${v.name}'s upcalls at this process`);
       }
@@ -266,7 +313,7 @@ export class KernelDatapath implements Datapath {
       key: f.key,
       mask: f.mask,
       actions: f.actions ?? [],
-      ufid: f.ufid ?? generateUfid(f.key, f.mask),
+      ufid: f.ufid ?? ufidOf(f.key, f.mask),
       stats: { packets: f.packets, bytes: f.bytes, used, tcpFlags: f.tcpFlags },
     };
   }
@@ -311,7 +358,7 @@ export class KernelDatapath implements Datapath {
   }
 
   putFlow(flow: FlowPut, actions: FlowActions, opts: FlowPutOptions): DpFlow {
-    const ufid = flow.ufid ?? generateUfid(flow.key, flow.mask);
+    const ufid = flow.ufid ?? ufidOf(flow.key, flow.mask);
     const what = `${opts.mode === 'create' ? 'adding' : 'modifying'} a flow on ${this.name}`;
     const fresh = (): DpFlow => ({ key: flow.key, mask: flow.mask, actions, ufid, stats: { packets: 0, bytes: 0, tcpFlags: 0 } });
     try {
@@ -321,9 +368,17 @@ export class KernelDatapath implements Datapath {
         return fresh();
       }
       if (opts.mayCreate && !opts.clearStats) {
-        // NEW without flags: creates the flow or replaces the actions of the existing one.
-        this.flowRequest(OVS_FLOW_CMD.NEW, 0, { key: flow.key, mask: flow.mask, actions, ufid }, what);
-        return fresh();
+        // Create; if this megaflow is there already (its UFID), replace its actions. (NEW without flags would
+        // refuse with ENOENT when the key differs from the installed one in wildcarded bits.)
+        try {
+          this.flowRequest(OVS_FLOW_CMD.NEW, NLM_F_CREATE, { key: flow.key, mask: flow.mask, actions, ufid }, what);
+          return fresh();
+        } catch (e) {
+          if (errCode(e) !== 'EEXIST') throw e;
+        }
+        const r = this.flowRequest(OVS_FLOW_CMD.SET, NLM_F_ECHO, { key: flow.key, mask: flow.mask, actions, ufid }, what);
+        const f = r.length ? this.toFlow(decodeFlow(r[0].body)) : undefined;
+        return f ? { ...f, ufid } : fresh();
       }
       try {
         const r = this.flowRequest(OVS_FLOW_CMD.SET, NLM_F_ECHO, { key: flow.key, mask: flow.mask, actions, ufid, clear: opts.clearStats }, what);
@@ -349,7 +404,7 @@ export class KernelDatapath implements Datapath {
     if (flow.ufid) return this.getByUfid(flow.ufid);
     if (!flow.key) return undefined;
     const mask = flow.mask;
-    const byId = this.getByUfid(generateUfid(flow.key, mask));
+    const byId = this.getByUfid(ufidOf(flow.key, mask));
     if (byId) return byId;
     // Put by someone else (ovs-dpctl without a UFID, or with its own): compare canonical text.
     const want = formatFlowText(flow.key, mask ?? flow.key, []).match;
@@ -379,7 +434,7 @@ export class KernelDatapath implements Datapath {
     };
     if (flow.ufid) return del({ ufid: flow.ufid });
     if (!flow.key) return false;
-    if (del({ ufid: generateUfid(flow.key, flow.mask) })) return true;
+    if (del({ ufid: ufidOf(flow.key, flow.mask) })) return true;
     const found = this.locate(flow);
     if (!found) return false;
     return del({ ufid: found.ufid }) || del({ key: found.key });
@@ -442,6 +497,14 @@ export class KernelDatapath implements Datapath {
   // Upcalls
 
   private onReadable(): void {
+    try {
+      this.readUpcalls();
+    } finally {
+      if (!this.closed) this.sock.drain();
+    }
+  }
+
+  private readUpcalls(): void {
     const n = native();
     for (let i = 0; i < UPCALL_BATCH && !this.closed; i++) {
       let len: number;
@@ -500,6 +563,8 @@ export class KernelDatapath implements Datapath {
     this.closed = true;
     if (this.poll) native().pollStop(this.poll);
     this.poll = undefined;
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.watchdog = undefined;
     this.handler = undefined;
   }
 
@@ -522,6 +587,16 @@ export class KernelDatapath implements Datapath {
       this.sock.close();
     }
   }
+}
+
+/** This process's upcall socket for every CPU (per-CPU dispatch indexes the array by CPU id). */
+function upcallPidsPerCpu(pid: number): number[] {
+  return new Array<number>(Math.max(1, os.cpus().length)).fill(pid);
+}
+
+/** The datapath attributes that keep `features` and point its upcalls at `pid`. */
+function upcallSettings(features: number, pid: number): DatapathRequest {
+  return features & OVS_DP_F.DISPATCH_UPCALL_PER_CPU ? { userFeatures: features, perCpuPids: upcallPidsPerCpu(pid) } : { userFeatures: features };
 }
 
 function dpRequest(

@@ -52,6 +52,19 @@ function sized(a: NlAttr, n: number, what: string): Uint8Array {
   return a.payload;
 }
 
+/** An array of u32 in host order (upcall PID lists). */
+function u32Array(values: readonly number[]): Uint8Array {
+  const b = new Uint8Array(4 * values.length);
+  values.forEach((v, i) => dv(b).setUint32(4 * i, v >>> 0, HOST_IS_LITTLE_ENDIAN));
+  return b;
+}
+
+function readU32Array(p: Uint8Array): number[] {
+  const out: number[] = [];
+  for (let i = 0; i + 4 <= p.length; i += 4) out.push(dv(p).getUint32(i, HOST_IS_LITTLE_ENDIAN));
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // ovs_datapath
 
@@ -59,6 +72,8 @@ export interface DatapathRequest {
   name?: string;
   upcallPid?: number;
   userFeatures?: number;
+  /** OVS_DP_ATTR_PER_CPU_PIDS: the upcall PID of each CPU (per-CPU dispatch mode). */
+  perCpuPids?: readonly number[];
 }
 
 export function encodeDatapathAttrs(r: DatapathRequest): Uint8Array {
@@ -66,6 +81,7 @@ export function encodeDatapathAttrs(r: DatapathRequest): Uint8Array {
   if (r.name !== undefined) w.putString(OVS_DP_ATTR.NAME, r.name);
   if (r.upcallPid !== undefined) w.putU32(OVS_DP_ATTR.UPCALL_PID, r.upcallPid);
   if (r.userFeatures !== undefined) w.putU32(OVS_DP_ATTR.USER_FEATURES, r.userFeatures);
+  if (r.perCpuPids !== undefined) w.put(OVS_DP_ATTR.PER_CPU_PIDS, u32Array(r.perCpuPids));
   return w.finish();
 }
 
@@ -76,6 +92,8 @@ export interface DatapathInfo {
   megaflowStats?: OvsDpMegaflowStats;
   userFeatures?: number;
   masksCacheSize?: number;
+  /** OVS_DP_ATTR_PER_CPU_PIDS (per-CPU dispatch mode). */
+  perCpuPids?: number[];
 }
 
 export function decodeDatapath(body: Uint8Array): DatapathInfo {
@@ -96,7 +114,8 @@ export function decodeDatapath(body: Uint8Array): DatapathInfo {
       }
       case OVS_DP_ATTR.USER_FEATURES: out.userFeatures = u32(sized(a, 4, 'OVS_DP_ATTR_USER_FEATURES')); break;
       case OVS_DP_ATTR.MASKS_CACHE_SIZE: out.masksCacheSize = u32(sized(a, 4, 'OVS_DP_ATTR_MASKS_CACHE_SIZE')); break;
-      default: break; // PAD, PER_CPU_PIDS and attributes of newer kernels
+      case OVS_DP_ATTR.PER_CPU_PIDS: out.perCpuPids = readU32Array(a.payload); break;
+      default: break; // PAD and attributes of newer kernels
     }
   }
   return out;
@@ -118,11 +137,7 @@ export function encodeVportAttrs(r: VportRequest): Uint8Array {
   if (r.portNo !== undefined) w.putU32(OVS_VPORT_ATTR.PORT_NO, r.portNo);
   if (r.type !== undefined) w.putU32(OVS_VPORT_ATTR.TYPE, r.type);
   if (r.name !== undefined) w.putString(OVS_VPORT_ATTR.NAME, r.name);
-  if (r.upcallPids !== undefined) {
-    const b = new Uint8Array(4 * r.upcallPids.length);
-    r.upcallPids.forEach((pid, i) => dv(b).setUint32(4 * i, pid >>> 0, HOST_IS_LITTLE_ENDIAN));
-    w.put(OVS_VPORT_ATTR.UPCALL_PID, b);
-  }
+  if (r.upcallPids !== undefined) w.put(OVS_VPORT_ATTR.UPCALL_PID, u32Array(r.upcallPids));
   return w.finish();
 }
 
@@ -146,9 +161,7 @@ export function decodeVport(body: Uint8Array): VportInfo {
       case OVS_VPORT_ATTR.PORT_NO: out.portNo = u32(sized(a, 4, 'OVS_VPORT_ATTR_PORT_NO')); break;
       case OVS_VPORT_ATTR.TYPE: out.type = u32(sized(a, 4, 'OVS_VPORT_ATTR_TYPE')); break;
       case OVS_VPORT_ATTR.NAME: out.name = cString(a.payload); break;
-      case OVS_VPORT_ATTR.UPCALL_PID:
-        for (let i = 0; i + 4 <= a.payload.length; i += 4) out.upcallPids.push(dv(a.payload).getUint32(i, HOST_IS_LITTLE_ENDIAN));
-        break;
+      case OVS_VPORT_ATTR.UPCALL_PID: out.upcallPids = readU32Array(a.payload); break;
       case OVS_VPORT_ATTR.STATS: {
         const p = sized(a, OVS_VPORT_STATS_LEN, 'OVS_VPORT_ATTR_STATS');
         const s = {} as OvsVportStats;
