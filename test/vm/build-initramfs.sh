@@ -15,7 +15,7 @@
 #
 # Environment:
 #   NETMGR_VM_CACHE        cache folder (default /var/cache/netmgr-vm; about 0.6 GiB)
-#   NETMGR_VM_MODULES      modules to load, in addition to their dependencies
+#   NETMGR_VM_MODULES      modules to load, in addition to their dependencies (tun: the userspace datapath's TAPs)
 #                          (default: openvswitch veth sch_ingress cls_matchall cls_bpf act_gact)
 # On success the last two lines on stdout are `kernel=<vmlinuz>` and `initramfs=<OUTPUT>`; progress goes to stderr.
 set -euo pipefail
@@ -24,7 +24,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 CACHE=${NETMGR_VM_CACHE:-/var/cache/netmgr-vm}
 OUT=${1:-$HERE/.out/initramfs.cpio}
-MODULES=${NETMGR_VM_MODULES:-openvswitch veth sch_ingress cls_matchall cls_bpf act_gact}
+MODULES=${NETMGR_VM_MODULES:-openvswitch veth sch_ingress cls_matchall cls_bpf act_gact tun}
 # Guest paths of the host tools (each copied with the shared libraries ldd lists).
 TOOLS=(ip tc bridge ss genl ping tcpdump ovs-dpctl node dash)
 
@@ -229,6 +229,8 @@ elif [ -f "$ROOT/bench/pktblast.c" ] && command -v cc >/dev/null 2>&1; then
   fi
   if [ -x "$pb" ]; then cp "$pb" "$N/bench/pktblast"; fi
 fi
+# Benchmarks that run inside the guest (test/vm/run --run bench/vm/...).
+[ -d "$ROOT/bench/vm" ] && cp -a "$ROOT/bench/vm" "$N/bench/"
 rmdir "$N/bench" 2>/dev/null || true
 
 (cd "$P" && find . -mindepth 1 | LC_ALL=C sort | busybox cpio -o -H newc -R 0:0 > "$P.cpio" 2>/dev/null) || die "cpio (project) failed"
