@@ -226,7 +226,8 @@ export class BridgeManager implements DatapathStepExecutor {
       this.configurePolicy(b);
       policy.adopt?.();
       this.bridges.set(name, b);
-      this.log(`took over kernel bridge ${name} (${ports.size} port${ports.size === 1 ? '' : 's'}, ${dp.stats().flows} flow${dp.stats().flows === 1 ? '' : 's'})`);
+      const flows = dp.stats().flows;
+      this.log(`took over kernel bridge ${name} (${ports.size} port${ports.size === 1 ? '' : 's'}, ${flows} flow${flows === 1 ? '' : 's'})`);
     }
     this.recordKernelBridges();
   }

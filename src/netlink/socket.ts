@@ -150,10 +150,7 @@ export class NetlinkSocket {
       for (const m of parseMessages(this.rx, len)) {
         if (m.seq !== seq) {
           // A stale answer: to an abandoned request, or the failure of one sent without waiting.
-          if (m.type === NLMSG_ERROR && this.onStaleError) {
-            const { errno, kernelMessage } = parseError(m);
-            if (errno !== 0) this.onStaleError(errno, kernelMessage);
-          }
+          this.reportStale(m);
           continue;
         }
         if (m.type === NLMSG_ERROR) {
@@ -186,6 +183,12 @@ export class NetlinkSocket {
     native().nlSend(this.fd, msg, msg.length);
   }
 
+  private reportStale(m: NetlinkMessage): void {
+    if (m.type !== NLMSG_ERROR || !this.onStaleError) return;
+    const { errno, kernelMessage } = parseError(m);
+    if (errno !== 0) this.onStaleError(errno, kernelMessage);
+  }
+
   /** Reads the failure answers that arrived for send()s (reported through onStaleError), without blocking. */
   drain(): void {
     const n = native();
@@ -197,10 +200,7 @@ export class NetlinkSocket {
         return; // ETIMEDOUT: nothing waiting
       }
       for (const m of parseMessages(this.rx, len)) {
-        if (m.type === NLMSG_ERROR && this.onStaleError) {
-          const { errno, kernelMessage } = parseError(m);
-          if (errno !== 0) this.onStaleError(errno, kernelMessage);
-        }
+        this.reportStale(m);
       }
     }
   }

@@ -361,6 +361,12 @@ export class KernelDatapath implements Datapath {
     const ufid = flow.ufid ?? ufidOf(flow.key, flow.mask);
     const what = `${opts.mode === 'create' ? 'adding' : 'modifying'} a flow on ${this.name}`;
     const fresh = (): DpFlow => ({ key: flow.key, mask: flow.mask, actions, ufid, stats: { packets: 0, bytes: 0, tcpFlags: 0 } });
+    // SET replaces the actions of the flow with this UFID; the echoed flow carries its statistics.
+    const set = (clear: boolean): DpFlow => {
+      const r = this.flowRequest(OVS_FLOW_CMD.SET, NLM_F_ECHO, { key: flow.key, mask: flow.mask, actions, ufid, clear }, what);
+      const f = r.length ? this.toFlow(decodeFlow(r[0].body)) : undefined;
+      return f ? { ...f, ufid } : fresh();
+    };
     try {
       if (opts.mode === 'create') {
         // NLM_F_CREATE stands for "exclusive": genl reads NLM_F_EXCL as a dump bit (the kernel's own comment).
@@ -376,14 +382,10 @@ export class KernelDatapath implements Datapath {
         } catch (e) {
           if (errCode(e) !== 'EEXIST') throw e;
         }
-        const r = this.flowRequest(OVS_FLOW_CMD.SET, NLM_F_ECHO, { key: flow.key, mask: flow.mask, actions, ufid }, what);
-        const f = r.length ? this.toFlow(decodeFlow(r[0].body)) : undefined;
-        return f ? { ...f, ufid } : fresh();
+        return set(false);
       }
       try {
-        const r = this.flowRequest(OVS_FLOW_CMD.SET, NLM_F_ECHO, { key: flow.key, mask: flow.mask, actions, ufid, clear: opts.clearStats }, what);
-        const f = r.length ? this.toFlow(decodeFlow(r[0].body)) : undefined;
-        return f ? { ...f, ufid } : fresh();
+        return set(opts.clearStats === true);
       } catch (e) {
         if (errCode(e) === 'ENOENT' && opts.mayCreate) {
           this.flowRequest(OVS_FLOW_CMD.NEW, NLM_F_CREATE, { key: flow.key, mask: flow.mask, actions, ufid }, what);
@@ -403,11 +405,12 @@ export class KernelDatapath implements Datapath {
   private locate(flow: { key?: FlowKey; mask?: FlowMask; ufid?: Uint8Array }): DpFlow | undefined {
     if (flow.ufid) return this.getByUfid(flow.ufid);
     if (!flow.key) return undefined;
-    const mask = flow.mask;
-    const byId = this.getByUfid(ufidOf(flow.key, mask));
-    if (byId) return byId;
-    // Put by someone else (ovs-dpctl without a UFID, or with its own): compare canonical text.
-    const want = formatFlowText(flow.key, mask ?? flow.key, []).match;
+    return this.getByUfid(ufidOf(flow.key, flow.mask)) ?? this.findByMatch(flow.key, flow.mask);
+  }
+
+  /** A flow put by someone else (ovs-dpctl without a UFID, or with its own): found by canonical text. */
+  private findByMatch(key: FlowKey, mask: FlowMask | undefined): DpFlow | undefined {
+    const want = formatFlowText(key, mask ?? key, []).match;
     return this.dumpFlows().find((f) => formatFlowText(f.key, f.mask, []).match === want);
   }
 
@@ -435,7 +438,7 @@ export class KernelDatapath implements Datapath {
     if (flow.ufid) return del({ ufid: flow.ufid });
     if (!flow.key) return false;
     if (del({ ufid: ufidOf(flow.key, flow.mask) })) return true;
-    const found = this.locate(flow);
+    const found = this.findByMatch(flow.key, flow.mask);
     if (!found) return false;
     return del({ ufid: found.ufid }) || del({ key: found.key });
   }
