@@ -6,7 +6,8 @@ import { DesiredState } from '../model/types';
 import { planChanges } from '../plan/diff';
 import { formatChange } from '../plan/format';
 import { Change } from '../plan/types';
-import { Command, EXIT_OK } from './command';
+import { Command, EXIT_OK, UsageError } from './command';
+import { formatDot } from './dot';
 import { loadUnitDir } from '../units';
 import { bridgesToPlan } from './daemon-client';
 import { DIR_OPTION, JSON_OPTION, parseOptions, paths, printJson, requireRoot } from './common';
@@ -26,9 +27,10 @@ function linkText(name: string, l: LiveLink | undefined): string {
 export const showCommand: Command = {
   name: 'show',
   summary: 'show the live state of everything netmgr manages, and drift from the units',
-  usage: 'netmgr show [--json] [--dir DIR]',
+  usage: 'netmgr show [--json | --dot] [--dir DIR]',
   async run(ctx) {
-    const { values } = parseOptions(ctx, { ...DIR_OPTION, ...JSON_OPTION });
+    const { values } = parseOptions(ctx, { ...DIR_OPTION, ...JSON_OPTION, dot: { type: 'boolean' } });
+    if (values.json && values.dot) throw new UsageError('--json and --dot cannot be used together');
     requireRoot('netmgr show');
     const p = paths(ctx, values.dir);
     const units = loadUnitDir(p.unitDir);
@@ -38,6 +40,14 @@ export const showCommand: Command = {
     const sockets = new NamespaceSockets();
     try {
       const live = readLiveState(sockets, namespacesOfInterest(desired, owned, bridges));
+      if (values.dot) {
+        const notes = [
+          ...(daemonRunning ? [] : ['netmgrd is not running: kernel bridges only']),
+          ...(units.state ? [] : [`the units in ${p.unitDir} have errors: nothing drawn as pending`]),
+        ];
+        ctx.stdout(formatDot({ desired: units.state, live, owned, bridges, notes }));
+        return EXIT_OK;
+      }
       // Drift: what apply would change, but only for objects that exist (pending creations are not drift).
       let drift: Change[] | null = null;
       if (units.state && !preflight(desired, { live, owned, bridges }).length) {
