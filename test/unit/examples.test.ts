@@ -7,7 +7,12 @@ const ROOT = path.resolve(__dirname, '..', '..', 'examples');
 const sets = fs.readdirSync(ROOT).filter((d) => fs.statSync(path.join(ROOT, d)).isDirectory() && fs.readdirSync(path.join(ROOT, d)).some((f) => f.endsWith('.toml')));
 
 test('there are example unit sets', () => {
-  expect(sets).toEqual(expect.arrayContaining(['veth-pair', 'static-flows']));
+  expect(sets).toEqual(
+    expect.arrayContaining([
+      'veth-pair', 'static-flows', 'kernel-flows', 'unmanaged-switch', 'unmanaged-switch-nics', 'switch-and-host',
+      'bridge-veths', 'ovs-veths', 'internal-ports',
+    ]),
+  );
 });
 
 test.each(sets)('examples/%s validates', (name) => {
