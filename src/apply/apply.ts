@@ -109,6 +109,11 @@ export interface ApplyOptions {
   killAfterStep?: number;
   /** netmgrd's bridges: runs datapath steps and reports what exists. Absent in the CLI. */
   datapaths?: DatapathStepExecutor & { live(): LiveBridge[] };
+  /**
+   * Called after the last step and the ownership record, before the journal is closed: netmgrd records a pending
+   * confirm here, so that no crash can leave the change applied with neither journal nor rollback record.
+   */
+  beforeFinish?: (done: Step[], ownedBefore: Ownership) => void;
 }
 
 export interface ApplyResult {
@@ -116,6 +121,8 @@ export interface ApplyResult {
   steps: number;
   /** Steps of an interrupted earlier apply that were undone first. */
   recovered: number;
+  /** The steps run, in order (what a rollback undoes). */
+  done: Step[];
 }
 
 /** Undoes steps in reverse. "Already undone" (a begun step that never ran) counts as success. */
@@ -134,20 +141,41 @@ function undo(runner: StepRunner, steps: Step[]): string[] {
   return failures;
 }
 
+/** Undoes what an interrupted apply's journal says it began (the caller holds the lock); returns the step count. */
+function recover(runner: StepRunner, opts: Pick<ApplyOptions, 'stateDir' | 'log'>): number {
+  const interrupted = readInterrupted(opts.stateDir);
+  if (!interrupted) return 0;
+  opts.log(`an earlier apply (pid ${interrupted.pid}) was interrupted; undoing its ${interrupted.steps.length} step(s) first`);
+  const failures = undo(runner, interrupted.steps);
+  if (failures.length) throw new Error(`could not undo the interrupted apply:\n  ${failures.join('\n  ')}`);
+  clearJournal(opts.stateDir);
+  return interrupted.steps.length;
+}
+
+/**
+ * netmgrd's start: an apply interrupted by a crash is undone now, whether or not anything is applied next (the
+ * units may be invalid, rolled back, or --no-apply given). Returns the number of steps undone.
+ */
+export function recoverInterrupted(opts: Pick<ApplyOptions, 'stateDir' | 'wait' | 'log' | 'datapaths'>): number {
+  if (!readInterrupted(opts.stateDir)) return 0;
+  const lock = ApplyLock.acquire(opts.stateDir, opts.wait, (pid) => opts.log(`waiting for another netmgr apply (pid ${pid}) to finish`));
+  const sockets = new NamespaceSockets();
+  const runner = new StepRunner(sockets, opts.datapaths);
+  try {
+    return recover(runner, opts);
+  } finally {
+    runner.close();
+    sockets.close();
+    lock.release();
+  }
+}
+
 export function applyDesired(desired: DesiredState, opts: ApplyOptions): ApplyResult {
   const lock = ApplyLock.acquire(opts.stateDir, opts.wait, (pid) => opts.log(`waiting for another netmgr apply (pid ${pid}) to finish`));
   const sockets = new NamespaceSockets();
   const runner = new StepRunner(sockets, opts.datapaths);
   try {
-    let recovered = 0;
-    const interrupted = readInterrupted(opts.stateDir);
-    if (interrupted) {
-      opts.log(`an earlier apply (pid ${interrupted.pid}) was interrupted; undoing its ${interrupted.steps.length} step(s) first`);
-      const failures = undo(runner, interrupted.steps);
-      if (failures.length) throw new Error(`could not undo the interrupted apply:\n  ${failures.join('\n  ')}`);
-      clearJournal(opts.stateDir);
-      recovered = interrupted.steps.length;
-    }
+    const recovered = recover(runner, opts);
     const world = readWorld(desired, opts.stateDir, sockets, opts.datapaths?.live() ?? []);
     const problems = preflight(desired, world);
     if (problems.length) throw new InvalidUnitsError(problems);
@@ -157,7 +185,7 @@ export function applyDesired(desired: DesiredState, opts: ApplyOptions): ApplyRe
       if (dp.length) throw new DaemonRequiredError(dp);
     }
     const steps = planSteps(plan);
-    if (!steps.length) return { plan, steps: 0, recovered };
+    if (!steps.length) return { plan, steps: 0, recovered, done: [] };
 
     const journal = Journal.start(opts.stateDir);
     const done: Step[] = [];
@@ -177,11 +205,47 @@ export function applyDesired(desired: DesiredState, opts: ApplyOptions): ApplyRe
       if (opts.killAfterStep === i + 1) process.kill(process.pid, 'SIGKILL');
     }
     saveOwnership(opts.stateDir, nextOwnership(world.owned, plan));
+    opts.beforeFinish?.(done, world.owned);
     journal.finish();
-    return { plan, steps: steps.length, recovered };
+    return { plan, steps: steps.length, recovered, done };
   } finally {
     runner.close();
     sockets.close();
     lock.release();
+  }
+}
+
+/**
+ * Undoes an earlier apply's steps, newest first, and puts back the ownership record it replaced (netmgrd's
+ * rollback of an unconfirmed apply). Safe to repeat after a crash: a step already undone counts as undone.
+ */
+export function undoApplied(steps: Step[], ownedBefore: Ownership, opts: Pick<ApplyOptions, 'stateDir' | 'wait' | 'log' | 'datapaths'>): { undone: number; failures: string[] } {
+  const lock = ApplyLock.acquire(opts.stateDir, opts.wait, (pid) => opts.log(`waiting for another netmgr apply (pid ${pid}) to finish`));
+  const sockets = new NamespaceSockets();
+  const runner = new StepRunner(sockets, opts.datapaths);
+  try {
+    const failures = undo(runner, steps);
+    saveOwnership(opts.stateDir, ownedBefore);
+    return { undone: steps.length, failures };
+  } finally {
+    runner.close();
+    sockets.close();
+    lock.release();
+  }
+}
+
+/**
+ * What apply would change now: the plan from the re-read live state to desired (verification after an apply,
+ * drift in `netmgr status`), or the problems that keep it from being planned.
+ */
+export function planAgainstLive(desired: DesiredState, stateDir: string, bridges: LiveBridge[]): { plan: Plan | null; problems: UnitError[] } {
+  const sockets = new NamespaceSockets();
+  try {
+    const world = readWorld(desired, stateDir, sockets, bridges);
+    const problems = preflight(desired, world);
+    if (problems.length) return { plan: null, problems };
+    return { plan: planChanges(desired, world.live, world.owned, world.bridges), problems };
+  } finally {
+    sockets.close();
   }
 }

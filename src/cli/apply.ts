@@ -4,15 +4,21 @@ import { request, requestIfRunning, START_HINT } from '../daemon/client';
 import type { ApplyReply } from '../daemon/daemon';
 import { formatPlan, planToJson, summarize } from '../plan/format';
 import type { Plan } from '../plan/types';
-import { Command, CliContext, EXIT_FAILURE, EXIT_INVALID, EXIT_OK } from './command';
+import { Command, CliContext, EXIT_BUSY, EXIT_FAILURE, EXIT_INVALID, EXIT_OK, UsageError } from './command';
+import { loadPendingConfirm } from '../daemon/records';
 import { parseUnits, readUnitDir } from '../units';
 import { DIR_OPTION, JSON_OPTION, parseOptions, paths, printErrors, printJson, requireRoot } from './common';
 import { reportDaemonError } from './daemon-client';
 import { planCommand } from './plan';
 
-function report(ctx: CliContext, json: boolean, plan: Plan, steps: number, recovered: number, via: string): void {
+interface Extra {
+  differences?: string[];
+  confirmDeadline?: string;
+}
+
+function report(ctx: CliContext, json: boolean, plan: Plan, steps: number, recovered: number, via: string, extra: Extra = {}): void {
   if (json) {
-    printJson(ctx, { ...planToJson(plan), applied: true, steps, recovered, via });
+    printJson(ctx, { ...planToJson(plan), applied: true, steps, recovered, via, differences: extra.differences ?? [], confirmDeadline: extra.confirmDeadline ?? null });
   } else if (!steps) {
     ctx.stdout('No changes.\n');
   } else {
@@ -20,6 +26,17 @@ function report(ctx: CliContext, json: boolean, plan: Plan, steps: number, recov
     const s = summarize(plan);
     ctx.stdout(`Applied: ${s.create} created, ${s.modify} modified, ${s.delete} deleted (${steps} steps).\n`);
   }
+  if (json) return;
+  for (const d of extra.differences ?? []) ctx.stdout(`Verify: still differs after the apply: ${d}\n`);
+  if (extra.confirmDeadline) ctx.stdout(`Run \`netmgr confirm\` before ${extra.confirmDeadline} to keep this; otherwise netmgrd rolls it back (\`netmgr rollback\` does it now).\n`);
+}
+
+/** --confirm SECONDS: a positive whole number of seconds, at most a day. */
+function confirmSeconds(v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!/^\d+$/.test(String(v)) || n < 1 || n > 86_400) throw new UsageError(`--confirm takes a number of seconds from 1 to 86400, not ${JSON.stringify(v)}`);
+  return n;
 }
 
 /**
@@ -30,11 +47,14 @@ function report(ctx: CliContext, json: boolean, plan: Plan, steps: number, recov
 export const applyCommand: Command = {
   name: 'apply',
   summary: 'make the live system match the units (all or nothing: a failure rolls back)',
-  usage: 'netmgr apply [--dry-run] [--no-wait] [--json] [--dir DIR]',
+  usage: 'netmgr apply [--confirm SECONDS] [--dry-run] [--no-wait] [--json] [--dir DIR]',
   async run(ctx) {
-    const { values } = parseOptions(ctx, { ...DIR_OPTION, ...JSON_OPTION, 'dry-run': { type: 'boolean' }, 'no-wait': { type: 'boolean' } });
+    const { values } = parseOptions(ctx, { ...DIR_OPTION, ...JSON_OPTION, 'dry-run': { type: 'boolean' }, 'no-wait': { type: 'boolean' }, confirm: { type: 'string' } });
+    const confirm = confirmSeconds(values.confirm);
     if (values['dry-run']) {
-      return planCommand.run({ ...ctx, args: ctx.args.filter((a) => a !== '--dry-run') });
+      // What plan shows is what apply would do; waiting and confirming do not change it.
+      const args = [...(typeof values.dir === 'string' ? ['--dir', values.dir] : []), ...(values.json ? ['--json'] : [])];
+      return planCommand.run({ ...ctx, args });
     }
     requireRoot('netmgr apply');
     const p = paths(ctx, values.dir);
@@ -50,11 +70,21 @@ export const applyCommand: Command = {
 
     const alive = await requestIfRunning(p.socket, { op: 'ping' });
     if (alive) {
-      const r = await request<ApplyReply>(p.socket, { op: 'apply', sources, dir: p.unitDir, failAtStep, killAfterStep });
+      const r = await request<ApplyReply>(p.socket, { op: 'apply', sources, dir: p.unitDir, failAtStep, killAfterStep, confirmSeconds: confirm });
       if (!r.ok) return reportDaemonError(ctx, 'apply', r.error);
       const plan = r.result.plan as Plan;
-      report(ctx, !!values.json, plan, r.result.steps, r.result.recovered, 'netmgrd');
+      report(ctx, !!values.json, plan, r.result.steps, r.result.recovered, 'netmgrd', r.result);
       return EXIT_OK;
+    }
+    if (confirm !== undefined) {
+      ctx.stderr(`netmgr apply: --confirm needs netmgrd, which holds the rollback until you confirm; nothing was applied\n  hint: netmgrd is not running (${p.socket}); ${START_HINT}\n`);
+      return EXIT_FAILURE;
+    }
+    const pending = loadPendingConfirm(p.stateDir);
+    if (pending) {
+      // netmgrd brings an unconfirmed apply back at its next start and rolls it back: applying past it is lost.
+      ctx.stderr(`netmgr apply: the apply of ${pending.appliedAt} (with --confirm) awaits confirmation and netmgrd is not running; nothing was applied\n  hint: ${START_HINT}, then netmgr confirm or netmgr rollback\n`);
+      return EXIT_BUSY;
     }
     try {
       const r = applyDesired(desired, { stateDir: p.stateDir, wait: !values['no-wait'], failAtStep, killAfterStep, log: (l) => ctx.stderr(`netmgr: ${l}\n`) });

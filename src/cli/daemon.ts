@@ -1,29 +1,38 @@
-/** `netmgr daemon`: runs netmgrd in the foreground until SIGTERM or SIGINT. */
+/** `netmgr daemon`: runs netmgrd in the foreground until SIGTERM or SIGINT; SIGHUP reloads the units. */
 import { Daemon } from '../daemon/daemon';
+import { createLogger, stderrIsJournal } from '../daemon/log';
 import { Command, EXIT_FAILURE, EXIT_OK } from './command';
 import { DIR_OPTION, parseOptions, paths, requireRoot } from './common';
 
 export const daemonCommand: Command = {
   name: 'daemon',
-  summary: 'run netmgrd in the foreground: it runs the bridges and applies what `netmgr apply` hands it',
-  usage: 'netmgr daemon [--dir DIR] [--no-apply]',
+  summary: 'run netmgrd in the foreground: it runs the bridges, follows the unit directory and applies what `netmgr apply` hands it',
+  usage: 'netmgr daemon [--dir DIR] [--no-apply] [--no-watch] [--verbose]',
   async run(ctx) {
-    const { values } = parseOptions(ctx, { ...DIR_OPTION, 'no-apply': { type: 'boolean' } });
+    const { values } = parseOptions(ctx, { ...DIR_OPTION, 'no-apply': { type: 'boolean' }, 'no-watch': { type: 'boolean' }, verbose: { type: 'boolean' } });
     requireRoot('netmgr daemon');
     const p = paths(ctx, values.dir);
-    const log = (line: string) => ctx.stderr(`netmgrd: ${line}\n`);
-    const daemon = new Daemon({ socketPath: p.socket, stateDir: p.stateDir, unitDir: p.unitDir, applyOnStart: !values['no-apply'], log });
+    const log = createLogger(ctx.stderr, stderrIsJournal(ctx.env), !!values.verbose);
+    const daemon = new Daemon({ socketPath: p.socket, stateDir: p.stateDir, unitDir: p.unitDir, applyOnStart: !values['no-apply'], watch: values['no-watch'] ? false : undefined, log });
+    const onHup = () => {
+      log.info('SIGHUP: reloading');
+      void daemon.reload('reload').catch((e) => log.error(`reload: ${(e as Error).message}`));
+    };
+    // Installed before start, so a reload asked for while the units are first applied is queued, not fatal.
+    process.on('SIGHUP', onHup);
     try {
       await daemon.start();
     } catch (e) {
       daemon.stop();
+      process.off('SIGHUP', onHup);
       ctx.stderr(`netmgr daemon: ${(e as Error).message}\n`);
       return EXIT_FAILURE;
     }
     return new Promise<number>((resolve) => {
       const stop = (sig: string) => {
-        log(`${sig}: stopping (bridges go down with netmgrd; namespaces, veths and addresses stay)`);
+        log.notice(`${sig}: stopping (userspace bridges go down with netmgrd; kernel bridges, namespaces, veths and addresses stay)`);
         daemon.stop();
+        process.off('SIGHUP', onHup);
         resolve(EXIT_OK);
       };
       process.once('SIGTERM', () => stop('SIGTERM'));

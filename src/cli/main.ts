@@ -7,6 +7,8 @@ import { validateCommand } from './validate';
 import { dpctlCommand } from './dpctl';
 import { fdbCommand } from './fdb';
 import { traceCommand } from './trace';
+import { statusCommand } from './status';
+import { confirmCommand, reloadCommand, rollbackCommand } from './reload';
 import { DaemonUnavailableError, START_HINT } from '../daemon/client';
 
 const pkg = require('../../package.json') as { version: string };
@@ -14,7 +16,7 @@ const pkg = require('../../package.json') as { version: string };
 /** `flow` pulls in the whole flow model; load it only when that command runs. */
 const flowCommand: Command = {
   name: 'flow',
-  summary: 'check an ODP flow (ovs-dpctl syntax) as the kernel would, or show its netlink encoding',
+  summary: 'check or encode an ODP flow (ovs-dpctl syntax) without a datapath',
   usage: 'netmgr flow check|encode [--port NAME=NUMBER]... "<flow>" ["<actions>"]',
   run: (ctx) => (require('./flow') as typeof import('./flow')).flowCommand.run(ctx),
 };
@@ -22,12 +24,26 @@ const flowCommand: Command = {
 /** The daemon pulls in the datapath and the flow model; load it only when it runs. */
 const daemonCommand: Command = {
   name: 'daemon',
-  summary: 'run netmgrd in the foreground: it runs the bridges and applies what `netmgr apply` hands it',
-  usage: 'netmgr daemon [--dir DIR] [--no-apply]',
+  summary: 'run netmgrd in the foreground: it runs the bridges, follows the unit directory and applies what `netmgr apply` hands it',
+  usage: 'netmgr daemon [--dir DIR] [--no-apply] [--no-watch] [--verbose]',
   run: (ctx) => (require('./daemon') as typeof import('./daemon')).daemonCommand.run(ctx),
 };
 
-export const COMMANDS: Command[] = [validateCommand, planCommand, applyCommand, showCommand, dpctlCommand, fdbCommand, traceCommand, flowCommand, daemonCommand];
+export const COMMANDS: Command[] = [
+  validateCommand,
+  planCommand,
+  applyCommand,
+  confirmCommand,
+  rollbackCommand,
+  reloadCommand,
+  statusCommand,
+  showCommand,
+  dpctlCommand,
+  fdbCommand,
+  traceCommand,
+  flowCommand,
+  daemonCommand,
+];
 
 function help(): string {
   const lines = [

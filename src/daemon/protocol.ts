@@ -14,6 +14,19 @@ export interface ApplyRequest {
   dir: string;
   failAtStep?: number;
   killAfterStep?: number;
+  /** `apply --confirm SECONDS`: roll back unless `netmgr confirm` arrives within this many seconds. */
+  confirmSeconds?: number;
+}
+
+/** SIGHUP's twin: re-read the daemon's unit directory (and netmgrd.conf), plan, apply and verify. */
+export interface ReloadRequest {
+  op: 'reload';
+}
+
+/** `netmgr status`: the report, with `unitDir` as the units on disk to compare (the CLI's --dir). */
+export interface StatusRequest {
+  op: 'status';
+  unitDir: string;
 }
 
 export type DpctlCommand = 'show' | 'dump-flows' | 'add-flow' | 'mod-flow' | 'del-flow' | 'del-flows';
@@ -51,7 +64,7 @@ export interface TraceRequest {
   flow: string;
 }
 
-export type Request = ApplyRequest | DpctlRequest | FdbRequest | TraceRequest | { op: 'live' } | { op: 'ping' };
+export type Request = ApplyRequest | ReloadRequest | StatusRequest | DpctlRequest | FdbRequest | TraceRequest | { op: 'confirm' } | { op: 'rollback' } | { op: 'live' } | { op: 'ping' };
 
 /** Error kinds map to CLI exit codes: invalid -> 2, busy -> 3, failed/error -> 1. */
 export interface ErrorBody {

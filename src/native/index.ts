@@ -87,6 +87,13 @@ export interface NativeAddon {
   pollStop(handle: PollHandle): void;
   /** close(2); throws an errno error (EBADF, ...). */
   closeFd(fd: number): void;
+  /**
+   * Sends message as one datagram to systemd's notification socket, as sd_notify(3) does: socketPath is
+   * $NOTIFY_SOCKET, a path ('/run/systemd/notify') or an abstract name ('@...'). Returns the bytes sent; throws an
+   * errno error (ENOENT, ECONNREFUSED, EAFNOSUPPORT for any other form, ENAMETOOLONG, EAGAIN after 5 s of a full
+   * queue, ...).
+   */
+  sdNotify(socketPath: string, message: Buffer): number;
 }
 
 let loaded: NativeAddon | undefined;

@@ -21,6 +21,8 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <stddef.h>
 #include <unistd.h>
 #include <net/if.h>
 #include <arpa/inet.h>
@@ -841,6 +843,44 @@ static napi_value close_fd(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * sdNotify(socketPath, message) -> bytes sent: one datagram to systemd's notification socket ($NOTIFY_SOCKET), as
+ * sd_notify(3) sends it. socketPath is a file system path ('/...') or an abstract name ('@...': the '@' becomes the
+ * leading NUL byte). The kernel attaches our credentials itself (systemd sets SO_PASSCRED on its end), which is how
+ * systemd knows the message comes from the main process.
+ */
+static napi_value sd_notify(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char sock_path[256];
+  void *data;
+  size_t len;
+  if (argc < 2 || !arg_str(env, argv[0], sock_path, sizeof sock_path) || !arg_buf(env, argv[1], &data, &len))
+    return throw_type(env, "sdNotify(socketPath: string, message: Buffer)");
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  size_t n = strlen(sock_path);
+  if (sock_path[0] != '/' && sock_path[0] != '@')
+    return throw_errno(env, EAFNOSUPPORT, "sdNotify", "NOTIFY_SOCKET is neither a path nor an abstract '@' name");
+  if (n < 2) return throw_errno(env, EINVAL, "sdNotify", "NOTIFY_SOCKET names no socket");
+  if (n > sizeof sa.sun_path - (sock_path[0] == '/')) return throw_errno(env, ENAMETOOLONG, "sdNotify", sock_path);
+  memcpy(sa.sun_path, sock_path, n);
+  if (sock_path[0] == '@') sa.sun_path[0] = 0;
+  /* An abstract name is exactly its n bytes (no terminating NUL); a path is counted with its NUL. */
+  socklen_t salen = offsetof(struct sockaddr_un, sun_path) + n + (sock_path[0] == '/');
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return throw_errno(env, errno, "socket", "sdNotify");
+  /* A datagram send blocks while the receiver's queue is full: bound that wait, the event loop is blocked meanwhile. */
+  struct timeval tv = { .tv_sec = 5 };
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  ssize_t sent;
+  do sent = sendto(fd, data, len, MSG_NOSIGNAL, (struct sockaddr *)&sa, salen); while (sent < 0 && errno == EINTR);
+  int e = errno;
+  close(fd);
+  if (sent < 0) return throw_errno(env, e, "sendto", sock_path);
+  return make_int(env, sent);
+}
+
 #define EXPORT(name, fn)                                                      \
   do {                                                                        \
     napi_value f;                                                             \
@@ -863,6 +903,7 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("pollStart", poll_start);
   EXPORT("pollStop", poll_stop);
   EXPORT("closeFd", close_fd);
+  EXPORT("sdNotify", sd_notify);
   return exports;
 }
 

@@ -170,7 +170,7 @@ function listSections(type: UnitType): string {
 }
 
 /** Turn a `toml` exception into a located error. */
-function tomlError(file: string, text: string, e: unknown): UnitError {
+export function tomlError(file: string, text: string, e: unknown): UnitError {
   const lines = text.split('\n');
   const clamp = (line: unknown, col: unknown): Loc => {
     const l = typeof line === 'number' && line >= 1 ? Math.min(Math.floor(line), lines.length) : 1;

@@ -60,6 +60,25 @@ describe('man/netmgr.units.5', () => {
     expect(p.split('\n')[0]).toBe(`${e.key} = ${type}`);
   });
 
+  test.each(SECTIONS.map((s) => [sectionLabel(s.name), s.name]))('%s documents no key the schema does not have', (label, name) => {
+    const lines = (subsection(label) ?? '').split('\n');
+    const documented = lines.flatMap((l, i) => (l === '.TP' ? [/^([a-z][a-z-]*) = /.exec(lines[i + 1] ?? '')?.[1]] : [])).filter((k): k is string => !!k);
+    expect(documented.sort()).toEqual(SCHEMA.filter((e) => e.section === name).map((e) => e.key).sort());
+  });
+
+  test.each(SCHEMA.map((e) => [`${e.section}.${e.key}`, e]))('%s: one example, one default or "Required", a range when numeric', (_n, e) => {
+    const p = item(subsection(sectionLabel(e.section)) ?? '', e.key) ?? '';
+    expect(p.match(/^Example: /gm)?.length).toBe(1);
+    const defaults = p.match(/^Default: /gm)?.length ?? 0;
+    const required = /^Required\b|\bRequired[.;]/m.test(p);
+    expect({ defaults, required }).toEqual(e.required ? { defaults: 0, required: true } : { defaults: 1, required: false });
+    if (e.type === 'integer' || e.type === 'integer-list') {
+      expect(e.range).toBeDefined();
+      const [lo, hi] = e.range ?? [NaN, NaN];
+      expect(p).toMatch(new RegExp(`\\b[Rr]ange ${lo}\\.\\.${hi}\\b`));
+    }
+  });
+
   test('the example unit files are valid together', () => {
     const sources: { file: string; text: string }[] = [];
     for (const block of plain.split('.EX\n').slice(1)) {

@@ -1,0 +1,75 @@
+/**
+ * netmgrd's own settings: `netmgrd.conf` (TOML) beside the units in the unit directory. Not a unit (units are
+ * `*.toml`), so the watcher and `netmgr validate` keep to units. Read at start and at every reload; a bad file
+ * is reported with FILE:LINE:COL like a unit, and the settings in force stay.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as toml from 'toml';
+import type { UnitError } from '../model/types';
+import { locate } from '../units/locate';
+import { tomlError } from '../units/validate';
+
+export const DAEMON_CONFIG_FILE = 'netmgrd.conf';
+
+export interface DaemonConfig {
+  /** Follow edits of the unit directory: plan, apply and verify after each change. */
+  watch: boolean;
+  /** Quiet time after the last change before applying (an editor's save, `cp *.toml` of many files: one apply). */
+  watchDelayMs: number;
+}
+
+export const DEFAULT_DAEMON_CONFIG: DaemonConfig = { watch: true, watchDelayMs: 300 };
+
+/** The table of keys: name, what it holds, its range; the man page's CONFIGURATION section mirrors it. */
+const KEYS: { key: string; field: keyof DaemonConfig; type: 'boolean' | 'integer'; min?: number; max?: number }[] = [
+  { key: 'watch', field: 'watch', type: 'boolean' },
+  { key: 'watch-delay', field: 'watchDelayMs', type: 'integer', min: 0, max: 60_000 },
+];
+
+/** Parses netmgrd.conf text (pure). Every problem is reported; settings are returned only when there is none. */
+export function parseDaemonConfig(file: string, text: string): { config: DaemonConfig | null; errors: UnitError[] } {
+  let doc: Record<string, unknown>;
+  try {
+    doc = toml.parse(text) as Record<string, unknown>;
+  } catch (e) {
+    return { config: null, errors: [tomlError(file, text, e)] };
+  }
+  const loc = locate(text);
+  const errors: UnitError[] = [];
+  const config: DaemonConfig = { ...DEFAULT_DAEMON_CONFIG };
+  for (const [key, value] of Object.entries(doc)) {
+    const spec = KEYS.find((k) => k.key === key);
+    if (!spec) {
+      errors.push({ file, ...loc.keyAt(key), message: `unknown key \`${key}\``, hint: `netmgrd.conf takes ${KEYS.map((k) => k.key).join(', ')} (see netmgr(8), CONFIGURATION)` });
+      continue;
+    }
+    if (spec.type === 'boolean') {
+      if (typeof value !== 'boolean') {
+        errors.push({ file, ...loc.valueAt(key), message: `\`${key}\` must be true or false`, hint: `e.g. ${key} = false` });
+        continue;
+      }
+      (config[spec.field] as boolean) = value;
+    } else {
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < spec.min! || value > spec.max!) {
+        errors.push({ file, ...loc.valueAt(key), message: `\`${key}\` must be an integer from ${spec.min} to ${spec.max} (milliseconds)`, hint: `e.g. ${key} = ${DEFAULT_DAEMON_CONFIG[spec.field]}` });
+        continue;
+      }
+      (config[spec.field] as number) = value;
+    }
+  }
+  return errors.length ? { config: null, errors } : { config, errors };
+}
+
+/** Reads the unit directory's netmgrd.conf; no file means the defaults. */
+export function loadDaemonConfig(unitDir: string): { config: DaemonConfig | null; errors: UnitError[]; file: string } {
+  const file = path.join(unitDir, DAEMON_CONFIG_FILE);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { config: { ...DEFAULT_DAEMON_CONFIG }, errors: [], file };
+    return { config: null, errors: [{ file, line: 1, col: 1, message: `cannot read: ${(e as Error).message}` }], file };
+  }
+  return { ...parseDaemonConfig(file, text), file };
+}

@@ -1,0 +1,132 @@
+/**
+ * What netmgrd remembers across restarts, in the state directory (JSON, replaced atomically):
+ * - applied.json: the unit set in force (last applied successfully), the last attempt's outcome, the unit set
+ *   last rolled back for want of a confirm (start and watch do not apply it again until it changes), counters;
+ * - confirm.json: an apply waiting for `netmgr confirm`: its steps (undone in reverse on timeout), its deadline,
+ *   the unit set it applied and the one it replaced. Written before that apply's journal is closed, so a crash
+ *   at any point leaves either the journal (undo the apply) or this record (the rollback stays armed).
+ */
+import { createHash } from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import type { Ownership } from '../apply/ownership';
+import type { UnitError } from '../model/types';
+import type { Step } from '../plan/types';
+import type { UnitSource } from '../units';
+
+export const APPLIED_FILE = 'applied.json';
+export const CONFIRM_FILE = 'confirm.json';
+
+/** What started an apply: netmgrd's start, the watcher, SIGHUP / `netmgr reload`, `netmgr apply`, a confirm, a rollback. */
+export type ApplyTrigger = 'start' | 'watch' | 'reload' | 'apply' | 'confirm' | 'rollback' | 'confirm-timeout';
+
+export type ApplyResultKind = 'applied' | 'unchanged' | 'invalid' | 'failed' | 'deferred' | 'skipped' | 'confirmed' | 'rolled-back';
+
+export interface ApplyOutcome {
+  time: string;
+  trigger: ApplyTrigger;
+  result: ApplyResultKind;
+  /** One line for people: what happened and why. */
+  message: string;
+  steps: number;
+  unitDir: string;
+  /** The units' problems (result 'invalid'), located. */
+  errors?: UnitError[];
+  /** Verification after the apply: what still differs between the units and the re-read live state. */
+  differences?: string[];
+  /** Seconds left to `netmgr confirm` (an apply with --confirm). */
+  confirmSeconds?: number;
+}
+
+export interface ApplyCounters {
+  applies: number;
+  unchanged: number;
+  failed: number;
+  invalid: number;
+  rollbacks: number;
+}
+
+export interface AppliedRecord {
+  version: 1;
+  /** The unit set in force, or null before the first apply. */
+  sources: UnitSource[] | null;
+  hash: string | null;
+  unitDir: string | null;
+  appliedAt: string | null;
+  last: ApplyOutcome | null;
+  rolledBack: { hash: string; time: string } | null;
+  counters: ApplyCounters;
+}
+
+export interface PendingConfirm {
+  version: 1;
+  appliedAt: string;
+  /** Epoch milliseconds: roll back when this passes without a confirm. */
+  deadline: number;
+  timeoutSeconds: number;
+  /** The steps the apply ran, in order. */
+  steps: Step[];
+  sources: UnitSource[];
+  hash: string;
+  unitDir: string;
+  /** The ownership record before the apply, put back by the rollback. */
+  ownedBefore: Ownership;
+  /** The unit set in force before the apply, in force again after a rollback. */
+  previous: { sources: UnitSource[] | null; hash: string | null; unitDir: string | null; appliedAt: string | null };
+}
+
+export const emptyCounters = (): ApplyCounters => ({ applies: 0, unchanged: 0, failed: 0, invalid: 0, rollbacks: 0 });
+
+export const emptyApplied = (): AppliedRecord => ({ version: 1, sources: null, hash: null, unitDir: null, appliedAt: null, last: null, rolledBack: null, counters: emptyCounters() });
+
+/** A unit set's identity: file names (not the directory) and contents, so moving the directory changes nothing. */
+export function hashSources(sources: readonly UnitSource[]): string {
+  const h = createHash('sha256');
+  for (const s of [...sources].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0))) {
+    h.update(`${path.basename(s.file)}\0${s.text}\0`);
+  }
+  return h.digest('hex').slice(0, 16);
+}
+
+function readJson<T>(file: string): T | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new Error(`${file}: ${(e as Error).message}`);
+  }
+}
+
+function writeJson(file: string, value: unknown): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const tmp = `${file}.tmp`;
+  const fd = fs.openSync(tmp, 'w', 0o600);
+  try {
+    fs.writeSync(fd, JSON.stringify(value, null, 1) + '\n');
+    fs.fsyncSync(fd); // a rollback record must survive power loss as well as a crash
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+}
+
+export function loadApplied(stateDir: string): AppliedRecord {
+  const r = readJson<AppliedRecord>(path.join(stateDir, APPLIED_FILE));
+  if (!r) return emptyApplied();
+  if (r.version !== 1) throw new Error(`${path.join(stateDir, APPLIED_FILE)}: unknown record version ${String(r.version)}`);
+  return { ...emptyApplied(), ...r, counters: { ...emptyCounters(), ...r.counters } };
+}
+
+export const saveApplied = (stateDir: string, r: AppliedRecord): void => writeJson(path.join(stateDir, APPLIED_FILE), r);
+
+export function loadPendingConfirm(stateDir: string): PendingConfirm | undefined {
+  const r = readJson<PendingConfirm>(path.join(stateDir, CONFIRM_FILE));
+  if (r && r.version !== 1) throw new Error(`${path.join(stateDir, CONFIRM_FILE)}: unknown record version ${String(r.version)}`);
+  return r;
+}
+
+export const savePendingConfirm = (stateDir: string, r: PendingConfirm): void => writeJson(path.join(stateDir, CONFIRM_FILE), r);
+
+export function clearPendingConfirm(stateDir: string): void {
+  fs.rmSync(path.join(stateDir, CONFIRM_FILE), { force: true });
+}

@@ -1,0 +1,189 @@
+/**
+ * `netmgr status`: per object whether the live system has what the units say. Pure: the caller plans the unit
+ * set in force and the one on disk against the live state; this module sorts each object into
+ *   realised  - live matches the unit set in force;
+ *   drifted   - it was applied, but the live state no longer matches (changed by hand, a NIC gone);
+ *   pending   - the units on disk say something not applied yet (watch off, a confirm outstanding, a rolled-back
+ *               set, an apply still queued);
+ *   failed    - the last apply of the units on disk failed (rolled back) and this object is among what it changes.
+ */
+import type { DesiredState } from '../model/types';
+import { formatChange } from '../plan/format';
+import type { Change } from '../plan/types';
+import type { DpPortStats, DpStats } from '../datapath/types';
+import type { ApplyCounters, ApplyOutcome } from './records';
+
+export type ObjectState = 'realised' | 'pending' | 'drifted' | 'failed';
+
+export interface ObjectStatus {
+  /** bridge, port or namespace (for a unit no longer on disk: what its changes touch). */
+  object: string;
+  name: string;
+  state: ObjectState;
+  /** What differs (plan lines), empty when realised. */
+  changes: string[];
+}
+
+export interface PortCounters {
+  no: number;
+  name: string;
+  stats: DpPortStats;
+}
+
+export interface BridgeCounters {
+  name: string;
+  datapath: string;
+  policy: string;
+  stats: DpStats;
+  ports: PortCounters[];
+}
+
+export interface DaemonStatus {
+  pid: number;
+  since: string;
+  watching: boolean;
+  unitDir: string;
+}
+
+export interface ConfirmStatus {
+  appliedAt: string;
+  deadline: string;
+  secondsLeft: number;
+}
+
+export interface StatusReport {
+  schema: 'netmgr.status/1';
+  daemon: DaemonStatus | null;
+  unitDir: string;
+  /** False when the units on disk do not validate (then nothing is pending from them). */
+  unitsValid: boolean;
+  unitErrors: number;
+  /** What keeps the units on disk from being applied although they validate (checked against the live system). */
+  problems: string[];
+  objects: ObjectStatus[];
+  lastApply: ApplyOutcome | null;
+  appliedAt: string | null;
+  counters: ApplyCounters;
+  confirm: ConfirmStatus | null;
+  rolledBack: { time: string; onDisk: boolean } | null;
+  bridges: BridgeCounters[];
+  /** Filled in by the CLI (systeminformation), in the root namespace. */
+  host?: HostInterface[];
+}
+
+export interface HostInterface {
+  name: string;
+  mac: string | null;
+  operstate: string;
+  mtu: number | null;
+  /** Mbit/s, null when unknown (virtual interfaces, link down). */
+  speed: number | null;
+  duplex: string | null;
+  driver: string | null;
+  virtual: boolean;
+}
+
+/** The object a change belongs to: its unit (a bridge's own interface is the bridge's), or its namespace. */
+function changeKey(c: Change, bridges: Set<string>): string {
+  if (c.object === 'namespace') return `namespace ${c.name}`;
+  return `${c.object === 'bridge' || c.object === 'flow' || bridges.has(c.unit) ? 'bridge' : 'port'} ${c.unit}`;
+}
+
+function objectsOf(d: DesiredState | null): string[] {
+  if (!d) return [];
+  return [...[...d.bridges.keys()].map((n) => `bridge ${n}`), ...[...d.ports.keys()].map((n) => `port ${n}`), ...d.namespaces.map((n) => `namespace ${n}`)];
+}
+
+function group(changes: Change[] | null, bridges: Set<string>): Map<string, Change[]> {
+  const m = new Map<string, Change[]>();
+  for (const c of changes ?? []) {
+    const k = changeKey(c, bridges);
+    m.set(k, [...(m.get(k) ?? []), c]);
+  }
+  return m;
+}
+
+export interface StatusInputs {
+  /** The unit set in force (last applied) and the changes the live state needs to match it; null before any. */
+  applied: DesiredState | null;
+  appliedChanges: Change[] | null;
+  /** The units on disk (null when invalid) and the changes the live state needs to match them. */
+  disk: DesiredState | null;
+  diskChanges: Change[] | null;
+  lastFailed: boolean;
+}
+
+/** Sorts every object of either unit set (and anything a plan would delete) into its state. Pure. */
+export function objectStates(i: StatusInputs): ObjectStatus[] {
+  const bridges = new Set<string>([...(i.applied?.bridges.keys() ?? []), ...(i.disk?.bridges.keys() ?? [])]);
+  for (const c of [...(i.appliedChanges ?? []), ...(i.diskChanges ?? [])]) if (c.object === 'bridge') bridges.add(c.name);
+  const byApplied = group(i.appliedChanges, bridges);
+  const byDisk = group(i.diskChanges, bridges);
+  const keys = new Set<string>([...objectsOf(i.applied), ...objectsOf(i.disk), ...byApplied.keys(), ...byDisk.keys()]);
+  const out: ObjectStatus[] = [];
+  for (const key of keys) {
+    const sp = key.indexOf(' ');
+    const object = key.slice(0, sp);
+    const name = key.slice(sp + 1);
+    const drift = byApplied.get(key) ?? [];
+    const todo = byDisk.get(key) ?? [];
+    let state: ObjectState;
+    let changes: Change[];
+    if (i.lastFailed && todo.length) [state, changes] = ['failed', todo];
+    // Drift is measured against what was applied; where the disk asks for the same fix, it is drift, not news.
+    else if (drift.length && (i.disk === null || sameChanges(drift, todo))) [state, changes] = ['drifted', drift];
+    else if (todo.length) [state, changes] = ['pending', todo];
+    else [state, changes] = ['realised', []];
+    out.push({ object, name, state, changes: changes.map(formatChange) });
+  }
+  const order = { bridge: 0, port: 1, namespace: 2 } as Record<string, number>;
+  return out.sort((a, b) => (order[a.object] ?? 3) - (order[b.object] ?? 3) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+const sameChanges = (a: Change[], b: Change[]) => JSON.stringify(a) === JSON.stringify(b);
+
+const pad = (s: string, n: number) => s.padEnd(n);
+
+/** `netmgr status` as text. */
+export function formatStatus(r: StatusReport): string {
+  const out: string[] = [];
+  out.push(r.daemon ? `netmgrd: running (pid ${r.daemon.pid}, since ${r.daemon.since}), ${r.daemon.watching ? `watching ${r.daemon.unitDir}` : `not watching ${r.daemon.unitDir} (netmgr reload applies it)`}` : 'netmgrd: not running');
+  out.push(`Units: ${r.unitDir}${r.unitsValid ? '' : ` (${r.unitErrors} error${r.unitErrors === 1 ? '' : 's'}: run netmgr validate)`}`);
+  for (const p of r.problems) out.push(`  cannot apply: ${p}`);
+  if (r.lastApply) {
+    const l = r.lastApply;
+    out.push(`Last apply: ${l.result} at ${l.time} (${l.trigger}${l.steps ? `, ${l.steps} step${l.steps === 1 ? '' : 's'}` : ''}): ${l.message}`);
+    for (const d of l.differences ?? []) out.push(`  verify: still differs: ${d}`);
+  } else out.push('Last apply: none');
+  out.push(`Applies: ${r.counters.applies} applied, ${r.counters.unchanged} unchanged, ${r.counters.failed} failed, ${r.counters.invalid} refused as invalid, ${r.counters.rollbacks} rolled back`);
+  if (r.confirm) out.push(`Confirm: the apply at ${r.confirm.appliedAt} is rolled back in ${r.confirm.secondsLeft} s unless \`netmgr confirm\` runs (\`netmgr rollback\` now)`);
+  if (r.rolledBack) out.push(`Rolled back: an unconfirmed unit set at ${r.rolledBack.time}${r.rolledBack.onDisk ? '; it is still on disk, so start and watch leave it alone until it is edited (netmgr apply applies it)' : ''}`);
+  out.push('');
+  if (r.objects.length) {
+    out.push(`${pad('OBJECT', 10)} ${pad('NAME', 20)} STATE`);
+    for (const o of r.objects) {
+      out.push(`${pad(o.object, 10)} ${pad(o.name, 20)} ${o.state}`);
+      for (const c of o.changes) out.push(`${' '.repeat(32)}${c}`);
+    }
+  } else out.push('No objects: the units declare nothing and nothing is left to remove.');
+  for (const b of r.bridges) {
+    out.push('');
+    const s = b.stats;
+    out.push(`Bridge ${b.name} (${b.datapath}, ${b.policy}): hit ${s.hit}, missed ${s.missed}, lost ${s.lost}, flows ${s.flows}`);
+    out.push(`  ${pad('PORT', 20)} ${'RX PKTS'.padStart(10)} ${'RX BYTES'.padStart(12)} ${'TX PKTS'.padStart(10)} ${'TX BYTES'.padStart(12)} ${'DROPS'.padStart(7)} ${'ERRORS'.padStart(7)}`);
+    for (const p of b.ports) {
+      const t = p.stats;
+      out.push(`  ${pad(`${p.name}(${p.no})`, 20)} ${String(t.rxPackets).padStart(10)} ${String(t.rxBytes).padStart(12)} ${String(t.txPackets).padStart(10)} ${String(t.txBytes).padStart(12)} ${String(t.rxDropped + t.txDropped).padStart(7)} ${String(t.rxErrors + t.txErrors).padStart(7)}`);
+    }
+  }
+  if (r.host) {
+    out.push('');
+    out.push('Host interfaces (root namespace):');
+    out.push(`  ${pad('NAME', 16)} ${pad('STATE', 8)} ${'SPEED'.padStart(10)} ${pad('DUPLEX', 7)} ${pad('DRIVER', 14)} MAC`);
+    for (const h of r.host) {
+      const speed = h.speed === null ? '-' : h.speed >= 1000 ? `${h.speed / 1000} Gb/s` : `${h.speed} Mb/s`;
+      out.push(`  ${pad(h.name, 16)} ${pad(h.operstate, 8)} ${speed.padStart(10)} ${pad(h.duplex ?? '-', 7)} ${pad(h.driver ?? '-', 14)} ${h.mac ?? '-'}`);
+    }
+  }
+  return out.join('\n') + '\n';
+}

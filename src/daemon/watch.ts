@@ -1,0 +1,66 @@
+/**
+ * Watches the unit directory (chokidar) and calls back once things have settled: an editor's save (often a
+ * write to a temporary file renamed over the unit), `cp *.toml`, a `git checkout` of many files all end in one
+ * call `delayMs` after the last event. The callback re-reads the whole directory, so how a file changed (in
+ * place, renamed over, removed) never matters; only which names are relevant does.
+ */
+import * as path from 'path';
+import { DAEMON_CONFIG_FILE } from './config';
+
+/** Unit files (`*.toml`, not hidden: editors' lock and swap files start with a dot) and netmgrd.conf. */
+export function isWatchedName(name: string): boolean {
+  return !name.startsWith('.') && (name.endsWith('.toml') || name === DAEMON_CONFIG_FILE);
+}
+
+interface FsWatcher {
+  on(event: string, cb: (...args: unknown[]) => void): FsWatcher;
+  close(): Promise<void>;
+}
+
+export class UnitWatcher {
+  private watcher: FsWatcher | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private changed = new Set<string>();
+
+  constructor(
+    private readonly dir: string,
+    readonly delayMs: number,
+    private readonly onSettled: (files: string[]) => void,
+    private readonly onError: (message: string) => void,
+  ) {}
+
+  async start(): Promise<void> {
+    const chokidar = require('chokidar') as { watch(p: string, o: object): FsWatcher };
+    const dir = this.dir;
+    const w = chokidar.watch(dir, {
+      ignoreInitial: true,
+      depth: 0,
+      // Paths other than the directory itself and its relevant files are not watched at all.
+      ignored: (p: string) => p !== dir && !isWatchedName(path.basename(p)),
+    });
+    this.watcher = w;
+    await new Promise<void>((resolve) => {
+      w.on('ready', () => resolve());
+      w.on('error', (e) => this.onError(`watching ${dir}: ${(e as Error).message}`));
+      for (const ev of ['add', 'change', 'unlink']) w.on(ev, (p) => this.note(p as string));
+    });
+  }
+
+  private note(p: string): void {
+    this.changed.add(path.basename(p));
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      const files = [...this.changed].sort();
+      this.changed.clear();
+      this.onSettled(files);
+    }, this.delayMs);
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.watcher?.close();
+    this.watcher = undefined;
+  }
+}
