@@ -196,7 +196,7 @@ it('SIGTERM stops netmgrd cleanly: TAPs go with it, host isolation is removed, n
 
 it('a restarted netmgrd brings its bridges back from the units; an empty unit set then removes everything netmgr created in one apply', async () => {
   daemon = await startDaemon(units, state, []);
-  expect(daemon.log()).toMatch(/applied .*: \d+ step\(s\)/);
+  expect(daemon.log()).toMatch(/start: applied .*: \d+ steps?; verified/);
   expect(ping(`${P}-h3`, `${NET}.254`)).toBe(true);
   expect(ping(`${P}-h4`, `${SYS}.100`)).toBe(false);
   const empty = tempDir('us-empty-now');
