@@ -223,6 +223,8 @@ export class Daemon {
         }
       }
       this.pending = pending;
+      // The unit directory is applied once the confirm is settled (it may have been edited meanwhile).
+      this.deferred = this.opts.applyOnStart;
       if (Date.now() >= pending.deadline) this.rollback('confirm-timeout');
       else this.armConfirm();
       return;
