@@ -25,7 +25,9 @@ function netmgrEnv(example, replace = []) {
 /** Starts netmgrd; resolves when its socket answers. Returns the child (its PID is ours to kill). */
 async function startDaemon(env, args = ['--no-apply']) {
   const log = fs.openSync(path.join(env.NETMGR_STATE_DIR, 'netmgrd.log'), 'a');
-  const child = spawn(process.execPath, [NETMGR, 'daemon', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', log, log] });
+  // --no-watch: these tests edit units and then plan and apply explicitly; watching is tested on the host
+  // (test/integration/service.test.ts).
+  const child = spawn(process.execPath, [NETMGR, 'daemon', '--no-watch', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', log, log] });
   fs.closeSync(log);
   await waitFor(() => {
     if (child.exitCode !== null) throw new Error(`netmgrd exited (${child.exitCode}): ${daemonLog(env)}`);
