@@ -152,17 +152,15 @@ function recover(runner: StepRunner, opts: Pick<ApplyOptions, 'stateDir' | 'log'
   return interrupted.steps.length;
 }
 
-/**
- * netmgrd's start: an apply interrupted by a crash is undone now, whether or not anything is applied next (the
- * units may be invalid, rolled back, or --no-apply given). Returns the number of steps undone.
- */
-export function recoverInterrupted(opts: Pick<ApplyOptions, 'stateDir' | 'wait' | 'log' | 'datapaths'>): number {
-  if (!readInterrupted(opts.stateDir)) return 0;
+type LockedOptions = Pick<ApplyOptions, 'stateDir' | 'wait' | 'log' | 'datapaths'>;
+
+/** Runs fn holding the apply lock, with netlink sockets and a step runner that are closed afterwards. */
+function underApplyLock<T>(opts: LockedOptions, fn: (runner: StepRunner, sockets: NamespaceSockets) => T): T {
   const lock = ApplyLock.acquire(opts.stateDir, opts.wait, (pid) => opts.log(`waiting for another netmgr apply (pid ${pid}) to finish`));
   const sockets = new NamespaceSockets();
   const runner = new StepRunner(sockets, opts.datapaths);
   try {
-    return recover(runner, opts);
+    return fn(runner, sockets);
   } finally {
     runner.close();
     sockets.close();
@@ -170,68 +168,63 @@ export function recoverInterrupted(opts: Pick<ApplyOptions, 'stateDir' | 'wait' 
   }
 }
 
-export function applyDesired(desired: DesiredState, opts: ApplyOptions): ApplyResult {
-  const lock = ApplyLock.acquire(opts.stateDir, opts.wait, (pid) => opts.log(`waiting for another netmgr apply (pid ${pid}) to finish`));
-  const sockets = new NamespaceSockets();
-  const runner = new StepRunner(sockets, opts.datapaths);
-  try {
-    const recovered = recover(runner, opts);
-    const world = readWorld(desired, opts.stateDir, sockets, opts.datapaths?.live() ?? []);
-    const problems = preflight(desired, world);
-    if (problems.length) throw new InvalidUnitsError(problems);
-    const plan = planChanges(desired, world.live, world.owned, world.bridges);
-    if (!opts.datapaths) {
-      const dp = datapathChanges(plan);
-      if (dp.length) throw new DaemonRequiredError(dp);
-    }
-    const steps = planSteps(plan);
-    if (!steps.length) return { plan, steps: 0, recovered, done: [] };
+/**
+ * netmgrd's start: an apply interrupted by a crash is undone now, whether or not anything is applied next (the
+ * units may be invalid, rolled back, or --no-apply given). Returns the number of steps undone.
+ */
+export function recoverInterrupted(opts: LockedOptions): number {
+  if (!readInterrupted(opts.stateDir)) return 0;
+  return underApplyLock(opts, (runner) => recover(runner, opts));
+}
 
-    const journal = Journal.start(opts.stateDir);
-    const done: Step[] = [];
-    for (let i = 0; i < steps.length; i++) {
-      const step = steps[i];
-      journal.begin(i, step);
-      try {
-        if (opts.failAtStep === i + 1) throw new Error('injected failure (NETMGR_TEST_FAIL_STEP)');
-        runner.run(step);
-      } catch (e) {
-        const failures = undo(runner, done);
-        if (!failures.length) journal.finish();
-        throw new ApplyFailedError(`step ${i + 1}/${steps.length} (${describeStep(step)})`, e as Error, done.length, failures);
-      }
-      journal.done(i);
-      done.push(step);
-      if (opts.killAfterStep === i + 1) process.kill(process.pid, 'SIGKILL');
-    }
-    saveOwnership(opts.stateDir, nextOwnership(world.owned, plan));
-    opts.beforeFinish?.(done, world.owned);
-    journal.finish();
-    return { plan, steps: steps.length, recovered, done };
-  } finally {
-    runner.close();
-    sockets.close();
-    lock.release();
+export function applyDesired(desired: DesiredState, opts: ApplyOptions): ApplyResult {
+  return underApplyLock(opts, (runner, sockets) => {
+  const recovered = recover(runner, opts);
+  const world = readWorld(desired, opts.stateDir, sockets, opts.datapaths?.live() ?? []);
+  const problems = preflight(desired, world);
+  if (problems.length) throw new InvalidUnitsError(problems);
+  const plan = planChanges(desired, world.live, world.owned, world.bridges);
+  if (!opts.datapaths) {
+    const dp = datapathChanges(plan);
+    if (dp.length) throw new DaemonRequiredError(dp);
   }
+  const steps = planSteps(plan);
+  if (!steps.length) return { plan, steps: 0, recovered, done: [] };
+
+  const journal = Journal.start(opts.stateDir);
+  const done: Step[] = [];
+  for (let i = 0; i < steps.length; i++) {
+    const step = steps[i];
+    journal.begin(i, step);
+    try {
+      if (opts.failAtStep === i + 1) throw new Error('injected failure (NETMGR_TEST_FAIL_STEP)');
+      runner.run(step);
+    } catch (e) {
+      const failures = undo(runner, done);
+      if (!failures.length) journal.finish();
+      throw new ApplyFailedError(`step ${i + 1}/${steps.length} (${describeStep(step)})`, e as Error, done.length, failures);
+    }
+    journal.done(i);
+    done.push(step);
+    if (opts.killAfterStep === i + 1) process.kill(process.pid, 'SIGKILL');
+  }
+  saveOwnership(opts.stateDir, nextOwnership(world.owned, plan));
+  opts.beforeFinish?.(done, world.owned);
+  journal.finish();
+  return { plan, steps: steps.length, recovered, done };
+  });
 }
 
 /**
  * Undoes an earlier apply's steps, newest first, and puts back the ownership record it replaced (netmgrd's
  * rollback of an unconfirmed apply). Safe to repeat after a crash: a step already undone counts as undone.
  */
-export function undoApplied(steps: Step[], ownedBefore: Ownership, opts: Pick<ApplyOptions, 'stateDir' | 'wait' | 'log' | 'datapaths'>): { undone: number; failures: string[] } {
-  const lock = ApplyLock.acquire(opts.stateDir, opts.wait, (pid) => opts.log(`waiting for another netmgr apply (pid ${pid}) to finish`));
-  const sockets = new NamespaceSockets();
-  const runner = new StepRunner(sockets, opts.datapaths);
-  try {
+export function undoApplied(steps: Step[], ownedBefore: Ownership, opts: LockedOptions): { undone: number; failures: string[] } {
+  return underApplyLock(opts, (runner) => {
     const failures = undo(runner, steps);
     saveOwnership(opts.stateDir, ownedBefore);
     return { undone: steps.length, failures };
-  } finally {
-    runner.close();
-    sockets.close();
-    lock.release();
-  }
+  });
 }
 
 /**

@@ -394,14 +394,15 @@ export class Daemon {
   }
 
   private status(unitDir: string): StatusReport {
-    const counters: BridgeCounters[] = this.manager.live().map((b) => {
+    const bridges = this.manager.live();
+    const counters: BridgeCounters[] = bridges.map((b) => {
       const dp = this.manager.datapath(b.name);
       return { name: b.name, datapath: b.datapath, policy: b.policy, stats: dp.stats(), ports: dp.ports().map((p) => ({ no: p.no, name: p.name, stats: p.stats })) };
     });
     return buildStatus({
       unitDir,
       stateDir: this.opts.stateDir,
-      bridges: this.manager.live(),
+      bridges,
       record: this.record,
       pending: this.pending,
       daemon: { pid: process.pid, since: this.since, watching: !!this.watcher, unitDir: this.opts.unitDir },
