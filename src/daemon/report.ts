@@ -33,37 +33,34 @@ export interface StatusSources {
 
 export function buildStatus(s: StatusSources): StatusReport {
   let sources: UnitSource[] | null = null;
-  let readError = false;
   try {
     sources = readUnitDir(s.unitDir);
   } catch {
-    readError = true;
+    // Reported as one unit error: the directory is missing or unreadable.
   }
+  const diskHash = sources ? hashSources(sources) : null;
   const disk = sources ? parseUnits(sources) : null;
-  const applied = s.record.sources ? parseUnits(s.record.sources).state : null;
   const problems: string[] = [];
-  const appliedChanges = planned(applied, s.stateDir, s.bridges, []);
-  const objects = objectStates({
-    applied,
-    appliedChanges,
-    disk: disk?.state ?? null,
-    diskChanges: planned(disk?.state ?? null, s.stateDir, s.bridges, problems),
-    lastFailed: s.record.last?.result === 'failed',
-  });
+  const diskChanges = planned(disk?.state ?? null, s.stateDir, s.bridges, problems);
+  // Usually the units on disk are the set in force: then one read of the live state serves both plans.
+  const same = diskHash !== null && diskHash === s.record.hash;
+  const applied = same ? disk!.state : s.record.sources ? parseUnits(s.record.sources).state : null;
+  const appliedChanges = same ? diskChanges : planned(applied, s.stateDir, s.bridges, []);
+  const objects = objectStates({ applied, appliedChanges, disk: disk?.state ?? null, diskChanges, lastFailed: s.record.last?.result === 'failed' });
   const now = s.now ?? Date.now();
   return {
     schema: 'netmgr.status/1',
     daemon: s.daemon,
     unitDir: s.unitDir,
-    unitsValid: !readError && !!disk?.state,
-    unitErrors: readError ? 1 : disk?.errors.length ?? 0,
+    unitsValid: !!disk?.state,
+    unitErrors: disk ? disk.errors.length : 1,
     problems,
     objects,
     lastApply: s.record.last,
     appliedAt: s.record.appliedAt,
     counters: s.record.counters,
     confirm: s.pending ? { appliedAt: s.pending.appliedAt, deadline: new Date(s.pending.deadline).toISOString(), secondsLeft: Math.max(0, Math.ceil((s.pending.deadline - now) / 1000)) } : null,
-    rolledBack: s.record.rolledBack ? { time: s.record.rolledBack.time, onDisk: !!sources && hashSources(sources) === s.record.rolledBack.hash } : null,
+    rolledBack: s.record.rolledBack ? { time: s.record.rolledBack.time, onDisk: diskHash === s.record.rolledBack.hash } : null,
     bridges: s.counters,
   };
 }
