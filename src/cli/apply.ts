@@ -1,14 +1,14 @@
 import { applyDesired, DaemonRequiredError } from '../apply/apply';
 import { errorBody } from '../daemon/errors';
-import { request, requestIfRunning, START_HINT } from '../daemon/client';
-import type { ApplyReply } from '../daemon/daemon';
+import { sendIfRunning, START_HINT } from '../daemon/client';
+import { ApplyRequest, PingRequest } from '../daemon/protocol';
 import { formatPlan, planToJson, summarize } from '../plan/format';
 import type { Plan } from '../plan/types';
 import { Command, CliContext, EXIT_BUSY, EXIT_FAILURE, EXIT_INVALID, EXIT_OK, UsageError } from './command';
 import { loadPendingConfirm } from '../daemon/records';
 import { parseUnits, readUnitDir } from '../units';
 import { DIR_OPTION, JSON_OPTION, parseOptions, paths, printErrors, printJson, requireRoot } from './common';
-import { reportDaemonError } from './daemon-client';
+import { ask, reportDaemonError } from './daemon-client';
 import { planCommand } from './plan';
 
 interface Extra {
@@ -68,9 +68,9 @@ export const applyCommand: Command = {
     const failAtStep = testStep(ctx.env.NETMGR_TEST_FAIL_STEP);
     const killAfterStep = testStep(ctx.env.NETMGR_TEST_KILL_STEP);
 
-    const alive = await requestIfRunning(p.socket, { op: 'ping' });
+    const alive = await sendIfRunning(p.socket, PingRequest, {});
     if (alive) {
-      const r = await request<ApplyReply>(p.socket, { op: 'apply', sources, dir: p.unitDir, failAtStep, killAfterStep, confirmSeconds: confirm });
+      const r = await ask(p.socket, ApplyRequest, { sources, dir: p.unitDir, failAtStep, killAfterStep, confirmSeconds: confirm });
       if (!r.ok) return reportDaemonError(ctx, 'apply', r.error);
       const plan = r.result.plan as Plan;
       report(ctx, !!values.json, plan, r.result.steps, r.result.recovered, 'netmgrd', r.result);

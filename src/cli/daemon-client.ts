@@ -1,18 +1,31 @@
-/** CLI helpers around netmgrd's socket: ask for live bridges, turn error answers into output and exit codes. */
-import { request, requestIfRunning } from '../daemon/client';
-import type { ErrorBody, LiveResult, Request } from '../daemon/protocol';
+/** CLI helpers around netmgrd's socket: ask for live bridges, turn refusals into output and exit codes. */
+import { send, sendIfRunning } from '../daemon/client';
+import { RequestError } from '../daemon/errors';
+import { LiveRequest, type ErrorBody, type RequestType, type Response } from '../daemon/protocol';
 import { CliContext, EXIT_BUSY, EXIT_FAILURE, EXIT_INVALID } from './command';
 import { printErrors } from './common';
 import { renderFlowError } from './flow-error';
 import { readKernelBridges } from '../datapath/kernel/live';
 import type { LiveBridge } from '../live/bridges';
 
+/** Sends a request; netmgrd's refusal comes back as the answer (for reportDaemonError), other failures throw. */
+export async function ask<P, R>(socketPath: string, type: RequestType<P, R>, params: P): Promise<Response<R>> {
+  try {
+    return { ok: true, result: await send(socketPath, type, params) };
+  } catch (e) {
+    if (e instanceof RequestError) return { ok: false, error: e.body };
+    throw e;
+  }
+}
+
 /** The bridges netmgrd runs, or undefined when it is not running. */
-export async function liveBridges(socketPath: string): Promise<LiveResult | undefined> {
-  const r = await requestIfRunning<LiveResult>(socketPath, { op: 'live' });
-  if (r === undefined) return undefined;
-  if (!r.ok) throw new Error(`netmgrd: ${r.error.message}`);
-  return r.result;
+export async function liveBridges(socketPath: string): Promise<LiveBridge[] | undefined> {
+  try {
+    return await sendIfRunning(socketPath, LiveRequest, {});
+  } catch (e) {
+    if (e instanceof RequestError) throw new Error(`netmgrd: ${e.message}`);
+    throw e;
+  }
 }
 
 /**
@@ -43,6 +56,3 @@ export function reportDaemonError(ctx: CliContext, command: string, e: ErrorBody
       return EXIT_FAILURE;
   }
 }
-
-export { request };
-export type { Request };

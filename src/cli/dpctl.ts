@@ -2,12 +2,11 @@
  * `netmgr dpctl`: ovs-dpctl's commands and output format against the bridges netmgrd runs. Flows changed here
  * are runtime changes: the next `netmgr apply` puts a units-managed bridge's flows back to what its units say.
  */
-import { request } from '../daemon/client';
 import type { DpctlFlow, DpctlShowBridge } from '../daemon/dpctl';
-import type { DpctlCommand, DpctlRequest } from '../daemon/protocol';
+import { DpctlRequest, type DpctlCommand, type DpctlParams } from '../daemon/protocol';
 import { Command, CliContext, EXIT_OK, UsageError } from './command';
 import { parseOptions, paths, printJson, requireRoot } from './common';
-import { reportDaemonError } from './daemon-client';
+import { ask, reportDaemonError } from './daemon-client';
 
 const USAGE = [
   'netmgr dpctl show [-s] [BRIDGE] [--json]',
@@ -75,9 +74,9 @@ export const dpctlCommand: Command = {
     const withBridge = positionals.length === max;
     const bridge = withBridge ? positionals[0] : undefined;
     const args = withBridge ? positionals.slice(1) : positionals;
-    const req: DpctlRequest = { op: 'dpctl', command, bridge, flow: args[0], actions: args[1], clear: values.clear, mayCreate: values['may-create'], more: values.more };
+    const req: DpctlParams = { command, bridge, flow: args[0], actions: args[1], clear: values.clear, mayCreate: values['may-create'], more: values.more };
     const p = paths(ctx, undefined);
-    const r = await request(p.socket, req);
+    const r = await ask(p.socket, DpctlRequest, req);
     if (!r.ok) return reportDaemonError(ctx, `dpctl ${command}`, r.error, { flow: req.flow, actions: req.actions });
     if (values.json) {
       printJson(ctx, r.result);

@@ -2,12 +2,11 @@
  * `netmgr fdb`: the MAC table of the bridges netmgrd runs with policy = "learning", in the formats of
  * `ovs-appctl fdb/show`, `fdb/flush` and `fdb/stats-show`.
  */
-import { request } from '../daemon/client';
-import type { FdbCommand, FdbFlushResult, FdbRequest, FdbShowResult, FdbStatsResult } from '../daemon/protocol';
+import { FdbRequest, type FdbCommand, type FdbFlushResult, type FdbShowResult, type FdbStatsResult } from '../daemon/protocol';
 import type { FdbEntry, FdbStats } from '../policy/learning/api';
 import { Command, CliContext, EXIT_OK, UsageError } from './command';
 import { formatPort, parseOptions, paths, printJson, requireRoot } from './common';
-import { reportDaemonError } from './daemon-client';
+import { ask, reportDaemonError } from './daemon-client';
 
 const USAGE = [
   'netmgr fdb show [BRIDGE] [--json]',
@@ -60,14 +59,13 @@ export const fdbCommand: Command = {
     const command = sub as FdbCommand;
     const { values, positionals } = parseOptions({ ...ctx, args: rest }, { json: { type: 'boolean' } }, 1);
     requireRoot('netmgr fdb');
-    const req: FdbRequest = { op: 'fdb', command, bridge: positionals[0] };
-    const r = await request(paths(ctx, undefined).socket, req);
+    const r = await ask(paths(ctx, undefined).socket, FdbRequest, { command, bridge: positionals[0] });
     if (!r.ok) return reportDaemonError(ctx, `fdb ${command}`, r.error);
     if (values.json) {
       printJson(ctx, r.result);
       return EXIT_OK;
     }
-    const results = r.result as FdbShowResult | FdbStatsResult | FdbFlushResult;
+    const results = r.result;
     if (results.length === 0) {
       ctx.stderr('netmgr fdb: netmgrd runs no bridge with policy = "learning"\n');
       return EXIT_OK;

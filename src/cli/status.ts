@@ -2,7 +2,9 @@
  * `netmgr status`: per object realised / pending / drifted / failed, the last apply, datapath and port counters,
  * and the host's interfaces. From netmgrd when it runs; else built here from the records and the kernel.
  */
-import { requestIfRunning } from '../daemon/client';
+import { sendIfRunning } from '../daemon/client';
+import { RequestError } from '../daemon/errors';
+import { StatusRequest } from '../daemon/protocol';
 import { loadApplied, loadPendingConfirm } from '../daemon/records';
 import { buildStatus } from '../daemon/report';
 import { formatStatus, type StatusReport } from '../daemon/status';
@@ -20,7 +22,13 @@ export const statusCommand: Command = {
     const { values } = parseOptions(ctx, { ...DIR_OPTION, ...JSON_OPTION });
     requireRoot('netmgr status');
     const p = paths(ctx, values.dir);
-    const r = await requestIfRunning<StatusReport>(p.socket, { op: 'status', unitDir: p.unitDir });
+    let r: StatusReport | undefined;
+    try {
+      r = await sendIfRunning(p.socket, StatusRequest, { unitDir: p.unitDir });
+    } catch (e) {
+      if (e instanceof RequestError) return reportDaemonError(ctx, 'status', e.body);
+      throw e;
+    }
     let report: StatusReport;
     if (r === undefined) {
       report = buildStatus({
@@ -32,9 +40,7 @@ export const statusCommand: Command = {
         daemon: null,
         counters: [],
       });
-    } else if (!r.ok) {
-      return reportDaemonError(ctx, 'status', r.error);
-    } else report = r.result;
+    } else report = r;
     report.host = await readHostInterfaces();
     if (values.json) printJson(ctx, report);
     else ctx.stdout(formatStatus(report));

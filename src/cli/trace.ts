@@ -2,12 +2,11 @@
  * `netmgr trace`: what a learning bridge would do with one packet, step by step, ending like
  * `ovs-appctl ofproto/trace` with the megaflow and the datapath actions. Nothing is learned from the packet.
  */
-import { request } from '../daemon/client';
-import type { TraceReply, TraceRequest } from '../daemon/protocol';
+import { TraceRequest, type TraceParams } from '../daemon/protocol';
 import type { TracePort, TraceResult } from '../policy/learning/api';
 import { Command, CliContext, EXIT_OK, UsageError } from './command';
 import { formatPort, parseOptions, paths, printJson, requireRoot } from './common';
-import { reportDaemonError } from './daemon-client';
+import { ask, reportDaemonError } from './daemon-client';
 
 const port = (p: TracePort): string => `${formatPort(p.no, p.name)}${p.tagged ? ' tagged' : ''}`;
 
@@ -41,8 +40,8 @@ export const traceCommand: Command = {
     const { values, positionals } = parseOptions(ctx, { json: { type: 'boolean' } }, 2);
     if (positionals.length !== 2) throw new UsageError(`trace takes a bridge and a flow, got ${positionals.length} argument(s)`);
     requireRoot('netmgr trace');
-    const req: TraceRequest = { op: 'trace', bridge: positionals[0], flow: positionals[1] };
-    const r = await request<TraceReply>(paths(ctx, undefined).socket, req);
+    const req: TraceParams = { bridge: positionals[0], flow: positionals[1] };
+    const r = await ask(paths(ctx, undefined).socket, TraceRequest, req);
     if (!r.ok) return reportDaemonError(ctx, 'trace', r.error, { flow: req.flow });
     if (values.json) printJson(ctx, r.result);
     else ctx.stdout(formatTrace(r.result));

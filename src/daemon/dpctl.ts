@@ -6,8 +6,10 @@
 import { formatDumpLine, formatFlowKey, formatActions, parseActions, parseFlow, validateFlow, formatUfid } from '../flow';
 import type { BridgeManager } from '../datapath/manager';
 import type { Datapath, DpPortInfo, DpStats } from '../datapath/types';
-import type { DpctlRequest } from './protocol';
-import { parsingFlow, pickBridge, portTableOf, refuseFlowProblems, RequestError } from './requests';
+import { hasErrno } from '../util/errors';
+import type { DpctlParams, DpctlResult } from './protocol';
+import { RequestError } from './errors';
+import { parsingFlow, pickBridge, portTableOf, refuseFlowProblems } from './requests';
 
 export interface DpctlShowBridge {
   name: string;
@@ -40,7 +42,7 @@ function parseOrThrow(dp: Datapath, flowText: string, actionsText: string | unde
   return { flow, actions };
 }
 
-export function runDpctl(m: BridgeManager, req: DpctlRequest): unknown {
+export function runDpctl(m: BridgeManager, req: DpctlParams): DpctlResult {
   if (req.command === 'show') {
     const names = req.bridge !== undefined ? [pickBridge(m, req.bridge)] : m.names();
     return names.map((name): DpctlShowBridge => {
@@ -55,8 +57,7 @@ export function runDpctl(m: BridgeManager, req: DpctlRequest): unknown {
       return f();
     } catch (e) {
       if (e instanceof RequestError) throw e;
-      const code = (e as { code?: string }).code;
-      throw new RequestError({ kind: code === 'EEXIST' || code === 'ENOENT' || code === 'EOPNOTSUPP' || code === 'EINVAL' ? 'invalid' : 'error', message: (e as Error).message });
+      throw new RequestError({ kind: hasErrno(e, 'EEXIST', 'ENOENT', 'EOPNOTSUPP', 'EINVAL') ? 'invalid' : 'error', message: (e as Error).message });
     }
   };
   switch (req.command) {

@@ -8,8 +8,9 @@ import type { Datapath } from '../datapath/types';
 import type { TraceResult } from '../policy/learning/api';
 import type { LearningPolicy } from '../policy/learning';
 import type { Policy } from '../policy/types';
-import type { FdbFlushResult, FdbRequest, FdbShowResult, FdbStatsResult, TraceRequest } from './protocol';
-import { parsingFlow, pickBridge, portTableOf, refuseFlowProblems, RequestError } from './requests';
+import type { FdbParams, FdbResult, TraceParams } from './protocol';
+import { RequestError } from './errors';
+import { parsingFlow, pickBridge, portTableOf, refuseFlowProblems } from './requests';
 
 /** What the learning policy reports (fdb show/flush/stats, trace); only a policy of kind 'learning' has it. */
 export type LearningReports = Pick<LearningPolicy, 'fdbShow' | 'fdbFlush' | 'fdbStats' | 'trace'>;
@@ -33,7 +34,7 @@ function learningPolicy(m: PolicyBridges, name: string, what: string): Policy & 
   return p;
 }
 
-export function runFdb(m: PolicyBridges, req: FdbRequest): FdbShowResult | FdbStatsResult | FdbFlushResult {
+export function runFdb(m: PolicyBridges, req: FdbParams): FdbResult {
   if (!['show', 'flush', 'stats'].includes(req.command)) throw new RequestError({ kind: 'invalid', message: `unknown fdb command ${String(req.command)}` });
   const targets =
     req.bridge !== undefined
@@ -85,7 +86,7 @@ function traceProblems(flow: Flow, dp: Datapath, bridge: string): FlowError[] {
   return out;
 }
 
-export function runTrace(m: PolicyBridges, req: TraceRequest): TraceResult {
+export function runTrace(m: PolicyBridges, req: TraceParams): TraceResult {
   const policy = learningPolicy(m, req.bridge, `trace explains the learning policy's decisions; this bridge forwards by its flows (netmgr dpctl dump-flows ${req.bridge})`);
   const dp = m.datapath(req.bridge);
   const { flow, problems } = parsingFlow(() => {

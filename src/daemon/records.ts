@@ -1,5 +1,5 @@
 /**
- * What netmgrd remembers across restarts, in the state directory (JSON, replaced atomically):
+ * What netmgrd remembers across restarts, in the state directory (JSON, replaced atomically and durably):
  * - applied.json: the unit set in force (last applied successfully), the last attempt's outcome, the unit set
  *   last rolled back for want of a confirm (start and watch do not apply it again until it changes), counters;
  * - confirm.json: an apply waiting for `netmgr confirm`: its steps (undone in reverse on timeout), its deadline,
@@ -7,15 +7,12 @@
  *   at any point leaves either the journal (undo the apply) or this record (the rollback stays armed).
  */
 import { createHash } from 'crypto';
-import * as fs from 'fs';
 import * as path from 'path';
 import type { Ownership } from '../apply/ownership';
 import type { UnitError } from '../model/types';
 import type { Step } from '../plan/types';
 import type { UnitSource } from '../units';
-
-export const APPLIED_FILE = 'applied.json';
-export const CONFIRM_FILE = 'confirm.json';
+import { readStateFile, removeStateFile, writeStateFile, type StateFileSpec } from '../util/state-file';
 
 /** What started an apply: netmgrd's start, the watcher, SIGHUP / `netmgr reload`, `netmgr apply`, a confirm, a rollback. */
 export type ApplyTrigger = 'start' | 'watch' | 'reload' | 'apply' | 'confirm' | 'rollback' | 'confirm-timeout';
@@ -88,45 +85,20 @@ export function hashSources(sources: readonly UnitSource[]): string {
   return h.digest('hex').slice(0, 16);
 }
 
-function readJson<T>(file: string): T | undefined {
-  try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new Error(`${file}: ${(e as Error).message}`);
-  }
-}
-
-function writeJson(file: string, value: unknown): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.tmp`;
-  const fd = fs.openSync(tmp, 'w', 0o600);
-  try {
-    fs.writeSync(fd, JSON.stringify(value, null, 1) + '\n');
-    fs.fsyncSync(fd); // a rollback record must survive power loss as well as a crash
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
-}
+const APPLIED: StateFileSpec = { name: 'applied.json', version: 1 };
+const CONFIRM: StateFileSpec = { name: 'confirm.json', version: 1 };
 
 export function loadApplied(stateDir: string): AppliedRecord {
-  const r = readJson<AppliedRecord>(path.join(stateDir, APPLIED_FILE));
+  const r = readStateFile<AppliedRecord>(stateDir, APPLIED);
   if (!r) return emptyApplied();
-  if (r.version !== 1) throw new Error(`${path.join(stateDir, APPLIED_FILE)}: unknown record version ${String(r.version)}`);
   return { ...emptyApplied(), ...r, counters: { ...emptyCounters(), ...r.counters } };
 }
 
-export const saveApplied = (stateDir: string, r: AppliedRecord): void => writeJson(path.join(stateDir, APPLIED_FILE), r);
+/** Durable before it returns (fsync): a rollback record must survive power loss as well as a crash. */
+export const saveApplied = (stateDir: string, r: AppliedRecord): void => writeStateFile(stateDir, APPLIED, r);
 
-export function loadPendingConfirm(stateDir: string): PendingConfirm | undefined {
-  const r = readJson<PendingConfirm>(path.join(stateDir, CONFIRM_FILE));
-  if (r && r.version !== 1) throw new Error(`${path.join(stateDir, CONFIRM_FILE)}: unknown record version ${String(r.version)}`);
-  return r;
-}
+export const loadPendingConfirm = (stateDir: string): PendingConfirm | undefined => readStateFile<PendingConfirm>(stateDir, CONFIRM);
 
-export const savePendingConfirm = (stateDir: string, r: PendingConfirm): void => writeJson(path.join(stateDir, CONFIRM_FILE), r);
+export const savePendingConfirm = (stateDir: string, r: PendingConfirm): void => writeStateFile(stateDir, CONFIRM, r);
 
-export function clearPendingConfirm(stateDir: string): void {
-  fs.rmSync(path.join(stateDir, CONFIRM_FILE), { force: true });
-}
+export const clearPendingConfirm = (stateDir: string): void => removeStateFile(stateDir, CONFIRM);

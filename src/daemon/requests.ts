@@ -1,18 +1,11 @@
 /**
- * What netmgrd's request handlers (dpctl, fdb, trace) share: the error that carries a protocol error body, how a
- * request names a bridge, and the port table flows from the command line are resolved with.
+ * What netmgrd's request handlers (dpctl, fdb, trace) share: how a request names a bridge, the port table flows
+ * from the command line are resolved with, and how flow problems become refusals.
  */
 import { FlowError, type PortTable } from '../flow';
 import type { Datapath } from '../datapath/types';
 import { portTable } from '../units/flows';
-import type { ErrorBody } from './protocol';
-
-/** A refusal with the protocol error body the client gets (its kind sets the CLI's exit code). */
-export class RequestError extends Error {
-  constructor(readonly body: ErrorBody) {
-    super(body.message);
-  }
-}
+import { RequestError } from './errors';
 
 /** The bridge a request names, or the only one when it names none. */
 export function pickBridge(m: { names(): string[] }, name: string | undefined): string {

@@ -4,11 +4,11 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import type { Command } from '../../../src/cli/command';
-import type { Request, Response } from '../../../src/daemon/protocol';
+import type { Response, WireRequest } from '../../../src/daemon/protocol';
 
 export interface FakeDaemon {
   socket: string;
-  requests: Request[];
+  requests: WireRequest[];
   answer: Response;
   close(): Promise<void>;
 }
@@ -31,7 +31,7 @@ export async function fakeDaemon(): Promise<FakeDaemon> {
     c.on('data', (d: string) => {
       buf += d;
       if (!buf.includes('\n')) return;
-      fake.requests.push(JSON.parse(buf) as Request);
+      fake.requests.push(JSON.parse(buf) as WireRequest);
       c.end(JSON.stringify(fake.answer) + '\n');
     });
   });

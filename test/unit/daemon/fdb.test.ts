@@ -1,7 +1,7 @@
 /** netmgrd's fdb and trace handlers against a stand-in bridge manager and learning policy. */
 import type { Datapath } from '../../../src/datapath/types';
 import { isLearning, runFdb, runTrace, type LearningReports, type PolicyBridges } from '../../../src/daemon/fdb';
-import { RequestError } from '../../../src/daemon/requests';
+import { RequestError } from '../../../src/daemon/errors';
 import type { ErrorBody } from '../../../src/daemon/protocol';
 import type { FlowKey } from '../../../src/flow';
 import type { FdbEntry, FdbStats, TraceResult } from '../../../src/policy/learning/api';
@@ -71,40 +71,40 @@ describe('fdb', () => {
   });
   test('show without a bridge covers every learning bridge, skipping the others', () => {
     const { m, br0 } = bridges();
-    expect(runFdb(m, { op: 'fdb', command: 'show' })).toEqual([
+    expect(runFdb(m, { command: 'show' })).toEqual([
       { bridge: 'br0', entries: br0.entries },
       { bridge: 'br2', entries: br0.entries },
     ]);
   });
   test('stats and flush of one bridge', () => {
     const { m, br0, br2 } = bridges();
-    expect(runFdb(m, { op: 'fdb', command: 'stats', bridge: 'br2' })).toEqual([{ bridge: 'br2', stats: STATS }]);
-    expect(runFdb(m, { op: 'fdb', command: 'flush', bridge: 'br2' })).toEqual([{ bridge: 'br2', flushed: 1 }]);
+    expect(runFdb(m, { command: 'stats', bridge: 'br2' })).toEqual([{ bridge: 'br2', stats: STATS }]);
+    expect(runFdb(m, { command: 'flush', bridge: 'br2' })).toEqual([{ bridge: 'br2', flushed: 1 }]);
     expect(br2.entries).toEqual([]);
     expect(br0.entries).toHaveLength(1);
   });
   test('flush without a bridge flushes every learning bridge', () => {
     const { m } = bridges();
-    expect(runFdb(m, { op: 'fdb', command: 'flush' })).toEqual([
+    expect(runFdb(m, { command: 'flush' })).toEqual([
       { bridge: 'br0', flushed: 1 },
       { bridge: 'br2', flushed: 1 },
     ]);
   });
   test('no learning bridge: an empty answer, not an error', () => {
     const m: PolicyBridges = { names: () => ['flows-br'], datapath: () => datapath([]), policy: () => flowsPolicy };
-    expect(runFdb(m, { op: 'fdb', command: 'show' })).toEqual([]);
+    expect(runFdb(m, { command: 'show' })).toEqual([]);
   });
   test('a bridge with policy "flows" has no MAC table', () => {
     const { m } = bridges();
-    expect(refusal(() => runFdb(m, { op: 'fdb', command: 'show', bridge: 'flows-br' }))).toEqual({ kind: 'invalid', message: 'bridge flows-br runs policy = "flows": it has no MAC table' });
+    expect(refusal(() => runFdb(m, { command: 'show', bridge: 'flows-br' }))).toEqual({ kind: 'invalid', message: 'bridge flows-br runs policy = "flows": it has no MAC table' });
   });
   test('an unknown bridge is refused as dpctl refuses it', () => {
     const { m } = bridges();
-    expect(refusal(() => runFdb(m, { op: 'fdb', command: 'flush', bridge: 'nope' }))).toEqual({ kind: 'invalid', message: 'no bridge named nope (netmgrd runs: br0, flows-br, br2)' });
+    expect(refusal(() => runFdb(m, { command: 'flush', bridge: 'nope' }))).toEqual({ kind: 'invalid', message: 'no bridge named nope (netmgrd runs: br0, flows-br, br2)' });
   });
   test('an unknown command is refused before anything is flushed', () => {
     const { m, br0 } = bridges();
-    expect(refusal(() => runFdb(m, { op: 'fdb', command: 'dump' as 'show' })).kind).toBe('invalid');
+    expect(refusal(() => runFdb(m, { command: 'dump' as 'show' })).kind).toBe('invalid');
     expect(br0.entries).toHaveLength(1);
   });
 });
@@ -112,7 +112,7 @@ describe('fdb', () => {
 describe('trace', () => {
   const trace = (flow: string, bridge = 'br0') => {
     const b = bridges();
-    return { ...b, run: () => runTrace(b.m, { op: 'trace', bridge, flow }) };
+    return { ...b, run: () => runTrace(b.m, { bridge, flow }) };
   };
   test('resolves port names and hands the key to the policy', () => {
     const t = trace('in_port(p2),eth(src=50:54:00:00:00:01,dst=ff:ff:ff:ff:ff:ff),eth_type(0x0806),arp()');
