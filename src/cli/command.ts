@@ -1,4 +1,5 @@
 /** The contract every `netmgr` subcommand implements: one file per command under src/cli/. */
+import { NetmgrError } from '../util/errors';
 
 export interface CliIO {
   stdout(text: string): void;
@@ -20,7 +21,11 @@ export const EXIT_INVALID = 2;
 export const EXIT_BUSY = 3;
 
 /** Thrown for a bad command line; main prints it with the command's usage and exits EXIT_INVALID. */
-export class UsageError extends Error {}
+export class UsageError extends NetmgrError {
+  constructor(message: string) {
+    super('invalid', message);
+  }
+}
 
 export interface Command {
   name: string;

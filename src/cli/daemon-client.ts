@@ -7,6 +7,7 @@ import { printErrors } from './common';
 import { renderFlowError } from './flow-error';
 import { readKernelBridges } from '../datapath/kernel/live';
 import type { LiveBridge } from '../live/bridges';
+import { NetmgrError } from '../util/errors';
 
 /** Sends a request; netmgrd's refusal comes back as the answer (for reportDaemonError), other failures throw. */
 export async function ask<P, R>(socketPath: string, type: RequestType<P, R>, params: P): Promise<Response<R>> {
@@ -23,7 +24,7 @@ export async function liveBridges(socketPath: string): Promise<LiveBridge[] | un
   try {
     return await sendIfRunning(socketPath, LiveRequest, {});
   } catch (e) {
-    if (e instanceof RequestError) throw new Error(`netmgrd: ${e.message}`);
+    if (e instanceof RequestError) throw new NetmgrError(e.kind, `netmgrd: ${e.message}`);
     throw e;
   }
 }

@@ -3,6 +3,7 @@ import { Daemon } from '../daemon/daemon';
 import { createLogger, stderrIsJournal } from '../daemon/log';
 import { Command, EXIT_FAILURE, EXIT_OK } from './command';
 import { DIR_OPTION, parseOptions, paths, requireRoot } from './common';
+import { messageOf } from '../util/errors';
 
 export const daemonCommand: Command = {
   name: 'daemon',
@@ -16,7 +17,7 @@ export const daemonCommand: Command = {
     const daemon = new Daemon({ socketPath: p.socket, stateDir: p.stateDir, unitDir: p.unitDir, applyOnStart: !values['no-apply'], watch: values['no-watch'] ? false : undefined, log });
     const onHup = () => {
       log.info('SIGHUP: reloading');
-      void daemon.reload('reload').catch((e) => log.error(`reload: ${(e as Error).message}`));
+      void daemon.reload('reload').catch((e) => log.error(`reload: ${messageOf(e)}`));
     };
     // Installed before start, so a reload asked for while the units are first applied is queued, not fatal.
     process.on('SIGHUP', onHup);
@@ -25,7 +26,7 @@ export const daemonCommand: Command = {
     } catch (e) {
       daemon.stop();
       process.off('SIGHUP', onHup);
-      ctx.stderr(`netmgr daemon: ${(e as Error).message}\n`);
+      ctx.stderr(`netmgr daemon: ${messageOf(e)}\n`);
       return EXIT_FAILURE;
     }
     return new Promise<number>((resolve) => {

@@ -9,6 +9,7 @@ import * as toml from 'toml';
 import type { UnitError } from '../model/types';
 import { locate } from '../units/locate';
 import { tomlError } from '../units/validate';
+import { isNotFound, messageOf } from '../util/errors';
 
 export const DAEMON_CONFIG_FILE = 'netmgrd.conf';
 
@@ -68,8 +69,8 @@ export function loadDaemonConfig(unitDir: string): { config: DaemonConfig | null
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { config: { ...DEFAULT_DAEMON_CONFIG }, errors: [], file };
-    return { config: null, errors: [{ file, line: 1, col: 1, message: `cannot read: ${(e as Error).message}` }], file };
+    if (isNotFound(e)) return { config: { ...DEFAULT_DAEMON_CONFIG }, errors: [], file };
+    return { config: null, errors: [{ file, line: 1, col: 1, message: `cannot read: ${messageOf(e)}` }], file };
   }
   return { ...parseDaemonConfig(file, text), file };
 }

@@ -6,7 +6,7 @@
 import { formatDumpLine, formatFlowKey, formatActions, parseActions, parseFlow, validateFlow, formatUfid } from '../flow';
 import type { BridgeManager } from '../datapath/manager';
 import type { Datapath, DpPortInfo, DpStats } from '../datapath/types';
-import { hasErrno } from '../util/errors';
+import { hasErrno, messageOf } from '../util/errors';
 import type { DpctlParams, DpctlResult } from './protocol';
 import { RequestError } from './errors';
 import { parsingFlow, pickBridge, portTableOf, refuseFlowProblems } from './requests';
@@ -57,7 +57,7 @@ export function runDpctl(m: BridgeManager, req: DpctlParams): DpctlResult {
       return f();
     } catch (e) {
       if (e instanceof RequestError) throw e;
-      throw new RequestError({ kind: hasErrno(e, 'EEXIST', 'ENOENT', 'EOPNOTSUPP', 'EINVAL') ? 'invalid' : 'error', message: (e as Error).message });
+      throw new RequestError({ kind: hasErrno(e, 'EEXIST', 'ENOENT', 'EOPNOTSUPP', 'EINVAL') ? 'invalid' : 'error', message: messageOf(e) });
     }
   };
   switch (req.command) {

@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
-import { NetmgrError, isNotFound } from '../util/errors';
+import { NetmgrError, isNotFound, messageOf } from '../util/errors';
 import { errorBody } from './errors';
 import type { ErrorBody, RequestType, Response, WireRequest } from './protocol';
 
@@ -74,7 +74,7 @@ export class RequestServer {
       try {
         req = JSON.parse(buf.slice(0, nl)) as WireRequest;
       } catch (e) {
-        c.end(answerLine({ ok: false, error: { kind: 'error', message: `bad request: ${(e as Error).message}` } }));
+        c.end(answerLine({ ok: false, error: { kind: 'error', message: `bad request: ${messageOf(e)}` } }));
         return;
       }
       buf = '';
@@ -102,7 +102,7 @@ function answerLine(res: Response): string {
   try {
     return JSON.stringify(res) + '\n';
   } catch (e) {
-    const error: ErrorBody = { kind: 'error', message: `netmgrd could not serialise its answer: ${(e as Error).message}` };
+    const error: ErrorBody = { kind: 'error', message: `netmgrd could not serialise its answer: ${messageOf(e)}` };
     return JSON.stringify({ ok: false, error }) + '\n';
   }
 }

@@ -5,6 +5,7 @@
  * place, renamed over, removed) never matters; only which names are relevant does.
  */
 import * as path from 'path';
+import { messageOf } from '../util/errors';
 import { DAEMON_CONFIG_FILE } from './config';
 
 /** Unit files (`*.toml`, not hidden: editors' lock and swap files start with a dot) and netmgrd.conf. */
@@ -41,7 +42,7 @@ export class UnitWatcher {
     this.watcher = w;
     await new Promise<void>((resolve) => {
       w.on('ready', () => resolve());
-      w.on('error', (e) => this.onError(`watching ${dir}: ${(e as Error).message}`));
+      w.on('error', (e) => this.onError(`watching ${dir}: ${messageOf(e)}`));
       for (const ev of ['add', 'change', 'unlink']) w.on(ev, (p) => this.note(p as string));
     });
   }
