@@ -85,8 +85,11 @@ export function hashSources(sources: readonly UnitSource[]): string {
   return h.digest('hex').slice(0, 16);
 }
 
-const APPLIED: StateFileSpec = { name: 'applied.json', version: 1 };
-const CONFIRM: StateFileSpec = { name: 'confirm.json', version: 1 };
+/** The file names are *_FILE constants: netmgr(8)'s FILES section is checked against them. */
+const APPLIED_FILE = 'applied.json';
+const CONFIRM_FILE = 'confirm.json';
+const APPLIED: StateFileSpec = { name: APPLIED_FILE, version: 1 };
+const CONFIRM: StateFileSpec = { name: CONFIRM_FILE, version: 1 };
 
 export function loadApplied(stateDir: string): AppliedRecord {
   const r = readStateFile<AppliedRecord>(stateDir, APPLIED);
