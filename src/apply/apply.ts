@@ -6,7 +6,7 @@ import { DesiredState, UnitError } from '../model/types';
 import { NamespaceSockets } from '../live/namespaces';
 import { isIPv6LinkLocal, LiveState, readLiveState } from '../live/state';
 import { datapathChanges, findConflicts, planChanges } from '../plan/diff';
-import type { LiveBridge } from '../live/bridges';
+import type { LiveBridge } from '../model/bridges';
 import { checkSupported } from '../plan/support';
 import type { DatapathStepExecutor } from './runner';
 import { invertStep, planSteps } from '../plan/steps';

@@ -5,10 +5,10 @@
  * addresses of the TAPs, a learning bridge's settings (aging, table size, static MACs) and a port's VLAN settings
  * are changed in place.
  */
-import { sameVlans, type FlowText, type LearningConfig, type LiveBridge, type PortConfig, type PortVlanConfig } from '../live/bridges';
+import { sameVlans, type FlowText, type LearningConfig, type LiveBridge, type PortConfig, type PortVlanConfig } from '../model/bridges';
 import { findLink, type LiveState } from '../live/state';
 import type { BridgeSpec, DatapathType, DesiredState, PortSpec } from '../model/types';
-import { bridgePortNumbers, portTable } from '../units/flows';
+import { bridgePortNumbers, portTable } from '../model/ports';
 import { diffEnd } from './link-diff';
 import type { Change, PlanLink } from './types';
 

@@ -2,7 +2,7 @@
  * planSteps turns a plan into primitive, reversible steps in dependency order; invertStep gives each step's
  * undo. Both are pure: the executor only runs them.
  */
-import type { BridgeConfig, LinkConfig, PortConfig } from '../live/bridges';
+import type { BridgeConfig, LinkConfig, PortConfig } from '../model/bridges';
 import { Change, Plan, PlanLink, Step } from './types';
 
 const linkConfig = (l: PlanLink): LinkConfig => ({ mtu: l.mtu, mac: l.mac, up: l.state === 'up' });
