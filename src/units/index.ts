@@ -43,7 +43,7 @@ export function parseUnits(sources: readonly UnitSource[]): ParseResult {
     if (u) units.push(u);
   }
   const state = crossCheck(units, errors);
-  if (errors.length === 0) errors.push(...checkBridgeFlows(state));
+  if (state) errors.push(...checkBridgeFlows(state));
   // Array.prototype.sort is stable, so errors at one position keep the order they were found in.
   const sortedErrors = errors.map(printable).sort(compareErrors);
   return sortedErrors.length > 0 ? { state: null, errors: sortedErrors } : { state, errors: [] };

@@ -1,8 +1,12 @@
 /**
  * The table of every section and key a unit file may contain, in the spirit of systemd-networkd's gperf table:
  * validation, defaults, the man page test and `netmgr` help all iterate these arrays instead of knowing keys.
- * Rules that relate several keys (e.g. `peer` only for a veth) live in validate.ts and are described in `doc`.
+ * Each row names the model field its value fills and its default, typed by UnitValues, so the table is the one
+ * place a default is written: validation reads values through it (Values.get in validate.ts) and the DesiredState
+ * it builds has every field filled. Rules that relate several keys (e.g. `peer` only for a veth) live in
+ * validate.ts and are described in `doc`.
  */
+import type { BridgeSpec, Cidr, DatapathType, FlowSpec, LinkSettings, LinkState, PolicyType, PortKind, PortSpec, StaticMacSpec } from '../model/types';
 
 export type UnitType = 'bridge' | 'port';
 export type AppliesTo = UnitType | 'both';
@@ -18,7 +22,47 @@ export interface Refusal {
   hint: string;
 }
 
+/** The parsed value of each key, by its full name `section.key`: what validation stores and Values.get returns. */
+export interface UnitValues {
+  'unit.type': UnitType;
+  'unit.name': string;
+  'bridge.datapath': DatapathType;
+  'bridge.policy': PolicyType;
+  'bridge.mac-aging': number;
+  'bridge.mac-table-size': number;
+  'bridge.flow.match': string;
+  'bridge.flow.actions': string;
+  'bridge.static-mac.mac': string;
+  'bridge.static-mac.port': string;
+  'bridge.static-mac.vlan': number;
+  'port.bridge': string;
+  'port.kind': PortKind;
+  'port.namespace': string;
+  'port.peer': string;
+  'port.local-namespace': string;
+  'port.local-addresses': Cidr[];
+  'port.local-mac': string;
+  'port.vlan': number;
+  'port.trunks': number[];
+  'port.native-vlan': number;
+  'ipv4.addresses': Cidr[];
+  'ipv6.addresses': Cidr[];
+  'link.mtu': number;
+  'link.mac': string;
+  'link.state': LinkState;
+}
+
+/** A key's full name, `section.key`. */
+export type UnitKey = keyof UnitValues;
+
+/** A field of the model a key fills: of the bridge or port spec, its link settings, a flow or a static MAC entry. */
+export type ModelField = keyof BridgeSpec | keyof PortSpec | keyof LinkSettings | keyof FlowSpec | keyof StaticMacSpec;
+
 export interface SchemaEntry {
+  /** `section.key`. */
+  name: UnitKey;
+  /** The model field the value fills (`addresses` collects [ipv4] and [ipv6]; link keys fill LinkSettings). */
+  fills: ModelField;
   /**
    * Section path: `unit`, `bridge`, `bridge.flow` and `bridge.static-mac` (arrays of tables), `port`, `ipv4`,
    * `ipv6`, `link`.
@@ -103,21 +147,27 @@ const TAP_REFUSAL: Refusal = {
     'program (QEMU/KVM)',
 };
 
-export const SCHEMA: readonly SchemaEntry[] = [
+/** A row as written in the table below: its full name gives section and key, and its default has the key's type. */
+type Row<K extends UnitKey> = Omit<SchemaEntry, 'name' | 'section' | 'key' | 'default'> & { default?: UnitValues[K] };
+
+function row<K extends UnitKey, R extends Row<K>>(name: K, r: R): R & { name: K; section: string; key: string } {
+  const dot = name.lastIndexOf('.');
+  return { name, section: name.slice(0, dot), key: name.slice(dot + 1), ...r };
+}
+
+const ROWS = [
   // [unit]
-  {
-    section: 'unit',
-    key: 'type',
+  row('unit.type', {
+    fills: 'type',
     type: 'enum',
     values: ['bridge', 'port'],
     required: true,
     appliesTo: 'both',
     doc: 'Whether the file describes a bridge (a switch) or a port attached to one.',
     example: '"bridge"',
-  },
-  {
-    section: 'unit',
-    key: 'name',
+  }),
+  row('unit.name', {
+    fills: 'name',
     type: 'ifname',
     defaultDoc: 'the file name without .toml',
     appliesTo: 'both',
@@ -125,31 +175,28 @@ export const SCHEMA: readonly SchemaEntry[] = [
       'Interface name of the bridge or port. Bridges and ports share one name space, so every unit name must be ' +
       'unique.',
     example: '"br0"',
-  },
+  }),
   // [bridge]
-  {
-    section: 'bridge',
-    key: 'datapath',
+  row('bridge.datapath', {
+    fills: 'datapath',
     type: 'enum',
     values: ['auto', 'kernel', 'userspace'],
     default: 'auto',
     appliesTo: 'bridge',
     doc: 'Datapath that forwards frames: the kernel module, the userspace datapath, or whichever is available.',
     example: '"kernel"',
-  },
-  {
-    section: 'bridge',
-    key: 'policy',
+  }),
+  row('bridge.policy', {
+    fills: 'policy',
     type: 'enum',
     values: ['learning', 'flows'],
     default: 'learning',
     appliesTo: 'bridge',
     doc: 'learning: a MAC-learning switch with VLANs; flows: only the rules given in [[bridge.flow]] forward frames.',
     example: '"flows"',
-  },
-  {
-    section: 'bridge',
-    key: 'mac-aging',
+  }),
+  row('bridge.mac-aging', {
+    fills: 'macAging',
     type: 'integer',
     range: [15, 3600],
     unit: 'seconds',
@@ -157,10 +204,9 @@ export const SCHEMA: readonly SchemaEntry[] = [
     appliesTo: 'bridge',
     doc: 'How long a learned MAC address is remembered without traffic.',
     example: '300',
-  },
-  {
-    section: 'bridge',
-    key: 'mac-table-size',
+  }),
+  row('bridge.mac-table-size', {
+    fills: 'macTableSize',
     type: 'integer',
     range: [16, 1048576],
     unit: 'entries',
@@ -168,30 +214,27 @@ export const SCHEMA: readonly SchemaEntry[] = [
     appliesTo: 'bridge',
     doc: 'Maximum number of learned MAC addresses.',
     example: '8192',
-  },
+  }),
   // [[bridge.flow]]
-  {
-    section: 'bridge.flow',
-    key: 'match',
+  row('bridge.flow.match', {
+    fills: 'match',
     type: 'string',
     required: true,
     appliesTo: 'bridge',
     doc: 'Flow key in ovs-dpctl syntax; ports may be given by unit name or number.',
     example: '"in_port(1),eth(),eth_type(0x806),arp()"',
-  },
-  {
-    section: 'bridge.flow',
-    key: 'actions',
+  }),
+  row('bridge.flow.actions', {
+    fills: 'actions',
     type: 'string',
     required: true,
     appliesTo: 'bridge',
     doc: 'Actions in ovs-dpctl syntax, e.g. an output port name; "drop" drops.',
     example: '"2"',
-  },
+  }),
   // [[bridge.static-mac]]
-  {
-    section: 'bridge.static-mac',
-    key: 'mac',
+  row('bridge.static-mac.mac', {
+    fills: 'mac',
     type: 'mac',
     required: true,
     appliesTo: 'bridge',
@@ -199,19 +242,17 @@ export const SCHEMA: readonly SchemaEntry[] = [
       'Unicast MAC address of the station behind `port` ("-" separators are accepted); multicast and broadcast ' +
       'addresses are refused (such frames are always flooded). Each (mac, vlan) may be listed once per bridge.',
     example: '"02:00:00:00:01:01"',
-  },
-  {
-    section: 'bridge.static-mac',
-    key: 'port',
+  }),
+  row('bridge.static-mac.port', {
+    fills: 'port',
     type: 'ifname',
     required: true,
     appliesTo: 'bridge',
     doc: 'The port unit (of this bridge) that frames to `mac` leave through.',
     example: '"p1"',
-  },
-  {
-    section: 'bridge.static-mac',
-    key: 'vlan',
+  }),
+  row('bridge.static-mac.vlan', {
+    fills: 'vlan',
     type: 'integer',
     range: [1, 4094],
     defaultDoc: "the port's access VLAN, else its native VLAN, else 0 (untagged, for a port without VLAN settings)",
@@ -220,20 +261,18 @@ export const SCHEMA: readonly SchemaEntry[] = [
       'VLAN of the entry; the port must carry it: an access port only its `vlan`, a trunk port its `trunks` and ' +
       '`native-vlan`, a port without VLAN settings any VLAN.',
     example: '10',
-  },
+  }),
   // [port]
-  {
-    section: 'port',
-    key: 'bridge',
+  row('port.bridge', {
+    fills: 'bridge',
     type: 'ifname',
     defaultDoc: 'none; only a veth that directly joins two namespaces may omit it',
     appliesTo: 'port',
     doc: 'Name of the bridge unit this port is attached to.',
     example: '"br0"',
-  },
-  {
-    section: 'port',
-    key: 'kind',
+  }),
+  row('port.kind', {
+    fills: 'kind',
     type: 'enum',
     values: ['system', 'internal', 'veth'],
     refused: { tap: TAP_REFUSAL },
@@ -244,10 +283,9 @@ export const SCHEMA: readonly SchemaEntry[] = [
       'by the switch for the host to use; veth: a veth pair whose unit end joins the bridge and whose peer end is ' +
       'placed in `namespace`. TAP devices are refused (see the man page).',
     example: '"veth"',
-  },
-  {
-    section: 'port',
-    key: 'namespace',
+  }),
+  row('port.namespace', {
+    fills: 'namespace',
     type: 'nsname',
     defaultDoc: 'the root namespace',
     appliesTo: 'port',
@@ -255,66 +293,59 @@ export const SCHEMA: readonly SchemaEntry[] = [
       'internal: where the interface lives; veth: where the peer end lives; system: where the NIC is. netmgr ' +
       'creates the namespace if needed.',
     example: '"ns1"',
-  },
-  {
-    section: 'port',
-    key: 'peer',
+  }),
+  row('port.peer', {
+    fills: 'peer',
     type: 'ifname',
     defaultDoc: 'the unit name followed by "-peer"',
     appliesTo: 'port',
     doc: 'veth only: name of the peer end. Set it when the default would exceed 15 bytes.',
     example: '"p1-host"',
-  },
-  {
-    section: 'port',
-    key: 'local-namespace',
+  }),
+  row('port.local-namespace', {
+    fills: 'localNamespace',
     type: 'nsname',
     defaultDoc: 'the root namespace',
     appliesTo: 'port',
     doc: 'veth without bridge only: where this end (named by the unit) lives.',
     example: '"ns2"',
-  },
-  {
-    section: 'port',
-    key: 'local-addresses',
+  }),
+  row('port.local-addresses', {
+    fills: 'localAddresses',
     type: 'cidr-list',
     default: [],
     appliesTo: 'port',
     doc: 'veth without bridge only: IPv4 and IPv6 addresses of this end.',
     example: '["198.18.0.2/24"]',
-  },
-  {
-    section: 'port',
-    key: 'local-mac',
+  }),
+  row('port.local-mac', {
+    fills: 'localMac',
     type: 'mac',
     defaultDoc: 'chosen by the kernel',
     appliesTo: 'port',
     doc: 'veth without bridge only: MAC address of this end.',
     example: '"02:00:00:00:00:02"',
-  },
-  {
-    section: 'port',
-    key: 'vlan',
+  }),
+  row('port.vlan', {
+    fills: 'vlan',
     type: 'integer',
     range: [1, 4094],
     defaultDoc: 'none',
     appliesTo: 'port',
     doc: 'Access VLAN: frames enter untagged and are switched in this VLAN. Learning policy only; not with trunks.',
     example: '10',
-  },
-  {
-    section: 'port',
-    key: 'trunks',
+  }),
+  row('port.trunks', {
+    fills: 'trunks',
     type: 'integer-list',
     range: [1, 4094],
     default: [],
     appliesTo: 'port',
     doc: 'Trunk VLANs carried tagged on this port, without duplicates. Learning policy only; not with vlan.',
     example: '[10, 20]',
-  },
-  {
-    section: 'port',
-    key: 'native-vlan',
+  }),
+  row('port.native-vlan', {
+    fills: 'nativeVlan',
     type: 'integer',
     range: [1, 4094],
     defaultDoc: 'none: untagged frames on the trunk are dropped',
@@ -323,32 +354,29 @@ export const SCHEMA: readonly SchemaEntry[] = [
       'Trunk ports only (needs trunks): the VLAN that untagged frames on this port belong to; frames of this VLAN ' +
       'leave the port untagged. It may, but need not, be listed in trunks. Learning policy only.',
     example: '5',
-  },
+  }),
   // [ipv4] / [ipv6]
-  {
-    section: 'ipv4',
-    key: 'addresses',
+  row('ipv4.addresses', {
+    fills: 'addresses',
     type: 'cidr-list',
     family: 4,
     default: [],
     appliesTo: 'both',
     doc: 'IPv4 addresses in CIDR form, prefix length 1..32. Not allowed on a system port.',
     example: '["198.18.0.254/24"]',
-  },
-  {
-    section: 'ipv6',
-    key: 'addresses',
+  }),
+  row('ipv6.addresses', {
+    fills: 'addresses',
     type: 'cidr-list',
     family: 6,
     default: [],
     appliesTo: 'both',
     doc: 'IPv6 addresses in CIDR form, prefix length 1..128. Not allowed on a system port.',
     example: '["2001:db8::1/64"]',
-  },
+  }),
   // [link]
-  {
-    section: 'link',
-    key: 'mtu',
+  row('link.mtu', {
+    fills: 'mtu',
     type: 'integer',
     range: [68, 65535],
     unit: 'bytes',
@@ -356,27 +384,31 @@ export const SCHEMA: readonly SchemaEntry[] = [
     appliesTo: 'both',
     doc: 'MTU; for a veth it applies to both ends.',
     example: '1500',
-  },
-  {
-    section: 'link',
-    key: 'mac',
+  }),
+  row('link.mac', {
+    fills: 'mac',
     type: 'mac',
     defaultDoc: 'chosen by the kernel',
     appliesTo: 'both',
     doc: 'Unicast MAC address, "-" separators are accepted. Not allowed on a system port.',
     example: '"02:00:00:00:00:fe"',
-  },
-  {
-    section: 'link',
-    key: 'state',
+  }),
+  row('link.state', {
+    fills: 'state',
     type: 'enum',
     values: ['up', 'down'],
     default: 'up',
     appliesTo: 'both',
     doc: 'Administrative state.',
     example: '"up"',
-  },
+  }),
 ];
+
+/** Every key, in table order (sections in file order). */
+export const SCHEMA: readonly SchemaEntry[] = ROWS;
+
+/** The keys that have a default: Values.get never returns undefined for them. */
+export type DefaultedKey = Extract<(typeof ROWS)[number], { default: unknown }>['name'];
 
 export function appliesTo(a: AppliesTo, type: UnitType | undefined): boolean {
   return a === 'both' || type === undefined || a === type;
@@ -385,6 +417,7 @@ export function appliesTo(a: AppliesTo, type: UnitType | undefined): boolean {
 // Indexes over the tables: validation looks keys up for every value of every file (hundreds of units on apply).
 const SECTION_BY_NAME = new Map(SECTIONS.map((s) => [s.name, s]));
 const ENTRY_BY_KEY = new Map(SCHEMA.map((e) => [`${e.section}\0${e.key}`, e]));
+const ENTRY_BY_NAME = new Map<UnitKey, SchemaEntry>(SCHEMA.map((e) => [e.name, e]));
 const ENTRIES_BY_SECTION = new Map<string, SchemaEntry[]>();
 for (const e of SCHEMA) ENTRIES_BY_SECTION.set(e.section, [...(ENTRIES_BY_SECTION.get(e.section) ?? []), e]);
 
@@ -394,6 +427,13 @@ export function findSection(name: string): SectionEntry | undefined {
 
 export function findEntry(section: string, key: string): SchemaEntry | undefined {
   return ENTRY_BY_KEY.get(`${section}\0${key}`);
+}
+
+/** The entry of a key by its full name. */
+export function entryOf(name: UnitKey): SchemaEntry {
+  const e = ENTRY_BY_NAME.get(name);
+  if (!e) throw new Error(`${name} is in UnitValues but has no row in SCHEMA`);
+  return e;
 }
 
 /** The entries of one section in table order. Callers must not modify the returned array. */

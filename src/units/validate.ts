@@ -7,9 +7,13 @@ import * as toml from 'toml';
 import type { UnitError } from '../model/types';
 import { Loc, PathSegment, SourceLocator, locate, pathKey } from './locate';
 import {
+  DefaultedKey,
   SECTIONS,
   SchemaEntry,
+  UnitKey,
   UnitType,
+  UnitValues,
+  entryOf,
   appliesTo,
   describeDefault,
   findEntry,
@@ -21,16 +25,63 @@ import { didYouMean } from './suggest';
 import { IFNAME_MAX_BYTES, byteLength, parseCidr, parseIfName, parseMac, parseNsName, parseStationMac } from './values';
 
 /** A parsed, valid value with the positions of its key and value. */
-export interface Located {
-  value: unknown;
+export interface Located<T = unknown> {
+  value: T;
   at: Loc;
   keyAt: Loc;
 }
 
-/** Values of one table, keyed `section.key` (e.g. `link.mtu`); `bad` holds keys that were present but invalid. */
-export interface Values {
-  store: Map<string, Located>;
-  bad: Set<string>;
+/**
+ * The values of one table (a unit file's sections, or one `[[section]]` element) by full key name, typed by
+ * UnitValues; keys present but invalid (already reported) are remembered apart, so rules can stay quiet on them.
+ */
+export class Values {
+  private readonly valid = new Map<UnitKey, Located>();
+  private readonly invalid = new Set<UnitKey>();
+
+  /** Records a value the walker accepted by the key's schema row. */
+  set(key: UnitKey, value: Located): void {
+    this.valid.set(key, value);
+  }
+
+  /** Records a key that was present but invalid. */
+  markBad(key: UnitKey): void {
+    this.invalid.add(key);
+  }
+
+  /** The valid value given in the file, with its positions. */
+  given<K extends UnitKey>(key: K): Located<UnitValues[K]> | undefined {
+    // The walker stores under a key only what that key's row accepted, which is the key's type.
+    return this.valid.get(key) as Located<UnitValues[K]> | undefined;
+  }
+
+  /** A required key's value, when building from a unit that passed every check (anything else is a bug). */
+  required<K extends UnitKey>(key: K): Located<UnitValues[K]> {
+    const hit = this.given(key);
+    if (!hit) throw new Error(`${key} is required, yet missing from a unit that passed validation`);
+    return hit;
+  }
+
+  /** The key was given, but its value is invalid. */
+  isBad(key: UnitKey): boolean {
+    return this.invalid.has(key);
+  }
+
+  /** The key was given (valid or not). */
+  has(key: UnitKey): boolean {
+    return this.valid.has(key) || this.invalid.has(key);
+  }
+
+  /** The value given, else the schema default (arrays copied, so no caller can change the table). */
+  get<K extends DefaultedKey>(key: K): UnitValues[K];
+  get<K extends UnitKey>(key: K): UnitValues[K] | undefined;
+  get<K extends UnitKey>(key: K): UnitValues[K] | undefined {
+    const hit = this.given(key);
+    if (hit) return hit.value;
+    const d = entryOf(key).default;
+    // row() checked each default against its key's type when the table was built.
+    return (Array.isArray(d) ? [...d] : d) as UnitValues[K] | undefined;
+  }
 }
 
 /** One unit file whose type is known, with everything valid in it; input to the cross-file checks. */
@@ -70,25 +121,6 @@ function isTable(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
 }
 
-function has(v: Values, key: string): boolean {
-  return v.store.has(key) || v.bad.has(key);
-}
-
-/** The value of `section.key`, or the schema default. */
-export function get<T>(v: Values, key: string): T | undefined {
-  const hit = v.store.get(key);
-  if (hit) return hit.value as T;
-  const [section, name] = splitKey(key);
-  const d = findEntry(section, name)?.default;
-  // Copy array defaults so that a caller mutating its state cannot change the schema table.
-  return (Array.isArray(d) ? [...d] : d) as T | undefined;
-}
-
-function splitKey(key: string): [string, string] {
-  const i = key.lastIndexOf('.');
-  return [key.slice(0, i), key.slice(i + 1)];
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 
 /** Validate one file; errors go to `errors`. Returns the unit for cross-file checks when its type is known. */
@@ -107,7 +139,7 @@ export function validateFile(file: string, rawText: string, errors: UnitError[])
   }
   if (!isTable(doc)) return undefined;
   const loc = locate(text);
-  const values: Values = { store: new Map(), bad: new Set() };
+  const values = new Values();
   const arrays: ArrayElement[] = [];
   const walker = new Walker(loc, report);
 
@@ -122,7 +154,7 @@ export function validateFile(file: string, rawText: string, errors: UnitError[])
   } else {
     walker.section('unit', doc.unit, values, arrays);
   }
-  const type = values.store.get('unit.type')?.value as UnitType | undefined;
+  const type = values.get('unit.type');
 
   for (const key of Object.keys(doc)) {
     if (key === 'unit') continue;
@@ -278,10 +310,9 @@ class Walker {
         );
         continue;
       }
-      const name = `${section}.${key}`;
       const parsed = this.value(e, v, kp);
-      if (parsed === undefined) out.bad.add(name);
-      else out.store.set(name, { value: parsed, at: this.loc.valueAt(pathKey(kp)), keyAt: this.loc.keyAt(pathKey(kp)) });
+      if (parsed === undefined) out.markBad(e.name);
+      else out.set(e.name, { value: parsed, at: this.loc.valueAt(pathKey(kp)), keyAt: this.loc.keyAt(pathKey(kp)) });
     }
     for (const e of sectionEntries(section)) {
       if (e.required && !(e.key in value)) {
@@ -307,7 +338,7 @@ class Walker {
         this.report(this.loc.valueAt(pathKey(ep)), `each [[${section}]] entry must be a table`);
         return;
       }
-      const values: Values = { store: new Map(), bad: new Set() };
+      const values = new Values();
       this.section(section, el, values, arrays, ep);
       arrays.push({ section, at: this.loc.keyAt(pathKey(ep)), values });
     });
@@ -493,13 +524,13 @@ export function tomlType(v: unknown, raw: string | undefined): string {
 // Rules within one unit
 
 function resolveName(u: FileUnit, report: ErrorSink): void {
-  const given = u.values.store.get('unit.name');
+  const given = u.values.given('unit.name');
   if (given) {
-    u.name = given.value as string;
+    u.name = given.value;
     u.nameAt = given.at;
     return;
   }
-  if (u.values.bad.has('unit.name')) return;
+  if (u.values.isBad('unit.name')) return;
   const stem = path.basename(u.file).replace(/\.toml$/, '');
   const r = parseIfName(stem);
   if (r.ok) u.name = stem;
@@ -508,8 +539,8 @@ function resolveName(u: FileUnit, report: ErrorSink): void {
 
 function bridgeRules(u: FileUnit, report: ErrorSink): void {
   const v = u.values;
-  if (v.bad.has('bridge.policy')) return;
-  const policy = get<string>(v, 'bridge.policy');
+  if (v.isBad('bridge.policy')) return;
+  const policy = v.get('bridge.policy');
   if (policy !== 'flows') {
     for (const f of elementsOf(u, 'bridge.flow')) {
       report(
@@ -532,9 +563,9 @@ function bridgeRules(u: FileUnit, report: ErrorSink): void {
 
 function portRules(u: FileUnit, report: ErrorSink): void {
   const v = u.values;
-  const kind = get<string>(v, 'port.kind');
-  const kindAt = v.store.get('port.kind')?.at ?? u.loc.keyAt('port');
-  const hasBridge = has(v, 'port.bridge');
+  const kind = v.get('port.kind');
+  const kindAt = v.given('port.kind')?.at ?? u.loc.keyAt('port');
+  const hasBridge = v.has('port.bridge');
   const keyAt = (key: string): Loc => u.loc.keyAt(key);
 
   if (!hasBridge && kind !== undefined && kind !== 'veth') {
@@ -544,8 +575,8 @@ function portRules(u: FileUnit, report: ErrorSink): void {
       'add bridge = "<bridge unit name>" to [port]',
     );
   }
-  for (const key of ['local-namespace', 'local-addresses', 'local-mac']) {
-    if (!has(v, `port.${key}`)) continue;
+  for (const key of ['local-namespace', 'local-addresses', 'local-mac'] as const) {
+    if (!v.has(`port.${key}`)) continue;
     if (hasBridge) {
       report(
         keyAt(`port.${key}`),
@@ -556,28 +587,28 @@ function portRules(u: FileUnit, report: ErrorSink): void {
       report(keyAt(`port.${key}`), `\`${key}\` is only valid for a veth without \`bridge\``, 'remove it');
     }
   }
-  if (has(v, 'port.peer') && kind !== undefined && kind !== 'veth') {
+  if (v.has('port.peer') && kind !== undefined && kind !== 'veth') {
     report(keyAt('port.peer'), `\`peer\` is only valid for kind = "veth"`, 'remove it');
   }
-  if (has(v, 'port.vlan') && has(v, 'port.trunks')) {
+  if (v.has('port.vlan') && v.has('port.trunks')) {
     report(
       keyAt('port.trunks'),
       '`vlan` and `trunks` cannot both be set',
       'vlan makes an access port and trunks a trunk port; keep one of them',
     );
   }
-  if (has(v, 'port.native-vlan') && !has(v, 'port.trunks')) {
+  if (v.has('port.native-vlan') && !v.has('port.trunks')) {
     report(
       keyAt('port.native-vlan'),
       '`native-vlan` needs `trunks`: it is the VLAN of untagged frames on a trunk port',
-      has(v, 'port.vlan')
+      v.has('port.vlan')
         ? 'an access port (vlan) is untagged in its VLAN already; remove native-vlan, or replace vlan with trunks'
         : 'add trunks = [...] for a trunk port, or use vlan = N for a port whose frames are all untagged in VLAN N',
     );
   }
   if (!hasBridge && kind === 'veth') {
-    for (const key of ['vlan', 'trunks', 'native-vlan']) {
-      if (has(v, `port.${key}`)) {
+    for (const key of ['vlan', 'trunks', 'native-vlan'] as const) {
+      if (v.has(`port.${key}`)) {
         report(keyAt(`port.${key}`), `\`${key}\` needs a bridge; this veth joins two namespaces directly`, 'remove it');
       }
     }
@@ -586,16 +617,16 @@ function portRules(u: FileUnit, report: ErrorSink): void {
     const hint =
       'a switch port carries no host addresses (the switch owns the interface); put addresses and MACs on the ' +
       'bridge unit or on an internal port';
-    for (const key of ['ipv4.addresses', 'ipv6.addresses']) {
-      const list = v.store.get(key)?.value as string[] | undefined;
-      if (v.bad.has(key) || (list && list.length > 0)) {
+    for (const key of ['ipv4.addresses', 'ipv6.addresses'] as const) {
+      const list = v.given(key)?.value;
+      if (v.isBad(key) || (list && list.length > 0)) {
         report(keyAt(key), `a system port cannot have addresses ([${key.split('.')[0]}])`, hint);
       }
     }
-    if (has(v, 'link.mac')) {
+    if (v.has('link.mac')) {
       report(keyAt('link.mac'), 'a system port cannot have `mac` set', hint);
     }
-    if (hasBridge && has(v, 'port.namespace')) {
+    if (hasBridge && v.has('port.namespace')) {
       report(
         keyAt('port.namespace'),
         'a system port must be in the root namespace: the bridge attaches interfaces of its own namespace',
@@ -603,7 +634,7 @@ function portRules(u: FileUnit, report: ErrorSink): void {
       );
     }
   }
-  if (kind === 'veth' && !has(v, 'port.peer') && u.name !== undefined) {
+  if (kind === 'veth' && !v.has('port.peer') && u.name !== undefined) {
     const peer = `${u.name}-peer`;
     if (byteLength(peer) > IFNAME_MAX_BYTES) {
       report(
