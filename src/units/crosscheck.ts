@@ -6,7 +6,8 @@
 import type { BridgeSpec, DesiredState, FlowSpec, LinkSettings, NamespaceName, PortSpec, StaticMacSpec, UnitError } from '../model/types';
 import type { Loc } from './locate';
 import { didYouMean } from './suggest';
-import { FileUnit, Values, elementsOf } from './validate';
+import type { Values } from './unit-values';
+import { FileUnit, elementsOf } from './validate';
 import { IFNAME_MAX_BYTES, byteLength } from './values';
 
 interface Claim {
