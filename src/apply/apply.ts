@@ -1,6 +1,6 @@
 /**
- * apply: lock -> recover an interrupted apply -> read live state -> plan -> run steps under the journal -> record
- * ownership. Any failing step rolls back the steps already done, in reverse, so the system ends as it began.
+ * apply: lock -> recover an interrupted apply -> observe (read the world, preflight, plan) -> run steps under the
+ * journal -> record ownership. Any failing step rolls back the steps already done, in reverse, so the system ends as it began.
  */
 import type { LiveBridge } from '../model/bridges';
 import type { Ownership } from '../model/ownership';
@@ -149,16 +149,29 @@ export function recoverInterrupted(opts: LockedOptions): number {
 
 export function applyDesired(desired: DesiredState, opts: ApplyOptions): ApplyResult {
   return underApplyLock(opts, (runner, sockets) => {
-  const recovered = recover(runner, opts);
-  const { world, problems, plan } = observe(desired, { stateDir: opts.stateDir, bridges: opts.datapaths?.live(), sockets });
-  if (!plan) throw new InvalidUnitsError(problems);
-  if (!opts.datapaths) {
-    const dp = datapathChanges(plan);
-    if (dp.length) throw new DaemonRequiredError(dp);
-  }
-  const steps = planSteps(plan);
-  if (!steps.length) return { plan, steps: 0, recovered, done: [] };
+    const recovered = recover(runner, opts);
+    const { world, problems, plan } = observe(desired, { stateDir: opts.stateDir, bridges: opts.datapaths?.live(), sockets });
+    if (!plan) throw new InvalidUnitsError(problems);
+    if (!opts.datapaths) {
+      const dp = datapathChanges(plan);
+      if (dp.length) throw new DaemonRequiredError(dp);
+    }
+    const steps = planSteps(plan);
+    if (!steps.length) return { plan, steps: 0, recovered, done: [] };
+    const done = runJournaled(runner, steps, opts, (ran) => {
+      saveOwnership(opts.stateDir, nextOwnership(world.owned, plan));
+      opts.beforeFinish?.(ran, world.owned);
+    });
+    return { plan, steps: steps.length, recovered, done };
+  });
+}
 
+/**
+ * Runs steps under the journal, each written before it runs. A failing step rolls back those done (the journal
+ * stays when the rollback is incomplete, for the next run to finish) and throws ApplyFailedError. `record` runs
+ * after the last step, before the journal is closed.
+ */
+function runJournaled(runner: StepRunner, steps: Step[], opts: ApplyOptions, record: (done: Step[]) => void): Step[] {
   const journal = Journal.start(opts.stateDir);
   const done: Step[] = [];
   for (let i = 0; i < steps.length; i++) {
@@ -176,11 +189,9 @@ export function applyDesired(desired: DesiredState, opts: ApplyOptions): ApplyRe
     done.push(step);
     if (opts.killAfterStep === i + 1) process.kill(process.pid, 'SIGKILL');
   }
-  saveOwnership(opts.stateDir, nextOwnership(world.owned, plan));
-  opts.beforeFinish?.(done, world.owned);
+  record(done);
   journal.finish();
-  return { plan, steps: steps.length, recovered, done };
-  });
+  return done;
 }
 
 /**
