@@ -6,7 +6,7 @@
 import type { BridgeSpec, DesiredState, FlowSpec, LinkSettings, NamespaceName, PortSpec, StaticMacSpec, UnitError } from '../model/types';
 import type { Loc } from './locate';
 import { didYouMean } from './suggest';
-import type { Values } from './unit-values';
+import type { Located, Values } from './unit-values';
 import { FileUnit, elementsOf } from './validate';
 import { IFNAME_MAX_BYTES, byteLength } from './values';
 
@@ -114,6 +114,12 @@ const isTrunk = (vl: UnitVlans): boolean => vl.access === undefined && (vl.trunk
 
 const vlanList = (vl: UnitVlans): number[] => [...new Set([...vl.trunks, ...(vl.native !== undefined ? [vl.native] : [])])].sort((a, b) => a - b);
 
+/** The port units of a bridge, and the hint that lists them. */
+interface BridgePorts {
+  names: string[];
+  hint: string;
+}
+
 /**
  * [[bridge.static-mac]] of learning bridges: the port is a port unit of this bridge, it carries the entry's VLAN,
  * and each (mac, vlan) is listed once per bridge. Errors point at the offending value.
@@ -123,76 +129,20 @@ function checkStaticMacs(units: FileUnit[], byName: Map<string, FileUnit>, repor
     if (b.type !== 'bridge' || b.values.isBad('bridge.policy') || b.values.get('bridge.policy') !== 'learning') continue;
     const entries = elementsOf(b, 'bridge.static-mac');
     if (!entries.length) continue;
-    const ports = units
+    const names = units
       .filter((u) => u.type === 'port' && u.values.given('port.bridge')?.value === b.name)
       .map((u) => u.name as string)
       .sort();
-    const portsHint = ports.length ? `ports of bridge ${b.name}: ${ports.join(', ')}` : `bridge ${b.name} has no ports yet; add a port unit with bridge = "${b.name}"`;
+    const ports = { names, hint: names.length ? `ports of bridge ${b.name}: ${names.join(', ')}` : `bridge ${b.name} has no ports yet; add a port unit with bridge = "${b.name}"` };
     const seen = new Map<string, { line: number; col: number }>();
     for (const e of entries) {
       const mac = e.values.given('bridge.static-mac.mac');
       const portRef = e.values.given('bridge.static-mac.port');
-      const vlanRef = e.values.given('bridge.static-mac.vlan');
       if (!portRef) continue;
-      const name = portRef.value;
-      const target = byName.get(name);
-      if (!target) {
-        const guess = didYouMean(name, ports);
-        report(b, portRef.at, `static MAC port \`${name}\` is not defined${guess ? `; did you mean \`${guess}\`?` : ''}`, portsHint);
-        continue;
-      }
-      if (target.type !== 'port') {
-        report(b, portRef.at, `\`${name}\` is a bridge unit (${target.file}), not a port`, portsHint);
-        continue;
-      }
-      const owner = target.values.given('port.bridge')?.value;
-      if (owner !== b.name) {
-        report(
-          b,
-          portRef.at,
-          owner === undefined
-            ? `static MAC port \`${name}\` is not attached to a bridge`
-            : `static MAC port \`${name}\` is a port of bridge \`${owner}\`, not of \`${b.name}\``,
-          portsHint,
-        );
-        continue;
-      }
-      if (e.values.isBad('bridge.static-mac.vlan')) continue;
-      const vl = unitVlans(target);
-      if (!vl) continue;
-      const given = vlanRef?.value;
-      if (given === undefined && isTrunk(vl) && vl.native === undefined) {
-        report(
-          b,
-          portRef.at,
-          `static MAC on trunk port \`${name}\` needs \`vlan\`: the port has no native-vlan, so it carries no untagged frames`,
-          `add vlan = one of ${vlanList(vl).join(', ') || '(none: the port has no trunks)'}`,
-        );
-        continue;
-      }
-      if (given !== undefined && vlanRef) {
-        if (vl.access !== undefined && given !== vl.access) {
-          report(
-            b,
-            vlanRef.at,
-            `VLAN ${given} is not carried by port \`${name}\`: it is an access port of VLAN ${vl.access}`,
-            `set vlan = ${vl.access}, or omit vlan (the port's access VLAN is the default)`,
-          );
-          continue;
-        }
-        if (isTrunk(vl) && !vl.trunks.includes(given) && vl.native !== given) {
-          const list = vlanList(vl);
-          report(
-            b,
-            vlanRef.at,
-            `VLAN ${given} is not carried by trunk port \`${name}\` (trunks ${vl.trunks.join(', ') || 'none'}${vl.native !== undefined ? `, native-vlan ${vl.native}` : ''})`,
-            list.length ? `use one of its VLANs (${list.join(', ')}), or add ${given} to its trunks` : `add ${given} to its trunks`,
-          );
-          continue;
-        }
-      }
-      if (!mac) continue;
-      const vlan = given ?? defaultStaticVlan(vl);
+      const target = staticMacPort(b, portRef, byName, ports, report);
+      if (!target || e.values.isBad('bridge.static-mac.vlan')) continue;
+      const vlan = staticMacVlan(b, target, portRef.at, e.values.given('bridge.static-mac.vlan'), report);
+      if (vlan === undefined || !mac) continue;
       const key = `${mac.value}/${vlan}`;
       const first = seen.get(key);
       if (first) {
@@ -207,6 +157,77 @@ function checkStaticMacs(units: FileUnit[], byName: Map<string, FileUnit>, repor
       seen.set(key, mac.at);
     }
   }
+}
+
+/** The port unit a static MAC entry names, when it is a port of this bridge (else reported). */
+function staticMacPort(b: FileUnit, portRef: Located<string>, byName: Map<string, FileUnit>, ports: BridgePorts, report: Report): FileUnit | undefined {
+  const name = portRef.value;
+  const target = byName.get(name);
+  if (!target) {
+    const guess = didYouMean(name, ports.names);
+    report(b, portRef.at, `static MAC port \`${name}\` is not defined${guess ? `; did you mean \`${guess}\`?` : ''}`, ports.hint);
+    return undefined;
+  }
+  if (target.type !== 'port') {
+    report(b, portRef.at, `\`${name}\` is a bridge unit (${target.file}), not a port`, ports.hint);
+    return undefined;
+  }
+  const owner = target.values.given('port.bridge')?.value;
+  if (owner !== b.name) {
+    report(
+      b,
+      portRef.at,
+      owner === undefined
+        ? `static MAC port \`${name}\` is not attached to a bridge`
+        : `static MAC port \`${name}\` is a port of bridge \`${owner}\`, not of \`${b.name}\``,
+      ports.hint,
+    );
+    return undefined;
+  }
+  return target;
+}
+
+/**
+ * The VLAN of a static MAC entry on its port: the one given when the port carries it, else the port's default
+ * (defaultStaticVlan); undefined when that is wrong (reported) or the port's VLAN settings are invalid.
+ */
+function staticMacVlan(b: FileUnit, port: FileUnit, portAt: Loc, vlanRef: Located<number> | undefined, report: Report): number | undefined {
+  const vl = unitVlans(port);
+  if (!vl) return undefined;
+  const name = port.name as string;
+  if (vlanRef === undefined) {
+    if (isTrunk(vl) && vl.native === undefined) {
+      report(
+        b,
+        portAt,
+        `static MAC on trunk port \`${name}\` needs \`vlan\`: the port has no native-vlan, so it carries no untagged frames`,
+        `add vlan = one of ${vlanList(vl).join(', ') || '(none: the port has no trunks)'}`,
+      );
+      return undefined;
+    }
+    return defaultStaticVlan(vl);
+  }
+  const given = vlanRef.value;
+  if (vl.access !== undefined && given !== vl.access) {
+    report(
+      b,
+      vlanRef.at,
+      `VLAN ${given} is not carried by port \`${name}\`: it is an access port of VLAN ${vl.access}`,
+      `set vlan = ${vl.access}, or omit vlan (the port's access VLAN is the default)`,
+    );
+    return undefined;
+  }
+  if (isTrunk(vl) && !vl.trunks.includes(given) && vl.native !== given) {
+    const list = vlanList(vl);
+    report(
+      b,
+      vlanRef.at,
+      `VLAN ${given} is not carried by trunk port \`${name}\` (trunks ${vl.trunks.join(', ') || 'none'}${vl.native !== undefined ? `, native-vlan ${vl.native}` : ''})`,
+      list.length ? `use one of its VLANs (${list.join(', ')}), or add ${given} to its trunks` : `add ${given} to its trunks`,
+    );
+    return undefined;
+  }
+  return given;
 }
 
 /** Where a unit's own interface lives, or undefined if that cannot be told (invalid kind or namespace). */
