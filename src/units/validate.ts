@@ -245,27 +245,7 @@ function portRules(u: FileUnit, report: ErrorSink): void {
       }
     }
   }
-  if (kind === 'system') {
-    const hint =
-      'a switch port carries no host addresses (the switch owns the interface); put addresses and MACs on the ' +
-      'bridge unit or on an internal port';
-    for (const key of ['ipv4.addresses', 'ipv6.addresses'] as const) {
-      const list = v.given(key)?.value;
-      if (v.isBad(key) || (list && list.length > 0)) {
-        report(keyAt(key), `a system port cannot have addresses ([${key.split('.')[0]}])`, hint);
-      }
-    }
-    if (v.has('link.mac')) {
-      report(keyAt('link.mac'), 'a system port cannot have `mac` set', hint);
-    }
-    if (hasBridge && v.has('port.namespace')) {
-      report(
-        keyAt('port.namespace'),
-        'a system port must be in the root namespace: the bridge attaches interfaces of its own namespace',
-        `remove \`namespace\`, and move the interface back first if needed (ip -n NS link set ${u.name ?? 'IFACE'} netns 1)`,
-      );
-    }
-  }
+  if (kind === 'system') systemPortRules(u, report);
   if (kind === 'veth' && !v.has('port.peer') && u.name !== undefined) {
     const peer = `${u.name}-peer`;
     if (byteLength(peer) > IFNAME_MAX_BYTES) {
@@ -276,5 +256,30 @@ function portRules(u: FileUnit, report: ErrorSink): void {
         `set \`peer\` in [port] to a name of at most ${IFNAME_MAX_BYTES} bytes`,
       );
     }
+  }
+}
+
+/** A system port is the switch's: no host addresses or MAC on it, and it stays in the bridge's namespace. */
+function systemPortRules(u: FileUnit, report: ErrorSink): void {
+  const v = u.values;
+  const keyAt = (key: string): Loc => u.loc.keyAt(key);
+  const hint =
+    'a switch port carries no host addresses (the switch owns the interface); put addresses and MACs on the ' +
+    'bridge unit or on an internal port';
+  for (const key of ['ipv4.addresses', 'ipv6.addresses'] as const) {
+    const list = v.given(key)?.value;
+    if (v.isBad(key) || (list && list.length > 0)) {
+      report(keyAt(key), `a system port cannot have addresses ([${key.split('.')[0]}])`, hint);
+    }
+  }
+  if (v.has('link.mac')) {
+    report(keyAt('link.mac'), 'a system port cannot have `mac` set', hint);
+  }
+  if (v.has('port.bridge') && v.has('port.namespace')) {
+    report(
+      keyAt('port.namespace'),
+      'a system port must be in the root namespace: the bridge attaches interfaces of its own namespace',
+      `remove \`namespace\`, and move the interface back first if needed (ip -n NS link set ${u.name ?? 'IFACE'} netns 1)`,
+    );
   }
 }
