@@ -1,36 +1,39 @@
 /**
- * apply: lock -> recover an interrupted apply -> read live state -> plan -> run steps under the journal -> record
- * ownership. Any failing step rolls back the steps already done, in reverse, so the system ends as it began.
+ * apply: lock -> recover an interrupted apply -> observe (read the world, preflight, plan) -> run steps under the
+ * journal -> record ownership. Any failing step rolls back the steps already done, in reverse, so the system ends as it began.
  */
-import { DesiredState, UnitError } from '../model/types';
+import type { LiveBridge } from '../model/bridges';
+import type { Ownership } from '../model/ownership';
+import type { DesiredState, UnitError } from '../model/types';
 import { NamespaceSockets } from '../live/namespaces';
-import { isIPv6LinkLocal, LiveState, readLiveState } from '../live/state';
-import { datapathChanges, findConflicts, planChanges } from '../plan/diff';
-import type { LiveBridge } from '../live/bridges';
-import { checkSupported } from '../plan/support';
-import type { DatapathStepExecutor } from './runner';
+import { datapathChanges } from '../plan/diff';
 import { invertStep, planSteps } from '../plan/steps';
-import { Change, Plan, Step } from '../plan/types';
-import { checkAgainstSystem } from '../units';
+import type { Change, Plan, Step } from '../plan/types';
+import { hasErrno, isAlreadyUndone, messageOf, NetmgrError } from '../util/errors';
 import { clearJournal, Journal, readInterrupted } from './journal';
 import { ApplyLock } from './lock';
-import { loadOwnership, Ownership, saveOwnership } from './ownership';
+import { observe } from './observe';
+import { saveOwnership } from './ownership';
+import type { DatapathStepExecutor } from './runner';
 import { describeStep, StepRunner } from './runner';
 
-export class InvalidUnitsError extends Error {
+// Transitional: `netmgr validate` imports these from here until it names src/apply/observe.ts.
+export { preflight, readWorld } from './observe';
+
+export class InvalidUnitsError extends NetmgrError {
   constructor(readonly errors: UnitError[]) {
-    super(`${errors.length} problem(s) in the units; nothing was applied`);
+    super('invalid', `${errors.length} problem(s) in the units; nothing was applied`);
   }
 }
 
 /** The plan has bridge, port or flow changes and this process has no datapaths: netmgrd must apply it. */
-export class DaemonRequiredError extends Error {
+export class DaemonRequiredError extends NetmgrError {
   constructor(readonly changes: Change[]) {
-    super(`the units change bridges, ports or flows, which netmgrd runs; nothing was applied`);
+    super('unavailable', `the units change bridges, ports or flows, which netmgrd runs; nothing was applied`);
   }
 }
 
-export class ApplyFailedError extends Error {
+export class ApplyFailedError extends NetmgrError {
   constructor(
     readonly failedStep: string,
     readonly reason: Error,
@@ -38,44 +41,12 @@ export class ApplyFailedError extends Error {
     readonly undoFailures: string[],
   ) {
     super(
+      'failed',
       undoFailures.length
         ? `${failedStep} failed: ${reason.message}; rolling back ${undone} step(s) left ${undoFailures.length} not undone:\n  ${undoFailures.join('\n  ')}`
         : `${failedStep} failed: ${reason.message}; rolled back the ${undone} step(s) already done: the system is as it was before this apply`,
     );
   }
-}
-
-export interface World {
-  live: LiveState;
-  owned: Ownership;
-  /** The bridges netmgrd runs (empty outside netmgrd when it is not running). */
-  bridges: LiveBridge[];
-}
-
-/** Namespaces whose links matter: those the units name and those netmgr owns or put links or ports in. */
-export function namespacesOfInterest(desired: DesiredState, owned: Ownership, bridges: LiveBridge[] = []): string[] {
-  const s = new Set<string>([...desired.namespaces, ...owned.namespaces]);
-  for (const v of owned.veths) for (const ns of [v.namespace, v.peerNamespace]) if (ns !== null) s.add(ns);
-  for (const b of bridges) for (const p of b.ports) if (p.namespace !== null) s.add(p.namespace);
-  return [...s].sort();
-}
-
-export function readWorld(desired: DesiredState, stateDir: string, sockets: NamespaceSockets, bridges: LiveBridge[] = []): World {
-  const owned = loadOwnership(stateDir);
-  const wantedLL = new Set<string>();
-  for (const p of desired.ports.values()) for (const a of [...p.addresses, ...p.localAddresses]) if (isIPv6LinkLocal(a)) wantedLL.add(a);
-  for (const b of desired.bridges.values()) for (const a of b.addresses) if (isIPv6LinkLocal(a)) wantedLL.add(a);
-  return { live: readLiveState(sockets, namespacesOfInterest(desired, owned, bridges), wantedLL), owned, bridges };
-}
-
-/** Checks that need the live system: system ports exist, wanted names are free or already netmgr's. */
-export function preflight(desired: DesiredState, world: World): UnitError[] {
-  const { live } = world;
-  const facts = {
-    namespaceExists: (ns: string) => live.namespaces.includes(ns),
-    interfaceExists: (ns: string | null, name: string) => !!live.links.get(ns ?? '')?.some((l) => l.name === name),
-  };
-  return [...checkSupported(desired, live), ...checkAgainstSystem(desired, facts), ...findConflicts(desired, live, world.owned)];
 }
 
 /** The ownership record after a successful apply of plan (pure). */
@@ -133,9 +104,8 @@ function undo(runner: StepRunner, steps: Step[]): string[] {
     try {
       runner.run(inv);
     } catch (e) {
-      const code = (e as { code?: string }).code;
-      const harmless = ['ENODEV', 'EEXIST', 'EADDRNOTAVAIL', 'ENOENT'].includes(code ?? '');
-      if (!harmless) failures.push(`${describeStep(inv)}: ${(e as Error).message}`);
+      // EEXIST: the undo of a delete finds the object back already.
+      if (!isAlreadyUndone(e) && !hasErrno(e, 'EEXIST')) failures.push(`${describeStep(inv)}: ${messageOf(e)}`);
     }
   }
   return failures;
@@ -147,7 +117,7 @@ function recover(runner: StepRunner, opts: Pick<ApplyOptions, 'stateDir' | 'log'
   if (!interrupted) return 0;
   opts.log(`an earlier apply (pid ${interrupted.pid}) was interrupted; undoing its ${interrupted.steps.length} step(s) first`);
   const failures = undo(runner, interrupted.steps);
-  if (failures.length) throw new Error(`could not undo the interrupted apply:\n  ${failures.join('\n  ')}`);
+  if (failures.length) throw new NetmgrError('failed', `could not undo the interrupted apply:\n  ${failures.join('\n  ')}`);
   clearJournal(opts.stateDir);
   return interrupted.steps.length;
 }
@@ -179,18 +149,29 @@ export function recoverInterrupted(opts: LockedOptions): number {
 
 export function applyDesired(desired: DesiredState, opts: ApplyOptions): ApplyResult {
   return underApplyLock(opts, (runner, sockets) => {
-  const recovered = recover(runner, opts);
-  const world = readWorld(desired, opts.stateDir, sockets, opts.datapaths?.live() ?? []);
-  const problems = preflight(desired, world);
-  if (problems.length) throw new InvalidUnitsError(problems);
-  const plan = planChanges(desired, world.live, world.owned, world.bridges);
-  if (!opts.datapaths) {
-    const dp = datapathChanges(plan);
-    if (dp.length) throw new DaemonRequiredError(dp);
-  }
-  const steps = planSteps(plan);
-  if (!steps.length) return { plan, steps: 0, recovered, done: [] };
+    const recovered = recover(runner, opts);
+    const { world, problems, plan } = observe(desired, { stateDir: opts.stateDir, bridges: opts.datapaths?.live(), sockets });
+    if (!plan) throw new InvalidUnitsError(problems);
+    if (!opts.datapaths) {
+      const dp = datapathChanges(plan);
+      if (dp.length) throw new DaemonRequiredError(dp);
+    }
+    const steps = planSteps(plan);
+    if (!steps.length) return { plan, steps: 0, recovered, done: [] };
+    const done = runJournaled(runner, steps, opts, (ran) => {
+      saveOwnership(opts.stateDir, nextOwnership(world.owned, plan));
+      opts.beforeFinish?.(ran, world.owned);
+    });
+    return { plan, steps: steps.length, recovered, done };
+  });
+}
 
+/**
+ * Runs steps under the journal, each written before it runs. A failing step rolls back those done (the journal
+ * stays when the rollback is incomplete, for the next run to finish) and throws ApplyFailedError. `record` runs
+ * after the last step, before the journal is closed.
+ */
+function runJournaled(runner: StepRunner, steps: Step[], opts: ApplyOptions, record: (done: Step[]) => void): Step[] {
   const journal = Journal.start(opts.stateDir);
   const done: Step[] = [];
   for (let i = 0; i < steps.length; i++) {
@@ -208,11 +189,9 @@ export function applyDesired(desired: DesiredState, opts: ApplyOptions): ApplyRe
     done.push(step);
     if (opts.killAfterStep === i + 1) process.kill(process.pid, 'SIGKILL');
   }
-  saveOwnership(opts.stateDir, nextOwnership(world.owned, plan));
-  opts.beforeFinish?.(done, world.owned);
+  record(done);
   journal.finish();
-  return { plan, steps: steps.length, recovered, done };
-  });
+  return done;
 }
 
 /**
@@ -229,16 +208,10 @@ export function undoApplied(steps: Step[], ownedBefore: Ownership, opts: LockedO
 
 /**
  * What apply would change now: the plan from the re-read live state to desired (verification after an apply,
- * drift in `netmgr status`), or the problems that keep it from being planned.
+ * drift in `netmgr status`), or the problems that keep it from being planned. Kept for netmgrd, which can call
+ * observe() directly.
  */
 export function planAgainstLive(desired: DesiredState, stateDir: string, bridges: LiveBridge[]): { plan: Plan | null; problems: UnitError[] } {
-  const sockets = new NamespaceSockets();
-  try {
-    const world = readWorld(desired, stateDir, sockets, bridges);
-    const problems = preflight(desired, world);
-    if (problems.length) return { plan: null, problems };
-    return { plan: planChanges(desired, world.live, world.owned, world.bridges), problems };
-  } finally {
-    sockets.close();
-  }
+  const { plan, problems } = observe(desired, { stateDir, bridges });
+  return { plan, problems };
 }

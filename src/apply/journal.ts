@@ -1,36 +1,47 @@
 /**
- * The apply journal: every step is written before it runs and marked after, so a crash (even SIGKILL) in the
- * middle of an apply can be undone by the next run. JSON lines in the state directory.
+ * The apply journal: every step is written before it runs and marked after, so a crash (even SIGKILL or a power
+ * loss) in the middle of an apply can be undone by the next run. JSON lines in the state directory, appended
+ * rather than replaced (one record per step would rewrite the whole journal per step); removed through the
+ * state-file helper when the apply is over.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { Step } from '../plan/types';
+import { isNotFound } from '../util/errors';
+import { removeStateFile, type StateFileSpec } from '../util/state-file';
 
 export const JOURNAL_FILE = 'journal.jsonl';
+
+const JOURNAL_RECORD: StateFileSpec = { name: JOURNAL_FILE };
 
 type Entry = { t: 'start'; pid: number; time: string } | { t: 'step'; n: number; step: Step } | { t: 'done'; n: number };
 
 export class Journal {
   private fd: number;
 
-  private constructor(readonly file: string) {
-    this.fd = fs.openSync(file, 'w', 0o600);
+  private constructor(private readonly stateDir: string) {
+    this.fd = fs.openSync(path.join(stateDir, JOURNAL_FILE), 'w', 0o600);
     this.write({ t: 'start', pid: process.pid, time: new Date().toISOString() });
+    fs.fsyncSync(this.fd);
+    syncDir(stateDir);
   }
 
   static start(stateDir: string): Journal {
     fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-    return new Journal(path.join(stateDir, JOURNAL_FILE));
+    return new Journal(stateDir);
   }
 
   private write(e: Entry): void {
     fs.writeSync(this.fd, JSON.stringify(e) + '\n');
   }
 
+  /** Write-ahead: the step is on disk before it runs. */
   begin(n: number, step: Step): void {
     this.write({ t: 'step', n, step });
+    fs.fdatasyncSync(this.fd);
   }
 
+  /** Not synced: a step whose mark is lost is undone, and undo treats "already undone" as success. */
   done(n: number): void {
     this.write({ t: 'done', n });
   }
@@ -38,7 +49,19 @@ export class Journal {
   /** The apply finished (or was fully rolled back): nothing left to recover. */
   finish(): void {
     fs.closeSync(this.fd);
-    fs.unlinkSync(this.file);
+    removeStateFile(this.stateDir, JOURNAL_RECORD);
+  }
+}
+
+/** Makes the journal's directory entry durable, so that a power loss cannot lose a journal whose steps ran. */
+function syncDir(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } catch {
+    // Some filesystems refuse fsync on a directory; the entry is then as durable as they make it.
+  } finally {
+    fs.closeSync(fd);
   }
 }
 
@@ -47,12 +70,11 @@ export class Journal {
  * but not marked done may or may not have run; undo treats "already undone" as success.
  */
 export function readInterrupted(stateDir: string): { pid: number; steps: Step[] } | undefined {
-  const file = path.join(stateDir, JOURNAL_FILE);
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = fs.readFileSync(path.join(stateDir, JOURNAL_FILE), 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (isNotFound(e)) return undefined;
     throw e;
   }
   let pid = 0;
@@ -72,5 +94,5 @@ export function readInterrupted(stateDir: string): { pid: number; steps: Step[] 
 }
 
 export function clearJournal(stateDir: string): void {
-  fs.rmSync(path.join(stateDir, JOURNAL_FILE), { force: true });
+  removeStateFile(stateDir, JOURNAL_RECORD);
 }

@@ -2,10 +2,16 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { native } from '../native';
+import { NetmgrError } from '../util/errors';
 
 export const LOCK_FILE = 'apply.lock';
 
-export class LockBusyError extends Error {}
+/** Another process holds the apply lock and the caller asked not to wait. */
+export class LockBusyError extends NetmgrError {
+  constructor(message: string) {
+    super('busy', message);
+  }
+}
 
 export class ApplyLock {
   private constructor(private readonly fd: number) {}

@@ -6,6 +6,7 @@ import { NamespaceName } from '../model/types';
 import { addAddress, createVeth, deleteAddress, deleteLink, getLinkByName, setLink, VethEndSpec } from '../netlink/rtnl';
 import { formatVlans } from '../plan/format';
 import { DatapathStep, isDatapathStep, Step, StepVethEnd } from '../plan/types';
+import { NetmgrError } from '../util/errors';
 import { NETNS_DIR, netnsPath } from '../util/paths';
 
 export function describeStep(s: Step): string {
@@ -59,7 +60,7 @@ export class StepRunner {
 
   private index(ns: NamespaceName, name: string): number {
     const l = getLinkByName(this.sockets.route(ns), name);
-    if (!l) throw Object.assign(new Error(`interface ${name} not found in namespace ${nsLabel(ns)}`), { code: 'ENODEV' });
+    if (!l) throw new NetmgrError('not-found', `interface ${name} not found in namespace ${nsLabel(ns)}`, 'ENODEV');
     return l.index;
   }
 
@@ -82,7 +83,7 @@ export class StepRunner {
 
   run(s: Step): void {
     if (isDatapathStep(s)) {
-      if (!this.datapaths) throw Object.assign(new Error(`${describeStep(s)} needs netmgrd, which runs the bridges`), { code: 'ENOTCONN' });
+      if (!this.datapaths) throw new NetmgrError('unavailable', `${describeStep(s)} needs netmgrd, which runs the bridges`, 'ENOTCONN');
       this.datapaths.run(s);
       return;
     }

@@ -1,6 +1,5 @@
-import { preflight, readWorld } from '../apply/apply';
-import { NamespaceSockets } from '../live/namespaces';
-import { planChanges } from '../plan/diff';
+import { observe } from '../apply/observe';
+import { datapathChanges } from '../plan/diff';
 import { formatPlan, planToJson } from '../plan/format';
 import { Command, EXIT_INVALID, EXIT_OK } from './command';
 import { loadUnitDir } from '../units';
@@ -22,23 +21,16 @@ export const planCommand: Command = {
       return EXIT_INVALID;
     }
     const { bridges, daemonRunning } = await bridgesToPlan(p.socket, p.stateDir);
-    const sockets = new NamespaceSockets();
-    try {
-      const world = readWorld(desired, p.stateDir, sockets, bridges);
-      const problems = preflight(desired, world);
-      if (problems.length) {
-        printErrors(ctx, problems);
-        return EXIT_INVALID;
-      }
-      const plan = planChanges(desired, world.live, world.owned, world.bridges);
-      if (!daemonRunning && plan.changes.some((c) => c.object === 'bridge' || c.object === 'port' || c.object === 'flow')) {
-        plan.notes.push(`netmgrd is not running; apply needs it for bridges, ports and flows: ${START_HINT}`);
-      }
-      if (values.json) printJson(ctx, planToJson(plan));
-      else ctx.stdout(formatPlan(plan));
-      return EXIT_OK;
-    } finally {
-      sockets.close();
+    const { problems, plan } = observe(desired, { stateDir: p.stateDir, bridges });
+    if (!plan) {
+      printErrors(ctx, problems);
+      return EXIT_INVALID;
     }
+    if (!daemonRunning && datapathChanges(plan).length) {
+      plan.notes.push(`netmgrd is not running; apply needs it for bridges, ports and flows: ${START_HINT}`);
+    }
+    if (values.json) printJson(ctx, planToJson(plan));
+    else ctx.stdout(formatPlan(plan));
+    return EXIT_OK;
   },
 };

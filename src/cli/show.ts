@@ -1,9 +1,7 @@
-import { loadOwnership } from '../apply/ownership';
-import { namespacesOfInterest, preflight } from '../apply/apply';
-import { NamespaceSockets, nsLabel } from '../live/namespaces';
-import { findLink, LiveLink, readLiveState } from '../live/state';
+import { observe } from '../apply/observe';
+import { nsLabel } from '../live/namespaces';
+import { findLink, LiveLink } from '../live/state';
 import { DesiredState } from '../model/types';
-import { planChanges } from '../plan/diff';
 import { formatChange } from '../plan/format';
 import { Change } from '../plan/types';
 import { Command, EXIT_OK, UsageError } from './command';
@@ -35,60 +33,52 @@ export const showCommand: Command = {
     const p = paths(ctx, values.dir);
     const units = loadUnitDir(p.unitDir);
     const desired = units.state ?? emptyDesired();
-    const owned = loadOwnership(p.stateDir);
     const { bridges, daemonRunning } = await bridgesToPlan(p.socket, p.stateDir);
-    const sockets = new NamespaceSockets();
-    try {
-      const live = readLiveState(sockets, namespacesOfInterest(desired, owned, bridges));
-      if (values.dot) {
-        const notes = [
-          ...(daemonRunning ? [] : ['netmgrd is not running: kernel bridges only']),
-          ...(units.state ? [] : [`the units in ${p.unitDir} have errors: nothing drawn as pending`]),
-        ];
-        ctx.stdout(formatDot({ desired: units.state, live, owned, bridges, notes }));
-        return EXIT_OK;
-      }
-      // Drift: what apply would change, but only for objects that exist (pending creations are not drift).
-      let drift: Change[] | null = null;
-      if (units.state && !preflight(desired, { live, owned, bridges }).length) {
-        drift = planChanges(desired, live, owned, bridges).changes;
-      }
-      const veths = owned.veths.map((v) => ({
-        unit: v.unit,
-        ends: [
-          { namespace: v.namespace, name: v.name, live: linkJson(findLink(live, v.namespace, v.name)) },
-          { namespace: v.peerNamespace, name: v.peer, live: linkJson(findLink(live, v.peerNamespace, v.peer)) },
-        ],
-      }));
-      const namespaces = owned.namespaces.map((n) => ({ name: n, present: live.namespaces.includes(n) }));
-      if (values.json) {
-        printJson(ctx, { schema: 'netmgr.show/1', namespaces, veths, bridges, unitsValid: units.errors.length === 0, drift });
-        return EXIT_OK;
-      }
-      const out: string[] = [];
-      out.push(`Namespaces created by netmgr: ${namespaces.length ? namespaces.map((n) => n.name + (n.present ? '' : ' (missing)')).join(', ') : 'none'}`);
-      out.push(`Veth pairs created by netmgr: ${veths.length || 'none'}`);
-      for (const v of owned.veths) {
-        out.push(`  ${v.name} [${nsLabel(v.namespace)}] <-> ${v.peer} [${nsLabel(v.peerNamespace)}]  (unit ${v.unit})`);
-        out.push(`    ${linkText(v.name, findLink(live, v.namespace, v.name))}`);
-        out.push(`    ${linkText(v.peer, findLink(live, v.peerNamespace, v.peer))}`);
-      }
-      out.push(`Bridges${daemonRunning ? ' run by netmgrd' : ' (netmgrd is not running: kernel bridges only)'}: ${bridges.length || 'none'}`);
-      for (const b of bridges) {
-        out.push(`  ${b.name} (datapath ${b.datapath}, policy ${b.policy}, ${b.flows.length} flow(s))`);
-        for (const port of b.ports) out.push(`    port ${port.no}: ${port.name} (${port.kind}${port.namespace ? `, namespace ${port.namespace}` : ''})`);
-      }
-      if (!units.state) out.push(`Drift: not computed, the units in ${p.unitDir} have errors (netmgr validate)`);
-      else if (drift === null) out.push('Drift: not computed, the units conflict with the live system (netmgr validate)');
-      else if (!drift.length) out.push('Drift: none, the live state matches the units.');
-      else {
-        out.push('Drift (what `netmgr apply` would change):');
-        for (const c of drift) out.push('  ' + formatChange(c).replace(/\n/g, '\n  '));
-      }
-      ctx.stdout(out.join('\n') + '\n');
+    const { world, plan } = observe(desired, { stateDir: p.stateDir, bridges });
+    const { live, owned } = world;
+    if (values.dot) {
+      const notes = [
+        ...(daemonRunning ? [] : ['netmgrd is not running: kernel bridges only']),
+        ...(units.state ? [] : [`the units in ${p.unitDir} have errors: nothing drawn as pending`]),
+      ];
+      ctx.stdout(formatDot({ desired: units.state, live, owned, bridges, notes }));
       return EXIT_OK;
-    } finally {
-      sockets.close();
     }
+    // Drift: what apply would change; null when the units are invalid or conflict with the live system.
+    const drift: Change[] | null = units.state && plan ? plan.changes : null;
+    const veths = owned.veths.map((v) => ({
+      unit: v.unit,
+      ends: [
+        { namespace: v.namespace, name: v.name, live: linkJson(findLink(live, v.namespace, v.name)) },
+        { namespace: v.peerNamespace, name: v.peer, live: linkJson(findLink(live, v.peerNamespace, v.peer)) },
+      ],
+    }));
+    const namespaces = owned.namespaces.map((n) => ({ name: n, present: live.namespaces.includes(n) }));
+    if (values.json) {
+      printJson(ctx, { schema: 'netmgr.show/1', namespaces, veths, bridges, unitsValid: units.errors.length === 0, drift });
+      return EXIT_OK;
+    }
+    const out: string[] = [];
+    out.push(`Namespaces created by netmgr: ${namespaces.length ? namespaces.map((n) => n.name + (n.present ? '' : ' (missing)')).join(', ') : 'none'}`);
+    out.push(`Veth pairs created by netmgr: ${veths.length || 'none'}`);
+    for (const v of owned.veths) {
+      out.push(`  ${v.name} [${nsLabel(v.namespace)}] <-> ${v.peer} [${nsLabel(v.peerNamespace)}]  (unit ${v.unit})`);
+      out.push(`    ${linkText(v.name, findLink(live, v.namespace, v.name))}`);
+      out.push(`    ${linkText(v.peer, findLink(live, v.peerNamespace, v.peer))}`);
+    }
+    out.push(`Bridges${daemonRunning ? ' run by netmgrd' : ' (netmgrd is not running: kernel bridges only)'}: ${bridges.length || 'none'}`);
+    for (const b of bridges) {
+      out.push(`  ${b.name} (datapath ${b.datapath}, policy ${b.policy}, ${b.flows.length} flow(s))`);
+      for (const port of b.ports) out.push(`    port ${port.no}: ${port.name} (${port.kind}${port.namespace ? `, namespace ${port.namespace}` : ''})`);
+    }
+    if (!units.state) out.push(`Drift: not computed, the units in ${p.unitDir} have errors (netmgr validate)`);
+    else if (drift === null) out.push('Drift: not computed, the units conflict with the live system (netmgr validate)');
+    else if (!drift.length) out.push('Drift: none, the live state matches the units.');
+    else {
+      out.push('Drift (what `netmgr apply` would change):');
+      for (const c of drift) out.push('  ' + formatChange(c).replace(/\n/g, '\n  '));
+    }
+    ctx.stdout(out.join('\n') + '\n');
+    return EXIT_OK;
   },
 };

@@ -7,6 +7,7 @@
  *               set, an apply still queued);
  *   failed    - the last apply of the units on disk failed (rolled back) and this object is among what it changes.
  */
+import type { HostInterface } from '../model/host';
 import type { DesiredState } from '../model/types';
 import { formatChange } from '../plan/format';
 import type { Change } from '../plan/types';
@@ -69,18 +70,6 @@ export interface StatusReport {
   bridges: BridgeCounters[];
   /** Filled in by the CLI (systeminformation), in the root namespace. */
   host?: HostInterface[];
-}
-
-export interface HostInterface {
-  name: string;
-  mac: string | null;
-  operstate: string;
-  mtu: number | null;
-  /** Mbit/s, null when unknown (virtual interfaces, link down). */
-  speed: number | null;
-  duplex: string | null;
-  driver: string | null;
-  virtual: boolean;
 }
 
 /** The object a change belongs to: its unit (a bridge's own interface is the bridge's), or its namespace. */

@@ -5,7 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import type { HostInterface } from '../daemon/status';
+import type { HostInterface } from '../model/host';
 
 /** The driver bound to a NIC (`/sys/class/net/IF/device/driver`); null for virtual interfaces. */
 function driverOf(name: string): string | null {

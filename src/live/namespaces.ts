@@ -2,6 +2,7 @@
 import * as fs from 'fs';
 import { NamespaceName } from '../model/types';
 import { NETLINK_ROUTE, NetlinkSocket } from '../netlink/socket';
+import { isNotFound } from '../util/errors';
 import { NETNS_DIR, netnsPath } from '../util/paths';
 
 /** Named namespaces as `ip netns list` shows them. */
@@ -9,7 +10,7 @@ export function listNamespaces(): string[] {
   try {
     return fs.readdirSync(NETNS_DIR).sort();
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    if (isNotFound(e)) return [];
     throw e;
   }
 }

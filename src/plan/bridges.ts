@@ -5,10 +5,10 @@
  * addresses of the TAPs, a learning bridge's settings (aging, table size, static MACs) and a port's VLAN settings
  * are changed in place.
  */
-import { sameVlans, type FlowText, type LearningConfig, type LiveBridge, type PortConfig, type PortVlanConfig } from '../live/bridges';
+import { sameVlans, type FlowText, type LearningConfig, type LiveBridge, type PortConfig, type PortVlanConfig } from '../model/bridges';
 import { findLink, type LiveState } from '../live/state';
 import type { BridgeSpec, DatapathType, DesiredState, PortSpec } from '../model/types';
-import { bridgePortNumbers, portTable } from '../units/flows';
+import { bridgePortNumbers, portTable } from '../model/ports';
 import { diffEnd } from './link-diff';
 import type { Change, PlanLink } from './types';
 
@@ -85,106 +85,132 @@ export interface BridgePlanInput {
   vethsCreated: Set<string>;
 }
 
-export function planBridgeChanges({ desired, live, bridges, vethsCreated }: BridgePlanInput): Change[] {
-  const out: Change[] = [];
-  const liveByName = new Map(bridges.map((b) => [b.name, b]));
+/** The changes of one plan's bridges, with how deleting and creating their parts is written. */
+class BridgeChanges {
+  readonly out: Change[] = [];
+  constructor(private readonly live: LiveState) {}
 
-  const deletePort = (b: LiveBridge, p: PortConfig, reason: string) => {
-    const link = p.kind === 'internal' ? findLink(live, p.namespace, p.name) : undefined;
-    out.push({
+  deletePort(b: LiveBridge, p: PortConfig, reason: string): void {
+    const link = p.kind === 'internal' ? findLink(this.live, p.namespace, p.name) : undefined;
+    this.out.push({
       action: 'delete', object: 'port', unit: p.name, name: p.name, bridge: b.name, kind: p.kind, namespace: p.namespace, no: p.no,
       link: link ? { mtu: link.mtu, mac: link.mac, state: link.up ? 'up' : 'down' } : fromConfig(p.link),
       ...(p.vlans ? { vlans: p.vlans } : {}),
       addresses: link ? [...link.addresses] : [],
       reason,
     });
-  };
-  const deleteBridge = (b: LiveBridge, reason: string) => {
-    for (const f of b.flows) out.push({ action: 'delete', object: 'flow', unit: b.name, bridge: b.name, ...f });
-    for (const p of b.ports) if (p.no !== 0) deletePort(b, p, reason === 'no unit declares it any more' ? 'its bridge is deleted' : `its bridge is ${reason}`);
-    const link = findLink(live, null, b.name);
-    out.push({
+  }
+
+  deleteBridge(b: LiveBridge, reason: string): void {
+    for (const f of b.flows) this.out.push({ action: 'delete', object: 'flow', unit: b.name, bridge: b.name, ...f });
+    for (const p of b.ports) if (p.no !== 0) this.deletePort(b, p, reason === 'no unit declares it any more' ? 'its bridge is deleted' : `its bridge is ${reason}`);
+    const link = findLink(this.live, null, b.name);
+    this.out.push({
       action: 'delete', object: 'bridge', unit: b.name, name: b.name, datapath: b.datapath, policy: b.policy,
       link: link ? { mtu: link.mtu, mac: link.mac, state: link.up ? 'up' : 'down' } : fromConfig(b.link),
       ...(b.learning ? { learning: b.learning } : {}),
       addresses: link ? [...link.addresses] : [],
       reason,
     });
-  };
-  const createPort = (bridge: string, p: PortSpec, cfg: PortConfig) => {
-    out.push({
+  }
+
+  createPort(bridge: string, p: PortSpec, cfg: PortConfig): void {
+    this.out.push({
       action: 'create', object: 'port', unit: p.name, name: p.name, bridge, kind: p.kind, namespace: cfg.namespace, no: cfg.no, link: fromConfig(cfg.link),
       ...(cfg.vlans ? { vlans: cfg.vlans } : {}),
     });
-    if (p.kind === 'internal') for (const address of p.addresses) out.push({ action: 'create', object: 'address', unit: p.name, namespace: cfg.namespace, link: p.name, address });
-  };
-
-  for (const b of desired.bridges.values()) {
-    const have0 = liveByName.get(b.name);
-    // "auto" keeps a running bridge on the datapath it has: loading the module later must not bounce it.
-    const datapath = b.datapath === 'auto' && have0 ? have0.datapath : resolveDatapath(b.datapath, live.kernelDatapath === true);
-    const numbers = bridgePortNumbers(desired, b);
-    const ports = [...desired.ports.values()].filter((p) => p.bridge === b.name);
-    const flows = desiredFlows(desired, b);
-    const learning = wantedLearning(b);
-    const have = liveByName.get(b.name);
-    let fresh = !have;
-    // A learning bridge whose settings netmgrd does not report cannot be changed in place (no `from` to undo to).
-    if (have && (have.datapath !== datapath || have.policy !== b.policy || (learning && !have.learning))) {
-      const what = have.datapath !== datapath ? `datapath ${have.datapath} -> ${datapath}` : have.policy !== b.policy ? `policy ${have.policy} -> ${b.policy}` : 'its learning settings are unknown';
-      deleteBridge(have, `replaced: ${what}`);
-      fresh = true;
-    }
-    if (fresh) {
-      out.push({ action: 'create', object: 'bridge', unit: b.name, name: b.name, datapath, policy: b.policy, link: planLink(b.link), ...(learning ? { learning } : {}) });
-      for (const address of b.addresses) out.push({ action: 'create', object: 'address', unit: b.name, namespace: null, link: b.name, address });
-      for (const p of ports) createPort(b.name, p, wantedPort(p, numbers.get(p.name)!, !!learning));
-      for (const f of flows) out.push({ action: 'create', object: 'flow', unit: b.name, bridge: b.name, ...f });
-      continue;
-    }
-    const hb = have as LiveBridge;
-    if (learning && hb.learning && !sameLearning(hb.learning, learning)) {
-      out.push({ action: 'modify', object: 'bridge', unit: b.name, name: b.name, learning: { from: hb.learning, to: learning } });
-    }
-    // The bridge's own interface: settings and addresses in place.
-    const own = findLink(live, null, b.name);
-    if (own) diffEnd(b.name, { namespace: null, name: b.name, mtu: b.link.mtu, mac: b.link.mac, state: b.link.state, addresses: b.addresses }, own, out);
-    const livePorts = new Map(hb.ports.filter((p) => p.no !== 0).map((p) => [p.name, p]));
-    const wanted = new Set<string>();
-    for (const p of ports) {
-      const cfg = wantedPort(p, numbers.get(p.name)!, !!learning);
-      wanted.add(p.name);
-      const lp = livePorts.get(p.name);
-      if (lp && samePort(lp, cfg) && !vethsCreated.has(p.name)) {
-        if (!sameVlans(lp.vlans, cfg.vlans)) {
-          out.push({ action: 'modify', object: 'port', unit: p.name, name: p.name, bridge: b.name, vlans: { from: lp.vlans, to: cfg.vlans } });
-        }
-        if (p.kind === 'internal') {
-          const l = findLink(live, cfg.namespace, p.name);
-          if (l) diffEnd(p.name, { namespace: cfg.namespace, name: p.name, mtu: p.link.mtu, mac: p.link.mac, state: p.link.state, addresses: p.addresses }, l, out);
-        }
-        continue;
-      }
-      if (lp) {
-        const why = vethsCreated.has(p.name) && samePort(lp, cfg) ? 'its veth is re-created' : lp.no !== cfg.no ? `port number ${lp.no} -> ${cfg.no}` : lp.kind !== cfg.kind ? `kind ${lp.kind} -> ${cfg.kind}` : 'namespace changes';
-        deletePort(hb, lp, `replaced: ${why}`);
-      }
-      createPort(b.name, p, cfg);
-    }
-    for (const lp of livePorts.values()) if (!wanted.has(lp.name)) deletePort(hb, lp, 'no unit declares it any more');
-    const haveFlows = new Set(hb.flows.map(flowKey));
-    const wantFlows = new Set(flows.map(flowKey));
-    for (const f of hb.flows) if (!wantFlows.has(flowKey(f))) out.push({ action: 'delete', object: 'flow', unit: b.name, bridge: b.name, ...f });
-    for (const f of flows) if (!haveFlows.has(flowKey(f))) out.push({ action: 'create', object: 'flow', unit: b.name, bridge: b.name, ...f });
+    if (p.kind === 'internal') for (const address of p.addresses) this.out.push({ action: 'create', object: 'address', unit: p.name, namespace: cfg.namespace, link: p.name, address });
   }
-  for (const hb of bridges) if (!desired.bridges.has(hb.name)) deleteBridge(hb, 'no unit declares it any more');
+}
+
+/** What the units want of one bridge, as netmgrd would run it. */
+interface WantedBridge {
+  spec: BridgeSpec;
+  datapath: 'userspace' | 'kernel';
+  numbers: Map<string, number>;
+  ports: PortSpec[];
+  flows: FlowText[];
+  learning?: LearningConfig;
+}
+
+export function planBridgeChanges(input: BridgePlanInput): Change[] {
+  const { desired, live, bridges } = input;
+  const c = new BridgeChanges(live);
+  const liveByName = new Map(bridges.map((b) => [b.name, b]));
+  for (const b of desired.bridges.values()) {
+    const have = liveByName.get(b.name);
+    // "auto" keeps a running bridge on the datapath it has: loading the module later must not bounce it.
+    const datapath = b.datapath === 'auto' && have ? have.datapath : resolveDatapath(b.datapath, live.kernelDatapath === true);
+    const ports = [...desired.ports.values()].filter((p) => p.bridge === b.name);
+    const want: WantedBridge = { spec: b, datapath, numbers: bridgePortNumbers(desired, b), ports, flows: desiredFlows(desired, b), learning: wantedLearning(b) };
+    planBridge(c, input, want, have);
+  }
+  for (const hb of bridges) if (!desired.bridges.has(hb.name)) c.deleteBridge(hb, 'no unit declares it any more');
 
   // A system NIC must be up to switch; its MTU is the unit's when set. Its addresses are the host's business.
   for (const p of desired.ports.values()) {
     if (p.kind !== 'system' || p.bridge === undefined) continue;
     const l = findLink(live, null, p.name);
     if (!l) continue;
-    diffEnd(p.name, { namespace: null, name: p.name, mtu: p.link.mtu, state: p.link.state, addresses: l.addresses }, l, out);
+    diffEnd(p.name, { namespace: null, name: p.name, mtu: p.link.mtu, state: p.link.state, addresses: l.addresses }, l, c.out);
   }
-  return out;
+  return c.out;
+}
+
+/** One bridge: created, replaced (datapath or policy changes), or changed in place. */
+function planBridge(c: BridgeChanges, input: BridgePlanInput, want: WantedBridge, have: LiveBridge | undefined): void {
+  const { spec: b, datapath, learning } = want;
+  // A learning bridge whose settings netmgrd does not report cannot be changed in place (no `from` to undo to).
+  if (have && (have.datapath !== datapath || have.policy !== b.policy || (learning && !have.learning))) {
+    const what = have.datapath !== datapath ? `datapath ${have.datapath} -> ${datapath}` : have.policy !== b.policy ? `policy ${have.policy} -> ${b.policy}` : 'its learning settings are unknown';
+    c.deleteBridge(have, `replaced: ${what}`);
+    have = undefined;
+  }
+  if (have) {
+    planBridgeInPlace(c, input, want, have);
+    return;
+  }
+  c.out.push({ action: 'create', object: 'bridge', unit: b.name, name: b.name, datapath, policy: b.policy, link: planLink(b.link), ...(learning ? { learning } : {}) });
+  for (const address of b.addresses) c.out.push({ action: 'create', object: 'address', unit: b.name, namespace: null, link: b.name, address });
+  for (const p of want.ports) c.createPort(b.name, p, wantedPort(p, want.numbers.get(p.name)!, !!learning));
+  for (const f of want.flows) c.out.push({ action: 'create', object: 'flow', unit: b.name, bridge: b.name, ...f });
+}
+
+/** A running bridge kept: its learning settings, own interface, ports and flows brought to what the units want. */
+function planBridgeInPlace(c: BridgeChanges, { live, vethsCreated }: BridgePlanInput, want: WantedBridge, hb: LiveBridge): void {
+  const { spec: b, learning } = want;
+  const out = c.out;
+  if (learning && hb.learning && !sameLearning(hb.learning, learning)) {
+    out.push({ action: 'modify', object: 'bridge', unit: b.name, name: b.name, learning: { from: hb.learning, to: learning } });
+  }
+  // The bridge's own interface: settings and addresses in place.
+  const own = findLink(live, null, b.name);
+  if (own) diffEnd(b.name, { namespace: null, name: b.name, mtu: b.link.mtu, mac: b.link.mac, state: b.link.state, addresses: b.addresses }, own, out);
+  const livePorts = new Map(hb.ports.filter((p) => p.no !== 0).map((p) => [p.name, p]));
+  const wanted = new Set<string>();
+  for (const p of want.ports) {
+    const cfg = wantedPort(p, want.numbers.get(p.name)!, !!learning);
+    wanted.add(p.name);
+    const lp = livePorts.get(p.name);
+    if (lp && samePort(lp, cfg) && !vethsCreated.has(p.name)) {
+      if (!sameVlans(lp.vlans, cfg.vlans)) {
+        out.push({ action: 'modify', object: 'port', unit: p.name, name: p.name, bridge: b.name, vlans: { from: lp.vlans, to: cfg.vlans } });
+      }
+      if (p.kind === 'internal') {
+        const l = findLink(live, cfg.namespace, p.name);
+        if (l) diffEnd(p.name, { namespace: cfg.namespace, name: p.name, mtu: p.link.mtu, mac: p.link.mac, state: p.link.state, addresses: p.addresses }, l, out);
+      }
+      continue;
+    }
+    if (lp) {
+      const why = vethsCreated.has(p.name) && samePort(lp, cfg) ? 'its veth is re-created' : lp.no !== cfg.no ? `port number ${lp.no} -> ${cfg.no}` : lp.kind !== cfg.kind ? `kind ${lp.kind} -> ${cfg.kind}` : 'namespace changes';
+      c.deletePort(hb, lp, `replaced: ${why}`);
+    }
+    c.createPort(b.name, p, cfg);
+  }
+  for (const lp of livePorts.values()) if (!wanted.has(lp.name)) c.deletePort(hb, lp, 'no unit declares it any more');
+  const haveFlows = new Set(hb.flows.map(flowKey));
+  const wantFlows = new Set(want.flows.map(flowKey));
+  for (const f of hb.flows) if (!wantFlows.has(flowKey(f))) out.push({ action: 'delete', object: 'flow', unit: b.name, bridge: b.name, ...f });
+  for (const f of want.flows) if (!haveFlows.has(flowKey(f))) out.push({ action: 'create', object: 'flow', unit: b.name, bridge: b.name, ...f });
 }

@@ -6,12 +6,12 @@
 import { DesiredState, NamespaceName, UnitError } from '../model/types';
 import { findLink, LiveLink, LiveState } from '../live/state';
 import { nsKey, nsLabel } from '../live/namespaces';
-import { Ownership, OwnedVeth } from '../apply/ownership';
+import type { Ownership, OwnedVeth } from '../model/ownership';
 import { wantedVeths, WantedVeth } from './desired-links';
 import { Change, LiveVethEnd, Plan } from './types';
 import { diffEnd } from './link-diff';
 import { planBridgeChanges } from './bridges';
-import type { LiveBridge } from '../live/bridges';
+import type { LiveBridge } from '../model/bridges';
 
 const endKey = (ns: NamespaceName, name: string) => `${nsKey(ns)}\0${name}`;
 

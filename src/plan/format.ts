@@ -1,5 +1,5 @@
 /** Printing a plan: the text `netmgr plan` shows, and the stable JSON document behind `--json`. */
-import type { LearningConfig, PortVlanConfig, StaticMacConfig } from '../live/bridges';
+import type { LearningConfig, PortVlanConfig, StaticMacConfig } from '../model/bridges';
 import { nsLabel } from '../live/namespaces';
 import { NamespaceName } from '../model/types';
 import { Change, Plan, PlanLink, VethEnd, LiveVethEnd } from './types';

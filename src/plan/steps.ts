@@ -2,7 +2,7 @@
  * planSteps turns a plan into primitive, reversible steps in dependency order; invertStep gives each step's
  * undo. Both are pure: the executor only runs them.
  */
-import type { BridgeConfig, LinkConfig, PortConfig } from '../live/bridges';
+import type { BridgeConfig, LinkConfig, PortConfig } from '../model/bridges';
 import { Change, Plan, PlanLink, Step } from './types';
 
 const linkConfig = (l: PlanLink): LinkConfig => ({ mtu: l.mtu, mac: l.mac, up: l.state === 'up' });
@@ -46,31 +46,7 @@ function stepsFor(c: Change, push: (phase: number, s: Step) => void): void {
       push(c.action === 'create' ? PHASE.nsCreate : PHASE.nsDelete, { op: c.action === 'create' ? 'ns.create' : 'ns.delete', name: c.name });
       return;
     case 'veth':
-      if (c.action === 'create') {
-        const [a, b] = c.ends;
-        push(PHASE.vethCreate, {
-          op: 'veth.create',
-          a: { namespace: a.namespace, name: a.name, mtu: a.mtu, mac: a.mac },
-          b: { namespace: b.namespace, name: b.name, mtu: b.mtu, mac: b.mac },
-        });
-        for (const e of c.ends) if (e.state === 'up') push(PHASE.linkState, { op: 'link.set', namespace: e.namespace, name: e.name, to: { up: true }, from: { up: false } });
-      } else {
-        // Take addresses and the up flag away first so that undo restores them one by one, exactly.
-        for (const e of c.ends) {
-          for (const address of e.addresses) push(PHASE.addrDel, { op: 'addr.del', namespace: e.namespace, link: e.name, address });
-          if (e.state === 'up') push(PHASE.linkDown, { op: 'link.set', namespace: e.namespace, name: e.name, to: { up: false }, from: { up: true } });
-        }
-        const [a, b] = c.ends;
-        push(PHASE.vethDelete, {
-          op: 'veth.delete',
-          namespace: a.namespace,
-          name: a.name,
-          restore: {
-            a: { namespace: a.namespace, name: a.name, mtu: a.mtu, mac: a.mac, index: a.index },
-            b: { namespace: b.namespace, name: b.name, mtu: b.mtu, mac: b.mac, index: b.index },
-          },
-        });
-      }
+      vethSteps(c, push);
       return;
     case 'link': {
       const { mtu, mac, state } = c.fields;
@@ -90,53 +66,90 @@ function stepsFor(c: Change, push: (phase: number, s: Step) => void): void {
       if (c.action === 'create') push(PHASE.addrAdd, { op: 'addr.add', namespace: c.namespace, link: c.link, address: c.address });
       else push(PHASE.addrDel, { op: 'addr.del', namespace: c.namespace, link: c.link, address: c.address });
       return;
-    case 'bridge': {
-      if (c.action === 'modify') {
-        push(PHASE.bridgeSet, { op: 'bridge.set', name: c.name, to: c.learning.to, from: c.learning.from });
-        return;
-      }
-      const bridge: BridgeConfig = {
-        name: c.name,
-        datapath: c.datapath as BridgeConfig['datapath'],
-        policy: c.policy as BridgeConfig['policy'],
-        link: linkConfig(c.link),
-        ...(c.learning ? { learning: c.learning } : {}),
-      };
-      if (c.action === 'create') {
-        push(PHASE.bridgeCreate, { op: 'bridge.create', bridge });
-      } else {
-        // Addresses go first so that undo re-adds them to the re-created interface one by one.
-        for (const address of c.addresses) push(PHASE.addrDel, { op: 'addr.del', namespace: null, link: c.name, address });
-        push(PHASE.bridgeDelete, { op: 'bridge.delete', name: c.name, restore: bridge });
-      }
+    case 'bridge':
+      bridgeSteps(c, push);
       return;
-    }
-    case 'port': {
-      if (c.action === 'modify') {
-        push(PHASE.portSet, { op: 'port.set', bridge: c.bridge, name: c.name, to: c.vlans.to, from: c.vlans.from });
-        return;
-      }
-      const port: PortConfig = {
-        name: c.name,
-        no: c.no,
-        kind: c.kind as PortConfig['kind'],
-        namespace: c.namespace,
-        link: linkConfig(c.link),
-        ...(c.vlans ? { vlans: c.vlans } : {}),
-      };
-      if (c.action === 'create') {
-        push(PHASE.portAdd, { op: 'port.add', bridge: c.bridge, port });
-      } else {
-        for (const address of c.addresses) push(PHASE.addrDel, { op: 'addr.del', namespace: c.namespace, link: c.name, address });
-        push(PHASE.portRemove, { op: 'port.remove', bridge: c.bridge, name: c.name, restore: port });
-      }
+    case 'port':
+      portSteps(c, push);
       return;
-    }
     case 'flow': {
       const flow = { match: c.match, actions: c.actions };
       push(c.action === 'create' ? PHASE.flowAdd : PHASE.flowDel, { op: c.action === 'create' ? 'flow.add' : 'flow.del', bridge: c.bridge, flow });
       return;
     }
+  }
+}
+
+/** A veth pair created, or deleted with what undo needs to give back the very same pair. */
+function vethSteps(c: Extract<Change, { object: 'veth' }>, push: (phase: number, s: Step) => void): void {
+  if (c.action === 'create') {
+    const [a, b] = c.ends;
+    push(PHASE.vethCreate, {
+      op: 'veth.create',
+      a: { namespace: a.namespace, name: a.name, mtu: a.mtu, mac: a.mac },
+      b: { namespace: b.namespace, name: b.name, mtu: b.mtu, mac: b.mac },
+    });
+    for (const e of c.ends) if (e.state === 'up') push(PHASE.linkState, { op: 'link.set', namespace: e.namespace, name: e.name, to: { up: true }, from: { up: false } });
+  } else {
+    // Take addresses and the up flag away first so that undo restores them one by one, exactly.
+    for (const e of c.ends) {
+      for (const address of e.addresses) push(PHASE.addrDel, { op: 'addr.del', namespace: e.namespace, link: e.name, address });
+      if (e.state === 'up') push(PHASE.linkDown, { op: 'link.set', namespace: e.namespace, name: e.name, to: { up: false }, from: { up: true } });
+    }
+    const [a, b] = c.ends;
+    push(PHASE.vethDelete, {
+      op: 'veth.delete',
+      namespace: a.namespace,
+      name: a.name,
+      restore: {
+        a: { namespace: a.namespace, name: a.name, mtu: a.mtu, mac: a.mac, index: a.index },
+        b: { namespace: b.namespace, name: b.name, mtu: b.mtu, mac: b.mac, index: b.index },
+      },
+    });
+  }
+}
+
+/** A bridge created, deleted (addresses first) or its learning settings replaced. */
+function bridgeSteps(c: Extract<Change, { object: 'bridge' }>, push: (phase: number, s: Step) => void): void {
+  if (c.action === 'modify') {
+    push(PHASE.bridgeSet, { op: 'bridge.set', name: c.name, to: c.learning.to, from: c.learning.from });
+    return;
+  }
+  const bridge: BridgeConfig = {
+    name: c.name,
+    datapath: c.datapath as BridgeConfig['datapath'],
+    policy: c.policy as BridgeConfig['policy'],
+    link: linkConfig(c.link),
+    ...(c.learning ? { learning: c.learning } : {}),
+  };
+  if (c.action === 'create') {
+    push(PHASE.bridgeCreate, { op: 'bridge.create', bridge });
+  } else {
+    // Addresses go first so that undo re-adds them to the re-created interface one by one.
+    for (const address of c.addresses) push(PHASE.addrDel, { op: 'addr.del', namespace: null, link: c.name, address });
+    push(PHASE.bridgeDelete, { op: 'bridge.delete', name: c.name, restore: bridge });
+  }
+}
+
+/** A port added, removed (addresses first) or its VLAN settings replaced. */
+function portSteps(c: Extract<Change, { object: 'port' }>, push: (phase: number, s: Step) => void): void {
+  if (c.action === 'modify') {
+    push(PHASE.portSet, { op: 'port.set', bridge: c.bridge, name: c.name, to: c.vlans.to, from: c.vlans.from });
+    return;
+  }
+  const port: PortConfig = {
+    name: c.name,
+    no: c.no,
+    kind: c.kind as PortConfig['kind'],
+    namespace: c.namespace,
+    link: linkConfig(c.link),
+    ...(c.vlans ? { vlans: c.vlans } : {}),
+  };
+  if (c.action === 'create') {
+    push(PHASE.portAdd, { op: 'port.add', bridge: c.bridge, port });
+  } else {
+    for (const address of c.addresses) push(PHASE.addrDel, { op: 'addr.del', namespace: c.namespace, link: c.name, address });
+    push(PHASE.portRemove, { op: 'port.remove', bridge: c.bridge, name: c.name, restore: port });
   }
 }
 

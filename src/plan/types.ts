@@ -4,7 +4,7 @@
  * schema (netmgr(8), "PLAN JSON"): add fields, never rename or remove them.
  */
 import { Cidr, NamespaceName, LinkState } from '../model/types';
-import type { BridgeConfig, FlowText, LearningConfig, PortConfig, PortVlanConfig } from '../live/bridges';
+import type { BridgeConfig, FlowText, LearningConfig, PortConfig, PortVlanConfig } from '../model/bridges';
 
 /** One end of a veth pair as netmgr wants it. */
 export interface VethEnd {

@@ -6,7 +6,8 @@
 import type { BridgeSpec, DesiredState, FlowSpec, LinkSettings, NamespaceName, PortSpec, StaticMacSpec, UnitError } from '../model/types';
 import type { Loc } from './locate';
 import { didYouMean } from './suggest';
-import { FileUnit, Values, elementsOf, get } from './validate';
+import type { Located, Values } from './unit-values';
+import { FileUnit, elementsOf } from './validate';
 import { IFNAME_MAX_BYTES, byteLength } from './values';
 
 interface Claim {
@@ -17,8 +18,8 @@ interface Claim {
 const nsKey = (ns: NamespaceName, name: string): string => `${ns ?? ''}\u0000${name}`;
 const nsLabel = (ns: NamespaceName): string => (ns === null ? 'the root namespace' : `namespace \`${ns}\``);
 
-/** Cross-file checks over units in file order; returns the state built from the units (valid only if no errors). */
-export function crossCheck(units: FileUnit[], errors: UnitError[]): DesiredState {
+/** Cross-file checks over units in file order; the state built from the units, or null when there are errors. */
+export function crossCheck(units: FileUnit[], errors: UnitError[]): DesiredState | null {
   const report = (u: FileUnit, at: Loc, message: string, hint?: string): void => {
     errors.push(hint === undefined ? { file: u.file, ...at, message } : { file: u.file, ...at, message, hint });
   };
@@ -45,9 +46,9 @@ export function crossCheck(units: FileUnit[], errors: UnitError[]): DesiredState
 
   for (const u of units) {
     if (u.type !== 'port') continue;
-    const ref = u.values.store.get('port.bridge');
+    const ref = u.values.given('port.bridge');
     if (!ref) continue;
-    const name = ref.value as string;
+    const name = ref.value;
     const target = byName.get(name);
     if (!target) {
       const guess = didYouMean(name, bridgeNames);
@@ -65,11 +66,11 @@ export function crossCheck(units: FileUnit[], errors: UnitError[]): DesiredState
       report(u, ref.at, `\`${name}\` is a port unit (${target.file}), not a bridge`, `defined bridges: ${bridgeNames.join(', ') || 'none'}`);
       continue;
     }
-    if (target.values.bad.has('bridge.policy')) continue;
-    const policy = get<string>(target.values, 'bridge.policy');
+    if (target.values.isBad('bridge.policy')) continue;
+    const policy = target.values.get('bridge.policy');
     if (policy === 'learning') continue;
-    for (const key of ['vlan', 'trunks', 'native-vlan']) {
-      const at = u.values.store.has(`port.${key}`) || u.values.bad.has(`port.${key}`) ? u.loc.keyAt(`port.${key}`) : undefined;
+    for (const key of ['vlan', 'trunks', 'native-vlan'] as const) {
+      const at = u.values.has(`port.${key}`) ? u.loc.keyAt(`port.${key}`) : undefined;
       if (!at) continue;
       report(
         u,
@@ -82,7 +83,7 @@ export function crossCheck(units: FileUnit[], errors: UnitError[]): DesiredState
 
   checkStaticMacs(unique, byName, report);
   checkPeers(unique, report);
-  return buildState(unique);
+  return errors.length ? null : buildState(unique);
 }
 
 type Report = (u: FileUnit, at: Loc, message: string, hint?: string) => void;
@@ -96,11 +97,12 @@ interface UnitVlans {
 
 function unitVlans(port: FileUnit): UnitVlans | undefined {
   const v = port.values;
-  if (['port.vlan', 'port.trunks', 'port.native-vlan'].some((k) => v.bad.has(k))) return undefined;
+  const keys = ['port.vlan', 'port.trunks', 'port.native-vlan'] as const;
+  if (keys.some((k) => v.isBad(k))) return undefined;
   // vlan with trunks, or native-vlan without trunks: reported by the port's own rules.
-  const [hasVlan, hasTrunks, hasNative] = ['port.vlan', 'port.trunks', 'port.native-vlan'].map((k) => v.store.has(k));
+  const [hasVlan, hasTrunks, hasNative] = keys.map((k) => v.has(k));
   if ((hasVlan && hasTrunks) || (hasNative && !hasTrunks)) return undefined;
-  return { access: get<number>(v, 'port.vlan'), trunks: get<number[]>(v, 'port.trunks') ?? [], native: get<number>(v, 'port.native-vlan') };
+  return { access: v.get('port.vlan'), trunks: v.get('port.trunks'), native: v.get('port.native-vlan') };
 }
 
 /** The VLAN a static entry without `vlan` is in: the access VLAN, else the native VLAN, else 0 (untagged). */
@@ -112,92 +114,42 @@ const isTrunk = (vl: UnitVlans): boolean => vl.access === undefined && (vl.trunk
 
 const vlanList = (vl: UnitVlans): number[] => [...new Set([...vl.trunks, ...(vl.native !== undefined ? [vl.native] : [])])].sort((a, b) => a - b);
 
+/** The port units of a bridge, and the hint that lists them. */
+interface BridgePorts {
+  names: string[];
+  hint: string;
+}
+
 /**
  * [[bridge.static-mac]] of learning bridges: the port is a port unit of this bridge, it carries the entry's VLAN,
  * and each (mac, vlan) is listed once per bridge. Errors point at the offending value.
  */
 function checkStaticMacs(units: FileUnit[], byName: Map<string, FileUnit>, report: Report): void {
   for (const b of units) {
-    if (b.type !== 'bridge' || b.values.bad.has('bridge.policy') || get<string>(b.values, 'bridge.policy') !== 'learning') continue;
+    if (b.type !== 'bridge' || b.values.isBad('bridge.policy') || b.values.get('bridge.policy') !== 'learning') continue;
     const entries = elementsOf(b, 'bridge.static-mac');
     if (!entries.length) continue;
-    const ports = units
-      .filter((u) => u.type === 'port' && u.values.store.get('port.bridge')?.value === b.name)
+    const names = units
+      .filter((u) => u.type === 'port' && u.values.given('port.bridge')?.value === b.name)
       .map((u) => u.name as string)
       .sort();
-    const portsHint = ports.length ? `ports of bridge ${b.name}: ${ports.join(', ')}` : `bridge ${b.name} has no ports yet; add a port unit with bridge = "${b.name}"`;
+    const ports = { names, hint: names.length ? `ports of bridge ${b.name}: ${names.join(', ')}` : `bridge ${b.name} has no ports yet; add a port unit with bridge = "${b.name}"` };
     const seen = new Map<string, { line: number; col: number }>();
     for (const e of entries) {
-      const mac = e.values.store.get('bridge.static-mac.mac');
-      const portRef = e.values.store.get('bridge.static-mac.port');
-      const vlanRef = e.values.store.get('bridge.static-mac.vlan');
+      const mac = e.values.given('bridge.static-mac.mac');
+      const portRef = e.values.given('bridge.static-mac.port');
       if (!portRef) continue;
-      const name = portRef.value as string;
-      const target = byName.get(name);
-      if (!target) {
-        const guess = didYouMean(name, ports);
-        report(b, portRef.at, `static MAC port \`${name}\` is not defined${guess ? `; did you mean \`${guess}\`?` : ''}`, portsHint);
-        continue;
-      }
-      if (target.type !== 'port') {
-        report(b, portRef.at, `\`${name}\` is a bridge unit (${target.file}), not a port`, portsHint);
-        continue;
-      }
-      const owner = target.values.store.get('port.bridge')?.value as string | undefined;
-      if (owner !== b.name) {
-        report(
-          b,
-          portRef.at,
-          owner === undefined
-            ? `static MAC port \`${name}\` is not attached to a bridge`
-            : `static MAC port \`${name}\` is a port of bridge \`${owner}\`, not of \`${b.name}\``,
-          portsHint,
-        );
-        continue;
-      }
-      if (e.values.bad.has('bridge.static-mac.vlan')) continue;
-      const vl = unitVlans(target);
-      if (!vl) continue;
-      const given = vlanRef?.value as number | undefined;
-      if (given === undefined && isTrunk(vl) && vl.native === undefined) {
-        report(
-          b,
-          portRef.at,
-          `static MAC on trunk port \`${name}\` needs \`vlan\`: the port has no native-vlan, so it carries no untagged frames`,
-          `add vlan = one of ${vlanList(vl).join(', ') || '(none: the port has no trunks)'}`,
-        );
-        continue;
-      }
-      if (given !== undefined && vlanRef) {
-        if (vl.access !== undefined && given !== vl.access) {
-          report(
-            b,
-            vlanRef.at,
-            `VLAN ${given} is not carried by port \`${name}\`: it is an access port of VLAN ${vl.access}`,
-            `set vlan = ${vl.access}, or omit vlan (the port's access VLAN is the default)`,
-          );
-          continue;
-        }
-        if (isTrunk(vl) && !vl.trunks.includes(given) && vl.native !== given) {
-          const list = vlanList(vl);
-          report(
-            b,
-            vlanRef.at,
-            `VLAN ${given} is not carried by trunk port \`${name}\` (trunks ${vl.trunks.join(', ') || 'none'}${vl.native !== undefined ? `, native-vlan ${vl.native}` : ''})`,
-            list.length ? `use one of its VLANs (${list.join(', ')}), or add ${given} to its trunks` : `add ${given} to its trunks`,
-          );
-          continue;
-        }
-      }
-      if (!mac) continue;
-      const vlan = given ?? defaultStaticVlan(vl);
-      const key = `${mac.value as string}/${vlan}`;
+      const target = staticMacPort(b, portRef, byName, ports, report);
+      if (!target || e.values.isBad('bridge.static-mac.vlan')) continue;
+      const vlan = staticMacVlan(b, target, portRef.at, e.values.given('bridge.static-mac.vlan'), report);
+      if (vlan === undefined || !mac) continue;
+      const key = `${mac.value}/${vlan}`;
       const first = seen.get(key);
       if (first) {
         report(
           b,
           mac.at,
-          `static MAC ${mac.value as string} in ${vlan === 0 ? 'the untagged VLAN 0' : `VLAN ${vlan}`} is already listed (at ${first.line}:${first.col})`,
+          `static MAC ${mac.value} in ${vlan === 0 ? 'the untagged VLAN 0' : `VLAN ${vlan}`} is already listed (at ${first.line}:${first.col})`,
           'list each MAC once per VLAN: a frame to it can leave through one port only',
         );
         continue;
@@ -207,33 +159,100 @@ function checkStaticMacs(units: FileUnit[], byName: Map<string, FileUnit>, repor
   }
 }
 
+/** The port unit a static MAC entry names, when it is a port of this bridge (else reported). */
+function staticMacPort(b: FileUnit, portRef: Located<string>, byName: Map<string, FileUnit>, ports: BridgePorts, report: Report): FileUnit | undefined {
+  const name = portRef.value;
+  const target = byName.get(name);
+  if (!target) {
+    const guess = didYouMean(name, ports.names);
+    report(b, portRef.at, `static MAC port \`${name}\` is not defined${guess ? `; did you mean \`${guess}\`?` : ''}`, ports.hint);
+    return undefined;
+  }
+  if (target.type !== 'port') {
+    report(b, portRef.at, `\`${name}\` is a bridge unit (${target.file}), not a port`, ports.hint);
+    return undefined;
+  }
+  const owner = target.values.given('port.bridge')?.value;
+  if (owner !== b.name) {
+    report(
+      b,
+      portRef.at,
+      owner === undefined
+        ? `static MAC port \`${name}\` is not attached to a bridge`
+        : `static MAC port \`${name}\` is a port of bridge \`${owner}\`, not of \`${b.name}\``,
+      ports.hint,
+    );
+    return undefined;
+  }
+  return target;
+}
+
+/**
+ * The VLAN of a static MAC entry on its port: the one given when the port carries it, else the port's default
+ * (defaultStaticVlan); undefined when that is wrong (reported) or the port's VLAN settings are invalid.
+ */
+function staticMacVlan(b: FileUnit, port: FileUnit, portAt: Loc, vlanRef: Located<number> | undefined, report: Report): number | undefined {
+  const vl = unitVlans(port);
+  if (!vl) return undefined;
+  const name = port.name as string;
+  if (vlanRef === undefined) {
+    if (isTrunk(vl) && vl.native === undefined) {
+      report(
+        b,
+        portAt,
+        `static MAC on trunk port \`${name}\` needs \`vlan\`: the port has no native-vlan, so it carries no untagged frames`,
+        `add vlan = one of ${vlanList(vl).join(', ') || '(none: the port has no trunks)'}`,
+      );
+      return undefined;
+    }
+    return defaultStaticVlan(vl);
+  }
+  const given = vlanRef.value;
+  if (vl.access !== undefined && given !== vl.access) {
+    report(
+      b,
+      vlanRef.at,
+      `VLAN ${given} is not carried by port \`${name}\`: it is an access port of VLAN ${vl.access}`,
+      `set vlan = ${vl.access}, or omit vlan (the port's access VLAN is the default)`,
+    );
+    return undefined;
+  }
+  if (isTrunk(vl) && !vl.trunks.includes(given) && vl.native !== given) {
+    const list = vlanList(vl);
+    report(
+      b,
+      vlanRef.at,
+      `VLAN ${given} is not carried by trunk port \`${name}\` (trunks ${vl.trunks.join(', ') || 'none'}${vl.native !== undefined ? `, native-vlan ${vl.native}` : ''})`,
+      list.length ? `use one of its VLANs (${list.join(', ')}), or add ${given} to its trunks` : `add ${given} to its trunks`,
+    );
+    return undefined;
+  }
+  return given;
+}
+
 /** Where a unit's own interface lives, or undefined if that cannot be told (invalid kind or namespace). */
 function ownNamespace(u: FileUnit): NamespaceName | undefined {
   if (u.type === 'bridge') return null;
   const v = u.values;
-  const kind = get<string>(v, 'port.kind');
+  const kind = v.get('port.kind');
   if (kind === undefined) return undefined;
-  const key = kind === 'veth' && !hasKey(v, 'port.bridge') ? 'port.local-namespace' : kind === 'veth' ? null : 'port.namespace';
+  const key = kind === 'veth' && !v.has('port.bridge') ? 'port.local-namespace' : kind === 'veth' ? null : 'port.namespace';
   if (key === null) return null;
-  if (v.bad.has(key)) return undefined;
-  return get<string>(v, key) ?? null;
-}
-
-function hasKey(v: Values, key: string): boolean {
-  return v.store.has(key) || v.bad.has(key);
+  if (v.isBad(key)) return undefined;
+  return v.get(key) ?? null;
 }
 
 /** The veth peer's name and namespace, or undefined for non-veths and invalid values. */
 function peerOf(u: FileUnit): { name: string; ns: NamespaceName; at: Loc; explicit: boolean } | undefined {
   const v = u.values;
-  if (u.type !== 'port' || get<string>(v, 'port.kind') !== 'veth' || u.name === undefined) return undefined;
-  if (v.bad.has('port.peer') || v.bad.has('port.namespace')) return undefined;
-  const ns = get<string>(v, 'port.namespace') ?? null;
-  const given = v.store.get('port.peer');
-  if (given) return { name: given.value as string, ns, at: given.at, explicit: true };
+  if (u.type !== 'port' || v.get('port.kind') !== 'veth' || u.name === undefined) return undefined;
+  if (v.isBad('port.peer') || v.isBad('port.namespace')) return undefined;
+  const ns = v.get('port.namespace') ?? null;
+  const given = v.given('port.peer');
+  if (given) return { name: given.value, ns, at: given.at, explicit: true };
   const name = `${u.name}-peer`;
   if (byteLength(name) > IFNAME_MAX_BYTES) return undefined; // already reported
-  return { name, ns, at: v.store.get('port.kind')?.at ?? u.unitAt, explicit: false };
+  return { name, ns, at: v.given('port.kind')?.at ?? u.unitAt, explicit: false };
 }
 
 /** A veth peer must not take a name already used in its namespace by a unit or an earlier peer. */
@@ -271,84 +290,77 @@ function checkPeers(units: FileUnit[], report: Report): void {
 
 // ---------------------------------------------------------------------------------------------------------------
 
-function link(u: FileUnit): LinkSettings {
-  const mtu = get<number>(u.values, 'link.mtu');
-  const mac = get<string>(u.values, 'link.mac');
+// Building the DesiredState: only from units that passed every check, so required keys are there and every other
+// value is the one given or the schema's default (Values.get).
+
+function link(v: Values): LinkSettings {
+  const mtu = v.get('link.mtu');
+  const mac = v.get('link.mac');
   return {
     ...(mtu !== undefined ? { mtu } : {}),
     ...(mac !== undefined ? { mac } : {}),
-    state: get<'up' | 'down'>(u.values, 'link.state') ?? 'up',
+    state: v.get('link.state'),
   };
 }
 
 function addresses(v: Values): string[] {
-  return [...(get<string[]>(v, 'ipv4.addresses') ?? []), ...(get<string[]>(v, 'ipv6.addresses') ?? [])];
+  return [...v.get('ipv4.addresses'), ...v.get('ipv6.addresses')];
 }
 
 function buildBridge(u: FileUnit, byName: Map<string, FileUnit>): BridgeSpec {
   const v = u.values;
   const flows: FlowSpec[] = elementsOf(u, 'bridge.flow').map((f) => {
-    const m = f.values.store.get('bridge.flow.match');
-    const a = f.values.store.get('bridge.flow.actions');
-    return {
-      match: (m?.value as string) ?? '',
-      actions: (a?.value as string) ?? '',
-      source: { file: u.file, ...(m?.at ?? f.at) },
-      actionsSource: { file: u.file, ...(a?.at ?? f.at) },
-    };
+    const m = f.values.required('bridge.flow.match');
+    const a = f.values.required('bridge.flow.actions');
+    return { match: m.value, actions: a.value, source: { file: u.file, ...m.at }, actionsSource: { file: u.file, ...a.at } };
   });
   const staticMacs: StaticMacSpec[] = elementsOf(u, 'bridge.static-mac').map((e) => {
-    const mac = e.values.store.get('bridge.static-mac.mac');
-    const port = (e.values.store.get('bridge.static-mac.port')?.value as string | undefined) ?? '';
+    const mac = e.values.required('bridge.static-mac.mac');
+    const port = e.values.required('bridge.static-mac.port').value;
     const target = byName.get(port);
-    const vl = target?.type === 'port' ? unitVlans(target) : undefined;
-    return {
-      mac: (mac?.value as string) ?? '',
-      port,
-      vlan: get<number>(e.values, 'bridge.static-mac.vlan') ?? (vl ? defaultStaticVlan(vl) : 0),
-      source: { file: u.file, ...(mac?.at ?? e.at) },
-    };
+    const vl = target && unitVlans(target);
+    return { mac: mac.value, port, vlan: e.values.get('bridge.static-mac.vlan') ?? (vl ? defaultStaticVlan(vl) : 0), source: { file: u.file, ...mac.at } };
   });
   return {
     type: 'bridge',
     name: u.name as string,
-    datapath: get(v, 'bridge.datapath') ?? 'auto',
-    policy: get(v, 'bridge.policy') ?? 'learning',
-    macAging: get<number>(v, 'bridge.mac-aging') ?? 300,
-    macTableSize: get<number>(v, 'bridge.mac-table-size') ?? 8192,
+    datapath: v.get('bridge.datapath'),
+    policy: v.get('bridge.policy'),
+    macAging: v.get('bridge.mac-aging'),
+    macTableSize: v.get('bridge.mac-table-size'),
     flows,
     staticMacs,
     addresses: addresses(v),
-    link: link(u),
+    link: link(v),
     source: { file: u.file, ...u.unitAt },
   };
 }
 
 function buildPort(u: FileUnit): PortSpec {
   const v = u.values;
-  const kind = get<PortSpec['kind']>(v, 'port.kind') ?? 'internal';
-  const bridge = get<string>(v, 'port.bridge');
-  const localMac = get<string>(v, 'port.local-mac');
-  const vlan = get<number>(v, 'port.vlan');
-  const nativeVlan = get<number>(v, 'port.native-vlan');
+  const kind = v.required('port.kind');
+  const bridge = v.get('port.bridge');
+  const localMac = v.get('port.local-mac');
+  const vlan = v.get('port.vlan');
+  const nativeVlan = v.get('port.native-vlan');
   // Built in the interface's field order so serialised states read naturally.
   return {
     type: 'port',
     name: u.name as string,
     ...(bridge !== undefined ? { bridge } : {}),
-    kind,
-    namespace: get<string>(v, 'port.namespace') ?? null,
-    ...(kind === 'veth' ? { peer: get<string>(v, 'port.peer') ?? `${u.name}-peer` } : {}),
-    localNamespace: get<string>(v, 'port.local-namespace') ?? null,
-    localAddresses: get<string[]>(v, 'port.local-addresses') ?? [],
+    kind: kind.value,
+    namespace: v.get('port.namespace') ?? null,
+    ...(kind.value === 'veth' ? { peer: v.get('port.peer') ?? `${u.name}-peer` } : {}),
+    localNamespace: v.get('port.local-namespace') ?? null,
+    localAddresses: v.get('port.local-addresses'),
     ...(localMac !== undefined ? { localMac } : {}),
     ...(vlan !== undefined ? { vlan } : {}),
-    trunks: get<number[]>(v, 'port.trunks') ?? [],
+    trunks: v.get('port.trunks'),
     ...(nativeVlan !== undefined ? { nativeVlan } : {}),
     addresses: addresses(v),
-    link: link(u),
+    link: link(v),
     source: { file: u.file, ...u.unitAt },
-    kindSource: { file: u.file, ...(v.store.get('port.kind')?.at ?? u.unitAt) },
+    kindSource: { file: u.file, ...kind.at },
   };
 }
 

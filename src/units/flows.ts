@@ -3,25 +3,13 @@
  * each rejection points at the token inside the unit file (`FILE:LINE:COL`), not at the whole value.
  */
 import type * as FlowModel from '../flow';
-import type { FlowError, PortTable } from '../flow';
+import type { FlowError } from '../flow';
 import type { BridgeSpec, DesiredState, SourcePos, UnitError } from '../model/types';
+import { bridgePortNumbers, portTable } from '../model/ports';
 
-/** The datapath's own port (the bridge's internal interface) is port 0, as OVSP_LOCAL in the kernel. */
-export const LOCAL_PORT_NO = 0;
-
-/**
- * Port numbers a bridge's ports get: the bridge's own name is 0, its ports 1, 2, ... in unit-name order. The
- * datapaths number ports the same way, so numbers written in flows mean the same everywhere.
- */
-export function bridgePortNumbers(state: DesiredState, bridge: BridgeSpec): Map<string, number> {
-  const names = [...state.ports.values()].filter((p) => p.bridge === bridge.name).map((p) => p.name).sort();
-  return new Map<string, number>([[bridge.name, LOCAL_PORT_NO], ...names.map((n, i) => [n, i + 1] as [string, number])]);
-}
-
-export function portTable(numbers: Map<string, number>): PortTable {
-  const byNo = new Map([...numbers].map(([n, no]) => [no, n]));
-  return { byName: (n) => numbers.get(n), nameOf: (no) => byNo.get(no) };
-}
+// Transitional: importers of the old path (daemon requests, the dot renderer, `netmgr flow`) until they name the
+// model directly.
+export { bridgePortNumbers, portTable } from '../model/ports';
 
 /** The value's position is its opening quote; the flow text starts one column later. */
 function at(value: SourcePos, e: FlowError, bridge: BridgeSpec, numbers: Map<string, number>): UnitError {

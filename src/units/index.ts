@@ -4,6 +4,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { DesiredState, UnitError } from '../model/types';
+import { errnoOf, hasErrno, isNotFound, messageOf, NetmgrError } from '../util/errors';
 import { crossCheck } from './crosscheck';
 import { checkBridgeFlows } from './flows';
 import { compareErrors } from './system';
@@ -42,7 +43,7 @@ export function parseUnits(sources: readonly UnitSource[]): ParseResult {
     if (u) units.push(u);
   }
   const state = crossCheck(units, errors);
-  if (errors.length === 0) errors.push(...checkBridgeFlows(state));
+  if (state) errors.push(...checkBridgeFlows(state));
   // Array.prototype.sort is stable, so errors at one position keep the order they were found in.
   const sortedErrors = errors.map(printable).sort(compareErrors);
   return sortedErrors.length > 0 ? { state: null, errors: sortedErrors } : { state, errors: [] };
@@ -63,12 +64,13 @@ function printable(e: UnitError): UnitError {
 export function readUnitDir(dir: string): UnitSource[] {
   let names: string[];
   try {
-    if (!fs.statSync(dir).isDirectory()) throw new Error(`unit directory ${dir} is not a directory`);
+    if (!fs.statSync(dir).isDirectory()) throw new NetmgrError('invalid', `unit directory ${dir} is not a directory`);
     names = fs.readdirSync(dir);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new Error(`unit directory ${dir} does not exist`);
-    if (code !== undefined) throw new Error(`cannot read unit directory ${dir}: ${(e as Error).message}`);
+    if (e instanceof NetmgrError) throw e;
+    if (isNotFound(e)) throw new NetmgrError('not-found', `unit directory ${dir} does not exist`, 'ENOENT');
+    const errno = errnoOf(e);
+    if (errno !== undefined) throw new NetmgrError('failed', `cannot read unit directory ${dir}: ${messageOf(e)}`, errno);
     throw e;
   }
   return names
@@ -79,8 +81,7 @@ export function readUnitDir(dir: string): UnitSource[] {
       try {
         return { file, text: fs.readFileSync(file, 'utf8') };
       } catch (e) {
-        const err = e as NodeJS.ErrnoException;
-        return { file, text: '', readError: err.code === 'EISDIR' ? 'it is a directory' : err.message };
+        return { file, text: '', readError: hasErrno(e, 'EISDIR') ? 'it is a directory' : messageOf(e) };
       }
     });
 }

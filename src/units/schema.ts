@@ -1,8 +1,13 @@
 /**
- * The table of every section and key a unit file may contain, in the spirit of systemd-networkd's gperf table:
- * validation, defaults, the man page test and `netmgr` help all iterate these arrays instead of knowing keys.
- * Rules that relate several keys (e.g. `peer` only for a veth) live in validate.ts and are described in `doc`.
+ * The table of every section and key a unit file may contain (schema-table.ts), in the spirit of
+ * systemd-networkd's gperf table, and what its rows say: validation, defaults, the man page test and `netmgr` help
+ * all iterate these arrays instead of knowing keys. Each row names the model field its value fills and its
+ * default, typed by UnitValues, so the table is the one place a default is written: validation reads values
+ * through it (Values.get in unit-values.ts) and the DesiredState it builds has every field filled. Rules that relate several keys (e.g. `peer` only for a veth) live in
+ * validate.ts and are described in `doc`.
  */
+import type { BridgeSpec, Cidr, DatapathType, FlowSpec, LinkSettings, LinkState, PolicyType, PortKind, PortSpec, StaticMacSpec } from '../model/types';
+import { SCHEMA, SECTIONS } from './schema-table';
 
 export type UnitType = 'bridge' | 'port';
 export type AppliesTo = UnitType | 'both';
@@ -18,7 +23,47 @@ export interface Refusal {
   hint: string;
 }
 
+/** The parsed value of each key, by its full name `section.key`: what validation stores and Values.get returns. */
+export interface UnitValues {
+  'unit.type': UnitType;
+  'unit.name': string;
+  'bridge.datapath': DatapathType;
+  'bridge.policy': PolicyType;
+  'bridge.mac-aging': number;
+  'bridge.mac-table-size': number;
+  'bridge.flow.match': string;
+  'bridge.flow.actions': string;
+  'bridge.static-mac.mac': string;
+  'bridge.static-mac.port': string;
+  'bridge.static-mac.vlan': number;
+  'port.bridge': string;
+  'port.kind': PortKind;
+  'port.namespace': string;
+  'port.peer': string;
+  'port.local-namespace': string;
+  'port.local-addresses': Cidr[];
+  'port.local-mac': string;
+  'port.vlan': number;
+  'port.trunks': number[];
+  'port.native-vlan': number;
+  'ipv4.addresses': Cidr[];
+  'ipv6.addresses': Cidr[];
+  'link.mtu': number;
+  'link.mac': string;
+  'link.state': LinkState;
+}
+
+/** A key's full name, `section.key`. */
+export type UnitKey = keyof UnitValues;
+
+/** A field of the model a key fills: of the bridge or port spec, its link settings, a flow or a static MAC entry. */
+export type ModelField = keyof BridgeSpec | keyof PortSpec | keyof LinkSettings | keyof FlowSpec | keyof StaticMacSpec;
+
 export interface SchemaEntry {
+  /** `section.key`. */
+  name: UnitKey;
+  /** The model field the value fills (`addresses` collects [ipv4] and [ipv6]; link keys fill LinkSettings). */
+  fills: ModelField;
   /**
    * Section path: `unit`, `bridge`, `bridge.flow` and `bridge.static-mac` (arrays of tables), `port`, `ipv4`,
    * `ipv6`, `link`.
@@ -56,327 +101,8 @@ export interface SectionEntry {
   doc: string;
 }
 
-export const SECTIONS: readonly SectionEntry[] = [
-  { name: 'unit', appliesTo: 'both', array: false, doc: 'What the unit is; required in every file.' },
-  { name: 'bridge', appliesTo: 'bridge', array: false, doc: 'Switch settings of a bridge unit.' },
-  {
-    name: 'bridge.flow',
-    appliesTo: 'bridge',
-    array: true,
-    doc: 'One OpenFlow-style rule in ovs-dpctl syntax; only with policy = "flows". Repeat for more rules.',
-  },
-  {
-    name: 'bridge.static-mac',
-    appliesTo: 'bridge',
-    array: true,
-    doc:
-      'A static MAC table entry: frames to `mac` in `vlan` always leave through `port`, and the entry is never ' +
-      'aged out, evicted or moved by learning. Only with policy = "learning". Repeat for more entries.',
-  },
-  { name: 'port', appliesTo: 'port', array: false, doc: 'How the port is attached; required in a port unit.' },
-  {
-    name: 'ipv4',
-    appliesTo: 'both',
-    array: false,
-    doc: "IPv4 addresses: on a bridge's internal port, an internal port, or a veth's peer end.",
-  },
-  {
-    name: 'ipv6',
-    appliesTo: 'both',
-    array: false,
-    doc: "IPv6 addresses: on a bridge's internal port, an internal port, or a veth's peer end.",
-  },
-  {
-    name: 'link',
-    appliesTo: 'both',
-    array: false,
-    doc: "Link settings of the bridge's internal port, an internal port, a system NIC, or a veth's peer end.",
-  },
-];
-
-const TAP_REFUSAL: Refusal = {
-  message:
-    'kind = "tap" is not supported: a TAP device is an interface between the kernel and a user program that opens ' +
-    'it; a switch does not open it, so frames the host sends on it are never switched',
-  hint:
-    'use kind = "internal" for an interface the host itself uses, or kind = "system" for a TAP opened by another ' +
-    'program (QEMU/KVM)',
-};
-
-export const SCHEMA: readonly SchemaEntry[] = [
-  // [unit]
-  {
-    section: 'unit',
-    key: 'type',
-    type: 'enum',
-    values: ['bridge', 'port'],
-    required: true,
-    appliesTo: 'both',
-    doc: 'Whether the file describes a bridge (a switch) or a port attached to one.',
-    example: '"bridge"',
-  },
-  {
-    section: 'unit',
-    key: 'name',
-    type: 'ifname',
-    defaultDoc: 'the file name without .toml',
-    appliesTo: 'both',
-    doc:
-      'Interface name of the bridge or port. Bridges and ports share one name space, so every unit name must be ' +
-      'unique.',
-    example: '"br0"',
-  },
-  // [bridge]
-  {
-    section: 'bridge',
-    key: 'datapath',
-    type: 'enum',
-    values: ['auto', 'kernel', 'userspace'],
-    default: 'auto',
-    appliesTo: 'bridge',
-    doc: 'Datapath that forwards frames: the kernel module, the userspace datapath, or whichever is available.',
-    example: '"kernel"',
-  },
-  {
-    section: 'bridge',
-    key: 'policy',
-    type: 'enum',
-    values: ['learning', 'flows'],
-    default: 'learning',
-    appliesTo: 'bridge',
-    doc: 'learning: a MAC-learning switch with VLANs; flows: only the rules given in [[bridge.flow]] forward frames.',
-    example: '"flows"',
-  },
-  {
-    section: 'bridge',
-    key: 'mac-aging',
-    type: 'integer',
-    range: [15, 3600],
-    unit: 'seconds',
-    default: 300,
-    appliesTo: 'bridge',
-    doc: 'How long a learned MAC address is remembered without traffic.',
-    example: '300',
-  },
-  {
-    section: 'bridge',
-    key: 'mac-table-size',
-    type: 'integer',
-    range: [16, 1048576],
-    unit: 'entries',
-    default: 8192,
-    appliesTo: 'bridge',
-    doc: 'Maximum number of learned MAC addresses.',
-    example: '8192',
-  },
-  // [[bridge.flow]]
-  {
-    section: 'bridge.flow',
-    key: 'match',
-    type: 'string',
-    required: true,
-    appliesTo: 'bridge',
-    doc: 'Flow key in ovs-dpctl syntax; ports may be given by unit name or number.',
-    example: '"in_port(1),eth(),eth_type(0x806),arp()"',
-  },
-  {
-    section: 'bridge.flow',
-    key: 'actions',
-    type: 'string',
-    required: true,
-    appliesTo: 'bridge',
-    doc: 'Actions in ovs-dpctl syntax, e.g. an output port name; "drop" drops.',
-    example: '"2"',
-  },
-  // [[bridge.static-mac]]
-  {
-    section: 'bridge.static-mac',
-    key: 'mac',
-    type: 'mac',
-    required: true,
-    appliesTo: 'bridge',
-    doc:
-      'Unicast MAC address of the station behind `port` ("-" separators are accepted); multicast and broadcast ' +
-      'addresses are refused (such frames are always flooded). Each (mac, vlan) may be listed once per bridge.',
-    example: '"02:00:00:00:01:01"',
-  },
-  {
-    section: 'bridge.static-mac',
-    key: 'port',
-    type: 'ifname',
-    required: true,
-    appliesTo: 'bridge',
-    doc: 'The port unit (of this bridge) that frames to `mac` leave through.',
-    example: '"p1"',
-  },
-  {
-    section: 'bridge.static-mac',
-    key: 'vlan',
-    type: 'integer',
-    range: [1, 4094],
-    defaultDoc: "the port's access VLAN, else its native VLAN, else 0 (untagged, for a port without VLAN settings)",
-    appliesTo: 'bridge',
-    doc:
-      'VLAN of the entry; the port must carry it: an access port only its `vlan`, a trunk port its `trunks` and ' +
-      '`native-vlan`, a port without VLAN settings any VLAN.',
-    example: '10',
-  },
-  // [port]
-  {
-    section: 'port',
-    key: 'bridge',
-    type: 'ifname',
-    defaultDoc: 'none; only a veth that directly joins two namespaces may omit it',
-    appliesTo: 'port',
-    doc: 'Name of the bridge unit this port is attached to.',
-    example: '"br0"',
-  },
-  {
-    section: 'port',
-    key: 'kind',
-    type: 'enum',
-    values: ['system', 'internal', 'veth'],
-    refused: { tap: TAP_REFUSAL },
-    required: true,
-    appliesTo: 'port',
-    doc:
-      'system: an existing interface (a NIC, or a TAP opened by another program); internal: an interface created ' +
-      'by the switch for the host to use; veth: a veth pair whose unit end joins the bridge and whose peer end is ' +
-      'placed in `namespace`. TAP devices are refused (see the man page).',
-    example: '"veth"',
-  },
-  {
-    section: 'port',
-    key: 'namespace',
-    type: 'nsname',
-    defaultDoc: 'the root namespace',
-    appliesTo: 'port',
-    doc:
-      'internal: where the interface lives; veth: where the peer end lives; system: where the NIC is. netmgr ' +
-      'creates the namespace if needed.',
-    example: '"ns1"',
-  },
-  {
-    section: 'port',
-    key: 'peer',
-    type: 'ifname',
-    defaultDoc: 'the unit name followed by "-peer"',
-    appliesTo: 'port',
-    doc: 'veth only: name of the peer end. Set it when the default would exceed 15 bytes.',
-    example: '"p1-host"',
-  },
-  {
-    section: 'port',
-    key: 'local-namespace',
-    type: 'nsname',
-    defaultDoc: 'the root namespace',
-    appliesTo: 'port',
-    doc: 'veth without bridge only: where this end (named by the unit) lives.',
-    example: '"ns2"',
-  },
-  {
-    section: 'port',
-    key: 'local-addresses',
-    type: 'cidr-list',
-    default: [],
-    appliesTo: 'port',
-    doc: 'veth without bridge only: IPv4 and IPv6 addresses of this end.',
-    example: '["198.18.0.2/24"]',
-  },
-  {
-    section: 'port',
-    key: 'local-mac',
-    type: 'mac',
-    defaultDoc: 'chosen by the kernel',
-    appliesTo: 'port',
-    doc: 'veth without bridge only: MAC address of this end.',
-    example: '"02:00:00:00:00:02"',
-  },
-  {
-    section: 'port',
-    key: 'vlan',
-    type: 'integer',
-    range: [1, 4094],
-    defaultDoc: 'none',
-    appliesTo: 'port',
-    doc: 'Access VLAN: frames enter untagged and are switched in this VLAN. Learning policy only; not with trunks.',
-    example: '10',
-  },
-  {
-    section: 'port',
-    key: 'trunks',
-    type: 'integer-list',
-    range: [1, 4094],
-    default: [],
-    appliesTo: 'port',
-    doc: 'Trunk VLANs carried tagged on this port, without duplicates. Learning policy only; not with vlan.',
-    example: '[10, 20]',
-  },
-  {
-    section: 'port',
-    key: 'native-vlan',
-    type: 'integer',
-    range: [1, 4094],
-    defaultDoc: 'none: untagged frames on the trunk are dropped',
-    appliesTo: 'port',
-    doc:
-      'Trunk ports only (needs trunks): the VLAN that untagged frames on this port belong to; frames of this VLAN ' +
-      'leave the port untagged. It may, but need not, be listed in trunks. Learning policy only.',
-    example: '5',
-  },
-  // [ipv4] / [ipv6]
-  {
-    section: 'ipv4',
-    key: 'addresses',
-    type: 'cidr-list',
-    family: 4,
-    default: [],
-    appliesTo: 'both',
-    doc: 'IPv4 addresses in CIDR form, prefix length 1..32. Not allowed on a system port.',
-    example: '["198.18.0.254/24"]',
-  },
-  {
-    section: 'ipv6',
-    key: 'addresses',
-    type: 'cidr-list',
-    family: 6,
-    default: [],
-    appliesTo: 'both',
-    doc: 'IPv6 addresses in CIDR form, prefix length 1..128. Not allowed on a system port.',
-    example: '["2001:db8::1/64"]',
-  },
-  // [link]
-  {
-    section: 'link',
-    key: 'mtu',
-    type: 'integer',
-    range: [68, 65535],
-    unit: 'bytes',
-    defaultDoc: "left as the kernel sets it",
-    appliesTo: 'both',
-    doc: 'MTU; for a veth it applies to both ends.',
-    example: '1500',
-  },
-  {
-    section: 'link',
-    key: 'mac',
-    type: 'mac',
-    defaultDoc: 'chosen by the kernel',
-    appliesTo: 'both',
-    doc: 'Unicast MAC address, "-" separators are accepted. Not allowed on a system port.',
-    example: '"02:00:00:00:00:fe"',
-  },
-  {
-    section: 'link',
-    key: 'state',
-    type: 'enum',
-    values: ['up', 'down'],
-    default: 'up',
-    appliesTo: 'both',
-    doc: 'Administrative state.',
-    example: '"up"',
-  },
-];
+// The table itself (SECTIONS, SCHEMA) is in schema-table.ts; it imports only types from here.
+export { SCHEMA, SECTIONS, type DefaultedKey } from './schema-table';
 
 export function appliesTo(a: AppliesTo, type: UnitType | undefined): boolean {
   return a === 'both' || type === undefined || a === type;
@@ -385,6 +111,7 @@ export function appliesTo(a: AppliesTo, type: UnitType | undefined): boolean {
 // Indexes over the tables: validation looks keys up for every value of every file (hundreds of units on apply).
 const SECTION_BY_NAME = new Map(SECTIONS.map((s) => [s.name, s]));
 const ENTRY_BY_KEY = new Map(SCHEMA.map((e) => [`${e.section}\0${e.key}`, e]));
+const ENTRY_BY_NAME = new Map<UnitKey, SchemaEntry>(SCHEMA.map((e) => [e.name, e]));
 const ENTRIES_BY_SECTION = new Map<string, SchemaEntry[]>();
 for (const e of SCHEMA) ENTRIES_BY_SECTION.set(e.section, [...(ENTRIES_BY_SECTION.get(e.section) ?? []), e]);
 
@@ -394,6 +121,13 @@ export function findSection(name: string): SectionEntry | undefined {
 
 export function findEntry(section: string, key: string): SchemaEntry | undefined {
   return ENTRY_BY_KEY.get(`${section}\0${key}`);
+}
+
+/** The entry of a key by its full name. */
+export function entryOf(name: UnitKey): SchemaEntry {
+  const e = ENTRY_BY_NAME.get(name);
+  if (!e) throw new Error(`${name} is in UnitValues but has no row in SCHEMA`);
+  return e;
 }
 
 /** The entries of one section in table order. Callers must not modify the returned array. */

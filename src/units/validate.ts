@@ -1,37 +1,15 @@
 /**
- * Per-file validation: TOML parse, then a walk over the parsed document driven by the schema table, then the
- * rules that relate keys within one unit. Rules that need other units live in crosscheck.ts.
+ * Per-file validation: TOML parse, then a walk over the parsed document driven by the schema table (walker.ts),
+ * then the rules that relate keys within one unit. Rules that need other units live in crosscheck.ts.
  */
 import * as path from 'path';
 import * as toml from 'toml';
 import type { UnitError } from '../model/types';
-import { Loc, PathSegment, SourceLocator, locate, pathKey } from './locate';
-import {
-  SECTIONS,
-  SchemaEntry,
-  UnitType,
-  appliesTo,
-  describeDefault,
-  findEntry,
-  findSection,
-  sectionEntries,
-  sectionLabel,
-} from './schema';
-import { didYouMean } from './suggest';
-import { IFNAME_MAX_BYTES, byteLength, parseCidr, parseIfName, parseMac, parseNsName, parseStationMac } from './values';
-
-/** A parsed, valid value with the positions of its key and value. */
-export interface Located {
-  value: unknown;
-  at: Loc;
-  keyAt: Loc;
-}
-
-/** Values of one table, keyed `section.key` (e.g. `link.mtu`); `bad` holds keys that were present but invalid. */
-export interface Values {
-  store: Map<string, Located>;
-  bad: Set<string>;
-}
+import { Loc, SourceLocator, locate } from './locate';
+import { SECTIONS, UnitType, appliesTo, sectionEntries } from './schema';
+import { ArrayElement, Values } from './unit-values';
+import { IFNAME_MAX_BYTES, byteLength, parseIfName } from './values';
+import { ErrorSink, Walker, isTable, listSections } from './walker';
 
 /** One unit file whose type is known, with everything valid in it; input to the cross-file checks. */
 export interface FileUnit {
@@ -48,46 +26,12 @@ export interface FileUnit {
   arrays: ArrayElement[];
 }
 
-/** One `[[section]]` table: which array section it belongs to, where its header is, and its valid values. */
-export interface ArrayElement {
-  /** Section path, e.g. `bridge.flow`. */
-  section: string;
-  at: Loc;
-  values: Values;
-}
-
 /** The elements of one array section, in file order. */
 export function elementsOf(u: FileUnit, section: string): ArrayElement[] {
   return u.arrays.filter((a) => a.section === section);
 }
 
-export type ErrorSink = (at: Loc, message: string, hint?: string) => void;
-
 const TOP_SECTIONS = SECTIONS.filter((s) => !s.name.includes('.'));
-
-/** Is `v` a TOML table as the `toml` package returns it (null-prototype object)? */
-function isTable(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
-}
-
-function has(v: Values, key: string): boolean {
-  return v.store.has(key) || v.bad.has(key);
-}
-
-/** The value of `section.key`, or the schema default. */
-export function get<T>(v: Values, key: string): T | undefined {
-  const hit = v.store.get(key);
-  if (hit) return hit.value as T;
-  const [section, name] = splitKey(key);
-  const d = findEntry(section, name)?.default;
-  // Copy array defaults so that a caller mutating its state cannot change the schema table.
-  return (Array.isArray(d) ? [...d] : d) as T | undefined;
-}
-
-function splitKey(key: string): [string, string] {
-  const i = key.lastIndexOf('.');
-  return [key.slice(0, i), key.slice(i + 1)];
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 
@@ -107,7 +51,7 @@ export function validateFile(file: string, rawText: string, errors: UnitError[])
   }
   if (!isTable(doc)) return undefined;
   const loc = locate(text);
-  const values: Values = { store: new Map(), bad: new Set() };
+  const values = new Values();
   const arrays: ArrayElement[] = [];
   const walker = new Walker(loc, report);
 
@@ -122,7 +66,7 @@ export function validateFile(file: string, rawText: string, errors: UnitError[])
   } else {
     walker.section('unit', doc.unit, values, arrays);
   }
-  const type = values.store.get('unit.type')?.value as UnitType | undefined;
+  const type = values.get('unit.type');
 
   for (const key of Object.keys(doc)) {
     if (key === 'unit') continue;
@@ -161,12 +105,6 @@ export function validateFile(file: string, rawText: string, errors: UnitError[])
   if (type === 'bridge') bridgeRules(unit, report);
   else portRules(unit, report);
   return unit;
-}
-
-function listSections(type: UnitType): string {
-  return SECTIONS.filter((s) => appliesTo(s.appliesTo, type))
-    .map((s) => sectionLabel(s.name))
-    .join(', ');
 }
 
 /** Turn a `toml` exception into a located error. */
@@ -215,291 +153,16 @@ export function tomlError(file: string, text: string, e: unknown): UnitError {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-
-/** Walks parsed tables against the schema, recording values and reporting unknown or malformed keys. */
-class Walker {
-  constructor(
-    private readonly loc: SourceLocator,
-    private readonly report: ErrorSink,
-  ) {}
-
-  unknownTopLevel(key: string, value: unknown, type: UnitType | undefined, allowed: string[]): void {
-    const at = this.loc.keyAt(key);
-    if (isTable(value) || Array.isArray(value)) {
-      const guess = didYouMean(key, allowed);
-      this.report(
-        at,
-        `unknown section [${key}]${guess ? `; did you mean [${guess}]?` : ''}`,
-        type ? `a ${type} unit takes ${listSections(type)}` : `sections: ${allowed.map((s) => `[${s}]`).join(', ')}`,
-      );
-      return;
-    }
-    const home = [...new Set(sectionsForKey(key, type))];
-    this.report(
-      at,
-      `key \`${key}\` must be inside a section`,
-      home.length > 0
-        ? `put it under [${home[0]}]`
-        : `keys belong in a section: ${allowed.map((s) => `[${s}]`).join(', ')}`,
-    );
-  }
-
-  /** Validate the table at `section` (whose path is the section name, or an array element path). */
-  section(section: string, value: unknown, out: Values, arrays: ArrayElement[], at: PathSegment[] = [section]): void {
-    const p = pathKey(at);
-    if (!isTable(value)) {
-      this.report(
-        this.loc.keyAt(p),
-        Array.isArray(value)
-          ? `[${section}] must be a single table, not an array of tables`
-          : `\`${section}\` must be a table, written [${section}]`,
-      );
-      return;
-    }
-    for (const key of Object.keys(value)) {
-      const v = value[key];
-      const kp = [...at, key];
-      const sub = findSection(`${section}.${key}`);
-      if (sub) {
-        this.arraySection(sub.name, v, kp, arrays);
-        continue;
-      }
-      const e = findEntry(section, key);
-      if (!e) {
-        const candidates = [
-          ...sectionEntries(section).map((x) => x.key),
-          ...SECTIONS.filter((s) => s.name.startsWith(`${section}.`)).map((s) => s.name.slice(section.length + 1)),
-        ];
-        const guess = didYouMean(key, candidates);
-        this.report(
-          this.loc.keyAt(pathKey(kp)),
-          `unknown key \`${key}\` in ${sectionLabel(section)}${guess ? `; did you mean \`${guess}\`?` : ''}`,
-          candidates.length > 0 ? `valid keys in ${sectionLabel(section)}: ${candidates.join(', ')}` : undefined,
-        );
-        continue;
-      }
-      const name = `${section}.${key}`;
-      const parsed = this.value(e, v, kp);
-      if (parsed === undefined) out.bad.add(name);
-      else out.store.set(name, { value: parsed, at: this.loc.valueAt(pathKey(kp)), keyAt: this.loc.keyAt(pathKey(kp)) });
-    }
-    for (const e of sectionEntries(section)) {
-      if (e.required && !(e.key in value)) {
-        this.report(
-          this.loc.keyAt(p),
-          `missing required key \`${e.key}\` in ${sectionLabel(section)}`,
-          `add ${e.key} = ${e.example}`,
-        );
-      }
-    }
-  }
-
-  /** `[[bridge.flow]]`, `[[bridge.static-mac]]`: an array whose elements are tables validated one by one. */
-  private arraySection(section: string, value: unknown, at: PathSegment[], arrays: ArrayElement[]): void {
-    const p = pathKey(at);
-    if (!Array.isArray(value)) {
-      this.report(this.loc.keyAt(p), `${section} entries must be written as [[${section}]] tables`);
-      return;
-    }
-    value.forEach((el, i) => {
-      const ep = [...at, i];
-      if (!isTable(el)) {
-        this.report(this.loc.valueAt(pathKey(ep)), `each [[${section}]] entry must be a table`);
-        return;
-      }
-      const values: Values = { store: new Map(), bad: new Set() };
-      this.section(section, el, values, arrays, ep);
-      arrays.push({ section, at: this.loc.keyAt(pathKey(ep)), values });
-    });
-  }
-
-  /** Check and convert one value; undefined (after reporting) when invalid. */
-  private value(e: SchemaEntry, v: unknown, at: PathSegment[]): unknown {
-    const p = pathKey(at);
-    const where = `\`${e.key}\` in ${sectionLabel(e.section)}`;
-    const example = `for example: ${e.key} = ${e.example}`;
-    const found = tomlType(v, this.loc.rawAt(p));
-    const wrongType = (want: string): undefined => {
-      this.report(this.loc.valueAt(p), `${where} must be ${want}, not ${found}`, example);
-      return undefined;
-    };
-    switch (e.type) {
-      case 'integer': {
-        if (found !== 'an integer') return wrongType('an integer');
-        return this.integer(e, v as bigint, p, where);
-      }
-      case 'string':
-      case 'enum':
-      case 'ifname':
-      case 'nsname':
-      case 'mac': {
-        if (found !== 'a string') return wrongType('a string');
-        return this.stringValue(e, v as string, p, where);
-      }
-      case 'cidr-list':
-      case 'integer-list': {
-        if (found !== 'an array') return wrongType(e.type === 'cidr-list' ? 'an array of strings' : 'an array of integers');
-        return e.type === 'cidr-list' ? this.cidrList(e, v as unknown[], at) : this.integerList(e, v as unknown[], at);
-      }
-    }
-  }
-
-  private integer(e: SchemaEntry, v: bigint, p: string, where: string): number | undefined {
-    const [min, max] = e.range ?? [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER];
-    if (v < BigInt(min) || v > BigInt(max)) {
-      const dflt = describeDefault(e);
-      this.report(
-        this.loc.valueAt(p),
-        `${where} = ${v} is out of range: it must be ${min}..${max}${e.unit ? ` (${e.unit})` : ''}`,
-        e.default !== undefined ? `omit it for the default (${dflt})` : `for example: ${e.key} = ${e.example}`,
-      );
-      return undefined;
-    }
-    return Number(v);
-  }
-
-  private stringValue(e: SchemaEntry, v: string, p: string, where: string): string | undefined {
-    const at = this.loc.valueAt(p);
-    switch (e.type) {
-      case 'enum': {
-        const refusal = e.refused?.[v];
-        if (refusal) {
-          this.report(at, refusal.message, refusal.hint);
-          return undefined;
-        }
-        const values = e.values ?? [];
-        if (values.includes(v)) return v;
-        const guess = didYouMean(v, values);
-        this.report(
-          at,
-          `${where} must be one of ${values.map((x) => JSON.stringify(x)).join(', ')}; found ${JSON.stringify(v)}`,
-          guess ? `did you mean "${guess}"?` : undefined,
-        );
-        return undefined;
-      }
-      case 'string':
-        if (v.trim() === '') {
-          this.report(at, `${where} must not be empty`, `for example: ${e.key} = ${e.example}`);
-          return undefined;
-        }
-        return v;
-      default: {
-        // A static MAC entry names a station, not an interface: its own wording for multicast and all-zero MACs.
-        const parser =
-          e.type === 'ifname' ? parseIfName : e.type === 'nsname' ? parseNsName : e.section === 'bridge.static-mac' ? parseStationMac : parseMac;
-        const r = parser(v);
-        if (r.ok) return r.value;
-        this.report(at, `${where}: ${r.message}`, r.hint);
-        return undefined;
-      }
-    }
-  }
-
-  private cidrList(e: SchemaEntry, list: unknown[], at: PathSegment[]): string[] | undefined {
-    const out: string[] = [];
-    const seen = new Map<string, Loc>();
-    let ok = true;
-    list.forEach((item, i) => {
-      const ep = pathKey([...at, i]);
-      const pos = this.loc.valueAt(ep);
-      const found = tomlType(item, this.loc.rawAt(ep));
-      if (found !== 'a string') {
-        this.report(pos, `each address in \`${e.key}\` must be a string, not ${found}`, `for example: ${e.key} = ${e.example}`);
-        ok = false;
-        return;
-      }
-      const r = parseCidr(item as string);
-      if (!r.ok) {
-        this.report(pos, r.message, r.hint);
-        ok = false;
-        return;
-      }
-      const c = r.value;
-      if (e.family !== undefined && c.family !== e.family) {
-        this.report(
-          pos,
-          `\`${item as string}\` is an IPv${c.family} address; it belongs in [ipv${c.family}], not ${sectionLabel(e.section)}`,
-          `move it to addresses under [ipv${c.family}]`,
-        );
-        ok = false;
-        return;
-      }
-      const first = seen.get(c.address);
-      if (first) {
-        this.report(
-          pos,
-          `duplicate address ${c.address} in \`${e.key}\` (first listed at ${first.line}:${first.col})`,
-          'list each address once',
-        );
-        ok = false;
-        return;
-      }
-      seen.set(c.address, pos);
-      out.push(c.cidr);
-    });
-    return ok ? out : undefined;
-  }
-
-  private integerList(e: SchemaEntry, list: unknown[], at: PathSegment[]): number[] | undefined {
-    const out: number[] = [];
-    let ok = true;
-    const [min, max] = e.range ?? [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER];
-    list.forEach((item, i) => {
-      const ep = pathKey([...at, i]);
-      const pos = this.loc.valueAt(ep);
-      const found = tomlType(item, this.loc.rawAt(ep));
-      if (found !== 'an integer') {
-        this.report(pos, `each element of \`${e.key}\` must be an integer, not ${found}`, `for example: ${e.key} = ${e.example}`);
-        ok = false;
-        return;
-      }
-      const n = item as bigint;
-      if (n < BigInt(min) || n > BigInt(max)) {
-        this.report(pos, `${n} in \`${e.key}\` is out of range: each must be ${min}..${max}`);
-        ok = false;
-        return;
-      }
-      if (out.includes(Number(n))) {
-        this.report(pos, `${n} is listed twice in \`${e.key}\``, 'list each VLAN once');
-        ok = false;
-        return;
-      }
-      out.push(Number(n));
-    });
-    return ok ? out : undefined;
-  }
-}
-
-function sectionsForKey(key: string, type: UnitType | undefined): string[] {
-  return SECTIONS.filter((s) => appliesTo(s.appliesTo, type) && !s.array)
-    .filter((s) => findEntry(s.name, key) !== undefined)
-    .map((s) => s.name);
-}
-
-/** The TOML type of a parsed value, with an article, for messages. `raw` tells quoted strings from local dates. */
-export function tomlType(v: unknown, raw: string | undefined): string {
-  if (typeof v === 'bigint') return 'an integer';
-  // Parsed with `bigint: true`, so every JS number is a TOML float.
-  if (typeof v === 'number') return 'a float';
-  if (typeof v === 'boolean') return 'a boolean';
-  if (typeof v === 'string') return raw !== undefined && !/^["']/.test(raw) ? 'a date/time' : 'a string';
-  if (v instanceof Date) return 'a date/time';
-  if (Array.isArray(v)) return 'an array';
-  if (isTable(v)) return 'a table';
-  return 'an unsupported value';
-}
-
-// ---------------------------------------------------------------------------------------------------------------
 // Rules within one unit
 
 function resolveName(u: FileUnit, report: ErrorSink): void {
-  const given = u.values.store.get('unit.name');
+  const given = u.values.given('unit.name');
   if (given) {
-    u.name = given.value as string;
+    u.name = given.value;
     u.nameAt = given.at;
     return;
   }
-  if (u.values.bad.has('unit.name')) return;
+  if (u.values.isBad('unit.name')) return;
   const stem = path.basename(u.file).replace(/\.toml$/, '');
   const r = parseIfName(stem);
   if (r.ok) u.name = stem;
@@ -508,8 +171,8 @@ function resolveName(u: FileUnit, report: ErrorSink): void {
 
 function bridgeRules(u: FileUnit, report: ErrorSink): void {
   const v = u.values;
-  if (v.bad.has('bridge.policy')) return;
-  const policy = get<string>(v, 'bridge.policy');
+  if (v.isBad('bridge.policy')) return;
+  const policy = v.get('bridge.policy');
   if (policy !== 'flows') {
     for (const f of elementsOf(u, 'bridge.flow')) {
       report(
@@ -532,9 +195,9 @@ function bridgeRules(u: FileUnit, report: ErrorSink): void {
 
 function portRules(u: FileUnit, report: ErrorSink): void {
   const v = u.values;
-  const kind = get<string>(v, 'port.kind');
-  const kindAt = v.store.get('port.kind')?.at ?? u.loc.keyAt('port');
-  const hasBridge = has(v, 'port.bridge');
+  const kind = v.get('port.kind');
+  const kindAt = v.given('port.kind')?.at ?? u.loc.keyAt('port');
+  const hasBridge = v.has('port.bridge');
   const keyAt = (key: string): Loc => u.loc.keyAt(key);
 
   if (!hasBridge && kind !== undefined && kind !== 'veth') {
@@ -544,8 +207,8 @@ function portRules(u: FileUnit, report: ErrorSink): void {
       'add bridge = "<bridge unit name>" to [port]',
     );
   }
-  for (const key of ['local-namespace', 'local-addresses', 'local-mac']) {
-    if (!has(v, `port.${key}`)) continue;
+  for (const key of ['local-namespace', 'local-addresses', 'local-mac'] as const) {
+    if (!v.has(`port.${key}`)) continue;
     if (hasBridge) {
       report(
         keyAt(`port.${key}`),
@@ -556,54 +219,34 @@ function portRules(u: FileUnit, report: ErrorSink): void {
       report(keyAt(`port.${key}`), `\`${key}\` is only valid for a veth without \`bridge\``, 'remove it');
     }
   }
-  if (has(v, 'port.peer') && kind !== undefined && kind !== 'veth') {
+  if (v.has('port.peer') && kind !== undefined && kind !== 'veth') {
     report(keyAt('port.peer'), `\`peer\` is only valid for kind = "veth"`, 'remove it');
   }
-  if (has(v, 'port.vlan') && has(v, 'port.trunks')) {
+  if (v.has('port.vlan') && v.has('port.trunks')) {
     report(
       keyAt('port.trunks'),
       '`vlan` and `trunks` cannot both be set',
       'vlan makes an access port and trunks a trunk port; keep one of them',
     );
   }
-  if (has(v, 'port.native-vlan') && !has(v, 'port.trunks')) {
+  if (v.has('port.native-vlan') && !v.has('port.trunks')) {
     report(
       keyAt('port.native-vlan'),
       '`native-vlan` needs `trunks`: it is the VLAN of untagged frames on a trunk port',
-      has(v, 'port.vlan')
+      v.has('port.vlan')
         ? 'an access port (vlan) is untagged in its VLAN already; remove native-vlan, or replace vlan with trunks'
         : 'add trunks = [...] for a trunk port, or use vlan = N for a port whose frames are all untagged in VLAN N',
     );
   }
   if (!hasBridge && kind === 'veth') {
-    for (const key of ['vlan', 'trunks', 'native-vlan']) {
-      if (has(v, `port.${key}`)) {
+    for (const key of ['vlan', 'trunks', 'native-vlan'] as const) {
+      if (v.has(`port.${key}`)) {
         report(keyAt(`port.${key}`), `\`${key}\` needs a bridge; this veth joins two namespaces directly`, 'remove it');
       }
     }
   }
-  if (kind === 'system') {
-    const hint =
-      'a switch port carries no host addresses (the switch owns the interface); put addresses and MACs on the ' +
-      'bridge unit or on an internal port';
-    for (const key of ['ipv4.addresses', 'ipv6.addresses']) {
-      const list = v.store.get(key)?.value as string[] | undefined;
-      if (v.bad.has(key) || (list && list.length > 0)) {
-        report(keyAt(key), `a system port cannot have addresses ([${key.split('.')[0]}])`, hint);
-      }
-    }
-    if (has(v, 'link.mac')) {
-      report(keyAt('link.mac'), 'a system port cannot have `mac` set', hint);
-    }
-    if (hasBridge && has(v, 'port.namespace')) {
-      report(
-        keyAt('port.namespace'),
-        'a system port must be in the root namespace: the bridge attaches interfaces of its own namespace',
-        `remove \`namespace\`, and move the interface back first if needed (ip -n NS link set ${u.name ?? 'IFACE'} netns 1)`,
-      );
-    }
-  }
-  if (kind === 'veth' && !has(v, 'port.peer') && u.name !== undefined) {
+  if (kind === 'system') systemPortRules(u, report);
+  if (kind === 'veth' && !v.has('port.peer') && u.name !== undefined) {
     const peer = `${u.name}-peer`;
     if (byteLength(peer) > IFNAME_MAX_BYTES) {
       report(
@@ -613,5 +256,30 @@ function portRules(u: FileUnit, report: ErrorSink): void {
         `set \`peer\` in [port] to a name of at most ${IFNAME_MAX_BYTES} bytes`,
       );
     }
+  }
+}
+
+/** A system port is the switch's: no host addresses or MAC on it, and it stays in the bridge's namespace. */
+function systemPortRules(u: FileUnit, report: ErrorSink): void {
+  const v = u.values;
+  const keyAt = (key: string): Loc => u.loc.keyAt(key);
+  const hint =
+    'a switch port carries no host addresses (the switch owns the interface); put addresses and MACs on the ' +
+    'bridge unit or on an internal port';
+  for (const key of ['ipv4.addresses', 'ipv6.addresses'] as const) {
+    const list = v.given(key)?.value;
+    if (v.isBad(key) || (list && list.length > 0)) {
+      report(keyAt(key), `a system port cannot have addresses ([${key.split('.')[0]}])`, hint);
+    }
+  }
+  if (v.has('link.mac')) {
+    report(keyAt('link.mac'), 'a system port cannot have `mac` set', hint);
+  }
+  if (v.has('port.bridge') && v.has('port.namespace')) {
+    report(
+      keyAt('port.namespace'),
+      'a system port must be in the root namespace: the bridge attaches interfaces of its own namespace',
+      `remove \`namespace\`, and move the interface back first if needed (ip -n NS link set ${u.name ?? 'IFACE'} netns 1)`,
+    );
   }
 }

@@ -271,7 +271,7 @@ describe('man/netmgr.8: STATUS JSON', () => {
     ['daemon/status.ts', 'ObjectStatus'],
     ['daemon/status.ts', 'BridgeCounters'],
     ['daemon/status.ts', 'PortCounters'],
-    ['daemon/status.ts', 'HostInterface'],
+    ['model/host.ts', 'HostInterface'],
     ['daemon/records.ts', 'ApplyOutcome'],
     ['daemon/records.ts', 'ApplyCounters'],
     ['datapath/types.ts', 'DpStats'],

@@ -5,10 +5,10 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { Ownership, emptyOwnership } from '../../../src/apply/ownership';
+import { Ownership, emptyOwnership } from '../../../src/model/ownership';
 import { describeStep } from '../../../src/apply/runner';
 import { LiveLink, LiveState } from '../../../src/live/state';
-import type { LiveBridge } from '../../../src/live/bridges';
+import type { LiveBridge } from '../../../src/model/bridges';
 import { planChanges } from '../../../src/plan/diff';
 import { formatPlan, planToJson } from '../../../src/plan/format';
 import { invertStep, planSteps } from '../../../src/plan/steps';

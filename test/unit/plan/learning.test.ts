@@ -3,8 +3,8 @@
  * carried by create, changed in place by modify (bridge.set / port.set), undone exactly, and once applied the next
  * plan shows nothing.
  */
-import { emptyOwnership } from '../../../src/apply/ownership';
-import type { LiveBridge } from '../../../src/live/bridges';
+import { emptyOwnership } from '../../../src/model/ownership';
+import type { LiveBridge } from '../../../src/model/bridges';
 import type { LiveState } from '../../../src/live/state';
 import { planChanges } from '../../../src/plan/diff';
 import { formatPlan } from '../../../src/plan/format';

@@ -36,6 +36,16 @@ describe('parseUnits', () => {
     expect(p1?.vlan).toBeUndefined();
   });
 
+  test('every schema default fills the model field its row names', () => {
+    const { state } = parseUnits([BR0, port('p1', '[port]\nbridge = "br0"\nkind = "veth"\n')]);
+    const br = state!.bridges.get('br0')!;
+    const p1 = state!.ports.get('p1')!;
+    for (const e of SCHEMA.filter((x) => x.default !== undefined)) {
+      const targets = e.section === 'link' ? [br.link, p1.link] : e.section === 'bridge' ? [br] : e.section === 'port' ? [p1] : [br, p1];
+      for (const t of targets) expect([e.name, (t as unknown as Record<string, unknown>)[e.fills]]).toEqual([e.name, e.default]);
+    }
+  });
+
   test('errors from all files are collected and sorted by file, line, column', () => {
     const r = parseUnits([
       { file: 'b.toml', text: '[unit]\ntype = "bridge"\n[link]\nmtu = 1\nstate = "x"\n' },

@@ -1,0 +1,315 @@
+/**
+ * The table of sections and keys (see schema.ts for what a row says). One row per key, in the order the man page
+ * and `netmgr` help list them; each row's default is checked against its key's type in UnitValues.
+ */
+import type { Refusal, SchemaEntry, SectionEntry, UnitKey, UnitValues } from './schema';
+
+export const SECTIONS: readonly SectionEntry[] = [
+  { name: 'unit', appliesTo: 'both', array: false, doc: 'What the unit is; required in every file.' },
+  { name: 'bridge', appliesTo: 'bridge', array: false, doc: 'Switch settings of a bridge unit.' },
+  {
+    name: 'bridge.flow',
+    appliesTo: 'bridge',
+    array: true,
+    doc: 'One OpenFlow-style rule in ovs-dpctl syntax; only with policy = "flows". Repeat for more rules.',
+  },
+  {
+    name: 'bridge.static-mac',
+    appliesTo: 'bridge',
+    array: true,
+    doc:
+      'A static MAC table entry: frames to `mac` in `vlan` always leave through `port`, and the entry is never ' +
+      'aged out, evicted or moved by learning. Only with policy = "learning". Repeat for more entries.',
+  },
+  { name: 'port', appliesTo: 'port', array: false, doc: 'How the port is attached; required in a port unit.' },
+  {
+    name: 'ipv4',
+    appliesTo: 'both',
+    array: false,
+    doc: "IPv4 addresses: on a bridge's internal port, an internal port, or a veth's peer end.",
+  },
+  {
+    name: 'ipv6',
+    appliesTo: 'both',
+    array: false,
+    doc: "IPv6 addresses: on a bridge's internal port, an internal port, or a veth's peer end.",
+  },
+  {
+    name: 'link',
+    appliesTo: 'both',
+    array: false,
+    doc: "Link settings of the bridge's internal port, an internal port, a system NIC, or a veth's peer end.",
+  },
+];
+
+const TAP_REFUSAL: Refusal = {
+  message:
+    'kind = "tap" is not supported: a TAP device is an interface between the kernel and a user program that opens ' +
+    'it; a switch does not open it, so frames the host sends on it are never switched',
+  hint:
+    'use kind = "internal" for an interface the host itself uses, or kind = "system" for a TAP opened by another ' +
+    'program (QEMU/KVM)',
+};
+
+/** A row as written in the table below: its full name gives section and key, and its default has the key's type. */
+type Row<K extends UnitKey> = Omit<SchemaEntry, 'name' | 'section' | 'key' | 'default'> & { default?: UnitValues[K] };
+
+function row<K extends UnitKey, R extends Row<K>>(name: K, r: R): R & { name: K; section: string; key: string } {
+  const dot = name.lastIndexOf('.');
+  return { name, section: name.slice(0, dot), key: name.slice(dot + 1), ...r };
+}
+
+const ROWS = [
+  // [unit]
+  row('unit.type', {
+    fills: 'type',
+    type: 'enum',
+    values: ['bridge', 'port'],
+    required: true,
+    appliesTo: 'both',
+    doc: 'Whether the file describes a bridge (a switch) or a port attached to one.',
+    example: '"bridge"',
+  }),
+  row('unit.name', {
+    fills: 'name',
+    type: 'ifname',
+    defaultDoc: 'the file name without .toml',
+    appliesTo: 'both',
+    doc:
+      'Interface name of the bridge or port. Bridges and ports share one name space, so every unit name must be ' +
+      'unique.',
+    example: '"br0"',
+  }),
+  // [bridge]
+  row('bridge.datapath', {
+    fills: 'datapath',
+    type: 'enum',
+    values: ['auto', 'kernel', 'userspace'],
+    default: 'auto',
+    appliesTo: 'bridge',
+    doc: 'Datapath that forwards frames: the kernel module, the userspace datapath, or whichever is available.',
+    example: '"kernel"',
+  }),
+  row('bridge.policy', {
+    fills: 'policy',
+    type: 'enum',
+    values: ['learning', 'flows'],
+    default: 'learning',
+    appliesTo: 'bridge',
+    doc: 'learning: a MAC-learning switch with VLANs; flows: only the rules given in [[bridge.flow]] forward frames.',
+    example: '"flows"',
+  }),
+  row('bridge.mac-aging', {
+    fills: 'macAging',
+    type: 'integer',
+    range: [15, 3600],
+    unit: 'seconds',
+    default: 300,
+    appliesTo: 'bridge',
+    doc: 'How long a learned MAC address is remembered without traffic.',
+    example: '300',
+  }),
+  row('bridge.mac-table-size', {
+    fills: 'macTableSize',
+    type: 'integer',
+    range: [16, 1048576],
+    unit: 'entries',
+    default: 8192,
+    appliesTo: 'bridge',
+    doc: 'Maximum number of learned MAC addresses.',
+    example: '8192',
+  }),
+  // [[bridge.flow]]
+  row('bridge.flow.match', {
+    fills: 'match',
+    type: 'string',
+    required: true,
+    appliesTo: 'bridge',
+    doc: 'Flow key in ovs-dpctl syntax; ports may be given by unit name or number.',
+    example: '"in_port(1),eth(),eth_type(0x806),arp()"',
+  }),
+  row('bridge.flow.actions', {
+    fills: 'actions',
+    type: 'string',
+    required: true,
+    appliesTo: 'bridge',
+    doc: 'Actions in ovs-dpctl syntax, e.g. an output port name; "drop" drops.',
+    example: '"2"',
+  }),
+  // [[bridge.static-mac]]
+  row('bridge.static-mac.mac', {
+    fills: 'mac',
+    type: 'mac',
+    required: true,
+    appliesTo: 'bridge',
+    doc:
+      'Unicast MAC address of the station behind `port` ("-" separators are accepted); multicast and broadcast ' +
+      'addresses are refused (such frames are always flooded). Each (mac, vlan) may be listed once per bridge.',
+    example: '"02:00:00:00:01:01"',
+  }),
+  row('bridge.static-mac.port', {
+    fills: 'port',
+    type: 'ifname',
+    required: true,
+    appliesTo: 'bridge',
+    doc: 'The port unit (of this bridge) that frames to `mac` leave through.',
+    example: '"p1"',
+  }),
+  row('bridge.static-mac.vlan', {
+    fills: 'vlan',
+    type: 'integer',
+    range: [1, 4094],
+    defaultDoc: "the port's access VLAN, else its native VLAN, else 0 (untagged, for a port without VLAN settings)",
+    appliesTo: 'bridge',
+    doc:
+      'VLAN of the entry; the port must carry it: an access port only its `vlan`, a trunk port its `trunks` and ' +
+      '`native-vlan`, a port without VLAN settings any VLAN.',
+    example: '10',
+  }),
+  // [port]
+  row('port.bridge', {
+    fills: 'bridge',
+    type: 'ifname',
+    defaultDoc: 'none; only a veth that directly joins two namespaces may omit it',
+    appliesTo: 'port',
+    doc: 'Name of the bridge unit this port is attached to.',
+    example: '"br0"',
+  }),
+  row('port.kind', {
+    fills: 'kind',
+    type: 'enum',
+    values: ['system', 'internal', 'veth'],
+    refused: { tap: TAP_REFUSAL },
+    required: true,
+    appliesTo: 'port',
+    doc:
+      'system: an existing interface (a NIC, or a TAP opened by another program); internal: an interface created ' +
+      'by the switch for the host to use; veth: a veth pair whose unit end joins the bridge and whose peer end is ' +
+      'placed in `namespace`. TAP devices are refused (see the man page).',
+    example: '"veth"',
+  }),
+  row('port.namespace', {
+    fills: 'namespace',
+    type: 'nsname',
+    defaultDoc: 'the root namespace',
+    appliesTo: 'port',
+    doc:
+      'internal: where the interface lives; veth: where the peer end lives; system: where the NIC is. netmgr ' +
+      'creates the namespace if needed.',
+    example: '"ns1"',
+  }),
+  row('port.peer', {
+    fills: 'peer',
+    type: 'ifname',
+    defaultDoc: 'the unit name followed by "-peer"',
+    appliesTo: 'port',
+    doc: 'veth only: name of the peer end. Set it when the default would exceed 15 bytes.',
+    example: '"p1-host"',
+  }),
+  row('port.local-namespace', {
+    fills: 'localNamespace',
+    type: 'nsname',
+    defaultDoc: 'the root namespace',
+    appliesTo: 'port',
+    doc: 'veth without bridge only: where this end (named by the unit) lives.',
+    example: '"ns2"',
+  }),
+  row('port.local-addresses', {
+    fills: 'localAddresses',
+    type: 'cidr-list',
+    default: [],
+    appliesTo: 'port',
+    doc: 'veth without bridge only: IPv4 and IPv6 addresses of this end.',
+    example: '["198.18.0.2/24"]',
+  }),
+  row('port.local-mac', {
+    fills: 'localMac',
+    type: 'mac',
+    defaultDoc: 'chosen by the kernel',
+    appliesTo: 'port',
+    doc: 'veth without bridge only: MAC address of this end.',
+    example: '"02:00:00:00:00:02"',
+  }),
+  row('port.vlan', {
+    fills: 'vlan',
+    type: 'integer',
+    range: [1, 4094],
+    defaultDoc: 'none',
+    appliesTo: 'port',
+    doc: 'Access VLAN: frames enter untagged and are switched in this VLAN. Learning policy only; not with trunks.',
+    example: '10',
+  }),
+  row('port.trunks', {
+    fills: 'trunks',
+    type: 'integer-list',
+    range: [1, 4094],
+    default: [],
+    appliesTo: 'port',
+    doc: 'Trunk VLANs carried tagged on this port, without duplicates. Learning policy only; not with vlan.',
+    example: '[10, 20]',
+  }),
+  row('port.native-vlan', {
+    fills: 'nativeVlan',
+    type: 'integer',
+    range: [1, 4094],
+    defaultDoc: 'none: untagged frames on the trunk are dropped',
+    appliesTo: 'port',
+    doc:
+      'Trunk ports only (needs trunks): the VLAN that untagged frames on this port belong to; frames of this VLAN ' +
+      'leave the port untagged. It may, but need not, be listed in trunks. Learning policy only.',
+    example: '5',
+  }),
+  // [ipv4] / [ipv6]
+  row('ipv4.addresses', {
+    fills: 'addresses',
+    type: 'cidr-list',
+    family: 4,
+    default: [],
+    appliesTo: 'both',
+    doc: 'IPv4 addresses in CIDR form, prefix length 1..32. Not allowed on a system port.',
+    example: '["198.18.0.254/24"]',
+  }),
+  row('ipv6.addresses', {
+    fills: 'addresses',
+    type: 'cidr-list',
+    family: 6,
+    default: [],
+    appliesTo: 'both',
+    doc: 'IPv6 addresses in CIDR form, prefix length 1..128. Not allowed on a system port.',
+    example: '["2001:db8::1/64"]',
+  }),
+  // [link]
+  row('link.mtu', {
+    fills: 'mtu',
+    type: 'integer',
+    range: [68, 65535],
+    unit: 'bytes',
+    defaultDoc: "left as the kernel sets it",
+    appliesTo: 'both',
+    doc: 'MTU; for a veth it applies to both ends.',
+    example: '1500',
+  }),
+  row('link.mac', {
+    fills: 'mac',
+    type: 'mac',
+    defaultDoc: 'chosen by the kernel',
+    appliesTo: 'both',
+    doc: 'Unicast MAC address, "-" separators are accepted. Not allowed on a system port.',
+    example: '"02:00:00:00:00:fe"',
+  }),
+  row('link.state', {
+    fills: 'state',
+    type: 'enum',
+    values: ['up', 'down'],
+    default: 'up',
+    appliesTo: 'both',
+    doc: 'Administrative state.',
+    example: '"up"',
+  }),
+];
+
+/** Every key, in table order (sections in file order). */
+export const SCHEMA: readonly SchemaEntry[] = ROWS;
+
+/** The keys that have a default: Values.get never returns undefined for them. */
+export type DefaultedKey = Extract<(typeof ROWS)[number], { default: unknown }>['name'];
