@@ -17,9 +17,6 @@ import { saveOwnership } from './ownership';
 import type { DatapathStepExecutor } from './runner';
 import { describeStep, StepRunner } from './runner';
 
-// Transitional: `netmgr validate` imports these from here until it names src/apply/observe.ts.
-export { preflight, readWorld } from './observe';
-
 export class InvalidUnitsError extends NetmgrError {
   constructor(readonly errors: UnitError[]) {
     super('invalid', `${errors.length} problem(s) in the units; nothing was applied`);
@@ -204,14 +201,4 @@ export function undoApplied(steps: Step[], ownedBefore: Ownership, opts: LockedO
     saveOwnership(opts.stateDir, ownedBefore);
     return { undone: steps.length, failures };
   });
-}
-
-/**
- * What apply would change now: the plan from the re-read live state to desired (verification after an apply,
- * drift in `netmgr status`), or the problems that keep it from being planned. Kept for netmgrd, which can call
- * observe() directly.
- */
-export function planAgainstLive(desired: DesiredState, stateDir: string, bridges: LiveBridge[]): { plan: Plan | null; problems: UnitError[] } {
-  const { plan, problems } = observe(desired, { stateDir, bridges });
-  return { plan, problems };
 }

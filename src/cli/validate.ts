@@ -1,5 +1,4 @@
-import { NamespaceSockets } from '../live/namespaces';
-import { preflight, readWorld } from '../apply/apply';
+import { observe } from '../apply/observe';
 import { Command, EXIT_INVALID, EXIT_OK } from './command';
 import { loadUnitDir } from '../units';
 import { DIR_OPTION, parseOptions, paths, printErrors } from './common';
@@ -19,15 +18,10 @@ export const validateCommand: Command = {
     // Live checks (system ports exist, names free) need root; --offline or a non-root user skips them, visibly.
     const live = !values.offline && process.getuid?.() === 0;
     if (live) {
-      const sockets = new NamespaceSockets();
-      try {
-        const problems = preflight(desired, readWorld(desired, p.stateDir, sockets));
-        if (problems.length) {
-          printErrors(ctx, problems);
-          return EXIT_INVALID;
-        }
-      } finally {
-        sockets.close();
+      const { problems } = observe(desired, { stateDir: p.stateDir });
+      if (problems.length) {
+        printErrors(ctx, problems);
+        return EXIT_INVALID;
       }
     }
     const n = desired.bridges.size + desired.ports.size;

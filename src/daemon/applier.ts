@@ -3,7 +3,8 @@
  * of a unit set (verified against the re-read live state, recorded as the set in force), and the outcome of each
  * attempt (logged at its priority, counted, kept as the last apply in applied.json).
  */
-import { applyDesired, InvalidUnitsError, planAgainstLive } from '../apply/apply';
+import { applyDesired, InvalidUnitsError } from '../apply/apply';
+import { observe } from '../apply/observe';
 import type { BridgeManager } from '../datapath/manager';
 import { DesiredState, formatUnitError } from '../model/types';
 import { formatChange, planToJson } from '../plan/format';
@@ -86,7 +87,7 @@ export class Applier {
 
   /** What still differs from desired in the re-read live state. */
   verify(desired: DesiredState): string[] {
-    const { plan, problems } = planAgainstLive(desired, this.opts.stateDir, this.opts.manager.live());
+    const { plan, problems } = observe(desired, { stateDir: this.opts.stateDir, bridges: this.opts.manager.live() });
     return plan ? plan.changes.map(formatChange) : problems.map(formatUnitError);
   }
 

@@ -3,7 +3,7 @@
  * the records and counters. netmgrd answers with it; without netmgrd the CLI builds it itself (bridges are then
  * the recorded kernel ones, userspace bridges being down with netmgrd).
  */
-import { planAgainstLive } from '../apply/apply';
+import { observe } from '../apply/observe';
 import type { LiveBridge } from '../live/bridges';
 import { formatUnitError, type DesiredState } from '../model/types';
 import { parseUnits, readUnitDir, type UnitSource } from '../units';
@@ -14,7 +14,7 @@ import { objectStates, type BridgeCounters, type DaemonStatus, type StatusReport
 /** The changes that would make the live state match desired, or null (with the problems) when it cannot be planned. */
 function planned(desired: DesiredState | null, stateDir: string, bridges: LiveBridge[], problems: string[]) {
   if (!desired) return null;
-  const r = planAgainstLive(desired, stateDir, bridges);
+  const r = observe(desired, { stateDir, bridges });
   // Preflight problems (a system NIC gone, a name taken by someone else) are what keeps the units from applying.
   problems.push(...r.problems.map(formatUnitError));
   return r.plan ? r.plan.changes : null;
