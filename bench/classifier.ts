@@ -46,12 +46,6 @@ function udpFrame(dst: number, dport: number, sport: number): Uint8Array {
   return b;
 }
 
-function newPacketKeyFor(frame: Uint8Array): PacketKey {
-  const pk = newPacketKey();
-  extractPacked(frame, 0, frame.length, 1, pk);
-  return pk;
-}
-
 function main(): void {
   const r = rng(1);
   const withEmc = new MegaflowTable({ emcSize: Number(process.env.EMC ?? 32768) });

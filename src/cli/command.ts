@@ -1,9 +1,12 @@
 /** The contract every `netmgr` subcommand implements: one file per command under src/cli/. */
 import { NetmgrError } from '../util/errors';
 
+/** Output of a command; the members are plain functions (no `this`), so commands may pass them around unbound. */
 export interface CliIO {
-  stdout(text: string): void;
-  stderr(text: string): void;
+  /** Writes text to standard output as is (the caller adds newlines). */
+  stdout: (text: string) => void;
+  /** Writes text to standard error as is (the caller adds newlines). */
+  stderr: (text: string) => void;
 }
 
 export interface CliContext extends CliIO {

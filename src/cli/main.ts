@@ -11,6 +11,7 @@ import { statusCommand } from './status';
 import { confirmCommand, reloadCommand, rollbackCommand } from './reload';
 import { DaemonUnavailableError, START_HINT } from '../daemon/client';
 
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- package.json is outside rootDir (src), so no import
 const pkg = require('../../package.json') as { version: string };
 
 /** `flow` pulls in the whole flow model; load it only when that command runs. */
@@ -18,6 +19,7 @@ const flowCommand: Command = {
   name: 'flow',
   summary: 'check or encode an ODP flow (ovs-dpctl syntax) without a datapath',
   usage: 'netmgr flow check|encode [--port NAME=NUMBER]... "<flow>" ["<actions>"]',
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: import would load it at every start
   run: (ctx) => (require('./flow') as typeof import('./flow')).flowCommand.run(ctx),
 };
 
@@ -26,6 +28,7 @@ const daemonCommand: Command = {
   name: 'daemon',
   summary: 'run netmgrd in the foreground: it runs the bridges, follows the unit directory and applies what `netmgr apply` hands it',
   usage: 'netmgr daemon [--dir DIR] [--no-apply] [--no-watch] [--verbose]',
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: import would load it at every start
   run: (ctx) => (require('./daemon') as typeof import('./daemon')).daemonCommand.run(ctx),
 };
 

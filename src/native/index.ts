@@ -102,7 +102,7 @@ export function native(): NativeAddon {
   if (!loaded) {
     const file = path.resolve(__dirname, '..', '..', 'build', 'Release', 'netmgr_native.node');
     try {
-      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- a .node addon, path known at run time
       loaded = require(file) as NativeAddon;
     } catch (e) {
       throw new Error(

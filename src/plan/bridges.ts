@@ -20,7 +20,7 @@ const flowKey = (f: FlowText) => `${f.match} -> ${f.actions}`;
 /** The units' flows of a bridge as canonical text (numeric ports), in unit order, duplicates removed. */
 export function desiredFlows(desired: DesiredState, bridge: BridgeSpec): FlowText[] {
   if (bridge.policy !== 'flows' || !bridge.flows.length) return [];
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: the flow model only when flows exist
   const { parseFlow, parseActions, formatFlowText } = require('../flow') as typeof import('../flow');
   const ports = portTable(bridgePortNumbers(desired, bridge));
   const out = new Map<string, FlowText>();

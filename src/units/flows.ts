@@ -30,7 +30,7 @@ export function checkBridgeFlows(state: DesiredState): UnitError[] {
   for (const bridge of state.bridges.values()) {
     if (!bridge.flows.length) continue;
     // Loaded only when some unit has flows: most unit sets have none, and apply's start-up time matters.
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: see the line above
     const { FlowError, parseActions, parseFlow, validateFlow } = require('../flow') as typeof FlowModel;
     const numbers = bridgePortNumbers(state, bridge);
     const ports = portTable(numbers);

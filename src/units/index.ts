@@ -51,8 +51,9 @@ export function parseUnits(sources: readonly UnitSource[]): ParseResult {
 
 /** Keys and values from the files are quoted into messages; keep each message on one printable line. */
 function printable(e: UnitError): UnitError {
-  // eslint-disable-next-line no-control-regex
-  const esc = (s: string): string => s.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  // eslint-disable-next-line no-control-regex -- control characters are what this escapes
+  const control = /[\u0000-\u001f\u007f]/g;
+  const esc = (s: string): string => s.replace(control, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
   return e.hint === undefined ? { ...e, message: esc(e.message) } : { ...e, message: esc(e.message), hint: esc(e.hint) };
 }
 

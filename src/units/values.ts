@@ -173,7 +173,7 @@ export function parseStationMac(text: string): Parsed<string> {
 export const IFNAME_MAX_BYTES = 15;
 export const NSNAME_MAX_BYTES = 64;
 
-// eslint-disable-next-line no-control-regex
+// eslint-disable-next-line no-control-regex -- control characters are what names must not hold
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 export function byteLength(s: string): number {

@@ -2,7 +2,7 @@
  * Helpers for root integration tests: a per-run name prefix so parallel runs never collide, an independent view
  * of the system through iproute2's JSON output (not netmgr's own reader), and cleanup that runs even on failure.
  */
-import { execFileSync, spawnSync } from 'child_process';
+import { execFileSync, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -94,7 +94,6 @@ export function systemDump(prefix: string, extraNamespaces: string[] = []): Json
  * tests share, only event lines naming an interface with `rootPrefix` are kept.
  */
 export function monitor(namespaces: (string | null)[], rootPrefix?: string) {
-  const { spawn } = require('child_process') as typeof import('child_process');
   const procs = namespaces.map((ns) => {
     const p = spawn('ip', [...nsArgs(ns), 'monitor', 'link', 'address'], { stdio: ['ignore', 'pipe', 'ignore'] });
     let text = '';
