@@ -2,7 +2,7 @@
  * `netmgr dpctl`: ovs-dpctl's commands and output format against the bridges netmgrd runs. Flows changed here
  * are runtime changes: the next `netmgr apply` puts a units-managed bridge's flows back to what its units say.
  */
-import type { DpctlFlow, DpctlShowBridge } from '../daemon/dpctl';
+import type { DpctlFlow, DpctlShowBridge } from '../daemon/protocol';
 import { DpctlRequest, type DpctlCommand, type DpctlParams } from '../daemon/protocol';
 import { Command, CliContext, EXIT_OK, UsageError } from './command';
 import { parseOptions, paths, printJson, requireRoot } from './common';

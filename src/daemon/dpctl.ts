@@ -7,29 +7,9 @@ import { formatDumpLine, formatFlowKey, formatActions, parseActions, parseFlow, 
 import type { BridgeManager } from '../datapath/manager';
 import type { Datapath, DpPortInfo, DpStats } from '../datapath/types';
 import { hasErrno, messageOf } from '../util/errors';
-import type { DpctlParams, DpctlResult } from './protocol';
+import type { DpctlFlow, DpctlParams, DpctlResult, DpctlShowBridge } from './protocol';
 import { RequestError } from './errors';
 import { parsingFlow, pickBridge, portTableOf, refuseFlowProblems } from './requests';
-
-export interface DpctlShowBridge {
-  name: string;
-  type: string;
-  stats: DpStats;
-  ports: DpPortInfo[];
-}
-
-export interface DpctlFlow {
-  ufid: string;
-  match: string;
-  actions: string;
-  packets: number;
-  bytes: number;
-  /** Milliseconds since the last hit, or null when never hit. */
-  usedMsAgo: number | null;
-  tcpFlags: number;
-  /** The `dump-flows` line (with -m: every field, masks and the UFID). */
-  line: string;
-}
 
 function parseOrThrow(dp: Datapath, flowText: string, actionsText: string | undefined) {
   const ports = portTableOf(dp);

@@ -12,7 +12,7 @@ import type { LiveBridge } from '../live/bridges';
 import type { UnitError } from '../model/types';
 import type { UnitSource } from '../units';
 import type { FdbEntry, FdbStats, TraceResult } from '../policy/learning/api';
-import type { DpctlFlow, DpctlShowBridge } from './dpctl';
+import type { DpPortInfo, DpStats } from '../datapath/types';
 import type { ApplyOutcome } from './records';
 import type { StatusReport } from './status';
 
@@ -75,6 +75,28 @@ export interface DpctlParams {
   mayCreate?: boolean;
   /** dump-flows -m: every field with its mask, and the UFID. */
   more?: boolean;
+}
+
+/** `dpctl show`: one bridge's datapath, counters and ports. */
+export interface DpctlShowBridge {
+  name: string;
+  type: string;
+  stats: DpStats;
+  ports: DpPortInfo[];
+}
+
+/** `dpctl dump-flows`: one flow as text and counters. */
+export interface DpctlFlow {
+  ufid: string;
+  match: string;
+  actions: string;
+  packets: number;
+  bytes: number;
+  /** Milliseconds since the last hit, or null when never hit. */
+  usedMsAgo: number | null;
+  tcpFlags: number;
+  /** The `dump-flows` line (with -m: every field, masks and the UFID). */
+  line: string;
 }
 
 /** show: the bridges; dump-flows: one bridge's flows; the others: what changed (printed with --json only). */

@@ -2,7 +2,7 @@
  * The table of sections and keys (see schema.ts for what a row says). One row per key, in the order the man page
  * and `netmgr` help list them; each row's default is checked against its key's type in UnitValues.
  */
-import type { Refusal, SchemaEntry, SectionEntry, UnitKey, UnitValues } from './schema';
+import type { Refusal, SchemaEntry, SectionEntry, UnitKey, UnitValues } from './schema-types';
 
 export const SECTIONS: readonly SectionEntry[] = [
   { name: 'unit', appliesTo: 'both', array: false, doc: 'What the unit is; required in every file.' },

@@ -1,0 +1,94 @@
+/** The types of the unit schema: what a row of the table (schema-table.ts) says, and the typed values it yields. */
+import type { BridgeSpec, Cidr, DatapathType, FlowSpec, LinkSettings, LinkState, PolicyType, PortKind, PortSpec, StaticMacSpec } from '../model/types';
+
+export type UnitType = 'bridge' | 'port';
+export type AppliesTo = UnitType | 'both';
+
+/**
+ * Value types. `ifname`/`nsname`/`mac` are strings checked by the parsers in values.ts; `cidr-list` is an array of
+ * CIDR strings (of `family` if set); `integer-list` is an array of distinct integers in `range`.
+ */
+export type ValueType = 'string' | 'integer' | 'enum' | 'ifname' | 'nsname' | 'mac' | 'cidr-list' | 'integer-list';
+
+export interface Refusal {
+  message: string;
+  hint: string;
+}
+
+/** The parsed value of each key, by its full name `section.key`: what validation stores and Values.get returns. */
+export interface UnitValues {
+  'unit.type': UnitType;
+  'unit.name': string;
+  'bridge.datapath': DatapathType;
+  'bridge.policy': PolicyType;
+  'bridge.mac-aging': number;
+  'bridge.mac-table-size': number;
+  'bridge.flow.match': string;
+  'bridge.flow.actions': string;
+  'bridge.static-mac.mac': string;
+  'bridge.static-mac.port': string;
+  'bridge.static-mac.vlan': number;
+  'port.bridge': string;
+  'port.kind': PortKind;
+  'port.namespace': string;
+  'port.peer': string;
+  'port.local-namespace': string;
+  'port.local-addresses': Cidr[];
+  'port.local-mac': string;
+  'port.vlan': number;
+  'port.trunks': number[];
+  'port.native-vlan': number;
+  'ipv4.addresses': Cidr[];
+  'ipv6.addresses': Cidr[];
+  'link.mtu': number;
+  'link.mac': string;
+  'link.state': LinkState;
+}
+
+/** A key's full name, `section.key`. */
+export type UnitKey = keyof UnitValues;
+
+/** A field of the model a key fills: of the bridge or port spec, its link settings, a flow or a static MAC entry. */
+export type ModelField = keyof BridgeSpec | keyof PortSpec | keyof LinkSettings | keyof FlowSpec | keyof StaticMacSpec;
+
+export interface SchemaEntry {
+  /** `section.key`. */
+  name: UnitKey;
+  /** The model field the value fills (`addresses` collects [ipv4] and [ipv6]; link keys fill LinkSettings). */
+  fills: ModelField;
+  /**
+   * Section path: `unit`, `bridge`, `bridge.flow` and `bridge.static-mac` (arrays of tables), `port`, `ipv4`,
+   * `ipv6`, `link`.
+   */
+  section: string;
+  key: string;
+  type: ValueType;
+  /** The value used when the key is absent; undefined means "unset" (see defaultDoc). */
+  default?: string | number | readonly unknown[];
+  /** How the default is described when it is computed or means "leave alone". */
+  defaultDoc?: string;
+  required?: boolean;
+  /** Inclusive bounds for `integer` and each `integer-list` element. */
+  range?: readonly [number, number];
+  /** Unit shown after a number in messages, e.g. "seconds". */
+  unit?: string;
+  /** Allowed values for `enum`. */
+  values?: readonly string[];
+  /** Values that are understood but refused, with the reason. */
+  refused?: Readonly<Record<string, Refusal>>;
+  /** Address family for `cidr-list`; undefined accepts both. */
+  family?: 4 | 6;
+  appliesTo: AppliesTo;
+  doc: string;
+  /** A TOML right-hand side, used in hints and the man page. */
+  example: string;
+}
+
+export interface SectionEntry {
+  /** `bridge.flow` and `bridge.static-mac` are nested under `bridge`. */
+  name: string;
+  appliesTo: AppliesTo;
+  /** Written `[[name]]`: an array of tables. */
+  array: boolean;
+  doc: string;
+}
