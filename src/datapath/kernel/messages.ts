@@ -4,8 +4,9 @@
  * the shared flow codec (src/flow/codec.ts). Golden-byte tests: test/unit/datapath/kernel-messages.test.ts.
  */
 import { decodeActions, decodeKey, decodeMask, encodeActions, encodeKey, encodeMask, type FlowActions, type FlowKey, type FlowMask } from '../../flow';
-import { HOST_IS_LITTLE_ENDIAN, OVS_FLOW_ATTR } from '../../flow/constants';
-import { NlAttrWriter, readAttrs, type NlAttr } from '../../flow/nlattr';
+import { OVS_FLOW_ATTR } from '../../flow/constants';
+import { GENL_RULES, HOST_IS_LITTLE_ENDIAN, NlAttrWriter, readAttrs, type NlAttr } from '../../netlink/attr';
+import { NetmgrError } from '../../util/errors';
 import { genlPayload } from '../../netlink/genl';
 import {
   OVS_DP_ATTR, OVS_DP_MEGAFLOW_STATS_LEN, OVS_DP_STATS_LEN, OVS_FLOW_STATS_LEN, OVS_HEADER_LEN, OVS_PACKET_ATTR,
@@ -13,7 +14,12 @@ import {
   type OvsVportStats,
 } from './abi';
 
-export class KernelMessageError extends Error {}
+/** An ovs genl message that does not decode (a missing or mis-sized attribute): a kernel/ABI mismatch or a bug. */
+export class KernelMessageError extends NetmgrError {
+  constructor(message: string) {
+    super('corrupt', message);
+  }
+}
 
 /** `struct ovs_header`: the datapath's ifindex, host order; 0 = "look it up by name". */
 export function ovsHeader(dpIfindex: number): Uint8Array {
@@ -77,7 +83,7 @@ export interface DatapathRequest {
 }
 
 export function encodeDatapathAttrs(r: DatapathRequest): Uint8Array {
-  const w = new NlAttrWriter();
+  const w = new NlAttrWriter(GENL_RULES);
   if (r.name !== undefined) w.putString(OVS_DP_ATTR.NAME, r.name);
   if (r.upcallPid !== undefined) w.putU32(OVS_DP_ATTR.UPCALL_PID, r.upcallPid);
   if (r.userFeatures !== undefined) w.putU32(OVS_DP_ATTR.USER_FEATURES, r.userFeatures);
@@ -133,7 +139,7 @@ export interface VportRequest {
 }
 
 export function encodeVportAttrs(r: VportRequest): Uint8Array {
-  const w = new NlAttrWriter();
+  const w = new NlAttrWriter(GENL_RULES);
   if (r.portNo !== undefined) w.putU32(OVS_VPORT_ATTR.PORT_NO, r.portNo);
   if (r.type !== undefined) w.putU32(OVS_VPORT_ATTR.TYPE, r.type);
   if (r.name !== undefined) w.putString(OVS_VPORT_ATTR.NAME, r.name);
@@ -193,7 +199,7 @@ export interface FlowRequest {
 }
 
 export function encodeFlowAttrs(r: FlowRequest): Uint8Array {
-  const w = new NlAttrWriter();
+  const w = new NlAttrWriter(GENL_RULES);
   if (r.key) w.put(OVS_FLOW_ATTR.KEY, encodeKey(r.key));
   if (r.key && r.mask) w.put(OVS_FLOW_ATTR.MASK, encodeMask(r.key, r.mask));
   if (r.actions) w.put(OVS_FLOW_ATTR.ACTIONS, encodeActions(r.actions));
@@ -278,7 +284,7 @@ export interface ExecuteRequest {
 }
 
 export function encodeExecuteAttrs(r: ExecuteRequest): Uint8Array {
-  const w = new NlAttrWriter();
+  const w = new NlAttrWriter(GENL_RULES);
   w.put(OVS_PACKET_ATTR.PACKET, r.packet);
   w.put(OVS_PACKET_ATTR.KEY, r.key);
   w.put(OVS_PACKET_ATTR.ACTIONS, encodeActions(r.actions));
