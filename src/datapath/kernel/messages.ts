@@ -5,7 +5,7 @@
  */
 import { decodeActions, decodeKey, decodeMask, encodeActions, encodeKey, encodeMask, type FlowActions, type FlowKey, type FlowMask } from '../../flow';
 import { OVS_FLOW_ATTR } from '../../flow/constants';
-import { GENL_RULES, HOST_IS_LITTLE_ENDIAN, NlAttrWriter, readAttrs, type NlAttr } from '../../netlink/attr';
+import { GENL_RULES, HOST_IS_LITTLE_ENDIAN, NlAttrWriter, getS32, getU32, readAttrs, readCString, type NlAttr } from '../../netlink/attr';
 import { NetmgrError } from '../../util/errors';
 import { genlPayload } from '../../netlink/genl';
 import {
@@ -47,11 +47,6 @@ const u64 = (a: Uint8Array, off: number): number => {
   const lo = v.getUint32(off + (HOST_IS_LITTLE_ENDIAN ? 0 : 4), HOST_IS_LITTLE_ENDIAN);
   const hi = v.getUint32(off + (HOST_IS_LITTLE_ENDIAN ? 4 : 0), HOST_IS_LITTLE_ENDIAN);
   return hi * 0x100000000 + lo;
-};
-const u32 = (a: Uint8Array): number => dv(a).getUint32(0, HOST_IS_LITTLE_ENDIAN);
-const cString = (a: Uint8Array): string => {
-  const end = a.indexOf(0);
-  return Buffer.from(a.buffer, a.byteOffset, end < 0 ? a.length : end).toString('utf8');
 };
 function sized(a: NlAttr, n: number, what: string): Uint8Array {
   if (a.payload.length < n) throw new KernelMessageError(`${what}: attribute ${a.type} has ${a.payload.length} bytes, expected ${n}`);
@@ -107,7 +102,7 @@ export function decodeDatapath(body: Uint8Array): DatapathInfo {
   const out: DatapathInfo = { dpIfindex, name: '' };
   for (const a of attrs) {
     switch (a.type) {
-      case OVS_DP_ATTR.NAME: out.name = cString(a.payload); break;
+      case OVS_DP_ATTR.NAME: out.name = readCString(a.payload); break;
       case OVS_DP_ATTR.STATS: {
         const p = sized(a, OVS_DP_STATS_LEN, 'OVS_DP_ATTR_STATS');
         out.stats = { nHit: u64(p, 0), nMissed: u64(p, 8), nLost: u64(p, 16), nFlows: u64(p, 24) };
@@ -118,8 +113,8 @@ export function decodeDatapath(body: Uint8Array): DatapathInfo {
         out.megaflowStats = { nMaskHit: u64(p, 0), nMasks: dv(p).getUint32(8, HOST_IS_LITTLE_ENDIAN), nCacheHit: u64(p, 16) };
         break;
       }
-      case OVS_DP_ATTR.USER_FEATURES: out.userFeatures = u32(sized(a, 4, 'OVS_DP_ATTR_USER_FEATURES')); break;
-      case OVS_DP_ATTR.MASKS_CACHE_SIZE: out.masksCacheSize = u32(sized(a, 4, 'OVS_DP_ATTR_MASKS_CACHE_SIZE')); break;
+      case OVS_DP_ATTR.USER_FEATURES: out.userFeatures = getU32(sized(a, 4, 'OVS_DP_ATTR_USER_FEATURES')); break;
+      case OVS_DP_ATTR.MASKS_CACHE_SIZE: out.masksCacheSize = getU32(sized(a, 4, 'OVS_DP_ATTR_MASKS_CACHE_SIZE')); break;
       case OVS_DP_ATTR.PER_CPU_PIDS: out.perCpuPids = readU32Array(a.payload); break;
       default: break; // PAD and attributes of newer kernels
     }
@@ -164,9 +159,9 @@ export function decodeVport(body: Uint8Array): VportInfo {
   const out: VportInfo = { dpIfindex, portNo: -1, type: 0, name: '', upcallPids: [] };
   for (const a of attrs) {
     switch (a.type) {
-      case OVS_VPORT_ATTR.PORT_NO: out.portNo = u32(sized(a, 4, 'OVS_VPORT_ATTR_PORT_NO')); break;
-      case OVS_VPORT_ATTR.TYPE: out.type = u32(sized(a, 4, 'OVS_VPORT_ATTR_TYPE')); break;
-      case OVS_VPORT_ATTR.NAME: out.name = cString(a.payload); break;
+      case OVS_VPORT_ATTR.PORT_NO: out.portNo = getU32(sized(a, 4, 'OVS_VPORT_ATTR_PORT_NO')); break;
+      case OVS_VPORT_ATTR.TYPE: out.type = getU32(sized(a, 4, 'OVS_VPORT_ATTR_TYPE')); break;
+      case OVS_VPORT_ATTR.NAME: out.name = readCString(a.payload); break;
       case OVS_VPORT_ATTR.UPCALL_PID: out.upcallPids = readU32Array(a.payload); break;
       case OVS_VPORT_ATTR.STATS: {
         const p = sized(a, OVS_VPORT_STATS_LEN, 'OVS_VPORT_ATTR_STATS');
@@ -175,8 +170,8 @@ export function decodeVport(body: Uint8Array): VportInfo {
         out.stats = s;
         break;
       }
-      case OVS_VPORT_ATTR.IFINDEX: out.ifindex = u32(sized(a, 4, 'OVS_VPORT_ATTR_IFINDEX')); break;
-      case OVS_VPORT_ATTR.NETNSID: out.netnsid = dv(sized(a, 4, 'OVS_VPORT_ATTR_NETNSID')).getInt32(0, HOST_IS_LITTLE_ENDIAN); break;
+      case OVS_VPORT_ATTR.IFINDEX: out.ifindex = getU32(sized(a, 4, 'OVS_VPORT_ATTR_IFINDEX')); break;
+      case OVS_VPORT_ATTR.NETNSID: out.netnsid = getS32(sized(a, 4, 'OVS_VPORT_ATTR_NETNSID')); break;
       default: break;
     }
   }
@@ -313,7 +308,7 @@ export function decodeUpcall(body: Uint8Array): UpcallMessage {
       case OVS_PACKET_ATTR.PACKET: packet = a.payload; break;
       case OVS_PACKET_ATTR.KEY: keyBytes = a.payload; break;
       case OVS_PACKET_ATTR.USERDATA: out.userdata = a.payload; break;
-      case OVS_PACKET_ATTR.LEN: out.len = u32(sized(a, 4, 'OVS_PACKET_ATTR_LEN')); break;
+      case OVS_PACKET_ATTR.LEN: out.len = getU32(sized(a, 4, 'OVS_PACKET_ATTR_LEN')); break;
       default: break;
     }
   }
