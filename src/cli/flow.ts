@@ -7,8 +7,9 @@ import { renderFlowError } from './flow-error';
 import { portTable } from '../units/flows';
 import {
   FlowError, FlowDecodeError, KEY_ATTR_BY_NUMBER, OVS_ACTION_ATTR, OVS_FLOW_ATTR, OVS_KEY_ATTR,
-  encodeActions, encodeKey, encodeMask, formatActions, formatFlowKey, parseActions, parseFlow, validateFlow, nlattr,
+  encodeActions, encodeKey, encodeMask, formatActions, formatFlowKey, parseActions, parseFlow, validateFlow,
 } from '../flow';
+import * as nlattr from '../netlink/attr';
 
 const USAGE = 'netmgr flow check|encode [--port NAME=NUMBER]... "<flow>" ["<actions>"]';
 

@@ -4,6 +4,7 @@
  * count). Megaflows of equal priority must not overlap, so the first hit in a subtable is the answer and the
  * scan can stop early; identical key+mask is EEXIST (as dpif-netdev), and `put` has modify semantics.
  */
+import { NetmgrError } from '../util/errors';
 import { KEY_WORDS, packMatch, type PacketKey } from './packed';
 import { murmur3x86x128 } from './ufid';
 import { formatFlowKey } from './format';
@@ -23,10 +24,10 @@ export interface MegaflowEntry {
   readonly maskWords: Uint32Array;
 }
 
-export class FlowTableError extends Error {
+/** A refused table change: EEXIST and ENOENT as the kernel says them; EOVERLAP (netmgr's own) is an overlap. */
+export class FlowTableError extends NetmgrError {
   constructor(readonly code: 'EEXIST' | 'EOVERLAP' | 'ENOENT', message: string, readonly existing?: MegaflowEntry) {
-    super(message);
-    this.name = 'FlowTableError';
+    super(code === 'ENOENT' ? 'not-found' : 'exists', message, code === 'EOVERLAP' ? undefined : code);
   }
 }
 

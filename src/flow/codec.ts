@@ -7,11 +7,17 @@ import {
   OVS_SAMPLE_ATTR, OVS_USERSPACE_ATTR,
 } from './constants';
 import { KEY_ATTRS, KEY_ATTR_BY_NUMBER, KEY_ATTR_LENGTHS, fieldOnes, getField, zeroAttr, type KeyAttrDef, type FieldValue } from './keyattrs';
-import { NlAttrWriter, readAttrs, attrU32, type NlAttr } from './nlattr';
+import { GENL_RULES, NlAttrWriter, readAttrs, attrU32, type NlAttr } from '../netlink/attr';
+import { NetmgrError } from '../util/errors';
 import { singleAttr } from './format';
 import type { FlowAction, FlowActions, FlowKey, FlowMask } from './types';
 
-export class FlowDecodeError extends Error {}
+/** Flow key, mask or action attributes that do not decode: a malformed kernel message or dump. */
+export class FlowDecodeError extends NetmgrError {
+  constructor(message: string) {
+    super('corrupt', message);
+  }
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Struct payloads
@@ -83,14 +89,14 @@ function writeKey(w: NlAttrWriter, key: FlowKey, mask: FlowMask | undefined): vo
 
 /** Payload of OVS_FLOW_ATTR_KEY. */
 export function encodeKey(key: FlowKey): Uint8Array {
-  const w = new NlAttrWriter();
+  const w = new NlAttrWriter(GENL_RULES);
   writeKey(w, key, undefined);
   return w.finish();
 }
 
 /** Payload of OVS_FLOW_ATTR_MASK: one mask attribute per key attribute, all-zero ones included (as dpctl sends). */
 export function encodeMask(key: FlowKey, mask: FlowMask): Uint8Array {
-  const w = new NlAttrWriter();
+  const w = new NlAttrWriter(GENL_RULES);
   writeKey(w, key, mask);
   return w.finish();
 }
@@ -200,7 +206,7 @@ function isWildcardMaskAttr(a: NlAttr): boolean {
 // Actions
 
 export function encodeActions(actions: FlowActions): Uint8Array {
-  const w = new NlAttrWriter();
+  const w = new NlAttrWriter(GENL_RULES);
   writeActions(w, actions);
   return w.finish();
 }
@@ -344,7 +350,7 @@ function decodeAction(a: NlAttr): FlowAction {
 
 /** The OVS_FLOW_ATTR_KEY / MASK / ACTIONS (and UFID) attributes of an ovs_flow NEW/SET request. */
 export function encodeFlowAttrs(flow: { key: FlowKey; mask?: FlowMask; ufid?: Uint8Array }, actions?: FlowActions): Uint8Array {
-  const w = new NlAttrWriter();
+  const w = new NlAttrWriter(GENL_RULES);
   w.put(OVS_FLOW_ATTR.KEY, encodeKey(flow.key));
   if (flow.mask) w.put(OVS_FLOW_ATTR.MASK, encodeMask(flow.key, flow.mask));
   if (actions) w.put(OVS_FLOW_ATTR.ACTIONS, encodeActions(actions));

@@ -76,4 +76,4 @@ export const USER_ACTION_COOKIE_SLOW_PATH = 2;
 export const OFPP_NONE = 0xffff;
 
 /** Host byte order, for the attributes the kernel keeps in host order (u32 ports, marks, PIDs). */
-export const HOST_IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+export { HOST_IS_LITTLE_ENDIAN } from '../netlink/attr';

@@ -6,7 +6,6 @@ export { parseFlow, parseActions, type ParseOptions } from './parse';
 export { formatFlowKey, formatFlowText, formatActions, formatAction, formatDumpLine, formatStats, type FormatOptions } from './format';
 export { validateFlow, checkFlow } from './validate';
 export { encodeKey, encodeMask, decodeKey, decodeMask, exactMask, encodeActions, decodeActions, encodeFlowAttrs, FlowDecodeError } from './codec';
-export * as nlattr from './nlattr';
 export { extractPacked, extractFlowKey, VNET_HDR_LEN, type ExtractOptions } from './extract';
 export { W as PACKED_WORD, KEY_WORDS, newPacketKey, finishPacketKey, hashWords, packMatch, unpackPacketKey, type PacketKey } from './packed';
 export { flowMatchesPacket, applyMask } from './match';

@@ -4,6 +4,7 @@
  * absent attribute is absent from the netlink KEY and MASK. MACs are 48-bit integers and IPv4 addresses u32
  * integers (both exact in a JS number), so keys compare and hash without allocation; IPv6 addresses are 16 bytes.
  */
+import { NetmgrError } from '../util/errors';
 
 export type Mac = number;
 export type Ipv4Address = number;
@@ -96,7 +97,7 @@ export interface ParsedActions {
 export interface FlowStats { packets: number; bytes: number; /** ms timestamp of the last hit, or undefined */ used?: number; tcpFlags: number }
 
 /** A parse or validation problem with the position of the offending token. */
-export class FlowError extends Error {
+export class FlowError extends NetmgrError {
   constructor(
     message: string,
     readonly column: number,
@@ -104,7 +105,6 @@ export class FlowError extends Error {
     /** Which text the column refers to. */
     readonly source: 'flow' | 'actions' = 'flow',
   ) {
-    super(message);
-    this.name = 'FlowError';
+    super('invalid', message);
   }
 }

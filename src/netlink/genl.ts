@@ -2,7 +2,8 @@
  * Generic netlink: the genlmsghdr framing and family resolution through the `nlctrl` family (CTRL_CMD_GETFAMILY),
  * as `genl ctrl get name NAME` does. Pure encoders/decoders plus one request helper over NetlinkSocket.
  */
-import { NlAttrWriter, readAttrs } from '../flow/nlattr';
+import { GENL_RULES, NlAttrError, NlAttrWriter, getU16, getU32, readAttrs, readCString } from './attr';
+import { hasErrno } from '../util/errors';
 import { NetlinkError, NetlinkSocket, NLM_F_DUMP } from './socket';
 
 /** The controller family's fixed id (`GENL_ID_CTRL`). */
@@ -40,42 +41,36 @@ export interface GenlMessage {
 }
 
 export function parseGenl(payload: Uint8Array): GenlMessage {
-  if (payload.length < GENL_HDRLEN) throw new Error(`generic netlink message of ${payload.length} bytes has no genlmsghdr`);
+  if (payload.length < GENL_HDRLEN) throw new NlAttrError(`generic netlink message of ${payload.length} bytes has no genlmsghdr`);
   return { cmd: payload[0], version: payload[1], body: payload.subarray(GENL_HDRLEN) };
 }
 
 /** CTRL_CMD_GETFAMILY request body for one family name. */
 export function encodeGetFamily(name: string): Buffer {
-  return genlPayload(CTRL_CMD.GETFAMILY, 1, new Uint8Array(0), new NlAttrWriter().putString(CTRL_ATTR.FAMILY_NAME, name).finish());
+  return genlPayload(CTRL_CMD.GETFAMILY, 1, new Uint8Array(0), new NlAttrWriter(GENL_RULES).putString(CTRL_ATTR.FAMILY_NAME, name).finish());
 }
-
-const cString = (b: Uint8Array): string => {
-  const end = b.indexOf(0);
-  return Buffer.from(b.buffer, b.byteOffset, end < 0 ? b.length : end).toString('utf8');
-};
 
 /** Decodes a CTRL_CMD_NEWFAMILY reply (the answer to GETFAMILY). */
 export function decodeFamily(payload: Uint8Array): GenlFamily {
   const { body } = parseGenl(payload);
   const fam: GenlFamily = { name: '', id: 0, version: 0, mcastGroups: new Map() };
   for (const a of readAttrs(body)) {
-    const dv = new DataView(a.payload.buffer, a.payload.byteOffset, a.payload.byteLength);
-    if (a.type === CTRL_ATTR.FAMILY_ID) fam.id = dv.getUint16(0, true);
-    else if (a.type === CTRL_ATTR.FAMILY_NAME) fam.name = cString(a.payload);
-    else if (a.type === CTRL_ATTR.VERSION) fam.version = dv.getUint32(0, true);
+    if (a.type === CTRL_ATTR.FAMILY_ID) fam.id = getU16(a.payload);
+    else if (a.type === CTRL_ATTR.FAMILY_NAME) fam.name = readCString(a.payload);
+    else if (a.type === CTRL_ATTR.VERSION) fam.version = getU32(a.payload);
     else if (a.type === CTRL_ATTR.MCAST_GROUPS) {
       for (const grp of readAttrs(a.payload)) {
         let name = '';
         let id = -1;
         for (const f of readAttrs(grp.payload)) {
-          if (f.type === CTRL_ATTR_MCAST_GRP.NAME) name = cString(f.payload);
-          else if (f.type === CTRL_ATTR_MCAST_GRP.ID) id = new DataView(f.payload.buffer, f.payload.byteOffset, 4).getUint32(0, true);
+          if (f.type === CTRL_ATTR_MCAST_GRP.NAME) name = readCString(f.payload);
+          else if (f.type === CTRL_ATTR_MCAST_GRP.ID) id = getU32(f.payload);
         }
         if (name && id >= 0) fam.mcastGroups.set(name, id);
       }
     }
   }
-  if (!fam.id) throw new Error(`CTRL_CMD_GETFAMILY reply without CTRL_ATTR_FAMILY_ID`);
+  if (!fam.id) throw new NlAttrError(`CTRL_CMD_GETFAMILY reply without CTRL_ATTR_FAMILY_ID`);
   return fam;
 }
 
@@ -86,7 +81,7 @@ export function resolveFamily(sock: NetlinkSocket, name: string): GenlFamily | u
     if (!replies.length) return undefined;
     return decodeFamily(replies[0].payload);
   } catch (e) {
-    if (e instanceof NetlinkError && e.code === 'ENOENT') return undefined;
+    if (e instanceof NetlinkError && hasErrno(e, 'ENOENT')) return undefined;
     throw e;
   }
 }

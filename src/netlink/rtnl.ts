@@ -2,7 +2,8 @@
  * rtnetlink: links and addresses. Constants carry the kernel's names (include/uapi/linux/if_link.h,
  * rtnetlink.h, if_addr.h, veth.h). Encoders build request payloads; decoders turn dump messages into plain records.
  */
-import { AttrWriter, attrTable, readStr } from './attr';
+import { LENIENT, NlAttrWriter, RTNETLINK_RULES, attrTable, getS32, getU32, optU32, readCString } from './attr';
+import { hasErrno } from '../util/errors';
 import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NetlinkSocket } from './socket';
 
 export const RTM_NEWLINK = 16;
@@ -103,28 +104,28 @@ export const macToBytes = (s: string): Buffer => Buffer.from(s.split(':').map((h
 
 export function decodeLink(payload: Buffer): LinkRecord {
   const hdr = decodeIfInfoMsg(payload);
-  const t = attrTable(payload, IFINFOMSG_LEN);
+  const t = attrTable(payload.subarray(IFINFOMSG_LEN), LENIENT);
   const rec: LinkRecord = {
     index: hdr.index,
-    name: readStr(t.get(IFLA_IFNAME) ?? Buffer.alloc(0)),
+    name: readCString(t.get(IFLA_IFNAME) ?? Buffer.alloc(0)),
     flags: hdr.flags,
-    mtu: t.get(IFLA_MTU)?.readUInt32LE(0) ?? 0,
+    mtu: optU32(t.get(IFLA_MTU)),
   };
   const addr = t.get(IFLA_ADDRESS);
   if (addr && addr.length === 6) rec.mac = macToString(addr);
   const info = t.get(IFLA_LINKINFO);
   if (info) {
-    const kind = attrTable(info).get(IFLA_INFO_KIND);
-    if (kind) rec.kind = readStr(kind);
+    const kind = attrTable(info, LENIENT).get(IFLA_INFO_KIND);
+    if (kind) rec.kind = readCString(kind);
   }
   const link = t.get(IFLA_LINK);
-  if (link) rec.link = link.readInt32LE(0);
+  if (link) rec.link = getS32(link);
   const nsid = t.get(IFLA_LINK_NETNSID);
-  if (nsid) rec.linkNetnsid = nsid.readInt32LE(0);
+  if (nsid) rec.linkNetnsid = getS32(nsid);
   const master = t.get(IFLA_MASTER);
-  if (master) rec.master = master.readUInt32LE(0);
+  if (master) rec.master = getU32(master);
   const alias = t.get(IFLA_IFALIAS);
-  if (alias) rec.alias = readStr(alias);
+  if (alias) rec.alias = readCString(alias);
   return rec;
 }
 
@@ -175,14 +176,14 @@ export function ipToBytes(s: string): Buffer {
 
 export function decodeAddr(payload: Buffer): AddrRecord {
   const family = payload.readUInt8(0);
-  const t = attrTable(payload, IFADDRMSG_LEN);
+  const t = attrTable(payload.subarray(IFADDRMSG_LEN), LENIENT);
   // For IPv4, IFA_LOCAL is the interface's own address (IFA_ADDRESS is the peer on point-to-point links).
   const raw = (family === AF_INET ? t.get(IFA_LOCAL) : undefined) ?? t.get(IFA_ADDRESS) ?? Buffer.alloc(0);
   const flagsAttr = t.get(IFA_FLAGS);
   return {
     family,
     prefixlen: payload.readUInt8(1),
-    flags: flagsAttr ? flagsAttr.readUInt32LE(0) : payload.readUInt8(2),
+    flags: flagsAttr ? getU32(flagsAttr) : payload.readUInt8(2),
     scope: payload.readUInt8(3),
     index: payload.readUInt32LE(4),
     address: ipToString(raw),
@@ -190,7 +191,7 @@ export function decodeAddr(payload: Buffer): AddrRecord {
 }
 
 export function dumpLinks(sock: NetlinkSocket): LinkRecord[] {
-  const req = new AttrWriter(32).raw(encodeIfInfoMsg({})).u32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS).result();
+  const req = new NlAttrWriter(RTNETLINK_RULES, 32).putStruct(encodeIfInfoMsg({})).putU32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS).finish();
   return sock.request(RTM_GETLINK, NLM_F_DUMP, req, 'dump links').filter((m) => m.type === RTM_NEWLINK).map((m) => decodeLink(m.payload));
 }
 
@@ -209,27 +210,27 @@ export interface VethEndSpec {
   index?: number;
 }
 
-function writeEnd(w: AttrWriter, end: VethEndSpec): void {
-  w.str(IFLA_IFNAME, end.name);
-  if (end.mtu !== undefined) w.u32(IFLA_MTU, end.mtu);
-  if (end.mac !== undefined) w.bytes(IFLA_ADDRESS, macToBytes(end.mac));
-  if (end.nsFd !== undefined) w.u32(IFLA_NET_NS_FD, end.nsFd);
+function writeEnd(w: NlAttrWriter, end: VethEndSpec): void {
+  w.putString(IFLA_IFNAME, end.name);
+  if (end.mtu !== undefined) w.putU32(IFLA_MTU, end.mtu);
+  if (end.mac !== undefined) w.put(IFLA_ADDRESS, macToBytes(end.mac));
+  if (end.nsFd !== undefined) w.putU32(IFLA_NET_NS_FD, end.nsFd);
 }
 
 /** `ip link add A netns X type veth peer name B netns Y`, in one message. Both ends start down. */
 export function createVeth(sock: NetlinkSocket, a: VethEndSpec, b: VethEndSpec): void {
-  const w = new AttrWriter(256).raw(encodeIfInfoMsg({ index: a.index ?? 0 }));
+  const w = new NlAttrWriter(RTNETLINK_RULES, 256).putStruct(encodeIfInfoMsg({ index: a.index ?? 0 }));
   writeEnd(w, a);
   w.nested(IFLA_LINKINFO, (li) => {
-    li.str(IFLA_INFO_KIND, 'veth');
+    li.putString(IFLA_INFO_KIND, 'veth');
     li.nested(IFLA_INFO_DATA, (d) => {
       d.nested(VETH_INFO_PEER, (p) => {
-        p.raw(encodeIfInfoMsg({ index: b.index ?? 0 }));
+        p.putStruct(encodeIfInfoMsg({ index: b.index ?? 0 }));
         writeEnd(p, b);
       });
     });
   });
-  sock.request(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, w.result(), `create veth ${a.name} <-> ${b.name}`);
+  sock.request(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, w.finish(), `create veth ${a.name} <-> ${b.name}`);
 }
 
 export function deleteLink(sock: NetlinkSocket, index: number, what: string): void {
@@ -248,31 +249,31 @@ export function setLink(sock: NetlinkSocket, index: number, change: LinkChange, 
     hdr.flags = change.up ? IFF_UP : 0;
     hdr.change = IFF_UP;
   }
-  const w = new AttrWriter(64).raw(encodeIfInfoMsg(hdr));
-  if (change.mtu !== undefined) w.u32(IFLA_MTU, change.mtu);
-  if (change.mac !== undefined) w.bytes(IFLA_ADDRESS, macToBytes(change.mac));
-  sock.request(RTM_NEWLINK, 0, w.result(), `set ${what}`);
+  const w = new NlAttrWriter(RTNETLINK_RULES, 64).putStruct(encodeIfInfoMsg(hdr));
+  if (change.mtu !== undefined) w.putU32(IFLA_MTU, change.mtu);
+  if (change.mac !== undefined) w.put(IFLA_ADDRESS, macToBytes(change.mac));
+  sock.request(RTM_NEWLINK, 0, w.finish(), `set ${what}`);
 }
 
 /** `ip link set X netns NS`: moves a link into the namespace behind nsFd (it keeps its name, goes down). */
 export function moveLink(sock: NetlinkSocket, index: number, nsFd: number, what: string): void {
-  const w = new AttrWriter(32).raw(encodeIfInfoMsg({ index })).u32(IFLA_NET_NS_FD, nsFd);
-  sock.request(RTM_NEWLINK, 0, w.result(), `move ${what}`);
+  const w = new NlAttrWriter(RTNETLINK_RULES, 32).putStruct(encodeIfInfoMsg({ index })).putU32(IFLA_NET_NS_FD, nsFd);
+  sock.request(RTM_NEWLINK, 0, w.finish(), `move ${what}`);
 }
 
 /** Looks one link up by name; undefined when absent. */
 export function getLinkByName(sock: NetlinkSocket, name: string): LinkRecord | undefined {
-  const w = new AttrWriter(48).raw(encodeIfInfoMsg({})).str(IFLA_IFNAME, name).u32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+  const w = new NlAttrWriter(RTNETLINK_RULES, 48).putStruct(encodeIfInfoMsg({})).putString(IFLA_IFNAME, name).putU32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
   try {
-    const r = sock.request(RTM_GETLINK, 0, w.result(), `get link ${name}`);
+    const r = sock.request(RTM_GETLINK, 0, w.finish(), `get link ${name}`);
     return r.length ? decodeLink(r[0].payload) : undefined;
   } catch (e) {
-    if ((e as { code?: string }).code === 'ENODEV') return undefined;
+    if (hasErrno(e, 'ENODEV')) return undefined;
     throw e;
   }
 }
 
-function addrPayload(index: number, cidr: string): Buffer {
+function addrPayload(index: number, cidr: string): Uint8Array {
   const [ip, plen] = cidr.split('/');
   const bytes = ipToBytes(ip);
   const family = bytes.length === 4 ? AF_INET : AF_INET6;
@@ -280,8 +281,8 @@ function addrPayload(index: number, cidr: string): Buffer {
   hdr.writeUInt8(family, 0);
   hdr.writeUInt8(Number(plen), 1);
   hdr.writeUInt32LE(index, 4);
-  const w = new AttrWriter(48).raw(hdr).bytes(IFA_LOCAL, bytes).bytes(IFA_ADDRESS, bytes);
-  return w.result();
+  const w = new NlAttrWriter(RTNETLINK_RULES, 48).putStruct(hdr).put(IFA_LOCAL, bytes).put(IFA_ADDRESS, bytes);
+  return w.finish();
 }
 
 export function addAddress(sock: NetlinkSocket, index: number, cidr: string, what: string): void {

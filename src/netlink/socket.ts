@@ -3,7 +3,8 @@
  * sendmsg for rtnetlink and genl, so request/ack round trips are cheap and keep the apply path simple.
  */
 import { native } from '../native';
-import { attrTable, readStr } from './attr';
+import { LENIENT, attrTable, readCString } from './attr';
+import { NetmgrError, type ErrorKind } from '../util/errors';
 
 export const NETLINK_ROUTE = 0;
 export const NETLINK_GENERIC = 16;
@@ -45,15 +46,26 @@ export interface NetlinkMessage {
   payload: Buffer;
 }
 
-/** A kernel rejection: errno name and number, plus the kernel's own explanation when it sent an extended ack. */
-export class NetlinkError extends Error {
+/** A kernel rejection: errno name (`code`, also `errno`) and number, plus the kernel's explanation from an extended ack. */
+export class NetlinkError extends NetmgrError {
   constructor(
     readonly code: string,
-    readonly errno: number,
+    readonly errnoNumber: number,
     readonly kernelMessage: string | undefined,
     what: string,
   ) {
-    super(`${what}: ${code}${kernelMessage ? ` (kernel: ${kernelMessage})` : ''}`);
+    super(kindOfErrno(code), `${what}: ${code}${kernelMessage ? ` (kernel: ${kernelMessage})` : ''}`, code);
+  }
+}
+
+/** The error kind a kernel errno means to a caller. */
+function kindOfErrno(code: string): ErrorKind {
+  switch (code) {
+    case 'ENOENT': case 'ENODEV': case 'ESRCH': return 'not-found';
+    case 'EEXIST': case 'EADDRINUSE': return 'exists';
+    case 'EBUSY': case 'EAGAIN': return 'busy';
+    case 'EOPNOTSUPP': case 'ENOSYS': case 'EPROTONOSUPPORT': return 'unsupported';
+    default: return 'failed';
   }
 }
 
@@ -104,9 +116,9 @@ export function parseError(msg: NetlinkMessage): { errno: number; kernelMessage?
   // After the error code comes the original request: only its header when capped, else all of it.
   const origLen = p.length >= 8 ? p.readUInt32LE(4) : 0;
   const tlvStart = 4 + (msg.flags & NLM_F_CAPPED ? NLMSG_HDRLEN : (origLen + 3) & ~3);
-  const tlvs = attrTable(p, Math.min(tlvStart, p.length));
+  const tlvs = attrTable(p.subarray(Math.min(tlvStart, p.length)), LENIENT);
   const text = tlvs.get(NLMSGERR_ATTR_MSG);
-  return { errno, kernelMessage: text ? readStr(text) : undefined };
+  return { errno, kernelMessage: text ? readCString(text) : undefined };
 }
 
 export class NetlinkSocket {
@@ -135,12 +147,12 @@ export class NetlinkSocket {
    * Sends one request (payload after the nlmsghdr) and collects the answer: the messages of a dump until
    * NLMSG_DONE, or the ack. Throws NetlinkError on a kernel rejection; `what` names the operation for the message.
    */
-  request(type: number, flags: number, payload: Buffer, what: string): NetlinkMessage[] {
+  request(type: number, flags: number, payload: Uint8Array, what: string): NetlinkMessage[] {
     if (this.closed) throw new Error(`${what}: netlink socket already closed`);
     const seq = this.nextSeq();
     const msg = Buffer.allocUnsafe(NLMSG_HDRLEN + payload.length);
     writeHeader(msg, msg.length, type, flags | NLM_F_REQUEST | NLM_F_ACK, seq);
-    payload.copy(msg, NLMSG_HDRLEN);
+    msg.set(payload, NLMSG_HDRLEN);
     const n = native();
     n.nlSend(this.fd, msg, msg.length);
     const replies: NetlinkMessage[] = [];
@@ -175,11 +187,11 @@ export class NetlinkSocket {
    * Sends one request without asking for an ack and without waiting: the kernel answers only a failure, which the
    * next request() skips as a stale sequence number. For fire-and-forget work on a hot path (packet execute).
    */
-  send(type: number, flags: number, payload: Buffer): void {
+  send(type: number, flags: number, payload: Uint8Array): void {
     if (this.closed) throw new Error('netlink socket already closed');
     const msg = Buffer.allocUnsafe(NLMSG_HDRLEN + payload.length);
     writeHeader(msg, msg.length, type, flags | NLM_F_REQUEST, this.nextSeq());
-    payload.copy(msg, NLMSG_HDRLEN);
+    msg.set(payload, NLMSG_HDRLEN);
     native().nlSend(this.fd, msg, msg.length);
   }
 

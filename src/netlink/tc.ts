@@ -17,7 +17,8 @@
  * Constants carry the kernel's names (include/uapi/linux/rtnetlink.h, pkt_sched.h, pkt_cls.h, tc_act/tc_gact.h,
  * filter.h, bpf_common.h, if_ether.h).
  */
-import { AttrWriter, attrTable, parseAttrs, readStr } from './attr';
+import { LENIENT, NlAttrWriter, RTNETLINK_RULES, attrTable, optU32, readAttrs, readCString } from './attr';
+import { hasErrno } from '../util/errors';
 import { AF_UNSPEC } from './rtnl';
 import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NetlinkError, NetlinkSocket } from './socket';
 
@@ -195,18 +196,18 @@ export interface FilterRecord {
 
 /** A matchall at netmgr's prio and handle is netmgr's; its action cookie, if there, tells whether it made the qdisc. */
 function readMatchallDrop(opts: Buffer): { createdQdisc: boolean } {
-  const acts = attrTable(opts).get(TCA_MATCHALL_ACT);
+  const acts = attrTable(opts, LENIENT).get(TCA_MATCHALL_ACT);
   // Actions are nested under their order (1, 2, ...).
-  for (const a of acts ? parseAttrs(acts) : []) {
-    if (attrTable(a.data).get(TCA_ACT_COOKIE)?.equals(cookieFor(true))) return { createdQdisc: true };
+  for (const a of acts ? readAttrs(acts, LENIENT) : []) {
+    if (attrTable(a.payload, LENIENT).get(TCA_ACT_COOKIE)?.equals(cookieFor(true))) return { createdQdisc: true };
   }
   return { createdQdisc: false };
 }
 
 /** bpf in direct-action mode running netmgr's program. */
 function readBpfDrop(opts: Buffer): { createdQdisc: boolean } | undefined {
-  const t = attrTable(opts);
-  const flags = t.get(TCA_BPF_FLAGS)?.readUInt32LE(0) ?? 0;
+  const t = attrTable(opts, LENIENT);
+  const flags = optU32(t.get(TCA_BPF_FLAGS));
   const ops = t.get(TCA_BPF_OPS);
   if (!(flags & TCA_BPF_FLAG_ACT_DIRECT) || !ops) return undefined;
   const prog = decodeClassicBpf(ops);
@@ -221,15 +222,15 @@ function readBpfDrop(opts: Buffer): { createdQdisc: boolean } | undefined {
 
 function decodeFilter(payload: Buffer): FilterRecord {
   const hdr = decodeTcMsg(payload);
-  const t = attrTable(payload, TCMSG_LEN);
+  const t = attrTable(payload.subarray(TCMSG_LEN), LENIENT);
   const rec: FilterRecord = {
     ifindex: hdr.ifindex,
     parent: hdr.parent,
     prio: hdr.info >>> 16,
     protocol: htons(hdr.info & TC_H_MIN_MASK),
     handle: hdr.handle,
-    chain: t.get(TCA_CHAIN)?.readUInt32LE(0) ?? 0,
-    kind: readStr(t.get(TCA_KIND) ?? Buffer.alloc(0)),
+    chain: optU32(t.get(TCA_CHAIN)),
+    kind: readCString(t.get(TCA_KIND) ?? Buffer.alloc(0)),
   };
   // Each prio/protocol is also listed once with handle 0 and no options: not a filter, no mark.
   const opts = t.get(TCA_OPTIONS);
@@ -268,22 +269,20 @@ export function hasIngressDrop(sock: NetlinkSocket, ifindex: number): boolean {
   return findNetmgrFilter(sock, ifindex) !== undefined;
 }
 
-const errnoOf = (e: unknown): string | undefined => (e instanceof NetlinkError ? e.code : undefined);
-
-function qdiscPayload(ifindex: number): Buffer {
-  return new AttrWriter(32)
-    .raw(encodeTcMsg({ ifindex, handle: CLSACT_HANDLE, parent: CLSACT_PARENT, info: 0 }))
-    .str(TCA_KIND, 'clsact')
-    .result();
+function qdiscPayload(ifindex: number): Uint8Array {
+  return new NlAttrWriter(RTNETLINK_RULES, 32)
+    .putStruct(encodeTcMsg({ ifindex, handle: CLSACT_HANDLE, parent: CLSACT_PARENT, info: 0 }))
+    .putString(TCA_KIND, 'clsact')
+    .finish();
 }
 
-function filterPayload(ifindex: number, kind: string | undefined, options?: (w: AttrWriter) => void): Buffer {
-  const w = new AttrWriter(128).raw(
+function filterPayload(ifindex: number, kind: string | undefined, options?: (w: NlAttrWriter) => void): Uint8Array {
+  const w = new NlAttrWriter(RTNETLINK_RULES, 128).putStruct(
     encodeTcMsg({ ifindex, handle: NETMGR_FILTER_HANDLE, parent: INGRESS_PARENT, info: filterInfo(NETMGR_FILTER_PRIO) }),
   );
-  if (kind !== undefined) w.str(TCA_KIND, kind);
+  if (kind !== undefined) w.putString(TCA_KIND, kind);
   if (options) w.nested(TCA_OPTIONS, options);
-  return w.result();
+  return w.finish();
 }
 
 function addMatchallDrop(sock: NetlinkSocket, ifindex: number, name: string, createdQdisc: boolean): void {
@@ -292,9 +291,9 @@ function addMatchallDrop(sock: NetlinkSocket, ifindex: number, name: string, cre
   const payload = filterPayload(ifindex, 'matchall', (o) => {
     o.nested(TCA_MATCHALL_ACT, (acts) => {
       acts.nested(1, (a) => {
-        a.str(TCA_ACT_KIND, 'gact');
-        a.nested(TCA_ACT_OPTIONS, (g) => g.bytes(TCA_GACT_PARMS, encodeGact(TC_ACT_SHOT)));
-        a.bytes(TCA_ACT_COOKIE, cookie);
+        a.putString(TCA_ACT_KIND, 'gact');
+        a.nested(TCA_ACT_OPTIONS, (g) => g.put(TCA_GACT_PARMS, encodeGact(TC_ACT_SHOT)));
+        a.put(TCA_ACT_COOKIE, cookie);
       });
     });
   });
@@ -304,9 +303,9 @@ function addMatchallDrop(sock: NetlinkSocket, ifindex: number, name: string, cre
 function addBpfDrop(sock: NetlinkSocket, ifindex: number, name: string, createdQdisc: boolean, why: string): void {
   const prog = dropProgram(createdQdisc);
   const payload = filterPayload(ifindex, 'bpf', (o) => {
-    o.u16(TCA_BPF_OPS_LEN, prog.length);
-    o.bytes(TCA_BPF_OPS, encodeClassicBpf(prog));
-    o.u32(TCA_BPF_FLAGS, TCA_BPF_FLAG_ACT_DIRECT);
+    o.putU16(TCA_BPF_OPS_LEN, prog.length);
+    o.put(TCA_BPF_OPS, encodeClassicBpf(prog));
+    o.putU32(TCA_BPF_FLAGS, TCA_BPF_FLAG_ACT_DIRECT);
   });
   sock.request(RTM_NEWTFILTER, NLM_F_CREATE | NLM_F_EXCL, payload, `add ingress drop filter (bpf, since ${why}) on ${name}`);
 }
@@ -316,7 +315,7 @@ function addDropFilter(sock: NetlinkSocket, ifindex: number, name: string, creat
   try {
     addMatchallDrop(sock, ifindex, name, createdQdisc);
   } catch (e) {
-    if (errnoOf(e) !== 'ENOENT') throw e;
+    if (!hasErrno(e, 'ENOENT')) throw e;
     const k = (e as NetlinkError).kernelMessage;
     addBpfDrop(sock, ifindex, name, createdQdisc, `matchall/gact: ENOENT${k ? ` (kernel: ${k})` : ''}`);
   }
@@ -345,13 +344,13 @@ export function installIngressDrop(sock: NetlinkSocket, ifindex: number, name: s
     sock.request(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL, qdiscPayload(ifindex), `add clsact qdisc to ${name}`);
     createdQdisc = true;
   } catch (e) {
-    if (errnoOf(e) !== 'EEXIST') throw e;
+    if (!hasErrno(e, 'EEXIST')) throw e;
   }
 
   try {
     addDropFilter(sock, ifindex, name, createdQdisc);
   } catch (e) {
-    if (errnoOf(e) === 'EEXIST') {
+    if (hasErrno(e, 'EEXIST')) {
       // Ours appeared concurrently: installed. Anything else at our prio is a foreign filter: report the clash.
       const now = findNetmgrFilter(sock, ifindex);
       if (now) return rec(now.netmgrDrop!.createdQdisc);
@@ -374,7 +373,7 @@ function ignoreGone<T>(f: () => T, fallback: T): T {
   try {
     return f();
   } catch (e) {
-    if (!GONE.has(errnoOf(e) ?? '')) throw e;
+    if (!hasErrno(e, ...GONE)) throw e;
     return fallback;
   }
 }

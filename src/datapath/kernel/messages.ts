@@ -4,8 +4,9 @@
  * the shared flow codec (src/flow/codec.ts). Golden-byte tests: test/unit/datapath/kernel-messages.test.ts.
  */
 import { decodeActions, decodeKey, decodeMask, encodeActions, encodeKey, encodeMask, type FlowActions, type FlowKey, type FlowMask } from '../../flow';
-import { HOST_IS_LITTLE_ENDIAN, OVS_FLOW_ATTR } from '../../flow/constants';
-import { NlAttrWriter, readAttrs, type NlAttr } from '../../flow/nlattr';
+import { OVS_FLOW_ATTR } from '../../flow/constants';
+import { GENL_RULES, HOST_IS_LITTLE_ENDIAN, NlAttrWriter, getS32, getU32, readAttrs, readCString, type NlAttr } from '../../netlink/attr';
+import { NetmgrError } from '../../util/errors';
 import { genlPayload } from '../../netlink/genl';
 import {
   OVS_DP_ATTR, OVS_DP_MEGAFLOW_STATS_LEN, OVS_DP_STATS_LEN, OVS_FLOW_STATS_LEN, OVS_HEADER_LEN, OVS_PACKET_ATTR,
@@ -13,7 +14,12 @@ import {
   type OvsVportStats,
 } from './abi';
 
-export class KernelMessageError extends Error {}
+/** An ovs genl message that does not decode (a missing or mis-sized attribute): a kernel/ABI mismatch or a bug. */
+export class KernelMessageError extends NetmgrError {
+  constructor(message: string) {
+    super('corrupt', message);
+  }
+}
 
 /** `struct ovs_header`: the datapath's ifindex, host order; 0 = "look it up by name". */
 export function ovsHeader(dpIfindex: number): Uint8Array {
@@ -41,11 +47,6 @@ const u64 = (a: Uint8Array, off: number): number => {
   const lo = v.getUint32(off + (HOST_IS_LITTLE_ENDIAN ? 0 : 4), HOST_IS_LITTLE_ENDIAN);
   const hi = v.getUint32(off + (HOST_IS_LITTLE_ENDIAN ? 4 : 0), HOST_IS_LITTLE_ENDIAN);
   return hi * 0x100000000 + lo;
-};
-const u32 = (a: Uint8Array): number => dv(a).getUint32(0, HOST_IS_LITTLE_ENDIAN);
-const cString = (a: Uint8Array): string => {
-  const end = a.indexOf(0);
-  return Buffer.from(a.buffer, a.byteOffset, end < 0 ? a.length : end).toString('utf8');
 };
 function sized(a: NlAttr, n: number, what: string): Uint8Array {
   if (a.payload.length < n) throw new KernelMessageError(`${what}: attribute ${a.type} has ${a.payload.length} bytes, expected ${n}`);
@@ -77,7 +78,7 @@ export interface DatapathRequest {
 }
 
 export function encodeDatapathAttrs(r: DatapathRequest): Uint8Array {
-  const w = new NlAttrWriter();
+  const w = new NlAttrWriter(GENL_RULES);
   if (r.name !== undefined) w.putString(OVS_DP_ATTR.NAME, r.name);
   if (r.upcallPid !== undefined) w.putU32(OVS_DP_ATTR.UPCALL_PID, r.upcallPid);
   if (r.userFeatures !== undefined) w.putU32(OVS_DP_ATTR.USER_FEATURES, r.userFeatures);
@@ -101,7 +102,7 @@ export function decodeDatapath(body: Uint8Array): DatapathInfo {
   const out: DatapathInfo = { dpIfindex, name: '' };
   for (const a of attrs) {
     switch (a.type) {
-      case OVS_DP_ATTR.NAME: out.name = cString(a.payload); break;
+      case OVS_DP_ATTR.NAME: out.name = readCString(a.payload); break;
       case OVS_DP_ATTR.STATS: {
         const p = sized(a, OVS_DP_STATS_LEN, 'OVS_DP_ATTR_STATS');
         out.stats = { nHit: u64(p, 0), nMissed: u64(p, 8), nLost: u64(p, 16), nFlows: u64(p, 24) };
@@ -112,8 +113,8 @@ export function decodeDatapath(body: Uint8Array): DatapathInfo {
         out.megaflowStats = { nMaskHit: u64(p, 0), nMasks: dv(p).getUint32(8, HOST_IS_LITTLE_ENDIAN), nCacheHit: u64(p, 16) };
         break;
       }
-      case OVS_DP_ATTR.USER_FEATURES: out.userFeatures = u32(sized(a, 4, 'OVS_DP_ATTR_USER_FEATURES')); break;
-      case OVS_DP_ATTR.MASKS_CACHE_SIZE: out.masksCacheSize = u32(sized(a, 4, 'OVS_DP_ATTR_MASKS_CACHE_SIZE')); break;
+      case OVS_DP_ATTR.USER_FEATURES: out.userFeatures = getU32(sized(a, 4, 'OVS_DP_ATTR_USER_FEATURES')); break;
+      case OVS_DP_ATTR.MASKS_CACHE_SIZE: out.masksCacheSize = getU32(sized(a, 4, 'OVS_DP_ATTR_MASKS_CACHE_SIZE')); break;
       case OVS_DP_ATTR.PER_CPU_PIDS: out.perCpuPids = readU32Array(a.payload); break;
       default: break; // PAD and attributes of newer kernels
     }
@@ -133,7 +134,7 @@ export interface VportRequest {
 }
 
 export function encodeVportAttrs(r: VportRequest): Uint8Array {
-  const w = new NlAttrWriter();
+  const w = new NlAttrWriter(GENL_RULES);
   if (r.portNo !== undefined) w.putU32(OVS_VPORT_ATTR.PORT_NO, r.portNo);
   if (r.type !== undefined) w.putU32(OVS_VPORT_ATTR.TYPE, r.type);
   if (r.name !== undefined) w.putString(OVS_VPORT_ATTR.NAME, r.name);
@@ -158,9 +159,9 @@ export function decodeVport(body: Uint8Array): VportInfo {
   const out: VportInfo = { dpIfindex, portNo: -1, type: 0, name: '', upcallPids: [] };
   for (const a of attrs) {
     switch (a.type) {
-      case OVS_VPORT_ATTR.PORT_NO: out.portNo = u32(sized(a, 4, 'OVS_VPORT_ATTR_PORT_NO')); break;
-      case OVS_VPORT_ATTR.TYPE: out.type = u32(sized(a, 4, 'OVS_VPORT_ATTR_TYPE')); break;
-      case OVS_VPORT_ATTR.NAME: out.name = cString(a.payload); break;
+      case OVS_VPORT_ATTR.PORT_NO: out.portNo = getU32(sized(a, 4, 'OVS_VPORT_ATTR_PORT_NO')); break;
+      case OVS_VPORT_ATTR.TYPE: out.type = getU32(sized(a, 4, 'OVS_VPORT_ATTR_TYPE')); break;
+      case OVS_VPORT_ATTR.NAME: out.name = readCString(a.payload); break;
       case OVS_VPORT_ATTR.UPCALL_PID: out.upcallPids = readU32Array(a.payload); break;
       case OVS_VPORT_ATTR.STATS: {
         const p = sized(a, OVS_VPORT_STATS_LEN, 'OVS_VPORT_ATTR_STATS');
@@ -169,8 +170,8 @@ export function decodeVport(body: Uint8Array): VportInfo {
         out.stats = s;
         break;
       }
-      case OVS_VPORT_ATTR.IFINDEX: out.ifindex = u32(sized(a, 4, 'OVS_VPORT_ATTR_IFINDEX')); break;
-      case OVS_VPORT_ATTR.NETNSID: out.netnsid = dv(sized(a, 4, 'OVS_VPORT_ATTR_NETNSID')).getInt32(0, HOST_IS_LITTLE_ENDIAN); break;
+      case OVS_VPORT_ATTR.IFINDEX: out.ifindex = getU32(sized(a, 4, 'OVS_VPORT_ATTR_IFINDEX')); break;
+      case OVS_VPORT_ATTR.NETNSID: out.netnsid = getS32(sized(a, 4, 'OVS_VPORT_ATTR_NETNSID')); break;
       default: break;
     }
   }
@@ -193,7 +194,7 @@ export interface FlowRequest {
 }
 
 export function encodeFlowAttrs(r: FlowRequest): Uint8Array {
-  const w = new NlAttrWriter();
+  const w = new NlAttrWriter(GENL_RULES);
   if (r.key) w.put(OVS_FLOW_ATTR.KEY, encodeKey(r.key));
   if (r.key && r.mask) w.put(OVS_FLOW_ATTR.MASK, encodeMask(r.key, r.mask));
   if (r.actions) w.put(OVS_FLOW_ATTR.ACTIONS, encodeActions(r.actions));
@@ -278,7 +279,7 @@ export interface ExecuteRequest {
 }
 
 export function encodeExecuteAttrs(r: ExecuteRequest): Uint8Array {
-  const w = new NlAttrWriter();
+  const w = new NlAttrWriter(GENL_RULES);
   w.put(OVS_PACKET_ATTR.PACKET, r.packet);
   w.put(OVS_PACKET_ATTR.KEY, r.key);
   w.put(OVS_PACKET_ATTR.ACTIONS, encodeActions(r.actions));
@@ -307,7 +308,7 @@ export function decodeUpcall(body: Uint8Array): UpcallMessage {
       case OVS_PACKET_ATTR.PACKET: packet = a.payload; break;
       case OVS_PACKET_ATTR.KEY: keyBytes = a.payload; break;
       case OVS_PACKET_ATTR.USERDATA: out.userdata = a.payload; break;
-      case OVS_PACKET_ATTR.LEN: out.len = u32(sized(a, 4, 'OVS_PACKET_ATTR_LEN')); break;
+      case OVS_PACKET_ATTR.LEN: out.len = getU32(sized(a, 4, 'OVS_PACKET_ATTR_LEN')); break;
       default: break;
     }
   }

@@ -16,7 +16,7 @@ import {
   FlowDecodeError, HOST_IS_LITTLE_ENDIAN, OVS_FLOW_ATTR, OVS_KEY_ATTR, decodeKey, decodeMask, encodeKey, extractFlowKey,
   formatFlowText, parseActions, parseFlow, type FlowActions, type FlowKey,
 } from '../../../src/flow';
-import { NlAttrWriter, readAttrs } from '../../../src/flow/nlattr';
+import { NlAttrWriter, readAttrs } from '../../../src/netlink/attr';
 import { parseGenl } from '../../../src/netlink/genl';
 import { NLMSG_HDRLEN, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, parseMessages, writeHeader } from '../../../src/netlink/socket';
 import { hexWords, loadGenlGolden } from '../../helpers/golden-hex';

@@ -1,6 +1,6 @@
 import { parseFlow, parseActions } from '../../../src/flow/parse';
 import { encodeKey, encodeMask, decodeKey, decodeMask, encodeActions, decodeActions, FlowDecodeError } from '../../../src/flow/codec';
-import { NlAttrWriter, readAttrs, NLA_F_NESTED } from '../../../src/flow/nlattr';
+import { NlAttrWriter, RTNETLINK_RULES, readAttrs, NLA_F_NESTED } from '../../../src/netlink/attr';
 import { HOST_IS_LITTLE_ENDIAN } from '../../../src/flow/constants';
 import { goldenLines } from './helpers';
 import { corpus, judge } from './corpus';
@@ -18,8 +18,8 @@ describe('netlink attribute helpers', () => {
     expect(attrs.map((a) => [a.type, a.payload.length])).toEqual([[5, 3], [6, 4]]);
   });
   test('nested with NLA_F_NESTED is read back with the flag stripped', () => {
-    const w = new NlAttrWriter();
-    const t = w.beginNested(1, true);
+    const w = new NlAttrWriter(RTNETLINK_RULES);
+    const t = w.beginNested(1);
     w.putU32(2, 9);
     w.endNested(t);
     const [a] = readAttrs(w.finish());

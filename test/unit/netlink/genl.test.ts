@@ -7,7 +7,7 @@ import {
   isDump, parseGenl,
 } from '../../../src/netlink/genl';
 import { NLMSG_HDRLEN, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, parseMessages, writeHeader } from '../../../src/netlink/socket';
-import { NlAttrWriter, readAttrs } from '../../../src/flow/nlattr';
+import { NlAttrWriter, RTNETLINK_RULES, readAttrs } from '../../../src/netlink/attr';
 import { HOST_IS_LITTLE_ENDIAN } from '../../../src/flow/constants';
 import { hexWords, loadGenlGolden, parseAnnotatedHex } from '../../helpers/golden-hex';
 
@@ -95,10 +95,10 @@ describe('CTRL_CMD_NEWFAMILY reply', () => {
   });
 
   test('several groups, nested with NLA_F_NESTED (as newer kernels may send), u32 group ids', () => {
-    const w = new NlAttrWriter().putU16(CTRL_ATTR.FAMILY_ID, 0x2a).putString(CTRL_ATTR.FAMILY_NAME, 'ovs_vport').putU32(CTRL_ATTR.VERSION, 1);
-    const groups = w.beginNested(CTRL_ATTR.MCAST_GROUPS, true);
+    const w = new NlAttrWriter(RTNETLINK_RULES).putU16(CTRL_ATTR.FAMILY_ID, 0x2a).putString(CTRL_ATTR.FAMILY_NAME, 'ovs_vport').putU32(CTRL_ATTR.VERSION, 1);
+    const groups = w.beginNested(CTRL_ATTR.MCAST_GROUPS);
     [['ovs_vport', 0x10001], ['other', 12]].forEach(([name, id], i) => {
-      const g = w.beginNested(i + 1, true);
+      const g = w.beginNested(i + 1);
       w.putString(CTRL_ATTR_MCAST_GRP.NAME, name as string).putU32(CTRL_ATTR_MCAST_GRP.ID, id as number);
       w.endNested(g);
     });
