@@ -4,7 +4,7 @@ import type { ErrorBody, LiveResult, Request } from '../daemon/protocol';
 import { CliContext, EXIT_BUSY, EXIT_FAILURE, EXIT_INVALID } from './command';
 import { printErrors } from './common';
 import { renderFlowError } from './flow-error';
-import { readKernelBridges } from '../datapath/kernel/live';
+import { readKernelBridges } from '../bridge';
 import type { LiveBridge } from '../live/bridges';
 
 /** The bridges netmgrd runs, or undefined when it is not running. */

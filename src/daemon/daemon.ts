@@ -15,7 +15,7 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
 import { applyDesired, InvalidUnitsError, planAgainstLive, recoverInterrupted, undoApplied } from '../apply/apply';
-import { BridgeManager } from '../datapath/manager';
+import { BridgeManager } from '../bridge';
 import { DesiredState, formatUnitError } from '../model/types';
 import { formatChange, planToJson } from '../plan/format';
 import { parseUnits, readUnitDir, type UnitSource } from '../units';

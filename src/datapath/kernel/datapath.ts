@@ -25,8 +25,9 @@ import {
 } from './messages';
 import {
   DatapathError, type Datapath, type DpFlow, type DpPortInfo, type DpPortSpec, type DpStats, type FlowPut,
-  type FlowPutOptions, type UpcallHandler,
+  type FlowPutOptions, type DpOp, type Upcall, type UpcallHandler,
 } from '../types';
+import { transactMany, type NetlinkRequest } from './transact';
 
 export interface KernelFamilies {
   datapath: GenlFamily;
@@ -70,9 +71,14 @@ export function kernelDatapathAvailable(): boolean {
   }
 }
 
+/** Room for the largest upcall datagram. */
 const UPCALL_BUFFER = 1 << 17;
-/** Upcalls handled per readiness callback, so forwarding work of other bridges interleaves under a miss storm. */
-const UPCALL_BATCH = 256;
+/** Datagrams read per readiness callback, so forwarding work of other bridges interleaves under a miss storm. */
+const UPCALL_READS = 256;
+/** Upcalls handed to the handler at once (OVS's UPCALL_MAX_BATCH). */
+const UPCALL_BATCH = 64;
+/** Where a batch of upcalls is read: datagrams one after the other, reused once the batch is handled. */
+const UPCALL_ARENA = 1 << 20;
 /** How often the upcall dispatch settings are checked (another tool may have changed them). */
 const UPCALL_CHECK_MS = 1000;
 
@@ -105,10 +111,11 @@ export interface KernelDatapathOptions {
 
 export class KernelDatapath implements Datapath {
   readonly type = 'kernel' as const;
+  readonly persistent = true;
   private handler: UpcallHandler | undefined;
   private poll: PollHandle | undefined;
   private watchdog: NodeJS.Timeout | undefined;
-  private readonly rx = Buffer.allocUnsafe(UPCALL_BUFFER);
+  private readonly arena = Buffer.allocUnsafe(UPCALL_ARENA);
   private closed = false;
   /** Upcalls this process could not read (socket overrun: ENOBUFS) - the kernel counts them as lost too. */
   private overruns = 0;
@@ -127,12 +134,7 @@ export class KernelDatapath implements Datapath {
     opts: KernelDatapathOptions,
   ) {
     this.log = opts.log ?? (() => undefined);
-    sock.onStaleError = (errno, msg) => {
-      this.executeFailures++;
-      if (this.executeFailures <= 5 || this.executeFailures % 1000 === 0) {
-        this.log(`${this.name}: the kernel refused to execute a packet (${errnoName(errno)}${msg ? `: ${msg}` : ''}); ${this.executeFailures} so far`);
-      }
-    };
+    sock.onStaleError = (errno, msg) => this.noteExecuteFailure(errno, msg);
   }
 
   /** Starts reading upcalls (create and adopt do; inspect does not), and watching how they are dispatched. */
@@ -477,6 +479,72 @@ export class KernelDatapath implements Datapath {
     this.sock.send(this.fam.packet.id, 0, body);
   }
 
+  /**
+   * Puts that may create (the upcall pipeline's) and executes go out pipelined; a put whose megaflow is there
+   * already (EEXIST) then replaces its actions through putFlow, as do puts of any other mode.
+   */
+  operate(ops: readonly DpOp[]): Array<Error | undefined> {
+    const out = new Array<Error | undefined>(ops.length).fill(undefined);
+    const reqs: NetlinkRequest[] = [];
+    const opOf: number[] = [];
+    for (let i = 0; i < ops.length; i++) {
+      const req = this.pipelined(ops[i]);
+      if (req === undefined) {
+        const op = ops[i];
+        if (op.type === 'put') out[i] = this.tryPut(op);
+        continue;
+      }
+      reqs.push(req);
+      opOf.push(i);
+    }
+    const acks = transactMany(this.sock, reqs, `running ${reqs.length} operation(s) on ${this.name}`);
+    for (let j = 0; j < acks.length; j++) {
+      const e = acks[j];
+      if (e === undefined) continue;
+      const op = ops[opOf[j]];
+      if (op.type === 'put') {
+        out[opOf[j]] = e.code === 'EEXIST' ? this.tryPut(op) : asDatapathError(e, `installing a flow on ${this.name}`);
+      } else {
+        this.noteExecuteFailure(e.errno, e.kernelMessage);
+        out[opOf[j]] = asDatapathError(e, `executing a packet on ${this.name}`);
+      }
+    }
+    return out;
+  }
+
+  /** The request an op sends in a pipelined batch; undefined for what must wait for its answer (or is a no-op). */
+  private pipelined(op: DpOp): NetlinkRequest | undefined {
+    const hdr = ovsHeader(this.dpIfindex);
+    if (op.type === 'execute') {
+      if (!op.actions.length) return undefined;
+      const key = op.rawKey ?? encodeKey({ inPort: op.inPort });
+      const attrs = encodeExecuteAttrs({ packet: op.packet, key, actions: op.actions });
+      return { type: this.fam.packet.id, flags: 0, payload: genlPayload(OVS_PACKET_CMD.EXECUTE, this.fam.packet.version, hdr, attrs) };
+    }
+    if (op.opts.mode !== 'modify' || !op.opts.mayCreate || op.opts.clearStats) return undefined;
+    const { key, mask } = op.flow;
+    const attrs = encodeFlowAttrs({ key, mask, actions: op.actions, ufid: op.flow.ufid ?? ufidOf(key, mask) });
+    // NLM_F_CREATE stands for "exclusive" (see putFlow).
+    return { type: this.fam.flow.id, flags: NLM_F_CREATE, payload: genlPayload(OVS_FLOW_CMD.NEW, this.fam.flow.version, hdr, attrs) };
+  }
+
+  private tryPut(op: Extract<DpOp, { type: 'put' }>): Error | undefined {
+    try {
+      this.putFlow(op.flow, op.actions, op.opts);
+      return undefined;
+    } catch (e) {
+      return e as Error;
+    }
+  }
+
+  /** Counts a packet the kernel refused to execute, logging the first few and then one in a thousand. */
+  private noteExecuteFailure(errno: number, msg: string | undefined): void {
+    this.executeFailures++;
+    if (this.executeFailures <= 5 || this.executeFailures % 1000 === 0) {
+      this.log(`${this.name}: the kernel refused to execute a packet (${errnoName(errno)}${msg ? `: ${msg}` : ''}); ${this.executeFailures} so far`);
+    }
+  }
+
   setUpcallHandler(h: UpcallHandler | undefined): void {
     this.handler = h;
   }
@@ -507,55 +575,63 @@ export class KernelDatapath implements Datapath {
     }
   }
 
+  /**
+   * Reads upcalls into the arena, one datagram after the other, and hands them to the handler in batches of up
+   * to UPCALL_BATCH (the arena is reused after each batch: the packets are views into it).
+   */
   private readUpcalls(): void {
     const n = native();
-    for (let i = 0; i < UPCALL_BATCH && !this.closed; i++) {
+    const batch: Upcall[] = [];
+    let used = 0;
+    for (let i = 0; i < UPCALL_READS && !this.closed; i++) {
+      if (batch.length >= UPCALL_BATCH || this.arena.length - used < UPCALL_BUFFER) {
+        this.dispatch(batch);
+        batch.length = 0;
+        used = 0;
+      }
+      const rx = this.arena.subarray(used);
       let len: number;
       try {
-        len = n.nlRecv(this.upcalls.fd, this.rx, 0);
+        len = n.nlRecv(this.upcalls.fd, rx, 0);
       } catch (e) {
         const code = (e as NativeError).code;
-        if (code === 'ETIMEDOUT') return; // drained
         if (code === 'ENOBUFS') {
           this.overruns++;
           continue;
         }
-        this.log(`${this.name}: reading upcalls: ${(e as Error).message}`);
-        return;
+        if (code !== 'ETIMEDOUT') this.log(`${this.name}: reading upcalls: ${(e as Error).message}`);
+        break; // ETIMEDOUT: drained
       }
-      for (const m of parseMessages(this.rx, len)) {
+      used += (len + 7) & ~7;
+      for (const m of parseMessages(rx, len)) {
         if (m.type !== this.fam.packet.id) continue;
-        this.onUpcall(m.payload[0], m.payload.subarray(4));
+        const u = this.decodeUpcall(m.payload[0], m.payload.subarray(4));
+        if (u) batch.push(u);
       }
+    }
+    this.dispatch(batch);
+  }
+
+  private dispatch(batch: Upcall[]): void {
+    const h = this.handler;
+    if (!batch.length || !h) return;
+    try {
+      h(batch);
+    } catch (e) {
+      this.log(`${this.name}: the upcall handler failed on ${batch.length} upcall(s): ${(e as Error).message}`);
     }
   }
 
-  private onUpcall(cmd: number, body: Uint8Array): void {
-    if (cmd !== OVS_PACKET_CMD.MISS && cmd !== OVS_PACKET_CMD.ACTION) return;
-    const h = this.handler;
-    if (!h) return;
-    let up;
+  private decodeUpcall(cmd: number, body: Uint8Array): Upcall | undefined {
+    if (cmd !== OVS_PACKET_CMD.MISS && cmd !== OVS_PACKET_CMD.ACTION) return undefined;
+    if (!this.handler) return undefined;
     try {
-      up = decodeUpcall(body);
+      const up = decodeUpcall(body);
+      const type = cmd === OVS_PACKET_CMD.MISS ? 'miss' : 'action';
+      return { type, inPort: up.key.inPort ?? -1, key: up.key, packet: up.packet, userdata: up.userdata, rawKey: up.keyBytes };
     } catch (e) {
       this.log(`${this.name}: dropped an upcall netmgr cannot decode: ${(e as Error).message}`);
-      return;
-    }
-    const result = h({ type: cmd === OVS_PACKET_CMD.MISS ? 'miss' : 'action', inPort: up.key.inPort ?? -1, key: up.key, packet: up.packet, userdata: up.userdata });
-    if (!result) return;
-    if (result.install) {
-      try {
-        this.putFlow({ key: result.install.key, mask: result.install.mask }, result.install.actions, { mode: 'modify', mayCreate: true });
-      } catch (e) {
-        this.log(`${this.name}: could not install a flow: ${(e as Error).message}`);
-      }
-    }
-    if (result.actions?.length) {
-      try {
-        this.executeRaw(up.packet, up.keyBytes, result.actions);
-      } catch (e) {
-        this.log(`${this.name}: could not execute a packet: ${(e as Error).message}`);
-      }
+      return undefined;
     }
   }
 
