@@ -5,7 +5,7 @@
 import { Cidr, NamespaceName } from '../model/types';
 import { AF_INET6, dumpAddrs, dumpLinks, IFF_UP, LinkRecord } from '../netlink/rtnl';
 import { listNamespaces, NamespaceSockets, nsKey } from './namespaces';
-import { kernelDatapathAvailable } from '../datapath/kernel/datapath';
+import { kernelDatapathAvailable } from '../datapath/kernel/families';
 
 export interface LiveLink {
   namespace: NamespaceName;

@@ -9,85 +9,32 @@
  * again at the next start, pointing the upcall PIDs at the new socket. The kernel never expires flows: the
  * policy ages them (learning) or the units own them (flows).
  */
-import * as os from 'os';
 import { applyMask, encodeKey, generateUfid, type FlowActions, type FlowKey, type FlowMask } from '../../flow';
 import { formatFlowText } from '../../flow/format';
-import { native, type NativeError, type PollHandle } from '../../native';
-import { genlPayload, genlRequest, resolveFamily, type GenlFamily, type GenlMessage } from '../../netlink/genl';
-import { errnoName, NetlinkError, NetlinkSocket, NETLINK_GENERIC, NLM_F_CREATE, NLM_F_DUMP, NLM_F_ECHO, parseMessages } from '../../netlink/socket';
+import { native, type PollHandle } from '../../native';
+import { genlPayload, genlRequest, type GenlMessage } from '../../netlink/genl';
+import { errnoName, NetlinkError, NetlinkSocket, NETLINK_GENERIC, NLM_F_CREATE, NLM_F_DUMP, NLM_F_ECHO } from '../../netlink/socket';
+import { OVS_DP_CMD, OVS_DP_F, OVS_DP_F_PROBE_UNKNOWN, OVS_FLOW_CMD, OVS_PACKET_CMD, OVS_VPORT_CMD, OVS_VPORT_TYPE, OVSP_LOCAL } from './abi';
 import {
-  OVS_DATAPATH_FAMILY, OVS_DP_CMD, OVS_DP_F, OVS_DP_F_PROBE_UNKNOWN, OVS_FLOW_CMD, OVS_FLOW_FAMILY, OVS_PACKET_CMD,
-  OVS_PACKET_FAMILY, OVS_VPORT_CMD, OVS_VPORT_FAMILY, OVS_VPORT_TYPE, OVSP_LOCAL, REQUIRED_FAMILIES,
-} from './abi';
-import {
-  decodeDatapath, decodeFlow, decodeUpcall, decodeVport, encodeDatapathAttrs, encodeExecuteAttrs, encodeFlowAttrs,
-  encodeVportAttrs, ovsHeader, type DatapathInfo, type DatapathRequest, type FlowInfo, type VportInfo,
+  decodeFlow, decodeVport, encodeExecuteAttrs, encodeFlowAttrs, encodeVportAttrs, ovsHeader, type DatapathInfo,
+  type DatapathRequest, type FlowInfo, type VportInfo,
 } from './messages';
 import {
   DatapathError, type Datapath, type DpFlow, type DpPortInfo, type DpPortSpec, type DpStats, type FlowPut,
-  type FlowPutOptions, type DpOp, type Upcall, type UpcallHandler,
+  type FlowPutOptions, type DpOp, type UpcallHandler,
 } from '../types';
+import { hasErrno } from '../../util/errors';
 import { transactMany, type NetlinkRequest } from './transact';
+import { UpcallReader } from './upcalls';
+import {
+  dpRequest, MODULE_MISSING_HINT, resolveKernelFamilies, upcallPidsPerCpu, upcallSettings, type KernelFamilies,
+} from './families';
 
-export interface KernelFamilies {
-  datapath: GenlFamily;
-  vport: GenlFamily;
-  flow: GenlFamily;
-  packet: GenlFamily;
-}
-
-/** What to tell a user whose kernel has no openvswitch module. */
-export const MODULE_MISSING_HINT = 'the openvswitch kernel module is not loaded: `modprobe openvswitch`, or use datapath = "userspace"';
-
-/** Resolves the four families; `missing` lists those the kernel does not know (module not loaded). */
-export function resolveKernelFamilies(sock: NetlinkSocket): { families?: KernelFamilies; missing: string[] } {
-  const found = new Map<string, GenlFamily>();
-  const missing: string[] = [];
-  for (const name of REQUIRED_FAMILIES) {
-    const f = resolveFamily(sock, name);
-    if (f) found.set(name, f);
-    else missing.push(name);
-  }
-  if (missing.length) return { missing };
-  return {
-    missing,
-    families: {
-      datapath: found.get(OVS_DATAPATH_FAMILY)!, vport: found.get(OVS_VPORT_FAMILY)!,
-      flow: found.get(OVS_FLOW_FAMILY)!, packet: found.get(OVS_PACKET_FAMILY)!,
-    },
-  };
-}
-
-/** True when this kernel has the openvswitch datapath (what `datapath = "auto"` asks). */
-export function kernelDatapathAvailable(): boolean {
-  let sock: NetlinkSocket | undefined;
-  try {
-    sock = new NetlinkSocket(NETLINK_GENERIC);
-    return resolveKernelFamilies(sock).families !== undefined;
-  } catch {
-    return false;
-  } finally {
-    sock?.close();
-  }
-}
-
-/** Room for the largest upcall datagram. */
-const UPCALL_BUFFER = 1 << 17;
-/** Datagrams read per readiness callback, so forwarding work of other bridges interleaves under a miss storm. */
-const UPCALL_READS = 256;
-/** Upcalls handed to the handler at once (OVS's UPCALL_MAX_BATCH). */
-const UPCALL_BATCH = 64;
-/** Where a batch of upcalls is read: datagrams one after the other, reused once the batch is handled. */
-const UPCALL_ARENA = 1 << 20;
 /** How often the upcall dispatch settings are checked (another tool may have changed them). */
 const UPCALL_CHECK_MS = 1000;
 
 /** CLOCK_MONOTONIC in ms (the clock of OVS_FLOW_ATTR_USED). */
 const monotonicMs = (): number => Number(process.hrtime.bigint() / 1_000_000n);
-
-function errCode(e: unknown): string | undefined {
-  return e instanceof NetlinkError ? e.code : undefined;
-}
 
 /** Kernel errors as DatapathErrors (same codes the userspace datapath uses), other errors unchanged. */
 function asDatapathError(e: unknown, what: string): Error {
@@ -115,10 +62,8 @@ export class KernelDatapath implements Datapath {
   private handler: UpcallHandler | undefined;
   private poll: PollHandle | undefined;
   private watchdog: NodeJS.Timeout | undefined;
-  private readonly arena = Buffer.allocUnsafe(UPCALL_ARENA);
+  private readonly reader: UpcallReader;
   private closed = false;
-  /** Upcalls this process could not read (socket overrun: ENOBUFS) - the kernel counts them as lost too. */
-  private overruns = 0;
   /** EXECUTEs the kernel refused (they are sent without waiting; failures come back later). */
   private executeFailures = 0;
   private readonly log: (line: string) => void;
@@ -134,6 +79,7 @@ export class KernelDatapath implements Datapath {
     opts: KernelDatapathOptions,
   ) {
     this.log = opts.log ?? (() => undefined);
+    this.reader = new UpcallReader(name, upcalls, fam.packet.id, () => this.handler, () => this.closed, this.log);
     sock.onStaleError = (errno, msg) => this.noteExecuteFailure(errno, msg);
   }
 
@@ -202,8 +148,8 @@ export class KernelDatapath implements Datapath {
         try {
           info = dpRequest(sock, fam, OVS_DP_CMD.NEW, NLM_F_ECHO, 0, { name, upcallPid: pid, ...features }, `creating kernel datapath ${name}`);
         } catch (e) {
-          if (errCode(e) === 'EOPNOTSUPP') continue;
-          if (errCode(e) === 'EEXIST') {
+          if (hasErrno(e, 'EOPNOTSUPP')) continue;
+          if (hasErrno(e, 'EEXIST')) {
             throw new DatapathError('EEXIST', `a kernel datapath or interface named ${name} already exists and netmgr did not create it (see \`ovs-dpctl show\`; remove it with \`ovs-dpctl del-dp ${name}\` if it is stale)`);
           }
           throw asDatapathError(e, `creating kernel datapath ${name}`);
@@ -231,7 +177,7 @@ export class KernelDatapath implements Datapath {
       try {
         info = dpRequest(sock, fam, OVS_DP_CMD.GET, 0, 0, { name }, `reading kernel datapath ${name}`);
       } catch (e) {
-        if (errCode(e) === 'ENODEV' || errCode(e) === 'ENOENT') {
+        if (hasErrno(e, 'ENODEV', 'ENOENT')) {
           upcalls.close();
           sock.close();
           return undefined;
@@ -268,7 +214,7 @@ export class KernelDatapath implements Datapath {
       try {
         info = dpRequest(sock, families, OVS_DP_CMD.GET, 0, 0, { name }, `reading kernel datapath ${name}`);
       } catch (e) {
-        if (errCode(e) === 'ENODEV' || errCode(e) === 'ENOENT') return undefined;
+        if (hasErrno(e, 'ENODEV', 'ENOENT')) return undefined;
         throw e;
       }
       const dp = new KernelDatapath(name, sock, sock, families, info.dpIfindex, info.userFeatures ?? 0, {});
@@ -335,9 +281,9 @@ export class KernelDatapath implements Datapath {
       const r = this.vportRequest(OVS_VPORT_CMD.NEW, NLM_F_ECHO, { portNo: spec.no, type, name: spec.name, upcallPids: [this.upcalls.portId] }, `adding port ${spec.name} to ${this.name}`);
       if (r.length) return this.toPort(decodeVport(r[0].body));
     } catch (e) {
-      if (errCode(e) === 'ENODEV') throw new DatapathError('ENOENT', `adding port ${spec.name} to ${this.name}: no interface named ${spec.name}`);
-      if (errCode(e) === 'EBUSY') throw new DatapathError('EBUSY', `adding port ${spec.name} to ${this.name}: the interface is already a port of another bridge or datapath`);
-      if (errCode(e) === 'EFBIG') throw new DatapathError('EINVAL', `adding port ${spec.name} to ${this.name}: port number ${spec.no} is too large`);
+      if (hasErrno(e, 'ENODEV')) throw new DatapathError('ENOENT', `adding port ${spec.name} to ${this.name}: no interface named ${spec.name}`);
+      if (hasErrno(e, 'EBUSY')) throw new DatapathError('EBUSY', `adding port ${spec.name} to ${this.name}: the interface is already a port of another bridge or datapath`);
+      if (hasErrno(e, 'EFBIG')) throw new DatapathError('EINVAL', `adding port ${spec.name} to ${this.name}: port number ${spec.no} is too large`);
       throw asDatapathError(e, `adding port ${spec.name} to ${this.name}`);
     }
     const v = this.vports().find((p) => p.portNo === spec.no);
@@ -350,7 +296,7 @@ export class KernelDatapath implements Datapath {
     try {
       this.vportRequest(OVS_VPORT_CMD.DEL, 0, { portNo: no }, `removing port ${no} from ${this.name}`);
     } catch (e) {
-      if (errCode(e) === 'ENODEV' || errCode(e) === 'ENOENT') throw new DatapathError('ENOENT', `port ${no} of ${this.name} does not exist`);
+      if (hasErrno(e, 'ENODEV', 'ENOENT')) throw new DatapathError('ENOENT', `port ${no} of ${this.name} does not exist`);
       throw asDatapathError(e, `removing port ${no} from ${this.name}`);
     }
   }
@@ -382,23 +328,23 @@ export class KernelDatapath implements Datapath {
           this.flowRequest(OVS_FLOW_CMD.NEW, NLM_F_CREATE, { key: flow.key, mask: flow.mask, actions, ufid }, what);
           return fresh();
         } catch (e) {
-          if (errCode(e) !== 'EEXIST') throw e;
+          if (!hasErrno(e, 'EEXIST')) throw e;
         }
         return set(false);
       }
       try {
         return set(opts.clearStats === true);
       } catch (e) {
-        if (errCode(e) === 'ENOENT' && opts.mayCreate) {
+        if (hasErrno(e, 'ENOENT') && opts.mayCreate) {
           this.flowRequest(OVS_FLOW_CMD.NEW, NLM_F_CREATE, { key: flow.key, mask: flow.mask, actions, ufid }, what);
           return fresh();
         }
         throw e;
       }
     } catch (e) {
-      if (errCode(e) === 'EEXIST') throw new DatapathError('EEXIST', `${what}: the flow already exists`);
-      if (errCode(e) === 'ENOENT') throw new DatapathError('ENOENT', `${what}: no such flow`);
-      if (errCode(e) === 'EINVAL') throw new DatapathError('EINVAL', `${what}: the kernel rejected it (EINVAL)${e instanceof NetlinkError && e.kernelMessage ? `: ${e.kernelMessage}` : '; `dmesg` shows the openvswitch module\'s reason'}`);
+      if (hasErrno(e, 'EEXIST')) throw new DatapathError('EEXIST', `${what}: the flow already exists`);
+      if (hasErrno(e, 'ENOENT')) throw new DatapathError('ENOENT', `${what}: no such flow`);
+      if (hasErrno(e, 'EINVAL')) throw new DatapathError('EINVAL', `${what}: the kernel rejected it (EINVAL)${e instanceof NetlinkError && e.kernelMessage ? `: ${e.kernelMessage}` : '; `dmesg` shows the openvswitch module\'s reason'}`);
       throw asDatapathError(e, what);
     }
   }
@@ -421,7 +367,7 @@ export class KernelDatapath implements Datapath {
       const r = this.flowRequest(OVS_FLOW_CMD.GET, 0, { ufid }, `reading a flow of ${this.name}`);
       return r.length ? this.toFlow(decodeFlow(r[0].body)) : undefined;
     } catch (e) {
-      if (errCode(e) === 'ENOENT') return undefined;
+      if (hasErrno(e, 'ENOENT')) return undefined;
       throw asDatapathError(e, `reading a flow of ${this.name}`);
     }
   }
@@ -433,7 +379,7 @@ export class KernelDatapath implements Datapath {
         this.flowRequest(OVS_FLOW_CMD.DEL, 0, r, what);
         return true;
       } catch (e) {
-        if (errCode(e) === 'ENOENT') return false;
+        if (hasErrno(e, 'ENOENT')) return false;
         throw asDatapathError(e, what);
       }
     };
@@ -561,7 +507,7 @@ export class KernelDatapath implements Datapath {
 
   /** Upcalls lost in this process's socket (ENOBUFS), beside the kernel's own `lost` counter. */
   get socketOverruns(): number {
-    return this.overruns;
+    return this.reader.overruns;
   }
 
   // ------------------------------------------------------------------------------------------------------------
@@ -569,69 +515,9 @@ export class KernelDatapath implements Datapath {
 
   private onReadable(): void {
     try {
-      this.readUpcalls();
+      this.reader.read();
     } finally {
       if (!this.closed) this.sock.drain();
-    }
-  }
-
-  /**
-   * Reads upcalls into the arena, one datagram after the other, and hands them to the handler in batches of up
-   * to UPCALL_BATCH (the arena is reused after each batch: the packets are views into it).
-   */
-  private readUpcalls(): void {
-    const n = native();
-    const batch: Upcall[] = [];
-    let used = 0;
-    for (let i = 0; i < UPCALL_READS && !this.closed; i++) {
-      if (batch.length >= UPCALL_BATCH || this.arena.length - used < UPCALL_BUFFER) {
-        this.dispatch(batch);
-        batch.length = 0;
-        used = 0;
-      }
-      const rx = this.arena.subarray(used);
-      let len: number;
-      try {
-        len = n.nlRecv(this.upcalls.fd, rx, 0);
-      } catch (e) {
-        const code = (e as NativeError).code;
-        if (code === 'ENOBUFS') {
-          this.overruns++;
-          continue;
-        }
-        if (code !== 'ETIMEDOUT') this.log(`${this.name}: reading upcalls: ${(e as Error).message}`);
-        break; // ETIMEDOUT: drained
-      }
-      used += (len + 7) & ~7;
-      for (const m of parseMessages(rx, len)) {
-        if (m.type !== this.fam.packet.id) continue;
-        const u = this.decodeUpcall(m.payload[0], m.payload.subarray(4));
-        if (u) batch.push(u);
-      }
-    }
-    this.dispatch(batch);
-  }
-
-  private dispatch(batch: Upcall[]): void {
-    const h = this.handler;
-    if (!batch.length || !h) return;
-    try {
-      h(batch);
-    } catch (e) {
-      this.log(`${this.name}: the upcall handler failed on ${batch.length} upcall(s): ${(e as Error).message}`);
-    }
-  }
-
-  private decodeUpcall(cmd: number, body: Uint8Array): Upcall | undefined {
-    if (cmd !== OVS_PACKET_CMD.MISS && cmd !== OVS_PACKET_CMD.ACTION) return undefined;
-    if (!this.handler) return undefined;
-    try {
-      const up = decodeUpcall(body);
-      const type = cmd === OVS_PACKET_CMD.MISS ? 'miss' : 'action';
-      return { type, inPort: up.key.inPort ?? -1, key: up.key, packet: up.packet, userdata: up.userdata, rawKey: up.keyBytes };
-    } catch (e) {
-      this.log(`${this.name}: dropped an upcall netmgr cannot decode: ${(e as Error).message}`);
-      return undefined;
     }
   }
 
@@ -660,28 +546,10 @@ export class KernelDatapath implements Datapath {
     try {
       dpRequest(this.sock, this.fam, OVS_DP_CMD.DEL, 0, this.dpIfindex, {}, `deleting kernel datapath ${this.name}`);
     } catch (e) {
-      if (errCode(e) !== 'ENODEV' && errCode(e) !== 'ENOENT') throw asDatapathError(e, `deleting kernel datapath ${this.name}`);
+      if (!hasErrno(e, 'ENODEV', 'ENOENT')) throw asDatapathError(e, `deleting kernel datapath ${this.name}`);
     } finally {
       this.upcalls.close();
       this.sock.close();
     }
   }
-}
-
-/** This process's upcall socket for every CPU (per-CPU dispatch indexes the array by CPU id). */
-function upcallPidsPerCpu(pid: number): number[] {
-  return new Array<number>(Math.max(1, os.cpus().length)).fill(pid);
-}
-
-/** The datapath attributes that keep `features` and point its upcalls at `pid`. */
-function upcallSettings(features: number, pid: number): DatapathRequest {
-  return features & OVS_DP_F.DISPATCH_UPCALL_PER_CPU ? { userFeatures: features, perCpuPids: upcallPidsPerCpu(pid) } : { userFeatures: features };
-}
-
-function dpRequest(
-  sock: NetlinkSocket, fam: KernelFamilies, cmd: number, flags: number, dpIfindex: number,
-  r: Parameters<typeof encodeDatapathAttrs>[0], what: string,
-): DatapathInfo {
-  const replies = genlRequest(sock, fam.datapath, cmd, flags, ovsHeader(dpIfindex), encodeDatapathAttrs(r), what);
-  return replies.length ? decodeDatapath(replies[0].body) : { dpIfindex, name: r.name ?? '' };
 }
