@@ -13,7 +13,12 @@ export interface NetlinkRequest {
   payload: Buffer;
 }
 
-const ACK_BUFFER = 1 << 16;
+/**
+ * Answers are read here. A failure answer carries the whole request back (no NETLINK_CAP_ACK), so it must hold
+ * the largest request: an execute of a 64 KiB GSO frame with its key and actions.
+ */
+const ACK_BUFFER = 1 << 18;
+let ackBuffer: Buffer | undefined;
 
 /**
  * Sends every request, then waits for their acks. Returns one entry per request: undefined when the kernel
@@ -38,7 +43,7 @@ export function transactMany(sock: NetlinkSocket, reqs: readonly NetlinkRequest[
       out[i] = new NetlinkError(code, 0, undefined, what);
     }
   }
-  const rx = Buffer.allocUnsafe(ACK_BUFFER);
+  const rx = (ackBuffer ??= Buffer.allocUnsafe(ACK_BUFFER));
   while (pending.size) {
     let len: number;
     try {

@@ -18,7 +18,8 @@ const UPCALL_BATCH = 64;
 /** Where a batch of upcalls is read: datagrams one after the other, reused once the batch is handled. */
 const UPCALL_ARENA = 1 << 20;
 export class UpcallReader {
-  private readonly arena = Buffer.allocUnsafe(UPCALL_ARENA);
+  /** Allocated at the first read (a datapath opened only to be inspected never reads). */
+  private arena: Buffer | undefined;
   /** Upcalls this process could not read (socket overrun: ENOBUFS) - the kernel counts them as lost too. */
   overruns = 0;
 
@@ -39,15 +40,16 @@ export class UpcallReader {
    */
   read(): void {
     const n = native();
+    const arena = (this.arena ??= Buffer.allocUnsafe(UPCALL_ARENA));
     const batch: Upcall[] = [];
     let used = 0;
     for (let i = 0; i < UPCALL_READS && !this.closed(); i++) {
-      if (batch.length >= UPCALL_BATCH || this.arena.length - used < UPCALL_BUFFER) {
+      if (batch.length >= UPCALL_BATCH || arena.length - used < UPCALL_BUFFER) {
         this.dispatch(batch);
         batch.length = 0;
         used = 0;
       }
-      const rx = this.arena.subarray(used);
+      const rx = arena.subarray(used);
       let len: number;
       try {
         len = n.nlRecv(this.sock.fd, rx, 0);
