@@ -5,9 +5,6 @@
 import { emptyOwnership, type Ownership } from '../model/ownership';
 import { readStateFile, writeStateFile, type StateFileSpec } from '../util/state-file';
 
-// Transitional: importers of the old path (daemon records, the dot renderer) until they name the model directly.
-export { emptyOwnership, type OwnedVeth, type Ownership } from '../model/ownership';
-
 export const OWNERSHIP_FILE = 'owned.json';
 
 const OWNERSHIP_RECORD: StateFileSpec = { name: OWNERSHIP_FILE, version: 1 };

@@ -5,8 +5,8 @@ import { LiveRequest, type ErrorBody, type RequestType, type Response } from '..
 import { CliContext, EXIT_BUSY, EXIT_FAILURE, EXIT_INVALID } from './command';
 import { printErrors } from './common';
 import { renderFlowError } from './flow-error';
-import { readKernelBridges } from '../datapath/kernel/live';
-import type { LiveBridge } from '../live/bridges';
+import { readKernelBridges } from '../bridge';
+import type { LiveBridge } from '../model/bridges';
 import { NetmgrError } from '../util/errors';
 
 /** Sends a request; netmgrd's refusal comes back as the answer (for reportDaemonError), other failures throw. */

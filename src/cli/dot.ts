@@ -6,12 +6,12 @@
  * "pending". Namespaces are clusters holding their interfaces; bridges, the root ends of veth ports and system
  * NICs sit in the root namespace's cluster. Every list is sorted, so the same state always prints the same text.
  */
-import type { Ownership } from '../apply/ownership';
-import type { LiveBridge, PortVlanConfig } from '../live/bridges';
+import type { Ownership } from '../model/ownership';
+import type { LiveBridge, PortVlanConfig } from '../model/bridges';
 import { findLink, type LiveState } from '../live/state';
 import type { BridgeSpec, Cidr, DesiredState, NamespaceName, PortKind } from '../model/types';
 import { resolveDatapath, wantedVlans } from '../plan/bridges';
-import { bridgePortNumbers } from '../units/flows';
+import { bridgePortNumbers } from '../model/ports';
 
 export interface DotInput {
   /** The units' desired state; null when they have errors (then nothing can be pending). */

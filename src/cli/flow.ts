@@ -4,7 +4,7 @@
  */
 import { EXIT_INVALID, EXIT_OK, UsageError, type CliContext, type Command } from './command';
 import { renderFlowError } from './flow-error';
-import { portTable } from '../units/flows';
+import { portTable } from '../model/ports';
 import {
   FlowError, FlowDecodeError, KEY_ATTR_BY_NUMBER, OVS_ACTION_ATTR, OVS_FLOW_ATTR, OVS_KEY_ATTR,
   encodeActions, encodeKey, encodeMask, formatActions, formatFlowKey, parseActions, parseFlow, validateFlow,

@@ -8,7 +8,7 @@ import { StatusRequest } from '../daemon/protocol';
 import { loadApplied, loadPendingConfirm } from '../daemon/records';
 import { buildStatus } from '../daemon/report';
 import { formatStatus, type StatusReport } from '../daemon/status';
-import { readKernelBridges } from '../datapath/kernel/live';
+import { readKernelBridges } from '../bridge';
 import { readHostInterfaces } from '../live/host';
 import { Command, EXIT_OK } from './command';
 import { DIR_OPTION, JSON_OPTION, parseOptions, paths, printJson, requireRoot } from './common';

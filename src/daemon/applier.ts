@@ -5,11 +5,11 @@
  */
 import { applyDesired, InvalidUnitsError } from '../apply/apply';
 import { observe } from '../apply/observe';
-import type { BridgeManager } from '../datapath/manager';
+import type { BridgeManager } from '../bridge';
 import { DesiredState, formatUnitError } from '../model/types';
 import { formatChange, planToJson } from '../plan/format';
 import type { Step } from '../plan/types';
-import type { Ownership } from '../apply/ownership';
+import type { Ownership } from '../model/ownership';
 import { parseUnits, readUnitDir, type UnitSource } from '../units';
 import { messageOf } from '../util/errors';
 import type { Logger } from './log';

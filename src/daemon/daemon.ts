@@ -13,7 +13,7 @@
  */
 import * as fs from 'fs';
 import { recoverInterrupted } from '../apply/apply';
-import { BridgeManager } from '../datapath/manager';
+import { BridgeManager } from '../bridge';
 import { formatUnitError } from '../model/types';
 import { parseUnits } from '../units';
 import { messageOf } from '../util/errors';

@@ -4,7 +4,7 @@
  * rules the kernel applies before anything is installed.
  */
 import { formatDumpLine, formatFlowKey, formatActions, parseActions, parseFlow, validateFlow, formatUfid } from '../flow';
-import type { BridgeManager } from '../datapath/manager';
+import type { BridgeManager } from '../bridge';
 import type { Datapath, DpPortInfo, DpStats } from '../datapath/types';
 import { hasErrno, messageOf } from '../util/errors';
 import type { DpctlFlow, DpctlParams, DpctlResult, DpctlShowBridge } from './protocol';

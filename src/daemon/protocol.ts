@@ -8,7 +8,7 @@
  * (`send(socket, ApplyRequest, params)` resolves to an ApplyResult), the server registers a handler for it
  * (`server.handle(ApplyRequest, (params) => ...)`), so neither side picks a type with a cast.
  */
-import type { LiveBridge } from '../live/bridges';
+import type { LiveBridge } from '../model/bridges';
 import type { UnitError } from '../model/types';
 import type { UnitSource } from '../units';
 import type { FdbEntry, FdbStats, TraceResult } from '../policy/learning/api';

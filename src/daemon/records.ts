@@ -8,7 +8,7 @@
  */
 import { createHash } from 'crypto';
 import * as path from 'path';
-import type { Ownership } from '../apply/ownership';
+import type { Ownership } from '../model/ownership';
 import type { UnitError } from '../model/types';
 import type { Step } from '../plan/types';
 import type { UnitSource } from '../units';

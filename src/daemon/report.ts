@@ -4,7 +4,7 @@
  * the recorded kernel ones, userspace bridges being down with netmgrd).
  */
 import { observe } from '../apply/observe';
-import type { LiveBridge } from '../live/bridges';
+import type { LiveBridge } from '../model/bridges';
 import { formatUnitError, type DesiredState } from '../model/types';
 import { parseUnits, readUnitDir, type UnitSource } from '../units';
 import type { AppliedRecord, PendingConfirm } from './records';

@@ -4,7 +4,7 @@
  */
 import { FlowError, type PortTable } from '../flow';
 import type { Datapath } from '../datapath/types';
-import { portTable } from '../units/flows';
+import { portTable } from '../model/ports';
 import { RequestError } from './errors';
 
 /** The bridge a request names, or the only one when it names none. */

@@ -2,9 +2,11 @@
  * The datapath interface, shaped like OVS's dpif: one bridge's forwarding plane with numbered ports, a megaflow
  * table (key, mask, actions, UFID, stats), packet execution and upcalls on a miss. Two implementations: the
  * userspace datapath (src/datapath/userspace, TAP + AF_PACKET) and the kernel openvswitch datapath. Nothing above
- * this interface (policies, the bridge manager, dpctl) knows which one it talks to.
+ * this interface (policies, the bridge layer, dpctl) knows which one it talks to; where they differ, a capability
+ * (`persistent`) says so. Every member runs on the event loop and must not block beyond its own netlink round trips.
  */
 import type { FlowActions, FlowKey, FlowMask, FlowStats } from '../flow';
+import { NetmgrError, type ErrorKind } from '../util/errors';
 
 /** Like OVS vport types: `internal` is an interface the datapath creates; `netdev` attaches an existing one. */
 export type DpPortType = 'internal' | 'netdev';
@@ -80,50 +82,119 @@ export interface Upcall {
   type: UpcallType;
   inPort: number;
   key: FlowKey;
-  /** The Ethernet frame (no virtio-net header); valid only during the call. */
+  /**
+   * The Ethernet frame (no virtio-net header). It points into the datapath's receive buffer: valid until the
+   * handler the batch was given to returns (operate() on the same datapath inside the handler may use it).
+   */
   packet: Uint8Array;
   /** `userspace(userdata(...))` of the action that sent it up. */
   userdata?: Uint8Array;
+  /**
+   * The datapath's own encoding of the packet's metadata (the kernel's OVS_PACKET_ATTR_KEY), handed back with an
+   * execute of this packet so the datapath sees the metadata it sent up. Absent on the userspace datapath.
+   */
+  rawKey?: Uint8Array;
+}
+
+/** A flow the policy wants installed for the packets like this one. */
+export interface FlowInstall {
+  key: FlowKey;
+  mask: FlowMask;
+  actions: FlowActions;
+  /** The UFID to install it under (the policy indexes its flows by it); generateUfid of the masked key if absent. */
+  ufid?: Uint8Array;
 }
 
 /** What the policy answers to an upcall: nothing (drop), or actions for this packet and a flow to install. */
 export interface UpcallResult {
   actions?: FlowActions;
-  install?: { key: FlowKey; mask: FlowMask; actions: FlowActions };
+  install?: FlowInstall;
 }
 
-export type UpcallHandler = (u: Upcall) => UpcallResult | undefined;
+/**
+ * Receives upcalls a batch at a time (set by the bridge layer, not by the policy). It runs synchronously inside
+ * the datapath's receive callback: the packets of the batch are valid until it returns. It must not throw (a
+ * throw counts the whole batch as lost).
+ */
+export type UpcallHandler = (batch: readonly Upcall[]) => void;
+
+/** One operation of a batch given to Datapath.operate(), as OVS's dpif_op. */
+export type DpOp =
+  | { type: 'put'; flow: FlowPut; actions: FlowActions; opts: FlowPutOptions }
+  | { type: 'execute'; packet: Uint8Array; actions: FlowActions; inPort: number; rawKey?: Uint8Array };
 
 export interface Datapath {
+  /** The bridge's name (the datapath's, and its port 0's interface name). */
   readonly name: string;
+  /** Which implementation, only for what users are shown (dpctl). Callers decide on capabilities, not on this. */
   readonly type: 'userspace' | 'kernel';
+  /**
+   * True when the datapath outlives this process (its ports and flows stay and keep forwarding after release())
+   * and can be adopted by the next netmgrd; false when it lives and dies with this process.
+   */
+  readonly persistent: boolean;
+  /**
+   * Adds a port (creates an internal interface, or attaches an existing one). Throws DatapathError: EEXIST (the
+   * number or the name is taken), ENOENT (no such interface), EBUSY (attached elsewhere), EINVAL.
+   */
   addPort(spec: DpPortSpec): DpPortInfo;
+  /** Removes a port (an internal one's interface goes away). Throws DatapathError ENOENT when there is none. */
   removePort(no: number): void;
+  /** Every port with its counters, by number. Fresh objects: the caller may keep them. */
   ports(): DpPortInfo[];
+  /**
+   * Installs or changes one flow and waits for the datapath's answer. Throws DatapathError: EEXIST (create and
+   * present), ENOENT (modify and absent), EINVAL/EOPNOTSUPP (actions or match refused). The datapath keeps its
+   * own copy of key, mask and actions: the caller may reuse them.
+   */
   putFlow(flow: FlowPut, actions: FlowActions, opts: FlowPutOptions): DpFlow;
   /** Deletes the flow with this UFID or exact key+mask; false when there is none. */
   deleteFlow(flow: { key?: FlowKey; mask?: FlowMask; ufid?: Uint8Array }): boolean;
+  /** The flow with this UFID or exact key+mask, with its counters; undefined when there is none. */
   getFlow(flow: { key?: FlowKey; mask?: FlowMask; ufid?: Uint8Array }): DpFlow | undefined;
+  /** Deletes every flow. */
   flushFlows(): void;
+  /** Every flow with its counters (a copy: later changes to the table do not show in it). */
   dumpFlows(): DpFlow[];
-  /** Runs actions on a frame (no virtio-net header) as if it arrived on inPort. */
+  /**
+   * Runs actions on a frame (no virtio-net header) as if it arrived on inPort. The frame is copied or sent before
+   * it returns: the caller keeps ownership. A failure the datapath learns later (the kernel refusing the packet)
+   * is counted and logged, not thrown.
+   */
   execute(packet: Uint8Array, actions: FlowActions, inPort: number): void;
+  /**
+   * Runs a batch of flow puts and packet executes (the upcall pipeline's output), as OVS's dpif_operate: the
+   * kernel datapath sends every message without waiting and then collects the answers; the userspace datapath
+   * applies them in order. Returns one entry per op, in order: undefined when it succeeded, else its error
+   * (a DatapathError when the failure has one of its codes). It does not throw for a failed op. Packets are used before it returns (the caller's buffers).
+   */
+  operate(ops: readonly DpOp[]): Array<Error | undefined>;
+  /** The one receiver of this datapath's upcalls (undefined: misses are dropped and counted as lost). */
   setUpcallHandler(h: UpcallHandler | undefined): void;
+  /** `ovs-dpctl show` counters. */
   stats(): DpStats;
   /** Deletes the datapath: its ports are detached (internal ones go away) and its flows are gone. */
   destroy(): void;
   /**
-   * Stops serving it from this process. A kernel datapath stays with its ports and flows (and keeps forwarding
-   * what its flows cover) until a later netmgrd adopts it; a userspace datapath lives in this process, so this
-   * is destroy().
+   * Stops serving it from this process. A persistent datapath stays with its ports and flows (and keeps forwarding
+   * what its flows cover) until a later netmgrd adopts it; any other lives in this process, so this is destroy().
    */
   release(): void;
 }
 
+type DatapathErrno = 'EEXIST' | 'ENOENT' | 'EINVAL' | 'EBUSY' | 'EOPNOTSUPP';
+
+const KIND_OF_ERRNO: Record<DatapathErrno, ErrorKind> = {
+  EEXIST: 'exists',
+  ENOENT: 'not-found',
+  EINVAL: 'invalid',
+  EBUSY: 'busy',
+  EOPNOTSUPP: 'unsupported',
+};
+
 /** Errors a datapath reports, coded like the kernel's errno so callers treat both datapaths alike. */
-export class DatapathError extends Error {
-  constructor(readonly code: 'EEXIST' | 'ENOENT' | 'EINVAL' | 'EBUSY' | 'EOPNOTSUPP', message: string) {
-    super(message);
-    this.name = 'DatapathError';
+export class DatapathError extends NetmgrError {
+  constructor(readonly code: DatapathErrno, message: string) {
+    super(KIND_OF_ERRNO[code], message, code);
   }
 }

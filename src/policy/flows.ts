@@ -4,23 +4,21 @@
  * datapath does with no ovs-vswitchd behind it. Packets a `userspace` action sends up are dropped too: there is
  * no controller to hand them to.
  */
-import type { Datapath } from '../datapath/types';
+import type { UpcallResult } from '../datapath/types';
 import type { Policy } from './types';
 
 export class StaticFlowsPolicy implements Policy {
   readonly kind = 'flows' as const;
-  private dp: Datapath | undefined;
 
-  attach(dp: Datapath): void {
-    this.dp = dp;
-    dp.setUpcallHandler(() => undefined);
-  }
+  /** Nothing to revalidate: the flows belong to the units. */
+  attach(): void {}
 
   /** Static flows change through plan steps (flow.add/flow.del), not here. */
   configure(): void {}
 
-  detach(): void {
-    this.dp?.setUpcallHandler(undefined);
-    this.dp = undefined;
+  upcall(): UpcallResult | undefined {
+    return undefined;
   }
+
+  detach(): void {}
 }

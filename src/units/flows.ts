@@ -7,10 +7,6 @@ import type { FlowError } from '../flow';
 import type { BridgeSpec, DesiredState, SourcePos, UnitError } from '../model/types';
 import { bridgePortNumbers, portTable } from '../model/ports';
 
-// Transitional: importers of the old path (daemon requests, the dot renderer, `netmgr flow`) until they name the
-// model directly.
-export { bridgePortNumbers, portTable } from '../model/ports';
-
 /** The value's position is its opening quote; the flow text starts one column later. */
 function at(value: SourcePos, e: FlowError, bridge: BridgeSpec, numbers: Map<string, number>): UnitError {
   const unknownPort = /unknown port|port name/i.test(e.message);

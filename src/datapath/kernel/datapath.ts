@@ -9,79 +9,32 @@
  * again at the next start, pointing the upcall PIDs at the new socket. The kernel never expires flows: the
  * policy ages them (learning) or the units own them (flows).
  */
-import * as os from 'os';
 import { applyMask, encodeKey, generateUfid, type FlowActions, type FlowKey, type FlowMask } from '../../flow';
 import { formatFlowText } from '../../flow/format';
-import { native, type NativeError, type PollHandle } from '../../native';
-import { genlPayload, genlRequest, resolveFamily, type GenlFamily, type GenlMessage } from '../../netlink/genl';
-import { errnoName, NetlinkError, NetlinkSocket, NETLINK_GENERIC, NLM_F_CREATE, NLM_F_DUMP, NLM_F_ECHO, parseMessages } from '../../netlink/socket';
+import { native, type PollHandle } from '../../native';
+import { genlPayload, genlRequest, type GenlMessage } from '../../netlink/genl';
+import { errnoName, NetlinkError, NetlinkSocket, NETLINK_GENERIC, NLM_F_CREATE, NLM_F_DUMP, NLM_F_ECHO } from '../../netlink/socket';
+import { OVS_DP_CMD, OVS_DP_F, OVS_DP_F_PROBE_UNKNOWN, OVS_FLOW_CMD, OVS_PACKET_CMD, OVS_VPORT_CMD, OVS_VPORT_TYPE, OVSP_LOCAL } from './abi';
 import {
-  OVS_DATAPATH_FAMILY, OVS_DP_CMD, OVS_DP_F, OVS_DP_F_PROBE_UNKNOWN, OVS_FLOW_CMD, OVS_FLOW_FAMILY, OVS_PACKET_CMD,
-  OVS_PACKET_FAMILY, OVS_VPORT_CMD, OVS_VPORT_FAMILY, OVS_VPORT_TYPE, OVSP_LOCAL, REQUIRED_FAMILIES,
-} from './abi';
-import {
-  decodeDatapath, decodeFlow, decodeUpcall, decodeVport, encodeDatapathAttrs, encodeExecuteAttrs, encodeFlowAttrs,
-  encodeVportAttrs, ovsHeader, type DatapathInfo, type DatapathRequest, type FlowInfo, type VportInfo,
+  decodeFlow, decodeVport, encodeExecuteAttrs, encodeFlowAttrs, encodeVportAttrs, ovsHeader, type DatapathInfo,
+  type DatapathRequest, type FlowInfo, type VportInfo,
 } from './messages';
 import {
   DatapathError, type Datapath, type DpFlow, type DpPortInfo, type DpPortSpec, type DpStats, type FlowPut,
-  type FlowPutOptions, type UpcallHandler,
+  type FlowPutOptions, type DpOp, type UpcallHandler,
 } from '../types';
+import { hasErrno } from '../../util/errors';
+import { transactMany, type NetlinkRequest } from './transact';
+import { UpcallReader } from './upcalls';
+import {
+  dpRequest, MODULE_MISSING_HINT, resolveKernelFamilies, upcallPidsPerCpu, upcallSettings, type KernelFamilies,
+} from './families';
 
-export interface KernelFamilies {
-  datapath: GenlFamily;
-  vport: GenlFamily;
-  flow: GenlFamily;
-  packet: GenlFamily;
-}
-
-/** What to tell a user whose kernel has no openvswitch module. */
-export const MODULE_MISSING_HINT = 'the openvswitch kernel module is not loaded: `modprobe openvswitch`, or use datapath = "userspace"';
-
-/** Resolves the four families; `missing` lists those the kernel does not know (module not loaded). */
-export function resolveKernelFamilies(sock: NetlinkSocket): { families?: KernelFamilies; missing: string[] } {
-  const found = new Map<string, GenlFamily>();
-  const missing: string[] = [];
-  for (const name of REQUIRED_FAMILIES) {
-    const f = resolveFamily(sock, name);
-    if (f) found.set(name, f);
-    else missing.push(name);
-  }
-  if (missing.length) return { missing };
-  return {
-    missing,
-    families: {
-      datapath: found.get(OVS_DATAPATH_FAMILY)!, vport: found.get(OVS_VPORT_FAMILY)!,
-      flow: found.get(OVS_FLOW_FAMILY)!, packet: found.get(OVS_PACKET_FAMILY)!,
-    },
-  };
-}
-
-/** True when this kernel has the openvswitch datapath (what `datapath = "auto"` asks). */
-export function kernelDatapathAvailable(): boolean {
-  let sock: NetlinkSocket | undefined;
-  try {
-    sock = new NetlinkSocket(NETLINK_GENERIC);
-    return resolveKernelFamilies(sock).families !== undefined;
-  } catch {
-    return false;
-  } finally {
-    sock?.close();
-  }
-}
-
-const UPCALL_BUFFER = 1 << 17;
-/** Upcalls handled per readiness callback, so forwarding work of other bridges interleaves under a miss storm. */
-const UPCALL_BATCH = 256;
 /** How often the upcall dispatch settings are checked (another tool may have changed them). */
 const UPCALL_CHECK_MS = 1000;
 
 /** CLOCK_MONOTONIC in ms (the clock of OVS_FLOW_ATTR_USED). */
 const monotonicMs = (): number => Number(process.hrtime.bigint() / 1_000_000n);
-
-function errCode(e: unknown): string | undefined {
-  return e instanceof NetlinkError ? e.code : undefined;
-}
 
 /** Kernel errors as DatapathErrors (same codes the userspace datapath uses), other errors unchanged. */
 function asDatapathError(e: unknown, what: string): Error {
@@ -105,13 +58,12 @@ export interface KernelDatapathOptions {
 
 export class KernelDatapath implements Datapath {
   readonly type = 'kernel' as const;
+  readonly persistent = true;
   private handler: UpcallHandler | undefined;
   private poll: PollHandle | undefined;
   private watchdog: NodeJS.Timeout | undefined;
-  private readonly rx = Buffer.allocUnsafe(UPCALL_BUFFER);
+  private readonly reader: UpcallReader;
   private closed = false;
-  /** Upcalls this process could not read (socket overrun: ENOBUFS) - the kernel counts them as lost too. */
-  private overruns = 0;
   /** EXECUTEs the kernel refused (they are sent without waiting; failures come back later). */
   private executeFailures = 0;
   private readonly log: (line: string) => void;
@@ -127,12 +79,8 @@ export class KernelDatapath implements Datapath {
     opts: KernelDatapathOptions,
   ) {
     this.log = opts.log ?? (() => undefined);
-    sock.onStaleError = (errno, msg) => {
-      this.executeFailures++;
-      if (this.executeFailures <= 5 || this.executeFailures % 1000 === 0) {
-        this.log(`${this.name}: the kernel refused to execute a packet (${errnoName(errno)}${msg ? `: ${msg}` : ''}); ${this.executeFailures} so far`);
-      }
-    };
+    this.reader = new UpcallReader(name, upcalls, fam.packet.id, () => this.handler, () => this.closed, this.log);
+    sock.onStaleError = (errno, msg) => this.noteExecuteFailure(errno, msg);
   }
 
   /** Starts reading upcalls (create and adopt do; inspect does not), and watching how they are dispatched. */
@@ -200,8 +148,8 @@ export class KernelDatapath implements Datapath {
         try {
           info = dpRequest(sock, fam, OVS_DP_CMD.NEW, NLM_F_ECHO, 0, { name, upcallPid: pid, ...features }, `creating kernel datapath ${name}`);
         } catch (e) {
-          if (errCode(e) === 'EOPNOTSUPP') continue;
-          if (errCode(e) === 'EEXIST') {
+          if (hasErrno(e, 'EOPNOTSUPP')) continue;
+          if (hasErrno(e, 'EEXIST')) {
             throw new DatapathError('EEXIST', `a kernel datapath or interface named ${name} already exists and netmgr did not create it (see \`ovs-dpctl show\`; remove it with \`ovs-dpctl del-dp ${name}\` if it is stale)`);
           }
           throw asDatapathError(e, `creating kernel datapath ${name}`);
@@ -229,7 +177,7 @@ export class KernelDatapath implements Datapath {
       try {
         info = dpRequest(sock, fam, OVS_DP_CMD.GET, 0, 0, { name }, `reading kernel datapath ${name}`);
       } catch (e) {
-        if (errCode(e) === 'ENODEV' || errCode(e) === 'ENOENT') {
+        if (hasErrno(e, 'ENODEV', 'ENOENT')) {
           upcalls.close();
           sock.close();
           return undefined;
@@ -266,7 +214,7 @@ export class KernelDatapath implements Datapath {
       try {
         info = dpRequest(sock, families, OVS_DP_CMD.GET, 0, 0, { name }, `reading kernel datapath ${name}`);
       } catch (e) {
-        if (errCode(e) === 'ENODEV' || errCode(e) === 'ENOENT') return undefined;
+        if (hasErrno(e, 'ENODEV', 'ENOENT')) return undefined;
         throw e;
       }
       const dp = new KernelDatapath(name, sock, sock, families, info.dpIfindex, info.userFeatures ?? 0, {});
@@ -333,9 +281,9 @@ export class KernelDatapath implements Datapath {
       const r = this.vportRequest(OVS_VPORT_CMD.NEW, NLM_F_ECHO, { portNo: spec.no, type, name: spec.name, upcallPids: [this.upcalls.portId] }, `adding port ${spec.name} to ${this.name}`);
       if (r.length) return this.toPort(decodeVport(r[0].body));
     } catch (e) {
-      if (errCode(e) === 'ENODEV') throw new DatapathError('ENOENT', `adding port ${spec.name} to ${this.name}: no interface named ${spec.name}`);
-      if (errCode(e) === 'EBUSY') throw new DatapathError('EBUSY', `adding port ${spec.name} to ${this.name}: the interface is already a port of another bridge or datapath`);
-      if (errCode(e) === 'EFBIG') throw new DatapathError('EINVAL', `adding port ${spec.name} to ${this.name}: port number ${spec.no} is too large`);
+      if (hasErrno(e, 'ENODEV')) throw new DatapathError('ENOENT', `adding port ${spec.name} to ${this.name}: no interface named ${spec.name}`);
+      if (hasErrno(e, 'EBUSY')) throw new DatapathError('EBUSY', `adding port ${spec.name} to ${this.name}: the interface is already a port of another bridge or datapath`);
+      if (hasErrno(e, 'EFBIG')) throw new DatapathError('EINVAL', `adding port ${spec.name} to ${this.name}: port number ${spec.no} is too large`);
       throw asDatapathError(e, `adding port ${spec.name} to ${this.name}`);
     }
     const v = this.vports().find((p) => p.portNo === spec.no);
@@ -348,7 +296,7 @@ export class KernelDatapath implements Datapath {
     try {
       this.vportRequest(OVS_VPORT_CMD.DEL, 0, { portNo: no }, `removing port ${no} from ${this.name}`);
     } catch (e) {
-      if (errCode(e) === 'ENODEV' || errCode(e) === 'ENOENT') throw new DatapathError('ENOENT', `port ${no} of ${this.name} does not exist`);
+      if (hasErrno(e, 'ENODEV', 'ENOENT')) throw new DatapathError('ENOENT', `port ${no} of ${this.name} does not exist`);
       throw asDatapathError(e, `removing port ${no} from ${this.name}`);
     }
   }
@@ -380,23 +328,23 @@ export class KernelDatapath implements Datapath {
           this.flowRequest(OVS_FLOW_CMD.NEW, NLM_F_CREATE, { key: flow.key, mask: flow.mask, actions, ufid }, what);
           return fresh();
         } catch (e) {
-          if (errCode(e) !== 'EEXIST') throw e;
+          if (!hasErrno(e, 'EEXIST')) throw e;
         }
         return set(false);
       }
       try {
         return set(opts.clearStats === true);
       } catch (e) {
-        if (errCode(e) === 'ENOENT' && opts.mayCreate) {
+        if (hasErrno(e, 'ENOENT') && opts.mayCreate) {
           this.flowRequest(OVS_FLOW_CMD.NEW, NLM_F_CREATE, { key: flow.key, mask: flow.mask, actions, ufid }, what);
           return fresh();
         }
         throw e;
       }
     } catch (e) {
-      if (errCode(e) === 'EEXIST') throw new DatapathError('EEXIST', `${what}: the flow already exists`);
-      if (errCode(e) === 'ENOENT') throw new DatapathError('ENOENT', `${what}: no such flow`);
-      if (errCode(e) === 'EINVAL') throw new DatapathError('EINVAL', `${what}: the kernel rejected it (EINVAL)${e instanceof NetlinkError && e.kernelMessage ? `: ${e.kernelMessage}` : '; `dmesg` shows the openvswitch module\'s reason'}`);
+      if (hasErrno(e, 'EEXIST')) throw new DatapathError('EEXIST', `${what}: the flow already exists`);
+      if (hasErrno(e, 'ENOENT')) throw new DatapathError('ENOENT', `${what}: no such flow`);
+      if (hasErrno(e, 'EINVAL')) throw new DatapathError('EINVAL', `${what}: the kernel rejected it (EINVAL)${e instanceof NetlinkError && e.kernelMessage ? `: ${e.kernelMessage}` : '; `dmesg` shows the openvswitch module\'s reason'}`);
       throw asDatapathError(e, what);
     }
   }
@@ -419,7 +367,7 @@ export class KernelDatapath implements Datapath {
       const r = this.flowRequest(OVS_FLOW_CMD.GET, 0, { ufid }, `reading a flow of ${this.name}`);
       return r.length ? this.toFlow(decodeFlow(r[0].body)) : undefined;
     } catch (e) {
-      if (errCode(e) === 'ENOENT') return undefined;
+      if (hasErrno(e, 'ENOENT')) return undefined;
       throw asDatapathError(e, `reading a flow of ${this.name}`);
     }
   }
@@ -431,7 +379,7 @@ export class KernelDatapath implements Datapath {
         this.flowRequest(OVS_FLOW_CMD.DEL, 0, r, what);
         return true;
       } catch (e) {
-        if (errCode(e) === 'ENOENT') return false;
+        if (hasErrno(e, 'ENOENT')) return false;
         throw asDatapathError(e, what);
       }
     };
@@ -477,6 +425,72 @@ export class KernelDatapath implements Datapath {
     this.sock.send(this.fam.packet.id, 0, body);
   }
 
+  /**
+   * Puts that may create (the upcall pipeline's) and executes go out pipelined; a put whose megaflow is there
+   * already (EEXIST) then replaces its actions through putFlow, as do puts of any other mode.
+   */
+  operate(ops: readonly DpOp[]): Array<Error | undefined> {
+    const out = new Array<Error | undefined>(ops.length).fill(undefined);
+    const reqs: NetlinkRequest[] = [];
+    const opOf: number[] = [];
+    for (let i = 0; i < ops.length; i++) {
+      const req = this.pipelined(ops[i]);
+      if (req === undefined) {
+        const op = ops[i];
+        if (op.type === 'put') out[i] = this.tryPut(op);
+        continue;
+      }
+      reqs.push(req);
+      opOf.push(i);
+    }
+    const acks = transactMany(this.sock, reqs, `running ${reqs.length} operation(s) on ${this.name}`);
+    for (let j = 0; j < acks.length; j++) {
+      const e = acks[j];
+      if (e === undefined) continue;
+      const op = ops[opOf[j]];
+      if (op.type === 'put') {
+        out[opOf[j]] = e.code === 'EEXIST' ? this.tryPut(op) : asDatapathError(e, `installing a flow on ${this.name}`);
+      } else {
+        this.noteExecuteFailure(e.errnoNumber, e.kernelMessage);
+        out[opOf[j]] = asDatapathError(e, `executing a packet on ${this.name}`);
+      }
+    }
+    return out;
+  }
+
+  /** The request an op sends in a pipelined batch; undefined for what must wait for its answer (or is a no-op). */
+  private pipelined(op: DpOp): NetlinkRequest | undefined {
+    const hdr = ovsHeader(this.dpIfindex);
+    if (op.type === 'execute') {
+      if (!op.actions.length) return undefined;
+      const key = op.rawKey ?? encodeKey({ inPort: op.inPort });
+      const attrs = encodeExecuteAttrs({ packet: op.packet, key, actions: op.actions });
+      return { type: this.fam.packet.id, flags: 0, payload: genlPayload(OVS_PACKET_CMD.EXECUTE, this.fam.packet.version, hdr, attrs) };
+    }
+    if (op.opts.mode !== 'modify' || !op.opts.mayCreate || op.opts.clearStats) return undefined;
+    const { key, mask } = op.flow;
+    const attrs = encodeFlowAttrs({ key, mask, actions: op.actions, ufid: op.flow.ufid ?? ufidOf(key, mask) });
+    // NLM_F_CREATE stands for "exclusive" (see putFlow).
+    return { type: this.fam.flow.id, flags: NLM_F_CREATE, payload: genlPayload(OVS_FLOW_CMD.NEW, this.fam.flow.version, hdr, attrs) };
+  }
+
+  private tryPut(op: Extract<DpOp, { type: 'put' }>): Error | undefined {
+    try {
+      this.putFlow(op.flow, op.actions, op.opts);
+      return undefined;
+    } catch (e) {
+      return e as Error;
+    }
+  }
+
+  /** Counts a packet the kernel refused to execute, logging the first few and then one in a thousand. */
+  private noteExecuteFailure(errno: number, msg: string | undefined): void {
+    this.executeFailures++;
+    if (this.executeFailures <= 5 || this.executeFailures % 1000 === 0) {
+      this.log(`${this.name}: the kernel refused to execute a packet (${errnoName(errno)}${msg ? `: ${msg}` : ''}); ${this.executeFailures} so far`);
+    }
+  }
+
   setUpcallHandler(h: UpcallHandler | undefined): void {
     this.handler = h;
   }
@@ -493,7 +507,7 @@ export class KernelDatapath implements Datapath {
 
   /** Upcalls lost in this process's socket (ENOBUFS), beside the kernel's own `lost` counter. */
   get socketOverruns(): number {
-    return this.overruns;
+    return this.reader.overruns;
   }
 
   // ------------------------------------------------------------------------------------------------------------
@@ -501,61 +515,9 @@ export class KernelDatapath implements Datapath {
 
   private onReadable(): void {
     try {
-      this.readUpcalls();
+      this.reader.read();
     } finally {
       if (!this.closed) this.sock.drain();
-    }
-  }
-
-  private readUpcalls(): void {
-    const n = native();
-    for (let i = 0; i < UPCALL_BATCH && !this.closed; i++) {
-      let len: number;
-      try {
-        len = n.nlRecv(this.upcalls.fd, this.rx, 0);
-      } catch (e) {
-        const code = (e as NativeError).code;
-        if (code === 'ETIMEDOUT') return; // drained
-        if (code === 'ENOBUFS') {
-          this.overruns++;
-          continue;
-        }
-        this.log(`${this.name}: reading upcalls: ${(e as Error).message}`);
-        return;
-      }
-      for (const m of parseMessages(this.rx, len)) {
-        if (m.type !== this.fam.packet.id) continue;
-        this.onUpcall(m.payload[0], m.payload.subarray(4));
-      }
-    }
-  }
-
-  private onUpcall(cmd: number, body: Uint8Array): void {
-    if (cmd !== OVS_PACKET_CMD.MISS && cmd !== OVS_PACKET_CMD.ACTION) return;
-    const h = this.handler;
-    if (!h) return;
-    let up;
-    try {
-      up = decodeUpcall(body);
-    } catch (e) {
-      this.log(`${this.name}: dropped an upcall netmgr cannot decode: ${(e as Error).message}`);
-      return;
-    }
-    const result = h({ type: cmd === OVS_PACKET_CMD.MISS ? 'miss' : 'action', inPort: up.key.inPort ?? -1, key: up.key, packet: up.packet, userdata: up.userdata });
-    if (!result) return;
-    if (result.install) {
-      try {
-        this.putFlow({ key: result.install.key, mask: result.install.mask }, result.install.actions, { mode: 'modify', mayCreate: true });
-      } catch (e) {
-        this.log(`${this.name}: could not install a flow: ${(e as Error).message}`);
-      }
-    }
-    if (result.actions?.length) {
-      try {
-        this.executeRaw(up.packet, up.keyBytes, result.actions);
-      } catch (e) {
-        this.log(`${this.name}: could not execute a packet: ${(e as Error).message}`);
-      }
     }
   }
 
@@ -584,28 +546,10 @@ export class KernelDatapath implements Datapath {
     try {
       dpRequest(this.sock, this.fam, OVS_DP_CMD.DEL, 0, this.dpIfindex, {}, `deleting kernel datapath ${this.name}`);
     } catch (e) {
-      if (errCode(e) !== 'ENODEV' && errCode(e) !== 'ENOENT') throw asDatapathError(e, `deleting kernel datapath ${this.name}`);
+      if (!hasErrno(e, 'ENODEV', 'ENOENT')) throw asDatapathError(e, `deleting kernel datapath ${this.name}`);
     } finally {
       this.upcalls.close();
       this.sock.close();
     }
   }
-}
-
-/** This process's upcall socket for every CPU (per-CPU dispatch indexes the array by CPU id). */
-function upcallPidsPerCpu(pid: number): number[] {
-  return new Array<number>(Math.max(1, os.cpus().length)).fill(pid);
-}
-
-/** The datapath attributes that keep `features` and point its upcalls at `pid`. */
-function upcallSettings(features: number, pid: number): DatapathRequest {
-  return features & OVS_DP_F.DISPATCH_UPCALL_PER_CPU ? { userFeatures: features, perCpuPids: upcallPidsPerCpu(pid) } : { userFeatures: features };
-}
-
-function dpRequest(
-  sock: NetlinkSocket, fam: KernelFamilies, cmd: number, flags: number, dpIfindex: number,
-  r: Parameters<typeof encodeDatapathAttrs>[0], what: string,
-): DatapathInfo {
-  const replies = genlRequest(sock, fam.datapath, cmd, flags, ovsHeader(dpIfindex), encodeDatapathAttrs(r), what);
-  return replies.length ? decodeDatapath(replies[0].body) : { dpIfindex, name: r.name ?? '' };
 }

@@ -14,7 +14,7 @@ import {
 } from '../../flow';
 import {
   DatapathError, type Datapath, type DpFlow, type DpPortInfo, type DpPortSpec, type DpPortStats, type DpStats,
-  type FlowPut, type FlowPutOptions, type UpcallHandler,
+  type FlowPut, type FlowPutOptions, type DpOp, type Upcall, type UpcallHandler,
 } from '../types';
 import { frameMalformed, popVlan, pushVlan, setEthernet, setIpv4, VNET_HDR_LEN, vnetHeaderValid } from './packet';
 
@@ -69,6 +69,7 @@ export interface UserspaceDatapathOptions {
 
 export class UserspaceDatapath implements Datapath {
   readonly type = 'userspace';
+  readonly persistent = false;
   private readonly portsByNo = new Map<number, IoPort>();
   /** Dense array for the hot path: index = port number. */
   private portArray: Array<IoPort | undefined> = [];
@@ -82,6 +83,8 @@ export class UserspaceDatapath implements Datapath {
   /** The receive buffer the queued by-reference outputs point into. */
   private currentRx: Buffer | undefined;
   private upcall: UpcallHandler | undefined;
+  /** Misses of the receive round being processed, handed to the upcall handler at its end (reused). */
+  private readonly misses: Upcall[] = [];
   private now = Date.now();
   private hit = 0;
   private missed = 0;
@@ -221,6 +224,7 @@ export class UserspaceDatapath implements Datapath {
       if (n === 0) break;
       this.currentRx = port.rxBuf;
       for (let i = 0; i < n; i++) this.receive(port, port.rxBuf, port.offs[i], port.lens[i]);
+      if (this.misses.length) this.handleMisses();
       this.flush();
       if (n < BATCH) break;
     }
@@ -245,28 +249,23 @@ export class UserspaceDatapath implements Datapath {
       return;
     }
     this.missed++;
+    if (this.upcall === undefined) {
+      this.lost++;
+      return;
+    }
+    this.misses.push({ type: 'miss', inPort: port.spec.no, key: unpackKey(pk), packet: buf.subarray(off + VNET_HDR_LEN, off + len) });
+  }
+
+  /** The round's misses go to the handler while their frames are still in the receive buffer (operate() uses them). */
+  private handleMisses(): void {
     const h = this.upcall;
-    if (h === undefined) {
-      this.lost++;
-      return;
-    }
-    let r;
     try {
-      r = h({ type: 'miss', inPort: port.spec.no, key: unpackKey(pk), packet: buf.subarray(off + VNET_HDR_LEN, off + len) });
+      h?.(this.misses);
     } catch (err) {
-      this.lost++;
-      this.opts.log?.(`${this.name}: the policy failed on a miss: ${(err as Error).message}`);
-      return;
+      this.lost += this.misses.length;
+      this.opts.log?.(`${this.name}: the policy failed on ${this.misses.length} miss(es): ${(err as Error).message}`);
     }
-    if (r === undefined) return;
-    if (r.install) {
-      try {
-        this.putFlow({ key: r.install.key, mask: r.install.mask }, r.install.actions, { mode: 'modify', mayCreate: true });
-      } catch (err) {
-        this.opts.log?.(`${this.name}: could not install the policy's flow: ${(err as Error).message}`);
-      }
-    }
-    if (r.actions) this.runActions(r.actions, buf, off, len);
+    this.misses.length = 0;
   }
 
   /**
@@ -316,7 +315,7 @@ export class UserspaceDatapath implements Datapath {
     this.pk.words.fill(0);
     extractPacked(packet, 0, packet.length, 0, this.pk);
     try {
-      h({ type: 'action', inPort: 0, key: unpackKey(this.pk), packet, userdata: a.userdata });
+      h([{ type: 'action', inPort: 0, key: unpackKey(this.pk), packet, userdata: a.userdata }]);
     } catch (err) {
       this.lost++;
       this.opts.log?.(`${this.name}: the policy failed on a userspace action: ${(err as Error).message}`);
@@ -395,6 +394,31 @@ export class UserspaceDatapath implements Datapath {
     this.scratch.set(packet, slot + VNET_HDR_LEN);
     this.runActions(actions, this.scratch, slot, packet.length + VNET_HDR_LEN);
     if (this.currentRx === undefined) this.flush();
+  }
+
+  /**
+   * Applies the ops in order. A packet that is a view into the receive buffer being processed (an upcall's) is
+   * forwarded by reference like a hit; any other is copied, as execute() does.
+   */
+  operate(ops: readonly DpOp[]): Array<Error | undefined> {
+    const out = new Array<Error | undefined>(ops.length).fill(undefined);
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i];
+      try {
+        if (op.type === 'put') this.putFlow(op.flow, op.actions, op.opts);
+        else this.executeOp(op.packet, op.actions, op.inPort);
+      } catch (e) {
+        out[i] = e as Error;
+      }
+    }
+    return out;
+  }
+
+  private executeOp(packet: Uint8Array, actions: FlowActions, inPort: number): void {
+    const rx = this.currentRx;
+    if (rx === undefined || packet.buffer !== rx.buffer) return this.execute(packet, actions, inPort);
+    // The frame's virtio-net header is still in front of it.
+    this.runActions(actions, rx, packet.byteOffset - rx.byteOffset - VNET_HDR_LEN, packet.length + VNET_HDR_LEN);
   }
 
   /** The datapath lives in this process: releasing it is destroying it. */

@@ -1,16 +1,17 @@
 /**
  * The learning policy (`policy = "learning"`, the default): the slow path of a MAC-learning, VLAN-aware L2 switch,
  * as ovs-vswitchd's NORMAL action is for its datapath. On a miss it learns the source, decides (decide.ts),
- * installs a megaflow and hands the packet's actions back. A revalidator round every second, as OVS's
+ * and answers the packet's actions and a megaflow to install (the bridge layer's pipeline installs it). A revalidator round every second, as OVS's
  * revalidator threads: flows idle for 10 s are deleted, traffic through flows keeps their source MACs alive,
  * MACs past `mac-aging` expire. Whenever the table changes (a MAC learned, moved, expired, evicted, flushed) the
  * flows that depended on it are deleted, so the next packet decides again; a port or VLAN change deletes all.
  * Only the Datapath interface is used, so the same code drives the userspace and the kernel datapath.
  */
-import { formatActions, formatFlowKey, type FlowKey, type FlowMask } from '../../flow';
+import { applyMask, formatActions, formatFlowKey, generateUfid, type FlowKey, type FlowMask } from '../../flow';
 import { formatMac, scanMac } from '../../flow/text';
-import type { Datapath, Upcall, UpcallResult } from '../../datapath/types';
-import { sameVlans, type BridgeConfig, type LearningConfig, type PortConfig } from '../../live/bridges';
+import type { Datapath, FlowInstall, Upcall, UpcallResult } from '../../datapath/types';
+import { NetmgrError } from '../../util/errors';
+import { sameVlans, type BridgeConfig, type PortConfig } from '../../model/bridges';
 import type { Policy } from '../types';
 import type { FdbEntry, FdbStats, TraceResult } from './api';
 import { decide, type Decision, type SwitchView } from './decide';
@@ -25,8 +26,6 @@ export const REVALIDATE_MS = 1_000;
 export const FLOW_LIMIT = 200_000;
 /** Move log lines: a burst of this many, then one per second (as OVS's VLOG_RATE_LIMIT_INIT(1, 5)). */
 const MOVE_LOG_BURST = 5;
-
-export const DEFAULT_LEARNING: LearningConfig = { macAging: 300, macTableSize: 8192, staticMacs: [] };
 
 export interface LearningPolicyOptions {
   log?: (line: string) => void;
@@ -46,6 +45,8 @@ interface InstalledFlow {
   dst?: number;
   packets: number;
   lastActive: number;
+  /** The install this record waits for (set by upcall(), cleared by installed()). */
+  pending?: FlowInstall;
 }
 
 const macKey = (vlan: number, mac: number): string => `${vlan}/${mac}`;
@@ -55,7 +56,8 @@ export class LearningPolicy implements Policy {
   readonly kind = 'learning' as const;
   private dp: Datapath | undefined;
   private bridge = '';
-  private table = new MacTable(DEFAULT_LEARNING.macTableSize, DEFAULT_LEARNING.macAging * 1000);
+  /** Holds nothing until configure() gives its size and aging time. */
+  private table = new MacTable(0, 0);
   private ports = new Map<number, PortVlanMode>();
   private readonly flows = new Map<string, InstalledFlow>();
   /** Flows by the (VLAN, MAC) they match as source or destination. */
@@ -79,7 +81,6 @@ export class LearningPolicy implements Policy {
   attach(dp: Datapath): void {
     this.dp = dp;
     if (!this.bridge) this.bridge = dp.name;
-    dp.setUpcallHandler((u) => this.onUpcall(u));
     if (this.opts.timers !== false) {
       this.timer = setInterval(() => this.revalidate(), REVALIDATE_MS);
       this.timer.unref();
@@ -118,13 +119,13 @@ export class LearningPolicy implements Policy {
   detach(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    this.dp?.setUpcallHandler(undefined);
     this.dp = undefined;
   }
 
   configure(bridge: BridgeConfig, ports: readonly PortConfig[]): void {
     this.bridge = bridge.name;
-    const learning = bridge.learning ?? DEFAULT_LEARNING;
+    const learning = bridge.learning;
+    if (learning === undefined) throw new NetmgrError('invalid', `bridge ${bridge.name}: the learning policy was given no learning settings`);
     for (const e of this.table.reconfigure(learning.macTableSize, learning.macAging * 1000)) this.invalidateMac(e.vlan, e.mac);
 
     const modes = new Map<number, PortVlanMode>([[0, portVlanMode(0, bridge.name, undefined)]]);
@@ -153,14 +154,13 @@ export class LearningPolicy implements Policy {
   // ------------------------------------------------------------------------------------------------------------
   // The slow path
 
-  private onUpcall(u: Upcall): UpcallResult | undefined {
+  upcall(u: Upcall): UpcallResult | undefined {
     // Packets a `userspace` action sends up: the learning switch installs none, so these come from dpctl flows.
     if (u.type !== 'miss') return undefined;
     const now = this.now();
     const d = decide(this.view, u.key);
     if (d.learn !== undefined && d.vlan !== undefined) this.learn(d.vlan, d.learn, u.inPort, now);
-    this.install(u.key, u.inPort, d, now);
-    return { actions: d.actions };
+    return { actions: d.actions, install: this.install(u.key, u.inPort, d, now) };
   }
 
   private learn(vlan: number, mac: number, port: number, now: number): void {
@@ -181,21 +181,36 @@ export class LearningPolicy implements Policy {
     }
   }
 
-  private install(key: FlowKey, inPort: number, d: Decision, now: number): void {
-    const dp = this.dp;
-    if (dp === undefined || this.flows.size >= this.flowLimit) return;
-    let ufid: Uint8Array;
-    try {
-      ufid = dp.putFlow({ key, mask: d.mask }, d.actions, { mode: 'modify', mayCreate: true }).ufid;
-    } catch (e) {
-      this.log(`${this.bridge}: could not install a flow: ${(e as Error).message}`);
+  /**
+   * The flow to install for this decision, tracked from now on under the UFID it will have, so a MAC learned by
+   * a later upcall of the same batch invalidates it like an installed one.
+   */
+  private install(key: FlowKey, inPort: number, d: Decision, now: number): FlowInstall | undefined {
+    if (this.dp === undefined || this.flows.size >= this.flowLimit) return undefined;
+    const install: FlowInstall = { key, mask: d.mask, actions: d.actions, ufid: generateUfid(applyMask(key, d.mask), d.mask) };
+    this.track(install.ufid!, inPort, d, 0, now).pending = install;
+    return install;
+  }
+
+  /**
+   * The pipeline ran an install: a failed one is forgotten; one invalidated while it was on its way (by a later
+   * upcall of its batch) is deleted now, so no flow stays that this policy does not know.
+   */
+  installed(install: FlowInstall, error: Error | undefined): void {
+    const id = ufidKey(install.ufid!);
+    const rec = this.flows.get(id);
+    if (rec !== undefined && rec.pending !== install) return; // decided again later in the batch: that put wins
+    if (error !== undefined) {
+      this.log(`${this.bridge}: could not install a flow: ${error.message}`);
+      if (rec !== undefined) this.forget(id, rec);
       return;
     }
-    this.track(ufid, inPort, d, 0, now);
+    if (rec !== undefined) rec.pending = undefined;
+    else this.dp?.deleteFlow({ ufid: install.ufid! });
   }
 
   /** Records an installed flow and indexes it by the (VLAN, MAC)s its decision depended on. */
-  private track(ufid: Uint8Array, inPort: number, d: Decision, packets: number, now: number): void {
+  private track(ufid: Uint8Array, inPort: number, d: Decision, packets: number, now: number): InstalledFlow {
     const id = ufidKey(ufid);
     const old = this.flows.get(id);
     if (old) this.forget(id, old);
@@ -205,6 +220,7 @@ export class LearningPolicy implements Policy {
       if (rec.src !== undefined) this.index(macKey(rec.vlan, rec.src), id);
       if (rec.dst !== undefined) this.index(macKey(rec.vlan, rec.dst), id);
     }
+    return rec;
   }
 
   private index(k: string, id: string): void {

@@ -6,7 +6,7 @@
  * - trunk (`trunks = [...]`, optional `native-vlan`): tagged for the listed VLANs; the native VLAN is untagged.
  * - no settings: every VLAN tagged, and untagged frames in VLAN 0 (as an OVS port without tag or trunks).
  */
-import type { PortVlanConfig } from '../../live/bridges';
+import type { PortVlanConfig } from '../../model/bridges';
 
 /** VLAN 0: untagged frames of ports without VLAN settings. */
 export const UNTAGGED_VLAN = 0;

@@ -6,9 +6,9 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { emptyOwnership, Ownership } from '../../../src/apply/ownership';
+import { emptyOwnership, Ownership } from '../../../src/model/ownership';
 import { DotInput, formatDot } from '../../../src/cli/dot';
-import type { LiveBridge, PortConfig, PortVlanConfig } from '../../../src/live/bridges';
+import type { LiveBridge, PortConfig, PortVlanConfig } from '../../../src/model/bridges';
 import type { LiveLink, LiveState } from '../../../src/live/state';
 import type { DesiredState, NamespaceName, PortKind } from '../../../src/model/types';
 import { parseUnits } from '../../../src/units';

@@ -15,6 +15,9 @@ class FakeLearning implements Policy, LearningReports {
   traced: FlowKey[] = [];
   attach(): void {}
   configure(): void {}
+  upcall(): undefined {
+    return undefined;
+  }
   detach(): void {}
   fdbShow(): FdbEntry[] {
     return this.entries;
@@ -33,7 +36,7 @@ class FakeLearning implements Policy, LearningReports {
   }
 }
 
-const flowsPolicy: Policy = { kind: 'flows', attach() {}, configure() {}, detach() {} };
+const flowsPolicy: Policy = { kind: 'flows', attach() {}, configure() {}, upcall: () => undefined, detach() {} };
 
 /** Only ports() is used by these handlers. */
 const datapath = (ports: [string, number][]) => ({ ports: () => ports.map(([name, no]) => ({ name, no, type: no === 0 ? 'internal' : 'veth', ifindex: 10 + no })) }) as unknown as Datapath;

@@ -1,13 +1,13 @@
 /**
  * An in-memory Datapath for unit tests of policies: the real megaflow table (src/flow) with no I/O. A test hands
- * it frames as if they arrived on a port; it looks them up, calls the upcall handler on a miss, and reports which
- * actions ran and through which path. Only for testing policy logic: the real datapaths have their own tests.
+ * it frames as if they arrived on a port; it looks them up, hands a miss to the upcall handler (a batch of one),
+ * runs the operations the handler gives back (operate) and reports which actions ran and through which path. Only for testing policy logic: the real datapaths have their own tests.
  */
 import {
   extractPacked, MegaflowTable, newPacketKey, unpackPacketKey, generateUfid,
   type FlowActions, type FlowKey, type FlowMask,
 } from '../../../src/flow';
-import type { Datapath, DpFlow, DpPortInfo, DpPortSpec, DpStats, FlowPut, FlowPutOptions, UpcallHandler } from '../../../src/datapath/types';
+import type { Datapath, DpFlow, DpOp, DpPortInfo, DpPortSpec, DpStats, FlowPut, FlowPutOptions, UpcallHandler } from '../../../src/datapath/types';
 
 export interface Delivery {
   path: 'hit' | 'miss';
@@ -16,6 +16,11 @@ export interface Delivery {
 
 export class FakeDatapath implements Datapath {
   readonly type = 'userspace';
+  readonly persistent = false;
+  /** Every batch operate() was given, in order. */
+  readonly operated: DpOp[][] = [];
+  /** Actions of the executes of the current receive(). */
+  private executed: FlowActions = [];
   readonly table = new MegaflowTable({ emcSize: 0 });
   private readonly portList = new Map<number, DpPortSpec>();
   private handler: UpcallHandler | undefined;
@@ -56,6 +61,18 @@ export class FakeDatapath implements Datapath {
   execute(): void {
     throw new Error('not used by the learning policy');
   }
+  operate(ops: readonly DpOp[]): Array<Error | undefined> {
+    this.operated.push([...ops]);
+    return ops.map((op) => {
+      try {
+        if (op.type === 'put') this.putFlow(op.flow, op.actions, op.opts);
+        else this.executed = [...this.executed, ...op.actions];
+        return undefined;
+      } catch (e) {
+        return e as Error;
+      }
+    });
+  }
   setUpcallHandler(h: UpcallHandler | undefined): void {
     this.handler = h;
   }
@@ -77,7 +94,8 @@ export class FakeDatapath implements Datapath {
     }
     this.missed++;
     const key: FlowKey = unpackPacketKey(pk.words);
-    const r = this.handler?.({ type: 'miss', inPort, key, packet: frame });
-    return { path: 'miss', actions: r?.actions ?? [] };
+    this.executed = [];
+    this.handler?.([{ type: 'miss', inPort, key, packet: frame }]);
+    return { path: 'miss', actions: this.executed };
   }
 }

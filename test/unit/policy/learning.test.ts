@@ -3,8 +3,9 @@
  * eviction fairness, revalidation on moves and port changes, megaflow masks, static entries, trace.
  */
 import { formatActions, formatFlowKey, parseFlow } from '../../../src/flow';
-import type { BridgeConfig, PortConfig, PortVlanConfig, StaticMacConfig } from '../../../src/live/bridges';
+import type { BridgeConfig, PortConfig, PortVlanConfig, StaticMacConfig } from '../../../src/model/bridges';
 import { LearningPolicy, FLOW_IDLE_MS } from '../../../src/policy/learning';
+import { UpcallPipeline } from '../../../src/bridge/upcall';
 import { buildFrame } from '../flow/frames';
 import { FakeDatapath } from './fake-datapath';
 
@@ -38,6 +39,7 @@ function setup(ports: Array<[string, PortVlanConfig?]>, learning: { macAging?: n
   const dp = new FakeDatapath('br0');
   const policy = new LearningPolicy({ now: () => clock.t, timers: false, log: (l) => logs.push(l) });
   policy.attach(dp);
+  new UpcallPipeline(dp, policy, (l) => logs.push(l)).connect();
   const s: Setup = {
     dp, policy, clock, logs,
     configure(list, l = {}) {

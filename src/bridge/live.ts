@@ -3,10 +3,10 @@
  * kernel reports. A recorded port whose vport is gone (its veth deleted, a namespace removed) is not reported,
  * so the planner adds it again; flows are the kernel's own.
  */
-import { formatFlowText } from '../../flow/format';
-import type { LiveBridge } from '../../live/bridges';
-import type { DpFlow, DpPortInfo } from '../types';
-import { KernelDatapath } from './datapath';
+import { formatFlowText } from '../flow/format';
+import type { LiveBridge } from '../model/bridges';
+import type { DpFlow, DpPortInfo } from '../datapath/types';
+import { KernelDatapath } from '../datapath/kernel/datapath';
 import { loadKernelBridges, type KernelBridgeRecord } from './records';
 
 /** Pure: the record as the kernel confirms it. */

@@ -4,11 +4,12 @@
  * this record is how a restarted netmgrd (and `netmgr plan` without one) knows which datapaths are netmgr's:
  * a datapath not in it, such as an installed OVS's `ovs-system`, is never touched.
  */
-import * as fs from 'fs';
-import * as path from 'path';
-import type { BridgeConfig, PortConfig } from '../../live/bridges';
+import type { BridgeConfig, PortConfig } from '../model/bridges';
+import { NetmgrError } from '../util/errors';
+import { readStateFile, writeStateFile, type StateFileSpec } from '../util/state-file';
 
 export const KERNEL_BRIDGES_FILE = 'kernel-bridges.json';
+const RECORD: StateFileSpec = { name: KERNEL_BRIDGES_FILE, version: 1 };
 
 export interface KernelBridgeRecord {
   config: BridgeConfig;
@@ -22,24 +23,14 @@ interface RecordFile {
 }
 
 export function loadKernelBridges(stateDir: string): KernelBridgeRecord[] {
-  const file = path.join(stateDir, KERNEL_BRIDGES_FILE);
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw e;
-  }
-  const parsed = JSON.parse(text) as RecordFile;
-  if (parsed.version !== 1 || !Array.isArray(parsed.bridges)) throw new Error(`${file}: unknown format (version ${String(parsed.version)})`);
+  const parsed = readStateFile<RecordFile>(stateDir, RECORD);
+  if (parsed === undefined) return [];
+  if (!Array.isArray(parsed.bridges)) throw new NetmgrError('corrupt', `${KERNEL_BRIDGES_FILE}: no list of bridges`);
   return parsed.bridges;
 }
 
-/** Written atomically (temp file + rename), so a crash leaves the old record or the new one. */
+/** Written atomically, so a crash leaves the old record or the new one. */
 export function saveKernelBridges(stateDir: string, bridges: KernelBridgeRecord[]): void {
-  fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  const file = path.join(stateDir, KERNEL_BRIDGES_FILE);
   const body: RecordFile = { version: 1, bridges: [...bridges].sort((a, b) => (a.config.name < b.config.name ? -1 : 1)) };
-  fs.writeFileSync(`${file}.tmp`, JSON.stringify(body, null, 2) + '\n', { mode: 0o600 });
-  fs.renameSync(`${file}.tmp`, file);
+  writeStateFile(stateDir, RECORD, body);
 }

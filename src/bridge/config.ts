@@ -1,0 +1,25 @@
+/**
+ * The one place where the bridge layer completes a bridge's settings before a policy gets them: a record written
+ * by an older netmgr (adoption at start-up) may lack learning fields the units now always fill. The values come
+ * from the unit schema, the single source of defaults.
+ */
+import type { BridgeConfig, LearningConfig } from '../model/bridges';
+import { findEntry } from '../units/schema';
+
+function schemaDefault(key: string): number {
+  const d = findEntry('bridge', key)?.default;
+  if (typeof d !== 'number') throw new Error(`the unit schema has no numeric default for bridge.${key}`);
+  return d;
+}
+
+/** A learning bridge's settings with every field present (others unchanged: they have no learning settings). */
+export function completeBridgeConfig(cfg: BridgeConfig): BridgeConfig {
+  if (cfg.policy !== 'learning') return cfg;
+  const l: Partial<LearningConfig> = cfg.learning ?? {};
+  const learning: LearningConfig = {
+    macAging: l.macAging ?? schemaDefault('mac-aging'),
+    macTableSize: l.macTableSize ?? schemaDefault('mac-table-size'),
+    staticMacs: l.staticMacs ?? [],
+  };
+  return { ...cfg, learning };
+}
