@@ -42,7 +42,7 @@ async function capture(ns: string, iface: string, filter: string[]): Promise<{ s
   p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   p.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   for (let i = 0; i < 100 && !err.includes('listening on'); i++) await new Promise((r) => setTimeout(r, 50));
-  if (!err.includes('listening on')) throw new Error(`tcpdump did not start: ${err}`);
+  if (!err.includes('listening on')) throw new Error(`tcpdump did not start (missing? apt-get install tcpdump): ${err}`);
   return {
     async stop() {
       await new Promise((r) => setTimeout(r, 300));
