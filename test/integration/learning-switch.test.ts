@@ -83,7 +83,9 @@ beforeAll(async () => {
     [`${P}-v3`]: vhost(3, 'vlan = 10', `${VNET}.3`),
     [`${P}-vt`]: port('vt', `namespace = "${P}-gt"\npeer = "${P}-ft"\ntrunks = [10, 20]\n`),
   });
-  daemon = await startDaemon(units, state);
+  // No watching: every change here goes through an explicit plan and apply, which a watcher applying the edited
+  // unit first (300 ms after the write) would race.
+  daemon = await startDaemon(units, state, ['--no-apply', '--no-watch']);
   const r = netmgr(['apply', '--dir', units], daemon.env);
   if (r.code !== 0) throw new Error(r.stdout + r.stderr);
   // Quiet hosts: no IPv6 (router/neighbour solicitations would teach the switch behind the test's back).
