@@ -7,5 +7,7 @@ module.exports = {
   testPathIgnorePatterns: ['/node_modules/', '/test/vm/'],
   transform: { '^.+\\.ts$': ['ts-jest', {}] },
   testTimeout: 60000,
+  // test/helpers/not-run-reporter.js ends the run with the tests it skipped and why (root, a missing tool).
+  reporters: ['default', '<rootDir>/test/helpers/not-run-reporter.js'],
   maxWorkers: 2,
 };

@@ -12,6 +12,20 @@ export const NETMGR = path.join(REPO, 'bin', 'netmgr');
 
 export const isRoot = (): boolean => process.getuid?.() === 0;
 
+/**
+ * Whether `command args` runs here. When it does not, a test is registered saying which Debian package provides it:
+ * as root it fails (the README's test command installs test/packages.txt, so a missing tool is a broken setup, not
+ * a reason to test less); as another user it is skipped and counted by test/helpers/not-run-reporter.js. Callers
+ * skip the tests that need the tool when this is false.
+ */
+export function haveTool(command: string, args: string[], debianPackage: string): boolean {
+  if (spawnSync(command, args, { stdio: 'ignore' }).status === 0) return true;
+  const title = `${command} is missing: apt-get install ${debianPackage}`;
+  if (isRoot()) test(title, () => { throw new Error(`${title} (it is in test/packages.txt)`); });
+  else test.skip(title, () => {});
+  return false;
+}
+
 /** Four characters: short enough that "<prefix>-name" stays within the 15-byte interface-name limit. */
 export function runPrefix(): string {
   return 't' + Math.random().toString(36).slice(2, 5);

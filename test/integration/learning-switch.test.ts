@@ -42,7 +42,7 @@ async function capture(ns: string, iface: string, filter: string[]): Promise<{ s
   p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   p.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   for (let i = 0; i < 100 && !err.includes('listening on'); i++) await new Promise((r) => setTimeout(r, 50));
-  if (!err.includes('listening on')) throw new Error(`tcpdump did not start: ${err}`);
+  if (!err.includes('listening on')) throw new Error(`tcpdump did not start (missing? apt-get install tcpdump): ${err}`);
   return {
     async stop() {
       await new Promise((r) => setTimeout(r, 300));
@@ -83,7 +83,9 @@ beforeAll(async () => {
     [`${P}-v3`]: vhost(3, 'vlan = 10', `${VNET}.3`),
     [`${P}-vt`]: port('vt', `namespace = "${P}-gt"\npeer = "${P}-ft"\ntrunks = [10, 20]\n`),
   });
-  daemon = await startDaemon(units, state);
+  // No watching: every change here goes through an explicit plan and apply, which a watcher applying the edited
+  // unit first (300 ms after the write) would race.
+  daemon = await startDaemon(units, state, ['--no-apply', '--no-watch']);
   const r = netmgr(['apply', '--dir', units], daemon.env);
   if (r.code !== 0) throw new Error(r.stdout + r.stderr);
   // Quiet hosts: no IPv6 (router/neighbour solicitations would teach the switch behind the test's back).

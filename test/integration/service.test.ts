@@ -178,6 +178,8 @@ describe('watching the unit directory', () => {
     await within(3000, () => status().lastApply?.result === 'invalid', 'the invalid edit noticed');
     const last = status().lastApply!;
     expect(last.errors?.[0]).toMatchObject({ file, line: 3 });
+    // The status is read synchronously; the daemon's stderr reaches this process's pipe when the event loop turns.
+    await within(2000, () => new RegExp(`${P}-p1\\.toml:3:\\d+: error:`).test(daemon!.log()), 'the error in the log');
     expect(daemon!.log()).toMatch(new RegExp(`${P}-p1\\.toml:3:\\d+: error:`));
     expect(daemon!.alive()).toBe(true);
     expect(ping(`${P}-n1`, '198.18.120.3')).toBe(true);
@@ -212,6 +214,7 @@ describe('reload with watching off', () => {
     fs.unlinkSync(path.join(units, `${P}-bad.toml`));
     fs.writeFileSync(path.join(units, 'netmgrd.conf'), 'watch = true\nwatch-delay = 200\n');
     expect(nm(['reload']).code).toBe(0);
+    await within(2000, () => /watching .* \(changes applied 200 ms/.test(daemon!.log()), 'watching again, logged');
     expect(daemon!.log()).toMatch(/watching .* \(changes applied 200 ms/);
   }, 30_000);
 

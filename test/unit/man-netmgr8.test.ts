@@ -12,6 +12,7 @@ import * as command from '../../src/cli/command';
 import { COMMANDS } from '../../src/cli/main';
 import { DAEMON_CONFIG_FILE, DEFAULT_DAEMON_CONFIG, parseDaemonConfig } from '../../src/daemon/config';
 import { resolvePaths } from '../../src/util/paths';
+import { haveTool } from '../helpers/sys';
 
 const ROOT = path.join(__dirname, '..', '..');
 const SRC = path.join(ROOT, 'src');
@@ -290,10 +291,10 @@ describe('man/netmgr.8: STATUS JSON', () => {
 });
 
 describe('both man pages render without warnings', () => {
-  const groff = spawnSync('groff', ['--version'], { encoding: 'utf8' });
-  const man = spawnSync('man', ['--version'], { encoding: 'utf8' });
+  const groff = haveTool('groff', ['--version'], 'groff-base');
+  const man = haveTool('man', ['--version'], 'man-db');
 
-  (groff.status === 0 ? test.each : test.skip.each)([[MAN8], [MAN5]])('groff -ww %s', (file) => {
+  (groff ? test.each : test.skip.each)([[MAN8], [MAN5]])('groff -ww %s', (file) => {
     const r = spawnSync('groff', ['-man', '-Tutf8', '-ww', '-z', file], { encoding: 'utf8' });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
@@ -301,7 +302,7 @@ describe('both man pages render without warnings', () => {
 
   // man-db's `-w` prints the page's location instead of rendering it, so `man -l -ww` checks nothing; --warnings
   // renders the page at 80 columns with groff's warnings on (this is where "can't break line" shows).
-  (groff.status === 0 && man.status === 0 ? test.each : test.skip.each)([[MAN8], [MAN5]])('man --warnings=all -l %s at 80 columns', (file) => {
+  (groff && man ? test.each : test.skip.each)([[MAN8], [MAN5]])('man --warnings=all -l %s at 80 columns', (file) => {
     const r = spawnSync('man', ['--warnings=all', '-l', file], { encoding: 'utf8', env: { ...process.env, MANWIDTH: '80', MANPAGER: 'cat', PAGER: 'cat' } });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);

@@ -122,11 +122,15 @@ for f in "${TOOLPATH[@]}" "$BUSYBOX"; do
   for l in $(libs_of "$f"); do LIBS[$l]=1; done
 done
 libfiles=$(printf '%s\n' "${!LIBS[@]}" | sort)
+# Debian's node (libnode) loads some builtins from /usr/share/nodejs at start-up ("externalized builtins":
+# cjs-module-lexer, acorn, undici); without them it aborts. Their paths are in the library; they travel with it.
+builtins=$(for l in $libfiles; do case "$l" in */libnode.so*) grep -aoE '/usr/share/nodejs/[A-Za-z0-9_./@-]+[.]js' "$l" || true ;; esac; done |
+  sort -u | while read -r f; do if [ -f "$f" ]; then echo "$f"; fi; done)
 key=$( {
   sha256sum "$0" | cut -d' ' -f1
   echo "$KDIR $KVER"
   echo "$mods"
-  for f in "${TOOLPATH[@]}" "$BUSYBOX" $libfiles /etc/protocols /etc/services; do
+  for f in "${TOOLPATH[@]}" "$BUSYBOX" $libfiles $builtins /etc/protocols /etc/services; do
     if [ -e "$f" ]; then stat -L -c '%n %s %Y' "$f"; fi
   done
 } | sha256sum | cut -c1-16)
@@ -164,6 +168,7 @@ if [ ! -f "$BASE" ]; then
   done
   install -m 755 "$BUSYBOX" "$S/usr/bin/busybox"
   for l in $libfiles; do install -D -m 755 "$l" "$S/$(usrpath "$l")"; done
+  for f in $builtins; do install -D -m 644 "$f" "$S$f"; done
   # /bin/sh is dash, not busybox: busybox sh runs its own applets before PATH (its `ip` has no netns), and
   # node's execSync and friends run commands through /bin/sh.
   ln -sf dash "$S/usr/bin/sh"

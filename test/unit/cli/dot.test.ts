@@ -13,8 +13,11 @@ import type { LiveLink, LiveState } from '../../../src/live/state';
 import type { DesiredState, NamespaceName, PortKind } from '../../../src/model/types';
 import { parseUnits } from '../../../src/units';
 import { assertValidDot, parseDot } from '../../helpers/dot-check';
+import { haveTool } from '../../helpers/sys';
 
 const ROOT = path.resolve(__dirname, '..', '..', 'golden', 'dot');
+// assertValidDot also renders with Graphviz's dot when it is there: as root, its absence fails here, naming it.
+haveTool('dot', ['-V'], 'graphviz');
 const update = process.env.UPDATE_GOLDEN === '1';
 
 // ---- input builders ----

@@ -98,6 +98,9 @@ test('kernel learning switch: four hosts, flooding, VLANs, restart', async (t) =
   });
 
   await t.test('netmgrd killed and restarted: forwarding goes on, flows and MACs are taken over', async () => {
+    // h1 -> h2's megaflows in use right now: netmgrd expires idle ones after 10 s, which a slow (emulated) earlier
+    // step can exceed, and with netmgrd gone nothing would install them again.
+    assert.equal(ping(1, 2).status, 0);
     const flowsBefore = flowSet(shTry('ovs-dpctl dump-flows system@sw0').stdout).length;
     await stopDaemon(daemon, 'SIGKILL');
     assert.equal(ping(1, 2).status, 0, 'the installed megaflows keep forwarding without netmgrd');
