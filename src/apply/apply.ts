@@ -51,7 +51,10 @@ export function nextOwnership(owned: Ownership, plan: Plan): Ownership {
   const namespaces = new Set(owned.namespaces);
   let veths = [...owned.veths];
   for (const c of plan.changes) {
-    if (c.object === 'namespace') c.action === 'create' ? namespaces.add(c.name) : namespaces.delete(c.name);
+    if (c.object === 'namespace') {
+      if (c.action === 'create') namespaces.add(c.name);
+      else namespaces.delete(c.name);
+    }
     if (c.object === 'veth' && c.action === 'delete') {
       const [a] = c.ends;
       veths = veths.filter((v) => !(v.namespace === a.namespace && v.name === a.name));

@@ -35,7 +35,7 @@ function report(ctx: CliContext, json: boolean, plan: Plan, steps: number, recov
 function confirmSeconds(v: unknown): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!/^\d+$/.test(String(v)) || n < 1 || n > 86_400) throw new UsageError(`--confirm takes a number of seconds from 1 to 86400, not ${JSON.stringify(v)}`);
+  if (!/^\d+$/.test(typeof v === 'string' || typeof v === 'number' ? String(v) : '') || n < 1 || n > 86_400) throw new UsageError(`--confirm takes a number of seconds from 1 to 86400, not ${JSON.stringify(v)}`);
   return n;
 }
 

@@ -5,7 +5,7 @@
  */
 import { formatDumpLine, formatFlowKey, formatActions, parseActions, parseFlow, validateFlow, formatUfid } from '../flow';
 import type { BridgeManager } from '../bridge';
-import type { Datapath, DpPortInfo, DpStats } from '../datapath/types';
+import type { Datapath } from '../datapath/types';
 import { hasErrno, messageOf } from '../util/errors';
 import type { DpctlFlow, DpctlParams, DpctlResult, DpctlShowBridge } from './protocol';
 import { RequestError } from './errors';

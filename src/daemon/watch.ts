@@ -31,6 +31,8 @@ export class UnitWatcher {
   ) {}
 
   async start(): Promise<void> {
+    // Loaded when watching starts: `netmgr` commands that never watch do not pay for chokidar.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: see the line above
     const chokidar = require('chokidar') as { watch(p: string, o: object): FsWatcher };
     const dir = this.dir;
     const w = chokidar.watch(dir, {

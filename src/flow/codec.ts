@@ -106,7 +106,7 @@ export function encodeMask(key: FlowKey, mask: FlowMask): Uint8Array {
  * types, duplicates, fixed lengths. Attributes the kernel knows but netmgr does not model are rejected by name.
  */
 export function decodeKey(bytes: Uint8Array, opts: DecodeOptions = {}): FlowKey {
-  return decodeLevel(bytes, undefined, 'key', opts.lenient === true) as FlowKey;
+  return decodeLevel(bytes, undefined, 'key', opts.lenient === true);
 }
 
 export interface DecodeOptions {
@@ -121,7 +121,7 @@ export interface DecodeOptions {
 /** Parses OVS_FLOW_ATTR_MASK against its key; a missing mask attribute is all-zero (wildcard). */
 export function decodeMask(bytes: Uint8Array | undefined, key: FlowKey, opts: DecodeOptions = {}): FlowMask {
   if (bytes === undefined) return exactMask(key);
-  const parsed = decodeLevel(bytes, key, 'mask', opts.lenient === true) as FlowMask;
+  const parsed = decodeLevel(bytes, key, 'mask', opts.lenient === true);
   return fillMask(key, parsed);
 }
 

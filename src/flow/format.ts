@@ -134,7 +134,7 @@ function formatField(fd: KeyFieldDef, v: FieldValue, m: FieldValue | undefined, 
       default: return isMask ? hexAlt(x as number) : String(x);
     }
   };
-  return `${fd.name}=${text(v, false)}${full ? '' : '/' + text(m as FieldValue, true)}`;
+  return `${fd.name}=${text(v, false)}${full ? '' : '/' + text(m, true)}`;
 }
 
 /** format_vlan_tci: fields print when set in the value or the mask; cfi=0 only when the tag lacks CFI. */

@@ -46,6 +46,7 @@ export function toHostInterfaces(list: SiInterface[], driver: (name: string) => 
 
 export async function readHostInterfaces(): Promise<HostInterface[]> {
   // Loaded here only: it is large, and only status needs it.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: see the line above
   const si = require('systeminformation') as { networkInterfaces(): Promise<SiInterface[] | SiInterface> };
   const r = await si.networkInterfaces();
   return toHostInterfaces(Array.isArray(r) ? r : [r], driverOf);

@@ -142,7 +142,7 @@ export interface AddrRecord {
 
 export function ipToString(b: Buffer): string {
   if (b.length === 4) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
-  const groups: number[] = new Array(8);
+  const groups = new Array<number>(8);
   for (let i = 0; i < 8; i++) groups[i] = (b[2 * i] << 8) | b[2 * i + 1];
   return formatIPv6(groups);
 }
@@ -168,7 +168,7 @@ export function ipToBytes(s: string): Buffer {
   const [head, tail] = s.includes('::') ? s.split('::') : [s, undefined];
   const h = head ? head.split(':') : [];
   const t = tail !== undefined && tail !== '' ? tail.split(':') : [];
-  const fill = tail === undefined ? [] : new Array(8 - h.length - t.length).fill('0');
+  const fill: string[] = tail === undefined ? [] : new Array<string>(8 - h.length - t.length).fill('0');
   const b = Buffer.alloc(16);
   [...h, ...fill, ...t].forEach((g, i) => b.writeUInt16BE(parseInt(g, 16), i * 2));
   return b;

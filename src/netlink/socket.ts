@@ -2,6 +2,7 @@
  * A synchronous netlink socket, opened in any network namespace. Requests are answered by the kernel within
  * sendmsg for rtnetlink and genl, so request/ack round trips are cheap and keep the apply path simple.
  */
+import * as fs from 'fs';
 import { native } from '../native';
 import { LENIENT, attrTable, readCString } from './attr';
 import { NetmgrError, type ErrorKind } from '../util/errors';
@@ -220,6 +221,6 @@ export class NetlinkSocket {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    require('fs').closeSync(this.fd);
+    fs.closeSync(this.fd);
   }
 }

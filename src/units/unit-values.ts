@@ -61,7 +61,7 @@ export class Values {
     if (hit) return hit.value;
     const d = entryOf(key).default;
     // row() checked each default against its key's type when the table was built.
-    return (Array.isArray(d) ? [...d] : d) as UnitValues[K] | undefined;
+    return (Array.isArray(d) ? [...(d as unknown[])] : d) as UnitValues[K] | undefined;
   }
 }
 

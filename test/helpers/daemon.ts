@@ -17,7 +17,7 @@ export async function startDaemon(unitDir: string, stateDir: string, extraArgs: 
   const env = { NETMGR_STATE_DIR: stateDir, NETMGR_SOCKET: path.join(stateDir, 'netmgrd.sock') };
   const proc = spawn(process.execPath, [NETMGR, 'daemon', '--dir', unitDir, ...extraArgs], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
-  proc.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+  proc.stderr.on('data', (d: Buffer) => (log += d.toString()));
   let exited = false;
   const exit = new Promise<number | null>((resolve) => proc.on('exit', (code) => ((exited = true), resolve(code))));
   for (let i = 0; i < 200 && !log.includes('ready:'); i++) {

@@ -103,7 +103,7 @@ async function tcpServer(ns: string, address: string, ports: number[]): Promise<
     for (const port of ${JSON.stringify(ports)}) net.createServer((s) => s.end('hello from ' + port + '\\n'))
       .listen(port, '${address}', () => { if (++n === ${ports.length}) console.log('listening'); });`], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
-    p.stdout!.once('data', () => resolve());
+    p.stdout.once('data', () => resolve());
     p.once('exit', (code) => reject(new Error(`tcp server exited (${code})`)));
   });
   return {
@@ -127,7 +127,7 @@ function tcpConnect(ns: string, address: string, port: number): string | null {
 
 interface Ctx {
   /** The rewritten (per-run) name of a name the example's units declare. */
-  n(name: string): string;
+  n: (name: string) => string;
   env: Record<string, string>;
   /** stdout of the apply. */
   applied: string;

@@ -8,7 +8,7 @@ import { spawn, spawnSync } from 'child_process';
 import { NamespaceSockets } from '../../src/live/namespaces';
 import { NetlinkError } from '../../src/netlink/socket';
 import {
-  hasIngressDrop, installIngressDrop, IngressDrop, NETMGR_FILTER_HANDLE, NETMGR_FILTER_PRIO, removeIngressDrop,
+  hasIngressDrop, installIngressDrop, NETMGR_FILTER_HANDLE, NETMGR_FILTER_PRIO, removeIngressDrop,
 } from '../../src/netlink/tc';
 import { cleanupPrefix, isRoot, linkIndex, ping, sh } from '../helpers/sys';
 

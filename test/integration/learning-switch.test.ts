@@ -177,7 +177,7 @@ it('100,000 random source MACs from one port evict none of the other hosts, and 
   const stats0 = Array.isArray(before) ? before[0].stats : before;
   const pinger = spawn('ip', ['netns', 'exec', `${P}-h2`, 'ping', '-i', '0.02', '-W', '1', `${NET}.1`], { stdio: ['ignore', 'pipe', 'ignore'] });
   let pingOut = '';
-  pinger.stdout!.on('data', (d: Buffer) => (pingOut += d.toString()));
+  pinger.stdout.on('data', (d: Buffer) => (pingOut += d.toString()));
   let sent = 0;
   try {
     sent = sendFrames(`${P}-h3`, `${P}-e3`, 'random-src', '100000', hostMac(1), '20261121', '20000');

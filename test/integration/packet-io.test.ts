@@ -292,7 +292,7 @@ describeRoot('packet I/O (root, real TAP and AF_PACKET)', () => {
     track(tap.fd);
     expect(tap.name).toBe(ns('tap'));
     expect(tap.ifindex).toBe(linkIndex(null, tap.name));
-    const [d] = JSON.parse(sh('ip', ['-j', '-d', 'link', 'show', 'dev', tap.name])) as any[];
+    const [d] = JSON.parse(sh('ip', ['-j', '-d', 'link', 'show', 'dev', tap.name])) as Array<Record<string, unknown>>;
     expect(d.linkinfo).toEqual({ info_kind: 'tun', info_data: expect.objectContaining({ type: 'tap', pi: false, vnet_hdr: true, persist: false }) });
     expect(d.flags).not.toContain('UP');
 
@@ -300,7 +300,7 @@ describeRoot('packet I/O (root, real TAP and AF_PACKET)', () => {
     const anon = nat.tapOpen('', false);
     track(anon.fd);
     expect(anon.name).toMatch(/^tap\d+$/);
-    const [ad] = JSON.parse(sh('ip', ['-j', '-d', 'link', 'show', 'dev', anon.name])) as any[];
+    const [ad] = JSON.parse(sh('ip', ['-j', '-d', 'link', 'show', 'dev', anon.name])) as Array<Record<string, unknown>>;
     expect(ad.linkinfo.info_data).toMatchObject({ type: 'tap', vnet_hdr: false });
     closeTracked(anon.fd);
     expect(spawnSync('ip', ['link', 'show', 'dev', anon.name]).status).not.toBe(0);
@@ -348,7 +348,7 @@ describeRoot('packet I/O (root, real TAP and AF_PACKET)', () => {
 
   test('packetOpen: readiness and receive of frames from a namespace, send into it, own frames not looped back', async () => {
     const fd = track(nat.packetOpen(linkIndex(null, ns('pa')), { vnetHdr: false, promisc: true, bufBytes: 1 << 20 }));
-    const [d] = JSON.parse(sh('ip', ['-j', '-d', 'link', 'show', 'dev', ns('pa')])) as any[];
+    const [d] = JSON.parse(sh('ip', ['-j', '-d', 'link', 'show', 'dev', ns('pa')])) as Array<Record<string, unknown>>;
     expect(d.promiscuity).toBe(1);
     const port = new Port(fd, IO_KIND_PACKET, false).start();
     portA = port;
@@ -565,11 +565,11 @@ describeRoot('packet I/O (root, real TAP and AF_PACKET)', () => {
       let err = '';
       let onReady: () => void;
       const ready = new Promise<void>((r) => (onReady = r));
-      proc.stdout!.on('data', (b: Buffer) => {
+      proc.stdout.on('data', (b: Buffer) => {
         out += b.toString();
         if (out.includes('ready')) onReady();
       });
-      proc.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+      proc.stderr.on('data', (b: Buffer) => (err += b.toString()));
       const done = new Promise<string>((resolve, reject) => {
         const t = setTimeout(() => reject(new Error(`${n}: timeout; stdout ${out} stderr ${err}`)), 10000);
         proc.on('exit', (code) => {

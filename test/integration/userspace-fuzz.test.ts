@@ -52,7 +52,7 @@ it(`keeps forwarding good traffic and counts the bad through ${FRAMES} malformed
   // Good traffic for the whole run: a ping every 20 ms from the other host.
   const pinger = spawn('ip', ['netns', 'exec', `${P}-h2`, 'ping', '-i', '0.02', '-W', '1', `${NET}.1`], { stdio: ['ignore', 'pipe', 'ignore'] });
   let pingOut = '';
-  pinger.stdout!.on('data', (d: Buffer) => (pingOut += d.toString()));
+  pinger.stdout.on('data', (d: Buffer) => (pingOut += d.toString()));
   let summary: { sent: number; malformedSent: number; goodSent: number; byCategory: Record<string, { sent: number }> };
   try {
     const inj = spawnSync('ip', ['netns', 'exec', `${P}-h1`, process.execPath, path.join(REPO, 'test', 'helpers', 'inject-frames.js'), `${P}-ap`, String(FRAMES), '20261121'], { encoding: 'utf8', maxBuffer: 1 << 20 });

@@ -27,6 +27,7 @@ const wall = opt('--wall');
 
 const MARK = /=====NETMGR-VM (BEGIN|FILE|END|VERDICT)\b ?(.*?) ?=====\s*$/;
 // Terminal control sequences (SeaBIOS resets and clears the screen on the serial port) and carriage returns.
+// eslint-disable-next-line no-control-regex -- matching escape sequences is the point
 const ANSI = /\x1b(?:\[[0-9;?]*[A-Za-z]|[A-Za-z])/g;
 const text = fs.existsSync(logPath) ? fs.readFileSync(logPath, 'latin1') : '';
 const lines = text.split('\n').map((l) => l.replace(ANSI, '').replace(/\r/g, ''));

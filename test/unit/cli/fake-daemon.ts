@@ -49,7 +49,7 @@ export interface CommandRun {
  * Per-test setup for a CLI command against the fake daemon (as root): `h.fake` is the test's daemon, `h.run(...)`
  * runs the command with NETMGR_SOCKET pointing at it.
  */
-export function commandHarness(cmd: Command): { readonly fake: FakeDaemon; run(...args: string[]): Promise<CommandRun> } {
+export function commandHarness(cmd: Command): { readonly fake: FakeDaemon; run: (...args: string[]) => Promise<CommandRun> } {
   let current: FakeDaemon | undefined;
   beforeEach(async () => {
     current = await fakeDaemon();
@@ -63,7 +63,7 @@ export function commandHarness(cmd: Command): { readonly fake: FakeDaemon; run(.
     get fake() {
       return current as FakeDaemon;
     },
-    async run(...args: string[]) {
+    run: async (...args: string[]) => {
       let out = '';
       let err = '';
       const code = await cmd.run({ args, env: { NETMGR_SOCKET: (current as FakeDaemon).socket }, stdout: (t) => (out += t), stderr: (t) => (err += t) });

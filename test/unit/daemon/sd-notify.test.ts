@@ -45,7 +45,7 @@ function receive(address: string, count: number, send: () => void): Promise<Buff
           send();
         } catch (e) {
           p.kill();
-          reject(e);
+          reject(e instanceof Error ? e : new Error(String(e)));
         }
       }
     });

@@ -9,7 +9,7 @@ const test = require('node:test');
 const assert = require('node:assert');
 const fs = require('node:fs');
 const path = require('node:path');
-const { cleanup, nsExec, shTry, tmpDir, netmgr } = require('./lib');
+const { cleanup, shTry, tmpDir, netmgr } = require('./lib');
 const { netmgrEnv, startDaemon, stopDaemon, daemonLog, ok, flowSet, ovsPorts, datapaths } = require('./kernel');
 
 const PING = (from, to) => shTry(`ip netns exec ${from} ping -c 2 -i 0.2 -W 2 ${to}`);
