@@ -10,6 +10,12 @@ import * as path from 'path';
 import { cleanupPrefix, isRoot, linkIndex, REPO, runPrefix, sh } from '../helpers/sys';
 import { IO_KIND_PACKET, IO_KIND_TAP, NativeAddon, NativeError, PollHandle, native } from '../../src/native';
 
+/** The part of `ip -j -d link show` these tests read. */
+interface IpLinkJson {
+  linkinfo: { info_kind: string; info_data: Record<string, unknown> };
+  flags: string[];
+  promiscuity: number;
+}
 const P = runPrefix();
 const ADDON = path.join(REPO, 'build', 'Release', 'netmgr_native.node');
 const VNET = 10;
@@ -292,7 +298,7 @@ describeRoot('packet I/O (root, real TAP and AF_PACKET)', () => {
     track(tap.fd);
     expect(tap.name).toBe(ns('tap'));
     expect(tap.ifindex).toBe(linkIndex(null, tap.name));
-    const [d] = JSON.parse(sh('ip', ['-j', '-d', 'link', 'show', 'dev', tap.name])) as Array<Record<string, unknown>>;
+    const [d] = JSON.parse(sh('ip', ['-j', '-d', 'link', 'show', 'dev', tap.name])) as IpLinkJson[];
     expect(d.linkinfo).toEqual({ info_kind: 'tun', info_data: expect.objectContaining({ type: 'tap', pi: false, vnet_hdr: true, persist: false }) });
     expect(d.flags).not.toContain('UP');
 
@@ -300,7 +306,7 @@ describeRoot('packet I/O (root, real TAP and AF_PACKET)', () => {
     const anon = nat.tapOpen('', false);
     track(anon.fd);
     expect(anon.name).toMatch(/^tap\d+$/);
-    const [ad] = JSON.parse(sh('ip', ['-j', '-d', 'link', 'show', 'dev', anon.name])) as Array<Record<string, unknown>>;
+    const [ad] = JSON.parse(sh('ip', ['-j', '-d', 'link', 'show', 'dev', anon.name])) as IpLinkJson[];
     expect(ad.linkinfo.info_data).toMatchObject({ type: 'tap', vnet_hdr: false });
     closeTracked(anon.fd);
     expect(spawnSync('ip', ['link', 'show', 'dev', anon.name]).status).not.toBe(0);
@@ -348,7 +354,7 @@ describeRoot('packet I/O (root, real TAP and AF_PACKET)', () => {
 
   test('packetOpen: readiness and receive of frames from a namespace, send into it, own frames not looped back', async () => {
     const fd = track(nat.packetOpen(linkIndex(null, ns('pa')), { vnetHdr: false, promisc: true, bufBytes: 1 << 20 }));
-    const [d] = JSON.parse(sh('ip', ['-j', '-d', 'link', 'show', 'dev', ns('pa')])) as Array<Record<string, unknown>>;
+    const [d] = JSON.parse(sh('ip', ['-j', '-d', 'link', 'show', 'dev', ns('pa')])) as IpLinkJson[];
     expect(d.promiscuity).toBe(1);
     const port = new Port(fd, IO_KIND_PACKET, false).start();
     portA = port;
