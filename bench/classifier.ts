@@ -33,16 +33,34 @@ function flowFor(i: number): { key: FlowKey; mask: FlowMask } {
   const ipMask = (0xffffffff << (32 - prefix)) >>> 0;
   const dst = ((10 << 24) | (n << 16) | (shape << 8) | 1) >>> 0;
   return {
-    key: { inPort: 1, eth: { src: 0, dst: 0 }, ethType: 0x0800, ipv4: { src: 0x0a090909, dst, proto: 17, tos: 0, ttl: 0, frag: 0 }, udp: { src: 0, dst: 1000 + n } },
-    mask: { inPort: 0xffffffff, eth: { src: 0, dst: 0 }, ethType: 0xffff, ipv4: { src: srcMask, dst: ipMask, proto: 0xff, tos: 0, ttl: 0, frag: 0 }, udp: { src: 0, dst: portMask } },
+    key: {
+      inPort: 1,
+      eth: { src: 0, dst: 0 },
+      ethType: 0x0800,
+      ipv4: { src: 0x0a090909, dst, proto: 17, tos: 0, ttl: 0, frag: 0 },
+      udp: { src: 0, dst: 1000 + n },
+    },
+    mask: {
+      inPort: 0xffffffff,
+      eth: { src: 0, dst: 0 },
+      ethType: 0xffff,
+      ipv4: { src: srcMask, dst: ipMask, proto: 0xff, tos: 0, ttl: 0, frag: 0 },
+      udp: { src: 0, dst: portMask },
+    },
   };
 }
 
 function udpFrame(dst: number, dport: number, sport: number): Uint8Array {
   const b = new Uint8Array(42);
   b.set([0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 1, 0x08, 0x00, 0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0, 10, 9, 9, 9]);
-  b[30] = dst >>> 24; b[31] = (dst >>> 16) & 0xff; b[32] = (dst >>> 8) & 0xff; b[33] = dst & 0xff;
-  b[34] = sport >> 8; b[35] = sport & 0xff; b[36] = dport >> 8; b[37] = dport & 0xff;
+  b[30] = dst >>> 24;
+  b[31] = (dst >>> 16) & 0xff;
+  b[32] = (dst >>> 8) & 0xff;
+  b[33] = dst & 0xff;
+  b[34] = sport >> 8;
+  b[35] = sport & 0xff;
+  b[36] = dport >> 8;
+  b[37] = dport & 0xff;
   return b;
 }
 
@@ -59,7 +77,8 @@ function main(): void {
   const keys: PacketKey[] = [];
   for (let p = 0; p < PACKETS; p++) {
     const i = Math.floor(r() * FLOWS);
-    const shape = i % MASKS, n = Math.floor(i / MASKS);
+    const shape = i % MASKS,
+      n = Math.floor(i / MASKS);
     const pk = newPacketKey();
     extractPacked(udpFrame(((10 << 24) | (n << 16) | (shape << 8) | 1) >>> 0, 1000 + n, 5000 + p), 0, 42, 1, pk);
     keys.push(pk);
@@ -110,7 +129,9 @@ function main(): void {
 
   const row = (name: string, rate: number): string =>
     `| ${name.padEnd(44)} | ${(rate / 1e6).toFixed(2).padStart(10)} | ${(mapRate / rate).toFixed(2).padStart(13)} |`;
-  console.log(`classifier: ${FLOWS} flows over ${withEmc.maskCount} masks, ${PACKETS} distinct packets, ${ROUNDS} lookups each (node ${process.version})`);
+  console.log(
+    `classifier: ${FLOWS} flows over ${withEmc.maskCount} masks, ${PACKETS} distinct packets, ${ROUNDS} lookups each (node ${process.version})`,
+  );
   console.log('| lookup                                       | Mlookups/s | Map time ratio |');
   console.log('|----------------------------------------------|-----------:|--------------:|');
   console.log(row('plain Map.get (string key, prebuilt)', mapRate));

@@ -30,9 +30,13 @@ function nodeGyp(args) {
   // Under npm, the node-gyp npm names (its own, or Debian's node-gyp package for Debian's npm); outside npm, the
   // node-gyp on PATH (Debian's /usr/bin/node-gyp).
   const gyp = process.env.npm_config_node_gyp;
-  const r = gyp ? spawnSync(process.execPath, [gyp, ...args], { stdio: 'inherit' }) : spawnSync('node-gyp', args, { stdio: 'inherit' });
+  const r = gyp
+    ? spawnSync(process.execPath, [gyp, ...args], { stdio: 'inherit' })
+    : spawnSync('node-gyp', args, { stdio: 'inherit' });
   if (r.error) {
-    console.error(`build-addon: cannot run node-gyp (${r.error.message}): run this through npm (npm ci, npm run install), or apt-get install node-gyp`);
+    console.error(
+      `build-addon: cannot run node-gyp (${r.error.message}): run this through npm (npm ci, npm run install), or apt-get install node-gyp`,
+    );
     return 1;
   }
   return r.status ?? 1;
@@ -44,7 +48,11 @@ function main() {
     console.error(`build-addon: Node.js headers from ${path.join(nodedir, 'include', 'node')}`);
     return nodeGyp(['rebuild', `--nodedir=${nodedir}`]);
   }
-  console.error(`build-addon: no Node.js headers in ${candidates().map((d) => path.join(d, 'include', 'node')).join(', ')}; trying node-gyp's own`);
+  console.error(
+    `build-addon: no Node.js headers in ${candidates()
+      .map((d) => path.join(d, 'include', 'node'))
+      .join(', ')}; trying node-gyp's own`,
+  );
   const status = nodeGyp(['rebuild']);
   if (status !== 0) {
     console.error(

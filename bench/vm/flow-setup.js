@@ -17,10 +17,18 @@ const PB = '/netmgr/bench/pktblast';
 
 function units(datapath) {
   const dir = tmpDir('bench-units-');
-  fs.writeFileSync(path.join(dir, 'fs0.toml'), `[unit]\ntype = "bridge"\n\n[bridge]\ndatapath = "${datapath}"\nmac-table-size = 200000\n`);
-  for (const [n, host] of [[1, 'a'], [2, 'b']]) {
-    fs.writeFileSync(path.join(dir, `fs-p${n}.toml`),
-      `[unit]\ntype = "port"\n\n[port]\nbridge = "fs0"\nkind = "veth"\nnamespace = "fs-${host}"\npeer = "fs-${host}-eth0"\n\n[ipv4]\naddresses = ["198.18.120.${n}/24"]\n\n[link]\nmac = "02:00:00:00:78:0${n}"\n`);
+  fs.writeFileSync(
+    path.join(dir, 'fs0.toml'),
+    `[unit]\ntype = "bridge"\n\n[bridge]\ndatapath = "${datapath}"\nmac-table-size = 200000\n`,
+  );
+  for (const [n, host] of [
+    [1, 'a'],
+    [2, 'b'],
+  ]) {
+    fs.writeFileSync(
+      path.join(dir, `fs-p${n}.toml`),
+      `[unit]\ntype = "port"\n\n[port]\nbridge = "fs0"\nkind = "veth"\nnamespace = "fs-${host}"\npeer = "fs-${host}-eth0"\n\n[ipv4]\naddresses = ["198.18.120.${n}/24"]\n\n[link]\nmac = "02:00:00:00:78:0${n}"\n`,
+    );
   }
   return dir;
 }
@@ -39,8 +47,11 @@ async function measure(datapath) {
     const offered = [];
     for (let i = 0; i < RUNS; i++) {
       shTry('ip netns exec fs-a ping -c 2 -i 0.2 -W 2 198.18.120.2'); // B's MAC learned: frames to it are switched, not flooded
-      const out = sh(`ip netns exec fs-b ${PB} rawsink fs-b-eth0 ${SECS + 3} > ${state}/sink & S=$!; sleep 1; ` +
-        `ip netns exec fs-a ${PB} rawsend fs-a-eth0 02:00:00:00:78:02 ${SECS}; wait $S; cat ${state}/sink`, { timeout: (SECS + 30) * 1000 });
+      const out = sh(
+        `ip netns exec fs-b ${PB} rawsink fs-b-eth0 ${SECS + 3} > ${state}/sink & S=$!; sleep 1; ` +
+          `ip netns exec fs-a ${PB} rawsend fs-a-eth0 02:00:00:00:78:02 ${SECS}; wait $S; cat ${state}/sink`,
+        { timeout: (SECS + 30) * 1000 },
+      );
       const sent = out.match(/sent (\d+) pps (\d+) secs ([\d.]+)/);
       const rcvd = out.match(/received (\d+) pps \d+ secs ([\d.]+)/);
       if (!sent || !rcvd) throw new Error(`pktblast output not understood: ${out}`);
@@ -50,7 +61,14 @@ async function measure(datapath) {
       await new Promise((r) => setTimeout(r, 500));
     }
     const after = stats();
-    return { datapath, rate: median(rates), offered: median(offered), upcalls: after.missed - before.missed, lost: after.lost - before.lost, flows: after.flows };
+    return {
+      datapath,
+      rate: median(rates),
+      offered: median(offered),
+      upcalls: after.missed - before.missed,
+      lost: after.lost - before.lost,
+      flows: after.flows,
+    };
   } finally {
     shTry(`node /netmgr/bin/netmgr apply --dir ${tmpDir('empty-')}`, { env: { ...process.env, ...env } });
     await stopDaemon(daemon);
@@ -66,11 +84,15 @@ async function measure(datapath) {
   }
   const k = rows.find((r) => r.datapath === 'kernel');
   const u = rows.find((r) => r.datapath === 'userspace');
-  console.log(`\nFlow setup in the VM (qemu TCG, 1 vCPU, Debian ${sh('uname -r').trim()}): new MAC pairs/s through the miss path, median of ${RUNS} x ${SECS} s`);
+  console.log(
+    `\nFlow setup in the VM (qemu TCG, 1 vCPU, Debian ${sh('uname -r').trim()}): new MAC pairs/s through the miss path, median of ${RUNS} x ${SECS} s`,
+  );
   console.log('| datapath | new MAC pairs/s | offered frames/s | upcalls (misses) | lost | ratio |');
   console.log('|---|---:|---:|---:|---:|---:|');
   for (const r of rows) {
-    console.log(`| ${r.datapath} | ${Math.round(r.rate).toLocaleString('en-US')} | ${Math.round(r.offered).toLocaleString('en-US')} | ${r.upcalls.toLocaleString('en-US')} | ${r.lost.toLocaleString('en-US')} | ${(r.rate / u.rate).toFixed(2)}x |`);
+    console.log(
+      `| ${r.datapath} | ${Math.round(r.rate).toLocaleString('en-US')} | ${Math.round(r.offered).toLocaleString('en-US')} | ${r.upcalls.toLocaleString('en-US')} | ${r.lost.toLocaleString('en-US')} | ${(r.rate / u.rate).toFixed(2)}x |`,
+    );
   }
   console.log(`kernel / userspace: ${(k.rate / u.rate).toFixed(2)}x`);
 })().catch((e) => {

@@ -115,9 +115,12 @@ function undo(runner: StepRunner, steps: Step[]): string[] {
 function recover(runner: StepRunner, opts: Pick<ApplyOptions, 'stateDir' | 'log'>): number {
   const interrupted = readInterrupted(opts.stateDir);
   if (!interrupted) return 0;
-  opts.log(`an earlier apply (pid ${interrupted.pid}) was interrupted; undoing its ${interrupted.steps.length} step(s) first`);
+  opts.log(
+    `an earlier apply (pid ${interrupted.pid}) was interrupted; undoing its ${interrupted.steps.length} step(s) first`,
+  );
   const failures = undo(runner, interrupted.steps);
-  if (failures.length) throw new NetmgrError('failed', `could not undo the interrupted apply:\n  ${failures.join('\n  ')}`);
+  if (failures.length)
+    throw new NetmgrError('failed', `could not undo the interrupted apply:\n  ${failures.join('\n  ')}`);
   clearJournal(opts.stateDir);
   return interrupted.steps.length;
 }
@@ -126,7 +129,9 @@ type LockedOptions = Pick<ApplyOptions, 'stateDir' | 'wait' | 'log' | 'datapaths
 
 /** Runs fn holding the apply lock, with netlink sockets and a step runner that are closed afterwards. */
 function underApplyLock<T>(opts: LockedOptions, fn: (runner: StepRunner, sockets: NamespaceSockets) => T): T {
-  const lock = ApplyLock.acquire(opts.stateDir, opts.wait, (pid) => opts.log(`waiting for another netmgr apply (pid ${pid}) to finish`));
+  const lock = ApplyLock.acquire(opts.stateDir, opts.wait, (pid) =>
+    opts.log(`waiting for another netmgr apply (pid ${pid}) to finish`),
+  );
   const sockets = new NamespaceSockets();
   const runner = new StepRunner(sockets, opts.datapaths);
   try {
@@ -150,7 +155,11 @@ export function recoverInterrupted(opts: LockedOptions): number {
 export function applyDesired(desired: DesiredState, opts: ApplyOptions): ApplyResult {
   return underApplyLock(opts, (runner, sockets) => {
     const recovered = recover(runner, opts);
-    const { world, problems, plan } = observe(desired, { stateDir: opts.stateDir, bridges: opts.datapaths?.live(), sockets });
+    const { world, problems, plan } = observe(desired, {
+      stateDir: opts.stateDir,
+      bridges: opts.datapaths?.live(),
+      sockets,
+    });
     if (!plan) throw new InvalidUnitsError(problems);
     if (!opts.datapaths) {
       const dp = datapathChanges(plan);
@@ -183,7 +192,12 @@ function runJournaled(runner: StepRunner, steps: Step[], opts: ApplyOptions, rec
     } catch (e) {
       const failures = undo(runner, done);
       if (!failures.length) journal.finish();
-      throw new ApplyFailedError(`step ${i + 1}/${steps.length} (${describeStep(step)})`, e as Error, done.length, failures);
+      throw new ApplyFailedError(
+        `step ${i + 1}/${steps.length} (${describeStep(step)})`,
+        e as Error,
+        done.length,
+        failures,
+      );
     }
     journal.done(i);
     done.push(step);
@@ -198,7 +212,11 @@ function runJournaled(runner: StepRunner, steps: Step[], opts: ApplyOptions, rec
  * Undoes an earlier apply's steps, newest first, and puts back the ownership record it replaced (netmgrd's
  * rollback of an unconfirmed apply). Safe to repeat after a crash: a step already undone counts as undone.
  */
-export function undoApplied(steps: Step[], ownedBefore: Ownership, opts: LockedOptions): { undone: number; failures: string[] } {
+export function undoApplied(
+  steps: Step[],
+  ownedBefore: Ownership,
+  opts: LockedOptions,
+): { undone: number; failures: string[] } {
   return underApplyLock(opts, (runner) => {
     const failures = undo(runner, steps);
     saveOwnership(opts.stateDir, ownedBefore);

@@ -14,7 +14,8 @@ export const JOURNAL_FILE = 'journal.jsonl';
 
 const JOURNAL_RECORD: StateFileSpec = { name: JOURNAL_FILE };
 
-type Entry = { t: 'start'; pid: number; time: string } | { t: 'step'; n: number; step: Step } | { t: 'done'; n: number };
+type Entry =
+  { t: 'start'; pid: number; time: string } | { t: 'step'; n: number; step: Step } | { t: 'done'; n: number };
 
 export class Journal {
   private fd: number;

@@ -28,7 +28,9 @@ export class ApplyLock {
       const holder = fs.readFileSync(file, 'utf8').trim() || 'unknown';
       if (!wait) {
         fs.closeSync(fd);
-        throw new LockBusyError(`another netmgr apply is running (pid ${holder}); try again when it has finished, or drop --no-wait to wait for it`);
+        throw new LockBusyError(
+          `another netmgr apply is running (pid ${holder}); try again when it has finished, or drop --no-wait to wait for it`,
+        );
       }
       onWait(holder);
       native().flockExclusive(fd, true);

@@ -46,10 +46,16 @@ export function namespacesOfInterest(desired: DesiredState, owned: Ownership, br
   return [...s].sort();
 }
 
-export function readWorld(desired: DesiredState, stateDir: string, sockets: NamespaceSockets, bridges: LiveBridge[] = []): World {
+export function readWorld(
+  desired: DesiredState,
+  stateDir: string,
+  sockets: NamespaceSockets,
+  bridges: LiveBridge[] = [],
+): World {
   const owned = loadOwnership(stateDir);
   const wantedLL = new Set<string>();
-  for (const p of desired.ports.values()) for (const a of [...p.addresses, ...p.localAddresses]) if (isIPv6LinkLocal(a)) wantedLL.add(a);
+  for (const p of desired.ports.values())
+    for (const a of [...p.addresses, ...p.localAddresses]) if (isIPv6LinkLocal(a)) wantedLL.add(a);
   for (const b of desired.bridges.values()) for (const a of b.addresses) if (isIPv6LinkLocal(a)) wantedLL.add(a);
   return { live: readLiveState(sockets, namespacesOfInterest(desired, owned, bridges), wantedLL), owned, bridges };
 }
@@ -61,7 +67,11 @@ export function preflight(desired: DesiredState, world: World): UnitError[] {
     namespaceExists: (ns: string) => live.namespaces.includes(ns),
     interfaceExists: (ns: string | null, name: string) => !!live.links.get(ns ?? '')?.some((l) => l.name === name),
   };
-  return [...checkSupported(desired, live), ...checkAgainstSystem(desired, facts), ...findConflicts(desired, live, world.owned)];
+  return [
+    ...checkSupported(desired, live),
+    ...checkAgainstSystem(desired, facts),
+    ...findConflicts(desired, live, world.owned),
+  ];
 }
 
 /** Reads the world, checks the units against it and plans them: the world, the problems, and the plan. */

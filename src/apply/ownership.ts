@@ -20,7 +20,9 @@ export function saveOwnership(stateDir: string, owned: Ownership): void {
   const sorted: Ownership = {
     version: 1,
     namespaces: [...owned.namespaces].sort(),
-    veths: [...owned.veths].sort((a, b) => (a.namespace ?? '').localeCompare(b.namespace ?? '') || a.name.localeCompare(b.name)),
+    veths: [...owned.veths].sort(
+      (a, b) => (a.namespace ?? '').localeCompare(b.namespace ?? '') || a.name.localeCompare(b.name),
+    ),
   };
   writeStateFile(stateDir, OWNERSHIP_RECORD, sorted);
 }

@@ -3,7 +3,15 @@ import * as fs from 'fs';
 import { native } from '../native';
 import { NamespaceSockets, nsLabel } from '../live/namespaces';
 import { NamespaceName } from '../model/types';
-import { addAddress, createVeth, deleteAddress, deleteLink, getLinkByName, setLink, VethEndSpec } from '../netlink/rtnl';
+import {
+  addAddress,
+  createVeth,
+  deleteAddress,
+  deleteLink,
+  getLinkByName,
+  setLink,
+  VethEndSpec,
+} from '../netlink/rtnl';
 import { formatVlans } from '../plan/format';
 import { DatapathStep, isDatapathStep, Step, StepVethEnd } from '../plan/types';
 import { NetmgrError } from '../util/errors';
@@ -22,7 +30,11 @@ export function describeStep(s: Step): string {
       return `delete veth ${at(s.namespace, s.name)}`;
     case 'link.set': {
       const t = s.to;
-      const parts = [t.mtu !== undefined && `mtu ${t.mtu}`, t.mac !== undefined && `mac ${t.mac}`, t.up !== undefined && (t.up ? 'up' : 'down')].filter(Boolean);
+      const parts = [
+        t.mtu !== undefined && `mtu ${t.mtu}`,
+        t.mac !== undefined && `mac ${t.mac}`,
+        t.up !== undefined && (t.up ? 'up' : 'down'),
+      ].filter(Boolean);
       return `set ${at(s.namespace, s.name)} ${parts.join(', ')}`;
     }
     case 'addr.add':
@@ -56,7 +68,10 @@ export interface DatapathStepExecutor {
 }
 
 export class StepRunner {
-  constructor(private readonly sockets: NamespaceSockets, private readonly datapaths?: DatapathStepExecutor) {}
+  constructor(
+    private readonly sockets: NamespaceSockets,
+    private readonly datapaths?: DatapathStepExecutor,
+  ) {}
 
   private index(ns: NamespaceName, name: string): number {
     const l = getLinkByName(this.sockets.route(ns), name);
@@ -70,7 +85,8 @@ export class StepRunner {
       mtu: e.mtu,
       mac: e.mac,
       index: e.index,
-      nsFd: e.namespace === socketNs ? undefined : e.namespace === null ? this.rootNsFd() : this.sockets.nsFd(e.namespace),
+      nsFd:
+        e.namespace === socketNs ? undefined : e.namespace === null ? this.rootNsFd() : this.sockets.nsFd(e.namespace),
     };
   }
 
@@ -83,7 +99,8 @@ export class StepRunner {
 
   run(s: Step): void {
     if (isDatapathStep(s)) {
-      if (!this.datapaths) throw new NetmgrError('unavailable', `${describeStep(s)} needs netmgrd, which runs the bridges`, 'ENOTCONN');
+      if (!this.datapaths)
+        throw new NetmgrError('unavailable', `${describeStep(s)} needs netmgrd, which runs the bridges`, 'ENOTCONN');
       this.datapaths.run(s);
       return;
     }
@@ -106,19 +123,42 @@ export class StepRunner {
         native().netnsRemove(netnsPath(s.name));
         return;
       case 'veth.create':
-        createVeth(this.sockets.route(s.a.namespace), this.vethEnd(s.a, s.a.namespace), this.vethEnd(s.b, s.a.namespace));
+        createVeth(
+          this.sockets.route(s.a.namespace),
+          this.vethEnd(s.a, s.a.namespace),
+          this.vethEnd(s.b, s.a.namespace),
+        );
         return;
       case 'veth.delete':
-        deleteLink(this.sockets.route(s.namespace), this.index(s.namespace, s.name), `veth ${s.name} [${nsLabel(s.namespace)}]`);
+        deleteLink(
+          this.sockets.route(s.namespace),
+          this.index(s.namespace, s.name),
+          `veth ${s.name} [${nsLabel(s.namespace)}]`,
+        );
         return;
       case 'link.set':
-        setLink(this.sockets.route(s.namespace), this.index(s.namespace, s.name), s.to, `${s.name} [${nsLabel(s.namespace)}]`);
+        setLink(
+          this.sockets.route(s.namespace),
+          this.index(s.namespace, s.name),
+          s.to,
+          `${s.name} [${nsLabel(s.namespace)}]`,
+        );
         return;
       case 'addr.add':
-        addAddress(this.sockets.route(s.namespace), this.index(s.namespace, s.link), s.address, `${s.link} [${nsLabel(s.namespace)}]`);
+        addAddress(
+          this.sockets.route(s.namespace),
+          this.index(s.namespace, s.link),
+          s.address,
+          `${s.link} [${nsLabel(s.namespace)}]`,
+        );
         return;
       case 'addr.del':
-        deleteAddress(this.sockets.route(s.namespace), this.index(s.namespace, s.link), s.address, `${s.link} [${nsLabel(s.namespace)}]`);
+        deleteAddress(
+          this.sockets.route(s.namespace),
+          this.index(s.namespace, s.link),
+          s.address,
+          `${s.link} [${nsLabel(s.namespace)}]`,
+        );
         return;
     }
   }

@@ -11,7 +11,11 @@ import { startBridge, type ManagedBridge } from './bridge';
 import type { KernelBridgeRecord } from './records';
 
 /** The recorded ports the datapath still has; its ports the record lacks are removed. */
-function reconcilePorts(dp: KernelDatapath, rec: KernelBridgeRecord, log: (line: string) => void): Map<string, PortConfig> {
+function reconcilePorts(
+  dp: KernelDatapath,
+  rec: KernelBridgeRecord,
+  log: (line: string) => void,
+): Map<string, PortConfig> {
   const name = rec.config.name;
   const vports = new Map(dp.ports().map((p) => [p.no, p]));
   const ports = new Map<string, PortConfig>();
@@ -21,7 +25,9 @@ function reconcilePorts(dp: KernelDatapath, rec: KernelBridgeRecord, log: (line:
   }
   for (const v of vports.values()) {
     if (v.no === 0 || ports.get(v.name)?.no === v.no) continue;
-    log(`kernel bridge ${name}: removing port ${v.name} (${v.no}), which netmgr's record does not have (an interrupted apply?)`);
+    log(
+      `kernel bridge ${name}: removing port ${v.name} (${v.no}), which netmgr's record does not have (an interrupted apply?)`,
+    );
     try {
       dp.removePort(v.no);
     } catch (e) {
@@ -48,6 +54,8 @@ export function adoptKernelBridge(rec: KernelBridgeRecord, log: (line: string) =
   const ports = reconcilePorts(dp, rec, log);
   const b = startBridge(rec.config, dp, ports, log, true);
   const flows = dp.stats().flows;
-  log(`took over kernel bridge ${name} (${ports.size} port${ports.size === 1 ? '' : 's'}, ${flows} flow${flows === 1 ? '' : 's'})`);
+  log(
+    `took over kernel bridge ${name} (${ports.size} port${ports.size === 1 ? '' : 's'}, ${flows} flow${flows === 1 ? '' : 's'})`,
+  );
   return b;
 }

@@ -29,11 +29,21 @@ export function configurePolicy(b: ManagedBridge): void {
  * is taken) the pipeline becomes the datapath's upcall handler. The settings are completed here, once.
  */
 export function startBridge(
-  config: BridgeConfig, dp: Datapath, ports: Map<string, PortConfig>, log: (line: string) => void, adopt = false,
+  config: BridgeConfig,
+  dp: Datapath,
+  ports: Map<string, PortConfig>,
+  log: (line: string) => void,
+  adopt = false,
 ): ManagedBridge {
   const policy = createPolicy(config.policy, log);
   policy.attach(dp);
-  const b: ManagedBridge = { config: completeBridgeConfig(config), dp, policy, pipeline: new UpcallPipeline(dp, policy, log), ports };
+  const b: ManagedBridge = {
+    config: completeBridgeConfig(config),
+    dp,
+    policy,
+    pipeline: new UpcallPipeline(dp, policy, log),
+    ports,
+  };
   try {
     configurePolicy(b);
     if (adopt) policy.adopt?.();

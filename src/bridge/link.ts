@@ -10,7 +10,8 @@ export function configureLink(sockets: NamespaceSockets, ns: NamespaceName, name
   const sock = sockets.route(ns);
   const l = getLinkByName(sock, name);
   if (!l) throw new DatapathError('ENOENT', `interface ${name} in ${nsLabel(ns)} does not exist`);
-  if (link.mtu !== undefined || link.mac !== undefined) setLink(sock, l.index, { mtu: link.mtu, mac: link.mac }, `${name} [${nsLabel(ns)}]`);
+  if (link.mtu !== undefined || link.mac !== undefined)
+    setLink(sock, l.index, { mtu: link.mtu, mac: link.mac }, `${name} [${nsLabel(ns)}]`);
   if (link.up) setLink(sock, l.index, { up: true }, `${name} [${nsLabel(ns)}]`);
 }
 

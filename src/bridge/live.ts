@@ -10,7 +10,11 @@ import { KernelDatapath } from '../datapath/kernel/datapath';
 import { loadKernelBridges, type KernelBridgeRecord } from './records';
 
 /** Pure: the record as the kernel confirms it. */
-export function kernelLiveBridge(rec: KernelBridgeRecord, ports: readonly DpPortInfo[], flows: readonly DpFlow[]): LiveBridge {
+export function kernelLiveBridge(
+  rec: KernelBridgeRecord,
+  ports: readonly DpPortInfo[],
+  flows: readonly DpFlow[],
+): LiveBridge {
   const present = new Set(ports.map((p) => `${p.no}/${p.name}`));
   return {
     ...rec.config,

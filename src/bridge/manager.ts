@@ -31,7 +31,10 @@ const notFound = (what: string) => new DatapathError('ENOENT', `${what} does not
 /** VLAN settings exist only under the learning policy (the units refuse them elsewhere; netmgrd checks again). */
 function refuseVlans(b: ManagedBridge, vlans: PortVlanConfig | undefined): void {
   if (vlans !== undefined && b.config.policy !== 'learning') {
-    throw new DatapathError('EINVAL', `bridge ${b.config.name} runs policy = "${b.config.policy}": ports have no VLAN settings`);
+    throw new DatapathError(
+      'EINVAL',
+      `bridge ${b.config.name} runs policy = "${b.config.policy}": ports have no VLAN settings`,
+    );
   }
 }
 
@@ -42,7 +45,10 @@ export class BridgeManager implements DatapathStepExecutor {
   /** Set by shutdown: persistent bridges leave this process but stay recorded. */
   private stopping = false;
 
-  constructor(private readonly stateDir: string, private readonly log: (line: string) => void) {
+  constructor(
+    private readonly stateDir: string,
+    private readonly log: (line: string) => void,
+  ) {
     this.isolation = new IsolationRecords(stateDir, this.sockets, log);
   }
 
@@ -82,11 +88,16 @@ export class BridgeManager implements DatapathStepExecutor {
   }
 
   live(): LiveBridge[] {
-    return [...this.bridges.values()].map((b) => (b.dp.persistent ? this.persistentLive(b) : {
-      ...b.config,
-      ports: sortedPorts(b),
-      flows: b.config.policy === 'flows' ? b.dp.dumpFlows().map((f) => formatFlowText(f.key, f.mask, f.actions)) : [],
-    }));
+    return [...this.bridges.values()].map((b) =>
+      b.dp.persistent
+        ? this.persistentLive(b)
+        : {
+            ...b.config,
+            ports: sortedPorts(b),
+            flows:
+              b.config.policy === 'flows' ? b.dp.dumpFlows().map((f) => formatFlowText(f.key, f.mask, f.actions)) : [],
+          },
+    );
   }
 
   /** A persistent bridge as the datapath confirms it (a port whose vport vanished is not reported). */
@@ -97,9 +108,10 @@ export class BridgeManager implements DatapathStepExecutor {
 
   createBridge(cfg: BridgeConfig): void {
     if (this.bridges.has(cfg.name)) throw new DatapathError('EEXIST', `bridge ${cfg.name} already exists`);
-    const dp: Datapath = cfg.datapath === 'kernel'
-      ? KernelDatapath.create(cfg.name, { log: this.log })
-      : new UserspaceDatapath(cfg.name, { isolation: this.isolation, log: this.log });
+    const dp: Datapath =
+      cfg.datapath === 'kernel'
+        ? KernelDatapath.create(cfg.name, { log: this.log })
+        : new UserspaceDatapath(cfg.name, { isolation: this.isolation, log: this.log });
     try {
       dp.addPort({ no: 0, name: cfg.name, type: 'internal' });
       configureLink(this.sockets, null, cfg.name, cfg.link);
@@ -121,7 +133,10 @@ export class BridgeManager implements DatapathStepExecutor {
     if (this.stopping) return;
     const persistent = [...this.bridges.values()].filter((b) => b.dp.persistent);
     if (!persistent.length && !loadKernelBridges(this.stateDir).length) return;
-    saveKernelBridges(this.stateDir, persistent.map((b) => ({ config: b.config, ports: sortedPorts(b) })));
+    saveKernelBridges(
+      this.stateDir,
+      persistent.map((b) => ({ config: b.config, ports: sortedPorts(b) })),
+    );
   }
 
   /** At start-up: takes over the persistent bridges an earlier netmgrd recorded (adopt.ts). */
@@ -139,7 +154,11 @@ export class BridgeManager implements DatapathStepExecutor {
   /** A learning bridge's settings (aging, table size, static MACs), changed in place: learned MACs are kept. */
   setLearning(bridge: string, learning: LearningConfig): void {
     const b = this.bridge(bridge);
-    if (b.config.policy !== 'learning') throw new DatapathError('EINVAL', `bridge ${bridge} runs policy = "${b.config.policy}", which has no learning settings`);
+    if (b.config.policy !== 'learning')
+      throw new DatapathError(
+        'EINVAL',
+        `bridge ${bridge} runs policy = "${b.config.policy}", which has no learning settings`,
+      );
     b.config = completeBridgeConfig({ ...b.config, learning });
     configurePolicy(b);
     this.recordPersistentBridges();

@@ -31,6 +31,9 @@ export function loadKernelBridges(stateDir: string): KernelBridgeRecord[] {
 
 /** Written atomically, so a crash leaves the old record or the new one. */
 export function saveKernelBridges(stateDir: string, bridges: KernelBridgeRecord[]): void {
-  const body: RecordFile = { version: 1, bridges: [...bridges].sort((a, b) => (a.config.name < b.config.name ? -1 : 1)) };
+  const body: RecordFile = {
+    version: 1,
+    bridges: [...bridges].sort((a, b) => (a.config.name < b.config.name ? -1 : 1)),
+  };
   writeStateFile(stateDir, RECORD, body);
 }

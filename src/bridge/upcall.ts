@@ -46,7 +46,8 @@ export class UpcallPipeline {
         installs.push({ op: ops.length, install: r.install });
         ops.push({ type: 'put', flow: { key, mask, ufid }, actions, opts: INSTALL });
       }
-      if (r.actions?.length) ops.push({ type: 'execute', packet: u.packet, actions: r.actions, inPort: u.inPort, rawKey: u.rawKey });
+      if (r.actions?.length)
+        ops.push({ type: 'execute', packet: u.packet, actions: r.actions, inPort: u.inPort, rawKey: u.rawKey });
     }
     if (!ops.length) return;
     let results: Array<Error | undefined>;
@@ -73,7 +74,8 @@ export class UpcallPipeline {
       const error = results[op];
       try {
         if (this.policy.installed) this.policy.installed(install, error);
-        else if (error !== undefined) this.log(`${this.dp.name}: could not install the policy's flow: ${error.message}`);
+        else if (error !== undefined)
+          this.log(`${this.dp.name}: could not install the policy's flow: ${error.message}`);
       } catch (e) {
         this.log(`${this.dp.name}: the policy failed on an install's outcome: ${messageOf(e)}`);
       }

@@ -33,14 +33,22 @@ export async function liveBridges(socketPath: string): Promise<LiveBridge[] | un
  * The bridges to plan against: netmgrd's when it runs, else the kernel bridges netmgr recorded, read from the
  * kernel (they outlive netmgrd; userspace bridges do not).
  */
-export async function bridgesToPlan(socketPath: string, stateDir: string): Promise<{ bridges: LiveBridge[]; daemonRunning: boolean }> {
+export async function bridgesToPlan(
+  socketPath: string,
+  stateDir: string,
+): Promise<{ bridges: LiveBridge[]; daemonRunning: boolean }> {
   const running = await liveBridges(socketPath);
   if (running !== undefined) return { bridges: running, daemonRunning: true };
   return { bridges: readKernelBridges(stateDir), daemonRunning: false };
 }
 
 /** Prints an error answer the way the local command would, and returns its exit code. */
-export function reportDaemonError(ctx: CliContext, command: string, e: ErrorBody, texts: { flow?: string; actions?: string } = {}): number {
+export function reportDaemonError(
+  ctx: CliContext,
+  command: string,
+  e: ErrorBody,
+  texts: { flow?: string; actions?: string } = {},
+): number {
   switch (e.kind) {
     case 'invalid':
       if (e.errors?.length) printErrors(ctx, e.errors);

@@ -7,14 +7,27 @@ import { messageOf } from '../util/errors';
 
 export const daemonCommand: Command = {
   name: 'daemon',
-  summary: 'run netmgrd in the foreground: it runs the bridges, follows the unit directory and applies what `netmgr apply` hands it',
+  summary:
+    'run netmgrd in the foreground: it runs the bridges, follows the unit directory and applies what `netmgr apply` hands it',
   usage: 'netmgr daemon [--dir DIR] [--no-apply] [--no-watch] [--verbose]',
   async run(ctx) {
-    const { values } = parseOptions(ctx, { ...DIR_OPTION, 'no-apply': { type: 'boolean' }, 'no-watch': { type: 'boolean' }, verbose: { type: 'boolean' } });
+    const { values } = parseOptions(ctx, {
+      ...DIR_OPTION,
+      'no-apply': { type: 'boolean' },
+      'no-watch': { type: 'boolean' },
+      verbose: { type: 'boolean' },
+    });
     requireRoot('netmgr daemon');
     const p = paths(ctx, values.dir);
     const log = createLogger(ctx.stderr, stderrIsJournal(ctx.env), !!values.verbose);
-    const daemon = new Daemon({ socketPath: p.socket, stateDir: p.stateDir, unitDir: p.unitDir, applyOnStart: !values['no-apply'], watch: values['no-watch'] ? false : undefined, log });
+    const daemon = new Daemon({
+      socketPath: p.socket,
+      stateDir: p.stateDir,
+      unitDir: p.unitDir,
+      applyOnStart: !values['no-apply'],
+      watch: values['no-watch'] ? false : undefined,
+      log,
+    });
     const onHup = () => {
       log.info('SIGHUP: reloading');
       void daemon.reload('reload').catch((e) => log.error(`reload: ${messageOf(e)}`));
@@ -31,7 +44,9 @@ export const daemonCommand: Command = {
     }
     return new Promise<number>((resolve) => {
       const stop = (sig: string) => {
-        log.notice(`${sig}: stopping (userspace bridges go down with netmgrd; kernel bridges, namespaces, veths and addresses stay)`);
+        log.notice(
+          `${sig}: stopping (userspace bridges go down with netmgrd; kernel bridges, namespaces, veths and addresses stay)`,
+        );
         daemon.stop();
         process.off('SIGHUP', onHup);
         resolve(EXIT_OK);

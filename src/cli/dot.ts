@@ -96,7 +96,15 @@ export function formatDot({ desired, live, owned, bridges, notes = [] }: DotInpu
     const key = [e.from, e.to].sort(byText).join('\u0000');
     if (!edges.has(key)) edges.set(key, e);
   };
-  const addVeth = (ns1: NamespaceName, n1: string, ns2: NamespaceName, n2: string, wanted: boolean, addresses1: Cidr[] = [], addresses2: Cidr[] = []) => {
+  const addVeth = (
+    ns1: NamespaceName,
+    n1: string,
+    ns2: NamespaceName,
+    n2: string,
+    wanted: boolean,
+    addresses1: Cidr[] = [],
+    addresses2: Cidr[] = [],
+  ) => {
     const a = addIface(ns1, n1, 'veth', wanted, addresses1);
     const b = addIface(ns2, n2, 'veth', wanted, addresses2);
     addEdge({ from: a, to: b, label: ['veth'], veth: true });
@@ -110,7 +118,11 @@ export function formatDot({ desired, live, owned, bridges, notes = [] }: DotInpu
     for (const p of b.ports) {
       if (p.no === 0) continue;
       const ns = p.kind === 'internal' ? p.namespace : null;
-      addEdge({ from: bridgeId(b.name), to: addIface(ns, p.name, KIND_TEXT[p.kind]), label: portLabel(p.no, p.vlans, false) });
+      addEdge({
+        from: bridgeId(b.name),
+        to: addIface(ns, p.name, KIND_TEXT[p.kind]),
+        label: portLabel(p.no, p.vlans, false),
+      });
     }
   }
   for (const v of owned.veths) addVeth(v.namespace, v.name, v.peerNamespace, v.peer, false);
@@ -133,7 +145,12 @@ export function formatDot({ desired, live, owned, bridges, notes = [] }: DotInpu
     const lb = liveBridges.get(p.bridge!);
     if (!spec || lb?.ports.some((lp) => lp.name === p.name)) continue;
     const learning = spec.policy === 'learning';
-    addEdge({ from: bridgeId(spec.name), to: portIface, label: portLabel(bridgePortNumbers(desired!, spec).get(p.name)!, learning ? wantedVlans(p) : undefined, true), pending: true });
+    addEdge({
+      from: bridgeId(spec.name),
+      to: portIface,
+      label: portLabel(bridgePortNumbers(desired!, spec).get(p.name)!, learning ? wantedVlans(p) : undefined, true),
+      pending: true,
+    });
   }
 
   // Namespaces: those holding an interface drawn, those netmgr created, those the units name.
@@ -153,19 +170,31 @@ export function formatDot({ desired, live, owned, bridges, notes = [] }: DotInpu
     const spec = specs.get(name);
     const own = findLink(live, null, name);
     const lines = [name];
-    if (lb) lines.push(`bridge, ${lb.datapath} datapath, policy ${lb.policy}`, ...(lb.policy === 'flows' ? [`${lb.flows.length} flow(s)`] : []));
+    if (lb)
+      lines.push(
+        `bridge, ${lb.datapath} datapath, policy ${lb.policy}`,
+        ...(lb.policy === 'flows' ? [`${lb.flows.length} flow(s)`] : []),
+      );
     else if (spec) {
-      lines.push(`bridge, ${resolveDatapath(spec.datapath, live.kernelDatapath === true)} datapath, policy ${spec.policy}`, ...(spec.policy === 'flows' ? [`${spec.flows.length} flow(s)`] : []));
+      lines.push(
+        `bridge, ${resolveDatapath(spec.datapath, live.kernelDatapath === true)} datapath, policy ${spec.policy}`,
+        ...(spec.policy === 'flows' ? [`${spec.flows.length} flow(s)`] : []),
+      );
     }
-    lines.push(...addressLines(lb ? own?.addresses ?? [] : undefined, spec?.addresses ?? []));
+    lines.push(...addressLines(lb ? (own?.addresses ?? []) : undefined, spec?.addresses ?? []));
     if (!lb) lines.push('pending');
     return `${quote(bridgeId(name))} [${attrs({ shape: 'box3d', label: label(lines), style: lb ? undefined : 'dashed' })}];`;
   };
   /** Undefined for a live interface; else what the units make of its absence. */
-  const absence = (i: Iface): string | undefined => (findLink(live, i.ns, i.name) ? undefined : i.wanted ? 'pending' : 'missing');
+  const absence = (i: Iface): string | undefined =>
+    findLink(live, i.ns, i.name) ? undefined : i.wanted ? 'pending' : 'missing';
   const ifaceNode = (id: string, i: Iface): string => {
     const link = findLink(live, i.ns, i.name);
-    const lines = [i.name, link && !link.up ? `${i.kind}, down` : i.kind, ...addressLines(link?.addresses, i.addresses)];
+    const lines = [
+      i.name,
+      link && !link.up ? `${i.kind}, down` : i.kind,
+      ...addressLines(link?.addresses, i.addresses),
+    ];
     const state = absence(i);
     if (state) lines.push(state);
     return `${quote(id)} [${attrs({ label: label(lines), style: state ? 'dashed' : undefined })}];`;
@@ -177,7 +206,10 @@ export function formatDot({ desired, live, owned, bridges, notes = [] }: DotInpu
     out.push('  }');
   };
   const ifaceNodesIn = (ns: NamespaceName) =>
-    [...ifaces].filter(([, i]) => i.ns === ns).sort(([a], [b]) => byText(a, b)).map(([id, i]) => ifaceNode(id, i));
+    [...ifaces]
+      .filter(([, i]) => i.ns === ns)
+      .sort(([a], [b]) => byText(a, b))
+      .map(([id, i]) => ifaceNode(id, i));
 
   const bridgeNames = [...new Set([...liveBridges.keys(), ...specs.keys()])].sort(byText);
   const root = [...bridgeNames.map(bridgeNode), ...ifaceNodesIn(null)];

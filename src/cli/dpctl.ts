@@ -54,7 +54,8 @@ export const dpctlCommand: Command = {
   usage: USAGE,
   async run(ctx: CliContext): Promise<number> {
     const [sub, ...rest] = ctx.args;
-    if (sub === undefined || !(sub in COMMANDS)) throw new UsageError(sub === undefined ? 'expected a dpctl command' : `unknown dpctl command '${sub}'`);
+    if (sub === undefined || !(sub in COMMANDS))
+      throw new UsageError(sub === undefined ? 'expected a dpctl command' : `unknown dpctl command '${sub}'`);
     const command = sub as DpctlCommand;
     const { values, positionals } = parseOptions(
       { ...ctx, args: rest },
@@ -68,13 +69,24 @@ export const dpctlCommand: Command = {
       3,
     );
     const { min, max } = COMMANDS[command];
-    if (positionals.length < min || positionals.length > max) throw new UsageError(`${command} takes ${min === max ? min : `${min} to ${max}`} argument(s), got ${positionals.length}`);
+    if (positionals.length < min || positionals.length > max)
+      throw new UsageError(
+        `${command} takes ${min === max ? min : `${min} to ${max}`} argument(s), got ${positionals.length}`,
+      );
     requireRoot('netmgr dpctl');
     // The optional BRIDGE comes first, as ovs-dpctl's optional DP.
     const withBridge = positionals.length === max;
     const bridge = withBridge ? positionals[0] : undefined;
     const args = withBridge ? positionals.slice(1) : positionals;
-    const req: DpctlParams = { command, bridge, flow: args[0], actions: args[1], clear: values.clear, mayCreate: values['may-create'], more: values.more };
+    const req: DpctlParams = {
+      command,
+      bridge,
+      flow: args[0],
+      actions: args[1],
+      clear: values.clear,
+      mayCreate: values['may-create'],
+      more: values.more,
+    };
     const p = paths(ctx, undefined);
     const r = await ask(p.socket, DpctlRequest, req);
     if (!r.ok) return reportDaemonError(ctx, `dpctl ${command}`, r.error, { flow: req.flow, actions: req.actions });

@@ -2,7 +2,13 @@
  * `netmgr fdb`: the MAC table of the bridges netmgrd runs with policy = "learning", in the formats of
  * `ovs-appctl fdb/show`, `fdb/flush` and `fdb/stats-show`.
  */
-import { FdbRequest, type FdbCommand, type FdbFlushResult, type FdbShowResult, type FdbStatsResult } from '../daemon/protocol';
+import {
+  FdbRequest,
+  type FdbCommand,
+  type FdbFlushResult,
+  type FdbShowResult,
+  type FdbStatsResult,
+} from '../daemon/protocol';
 import type { FdbEntry, FdbStats } from '../policy/learning/api';
 import { Command, CliContext, EXIT_OK, UsageError } from './command';
 import { formatPort, parseOptions, paths, printJson, requireRoot } from './common';
@@ -20,7 +26,10 @@ const FDB_COMMANDS: readonly FdbCommand[] = ['show', 'flush', 'stats'];
 export function formatFdbTable(entries: readonly FdbEntry[]): string {
   const ports = entries.map((e) => formatPort(e.port, e.portName));
   const w = Math.max(5, ...ports.map((p) => p.length));
-  const rows = entries.map((e, i) => `${ports[i].padStart(w)}  ${String(e.vlan).padStart(4)}  ${e.mac}  ${e.static ? 'static' : String(e.age).padStart(3)}`);
+  const rows = entries.map(
+    (e, i) =>
+      `${ports[i].padStart(w)}  ${String(e.vlan).padStart(4)}  ${e.mac}  ${e.static ? 'static' : String(e.age).padStart(3)}`,
+  );
   return [`${'port'.padStart(w)}  VLAN  MAC                Age`, ...rows].join('\n') + '\n';
 }
 
@@ -36,7 +45,9 @@ export function formatFdbStats(bridge: string, s: FdbStats): string {
     ['Current megaflows installed in datapath', s.flows],
   ];
   const w = Math.max(...rows.map(([label]) => label.length));
-  return [`Statistics for bridge "${bridge}":`, ...rows.map(([label, v]) => `  ${label.padEnd(w)}: ${v}`)].join('\n') + '\n';
+  return (
+    [`Statistics for bridge "${bridge}":`, ...rows.map(([label, v]) => `  ${label.padEnd(w)}: ${v}`)].join('\n') + '\n'
+  );
 }
 
 export function formatFdbFlush(bridge: string, flushed: number): string {
@@ -55,7 +66,10 @@ export const fdbCommand: Command = {
   usage: USAGE,
   async run(ctx: CliContext): Promise<number> {
     const [sub, ...rest] = ctx.args;
-    if (sub === undefined || !FDB_COMMANDS.includes(sub as FdbCommand)) throw new UsageError(sub === undefined ? 'expected an fdb command (show, flush or stats)' : `unknown fdb command '${sub}'`);
+    if (sub === undefined || !FDB_COMMANDS.includes(sub as FdbCommand))
+      throw new UsageError(
+        sub === undefined ? 'expected an fdb command (show, flush or stats)' : `unknown fdb command '${sub}'`,
+      );
     const command = sub as FdbCommand;
     const { values, positionals } = parseOptions({ ...ctx, args: rest }, { json: { type: 'boolean' } }, 1);
     requireRoot('netmgr fdb');

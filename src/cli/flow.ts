@@ -6,21 +6,44 @@ import { EXIT_INVALID, EXIT_OK, UsageError, type CliContext, type Command } from
 import { renderFlowError } from './flow-error';
 import { portTable } from '../model/ports';
 import {
-  FlowError, FlowDecodeError, KEY_ATTR_BY_NUMBER, OVS_ACTION_ATTR, OVS_FLOW_ATTR, OVS_KEY_ATTR,
-  encodeActions, encodeKey, encodeMask, formatActions, formatFlowKey, parseActions, parseFlow, validateFlow,
+  FlowError,
+  FlowDecodeError,
+  KEY_ATTR_BY_NUMBER,
+  OVS_ACTION_ATTR,
+  OVS_FLOW_ATTR,
+  OVS_KEY_ATTR,
+  encodeActions,
+  encodeKey,
+  encodeMask,
+  formatActions,
+  formatFlowKey,
+  parseActions,
+  parseFlow,
+  validateFlow,
 } from '../flow';
 import * as nlattr from '../netlink/attr';
 
 const USAGE = 'netmgr flow check|encode [--port NAME=NUMBER]... "<flow>" ["<actions>"]';
 
-const FLOW_ATTR_NAMES: Record<number, string> = Object.fromEntries(Object.entries(OVS_FLOW_ATTR).map(([k, v]) => [v, `OVS_FLOW_ATTR_${k}`]));
-const KEY_ATTR_NAMES: Record<number, string> = Object.fromEntries(Object.entries(OVS_KEY_ATTR).map(([k, v]) => [v, `OVS_KEY_ATTR_${k}`]));
-const ACTION_ATTR_NAMES: Record<number, string> = Object.fromEntries(Object.entries(OVS_ACTION_ATTR).map(([k, v]) => [v, `OVS_ACTION_ATTR_${k}`]));
+const FLOW_ATTR_NAMES: Record<number, string> = Object.fromEntries(
+  Object.entries(OVS_FLOW_ATTR).map(([k, v]) => [v, `OVS_FLOW_ATTR_${k}`]),
+);
+const KEY_ATTR_NAMES: Record<number, string> = Object.fromEntries(
+  Object.entries(OVS_KEY_ATTR).map(([k, v]) => [v, `OVS_KEY_ATTR_${k}`]),
+);
+const ACTION_ATTR_NAMES: Record<number, string> = Object.fromEntries(
+  Object.entries(OVS_ACTION_ATTR).map(([k, v]) => [v, `OVS_ACTION_ATTR_${k}`]),
+);
 
 const hex = (b: Uint8Array): string => [...b].map((x) => x.toString(16).padStart(2, '0')).join(' ');
 
 /** Hex dump of nested attributes, one line per attribute: header bytes | payload, annotated with the name. */
-function annotate(bytes: Uint8Array, names: Record<number, string>, indent: string, nested: (type: number) => Record<number, string> | undefined): string[] {
+function annotate(
+  bytes: Uint8Array,
+  names: Record<number, string>,
+  indent: string,
+  nested: (type: number) => Record<number, string> | undefined,
+): string[] {
   const out: string[] = [];
   for (const a of nlattr.readAttrs(bytes)) {
     const header = bytes.subarray(a.offset, a.offset + nlattr.NLA_HDRLEN);
@@ -31,20 +54,35 @@ function annotate(bytes: Uint8Array, names: Record<number, string>, indent: stri
       out.push(...annotate(a.payload, inner, indent + '  ', nested === nestedKeys ? nestedKeys : nestedActions));
     } else {
       const def = names === KEY_ATTR_NAMES ? KEY_ATTR_BY_NUMBER.get(a.type) : undefined;
-      out.push(`${indent}${hex(header)} | ${hex(a.payload)}  ${name}${def ? ` (${def.odp}, ${a.payload.length} bytes)` : ''}`);
+      out.push(
+        `${indent}${hex(header)} | ${hex(a.payload)}  ${name}${def ? ` (${def.odp}, ${a.payload.length} bytes)` : ''}`,
+      );
     }
   }
   return out;
 }
-const nestedKeys = (t: number): Record<number, string> | undefined => (t === OVS_KEY_ATTR.ENCAP ? KEY_ATTR_NAMES : undefined);
+const nestedKeys = (t: number): Record<number, string> | undefined =>
+  t === OVS_KEY_ATTR.ENCAP ? KEY_ATTR_NAMES : undefined;
 const nestedActions = (t: number): Record<number, string> | undefined =>
-  t === OVS_ACTION_ATTR.CLONE ? ACTION_ATTR_NAMES
-    : t === OVS_ACTION_ATTR.SET || t === OVS_ACTION_ATTR.SET_MASKED ? KEY_ATTR_NAMES
-      : t === OVS_ACTION_ATTR.SAMPLE ? { 1: 'OVS_SAMPLE_ATTR_PROBABILITY', 2: 'OVS_SAMPLE_ATTR_ACTIONS' }
-        : t === OVS_ACTION_ATTR.USERSPACE ? { 1: 'OVS_USERSPACE_ATTR_PID', 2: 'OVS_USERSPACE_ATTR_USERDATA', 3: 'OVS_USERSPACE_ATTR_EGRESS_TUN_PORT', 4: 'OVS_USERSPACE_ATTR_ACTIONS' }
+  t === OVS_ACTION_ATTR.CLONE
+    ? ACTION_ATTR_NAMES
+    : t === OVS_ACTION_ATTR.SET || t === OVS_ACTION_ATTR.SET_MASKED
+      ? KEY_ATTR_NAMES
+      : t === OVS_ACTION_ATTR.SAMPLE
+        ? { 1: 'OVS_SAMPLE_ATTR_PROBABILITY', 2: 'OVS_SAMPLE_ATTR_ACTIONS' }
+        : t === OVS_ACTION_ATTR.USERSPACE
+          ? {
+              1: 'OVS_USERSPACE_ATTR_PID',
+              2: 'OVS_USERSPACE_ATTR_USERDATA',
+              3: 'OVS_USERSPACE_ATTR_EGRESS_TUN_PORT',
+              4: 'OVS_USERSPACE_ATTR_ACTIONS',
+            }
           : undefined;
 
-function encodeReport(flow: ReturnType<typeof parseFlow>, actions: ReturnType<typeof parseActions> | undefined): string {
+function encodeReport(
+  flow: ReturnType<typeof parseFlow>,
+  actions: ReturnType<typeof parseActions> | undefined,
+): string {
   const lines: string[] = [];
   const section = (type: number, payload: Uint8Array, body: string[]): void => {
     const hdr = new nlattr.NlAttrWriter().put(type, payload).finish().subarray(0, nlattr.NLA_HDRLEN);
@@ -69,7 +107,8 @@ export const flowCommand: Command = {
   async run(ctx: CliContext): Promise<number> {
     const args = [...ctx.args];
     const sub = args.shift();
-    if (sub !== 'check' && sub !== 'encode') throw new UsageError(`expected 'check' or 'encode', got ${sub === undefined ? 'nothing' : `'${sub}'`}`);
+    if (sub !== 'check' && sub !== 'encode')
+      throw new UsageError(`expected 'check' or 'encode', got ${sub === undefined ? 'nothing' : `'${sub}'`}`);
     const ports = new Map<string, number>();
     const positional: string[] = [];
     for (let i = 0; i < args.length; i++) {
@@ -98,7 +137,11 @@ export const flowCommand: Command = {
       }
       if (sub === 'check') {
         const shown = formatFlowKey(flow.key, flow.mask, { ports: ports.size ? table : undefined });
-        ctx.stdout(actions ? `${shown}, actions:${formatActions(actions.actions, { ports: ports.size ? table : undefined })}\n` : `${shown}\n`);
+        ctx.stdout(
+          actions
+            ? `${shown}, actions:${formatActions(actions.actions, { ports: ports.size ? table : undefined })}\n`
+            : `${shown}\n`,
+        );
       } else {
         ctx.stdout(encodeReport(flow, actions));
       }

@@ -26,7 +26,8 @@ const flowCommand: Command = {
 /** The daemon pulls in the datapath and the flow model; load it only when it runs. */
 const daemonCommand: Command = {
   name: 'daemon',
-  summary: 'run netmgrd in the foreground: it runs the bridges, follows the unit directory and applies what `netmgr apply` hands it',
+  summary:
+    'run netmgrd in the foreground: it runs the bridges, follows the unit directory and applies what `netmgr apply` hands it',
   usage: 'netmgr daemon [--dir DIR] [--no-apply] [--no-watch] [--verbose]',
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: import would load it at every start
   run: (ctx) => (require('./daemon') as typeof import('./daemon')).daemonCommand.run(ctx),
@@ -63,7 +64,10 @@ function help(): string {
   return lines.join('\n') + '\n';
 }
 
-export async function main(argv: string[], io = { stdout: (s: string) => process.stdout.write(s), stderr: (s: string) => process.stderr.write(s) }): Promise<number> {
+export async function main(
+  argv: string[],
+  io = { stdout: (s: string) => process.stdout.write(s), stderr: (s: string) => process.stderr.write(s) },
+): Promise<number> {
   const [name, ...args] = argv;
   if (!name || name === 'help' || name === '--help' || name === '-h') {
     io.stdout(help());

@@ -29,6 +29,18 @@ function outcomeCommand(name: string, type: RequestType<NoParams, ApplyOutcome>,
   };
 }
 
-export const reloadCommand = outcomeCommand('reload', ReloadRequest, "make netmgrd re-read its unit directory and netmgrd.conf, apply and verify (as SIGHUP does)");
-export const confirmCommand = outcomeCommand('confirm', ConfirmRequest, 'keep the change made by `netmgr apply --confirm`');
-export const rollbackCommand = outcomeCommand('rollback', RollbackRequest, 'undo the change made by `netmgr apply --confirm` now, without waiting for the timeout');
+export const reloadCommand = outcomeCommand(
+  'reload',
+  ReloadRequest,
+  'make netmgrd re-read its unit directory and netmgrd.conf, apply and verify (as SIGHUP does)',
+);
+export const confirmCommand = outcomeCommand(
+  'confirm',
+  ConfirmRequest,
+  'keep the change made by `netmgr apply --confirm`',
+);
+export const rollbackCommand = outcomeCommand(
+  'rollback',
+  RollbackRequest,
+  'undo the change made by `netmgr apply --confirm` now, without waiting for the timeout',
+);

@@ -55,21 +55,35 @@ export const showCommand: Command = {
     }));
     const namespaces = owned.namespaces.map((n) => ({ name: n, present: live.namespaces.includes(n) }));
     if (values.json) {
-      printJson(ctx, { schema: 'netmgr.show/1', namespaces, veths, bridges, unitsValid: units.errors.length === 0, drift });
+      printJson(ctx, {
+        schema: 'netmgr.show/1',
+        namespaces,
+        veths,
+        bridges,
+        unitsValid: units.errors.length === 0,
+        drift,
+      });
       return EXIT_OK;
     }
     const out: string[] = [];
-    out.push(`Namespaces created by netmgr: ${namespaces.length ? namespaces.map((n) => n.name + (n.present ? '' : ' (missing)')).join(', ') : 'none'}`);
+    out.push(
+      `Namespaces created by netmgr: ${namespaces.length ? namespaces.map((n) => n.name + (n.present ? '' : ' (missing)')).join(', ') : 'none'}`,
+    );
     out.push(`Veth pairs created by netmgr: ${veths.length || 'none'}`);
     for (const v of owned.veths) {
       out.push(`  ${v.name} [${nsLabel(v.namespace)}] <-> ${v.peer} [${nsLabel(v.peerNamespace)}]  (unit ${v.unit})`);
       out.push(`    ${linkText(v.name, findLink(live, v.namespace, v.name))}`);
       out.push(`    ${linkText(v.peer, findLink(live, v.peerNamespace, v.peer))}`);
     }
-    out.push(`Bridges${daemonRunning ? ' run by netmgrd' : ' (netmgrd is not running: kernel bridges only)'}: ${bridges.length || 'none'}`);
+    out.push(
+      `Bridges${daemonRunning ? ' run by netmgrd' : ' (netmgrd is not running: kernel bridges only)'}: ${bridges.length || 'none'}`,
+    );
     for (const b of bridges) {
       out.push(`  ${b.name} (datapath ${b.datapath}, policy ${b.policy}, ${b.flows.length} flow(s))`);
-      for (const port of b.ports) out.push(`    port ${port.no}: ${port.name} (${port.kind}${port.namespace ? `, namespace ${port.namespace}` : ''})`);
+      for (const port of b.ports)
+        out.push(
+          `    port ${port.no}: ${port.name} (${port.kind}${port.namespace ? `, namespace ${port.namespace}` : ''})`,
+        );
     }
     if (!units.state) out.push(`Drift: not computed, the units in ${p.unitDir} have errors (netmgr validate)`);
     else if (drift === null) out.push('Drift: not computed, the units conflict with the live system (netmgr validate)');

@@ -19,17 +19,19 @@ function decisionLine(t: TraceResult): string {
 
 export function formatTrace(t: TraceResult): string {
   const heading = `bridge("${t.bridge}")`;
-  return [
-    `Flow: ${t.flow}`,
-    '',
-    heading,
-    '-'.repeat(heading.length),
-    ...t.steps.map((s, i) => `${String(i + 1).padStart(2)}. ${s}`),
-    '',
-    decisionLine(t),
-    `Megaflow: ${t.megaflow}`,
-    `Datapath actions: ${t.actions}`,
-  ].join('\n') + '\n';
+  return (
+    [
+      `Flow: ${t.flow}`,
+      '',
+      heading,
+      '-'.repeat(heading.length),
+      ...t.steps.map((s, i) => `${String(i + 1).padStart(2)}. ${s}`),
+      '',
+      decisionLine(t),
+      `Megaflow: ${t.megaflow}`,
+      `Datapath actions: ${t.actions}`,
+    ].join('\n') + '\n'
+  );
 }
 
 export const traceCommand: Command = {
@@ -38,7 +40,8 @@ export const traceCommand: Command = {
   usage: 'netmgr trace BRIDGE FLOW [--json]',
   async run(ctx: CliContext): Promise<number> {
     const { values, positionals } = parseOptions(ctx, { json: { type: 'boolean' } }, 2);
-    if (positionals.length !== 2) throw new UsageError(`trace takes a bridge and a flow, got ${positionals.length} argument(s)`);
+    if (positionals.length !== 2)
+      throw new UsageError(`trace takes a bridge and a flow, got ${positionals.length} argument(s)`);
     requireRoot('netmgr trace');
     const req: TraceParams = { bridge: positionals[0], flow: positionals[1] };
     const r = await ask(paths(ctx, undefined).socket, TraceRequest, req);

@@ -25,7 +25,9 @@ export const validateCommand: Command = {
       }
     }
     const n = desired.bridges.size + desired.ports.size;
-    ctx.stdout(`${p.unitDir}: ${n} unit${n === 1 ? '' : 's'} valid${live ? '' : ' (live checks skipped: run as root without --offline to check interfaces)'}\n`);
+    ctx.stdout(
+      `${p.unitDir}: ${n} unit${n === 1 ? '' : 's'} valid${live ? '' : ' (live checks skipped: run as root without --offline to check interfaces)'}\n`,
+    );
     return EXIT_OK;
   },
 };

@@ -14,7 +14,15 @@ import { parseUnits, readUnitDir, type UnitSource } from '../units';
 import { messageOf } from '../util/errors';
 import type { Logger } from './log';
 import type { ApplyParams, ApplyResult } from './protocol';
-import { hashSources, loadApplied, saveApplied, type AppliedRecord, type ApplyOutcome, type ApplyTrigger, type PendingConfirm } from './records';
+import {
+  hashSources,
+  loadApplied,
+  saveApplied,
+  type AppliedRecord,
+  type ApplyOutcome,
+  type ApplyTrigger,
+  type PendingConfirm,
+} from './records';
 
 export const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
 
@@ -57,7 +65,14 @@ export class Applier {
 
   /** The options of apply, recovery and undo: netmgrd's state, bridges and log. */
   applyOptions(hooks: TestHooks = {}) {
-    return { stateDir: this.opts.stateDir, wait: true, log: (l: string) => this.opts.log.info(l), datapaths: this.opts.manager, failAtStep: hooks.failAtStep, killAfterStep: hooks.killAfterStep };
+    return {
+      stateDir: this.opts.stateDir,
+      wait: true,
+      log: (l: string) => this.opts.log.info(l),
+      datapaths: this.opts.manager,
+      failAtStep: hooks.failAtStep,
+      killAfterStep: hooks.killAfterStep,
+    };
   }
 
   /** Records an outcome as the last apply, counts it, logs it at its priority. */
@@ -81,7 +96,12 @@ export class Applier {
     return o;
   }
 
-  outcome(trigger: ApplyTrigger, result: ApplyOutcome['result'], message: string, extra: Partial<ApplyOutcome> = {}): ApplyOutcome {
+  outcome(
+    trigger: ApplyTrigger,
+    result: ApplyOutcome['result'],
+    message: string,
+    extra: Partial<ApplyOutcome> = {},
+  ): ApplyOutcome {
     return { time: new Date().toISOString(), trigger, result, message, steps: 0, unitDir: this.opts.unitDir, ...extra };
   }
 
@@ -101,13 +121,32 @@ export class Applier {
     }
     const parsed = parseUnits(sources);
     if (!parsed.state) {
-      return this.settle(this.outcome(trigger, 'invalid', `${plural(parsed.errors.length, 'problem')} in the units; nothing applied, the running configuration stays`, { errors: parsed.errors }));
+      return this.settle(
+        this.outcome(
+          trigger,
+          'invalid',
+          `${plural(parsed.errors.length, 'problem')} in the units; nothing applied, the running configuration stays`,
+          { errors: parsed.errors },
+        ),
+      );
     }
     if (this.opts.deferIfPending()) {
-      return this.settle(this.outcome(trigger, 'deferred', 'an apply awaits `netmgr confirm`; this change is applied once it is confirmed or rolled back'));
+      return this.settle(
+        this.outcome(
+          trigger,
+          'deferred',
+          'an apply awaits `netmgr confirm`; this change is applied once it is confirmed or rolled back',
+        ),
+      );
     }
     if ((trigger === 'start' || trigger === 'watch') && this.record.rolledBack?.hash === hashSources(sources)) {
-      return this.settle(this.outcome(trigger, 'skipped', 'these units were rolled back for want of a confirm; edit them, or run netmgr apply to apply them again'));
+      return this.settle(
+        this.outcome(
+          trigger,
+          'skipped',
+          'these units were rolled back for want of a confirm; edit them, or run netmgr apply to apply them again',
+        ),
+      );
     }
     try {
       return this.applyUnits(sources, parsed.state, trigger, this.opts.unitDir, {}).outcome;
@@ -120,14 +159,37 @@ export class Applier {
    * Applies a validated unit set, verifies it, records it as the set in force; with confirm, records the rollback
    * before the apply is final. Throws what apply throws (after recording the failure).
    */
-  applyUnits(sources: UnitSource[], desired: DesiredState, trigger: ApplyTrigger, unitDir: string, hooks: TestHooks, confirm?: { seconds: number; recorder: ConfirmRecorder }): { reply: ApplyResult; outcome: ApplyOutcome } {
+  applyUnits(
+    sources: UnitSource[],
+    desired: DesiredState,
+    trigger: ApplyTrigger,
+    unitDir: string,
+    hooks: TestHooks,
+    confirm?: { seconds: number; recorder: ConfirmRecorder },
+  ): { reply: ApplyResult; outcome: ApplyOutcome } {
     const hash = hashSources(sources);
-    const previous = { sources: this.record.sources, hash: this.record.hash, unitDir: this.record.unitDir, appliedAt: this.record.appliedAt };
+    const previous = {
+      sources: this.record.sources,
+      hash: this.record.hash,
+      unitDir: this.record.unitDir,
+      appliedAt: this.record.appliedAt,
+    };
     let pending: PendingConfirm | undefined;
     const beforeFinish = confirm
       ? (steps: Step[], ownedBefore: Ownership) => {
           const now = Date.now();
-          pending = { version: 1, appliedAt: new Date(now).toISOString(), deadline: now + confirm.seconds * 1000, timeoutSeconds: confirm.seconds, steps, sources, hash, unitDir, ownedBefore, previous };
+          pending = {
+            version: 1,
+            appliedAt: new Date(now).toISOString(),
+            deadline: now + confirm.seconds * 1000,
+            timeoutSeconds: confirm.seconds,
+            steps,
+            sources,
+            hash,
+            unitDir,
+            ownedBefore,
+            previous,
+          };
           confirm.recorder.save(pending);
         }
       : undefined;
@@ -136,10 +198,24 @@ export class Applier {
       r = applyDesired(desired, { ...this.applyOptions(hooks), beforeFinish });
     } catch (e) {
       const invalid = e instanceof InvalidUnitsError;
-      this.settle(this.outcome(trigger, invalid ? 'invalid' : 'failed', invalid ? `${e.message} (checked against the live system)` : messageOf(e), { unitDir, errors: invalid ? e.errors : undefined }));
+      this.settle(
+        this.outcome(
+          trigger,
+          invalid ? 'invalid' : 'failed',
+          invalid ? `${e.message} (checked against the live system)` : messageOf(e),
+          { unitDir, errors: invalid ? e.errors : undefined },
+        ),
+      );
       throw e;
     }
-    this.record = { ...this.record, sources, hash, unitDir, appliedAt: new Date().toISOString(), rolledBack: this.record.rolledBack?.hash === hash ? null : this.record.rolledBack };
+    this.record = {
+      ...this.record,
+      sources,
+      hash,
+      unitDir,
+      appliedAt: new Date().toISOString(),
+      rolledBack: this.record.rolledBack?.hash === hash ? null : this.record.rolledBack,
+    };
     const differences = this.verify(desired);
     let message = r.steps ? `applied ${unitDir}: ${plural(r.steps, 'step')}` : `${unitDir}: no changes`;
     if (r.recovered) message += ` (first undid ${plural(r.recovered, 'step')} of an interrupted apply)`;
@@ -149,7 +225,14 @@ export class Applier {
       confirm.recorder.arm(pending);
       message += `; rolled back in ${confirm.seconds} s unless \`netmgr confirm\` runs`;
     }
-    const outcome = this.settle(this.outcome(trigger, r.steps ? 'applied' : 'unchanged', message, { steps: r.steps, unitDir, differences, confirmSeconds: pending ? confirm?.seconds : undefined }));
+    const outcome = this.settle(
+      this.outcome(trigger, r.steps ? 'applied' : 'unchanged', message, {
+        steps: r.steps,
+        unitDir,
+        differences,
+        confirmSeconds: pending ? confirm?.seconds : undefined,
+      }),
+    );
     const reply: ApplyResult = { plan: planToJson(r.plan), steps: r.steps, recovered: r.recovered, differences };
     if (pending) reply.confirmDeadline = new Date(pending.deadline).toISOString();
     return { reply, outcome };
@@ -158,6 +241,13 @@ export class Applier {
   /** The unit set p replaced is in force again; p's own set is remembered as rolled back. */
   restorePrevious(p: PendingConfirm): void {
     const { sources, hash, unitDir, appliedAt } = p.previous;
-    this.record = { ...this.record, sources, hash, unitDir, appliedAt, rolledBack: { hash: p.hash, time: new Date().toISOString() } };
+    this.record = {
+      ...this.record,
+      sources,
+      hash,
+      unitDir,
+      appliedAt,
+      rolledBack: { hash: p.hash, time: new Date().toISOString() },
+    };
   }
 }

@@ -42,8 +42,16 @@ function exchange(socketPath: string, line: string, timeoutMs: number): Promise<
     });
     sock.on('error', (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      if (!connected && hasErrno(e, 'ENOENT', 'ECONNREFUSED', 'ENOTSOCK')) reject(new DaemonUnavailableError(socketPath, e.code === 'ENOENT' ? 'no socket' : e.code ?? e.message));
-      else if (hasErrno(e, 'EACCES')) reject(new NetmgrError('failed', `cannot talk to netmgrd (${socketPath}): permission denied; it accepts root only`, 'EACCES'));
+      if (!connected && hasErrno(e, 'ENOENT', 'ECONNREFUSED', 'ENOTSOCK'))
+        reject(new DaemonUnavailableError(socketPath, e.code === 'ENOENT' ? 'no socket' : (e.code ?? e.message)));
+      else if (hasErrno(e, 'EACCES'))
+        reject(
+          new NetmgrError(
+            'failed',
+            `cannot talk to netmgrd (${socketPath}): permission denied; it accepts root only`,
+            'EACCES',
+          ),
+        );
       else reject(e);
     });
   });
@@ -53,14 +61,23 @@ function exchange(socketPath: string, line: string, timeoutMs: number): Promise<
  * Sends a request and resolves to its result. Rejects with a RequestError (its body as netmgrd sent it) when
  * netmgrd refuses, a DaemonUnavailableError when it is not running.
  */
-export async function send<P, R>(socketPath: string, type: RequestType<P, R>, params: P, timeoutMs = 120_000): Promise<R> {
+export async function send<P, R>(
+  socketPath: string,
+  type: RequestType<P, R>,
+  params: P,
+  timeoutMs = 120_000,
+): Promise<R> {
   const answer = await exchange(socketPath, JSON.stringify({ op: type.method, ...params }) + '\n', timeoutMs);
   if (!answer.ok) throw new RequestError(answer.error);
   return answer.result as R;
 }
 
 /** send, but undefined when netmgrd is not running. */
-export async function sendIfRunning<P, R>(socketPath: string, type: RequestType<P, R>, params: P): Promise<R | undefined> {
+export async function sendIfRunning<P, R>(
+  socketPath: string,
+  type: RequestType<P, R>,
+  params: P,
+): Promise<R | undefined> {
   try {
     return await send(socketPath, type, params);
   } catch (e) {

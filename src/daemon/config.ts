@@ -42,18 +42,33 @@ export function parseDaemonConfig(file: string, text: string): { config: DaemonC
   for (const [key, value] of Object.entries(doc)) {
     const spec = KEYS.find((k) => k.key === key);
     if (!spec) {
-      errors.push({ file, ...loc.keyAt(key), message: `unknown key \`${key}\``, hint: `netmgrd.conf takes ${KEYS.map((k) => k.key).join(', ')} (see netmgr(8), CONFIGURATION)` });
+      errors.push({
+        file,
+        ...loc.keyAt(key),
+        message: `unknown key \`${key}\``,
+        hint: `netmgrd.conf takes ${KEYS.map((k) => k.key).join(', ')} (see netmgr(8), CONFIGURATION)`,
+      });
       continue;
     }
     if (spec.type === 'boolean') {
       if (typeof value !== 'boolean') {
-        errors.push({ file, ...loc.valueAt(key), message: `\`${key}\` must be true or false`, hint: `e.g. ${key} = false` });
+        errors.push({
+          file,
+          ...loc.valueAt(key),
+          message: `\`${key}\` must be true or false`,
+          hint: `e.g. ${key} = false`,
+        });
         continue;
       }
       (config[spec.field] as boolean) = value;
     } else {
       if (typeof value !== 'number' || !Number.isInteger(value) || value < spec.min! || value > spec.max!) {
-        errors.push({ file, ...loc.valueAt(key), message: `\`${key}\` must be an integer from ${spec.min} to ${spec.max} (milliseconds)`, hint: `e.g. ${key} = ${DEFAULT_DAEMON_CONFIG[spec.field]}` });
+        errors.push({
+          file,
+          ...loc.valueAt(key),
+          message: `\`${key}\` must be an integer from ${spec.min} to ${spec.max} (milliseconds)`,
+          hint: `e.g. ${key} = ${DEFAULT_DAEMON_CONFIG[spec.field]}`,
+        });
         continue;
       }
       (config[spec.field] as number) = value;

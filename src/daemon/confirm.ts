@@ -10,7 +10,13 @@ import { messageOf } from '../util/errors';
 import { plural, type Applier, type ConfirmRecorder } from './applier';
 import { RequestError } from './errors';
 import type { Logger } from './log';
-import { clearPendingConfirm, loadPendingConfirm, savePendingConfirm, type ApplyOutcome, type PendingConfirm } from './records';
+import {
+  clearPendingConfirm,
+  loadPendingConfirm,
+  savePendingConfirm,
+  type ApplyOutcome,
+  type PendingConfirm,
+} from './records';
 
 export interface ConfirmOptions {
   stateDir: string;
@@ -38,12 +44,15 @@ export class ConfirmController implements ConfirmRecorder {
   arm(p: PendingConfirm): void {
     this.pending = p;
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void this.applier.serialized(() => {
-        if (this.pending === p) this.rollback('confirm-timeout');
-      });
-    }, Math.max(0, p.deadline - Date.now()));
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        void this.applier.serialized(() => {
+          if (this.pending === p) this.rollback('confirm-timeout');
+        });
+      },
+      Math.max(0, p.deadline - Date.now()),
+    );
   }
 
   /** True when an apply is pending; the unit directory is then applied once it is settled. */
@@ -61,7 +70,9 @@ export class ConfirmController implements ConfirmRecorder {
     const pending = loadPendingConfirm(this.opts.stateDir);
     if (!pending) return false;
     const log = this.opts.log;
-    log.notice(`the apply of ${pending.appliedAt} awaits \`netmgr confirm\` until ${new Date(pending.deadline).toISOString()}: bringing it back first`);
+    log.notice(
+      `the apply of ${pending.appliedAt} awaits \`netmgr confirm\` until ${new Date(pending.deadline).toISOString()}: bringing it back first`,
+    );
     const parsed = parseUnits(pending.sources);
     if (parsed.state) {
       try {
@@ -84,7 +95,12 @@ export class ConfirmController implements ConfirmRecorder {
     if (!p) throw new RequestError({ kind: 'invalid', message: 'no apply awaits confirmation' });
     this.clear();
     const a = this.applier;
-    const o = a.settle(a.outcome('confirm', 'confirmed', `confirmed the apply of ${p.appliedAt}: it stays`, { steps: p.steps.length, unitDir: p.unitDir }));
+    const o = a.settle(
+      a.outcome('confirm', 'confirmed', `confirmed the apply of ${p.appliedAt}: it stays`, {
+        steps: p.steps.length,
+        unitDir: p.unitDir,
+      }),
+    );
     this.afterSettled();
     return o;
   }
@@ -104,7 +120,9 @@ export class ConfirmController implements ConfirmRecorder {
     const why = trigger === 'rollback' ? 'on request (netmgr rollback)' : `not confirmed within ${p.timeoutSeconds} s`;
     let message = `rolled back the apply of ${p.appliedAt} (${plural(p.steps.length, 'step')} undone), ${why}`;
     if (failures.length) message += `; ${plural(failures.length, 'step')} could not be undone: ${failures.join('; ')}`;
-    const o = a.settle(a.outcome(trigger, 'rolled-back', message, { steps: p.steps.length, unitDir: p.unitDir, differences }));
+    const o = a.settle(
+      a.outcome(trigger, 'rolled-back', message, { steps: p.steps.length, unitDir: p.unitDir, differences }),
+    );
     this.afterSettled();
     return o;
   }
@@ -114,7 +132,10 @@ export class ConfirmController implements ConfirmRecorder {
     const p = this.pending;
     if (!p) return;
     const left = Math.max(0, Math.ceil((p.deadline - Date.now()) / 1000));
-    throw new RequestError({ kind: 'busy', message: `the apply of ${p.appliedAt} awaits confirmation (rolled back in ${left} s): run netmgr confirm to keep it or netmgr rollback to undo it, then apply again` });
+    throw new RequestError({
+      kind: 'busy',
+      message: `the apply of ${p.appliedAt} awaits confirmation (rolled back in ${left} s): run netmgr confirm to keep it or netmgr rollback to undo it, then apply again`,
+    });
   }
 
   /** netmgrd stops: the deadline timer goes; the record stays for the next netmgrd. */

@@ -24,7 +24,20 @@ import { runDpctl } from './dpctl';
 import { RequestError } from './errors';
 import { runFdb, runTrace } from './fdb';
 import type { Logger } from './log';
-import { ApplyRequest, ConfirmRequest, DpctlRequest, FdbRequest, LiveRequest, PingRequest, ReloadRequest, RollbackRequest, StatusRequest, TraceRequest, type ApplyParams, type ApplyResult } from './protocol';
+import {
+  ApplyRequest,
+  ConfirmRequest,
+  DpctlRequest,
+  FdbRequest,
+  LiveRequest,
+  PingRequest,
+  ReloadRequest,
+  RollbackRequest,
+  StatusRequest,
+  TraceRequest,
+  type ApplyParams,
+  type ApplyResult,
+} from './protocol';
 import type { ApplyOutcome, ApplyTrigger } from './records';
 import { buildStatus } from './report';
 import { sdNotify } from './sd-notify';
@@ -58,8 +71,18 @@ export class Daemon {
     this.log = opts.log;
     this.manager = new BridgeManager(opts.stateDir, (l) => opts.log.info(l));
     const { stateDir, unitDir, log } = opts;
-    this.applier = new Applier({ stateDir, unitDir, log, manager: this.manager, deferIfPending: () => this.confirms.deferIfPending() });
-    this.confirms = new ConfirmController(this.applier, { stateDir, log, applyDeferred: () => this.reloadLogged('watch') });
+    this.applier = new Applier({
+      stateDir,
+      unitDir,
+      log,
+      manager: this.manager,
+      deferIfPending: () => this.confirms.deferIfPending(),
+    });
+    this.confirms = new ConfirmController(this.applier, {
+      stateDir,
+      log,
+      applyDeferred: () => this.reloadLogged('watch'),
+    });
     this.server = new RequestServer((l) => this.log.debug(l));
     this.registerHandlers();
   }
@@ -96,7 +119,12 @@ export class Daemon {
   /** `netmgr apply`: the CLI's unit set, validated here too, applied in the queue unless a confirm is pending. */
   private apply(params: ApplyParams): Promise<ApplyResult> {
     const parsed = parseUnits(params.sources);
-    if (!parsed.state) throw new RequestError({ kind: 'invalid', message: `${plural(parsed.errors.length, 'problem')} in the units; nothing was applied`, errors: parsed.errors });
+    if (!parsed.state)
+      throw new RequestError({
+        kind: 'invalid',
+        message: `${plural(parsed.errors.length, 'problem')} in the units; nothing was applied`,
+        errors: parsed.errors,
+      });
     const desired = parsed.state;
     return this.applier.serialized(() => {
       this.confirms.refuseWhilePending();
@@ -140,10 +168,17 @@ export class Daemon {
       this.watcher = undefined;
     }
     if (want && !this.watcher) {
-      const w = new UnitWatcher(this.opts.unitDir, this.config.watchDelayMs, (files) => this.onUnitsChanged(files), (m) => this.log.warning(m));
+      const w = new UnitWatcher(
+        this.opts.unitDir,
+        this.config.watchDelayMs,
+        (files) => this.onUnitsChanged(files),
+        (m) => this.log.warning(m),
+      );
       await w.start();
       this.watcher = w;
-      this.log.info(`watching ${this.opts.unitDir} (changes applied ${this.config.watchDelayMs} ms after the last edit)`);
+      this.log.info(
+        `watching ${this.opts.unitDir} (changes applied ${this.config.watchDelayMs} ms after the last edit)`,
+      );
     } else if (!want && this.watcher) {
       await this.watcher.close();
       this.watcher = undefined;
@@ -190,7 +225,13 @@ export class Daemon {
     const bridges = this.manager.live();
     const counters: BridgeCounters[] = bridges.map((b) => {
       const dp = this.manager.datapath(b.name);
-      return { name: b.name, datapath: b.datapath, policy: b.policy, stats: dp.stats(), ports: dp.ports().map((p) => ({ no: p.no, name: p.name, stats: p.stats })) };
+      return {
+        name: b.name,
+        datapath: b.datapath,
+        policy: b.policy,
+        stats: dp.stats(),
+        ports: dp.ports().map((p) => ({ no: p.no, name: p.name, stats: p.stats })),
+      };
     });
     return buildStatus({
       unitDir,

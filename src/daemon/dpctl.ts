@@ -3,7 +3,15 @@
  * command line may name ports; they are resolved with the datapath's own port table and checked with the same
  * rules the kernel applies before anything is installed.
  */
-import { formatDumpLine, formatFlowKey, formatActions, parseActions, parseFlow, validateFlow, formatUfid } from '../flow';
+import {
+  formatDumpLine,
+  formatFlowKey,
+  formatActions,
+  parseActions,
+  parseFlow,
+  validateFlow,
+  formatUfid,
+} from '../flow';
 import type { BridgeManager } from '../bridge';
 import type { Datapath } from '../datapath/types';
 import { hasErrno, messageOf } from '../util/errors';
@@ -37,7 +45,10 @@ export function runDpctl(m: BridgeManager, req: DpctlParams): DpctlResult {
       return f();
     } catch (e) {
       if (e instanceof RequestError) throw e;
-      throw new RequestError({ kind: hasErrno(e, 'EEXIST', 'ENOENT', 'EOPNOTSUPP', 'EINVAL') ? 'invalid' : 'error', message: messageOf(e) });
+      throw new RequestError({
+        kind: hasErrno(e, 'EEXIST', 'ENOENT', 'EOPNOTSUPP', 'EINVAL') ? 'invalid' : 'error',
+        message: messageOf(e),
+      });
     }
   };
   switch (req.command) {
@@ -59,17 +70,36 @@ export function runDpctl(m: BridgeManager, req: DpctlParams): DpctlResult {
     }
     case 'add-flow':
     case 'mod-flow': {
-      if (req.flow === undefined || req.actions === undefined) throw new RequestError({ kind: 'invalid', message: `${req.command} needs a flow and actions` });
+      if (req.flow === undefined || req.actions === undefined)
+        throw new RequestError({ kind: 'invalid', message: `${req.command} needs a flow and actions` });
       const { flow, actions } = parseOrThrow(dp, req.flow, req.actions);
-      const put = wrap(() => dp.putFlow({ key: flow.key, mask: flow.mask, ufid: flow.ufid }, actions!.actions, req.command === 'add-flow' ? { mode: 'create' } : { mode: 'modify', mayCreate: req.mayCreate, clearStats: req.clear }));
-      return { bridge, ufid: formatUfid(put.ufid), match: formatFlowKey(put.key, put.mask), actions: formatActions(put.actions) };
+      const put = wrap(() =>
+        dp.putFlow(
+          { key: flow.key, mask: flow.mask, ufid: flow.ufid },
+          actions!.actions,
+          req.command === 'add-flow'
+            ? { mode: 'create' }
+            : { mode: 'modify', mayCreate: req.mayCreate, clearStats: req.clear },
+        ),
+      );
+      return {
+        bridge,
+        ufid: formatUfid(put.ufid),
+        match: formatFlowKey(put.key, put.mask),
+        actions: formatActions(put.actions),
+      };
     }
     case 'del-flow': {
       if (req.flow === undefined) throw new RequestError({ kind: 'invalid', message: 'del-flow needs a flow' });
       const { flow } = parseOrThrow(dp, req.flow, undefined);
-      const target = flow.ufid && Object.keys(flow.key).length === 0 ? { ufid: flow.ufid } : { key: flow.key, mask: flow.mask };
+      const target =
+        flow.ufid && Object.keys(flow.key).length === 0 ? { ufid: flow.ufid } : { key: flow.key, mask: flow.mask };
       const existing = dp.getFlow(target);
-      if (!existing || !dp.deleteFlow(target)) throw new RequestError({ kind: 'invalid', message: `no such flow on ${bridge}: ${formatFlowKey(flow.key, flow.mask)}` });
+      if (!existing || !dp.deleteFlow(target))
+        throw new RequestError({
+          kind: 'invalid',
+          message: `no such flow on ${bridge}: ${formatFlowKey(flow.key, flow.mask)}`,
+        });
       return { bridge, deleted: 1, ufid: formatUfid(existing.ufid) };
     }
     case 'del-flows': {

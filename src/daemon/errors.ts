@@ -8,7 +8,13 @@ import { NetmgrError, messageOf, type ErrorKind } from '../util/errors';
 import type { ErrorBody } from './protocol';
 
 /** The error vocabulary's kind for a protocol error kind. */
-const KIND: Record<ErrorBody['kind'], ErrorKind> = { invalid: 'invalid', flow: 'invalid', busy: 'busy', failed: 'failed', error: 'failed' };
+const KIND: Record<ErrorBody['kind'], ErrorKind> = {
+  invalid: 'invalid',
+  flow: 'invalid',
+  busy: 'busy',
+  failed: 'failed',
+  error: 'failed',
+};
 
 /** A refusal with the protocol error body the client gets (its kind sets the CLI's exit code). */
 export class RequestError extends NetmgrError {

@@ -30,12 +30,14 @@ export interface PolicyBridges {
 function learningPolicy(m: PolicyBridges, name: string, what: string): Policy & LearningReports {
   const bridge = pickBridge(m, name);
   const p = m.policy(bridge);
-  if (!isLearning(p)) throw new RequestError({ kind: 'invalid', message: `bridge ${bridge} runs policy = "${p.kind}": ${what}` });
+  if (!isLearning(p))
+    throw new RequestError({ kind: 'invalid', message: `bridge ${bridge} runs policy = "${p.kind}": ${what}` });
   return p;
 }
 
 export function runFdb(m: PolicyBridges, req: FdbParams): FdbResult {
-  if (!['show', 'flush', 'stats'].includes(req.command)) throw new RequestError({ kind: 'invalid', message: `unknown fdb command ${String(req.command)}` });
+  if (!['show', 'flush', 'stats'].includes(req.command))
+    throw new RequestError({ kind: 'invalid', message: `unknown fdb command ${String(req.command)}` });
   const targets =
     req.bridge !== undefined
       ? [{ bridge: req.bridge, policy: learningPolicy(m, req.bridge, 'it has no MAC table') }]
@@ -58,7 +60,8 @@ const EXACT_PORT = 0xffffffff;
 /** What a trace needs beyond a valid flow: one packet's in_port and Ethernet addresses, exact, on a real port. */
 function traceProblems(flow: Flow, dp: Datapath, bridge: string): FlowError[] {
   const { key, mask } = flow;
-  const span = (path: string) => flow.spans?.get(path) ?? flow.spans?.get(Object.keys(key)[0]) ?? { column: 1, token: '' };
+  const span = (path: string) =>
+    flow.spans?.get(path) ?? flow.spans?.get(Object.keys(key)[0]) ?? { column: 1, token: '' };
   const problem = (path: string, message: string) => {
     const s = span(path);
     return new FlowError(message, s.column, s.token);
@@ -71,7 +74,12 @@ function traceProblems(flow: Flow, dp: Datapath, bridge: string): FlowError[] {
   } else {
     const ports = dp.ports();
     if (!ports.some((p) => p.no === key.inPort)) {
-      out.push(problem('inPort', `bridge ${bridge} has no port ${key.inPort} (ports: ${ports.map((p) => `${p.name}(${p.no})`).join(', ')})`));
+      out.push(
+        problem(
+          'inPort',
+          `bridge ${bridge} has no port ${key.inPort} (ports: ${ports.map((p) => `${p.name}(${p.no})`).join(', ')})`,
+        ),
+      );
     }
   }
   if (key.eth === undefined) {
@@ -79,15 +87,28 @@ function traceProblems(flow: Flow, dp: Datapath, bridge: string): FlowError[] {
   } else {
     for (const f of ['src', 'dst'] as const) {
       const m = mask.eth?.[f] ?? 0;
-      if (m === 0) out.push(problem('eth', `trace needs the packet's ${f === 'src' ? 'source' : 'destination'} MAC: add ${f}=MAC to eth(...)`));
-      else if (m !== MAC_EXACT) out.push(problem(`eth.${f}`, `eth(${f}=...) must be exact for a trace (it follows one packet): remove the /mask`));
+      if (m === 0)
+        out.push(
+          problem(
+            'eth',
+            `trace needs the packet's ${f === 'src' ? 'source' : 'destination'} MAC: add ${f}=MAC to eth(...)`,
+          ),
+        );
+      else if (m !== MAC_EXACT)
+        out.push(
+          problem(`eth.${f}`, `eth(${f}=...) must be exact for a trace (it follows one packet): remove the /mask`),
+        );
     }
   }
   return out;
 }
 
 export function runTrace(m: PolicyBridges, req: TraceParams): TraceResult {
-  const policy = learningPolicy(m, req.bridge, `trace explains the learning policy's decisions; this bridge forwards by its flows (netmgr dpctl dump-flows ${req.bridge})`);
+  const policy = learningPolicy(
+    m,
+    req.bridge,
+    `trace explains the learning policy's decisions; this bridge forwards by its flows (netmgr dpctl dump-flows ${req.bridge})`,
+  );
   const dp = m.datapath(req.bridge);
   const { flow, problems } = parsingFlow(() => {
     const flow = parseFlow(req.flow, { ports: portTableOf(dp) });

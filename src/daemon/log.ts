@@ -28,10 +28,12 @@ const WORD: Record<LogPriority, string> = { 3: 'error: ', 4: 'warning: ', 5: '',
 /** One log line as written: pure, so the format is tested without a journal. */
 export function formatLogLine(priority: LogPriority, line: string, journal: boolean): string {
   // Multi-line messages (a unit error with its hint) keep the priority on every line, as the journal reads lines.
-  return line
-    .split('\n')
-    .map((l) => (journal ? `<${priority}>${l}` : `netmgrd: ${WORD[priority]}${l}`))
-    .join('\n') + '\n';
+  return (
+    line
+      .split('\n')
+      .map((l) => (journal ? `<${priority}>${l}` : `netmgrd: ${WORD[priority]}${l}`))
+      .join('\n') + '\n'
+  );
 }
 
 /**

@@ -17,7 +17,8 @@ import { readStateFile, removeStateFile, writeStateFile, type StateFileSpec } fr
 /** What started an apply: netmgrd's start, the watcher, SIGHUP / `netmgr reload`, `netmgr apply`, a confirm, a rollback. */
 export type ApplyTrigger = 'start' | 'watch' | 'reload' | 'apply' | 'confirm' | 'rollback' | 'confirm-timeout';
 
-export type ApplyResultKind = 'applied' | 'unchanged' | 'invalid' | 'failed' | 'deferred' | 'skipped' | 'confirmed' | 'rolled-back';
+export type ApplyResultKind =
+  'applied' | 'unchanged' | 'invalid' | 'failed' | 'deferred' | 'skipped' | 'confirmed' | 'rolled-back';
 
 export interface ApplyOutcome {
   time: string;
@@ -74,7 +75,16 @@ export interface PendingConfirm {
 
 export const emptyCounters = (): ApplyCounters => ({ applies: 0, unchanged: 0, failed: 0, invalid: 0, rollbacks: 0 });
 
-export const emptyApplied = (): AppliedRecord => ({ version: 1, sources: null, hash: null, unitDir: null, appliedAt: null, last: null, rolledBack: null, counters: emptyCounters() });
+export const emptyApplied = (): AppliedRecord => ({
+  version: 1,
+  sources: null,
+  hash: null,
+  unitDir: null,
+  appliedAt: null,
+  last: null,
+  rolledBack: null,
+  counters: emptyCounters(),
+});
 
 /** A unit set's identity: file names (not the directory) and contents, so moving the directory changes nothing. */
 export function hashSources(sources: readonly UnitSource[]): string {
@@ -100,7 +110,8 @@ export function loadApplied(stateDir: string): AppliedRecord {
 /** Durable before it returns (fsync): a rollback record must survive power loss as well as a crash. */
 export const saveApplied = (stateDir: string, r: AppliedRecord): void => writeStateFile(stateDir, APPLIED, r);
 
-export const loadPendingConfirm = (stateDir: string): PendingConfirm | undefined => readStateFile<PendingConfirm>(stateDir, CONFIRM);
+export const loadPendingConfirm = (stateDir: string): PendingConfirm | undefined =>
+  readStateFile<PendingConfirm>(stateDir, CONFIRM);
 
 export const savePendingConfirm = (stateDir: string, r: PendingConfirm): void => writeStateFile(stateDir, CONFIRM, r);
 

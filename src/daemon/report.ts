@@ -46,7 +46,13 @@ export function buildStatus(s: StatusSources): StatusReport {
   const same = diskHash !== null && diskHash === s.record.hash;
   const applied = same ? disk!.state : s.record.sources ? parseUnits(s.record.sources).state : null;
   const appliedChanges = same ? diskChanges : planned(applied, s.stateDir, s.bridges, []);
-  const objects = objectStates({ applied, appliedChanges, disk: disk?.state ?? null, diskChanges, lastFailed: s.record.last?.result === 'failed' });
+  const objects = objectStates({
+    applied,
+    appliedChanges,
+    disk: disk?.state ?? null,
+    diskChanges,
+    lastFailed: s.record.last?.result === 'failed',
+  });
   const now = s.now ?? Date.now();
   return {
     schema: 'netmgr.status/1',
@@ -59,8 +65,16 @@ export function buildStatus(s: StatusSources): StatusReport {
     lastApply: s.record.last,
     appliedAt: s.record.appliedAt,
     counters: s.record.counters,
-    confirm: s.pending ? { appliedAt: s.pending.appliedAt, deadline: new Date(s.pending.deadline).toISOString(), secondsLeft: Math.max(0, Math.ceil((s.pending.deadline - now) / 1000)) } : null,
-    rolledBack: s.record.rolledBack ? { time: s.record.rolledBack.time, onDisk: diskHash === s.record.rolledBack.hash } : null,
+    confirm: s.pending
+      ? {
+          appliedAt: s.pending.appliedAt,
+          deadline: new Date(s.pending.deadline).toISOString(),
+          secondsLeft: Math.max(0, Math.ceil((s.pending.deadline - now) / 1000)),
+        }
+      : null,
+    rolledBack: s.record.rolledBack
+      ? { time: s.record.rolledBack.time, onDisk: diskHash === s.record.rolledBack.hash }
+      : null,
     bridges: s.counters,
   };
 }

@@ -11,11 +11,18 @@ import { RequestError } from './errors';
 export function pickBridge(m: { names(): string[] }, name: string | undefined): string {
   const names = m.names();
   if (name !== undefined) {
-    if (!names.includes(name)) throw new RequestError({ kind: 'invalid', message: `no bridge named ${name}${names.length ? ` (netmgrd runs: ${names.join(', ')})` : ' (netmgrd runs no bridges)'}` });
+    if (!names.includes(name))
+      throw new RequestError({
+        kind: 'invalid',
+        message: `no bridge named ${name}${names.length ? ` (netmgrd runs: ${names.join(', ')})` : ' (netmgrd runs no bridges)'}`,
+      });
     return name;
   }
   if (names.length === 1) return names[0];
-  throw new RequestError({ kind: 'invalid', message: names.length ? `netmgrd runs several bridges (${names.join(', ')}): name one` : 'netmgrd runs no bridges' });
+  throw new RequestError({
+    kind: 'invalid',
+    message: names.length ? `netmgrd runs several bridges (${names.join(', ')}): name one` : 'netmgrd runs no bridges',
+  });
 }
 
 /** The datapath's ports by name and number, so flows may name ports. */
@@ -35,5 +42,6 @@ export function parsingFlow<T>(parse: () => T): T {
 
 /** Refuses a flow with every problem found in it, located. */
 export function refuseFlowProblems(problems: readonly FlowError[]): void {
-  if (problems.length) throw new RequestError({ kind: 'flow', message: problems[0].message, flowErrors: problems.map(flowErr) });
+  if (problems.length)
+    throw new RequestError({ kind: 'flow', message: problems[0].message, flowErrors: problems.map(flowErr) });
 }

@@ -87,7 +87,8 @@ export class RequestServer {
     try {
       this.debug(`request: ${req.op}`);
       const handler = this.handlers.get(req.op);
-      if (!handler) return { ok: false, error: { kind: 'invalid', message: `unknown request ${JSON.stringify(req.op)}` } };
+      if (!handler)
+        return { ok: false, error: { kind: 'invalid', message: `unknown request ${JSON.stringify(req.op)}` } };
       const { op: _op, ...params } = req;
       return { ok: true, result: await handler(params as never) };
     } catch (e) {

@@ -80,7 +80,11 @@ function changeKey(c: Change, bridges: Set<string>): string {
 
 function objectsOf(d: DesiredState | null): string[] {
   if (!d) return [];
-  return [...[...d.bridges.keys()].map((n) => `bridge ${n}`), ...[...d.ports.keys()].map((n) => `port ${n}`), ...d.namespaces.map((n) => `namespace ${n}`)];
+  return [
+    ...[...d.bridges.keys()].map((n) => `bridge ${n}`),
+    ...[...d.ports.keys()].map((n) => `port ${n}`),
+    ...d.namespaces.map((n) => `namespace ${n}`),
+  ];
 }
 
 function group(changes: Change[] | null, bridges: Set<string>): Map<string, Change[]> {
@@ -105,7 +109,8 @@ export interface StatusInputs {
 /** Sorts every object of either unit set (and anything a plan would delete) into its state. Pure. */
 export function objectStates(i: StatusInputs): ObjectStatus[] {
   const bridges = new Set<string>([...(i.applied?.bridges.keys() ?? []), ...(i.disk?.bridges.keys() ?? [])]);
-  for (const c of [...(i.appliedChanges ?? []), ...(i.diskChanges ?? [])]) if (c.object === 'bridge') bridges.add(c.name);
+  for (const c of [...(i.appliedChanges ?? []), ...(i.diskChanges ?? [])])
+    if (c.object === 'bridge') bridges.add(c.name);
   const byApplied = group(i.appliedChanges, bridges);
   const byDisk = group(i.diskChanges, bridges);
   const keys = new Set<string>([...objectsOf(i.applied), ...objectsOf(i.disk), ...byApplied.keys(), ...byDisk.keys()]);
@@ -126,7 +131,9 @@ export function objectStates(i: StatusInputs): ObjectStatus[] {
     out.push({ object, name, state, changes: changes.map(formatChange) });
   }
   const order = { bridge: 0, port: 1, namespace: 2 } as Record<string, number>;
-  return out.sort((a, b) => (order[a.object] ?? 3) - (order[b.object] ?? 3) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return out.sort(
+    (a, b) => (order[a.object] ?? 3) - (order[b.object] ?? 3) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
+  );
 }
 
 const sameChanges = (a: Change[], b: Change[]) => JSON.stringify(a) === JSON.stringify(b);
@@ -136,17 +143,33 @@ const pad = (s: string, n: number) => s.padEnd(n);
 /** `netmgr status` as text. */
 export function formatStatus(r: StatusReport): string {
   const out: string[] = [];
-  out.push(r.daemon ? `netmgrd: running (pid ${r.daemon.pid}, since ${r.daemon.since}), ${r.daemon.watching ? `watching ${r.daemon.unitDir}` : `not watching ${r.daemon.unitDir} (netmgr reload applies it)`}` : 'netmgrd: not running');
-  out.push(`Units: ${r.unitDir}${r.unitsValid ? '' : ` (${r.unitErrors} error${r.unitErrors === 1 ? '' : 's'}: run netmgr validate)`}`);
+  out.push(
+    r.daemon
+      ? `netmgrd: running (pid ${r.daemon.pid}, since ${r.daemon.since}), ${r.daemon.watching ? `watching ${r.daemon.unitDir}` : `not watching ${r.daemon.unitDir} (netmgr reload applies it)`}`
+      : 'netmgrd: not running',
+  );
+  out.push(
+    `Units: ${r.unitDir}${r.unitsValid ? '' : ` (${r.unitErrors} error${r.unitErrors === 1 ? '' : 's'}: run netmgr validate)`}`,
+  );
   for (const p of r.problems) out.push(`  cannot apply: ${p}`);
   if (r.lastApply) {
     const l = r.lastApply;
-    out.push(`Last apply: ${l.result} at ${l.time} (${l.trigger}${l.steps ? `, ${l.steps} step${l.steps === 1 ? '' : 's'}` : ''}): ${l.message}`);
+    out.push(
+      `Last apply: ${l.result} at ${l.time} (${l.trigger}${l.steps ? `, ${l.steps} step${l.steps === 1 ? '' : 's'}` : ''}): ${l.message}`,
+    );
     for (const d of l.differences ?? []) out.push(`  verify: still differs: ${d}`);
   } else out.push('Last apply: none');
-  out.push(`Applies: ${r.counters.applies} applied, ${r.counters.unchanged} unchanged, ${r.counters.failed} failed, ${r.counters.invalid} refused as invalid, ${r.counters.rollbacks} rolled back`);
-  if (r.confirm) out.push(`Confirm: the apply at ${r.confirm.appliedAt} is rolled back in ${r.confirm.secondsLeft} s unless \`netmgr confirm\` runs (\`netmgr rollback\` now)`);
-  if (r.rolledBack) out.push(`Rolled back: an unconfirmed unit set at ${r.rolledBack.time}${r.rolledBack.onDisk ? '; it is still on disk, so start and watch leave it alone until it is edited (netmgr apply applies it)' : ''}`);
+  out.push(
+    `Applies: ${r.counters.applies} applied, ${r.counters.unchanged} unchanged, ${r.counters.failed} failed, ${r.counters.invalid} refused as invalid, ${r.counters.rollbacks} rolled back`,
+  );
+  if (r.confirm)
+    out.push(
+      `Confirm: the apply at ${r.confirm.appliedAt} is rolled back in ${r.confirm.secondsLeft} s unless \`netmgr confirm\` runs (\`netmgr rollback\` now)`,
+    );
+  if (r.rolledBack)
+    out.push(
+      `Rolled back: an unconfirmed unit set at ${r.rolledBack.time}${r.rolledBack.onDisk ? '; it is still on disk, so start and watch leave it alone until it is edited (netmgr apply applies it)' : ''}`,
+    );
   out.push('');
   if (r.objects.length) {
     out.push(`${pad('OBJECT', 10)} ${pad('NAME', 20)} STATE`);
@@ -158,20 +181,30 @@ export function formatStatus(r: StatusReport): string {
   for (const b of r.bridges) {
     out.push('');
     const s = b.stats;
-    out.push(`Bridge ${b.name} (${b.datapath}, ${b.policy}): hit ${s.hit}, missed ${s.missed}, lost ${s.lost}, flows ${s.flows}`);
-    out.push(`  ${pad('PORT', 20)} ${'RX PKTS'.padStart(10)} ${'RX BYTES'.padStart(12)} ${'TX PKTS'.padStart(10)} ${'TX BYTES'.padStart(12)} ${'DROPS'.padStart(7)} ${'ERRORS'.padStart(7)}`);
+    out.push(
+      `Bridge ${b.name} (${b.datapath}, ${b.policy}): hit ${s.hit}, missed ${s.missed}, lost ${s.lost}, flows ${s.flows}`,
+    );
+    out.push(
+      `  ${pad('PORT', 20)} ${'RX PKTS'.padStart(10)} ${'RX BYTES'.padStart(12)} ${'TX PKTS'.padStart(10)} ${'TX BYTES'.padStart(12)} ${'DROPS'.padStart(7)} ${'ERRORS'.padStart(7)}`,
+    );
     for (const p of b.ports) {
       const t = p.stats;
-      out.push(`  ${pad(`${p.name}(${p.no})`, 20)} ${String(t.rxPackets).padStart(10)} ${String(t.rxBytes).padStart(12)} ${String(t.txPackets).padStart(10)} ${String(t.txBytes).padStart(12)} ${String(t.rxDropped + t.txDropped).padStart(7)} ${String(t.rxErrors + t.txErrors).padStart(7)}`);
+      out.push(
+        `  ${pad(`${p.name}(${p.no})`, 20)} ${String(t.rxPackets).padStart(10)} ${String(t.rxBytes).padStart(12)} ${String(t.txPackets).padStart(10)} ${String(t.txBytes).padStart(12)} ${String(t.rxDropped + t.txDropped).padStart(7)} ${String(t.rxErrors + t.txErrors).padStart(7)}`,
+      );
     }
   }
   if (r.host) {
     out.push('');
     out.push('Host interfaces (root namespace):');
-    out.push(`  ${pad('NAME', 16)} ${pad('STATE', 8)} ${'SPEED'.padStart(10)} ${pad('DUPLEX', 7)} ${pad('DRIVER', 14)} MAC`);
+    out.push(
+      `  ${pad('NAME', 16)} ${pad('STATE', 8)} ${'SPEED'.padStart(10)} ${pad('DUPLEX', 7)} ${pad('DRIVER', 14)} MAC`,
+    );
     for (const h of r.host) {
       const speed = h.speed === null ? '-' : h.speed >= 1000 ? `${h.speed / 1000} Gb/s` : `${h.speed} Mb/s`;
-      out.push(`  ${pad(h.name, 16)} ${pad(h.operstate, 8)} ${speed.padStart(10)} ${pad(h.duplex ?? '-', 7)} ${pad(h.driver ?? '-', 14)} ${h.mac ?? '-'}`);
+      out.push(
+        `  ${pad(h.name, 16)} ${pad(h.operstate, 8)} ${speed.padStart(10)} ${pad(h.duplex ?? '-', 7)} ${pad(h.driver ?? '-', 14)} ${h.mac ?? '-'}`,
+      );
     }
   }
   return out.join('\n') + '\n';

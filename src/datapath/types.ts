@@ -194,7 +194,10 @@ const KIND_OF_ERRNO: Record<DatapathErrno, ErrorKind> = {
 
 /** Errors a datapath reports, coded like the kernel's errno so callers treat both datapaths alike. */
 export class DatapathError extends NetmgrError {
-  constructor(readonly code: DatapathErrno, message: string) {
+  constructor(
+    readonly code: DatapathErrno,
+    message: string,
+  ) {
     super(KIND_OF_ERRNO[code], message, code);
   }
 }

@@ -26,7 +26,11 @@ export interface MegaflowEntry {
 
 /** A refused table change: EEXIST and ENOENT as the kernel says them; EOVERLAP (netmgr's own) is an overlap. */
 export class FlowTableError extends NetmgrError {
-  constructor(readonly code: 'EEXIST' | 'EOVERLAP' | 'ENOENT', message: string, readonly existing?: MegaflowEntry) {
+  constructor(
+    readonly code: 'EEXIST' | 'EOVERLAP' | 'ENOENT',
+    message: string,
+    readonly existing?: MegaflowEntry,
+  ) {
     super(code === 'ENOENT' ? 'not-found' : 'exists', message, code === 'EOVERLAP' ? undefined : code);
   }
 }
@@ -41,7 +45,10 @@ class Subtable {
   maxPriority = -Infinity;
   /** Flows per priority, so a delete finds the new maximum without scanning the flows. */
   readonly priorities = new Map<number, number>();
-  constructor(readonly mask: Uint32Array, readonly sig: string) {
+  constructor(
+    readonly mask: Uint32Array,
+    readonly sig: string,
+  ) {
     const idx: number[] = [];
     for (let i = 0; i < KEY_WORDS; i++) if (mask[i] !== 0) idx.push(i);
     this.idx = Int32Array.from(idx);
@@ -49,7 +56,8 @@ class Subtable {
   }
   /** Hash of the packet's words under this mask (same function for stored values, which are pre-masked). */
   hashOf(words: Uint32Array): number {
-    const idx = this.idx, ms = this.maskSel;
+    const idx = this.idx,
+      ms = this.maskSel;
     let h = 0x811c9dc5;
     for (let j = 0; j < idx.length; j++) {
       h = Math.imul(h ^ ((words[idx[j]] & ms[j]) >>> 0), 0x01000193);
@@ -60,12 +68,13 @@ class Subtable {
   find(words: Uint32Array): MegaflowEntry | undefined {
     const bucket = this.buckets.get(this.hashOf(words));
     if (bucket === undefined) return undefined;
-    const idx = this.idx, ms = this.maskSel;
+    const idx = this.idx,
+      ms = this.maskSel;
     outer: for (let b = 0; b < bucket.length; b++) {
       const v = bucket[b].value;
       for (let j = 0; j < idx.length; j++) {
         const i = idx[j];
-        if (((words[i] & ms[j]) >>> 0) !== v[i]) continue outer;
+        if ((words[i] & ms[j]) >>> 0 !== v[i]) continue outer;
       }
       return bucket[b];
     }
@@ -129,7 +138,7 @@ export class ExactMatchCache {
   insert(pk: PacketKey, e: MegaflowEntry): void {
     // Prefer an empty or stale way; otherwise replace the second one.
     const s0 = pk.hash & this.mask;
-    const s = this.gens[s0] !== this.gen ? s0 : (s0 ^ 1);
+    const s = this.gens[s0] !== this.gen ? s0 : s0 ^ 1;
     this.keys.set(pk.words, s * KEY_WORDS);
     this.hashes[s] = pk.hash;
     this.lens[s] = pk.len;
@@ -177,32 +186,56 @@ export class MegaflowTable {
     this.resortEvery = opts.resortEvery ?? 4096;
   }
 
-  get size(): number { return this.entries.size; }
-  get maskCount(): number { return this.subtables.size; }
+  get size(): number {
+    return this.entries.size;
+  }
+  get maskCount(): number {
+    return this.subtables.size;
+  }
 
   /** Adds a megaflow (dpctl add-flow semantics). Throws FlowTableError EEXIST / EOVERLAP. */
-  insert(flow: { key: FlowKey; mask: FlowMask; ufid?: Uint8Array }, actions: FlowActions, opts: InsertOptions = {}): MegaflowEntry {
+  insert(
+    flow: { key: FlowKey; mask: FlowMask; ufid?: Uint8Array },
+    actions: FlowActions,
+    opts: InsertOptions = {},
+  ): MegaflowEntry {
     const priority = opts.priority ?? 0;
     const { value, mask } = packMatch(flow.key, flow.mask);
     const sig = maskSignature(mask);
     const st = this.subtables.get(sig);
     const same = st?.find(value);
     if (same && equalWords(same.value, value)) {
-      throw new FlowTableError('EEXIST', `a flow with the same key and mask already exists: ${formatFlowKey(same.key, same.mask)}`, same);
+      throw new FlowTableError(
+        'EEXIST',
+        `a flow with the same key and mask already exists: ${formatFlowKey(same.key, same.mask)}`,
+        same,
+      );
     }
     if (!opts.allowOverlap) {
       for (const e of this.entries.values()) {
         if (e.priority === priority && overlaps(e.value, e.maskWords, value, mask)) {
-          throw new FlowTableError('EOVERLAP', `the flow overlaps existing flow ${formatUuid(e.ufid)} (${formatFlowKey(e.key, e.mask)}) of the same priority; some packets would match both`, e);
+          throw new FlowTableError(
+            'EOVERLAP',
+            `the flow overlaps existing flow ${formatUuid(e.ufid)} (${formatFlowKey(e.key, e.mask)}) of the same priority; some packets would match both`,
+            e,
+          );
         }
       }
     }
     const ufid = flow.ufid ?? ufidOfMatch(value, mask);
     const ufidText = formatUuid(ufid);
-    if (this.byUfid.has(ufidText)) throw new FlowTableError('EEXIST', `a flow with ufid:${ufidText} already exists`, this.byUfid.get(ufidText));
+    if (this.byUfid.has(ufidText))
+      throw new FlowTableError('EEXIST', `a flow with ufid:${ufidText} already exists`, this.byUfid.get(ufidText));
     const entry: MegaflowEntry = {
-      id: this.nextId++, key: flow.key, mask: flow.mask, actions, ufid, priority,
-      stats: { packets: 0, bytes: 0, used: undefined, tcpFlags: 0 }, value, maskWords: mask,
+      id: this.nextId++,
+      key: flow.key,
+      mask: flow.mask,
+      actions,
+      ufid,
+      priority,
+      stats: { packets: 0, bytes: 0, used: undefined, tcpFlags: 0 },
+      value,
+      maskWords: mask,
     };
     let sub = st;
     if (!sub) {
@@ -229,7 +262,11 @@ export class MegaflowTable {
    * dpctl mod-flow / put semantics: replaces the actions of the flow with the same key+mask (or UFID), optionally
    * clearing its stats; creates it when absent and `mayCreate` is set.
    */
-  put(flow: { key: FlowKey; mask: FlowMask; ufid?: Uint8Array }, actions: FlowActions, opts: InsertOptions & { mayCreate?: boolean; clearStats?: boolean } = {}): MegaflowEntry {
+  put(
+    flow: { key: FlowKey; mask: FlowMask; ufid?: Uint8Array },
+    actions: FlowActions,
+    opts: InsertOptions & { mayCreate?: boolean; clearStats?: boolean } = {},
+  ): MegaflowEntry {
     const existing = this.find(flow);
     if (!existing) {
       if (!opts.mayCreate) throw new FlowTableError('ENOENT', `no such flow: ${formatFlowKey(flow.key, flow.mask)}`);
@@ -307,7 +344,10 @@ export class MegaflowTable {
       if (best !== undefined && st.maxPriority <= best.priority) break;
       this.maskProbes++;
       const e = st.find(words);
-      if (e !== undefined && (best === undefined || e.priority > best.priority || (e.priority === best.priority && e.id < best.id))) {
+      if (
+        e !== undefined &&
+        (best === undefined || e.priority > best.priority || (e.priority === best.priority && e.id < best.id))
+      ) {
         st.hits++;
         best = e;
       }
@@ -378,6 +418,6 @@ function equalWords(a: Uint32Array, b: Uint32Array): boolean {
 
 /** Two masked flows overlap when they agree on every bit both of them match. */
 export function overlaps(av: Uint32Array, am: Uint32Array, bv: Uint32Array, bm: Uint32Array): boolean {
-  for (let i = 0; i < KEY_WORDS; i++) if ((((av[i] ^ bv[i]) & am[i] & bm[i]) >>> 0) !== 0) return false;
+  for (let i = 0; i < KEY_WORDS; i++) if (((av[i] ^ bv[i]) & am[i] & bm[i]) >>> 0 !== 0) return false;
   return true;
 }

@@ -3,10 +3,25 @@
  * layout table: each field is written at its struct offset in its byte order; padding stays zero.
  */
 import {
-  HOST_IS_LITTLE_ENDIAN, OVS_ACTION_ATTR, OVS_FLOW_ATTR, OVS_KEY_ATTR, OVS_KEY_ATTR_MAX, OVS_KEY_ATTR_UNSUPPORTED,
-  OVS_SAMPLE_ATTR, OVS_USERSPACE_ATTR,
+  HOST_IS_LITTLE_ENDIAN,
+  OVS_ACTION_ATTR,
+  OVS_FLOW_ATTR,
+  OVS_KEY_ATTR,
+  OVS_KEY_ATTR_MAX,
+  OVS_KEY_ATTR_UNSUPPORTED,
+  OVS_SAMPLE_ATTR,
+  OVS_USERSPACE_ATTR,
 } from './constants';
-import { KEY_ATTRS, KEY_ATTR_BY_NUMBER, KEY_ATTR_LENGTHS, fieldOnes, getField, zeroAttr, type KeyAttrDef, type FieldValue } from './keyattrs';
+import {
+  KEY_ATTRS,
+  KEY_ATTR_BY_NUMBER,
+  KEY_ATTR_LENGTHS,
+  fieldOnes,
+  getField,
+  zeroAttr,
+  type KeyAttrDef,
+  type FieldValue,
+} from './keyattrs';
 import { GENL_RULES, NlAttrWriter, readAttrs, attrU32, type NlAttr } from '../netlink/attr';
 import { NetmgrError } from '../util/errors';
 import { singleAttr } from './format';
@@ -23,23 +38,38 @@ export class FlowDecodeError extends NetmgrError {
 // Struct payloads
 
 /** Serialises one attribute value into its ovs_key_* struct. */
-export function encodeAttrPayload(def: KeyAttrDef, value: unknown, out = new Uint8Array(def.size), base = 0): Uint8Array {
+export function encodeAttrPayload(
+  def: KeyAttrDef,
+  value: unknown,
+  out = new Uint8Array(def.size),
+  base = 0,
+): Uint8Array {
   const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
   for (const fd of def.fields) {
     const v = getField(value, fd);
     const o = base + fd.offset;
     switch (fd.wire) {
-      case 'u8': out[o] = (v as number) & 0xff; break;
-      case 'be16': dv.setUint16(o, (v as number) & 0xffff, false); break;
-      case 'be32': dv.setUint32(o, (v as number) >>> 0, false); break;
-      case 'u32': dv.setUint32(o, (v as number) >>> 0, HOST_IS_LITTLE_ENDIAN); break;
+      case 'u8':
+        out[o] = (v as number) & 0xff;
+        break;
+      case 'be16':
+        dv.setUint16(o, (v as number) & 0xffff, false);
+        break;
+      case 'be32':
+        dv.setUint32(o, (v as number) >>> 0, false);
+        break;
+      case 'u32':
+        dv.setUint32(o, (v as number) >>> 0, HOST_IS_LITTLE_ENDIAN);
+        break;
       case 'mac': {
         const hi = Math.floor((v as number) / 0x100000000);
         dv.setUint16(o, hi & 0xffff, false);
         dv.setUint32(o + 2, (v as number) >>> 0, false);
         break;
       }
-      case 'ipv6': out.set(v as Uint8Array, o); break;
+      case 'ipv6':
+        out.set(v as Uint8Array, o);
+        break;
     }
   }
   return out;
@@ -49,12 +79,18 @@ export function decodeAttrPayload(def: KeyAttrDef, p: Uint8Array, base = 0): unk
   const dv = new DataView(p.buffer, p.byteOffset, p.byteLength);
   const read = (wire: string, o: number): FieldValue => {
     switch (wire) {
-      case 'u8': return p[o];
-      case 'be16': return dv.getUint16(o, false);
-      case 'be32': return dv.getUint32(o, false);
-      case 'u32': return dv.getUint32(o, HOST_IS_LITTLE_ENDIAN);
-      case 'mac': return dv.getUint16(o, false) * 0x100000000 + dv.getUint32(o + 2, false);
-      default: return p.slice(o, o + 16);
+      case 'u8':
+        return p[o];
+      case 'be16':
+        return dv.getUint16(o, false);
+      case 'be32':
+        return dv.getUint32(o, false);
+      case 'u32':
+        return dv.getUint32(o, HOST_IS_LITTLE_ENDIAN);
+      case 'mac':
+        return dv.getUint16(o, false) * 0x100000000 + dv.getUint32(o + 2, false);
+      default:
+        return p.slice(o, o + 16);
     }
   };
   if (def.single) return read(def.fields[0].wire, base);
@@ -76,7 +112,8 @@ function writeKey(w: NlAttrWriter, key: FlowKey, mask: FlowMask | undefined): vo
     encapDone = true;
   };
   for (const def of KEY_ATTRS) {
-    if (!encapDone && (def.prop === 'ipv4' || def.prop === 'ipv6' || def.prop === 'arp' || def.prop === 'tcp')) writeEncap();
+    if (!encapDone && (def.prop === 'ipv4' || def.prop === 'ipv6' || def.prop === 'arp' || def.prop === 'tcp'))
+      writeEncap();
     const v = key[def.prop];
     if (v !== undefined) {
       const src = mask ? (mask[def.prop] ?? zeroAttr(def)) : v;
@@ -161,7 +198,8 @@ function decodeLevel(bytes: Uint8Array, key: FlowKey | undefined, what: 'key' | 
   const out: FlowKey = {};
   const seen = new Set<number>();
   for (const a of attrs) {
-    if (a.type > OVS_KEY_ATTR_MAX) throw new FlowDecodeError(`Key type ${a.type} is out of range max ${OVS_KEY_ATTR_MAX}`);
+    if (a.type > OVS_KEY_ATTR_MAX)
+      throw new FlowDecodeError(`Key type ${a.type} is out of range max ${OVS_KEY_ATTR_MAX}`);
     if (OVS_KEY_ATTR_UNSUPPORTED.includes(a.type)) throw new FlowDecodeError(`Key type ${a.type} is not supported`);
     if (seen.has(a.type)) throw new FlowDecodeError(`Duplicate key (type ${a.type}).`);
     seen.add(a.type);
@@ -214,11 +252,21 @@ export function encodeActions(actions: FlowActions): Uint8Array {
 function writeActions(w: NlAttrWriter, actions: FlowActions): void {
   for (const a of actions) {
     switch (a.type) {
-      case 'output': w.putU32(OVS_ACTION_ATTR.OUTPUT, a.port); break;
-      case 'drop': w.putU32(OVS_ACTION_ATTR.DROP, a.reason); break;
-      case 'recirc': w.putU32(OVS_ACTION_ATTR.RECIRC, a.id); break;
-      case 'trunc': w.putU32(OVS_ACTION_ATTR.TRUNC, a.maxLen); break;
-      case 'popVlan': w.putFlag(OVS_ACTION_ATTR.POP_VLAN); break;
+      case 'output':
+        w.putU32(OVS_ACTION_ATTR.OUTPUT, a.port);
+        break;
+      case 'drop':
+        w.putU32(OVS_ACTION_ATTR.DROP, a.reason);
+        break;
+      case 'recirc':
+        w.putU32(OVS_ACTION_ATTR.RECIRC, a.id);
+        break;
+      case 'trunc':
+        w.putU32(OVS_ACTION_ATTR.TRUNC, a.maxLen);
+        break;
+      case 'popVlan':
+        w.putFlag(OVS_ACTION_ATTR.POP_VLAN);
+        break;
       case 'pushVlan': {
         const b = new Uint8Array(4);
         const dv = new DataView(b.buffer);
@@ -285,16 +333,27 @@ export function decodeActions(bytes: Uint8Array): FlowActions {
 }
 
 function fixedLen(a: NlAttr, n: number, name: string): void {
-  if (a.payload.length !== n) throw new FlowDecodeError(`action ${name} (type ${a.type}) has length ${a.payload.length}, expected ${n}`);
+  if (a.payload.length !== n)
+    throw new FlowDecodeError(`action ${name} (type ${a.type}) has length ${a.payload.length}, expected ${n}`);
 }
 
 function decodeAction(a: NlAttr): FlowAction {
   switch (a.type) {
-    case OVS_ACTION_ATTR.OUTPUT: fixedLen(a, 4, 'output'); return { type: 'output', port: attrU32(a) };
-    case OVS_ACTION_ATTR.DROP: fixedLen(a, 4, 'drop'); return { type: 'drop', reason: attrU32(a) };
-    case OVS_ACTION_ATTR.RECIRC: fixedLen(a, 4, 'recirc'); return { type: 'recirc', id: attrU32(a) };
-    case OVS_ACTION_ATTR.TRUNC: fixedLen(a, 4, 'trunc'); return { type: 'trunc', maxLen: attrU32(a) };
-    case OVS_ACTION_ATTR.POP_VLAN: fixedLen(a, 0, 'pop_vlan'); return { type: 'popVlan' };
+    case OVS_ACTION_ATTR.OUTPUT:
+      fixedLen(a, 4, 'output');
+      return { type: 'output', port: attrU32(a) };
+    case OVS_ACTION_ATTR.DROP:
+      fixedLen(a, 4, 'drop');
+      return { type: 'drop', reason: attrU32(a) };
+    case OVS_ACTION_ATTR.RECIRC:
+      fixedLen(a, 4, 'recirc');
+      return { type: 'recirc', id: attrU32(a) };
+    case OVS_ACTION_ATTR.TRUNC:
+      fixedLen(a, 4, 'trunc');
+      return { type: 'trunc', maxLen: attrU32(a) };
+    case OVS_ACTION_ATTR.POP_VLAN:
+      fixedLen(a, 0, 'pop_vlan');
+      return { type: 'popVlan' };
     case OVS_ACTION_ATTR.PUSH_VLAN: {
       fixedLen(a, 4, 'push_vlan');
       const dv = new DataView(a.payload.buffer, a.payload.byteOffset, 4);
@@ -302,7 +361,8 @@ function decodeAction(a: NlAttr): FlowAction {
     }
     case OVS_ACTION_ATTR.USERSPACE: {
       let pid: number | undefined;
-      const out: { type: 'userspace'; pid: number; userdata?: Uint8Array; actions?: boolean; tunnelOutPort?: number } = { type: 'userspace', pid: 0 };
+      const out: { type: 'userspace'; pid: number; userdata?: Uint8Array; actions?: boolean; tunnelOutPort?: number } =
+        { type: 'userspace', pid: 0 };
       for (const n of readAttrs(a.payload)) {
         if (n.type === OVS_USERSPACE_ATTR.PID) pid = attrU32(n);
         else if (n.type === OVS_USERSPACE_ATTR.USERDATA) out.userdata = n.payload.slice();
@@ -317,13 +377,15 @@ function decodeAction(a: NlAttr): FlowAction {
     case OVS_ACTION_ATTR.SET:
     case OVS_ACTION_ATTR.SET_MASKED: {
       const inner = readAttrs(a.payload);
-      if (inner.length !== 1) throw new FlowDecodeError(`set: exactly one key attribute expected, found ${inner.length}`);
+      if (inner.length !== 1)
+        throw new FlowDecodeError(`set: exactly one key attribute expected, found ${inner.length}`);
       const k = inner[0];
       const def = KEY_ATTR_BY_NUMBER.get(k.type);
       if (!def) throw new FlowDecodeError(`set: key attribute ${k.type} is not modelled`);
       const masked = a.type === OVS_ACTION_ATTR.SET_MASKED;
       const need = masked ? def.size * 2 : def.size;
-      if (k.payload.length !== need) throw new FlowDecodeError(`set: key ${def.odp} has length ${k.payload.length}, expected ${need}`);
+      if (k.payload.length !== need)
+        throw new FlowDecodeError(`set: key ${def.odp} has length ${k.payload.length}, expected ${need}`);
       const key: FlowKey = { [def.prop]: decodeAttrPayload(def, k.payload, 0) };
       if (!masked) return { type: 'set', key };
       return { type: 'setMasked', key, mask: { [def.prop]: decodeAttrPayload(def, k.payload, def.size) } };
@@ -336,20 +398,26 @@ function decodeAction(a: NlAttr): FlowAction {
         else if (n.type === OVS_SAMPLE_ATTR.ACTIONS) actions = decodeActions(n.payload);
         else throw new FlowDecodeError(`sample: unknown attribute ${n.type}`);
       }
-      if (probability === undefined || actions === undefined) throw new FlowDecodeError('sample: PROBABILITY and ACTIONS are required');
+      if (probability === undefined || actions === undefined)
+        throw new FlowDecodeError('sample: PROBABILITY and ACTIONS are required');
       return { type: 'sample', probability, actions };
     }
     case OVS_ACTION_ATTR.CLONE:
       return { type: 'clone', actions: decodeActions(a.payload) };
     default:
-      throw new FlowDecodeError(`action type ${a.type} is ${a.type > 0 && a.type <= 25 ? 'valid for the kernel but not modelled by netmgr' : 'unknown'}`);
+      throw new FlowDecodeError(
+        `action type ${a.type} is ${a.type > 0 && a.type <= 25 ? 'valid for the kernel but not modelled by netmgr' : 'unknown'}`,
+      );
   }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 
 /** The OVS_FLOW_ATTR_KEY / MASK / ACTIONS (and UFID) attributes of an ovs_flow NEW/SET request. */
-export function encodeFlowAttrs(flow: { key: FlowKey; mask?: FlowMask; ufid?: Uint8Array }, actions?: FlowActions): Uint8Array {
+export function encodeFlowAttrs(
+  flow: { key: FlowKey; mask?: FlowMask; ufid?: Uint8Array },
+  actions?: FlowActions,
+): Uint8Array {
   const w = new NlAttrWriter(GENL_RULES);
   w.put(OVS_FLOW_ATTR.KEY, encodeKey(flow.key));
   if (flow.mask) w.put(OVS_FLOW_ATTR.MASK, encodeMask(flow.key, flow.mask));

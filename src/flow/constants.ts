@@ -5,15 +5,53 @@
  */
 
 export const OVS_FLOW_ATTR = {
-  UNSPEC: 0, KEY: 1, ACTIONS: 2, STATS: 3, TCP_FLAGS: 4, USED: 5, CLEAR: 6, MASK: 7, PROBE: 8, UFID: 9,
-  UFID_FLAGS: 10, PAD: 11,
+  UNSPEC: 0,
+  KEY: 1,
+  ACTIONS: 2,
+  STATS: 3,
+  TCP_FLAGS: 4,
+  USED: 5,
+  CLEAR: 6,
+  MASK: 7,
+  PROBE: 8,
+  UFID: 9,
+  UFID_FLAGS: 10,
+  PAD: 11,
 } as const;
 
 export const OVS_KEY_ATTR = {
-  UNSPEC: 0, ENCAP: 1, PRIORITY: 2, IN_PORT: 3, ETHERNET: 4, VLAN: 5, ETHERTYPE: 6, IPV4: 7, IPV6: 8, TCP: 9,
-  UDP: 10, ICMP: 11, ICMPV6: 12, ARP: 13, ND: 14, SKB_MARK: 15, TUNNEL: 16, SCTP: 17, TCP_FLAGS: 18,
-  DP_HASH: 19, RECIRC_ID: 20, MPLS: 21, CT_STATE: 22, CT_ZONE: 23, CT_MARK: 24, CT_LABELS: 25,
-  CT_ORIG_TUPLE_IPV4: 26, CT_ORIG_TUPLE_IPV6: 27, NSH: 28, PACKET_TYPE: 29, ND_EXTENSIONS: 30, TUNNEL_INFO: 31,
+  UNSPEC: 0,
+  ENCAP: 1,
+  PRIORITY: 2,
+  IN_PORT: 3,
+  ETHERNET: 4,
+  VLAN: 5,
+  ETHERTYPE: 6,
+  IPV4: 7,
+  IPV6: 8,
+  TCP: 9,
+  UDP: 10,
+  ICMP: 11,
+  ICMPV6: 12,
+  ARP: 13,
+  ND: 14,
+  SKB_MARK: 15,
+  TUNNEL: 16,
+  SCTP: 17,
+  TCP_FLAGS: 18,
+  DP_HASH: 19,
+  RECIRC_ID: 20,
+  MPLS: 21,
+  CT_STATE: 22,
+  CT_ZONE: 23,
+  CT_MARK: 24,
+  CT_LABELS: 25,
+  CT_ORIG_TUPLE_IPV4: 26,
+  CT_ORIG_TUPLE_IPV6: 27,
+  NSH: 28,
+  PACKET_TYPE: 29,
+  ND_EXTENSIONS: 30,
+  TUNNEL_INFO: 31,
   IPV6_EXTHDRS: 32,
 } as const;
 export const OVS_KEY_ATTR_MAX = 32;
@@ -21,9 +59,31 @@ export const OVS_KEY_ATTR_MAX = 32;
 export const OVS_KEY_ATTR_UNSUPPORTED: readonly number[] = [29, 30, 31];
 
 export const OVS_ACTION_ATTR = {
-  UNSPEC: 0, OUTPUT: 1, USERSPACE: 2, SET: 3, PUSH_VLAN: 4, POP_VLAN: 5, SAMPLE: 6, RECIRC: 7, HASH: 8,
-  PUSH_MPLS: 9, POP_MPLS: 10, SET_MASKED: 11, CT: 12, TRUNC: 13, PUSH_ETH: 14, POP_ETH: 15, CT_CLEAR: 16,
-  PUSH_NSH: 17, POP_NSH: 18, METER: 19, CLONE: 20, CHECK_PKT_LEN: 21, ADD_MPLS: 22, DEC_TTL: 23, DROP: 24,
+  UNSPEC: 0,
+  OUTPUT: 1,
+  USERSPACE: 2,
+  SET: 3,
+  PUSH_VLAN: 4,
+  POP_VLAN: 5,
+  SAMPLE: 6,
+  RECIRC: 7,
+  HASH: 8,
+  PUSH_MPLS: 9,
+  POP_MPLS: 10,
+  SET_MASKED: 11,
+  CT: 12,
+  TRUNC: 13,
+  PUSH_ETH: 14,
+  POP_ETH: 15,
+  CT_CLEAR: 16,
+  PUSH_NSH: 17,
+  POP_NSH: 18,
+  METER: 19,
+  CLONE: 20,
+  CHECK_PKT_LEN: 21,
+  ADD_MPLS: 22,
+  DEC_TTL: 23,
+  DROP: 24,
   PSAMPLE: 25,
 } as const;
 export const OVS_ACTION_ATTR_MAX = 25;
@@ -43,13 +103,34 @@ export const MAX_UFID_LENGTH = 16;
 export const ETH_HLEN = 14;
 
 export const ETH_P = {
-  IP: 0x0800, ARP: 0x0806, RARP: 0x8035, VLAN_8021Q: 0x8100, VLAN_8021AD: 0x88a8, IPV6: 0x86dd,
-  MPLS_UC: 0x8847, MPLS_MC: 0x8848, NSH: 0x894f, /** kernel key value for 802.3 frames without SNAP */ P802_2: 0x0004,
+  IP: 0x0800,
+  ARP: 0x0806,
+  RARP: 0x8035,
+  VLAN_8021Q: 0x8100,
+  VLAN_8021AD: 0x88a8,
+  IPV6: 0x86dd,
+  MPLS_UC: 0x8847,
+  MPLS_MC: 0x8848,
+  NSH: 0x894f,
+  /** kernel key value for 802.3 frames without SNAP */ P802_2: 0x0004,
 } as const;
 /** EtherTypes below this are 802.3 lengths (`eth_proto_is_802_3`). */
 export const ETH_P_802_3_MIN = 0x0600;
 
-export const IPPROTO = { ICMP: 1, TCP: 6, UDP: 17, IPV6_HOPOPTS: 0, IPV6_ROUTING: 43, IPV6_FRAGMENT: 44, ESP: 50, AH: 51, ICMPV6: 58, IPV6_NONXT: 59, IPV6_DSTOPTS: 60, SCTP: 132 } as const;
+export const IPPROTO = {
+  ICMP: 1,
+  TCP: 6,
+  UDP: 17,
+  IPV6_HOPOPTS: 0,
+  IPV6_ROUTING: 43,
+  IPV6_FRAGMENT: 44,
+  ESP: 50,
+  AH: 51,
+  ICMPV6: 58,
+  IPV6_NONXT: 59,
+  IPV6_DSTOPTS: 60,
+  SCTP: 132,
+} as const;
 
 /** The mask of a 48-bit MAC field matched exactly. */
 export const MAC_EXACT = 0xffffffffffff;
@@ -64,8 +145,18 @@ export const ND_NEIGHBOR_ADVERT = 136;
 
 /** TCP flag names in bit order, as lib/packets.c `packet_tcp_flag_to_string` prints them. */
 export const TCP_FLAG_NAMES: ReadonlyArray<readonly [number, string]> = [
-  [0x001, 'fin'], [0x002, 'syn'], [0x004, 'rst'], [0x008, 'psh'], [0x010, 'ack'], [0x020, 'urg'],
-  [0x040, 'ece'], [0x080, 'cwr'], [0x100, 'ns'], [0x200, '[200]'], [0x400, '[400]'], [0x800, '[800]'],
+  [0x001, 'fin'],
+  [0x002, 'syn'],
+  [0x004, 'rst'],
+  [0x008, 'psh'],
+  [0x010, 'ack'],
+  [0x020, 'urg'],
+  [0x040, 'ece'],
+  [0x080, 'cwr'],
+  [0x100, 'ns'],
+  [0x200, '[200]'],
+  [0x400, '[400]'],
+  [0x800, '[800]'],
 ];
 
 /** `enum slow_path_reason` names (lib/odp-util.h), bit i = 1 << i. */

@@ -26,7 +26,14 @@ const u32 = (b: Uint8Array, i: number): number => ((b[i] << 24) | (b[i + 1] << 1
  * Fills `out` with the key of the frame at frame[offset .. offset+length). Returns the number of bytes of the
  * Ethernet frame that were present (0 when shorter than an Ethernet header).
  */
-export function extractPacked(frame: Uint8Array, offset: number, length: number, inPort: number, out: PacketKey, opts?: ExtractOptions): number {
+export function extractPacked(
+  frame: Uint8Array,
+  offset: number,
+  length: number,
+  inPort: number,
+  out: PacketKey,
+  opts?: ExtractOptions,
+): number {
   const w = out.words;
   w.fill(0);
   w[W.IN_PORT] = inPort >>> 0;
@@ -74,7 +81,16 @@ export function extractPacked(frame: Uint8Array, offset: number, length: number,
   p += 2;
   if (type < 0x600) {
     // 802.3 length: LLC/SNAP with an EtherType, else ETH_P_802_2.
-    if (end - p >= 8 && frame[p] === 0xaa && frame[p + 1] === 0xaa && frame[p + 2] === 0x03 && frame[p + 3] === 0 && frame[p + 4] === 0 && frame[p + 5] === 0 && u16(frame, p + 6) >= 0x600) {
+    if (
+      end - p >= 8 &&
+      frame[p] === 0xaa &&
+      frame[p + 1] === 0xaa &&
+      frame[p + 2] === 0x03 &&
+      frame[p + 3] === 0 &&
+      frame[p + 4] === 0 &&
+      frame[p + 5] === 0 &&
+      u16(frame, p + 6) >= 0x600
+    ) {
       type = u16(frame, p + 6);
       p += 8;
     } else {
@@ -154,14 +170,23 @@ function extractNd(b: Uint8Array, p: number, end: number, type: number, w: Uint3
   while (end - o >= 8) {
     const optType = b[o];
     const optLen = b[o + 1] * 8;
-    if (optLen === 0 || end - o < optLen) { ok = false; break; }
+    if (optLen === 0 || end - o < optLen) {
+      ok = false;
+      break;
+    }
     if (optLen === 8) {
       if (optType === 1 && type === 135) {
-        if (w[W.SHA_HI] !== 0 || w[W.SHA_LO] !== 0) { ok = false; break; }
+        if (w[W.SHA_HI] !== 0 || w[W.SHA_LO] !== 0) {
+          ok = false;
+          break;
+        }
         w[W.SHA_HI] = u16(b, o + 2);
         w[W.SHA_LO] = u32(b, o + 4);
       } else if (optType === 2 && type === 136) {
-        if (w[W.THA_HI] !== 0 || w[W.THA_LO] !== 0) { ok = false; break; }
+        if (w[W.THA_HI] !== 0 || w[W.THA_LO] !== 0) {
+          ok = false;
+          break;
+        }
         w[W.THA_HI] = u16(b, o + 2);
         w[W.THA_LO] = u32(b, o + 4);
       }
@@ -170,7 +195,10 @@ function extractNd(b: Uint8Array, p: number, end: number, type: number, w: Uint3
   }
   if (!ok) {
     for (let i = 0; i < 4; i++) w[W.ND_TARGET + i] = 0;
-    w[W.SHA_HI] = 0; w[W.SHA_LO] = 0; w[W.THA_HI] = 0; w[W.THA_LO] = 0;
+    w[W.SHA_HI] = 0;
+    w[W.SHA_LO] = 0;
+    w[W.THA_HI] = 0;
+    w[W.THA_LO] = 0;
   }
 }
 
@@ -190,17 +218,26 @@ function extractIpv6(b: Uint8Array, p: number, end: number, w: Uint32Array): voi
   // Skip extension headers (ipv6_skip_exthdr), noting the fragment header.
   for (let guard = 0; guard < 16; guard++) {
     if (next === 0 || next === 43 || next === 60) {
-      if (end - q < 8) { next = 255; break; }
+      if (end - q < 8) {
+        next = 255;
+        break;
+      }
       const nh = b[q];
       q += (b[q + 1] + 1) * 8;
       next = nh;
     } else if (next === 51) {
-      if (end - q < 8) { next = 255; break; }
+      if (end - q < 8) {
+        next = 255;
+        break;
+      }
       const nh = b[q];
       q += (b[q + 1] + 2) * 4;
       next = nh;
     } else if (next === 44) {
-      if (end - q < 8) { next = 255; break; }
+      if (end - q < 8) {
+        next = 255;
+        break;
+      }
       const nh = b[q];
       const off = u16(b, q + 2);
       if (off & 0xfff8) frag = 2;
@@ -212,7 +249,9 @@ function extractIpv6(b: Uint8Array, p: number, end: number, w: Uint32Array): voi
       break;
     }
   }
-  if (q > end) { next = 255; }
+  if (q > end) {
+    next = 255;
+  }
   // An unparseable extension chain leaves proto as the kernel would not know it; report NONXT-less 0xff... use 0.
   const proto = next === 255 ? 0 : next;
   w[W.NW_META] = (proto | (tclass << 8) | (hlimit << 16) | (frag << 24)) >>> 0;
@@ -221,7 +260,13 @@ function extractIpv6(b: Uint8Array, p: number, end: number, w: Uint32Array): voi
 }
 
 /** Convenience form returning the structured key (allocates; use extractPacked on the forwarding path). */
-export function extractFlowKey(frame: Uint8Array, offset: number, length: number, inPort: number, opts?: ExtractOptions): FlowKey {
+export function extractFlowKey(
+  frame: Uint8Array,
+  offset: number,
+  length: number,
+  inPort: number,
+  opts?: ExtractOptions,
+): FlowKey {
   const pk = newPacketKey();
   extractPacked(frame, offset, length, inPort, pk, opts);
   return unpackPacketKey(pk.words);

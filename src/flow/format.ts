@@ -3,10 +3,27 @@
  * format_odp_action): fully wildcarded attributes are elided but eth() is always printed, exact fields print
  * their value, partial ones `value/mask`. `verbose` (dump-flows -m) prints every field.
  */
-import { FRAG_NAMES, IPV6_LABEL_MASK, SLOW_PATH_REASONS, TCP_FLAG_NAMES, USER_ACTION_COOKIE_LEN, USER_ACTION_COOKIE_SLOW_PATH, VLAN_CFI, HOST_IS_LITTLE_ENDIAN } from './constants';
 import {
-  KEY_ATTRS, attrMaskIsExact, attrMaskIsZero, fieldOnes, getField, isOnesField, isZeroField,
-  type KeyAttrDef, type KeyFieldDef, type FieldValue,
+  FRAG_NAMES,
+  IPV6_LABEL_MASK,
+  SLOW_PATH_REASONS,
+  TCP_FLAG_NAMES,
+  USER_ACTION_COOKIE_LEN,
+  USER_ACTION_COOKIE_SLOW_PATH,
+  VLAN_CFI,
+  HOST_IS_LITTLE_ENDIAN,
+} from './constants';
+import {
+  KEY_ATTRS,
+  attrMaskIsExact,
+  attrMaskIsZero,
+  fieldOnes,
+  getField,
+  isOnesField,
+  isZeroField,
+  type KeyAttrDef,
+  type KeyFieldDef,
+  type FieldValue,
 } from './keyattrs';
 import { formatHexBytes, formatIpv4, formatIpv6, formatMac, formatUuid, hexAlt } from './text';
 import { applyMask } from './match';
@@ -124,14 +141,22 @@ function formatField(fd: KeyFieldDef, v: FieldValue, m: FieldValue | undefined, 
     return `frag=${FRAG_NAMES[v as number] ?? '<error>'}`;
   }
   if (!verbose && empty) return undefined;
-  const full = m === undefined || (fd.text === 'label' ? ((m as number) & IPV6_LABEL_MASK) === IPV6_LABEL_MASK : isOnesField(m, fd));
+  const full =
+    m === undefined ||
+    (fd.text === 'label' ? ((m as number) & IPV6_LABEL_MASK) === IPV6_LABEL_MASK : isOnesField(m, fd));
   const text = (x: FieldValue, isMask: boolean): string => {
     switch (fd.text) {
-      case 'ipv4': return formatIpv4(x as number);
-      case 'mac': return formatMac(x as number);
-      case 'ipv6': return formatIpv6(x as Uint8Array);
-      case 'hex': case 'label': return hexAlt(x as number);
-      default: return isMask ? hexAlt(x as number) : String(x);
+      case 'ipv4':
+        return formatIpv4(x as number);
+      case 'mac':
+        return formatMac(x as number);
+      case 'ipv6':
+        return formatIpv6(x as Uint8Array);
+      case 'hex':
+      case 'label':
+        return hexAlt(x as number);
+      default:
+        return isMask ? hexAlt(x as number) : String(x);
     }
   };
   return `${fd.name}=${text(v, false)}${full ? '' : '/' + text(m, true)}`;
@@ -156,7 +181,11 @@ function flagName(bit: number, names: ReadonlyArray<readonly [number, string]>):
 }
 
 /** lib/flow.c format_flags. */
-export function formatFlags(flags: number, delim: string, names: ReadonlyArray<readonly [number, string]> = TCP_FLAG_NAMES): string {
+export function formatFlags(
+  flags: number,
+  delim: string,
+  names: ReadonlyArray<readonly [number, string]> = TCP_FLAG_NAMES,
+): string {
   if (!flags) return '0';
   const out: string[] = [];
   let bad = 0;
@@ -200,7 +229,8 @@ export function formatAction(a: FlowAction, opts: FormatOptions = {}): string {
       let s = `userspace(pid=${a.pid}`;
       if (a.userdata) s += formatUserdata(a.userdata);
       if (a.actions) s += ',actions';
-      if (a.tunnelOutPort !== undefined) s += `,tunnel_out_port=${opts.ports?.nameOf(a.tunnelOutPort) ?? a.tunnelOutPort}`;
+      if (a.tunnelOutPort !== undefined)
+        s += `,tunnel_out_port=${opts.ports?.nameOf(a.tunnelOutPort) ?? a.tunnelOutPort}`;
       return s + ')';
     }
     case 'set': {
@@ -278,8 +308,24 @@ export function formatStats(stats: FlowStats, now: number): string {
 /** tcpdump-style letters (packet_format_tcp_flags). */
 export function formatTcpFlagLetters(f: number): string {
   if (!f) return 'none';
-  const order: Array<[number, string]> = [[0x002, 'S'], [0x001, 'F'], [0x008, 'P'], [0x004, 'R'], [0x020, 'U'], [0x010, '.'], [0x040, 'E'], [0x080, 'C'], [0x100, 'N'], [0x200, '[200]'], [0x400, '[400]'], [0x800, '[800]']];
-  return order.filter(([b]) => f & b).map(([, l]) => l).join('');
+  const order: Array<[number, string]> = [
+    [0x002, 'S'],
+    [0x001, 'F'],
+    [0x008, 'P'],
+    [0x004, 'R'],
+    [0x020, 'U'],
+    [0x010, '.'],
+    [0x040, 'E'],
+    [0x080, 'C'],
+    [0x100, 'N'],
+    [0x200, '[200]'],
+    [0x400, '[400]'],
+    [0x800, '[800]'],
+  ];
+  return order
+    .filter(([b]) => f & b)
+    .map(([, l]) => l)
+    .join('');
 }
 
 export { fieldOnes };

@@ -12,7 +12,9 @@ export type WireKind = 'u8' | 'be16' | 'be32' | 'u32' | 'mac' | 'ipv6';
 export type TextKind =
   | 'dec' // format_u8u / format_be16: decimal, mask as %#x
   | 'hex' // format_u8x: %#x
-  | 'ipv4' | 'mac' | 'ipv6'
+  | 'ipv4'
+  | 'mac'
+  | 'ipv6'
   | 'label' // IPv6 flow label, %#x, 20 bits
   | 'frag' // no|first|later, always fully masked
   | 'hex32' // skb_priority, skb_mark, recirc_id, dp_hash: %#x
@@ -45,12 +47,38 @@ export interface KeyAttrDef {
   single: boolean;
 }
 
-const f = (name: string, offset: number, wire: WireKind, text: TextKind, bits: number): KeyFieldDef =>
-  ({ name, prop: name, offset, wire, text, bits });
-const single = (attr: number, odp: string, prop: KeyAttrName, size: number, wire: WireKind, text: TextKind, bits: number): KeyAttrDef =>
-  ({ attr, odp, prop, size, single: true, fields: [{ name: '', prop: '', offset: 0, wire, text, bits }] });
-const struct = (attr: number, odp: string, prop: KeyAttrName, size: number, fields: KeyFieldDef[]): KeyAttrDef =>
-  ({ attr, odp, prop, size, single: false, fields });
+const f = (name: string, offset: number, wire: WireKind, text: TextKind, bits: number): KeyFieldDef => ({
+  name,
+  prop: name,
+  offset,
+  wire,
+  text,
+  bits,
+});
+const single = (
+  attr: number,
+  odp: string,
+  prop: KeyAttrName,
+  size: number,
+  wire: WireKind,
+  text: TextKind,
+  bits: number,
+): KeyAttrDef => ({
+  attr,
+  odp,
+  prop,
+  size,
+  single: true,
+  fields: [{ name: '', prop: '', offset: 0, wire, text, bits }],
+});
+const struct = (attr: number, odp: string, prop: KeyAttrName, size: number, fields: KeyFieldDef[]): KeyAttrDef => ({
+  attr,
+  odp,
+  prop,
+  size,
+  single: false,
+  fields,
+});
 
 /**
  * In canonical order: the order OVS's odp_flow_key_from_flow() emits and dpctl/dump-flows prints, which is also
@@ -67,18 +95,29 @@ export const KEY_ATTRS: readonly KeyAttrDef[] = [
   single(OVS_KEY_ATTR.ETHERTYPE, 'eth_type', 'ethType', 2, 'be16', 'ethtype', 16),
   single(OVS_KEY_ATTR.VLAN, 'vlan', 'vlan', 2, 'be16', 'tci', 16),
   struct(OVS_KEY_ATTR.IPV4, 'ipv4', 'ipv4', 12, [
-    f('src', 0, 'be32', 'ipv4', 32), f('dst', 4, 'be32', 'ipv4', 32), f('proto', 8, 'u8', 'dec', 8),
-    f('tos', 9, 'u8', 'hex', 8), f('ttl', 10, 'u8', 'dec', 8), f('frag', 11, 'u8', 'frag', 8),
+    f('src', 0, 'be32', 'ipv4', 32),
+    f('dst', 4, 'be32', 'ipv4', 32),
+    f('proto', 8, 'u8', 'dec', 8),
+    f('tos', 9, 'u8', 'hex', 8),
+    f('ttl', 10, 'u8', 'dec', 8),
+    f('frag', 11, 'u8', 'frag', 8),
   ]),
   struct(OVS_KEY_ATTR.IPV6, 'ipv6', 'ipv6', 40, [
-    f('src', 0, 'ipv6', 'ipv6', 128), f('dst', 16, 'ipv6', 'ipv6', 128), f('label', 32, 'be32', 'label', 32),
-    f('proto', 36, 'u8', 'dec', 8), f('tclass', 37, 'u8', 'hex', 8), f('hlimit', 38, 'u8', 'dec', 8),
+    f('src', 0, 'ipv6', 'ipv6', 128),
+    f('dst', 16, 'ipv6', 'ipv6', 128),
+    f('label', 32, 'be32', 'label', 32),
+    f('proto', 36, 'u8', 'dec', 8),
+    f('tclass', 37, 'u8', 'hex', 8),
+    f('hlimit', 38, 'u8', 'dec', 8),
     f('frag', 39, 'u8', 'frag', 8),
   ]),
   // ovs_key_arp is 24 bytes: 22 of fields and 2 of tail padding; the kernel checks len == sizeof.
   struct(OVS_KEY_ATTR.ARP, 'arp', 'arp', 24, [
-    f('sip', 0, 'be32', 'ipv4', 32), f('tip', 4, 'be32', 'ipv4', 32), f('op', 8, 'be16', 'dec', 16),
-    f('sha', 10, 'mac', 'mac', 48), f('tha', 16, 'mac', 'mac', 48),
+    f('sip', 0, 'be32', 'ipv4', 32),
+    f('tip', 4, 'be32', 'ipv4', 32),
+    f('op', 8, 'be16', 'dec', 16),
+    f('sha', 10, 'mac', 'mac', 48),
+    f('tha', 16, 'mac', 'mac', 48),
   ]),
   struct(OVS_KEY_ATTR.TCP, 'tcp', 'tcp', 4, [f('src', 0, 'be16', 'dec', 16), f('dst', 2, 'be16', 'dec', 16)]),
   single(OVS_KEY_ATTR.TCP_FLAGS, 'tcp_flags', 'tcpFlags', 2, 'be16', 'tcpflags', 16),
@@ -87,7 +126,9 @@ export const KEY_ATTRS: readonly KeyAttrDef[] = [
   struct(OVS_KEY_ATTR.ICMP, 'icmp', 'icmp', 2, [f('type', 0, 'u8', 'dec', 8), f('code', 1, 'u8', 'dec', 8)]),
   struct(OVS_KEY_ATTR.ICMPV6, 'icmpv6', 'icmpv6', 2, [f('type', 0, 'u8', 'dec', 8), f('code', 1, 'u8', 'dec', 8)]),
   struct(OVS_KEY_ATTR.ND, 'nd', 'nd', 28, [
-    f('target', 0, 'ipv6', 'ipv6', 128), f('sll', 16, 'mac', 'mac', 48), f('tll', 22, 'mac', 'mac', 48),
+    f('target', 0, 'ipv6', 'ipv6', 128),
+    f('sll', 16, 'mac', 'mac', 48),
+    f('tll', 22, 'mac', 'mac', 48),
   ]),
 ];
 
@@ -97,18 +138,33 @@ export const KEY_ATTR_BY_PROP: ReadonlyMap<string, KeyAttrDef> = new Map(KEY_ATT
 
 /** Fixed payload length per OVS_KEY_ATTR_* (ovs_key_lens); -1 nested, -2 variable, undefined unknown. */
 export const KEY_ATTR_LENGTHS: ReadonlyMap<number, number> = new Map<number, number>([
-  [OVS_KEY_ATTR.ENCAP, -1], [OVS_KEY_ATTR.TUNNEL, -1], [OVS_KEY_ATTR.NSH, -1], [OVS_KEY_ATTR.MPLS, -2],
-  [OVS_KEY_ATTR.CT_STATE, 4], [OVS_KEY_ATTR.CT_ZONE, 2], [OVS_KEY_ATTR.CT_MARK, 4], [OVS_KEY_ATTR.CT_LABELS, 16],
-  [OVS_KEY_ATTR.CT_ORIG_TUPLE_IPV4, 16], [OVS_KEY_ATTR.CT_ORIG_TUPLE_IPV6, 40], [OVS_KEY_ATTR.IPV6_EXTHDRS, 2],
+  [OVS_KEY_ATTR.ENCAP, -1],
+  [OVS_KEY_ATTR.TUNNEL, -1],
+  [OVS_KEY_ATTR.NSH, -1],
+  [OVS_KEY_ATTR.MPLS, -2],
+  [OVS_KEY_ATTR.CT_STATE, 4],
+  [OVS_KEY_ATTR.CT_ZONE, 2],
+  [OVS_KEY_ATTR.CT_MARK, 4],
+  [OVS_KEY_ATTR.CT_LABELS, 16],
+  [OVS_KEY_ATTR.CT_ORIG_TUPLE_IPV4, 16],
+  [OVS_KEY_ATTR.CT_ORIG_TUPLE_IPV6, 40],
+  [OVS_KEY_ATTR.IPV6_EXTHDRS, 2],
   ...KEY_ATTRS.map((d) => [d.attr, d.size] as [number, number]),
 ]);
 
 /** Key attributes the kernel knows but netmgr does not model yet (accepted nowhere, named in errors). */
 export const UNMODELLED_KEY_NAMES: ReadonlyMap<string, number> = new Map([
-  ['tunnel', OVS_KEY_ATTR.TUNNEL], ['mpls', OVS_KEY_ATTR.MPLS], ['ct_state', OVS_KEY_ATTR.CT_STATE],
-  ['ct_zone', OVS_KEY_ATTR.CT_ZONE], ['ct_mark', OVS_KEY_ATTR.CT_MARK], ['ct_label', OVS_KEY_ATTR.CT_LABELS],
-  ['ct_tuple4', OVS_KEY_ATTR.CT_ORIG_TUPLE_IPV4], ['ct_tuple6', OVS_KEY_ATTR.CT_ORIG_TUPLE_IPV6],
-  ['nsh', OVS_KEY_ATTR.NSH], ['packet_type', OVS_KEY_ATTR.PACKET_TYPE], ['nd_ext', OVS_KEY_ATTR.ND_EXTENSIONS],
+  ['tunnel', OVS_KEY_ATTR.TUNNEL],
+  ['mpls', OVS_KEY_ATTR.MPLS],
+  ['ct_state', OVS_KEY_ATTR.CT_STATE],
+  ['ct_zone', OVS_KEY_ATTR.CT_ZONE],
+  ['ct_mark', OVS_KEY_ATTR.CT_MARK],
+  ['ct_label', OVS_KEY_ATTR.CT_LABELS],
+  ['ct_tuple4', OVS_KEY_ATTR.CT_ORIG_TUPLE_IPV4],
+  ['ct_tuple6', OVS_KEY_ATTR.CT_ORIG_TUPLE_IPV6],
+  ['nsh', OVS_KEY_ATTR.NSH],
+  ['packet_type', OVS_KEY_ATTR.PACKET_TYPE],
+  ['nd_ext', OVS_KEY_ATTR.ND_EXTENSIONS],
 ]);
 
 export type FieldValue = number | Uint8Array;

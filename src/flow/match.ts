@@ -13,10 +13,13 @@ function fieldMatches(fv: number | Uint8Array, pv: number | Uint8Array, mv: numb
   if (typeof fv === 'number') {
     // 48-bit MACs do not fit bitwise ops: compare in two halves.
     const hi = (x: number): number => Math.floor(x / 0x100000000);
-    const f = fv, p = pv as number, m = mv as number;
-    return (((f ^ p) & m) >>> 0) === 0 && (((hi(f) ^ hi(p)) & hi(m)) >>> 0) === 0;
+    const f = fv,
+      p = pv as number,
+      m = mv as number;
+    return ((f ^ p) & m) >>> 0 === 0 && ((hi(f) ^ hi(p)) & hi(m)) >>> 0 === 0;
   }
-  const p = pv as Uint8Array, m = mv as Uint8Array;
+  const p = pv as Uint8Array,
+    m = mv as Uint8Array;
   for (let i = 0; i < fv.length; i++) if ((fv[i] ^ p[i]) & m[i]) return false;
   return true;
 }
@@ -42,7 +45,9 @@ function attrsMatch(flow: FlowKey, mask: FlowMask, pkt: FlowKey, which: (prop: s
 /** Does the packet with key `pkt` (as extracted) match the flow `key`/`mask`? */
 export function flowMatchesPacket(key: FlowKey, mask: FlowMask, pkt: FlowKey): boolean {
   if (!attrsMatch(key, mask, pkt, (p) => META.has(p))) return false;
-  let f = key, m = mask, p = pkt;
+  let f = key,
+    m = mask,
+    p = pkt;
   for (;;) {
     const flowTagged = key.eth !== undefined && isVlanTpid(f.ethType) && f.vlan !== undefined && f.encap !== undefined;
     if (flowTagged) {

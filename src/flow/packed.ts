@@ -10,11 +10,15 @@ export const W = {
   // Words most packets use come first, so a key's significant prefix (PacketKey.len) is short for plain
   // IPv4/ARP traffic and the EMC compares ~11 words instead of 35.
   IN_PORT: 0,
-  ETH_SRC_HI: 1, ETH_SRC_LO: 2, ETH_DST_HI: 3, ETH_DST_LO: 4,
+  ETH_SRC_HI: 1,
+  ETH_SRC_LO: 2,
+  ETH_DST_HI: 3,
+  ETH_DST_LO: 4,
   /** Innermost EtherType. */
   ETH_TYPE: 5,
   /** IPv4 src/dst, or ARP sip/tip. */
-  NW_SRC: 6, NW_DST: 7,
+  NW_SRC: 6,
+  NW_DST: 7,
   /** proto | tos(tclass) << 8 | ttl(hlimit) << 16 | frag << 24. */
   NW_META: 8,
   /** src << 16 | dst for TCP/UDP/SCTP; type << 16 | code for ICMP/ICMPv6. */
@@ -25,14 +29,20 @@ export const W = {
   /** Inner (C-VLAN) tag, same form. */
   CVLAN: 12,
   IPV6_LABEL: 13,
-  IPV6_SRC: 14, IPV6_DST: 18,
+  IPV6_SRC: 14,
+  IPV6_DST: 18,
   ARP_OP: 22,
   /** ARP sha / ND sll. */
-  SHA_HI: 23, SHA_LO: 24,
+  SHA_HI: 23,
+  SHA_LO: 24,
   /** ARP tha / ND tll. */
-  THA_HI: 25, THA_LO: 26,
+  THA_HI: 25,
+  THA_LO: 26,
   ND_TARGET: 27,
-  PRIORITY: 31, SKB_MARK: 32, RECIRC_ID: 33, DP_HASH: 34,
+  PRIORITY: 31,
+  SKB_MARK: 32,
+  RECIRC_ID: 33,
+  DP_HASH: 34,
 } as const;
 export const KEY_WORDS = 35;
 
@@ -80,7 +90,8 @@ const lo32 = (mac: number): number => mac >>> 0;
 const isVlanTpid = (t: number | undefined): boolean => t === ETH_P.VLAN_8021Q || t === ETH_P.VLAN_8021AD;
 
 function putIpv6(out: Uint32Array, at: number, a: Uint8Array): void {
-  for (let i = 0; i < 4; i++) out[at + i] = ((a[4 * i] << 24) | (a[4 * i + 1] << 16) | (a[4 * i + 2] << 8) | a[4 * i + 3]) >>> 0;
+  for (let i = 0; i < 4; i++)
+    out[at + i] = ((a[4 * i] << 24) | (a[4 * i + 1] << 16) | (a[4 * i + 2] << 8) | a[4 * i + 3]) >>> 0;
 }
 
 /**
@@ -91,7 +102,13 @@ function putIpv6(out: Uint32Array, at: number, a: Uint8Array): void {
 export function packMatch(key: FlowKey, mask: FlowMask): { value: Uint32Array; mask: Uint32Array } {
   const v = new Uint32Array(KEY_WORDS);
   const m = new Uint32Array(KEY_WORDS);
-  const meta: Array<[keyof FlowKey, number]> = [['priority', W.PRIORITY], ['skbMark', W.SKB_MARK], ['recircId', W.RECIRC_ID], ['dpHash', W.DP_HASH], ['inPort', W.IN_PORT]];
+  const meta: Array<[keyof FlowKey, number]> = [
+    ['priority', W.PRIORITY],
+    ['skbMark', W.SKB_MARK],
+    ['recircId', W.RECIRC_ID],
+    ['dpHash', W.DP_HASH],
+    ['inPort', W.IN_PORT],
+  ];
   for (const [prop, w] of meta) {
     if (key[prop] === undefined) continue;
     v[w] = key[prop] as number;
@@ -100,10 +117,14 @@ export function packMatch(key: FlowKey, mask: FlowMask): { value: Uint32Array; m
   if (key.inPort !== undefined && m[W.IN_PORT] !== 0) m[W.IN_PORT] = 0xffffffff;
   if (key.eth) {
     const me = mask.eth ?? { src: 0, dst: 0 };
-    v[W.ETH_SRC_HI] = hi16(key.eth.src); v[W.ETH_SRC_LO] = lo32(key.eth.src);
-    v[W.ETH_DST_HI] = hi16(key.eth.dst); v[W.ETH_DST_LO] = lo32(key.eth.dst);
-    m[W.ETH_SRC_HI] = hi16(me.src); m[W.ETH_SRC_LO] = lo32(me.src);
-    m[W.ETH_DST_HI] = hi16(me.dst); m[W.ETH_DST_LO] = lo32(me.dst);
+    v[W.ETH_SRC_HI] = hi16(key.eth.src);
+    v[W.ETH_SRC_LO] = lo32(key.eth.src);
+    v[W.ETH_DST_HI] = hi16(key.eth.dst);
+    v[W.ETH_DST_LO] = lo32(key.eth.dst);
+    m[W.ETH_SRC_HI] = hi16(me.src);
+    m[W.ETH_SRC_LO] = lo32(me.src);
+    m[W.ETH_DST_HI] = hi16(me.dst);
+    m[W.ETH_DST_LO] = lo32(me.dst);
   }
   // VLAN levels.
   m[W.VLAN] = 0xffffffff;
@@ -124,16 +145,22 @@ export function packMatch(key: FlowKey, mask: FlowMask): { value: Uint32Array; m
   if (k.ipv4) {
     const a = k.ipv4;
     const b = mk.ipv4 ?? { src: 0, dst: 0, proto: 0, tos: 0, ttl: 0, frag: 0 };
-    v[W.NW_SRC] = a.src; v[W.NW_DST] = a.dst;
-    m[W.NW_SRC] = b.src; m[W.NW_DST] = b.dst;
+    v[W.NW_SRC] = a.src;
+    v[W.NW_DST] = a.dst;
+    m[W.NW_SRC] = b.src;
+    m[W.NW_DST] = b.dst;
     v[W.NW_META] = (a.proto | (a.tos << 8) | (a.ttl << 16) | (a.frag << 24)) >>> 0;
     m[W.NW_META] = (b.proto | (b.tos << 8) | (b.ttl << 16) | (b.frag << 24)) >>> 0;
   }
   if (k.ipv6) {
     const a = k.ipv6;
     const b = mk.ipv6;
-    putIpv6(v, W.IPV6_SRC, a.src); putIpv6(v, W.IPV6_DST, a.dst);
-    if (b) { putIpv6(m, W.IPV6_SRC, b.src); putIpv6(m, W.IPV6_DST, b.dst); }
+    putIpv6(v, W.IPV6_SRC, a.src);
+    putIpv6(v, W.IPV6_DST, a.dst);
+    if (b) {
+      putIpv6(m, W.IPV6_SRC, b.src);
+      putIpv6(m, W.IPV6_DST, b.dst);
+    }
     v[W.NW_META] = (a.proto | (a.tclass << 8) | (a.hlimit << 16) | (a.frag << 24)) >>> 0;
     m[W.NW_META] = b ? (b.proto | (b.tclass << 8) | (b.hlimit << 16) | (b.frag << 24)) >>> 0 : 0;
     v[W.IPV6_LABEL] = a.label;
@@ -142,10 +169,20 @@ export function packMatch(key: FlowKey, mask: FlowMask): { value: Uint32Array; m
   if (k.arp) {
     const a = k.arp;
     const b = mk.arp ?? { sip: 0, tip: 0, op: 0, sha: 0, tha: 0 };
-    v[W.NW_SRC] = a.sip; v[W.NW_DST] = a.tip; v[W.ARP_OP] = a.op;
-    m[W.NW_SRC] = b.sip; m[W.NW_DST] = b.tip; m[W.ARP_OP] = b.op;
-    v[W.SHA_HI] = hi16(a.sha); v[W.SHA_LO] = lo32(a.sha); v[W.THA_HI] = hi16(a.tha); v[W.THA_LO] = lo32(a.tha);
-    m[W.SHA_HI] = hi16(b.sha); m[W.SHA_LO] = lo32(b.sha); m[W.THA_HI] = hi16(b.tha); m[W.THA_LO] = lo32(b.tha);
+    v[W.NW_SRC] = a.sip;
+    v[W.NW_DST] = a.tip;
+    v[W.ARP_OP] = a.op;
+    m[W.NW_SRC] = b.sip;
+    m[W.NW_DST] = b.tip;
+    m[W.ARP_OP] = b.op;
+    v[W.SHA_HI] = hi16(a.sha);
+    v[W.SHA_LO] = lo32(a.sha);
+    v[W.THA_HI] = hi16(a.tha);
+    v[W.THA_LO] = lo32(a.tha);
+    m[W.SHA_HI] = hi16(b.sha);
+    m[W.SHA_LO] = lo32(b.sha);
+    m[W.THA_HI] = hi16(b.tha);
+    m[W.THA_LO] = lo32(b.tha);
   }
   for (const p of ['tcp', 'udp', 'sctp'] as const) {
     const a = k[p];
@@ -170,8 +207,16 @@ export function packMatch(key: FlowKey, mask: FlowMask): { value: Uint32Array; m
     const b = mk.nd;
     putIpv6(v, W.ND_TARGET, a.target);
     if (b) putIpv6(m, W.ND_TARGET, b.target);
-    v[W.SHA_HI] = hi16(a.sll); v[W.SHA_LO] = lo32(a.sll); v[W.THA_HI] = hi16(a.tll); v[W.THA_LO] = lo32(a.tll);
-    if (b) { m[W.SHA_HI] = hi16(b.sll); m[W.SHA_LO] = lo32(b.sll); m[W.THA_HI] = hi16(b.tll); m[W.THA_LO] = lo32(b.tll); }
+    v[W.SHA_HI] = hi16(a.sll);
+    v[W.SHA_LO] = lo32(a.sll);
+    v[W.THA_HI] = hi16(a.tll);
+    v[W.THA_LO] = lo32(a.tll);
+    if (b) {
+      m[W.SHA_HI] = hi16(b.sll);
+      m[W.SHA_LO] = lo32(b.sll);
+      m[W.THA_HI] = hi16(b.tll);
+      m[W.THA_LO] = lo32(b.tll);
+    }
   }
   for (let i = 0; i < KEY_WORDS; i++) v[i] = (v[i] & m[i]) >>> 0;
   return { value: v, mask: m };
@@ -181,7 +226,10 @@ function ipv6From(w: Uint32Array, at: number): Uint8Array {
   const out = new Uint8Array(16);
   for (let i = 0; i < 4; i++) {
     const x = w[at + i];
-    out[4 * i] = x >>> 24; out[4 * i + 1] = (x >>> 16) & 0xff; out[4 * i + 2] = (x >>> 8) & 0xff; out[4 * i + 3] = x & 0xff;
+    out[4 * i] = x >>> 24;
+    out[4 * i + 1] = (x >>> 16) & 0xff;
+    out[4 * i + 2] = (x >>> 8) & 0xff;
+    out[4 * i + 3] = x & 0xff;
   }
   return out;
 }
@@ -193,7 +241,11 @@ const mac = (hi: number, lo: number): number => hi * 0x100000000 + lo;
  */
 export function unpackPacketKey(w: Uint32Array): FlowKey {
   const key: FlowKey = {
-    priority: w[W.PRIORITY], skbMark: w[W.SKB_MARK], recircId: w[W.RECIRC_ID], dpHash: w[W.DP_HASH], inPort: w[W.IN_PORT],
+    priority: w[W.PRIORITY],
+    skbMark: w[W.SKB_MARK],
+    recircId: w[W.RECIRC_ID],
+    dpHash: w[W.DP_HASH],
+    inPort: w[W.IN_PORT],
     eth: { src: mac(w[W.ETH_SRC_HI], w[W.ETH_SRC_LO]), dst: mac(w[W.ETH_DST_HI], w[W.ETH_DST_LO]) },
   };
   let level = key;
@@ -212,20 +264,48 @@ export function unpackPacketKey(w: Uint32Array): FlowKey {
   const tpSrc = w[W.TP] >>> 16;
   const tpDst = w[W.TP] & 0xffff;
   if (et === ETH_P.IP) {
-    level.ipv4 = { src: w[W.NW_SRC], dst: w[W.NW_DST], proto, tos: (meta >>> 8) & 0xff, ttl: (meta >>> 16) & 0xff, frag };
+    level.ipv4 = {
+      src: w[W.NW_SRC],
+      dst: w[W.NW_DST],
+      proto,
+      tos: (meta >>> 8) & 0xff,
+      ttl: (meta >>> 16) & 0xff,
+      frag,
+    };
   } else if (et === ETH_P.IPV6) {
-    level.ipv6 = { src: ipv6From(w, W.IPV6_SRC), dst: ipv6From(w, W.IPV6_DST), label: w[W.IPV6_LABEL], proto, tclass: (meta >>> 8) & 0xff, hlimit: (meta >>> 16) & 0xff, frag };
+    level.ipv6 = {
+      src: ipv6From(w, W.IPV6_SRC),
+      dst: ipv6From(w, W.IPV6_DST),
+      label: w[W.IPV6_LABEL],
+      proto,
+      tclass: (meta >>> 8) & 0xff,
+      hlimit: (meta >>> 16) & 0xff,
+      frag,
+    };
   } else if (et === ETH_P.ARP || et === ETH_P.RARP) {
-    level.arp = { sip: w[W.NW_SRC], tip: w[W.NW_DST], op: w[W.ARP_OP], sha: mac(w[W.SHA_HI], w[W.SHA_LO]), tha: mac(w[W.THA_HI], w[W.THA_LO]) };
+    level.arp = {
+      sip: w[W.NW_SRC],
+      tip: w[W.NW_DST],
+      op: w[W.ARP_OP],
+      sha: mac(w[W.SHA_HI], w[W.SHA_LO]),
+      tha: mac(w[W.THA_HI], w[W.THA_LO]),
+    };
   }
   if ((et === ETH_P.IP || et === ETH_P.IPV6) && frag !== 2) {
-    if (proto === 6) { level.tcp = { src: tpSrc, dst: tpDst }; level.tcpFlags = w[W.TCP_FLAGS]; }
-    else if (proto === 17) level.udp = { src: tpSrc, dst: tpDst };
+    if (proto === 6) {
+      level.tcp = { src: tpSrc, dst: tpDst };
+      level.tcpFlags = w[W.TCP_FLAGS];
+    } else if (proto === 17) level.udp = { src: tpSrc, dst: tpDst };
     else if (proto === 132) level.sctp = { src: tpSrc, dst: tpDst };
     else if (proto === 1 && et === ETH_P.IP) level.icmp = { type: tpSrc, code: tpDst };
     else if (proto === 58 && et === ETH_P.IPV6) {
       level.icmpv6 = { type: tpSrc, code: tpDst };
-      if (tpSrc === 135 || tpSrc === 136) level.nd = { target: ipv6From(w, W.ND_TARGET), sll: mac(w[W.SHA_HI], w[W.SHA_LO]), tll: mac(w[W.THA_HI], w[W.THA_LO]) };
+      if (tpSrc === 135 || tpSrc === 136)
+        level.nd = {
+          target: ipv6From(w, W.ND_TARGET),
+          sll: mac(w[W.SHA_HI], w[W.SHA_LO]),
+          tll: mac(w[W.THA_HI], w[W.THA_LO]),
+        };
     }
   }
   return key;

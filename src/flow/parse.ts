@@ -4,14 +4,35 @@
  * attribute left out is absent. Errors are FlowErrors carrying the 1-based column and the offending token.
  */
 import {
-  OFPP_NONE, SLOW_PATH_REASONS, TCP_FLAG_NAMES, USER_ACTION_COOKIE_LEN, USER_ACTION_COOKIE_SLOW_PATH, VLAN_CFI,
-  IPV6_LABEL_MASK, FRAG_NAMES, HOST_IS_LITTLE_ENDIAN,
+  OFPP_NONE,
+  SLOW_PATH_REASONS,
+  TCP_FLAG_NAMES,
+  USER_ACTION_COOKIE_LEN,
+  USER_ACTION_COOKIE_SLOW_PATH,
+  VLAN_CFI,
+  IPV6_LABEL_MASK,
+  FRAG_NAMES,
+  HOST_IS_LITTLE_ENDIAN,
 } from './constants';
 import {
-  KEY_ATTR_BY_ODP, UNMODELLED_KEY_NAMES, fieldOnes, zeroAttr, type KeyAttrDef, type KeyFieldDef, type FieldValue,
+  KEY_ATTR_BY_ODP,
+  UNMODELLED_KEY_NAMES,
+  fieldOnes,
+  zeroAttr,
+  type KeyAttrDef,
+  type KeyFieldDef,
+  type FieldValue,
 } from './keyattrs';
 import { parseUuid, scanInt, scanIpv4, scanIpv6, scanMac } from './text';
-import { FlowError, type Flow, type FlowAction, type FlowKey, type ParsedActions, type PortTable, type SourceSpan } from './types';
+import {
+  FlowError,
+  type Flow,
+  type FlowAction,
+  type FlowKey,
+  type ParsedActions,
+  type PortTable,
+  type SourceSpan,
+} from './types';
 
 export interface ParseOptions {
   /** Resolves port names in in_port() and output actions. */
@@ -24,19 +45,34 @@ const MAX_NESTED = 32;
 
 class Cursor {
   pos = 0;
-  constructor(readonly text: string, readonly source: 'flow' | 'actions') {}
-  get rest(): string { return this.text.slice(this.pos); }
-  peek(n = 0): string { return this.text[this.pos + n] ?? ''; }
-  startsWith(s: string): boolean { return this.text.startsWith(s, this.pos); }
-  skipDelims(): void { while (this.pos < this.text.length && DELIMS.includes(this.text[this.pos])) this.pos++; }
-  atEnd(): boolean { return this.pos >= this.text.length; }
+  constructor(
+    readonly text: string,
+    readonly source: 'flow' | 'actions',
+  ) {}
+  get rest(): string {
+    return this.text.slice(this.pos);
+  }
+  peek(n = 0): string {
+    return this.text[this.pos + n] ?? '';
+  }
+  startsWith(s: string): boolean {
+    return this.text.startsWith(s, this.pos);
+  }
+  skipDelims(): void {
+    while (this.pos < this.text.length && DELIMS.includes(this.text[this.pos])) this.pos++;
+  }
+  atEnd(): boolean {
+    return this.pos >= this.text.length;
+  }
   /** The token at `pos` (up to a delimiter or bracket) for error messages. */
   tokenAt(pos: number): string {
     let end = pos;
     while (end < this.text.length && !',()/ \t\r\n'.includes(this.text[end])) end++;
     return this.text.slice(pos, end === pos ? Math.min(pos + 1, this.text.length) : end);
   }
-  span(pos: number, token?: string): SourceSpan { return { column: pos + 1, token: token ?? this.tokenAt(pos) }; }
+  span(pos: number, token?: string): SourceSpan {
+    return { column: pos + 1, token: token ?? this.tokenAt(pos) };
+  }
   fail(pos: number, message: string, token?: string): never {
     throw new FlowError(message, pos + 1, token ?? this.tokenAt(pos), this.source);
   }
@@ -72,13 +108,20 @@ export function parseFlow(text: string, opts: ParseOptions = {}): Flow {
     c.pos += 41;
   }
   parseKeyList(c, key, mask, spans, '', opts, 0, false);
-  if (Object.keys(key).length === 0) c.fail(0, 'empty flow: write at least eth(),eth_type(...) or in_port(N)', text.trim() || '(empty)');
+  if (Object.keys(key).length === 0)
+    c.fail(0, 'empty flow: write at least eth(),eth_type(...) or in_port(N)', text.trim() || '(empty)');
   return ufid ? { key, mask, ufid, spans } : { key, mask, spans };
 }
 
 function parseKeyList(
-  c: Cursor, key: FlowKey, mask: FlowKey, spans: Map<string, SourceSpan>, prefix: string, opts: ParseOptions,
-  depth: number, inEncap: boolean,
+  c: Cursor,
+  key: FlowKey,
+  mask: FlowKey,
+  spans: Map<string, SourceSpan>,
+  prefix: string,
+  opts: ParseOptions,
+  depth: number,
+  inEncap: boolean,
 ): void {
   if (depth >= MAX_NESTED) c.fail(c.pos, `encap() nested more than ${MAX_NESTED} deep`);
   for (;;) {
@@ -94,7 +137,12 @@ function parseKeyList(
     if (c.peek() !== '(') c.fail(at, `expected '(' after '${name}'`, name);
     c.pos++;
     if (name === 'encap') {
-      if (key.encap !== undefined) c.fail(at, `duplicate key encap(...): each key may appear once at one level (kernel: "Duplicate key (type 1)")`, 'encap');
+      if (key.encap !== undefined)
+        c.fail(
+          at,
+          `duplicate key encap(...): each key may appear once at one level (kernel: "Duplicate key (type 1)")`,
+          'encap',
+        );
       spans.set(prefix + 'encap', c.span(at, 'encap'));
       const ik: FlowKey = {};
       const im: FlowKey = {};
@@ -106,11 +154,16 @@ function parseKeyList(
     }
     const def = KEY_ATTR_BY_ODP.get(name);
     if (!def) {
-      if (UNMODELLED_KEY_NAMES.has(name)) c.fail(at, `key ${name}(...) is valid ODP syntax but netmgr does not model it yet`, name);
+      if (UNMODELLED_KEY_NAMES.has(name))
+        c.fail(at, `key ${name}(...) is valid ODP syntax but netmgr does not model it yet`, name);
       c.fail(at, `unknown key '${name}'; known keys: ${[...KEY_ATTR_BY_ODP.keys(), 'encap'].join(', ')}`, name);
     }
     if (key[def.prop] !== undefined) {
-      c.fail(at, `duplicate key ${name}(...): each key may appear once at one level (kernel: "Duplicate key (type ${def.attr})")`, name);
+      c.fail(
+        at,
+        `duplicate key ${name}(...): each key may appear once at one level (kernel: "Duplicate key (type ${def.attr})")`,
+        name,
+      );
     }
     spans.set(prefix + def.prop, c.span(at, name));
     const [v, m] = parseAttrBody(c, def, spans, prefix, opts, at);
@@ -121,12 +174,18 @@ function parseKeyList(
 
 /** Parses from after `name(` through `)`; returns [value, mask]. */
 function parseAttrBody(
-  c: Cursor, def: KeyAttrDef, spans: Map<string, SourceSpan>, prefix: string, opts: ParseOptions, attrPos: number,
+  c: Cursor,
+  def: KeyAttrDef,
+  spans: Map<string, SourceSpan>,
+  prefix: string,
+  opts: ParseOptions,
+  attrPos: number,
 ): [unknown, unknown] {
   const fd = def.fields[0];
   if (def.single) {
     switch (fd.text) {
-      case 'tci': return parseVlanBody(c, spans, prefix);
+      case 'tci':
+        return parseVlanBody(c, spans, prefix);
       case 'tcpflags': {
         const r = scanFlags(c, TCP_FLAG_NAMES, 0x0fff, 'tcp_flags');
         c.expect(')', 'to close tcp_flags(');
@@ -176,7 +235,11 @@ function parseAttrBody(
       c.pos++;
       break;
     }
-    c.fail(c.pos, `expected ',' or ')' in ${def.odp}(...)${c.atEnd() ? ' but the text ended' : ''}`, c.atEnd() ? `${def.odp}(` : undefined);
+    c.fail(
+      c.pos,
+      `expected ',' or ')' in ${def.odp}(...)${c.atEnd() ? ' but the text ended' : ''}`,
+      c.atEnd() ? `${def.odp}(` : undefined,
+    );
   }
   void attrPos;
   return [v, m];
@@ -223,7 +286,11 @@ function scanFieldValue(c: Cursor, field: KeyFieldDef, what: string): [FieldValu
         if (!r) c.fail(p, `${what}: expected a number (decimal, or hex with 0x)`);
         const max = field.text === 'label' ? IPV6_LABEL_MASK : field.bits >= 32 ? 0xffffffff : (1 << field.bits) - 1;
         if (r.value > max) {
-          c.fail(p, `${what}: ${c.text.slice(p, r.end)} does not fit in ${field.text === 'label' ? 20 : field.bits} bits`, c.text.slice(p, r.end));
+          c.fail(
+            p,
+            `${what}: ${c.text.slice(p, r.end)} does not fit in ${field.text === 'label' ? 20 : field.bits} bits`,
+            c.text.slice(p, r.end),
+          );
         }
         c.pos = r.end;
         return r.value;
@@ -234,7 +301,12 @@ function scanFieldValue(c: Cursor, field: KeyFieldDef, what: string): [FieldValu
   if (c.peek() !== '/') {
     return [v, field.text === 'label' ? IPV6_LABEL_MASK : fieldOnes(field)];
   }
-  if (field.text === 'frag') c.fail(c.pos, 'frag is an enumeration: it cannot be masked, remove the /mask', c.text.slice(at, endOfValue(c.text, c.pos)));
+  if (field.text === 'frag')
+    c.fail(
+      c.pos,
+      'frag is an enumeration: it cannot be masked, remove the /mask',
+      c.text.slice(at, endOfValue(c.text, c.pos)),
+    );
   c.pos++;
   return [v, one()];
 }
@@ -243,7 +315,8 @@ function scanPort(c: Cursor, ports: PortTable | undefined, what: string): { valu
   const at = c.pos;
   const r = scanInt(c.text, c.pos);
   if (r && (c.text[r.end] === ')' || c.text[r.end] === '/')) {
-    if (r.value > 0xffffffff) c.fail(at, `${what}: ${c.text.slice(at, r.end)} does not fit in 32 bits`, c.text.slice(at, r.end));
+    if (r.value > 0xffffffff)
+      c.fail(at, `${what}: ${c.text.slice(at, r.end)} does not fit in 32 bits`, c.text.slice(at, r.end));
     c.pos = r.end;
     if (c.peek() === '/') {
       c.pos++;
@@ -260,7 +333,13 @@ function scanPort(c: Cursor, ports: PortTable | undefined, what: string): { valu
   const name = c.text.slice(c.pos, end);
   const no = ports?.byName(name);
   if (no === undefined) {
-    c.fail(at, name === '' ? `${what}() needs a port number or name` : `unknown port '${name}'${ports ? '' : ' (no port table: use a number, or --port NAME=NUMBER)'}`, name || `${what}(`);
+    c.fail(
+      at,
+      name === ''
+        ? `${what}() needs a port number or name`
+        : `unknown port '${name}'${ports ? '' : ' (no port table: use a number, or --port NAME=NUMBER)'}`,
+      name || `${what}(`,
+    );
   }
   c.pos = end;
   return { value: no, mask: 0xffffffff };
@@ -279,7 +358,8 @@ function parseVlanBody(c: Cursor, spans: Map<string, SourceSpan>, prefix: string
     const at = c.pos;
     const fname = c.ident();
     const bf = bitfields[fname];
-    if (!bf || c.peek() !== '=') c.fail(at, `unknown field '${c.tokenAt(at)}' in vlan(...); expected one of vid=, pcp=, cfi=`);
+    if (!bf || c.peek() !== '=')
+      c.fail(at, `unknown field '${c.tokenAt(at)}' in vlan(...); expected one of vid=, pcp=, cfi=`);
     c.pos++;
     spans.set(`${prefix}vlan.${fname}`, c.span(at, c.text.slice(at, endOfValue(c.text, c.pos))));
     const [bits, shift] = bf;
@@ -288,7 +368,8 @@ function parseVlanBody(c: Cursor, spans: Map<string, SourceSpan>, prefix: string
       const p = c.pos;
       const r = scanInt(c.text, c.pos);
       if (!r) c.fail(p, `vlan(${fname}=): expected a number`);
-      if (r.value > max) c.fail(p, `vlan(${fname}=): ${c.text.slice(p, r.end)} does not fit in ${bits} bits`, c.text.slice(p, r.end));
+      if (r.value > max)
+        c.fail(p, `vlan(${fname}=): ${c.text.slice(p, r.end)} does not fit in ${bits} bits`, c.text.slice(p, r.end));
       c.pos = r.end;
       return r.value;
     };
@@ -301,8 +382,14 @@ function parseVlanBody(c: Cursor, spans: Map<string, SourceSpan>, prefix: string
     } else {
       mask |= max << shift;
     }
-    if (c.peek() === ',') { c.pos++; continue; }
-    if (c.peek() === ')') { c.pos++; break; }
+    if (c.peek() === ',') {
+      c.pos++;
+      continue;
+    }
+    if (c.peek() === ')') {
+      c.pos++;
+      break;
+    }
     c.fail(c.pos, "expected ',' or ')' in vlan(...)");
   }
   return [tci, mask];
@@ -312,13 +399,19 @@ function parseVlanBody(c: Cursor, spans: Map<string, SourceSpan>, prefix: string
  * parse_flags(): `N/M` numerically, `+a-b` masked (mask = named bits), or `a|b|N` unmasked (mask = all ones).
  * Stops at ')' without consuming it.
  */
-function scanFlags(c: Cursor, names: ReadonlyArray<readonly [number, string]>, allowed: number, what: string): { value: number; mask: number } {
+function scanFlags(
+  c: Cursor,
+  names: ReadonlyArray<readonly [number, string]>,
+  allowed: number,
+  what: string,
+): { value: number; mask: number } {
   const at = c.pos;
   const num = scanInt(c.text, c.pos);
   if (num && c.text[num.end] === '/') {
     const m = scanInt(c.text, num.end + 1);
     if (m) {
-      if ((num.value & ~allowed) || (m.value & ~allowed)) c.fail(at, `${what}: unknown flag bits (allowed 0x${allowed.toString(16)})`, c.text.slice(at, m.end));
+      if (num.value & ~allowed || m.value & ~allowed)
+        c.fail(at, `${what}: unknown flag bits (allowed 0x${allowed.toString(16)})`, c.text.slice(at, m.end));
       c.pos = m.end;
       return { value: num.value, mask: m.value };
     }
@@ -326,7 +419,8 @@ function scanFlags(c: Cursor, names: ReadonlyArray<readonly [number, string]>, a
   const lookup = (p: number): [number, number] | undefined => {
     for (const [bit, name] of names) {
       const after = c.text[p + name.length];
-      if (c.text.startsWith(name, p) && (after === '+' || after === '-' || after === '|' || after === ')')) return [bit, name.length];
+      if (c.text.startsWith(name, p) && (after === '+' || after === '-' || after === '|' || after === ')'))
+        return [bit, name.length];
     }
     return undefined;
   };
@@ -335,10 +429,18 @@ function scanFlags(c: Cursor, names: ReadonlyArray<readonly [number, string]>, a
     let mask = 0;
     while (c.peek() !== ')') {
       const sign = c.peek();
-      if (sign !== '+' && sign !== '-') c.fail(c.pos, `${what}: each flag must be preceded by '+' (set) or '-' (not set)`);
+      if (sign !== '+' && sign !== '-')
+        c.fail(c.pos, `${what}: each flag must be preceded by '+' (set) or '-' (not set)`);
       c.pos++;
       const hit = lookup(c.pos);
-      if (!hit) c.fail(c.pos, `${what}: unknown flag '${c.tokenAt(c.pos)}'; flags are ${names.slice(0, 9).map((n) => n[1]).join(' ')}`);
+      if (!hit)
+        c.fail(
+          c.pos,
+          `${what}: unknown flag '${c.tokenAt(c.pos)}'; flags are ${names
+            .slice(0, 9)
+            .map((n) => n[1])
+            .join(' ')}`,
+        );
       if (mask & hit[0]) c.fail(c.pos, `${what}: each flag can be given only once`);
       if (sign === '+') value |= hit[0];
       mask |= hit[0];
@@ -351,13 +453,21 @@ function scanFlags(c: Cursor, names: ReadonlyArray<readonly [number, string]>, a
     if (c.atEnd()) c.fail(c.pos, `${what}( is not closed`);
     const n = scanInt(c.text, c.pos);
     if (n) {
-      if (n.value & ~allowed) c.fail(c.pos, `${what}: unknown flag bits 0x${n.value.toString(16)}`, c.text.slice(c.pos, n.end));
+      if (n.value & ~allowed)
+        c.fail(c.pos, `${what}: unknown flag bits 0x${n.value.toString(16)}`, c.text.slice(c.pos, n.end));
       value |= n.value;
       c.pos = n.end + (c.text[n.end] === '|' ? 1 : 0);
       continue;
     }
     const hit = lookup(c.pos);
-    if (!hit) c.fail(c.pos, `${what}: unknown flag '${c.tokenAt(c.pos)}'; flags are ${names.slice(0, 9).map((x) => x[1]).join(' ')}`);
+    if (!hit)
+      c.fail(
+        c.pos,
+        `${what}: unknown flag '${c.tokenAt(c.pos)}'; flags are ${names
+          .slice(0, 9)
+          .map((x) => x[1])
+          .join(' ')}`,
+      );
     value |= hit[0];
     c.pos += hit[1] + (c.text[c.pos + hit[1]] === '|' ? 1 : 0);
   }
@@ -380,7 +490,14 @@ export function parseActions(text: string, opts: ParseOptions = {}): ParsedActio
   return { actions, spans };
 }
 
-function parseActionList(c: Cursor, opts: ParseOptions, spans: Map<string, SourceSpan>, prefix: string, depth: number, nested: boolean): FlowAction[] {
+function parseActionList(
+  c: Cursor,
+  opts: ParseOptions,
+  spans: Map<string, SourceSpan>,
+  prefix: string,
+  depth: number,
+  nested: boolean,
+): FlowAction[] {
   if (depth >= MAX_NESTED) c.fail(c.pos, `actions nested more than ${MAX_NESTED} deep`);
   const out: FlowAction[] = [];
   for (;;) {
@@ -396,11 +513,21 @@ function parseActionList(c: Cursor, opts: ParseOptions, spans: Map<string, Sourc
   }
 }
 
-function parseAction(c: Cursor, opts: ParseOptions, spans: Map<string, SourceSpan>, prefix: string, depth: number): FlowAction {
+function parseAction(
+  c: Cursor,
+  opts: ParseOptions,
+  spans: Map<string, SourceSpan>,
+  prefix: string,
+  depth: number,
+): FlowAction {
   const at = c.pos;
   const num = scanInt(c.text, c.pos);
-  if (num && (c.pos + (num.end - c.pos) >= c.text.length || DELIMS.includes(c.text[num.end]) || c.text[num.end] === ')')) {
-    if (num.value > 0xffffffff) c.fail(at, `output port ${c.text.slice(at, num.end)} does not fit in 32 bits`, c.text.slice(at, num.end));
+  if (
+    num &&
+    (c.pos + (num.end - c.pos) >= c.text.length || DELIMS.includes(c.text[num.end]) || c.text[num.end] === ')')
+  ) {
+    if (num.value > 0xffffffff)
+      c.fail(at, `output port ${c.text.slice(at, num.end)} does not fit in 32 bits`, c.text.slice(at, num.end));
     c.pos = num.end;
     return { type: 'output', port: num.value };
   }
@@ -464,15 +591,25 @@ function parseAction(c: Cursor, opts: ParseOptions, spans: Map<string, SourceSpa
         c.pos = end;
         return { type: 'output', port: no };
       }
-      c.fail(at, `unknown action '${c.tokenAt(at)}'; expected a port, drop, output via number, userspace(), set(), push_vlan(), pop_vlan, sample(), clone(), recirc() or trunc()`);
+      c.fail(
+        at,
+        `unknown action '${c.tokenAt(at)}'; expected a port, drop, output via number, userspace(), set(), push_vlan(), pop_vlan, sample(), clone(), recirc() or trunc()`,
+      );
     }
   }
 }
 
 function parsePushVlan(c: Cursor, at: number): FlowAction {
   // OVS accepts exactly: (vid,pcp), (vid,pcp,cfi), (tpid,vid,pcp), (tpid,vid,pcp,cfi), in that order.
-  const m = /^\((?:tpid=([0-9a-fA-Fx]+),)?vid=([0-9a-fA-Fx]+),pcp=([0-9a-fA-Fx]+)(?:,cfi=([0-9a-fA-Fx]+))?\)/.exec(c.rest);
-  if (!m) c.fail(at, 'push_vlan needs the form push_vlan([tpid=T,]vid=V,pcp=P[,cfi=C])', c.text.slice(at, endParen(c.text, at)));
+  const m = /^\((?:tpid=([0-9a-fA-Fx]+),)?vid=([0-9a-fA-Fx]+),pcp=([0-9a-fA-Fx]+)(?:,cfi=([0-9a-fA-Fx]+))?\)/.exec(
+    c.rest,
+  );
+  if (!m)
+    c.fail(
+      at,
+      'push_vlan needs the form push_vlan([tpid=T,]vid=V,pcp=P[,cfi=C])',
+      c.text.slice(at, endParen(c.text, at)),
+    );
   const num = (s: string | undefined, dflt: number): number => {
     if (s === undefined) return dflt;
     const r = scanInt(s, 0);
@@ -493,10 +630,14 @@ function parsePushVlan(c: Cursor, at: number): FlowAction {
 
 function wireOnes(fd: KeyFieldDef): number {
   switch (fd.wire) {
-    case 'u8': return 0xff;
-    case 'be16': return 0xffff;
-    case 'mac': return 0xffffffffffff;
-    default: return 0xffffffff;
+    case 'u8':
+      return 0xff;
+    case 'be16':
+      return 0xffff;
+    case 'mac':
+      return 0xffffffffffff;
+    default:
+      return 0xffffffff;
   }
 }
 
@@ -510,7 +651,12 @@ function endParen(s: string, from: number): number {
 }
 
 function parseUserspace(c: Cursor, at: number): FlowAction {
-  if (!c.startsWith('(pid=')) c.fail(at, 'userspace needs the form userspace(pid=N[,userdata(HEX)|,slow_path(...)][,actions][,tunnel_out_port=N])', 'userspace');
+  if (!c.startsWith('(pid='))
+    c.fail(
+      at,
+      'userspace needs the form userspace(pid=N[,userdata(HEX)|,slow_path(...)][,actions][,tunnel_out_port=N])',
+      'userspace',
+    );
   c.pos += 5;
   const pp = c.pos;
   const pid = scanInt(c.text, c.pos);
@@ -569,7 +715,8 @@ function parseSet(c: Cursor, opts: ParseOptions, at: number): FlowAction {
   if (name === 'encap') c.fail(kp, 'set(encap(...)) is not an action; set one key such as set(ipv4(...))', 'encap');
   const def = KEY_ATTR_BY_ODP.get(name);
   if (!def || c.peek() !== '(') {
-    if (UNMODELLED_KEY_NAMES.has(name)) c.fail(kp, `set(${name}(...)) is valid ODP syntax but netmgr does not model it yet`, name);
+    if (UNMODELLED_KEY_NAMES.has(name))
+      c.fail(kp, `set(${name}(...)) is valid ODP syntax but netmgr does not model it yet`, name);
     c.fail(kp, `set(...) needs one key such as set(ipv4(src=10.0.0.1)); '${c.tokenAt(kp)}' is not a key`);
   }
   c.pos++;
@@ -578,10 +725,11 @@ function parseSet(c: Cursor, opts: ParseOptions, at: number): FlowAction {
   const key: FlowKey = { [def.prop]: v };
   // Exact means every wire byte of the mask is 0xff (odp-util's is_all_ones), so a label mask of 0xfffff or a
   // vlan() mask without pcp makes it SET_MASKED, as in OVS.
-  const exact = def.fields.every((fd) => {
-    const mv = (def.single ? m : (m as Record<string, FieldValue>)[fd.prop]) as FieldValue;
-    return typeof mv === 'number' ? mv === wireOnes(fd) : mv.every((x) => x === 0xff);
-  }) && def.prop !== 'arp';
+  const exact =
+    def.fields.every((fd) => {
+      const mv = (def.single ? m : (m as Record<string, FieldValue>)[fd.prop]) as FieldValue;
+      return typeof mv === 'number' ? mv === wireOnes(fd) : mv.every((x) => x === 0xff);
+    }) && def.prop !== 'arp';
   void at;
   if (exact) return { type: 'set', key };
   return { type: 'setMasked', key, mask: { [def.prop]: m } };

@@ -97,7 +97,7 @@ export function formatIpv4(ip: number): string {
 
 /** Characters IPV6_SCAN_FMT accepts before handing the text to inet_pton. */
 function isIpv6Char(c: number): boolean {
-  return isHex(c) || c === 58 /* : */ || c === 46 /* . */;
+  return isHex(c) || c === 58 /* : */ || c === 46; /* . */
 }
 
 export function scanIpv6(s: string, pos: number): { value: Uint8Array; end: number } | undefined {
@@ -163,8 +163,14 @@ export function formatIpv6(a: Uint8Array): string {
   let curLen = 0;
   for (let g = 0; g < 8; g++) {
     if (w[g] === 0) {
-      if (curBase < 0) { curBase = g; curLen = 1; } else curLen++;
-      if (curLen > bestLen) { bestBase = curBase; bestLen = curLen; }
+      if (curBase < 0) {
+        curBase = g;
+        curLen = 1;
+      } else curLen++;
+      if (curLen > bestLen) {
+        bestBase = curBase;
+        bestLen = curLen;
+      }
     } else {
       curBase = -1;
     }

@@ -10,16 +10,48 @@ export type Mac = number;
 export type Ipv4Address = number;
 export type Ipv6Address = Uint8Array;
 
-export interface EthernetKey { src: Mac; dst: Mac }
-export interface Ipv4Key { src: Ipv4Address; dst: Ipv4Address; proto: number; tos: number; ttl: number; frag: number }
+export interface EthernetKey {
+  src: Mac;
+  dst: Mac;
+}
+export interface Ipv4Key {
+  src: Ipv4Address;
+  dst: Ipv4Address;
+  proto: number;
+  tos: number;
+  ttl: number;
+  frag: number;
+}
 export interface Ipv6Key {
-  src: Ipv6Address; dst: Ipv6Address; label: number; proto: number; tclass: number; hlimit: number; frag: number;
+  src: Ipv6Address;
+  dst: Ipv6Address;
+  label: number;
+  proto: number;
+  tclass: number;
+  hlimit: number;
+  frag: number;
 }
 /** TCP, UDP and SCTP share the layout `{be16 src, be16 dst}`. */
-export interface PortsKey { src: number; dst: number }
-export interface IcmpKey { type: number; code: number }
-export interface ArpKey { sip: Ipv4Address; tip: Ipv4Address; op: number; sha: Mac; tha: Mac }
-export interface NdKey { target: Ipv6Address; sll: Mac; tll: Mac }
+export interface PortsKey {
+  src: number;
+  dst: number;
+}
+export interface IcmpKey {
+  type: number;
+  code: number;
+}
+export interface ArpKey {
+  sip: Ipv4Address;
+  tip: Ipv4Address;
+  op: number;
+  sha: Mac;
+  tha: Mac;
+}
+export interface NdKey {
+  target: Ipv6Address;
+  sll: Mac;
+  tll: Mac;
+}
 
 export interface FlowKey {
   priority?: number;
@@ -77,7 +109,10 @@ export interface PortTable {
 }
 
 /** Where something was written in the user's text; columns are 1-based. */
-export interface SourceSpan { column: number; token: string }
+export interface SourceSpan {
+  column: number;
+  token: string;
+}
 
 /** A parsed flow: key, mask, optional UFID, and the position of every attribute/field for error messages. */
 export interface Flow {
@@ -94,7 +129,12 @@ export interface ParsedActions {
   spans?: Map<string, SourceSpan>;
 }
 
-export interface FlowStats { packets: number; bytes: number; /** ms timestamp of the last hit, or undefined */ used?: number; tcpFlags: number }
+export interface FlowStats {
+  packets: number;
+  bytes: number;
+  /** ms timestamp of the last hit, or undefined */ used?: number;
+  tcpFlags: number;
+}
 
 /** A parse or validation problem with the position of the offending token. */
 export class FlowError extends NetmgrError {

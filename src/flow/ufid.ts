@@ -20,24 +20,39 @@ function fmix(h: number): number {
 
 /** MurmurHash3_x86_128 over `data`. */
 export function murmur3x86x128(data: Uint8Array, seed = 0): Uint8Array {
-  let h1 = seed >>> 0, h2 = seed >>> 0, h3 = seed >>> 0, h4 = seed >>> 0;
-  const c1 = 0x239b961b, c2 = 0xab0e9789, c3 = 0x38b34ae5, c4 = 0xa1e38b93;
+  let h1 = seed >>> 0,
+    h2 = seed >>> 0,
+    h3 = seed >>> 0,
+    h4 = seed >>> 0;
+  const c1 = 0x239b961b,
+    c2 = 0xab0e9789,
+    c3 = 0x38b34ae5,
+    c4 = 0xa1e38b93;
   const nblocks = data.length >>> 4;
   const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
   for (let i = 0; i < nblocks; i++) {
-    let k1 = dv.getUint32(i * 16, true), k2 = dv.getUint32(i * 16 + 4, true);
-    let k3 = dv.getUint32(i * 16 + 8, true), k4 = dv.getUint32(i * 16 + 12, true);
-    k1 = Math.imul(rotl(Math.imul(k1, c1), 15), c2); h1 ^= k1;
+    let k1 = dv.getUint32(i * 16, true),
+      k2 = dv.getUint32(i * 16 + 4, true);
+    let k3 = dv.getUint32(i * 16 + 8, true),
+      k4 = dv.getUint32(i * 16 + 12, true);
+    k1 = Math.imul(rotl(Math.imul(k1, c1), 15), c2);
+    h1 ^= k1;
     h1 = (Math.imul(rotl(h1, 19) + h2, 5) + 0x561ccd1b) >>> 0;
-    k2 = Math.imul(rotl(Math.imul(k2, c2), 16), c3); h2 ^= k2;
+    k2 = Math.imul(rotl(Math.imul(k2, c2), 16), c3);
+    h2 ^= k2;
     h2 = (Math.imul(rotl(h2, 17) + h3, 5) + 0x0bcaa747) >>> 0;
-    k3 = Math.imul(rotl(Math.imul(k3, c3), 17), c4); h3 ^= k3;
+    k3 = Math.imul(rotl(Math.imul(k3, c3), 17), c4);
+    h3 ^= k3;
     h3 = (Math.imul(rotl(h3, 15) + h4, 5) + 0x96cd1c35) >>> 0;
-    k4 = Math.imul(rotl(Math.imul(k4, c4), 18), c1); h4 ^= k4;
+    k4 = Math.imul(rotl(Math.imul(k4, c4), 18), c1);
+    h4 ^= k4;
     h4 = (Math.imul(rotl(h4, 13) + h1, 5) + 0x32ac3b17) >>> 0;
   }
   const tail = nblocks * 16;
-  let k1 = 0, k2 = 0, k3 = 0, k4 = 0;
+  let k1 = 0,
+    k2 = 0,
+    k3 = 0,
+    k4 = 0;
   const rem = data.length & 15;
   for (let i = rem - 1; i >= 0; i--) {
     const b = data[tail + i];
@@ -46,18 +61,45 @@ export function murmur3x86x128(data: Uint8Array, seed = 0): Uint8Array {
     else if (i >= 4) k2 |= b << (8 * (i - 4));
     else k1 |= b << (8 * i);
   }
-  if (rem > 12) { k4 = Math.imul(rotl(Math.imul(k4, c4), 18), c1); h4 ^= k4; }
-  if (rem > 8) { k3 = Math.imul(rotl(Math.imul(k3, c3), 17), c4); h3 ^= k3; }
-  if (rem > 4) { k2 = Math.imul(rotl(Math.imul(k2, c2), 16), c3); h2 ^= k2; }
-  if (rem > 0) { k1 = Math.imul(rotl(Math.imul(k1, c1), 15), c2); h1 ^= k1; }
+  if (rem > 12) {
+    k4 = Math.imul(rotl(Math.imul(k4, c4), 18), c1);
+    h4 ^= k4;
+  }
+  if (rem > 8) {
+    k3 = Math.imul(rotl(Math.imul(k3, c3), 17), c4);
+    h3 ^= k3;
+  }
+  if (rem > 4) {
+    k2 = Math.imul(rotl(Math.imul(k2, c2), 16), c3);
+    h2 ^= k2;
+  }
+  if (rem > 0) {
+    k1 = Math.imul(rotl(Math.imul(k1, c1), 15), c2);
+    h1 ^= k1;
+  }
   const len = data.length;
-  h1 = (h1 ^ len) >>> 0; h2 = (h2 ^ len) >>> 0; h3 = (h3 ^ len) >>> 0; h4 = (h4 ^ len) >>> 0;
-  h1 = (h1 + h2 + h3 + h4) >>> 0; h2 = (h2 + h1) >>> 0; h3 = (h3 + h1) >>> 0; h4 = (h4 + h1) >>> 0;
-  h1 = fmix(h1); h2 = fmix(h2); h3 = fmix(h3); h4 = fmix(h4);
-  h1 = (h1 + h2 + h3 + h4) >>> 0; h2 = (h2 + h1) >>> 0; h3 = (h3 + h1) >>> 0; h4 = (h4 + h1) >>> 0;
+  h1 = (h1 ^ len) >>> 0;
+  h2 = (h2 ^ len) >>> 0;
+  h3 = (h3 ^ len) >>> 0;
+  h4 = (h4 ^ len) >>> 0;
+  h1 = (h1 + h2 + h3 + h4) >>> 0;
+  h2 = (h2 + h1) >>> 0;
+  h3 = (h3 + h1) >>> 0;
+  h4 = (h4 + h1) >>> 0;
+  h1 = fmix(h1);
+  h2 = fmix(h2);
+  h3 = fmix(h3);
+  h4 = fmix(h4);
+  h1 = (h1 + h2 + h3 + h4) >>> 0;
+  h2 = (h2 + h1) >>> 0;
+  h3 = (h3 + h1) >>> 0;
+  h4 = (h4 + h1) >>> 0;
   const out = new Uint8Array(16);
   const ov = new DataView(out.buffer);
-  ov.setUint32(0, h1, true); ov.setUint32(4, h2, true); ov.setUint32(8, h3, true); ov.setUint32(12, h4, true);
+  ov.setUint32(0, h1, true);
+  ov.setUint32(4, h2, true);
+  ov.setUint32(8, h3, true);
+  ov.setUint32(12, h4, true);
   return out;
 }
 

@@ -34,7 +34,8 @@ export interface LiveState {
 /** fe80::/10, as an address or a CIDR. */
 export const isIPv6LinkLocal = (address: string): boolean => /^fe[89ab][0-9a-f]:/i.test(address);
 
-export const isKernelLinkLocal = (family: number, address: string): boolean => family === AF_INET6 && isIPv6LinkLocal(address);
+export const isKernelLinkLocal = (family: number, address: string): boolean =>
+  family === AF_INET6 && isIPv6LinkLocal(address);
 
 function toLiveLink(ns: NamespaceName, l: LinkRecord, addrs: Cidr[]): LiveLink {
   return {
@@ -51,7 +52,11 @@ function toLiveLink(ns: NamespaceName, l: LinkRecord, addrs: Cidr[]): LiveLink {
 }
 
 /** Reads links and addresses of one namespace. */
-export function readNamespaceLinks(sockets: NamespaceSockets, ns: NamespaceName, keepLinkLocal: (cidr: Cidr) => boolean = () => false): LiveLink[] {
+export function readNamespaceLinks(
+  sockets: NamespaceSockets,
+  ns: NamespaceName,
+  keepLinkLocal: (cidr: Cidr) => boolean = () => false,
+): LiveLink[] {
   const sock = sockets.route(ns);
   const byIndex = new Map<number, Cidr[]>();
   for (const a of dumpAddrs(sock)) {
@@ -68,7 +73,11 @@ export function readNamespaceLinks(sockets: NamespaceSockets, ns: NamespaceName,
  * Reads the root namespace and each listed namespace that exists. `wantedLinkLocal` lists IPv6 link-local
  * addresses some unit declares, so they are read (and thus kept) rather than ignored.
  */
-export function readLiveState(sockets: NamespaceSockets, namespaces: Iterable<string>, wantedLinkLocal: Set<Cidr> = new Set()): LiveState {
+export function readLiveState(
+  sockets: NamespaceSockets,
+  namespaces: Iterable<string>,
+  wantedLinkLocal: Set<Cidr> = new Set(),
+): LiveState {
   const existing = listNamespaces();
   const present = new Set(existing);
   const links = new Map<string, LiveLink[]>();

@@ -54,7 +54,8 @@ export interface PortVlanConfig {
 /** Same VLAN settings; trunks compared as a set. */
 export function sameVlans(a: PortVlanConfig | undefined, b: PortVlanConfig | undefined): boolean {
   if (a === undefined || b === undefined) return a === b;
-  const set = (t: number[] | undefined) => (t === undefined ? undefined : [...new Set(t)].sort((x, y) => x - y).join(','));
+  const set = (t: number[] | undefined) =>
+    t === undefined ? undefined : [...new Set(t)].sort((x, y) => x - y).join(',');
   return a.access === b.access && a.native === b.native && set(a.trunks) === set(b.trunks);
 }
 

@@ -11,8 +11,14 @@ export const LOCAL_PORT_NO = 0;
 
 /** Port numbers of a bridge's ports, keyed by name; the bridge's own name is LOCAL_PORT_NO. */
 export function bridgePortNumbers(state: DesiredState, bridge: BridgeSpec): Map<string, number> {
-  const names = [...state.ports.values()].filter((p) => p.bridge === bridge.name).map((p) => p.name).sort();
-  return new Map<string, number>([[bridge.name, LOCAL_PORT_NO], ...names.map((n, i) => [n, i + 1] as [string, number])]);
+  const names = [...state.ports.values()]
+    .filter((p) => p.bridge === bridge.name)
+    .map((p) => p.name)
+    .sort();
+  return new Map<string, number>([
+    [bridge.name, LOCAL_PORT_NO],
+    ...names.map((n, i) => [n, i + 1] as [string, number]),
+  ]);
 }
 
 /** The flow parser's view of a numbering: names to numbers and back. */

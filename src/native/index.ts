@@ -62,8 +62,14 @@ export interface NativeAddon {
    * info[0] = frames skipped because they did not fit a slot; info[1] = errno that ended the batch, else 0.
    */
   recvBatch(
-    fd: number, kind: number, buf: Buffer, slotSize: number, maxFrames: number,
-    offs: Uint32Array, lens: Uint32Array, info: Int32Array,
+    fd: number,
+    kind: number,
+    buf: Buffer,
+    slotSize: number,
+    maxFrames: number,
+    offs: Uint32Array,
+    lens: Uint32Array,
+    info: Int32Array,
   ): number;
   /**
    * Sends frames buf[offs[j], offs[j]+lens[j]) for j in [first, first+count) without blocking; returns frames sent.
@@ -72,8 +78,14 @@ export interface NativeAddon {
    * rejection. sent + info[0] + info[1] === count.
    */
   sendBatch(
-    fd: number, kind: number, buf: Buffer, offs: Uint32Array, lens: Uint32Array,
-    first: number, count: number, info: Int32Array,
+    fd: number,
+    kind: number,
+    buf: Buffer,
+    offs: Uint32Array,
+    lens: Uint32Array,
+    first: number,
+    count: number,
+    info: Int32Array,
   ): number;
   /**
    * Calls onReadable() (as a top-level callback: nextTicks and microtasks run after it) whenever fd is readable.

@@ -52,7 +52,10 @@ export class NlAttrWriter {
   private len = 0;
 
   /** rules: the family's nested-flag rule (GENL_RULES unless said); initial: first buffer size in bytes. */
-  constructor(private readonly rules: NlAttrRules = GENL_RULES, initial = 256) {
+  constructor(
+    private readonly rules: NlAttrRules = GENL_RULES,
+    initial = 256,
+  ) {
     this.buf = new Uint8Array(initial);
     this.view = new DataView(this.buf.buffer);
   }
@@ -78,20 +81,36 @@ export class NlAttrWriter {
     this.len += nlaAlign(total);
     return this;
   }
-  putFlag(type: number): this { return this.put(type, new Uint8Array(0)); }
-  putU8(type: number, v: number): this { return this.put(type, Uint8Array.of(v & 0xff)); }
+  putFlag(type: number): this {
+    return this.put(type, new Uint8Array(0));
+  }
+  putU8(type: number, v: number): this {
+    return this.put(type, Uint8Array.of(v & 0xff));
+  }
   /** Host order. */
-  putU16(type: number, v: number): this { return this.putInt(type, 2, (d) => d.setUint16(0, v, HOST_IS_LITTLE_ENDIAN)); }
+  putU16(type: number, v: number): this {
+    return this.putInt(type, 2, (d) => d.setUint16(0, v, HOST_IS_LITTLE_ENDIAN));
+  }
   /** Host order. */
-  putU32(type: number, v: number): this { return this.putInt(type, 4, (d) => d.setUint32(0, v >>> 0, HOST_IS_LITTLE_ENDIAN)); }
+  putU32(type: number, v: number): this {
+    return this.putInt(type, 4, (d) => d.setUint32(0, v >>> 0, HOST_IS_LITTLE_ENDIAN));
+  }
   /** Host order. */
-  putS32(type: number, v: number): this { return this.putInt(type, 4, (d) => d.setInt32(0, v, HOST_IS_LITTLE_ENDIAN)); }
+  putS32(type: number, v: number): this {
+    return this.putInt(type, 4, (d) => d.setInt32(0, v, HOST_IS_LITTLE_ENDIAN));
+  }
   /** Network order. */
-  putBe16(type: number, v: number): this { return this.putInt(type, 2, (d) => d.setUint16(0, v, false)); }
+  putBe16(type: number, v: number): this {
+    return this.putInt(type, 2, (d) => d.setUint16(0, v, false));
+  }
   /** Network order. */
-  putBe32(type: number, v: number): this { return this.putInt(type, 4, (d) => d.setUint32(0, v >>> 0, false)); }
+  putBe32(type: number, v: number): this {
+    return this.putInt(type, 4, (d) => d.setUint32(0, v >>> 0, false));
+  }
   /** NUL-terminated UTF-8 string, as the kernel's NLA_NUL_STRING / NLA_STRING policies accept. */
-  putString(type: number, s: string): this { return this.put(type, encodeCString(s)); }
+  putString(type: number, s: string): this {
+    return this.put(type, encodeCString(s));
+  }
 
   private putInt(type: number, size: number, set: (d: DataView) => void): this {
     const b = new Uint8Array(size);
@@ -135,9 +154,13 @@ export class NlAttrWriter {
     return this;
   }
   /** Bytes written so far. */
-  get length(): number { return this.len; }
+  get length(): number {
+    return this.len;
+  }
   /** A copy of the bytes written. */
-  finish(): Uint8Array { return this.buf.slice(0, this.len); }
+  finish(): Uint8Array {
+    return this.buf.slice(0, this.len);
+  }
 }
 
 /** One attribute; B is the buffer type parsed (a Buffer's payloads are Buffers). */

@@ -11,7 +11,15 @@ export const GENL_ID_CTRL = 0x10;
 export const GENL_HDRLEN = 4;
 
 export const CTRL_CMD = { GETFAMILY: 3 } as const;
-export const CTRL_ATTR = { FAMILY_ID: 1, FAMILY_NAME: 2, VERSION: 3, HDRSIZE: 4, MAXATTR: 5, OPS: 6, MCAST_GROUPS: 7 } as const;
+export const CTRL_ATTR = {
+  FAMILY_ID: 1,
+  FAMILY_NAME: 2,
+  VERSION: 3,
+  HDRSIZE: 4,
+  MAXATTR: 5,
+  OPS: 6,
+  MCAST_GROUPS: 7,
+} as const;
 export const CTRL_ATTR_MCAST_GRP = { NAME: 1, ID: 2 } as const;
 
 /** A resolved generic netlink family. */
@@ -41,13 +49,19 @@ export interface GenlMessage {
 }
 
 export function parseGenl(payload: Uint8Array): GenlMessage {
-  if (payload.length < GENL_HDRLEN) throw new NlAttrError(`generic netlink message of ${payload.length} bytes has no genlmsghdr`);
+  if (payload.length < GENL_HDRLEN)
+    throw new NlAttrError(`generic netlink message of ${payload.length} bytes has no genlmsghdr`);
   return { cmd: payload[0], version: payload[1], body: payload.subarray(GENL_HDRLEN) };
 }
 
 /** CTRL_CMD_GETFAMILY request body for one family name. */
 export function encodeGetFamily(name: string): Buffer {
-  return genlPayload(CTRL_CMD.GETFAMILY, 1, new Uint8Array(0), new NlAttrWriter(GENL_RULES).putString(CTRL_ATTR.FAMILY_NAME, name).finish());
+  return genlPayload(
+    CTRL_CMD.GETFAMILY,
+    1,
+    new Uint8Array(0),
+    new NlAttrWriter(GENL_RULES).putString(CTRL_ATTR.FAMILY_NAME, name).finish(),
+  );
 }
 
 /** Decodes a CTRL_CMD_NEWFAMILY reply (the answer to GETFAMILY). */
@@ -88,9 +102,17 @@ export function resolveFamily(sock: NetlinkSocket, name: string): GenlFamily | u
 
 /** One genl request: returns the reply messages' genl parts (all of them for a dump). */
 export function genlRequest(
-  sock: NetlinkSocket, family: GenlFamily, cmd: number, flags: number, familyHeader: Uint8Array, attrs: Uint8Array, what: string,
+  sock: NetlinkSocket,
+  family: GenlFamily,
+  cmd: number,
+  flags: number,
+  familyHeader: Uint8Array,
+  attrs: Uint8Array,
+  what: string,
 ): GenlMessage[] {
-  return sock.request(family.id, flags, genlPayload(cmd, family.version, familyHeader, attrs), what).map((m) => parseGenl(m.payload));
+  return sock
+    .request(family.id, flags, genlPayload(cmd, family.version, familyHeader, attrs), what)
+    .map((m) => parseGenl(m.payload));
 }
 
 export const isDump = (flags: number): boolean => (flags & NLM_F_DUMP) === NLM_F_DUMP;

@@ -71,7 +71,13 @@ export function encodeIfInfoMsg(m: Partial<IfInfoMsg>): Buffer {
 }
 
 export function decodeIfInfoMsg(p: Buffer): IfInfoMsg {
-  return { family: p.readUInt8(0), type: p.readUInt16LE(2), index: p.readInt32LE(4), flags: p.readUInt32LE(8), change: p.readUInt32LE(12) };
+  return {
+    family: p.readUInt8(0),
+    type: p.readUInt16LE(2),
+    index: p.readInt32LE(4),
+    flags: p.readUInt32LE(8),
+    change: p.readUInt32LE(12),
+  };
 }
 
 /** One link as read from a dump. */
@@ -151,11 +157,17 @@ export function ipToString(b: Buffer): string {
 export function formatIPv6(groups: number[]): string {
   let bestStart = -1;
   let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) { i++; continue; }
+  for (let i = 0; i < 8;) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
     let j = i;
     while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) { bestStart = i; bestLen = j - i; }
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
     i = j;
   }
   const hex = groups.map((g) => g.toString(16));
@@ -191,13 +203,22 @@ export function decodeAddr(payload: Buffer): AddrRecord {
 }
 
 export function dumpLinks(sock: NetlinkSocket): LinkRecord[] {
-  const req = new NlAttrWriter(RTNETLINK_RULES, 32).putStruct(encodeIfInfoMsg({})).putU32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS).finish();
-  return sock.request(RTM_GETLINK, NLM_F_DUMP, req, 'dump links').filter((m) => m.type === RTM_NEWLINK).map((m) => decodeLink(m.payload));
+  const req = new NlAttrWriter(RTNETLINK_RULES, 32)
+    .putStruct(encodeIfInfoMsg({}))
+    .putU32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS)
+    .finish();
+  return sock
+    .request(RTM_GETLINK, NLM_F_DUMP, req, 'dump links')
+    .filter((m) => m.type === RTM_NEWLINK)
+    .map((m) => decodeLink(m.payload));
 }
 
 export function dumpAddrs(sock: NetlinkSocket): AddrRecord[] {
   const req = Buffer.alloc(IFADDRMSG_LEN);
-  return sock.request(RTM_GETADDR, NLM_F_DUMP, req, 'dump addresses').filter((m) => m.type === RTM_NEWADDR).map((m) => decodeAddr(m.payload));
+  return sock
+    .request(RTM_GETADDR, NLM_F_DUMP, req, 'dump addresses')
+    .filter((m) => m.type === RTM_NEWADDR)
+    .map((m) => decodeAddr(m.payload));
 }
 
 /** Settings of one veth end at creation. `index` asks the kernel for a specific ifindex (used by rollback). */
@@ -263,7 +284,10 @@ export function moveLink(sock: NetlinkSocket, index: number, nsFd: number, what:
 
 /** Looks one link up by name; undefined when absent. */
 export function getLinkByName(sock: NetlinkSocket, name: string): LinkRecord | undefined {
-  const w = new NlAttrWriter(RTNETLINK_RULES, 48).putStruct(encodeIfInfoMsg({})).putString(IFLA_IFNAME, name).putU32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+  const w = new NlAttrWriter(RTNETLINK_RULES, 48)
+    .putStruct(encodeIfInfoMsg({}))
+    .putString(IFLA_IFNAME, name)
+    .putU32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
   try {
     const r = sock.request(RTM_GETLINK, 0, w.finish(), `get link ${name}`);
     return r.length ? decodeLink(r[0].payload) : undefined;

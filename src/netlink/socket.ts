@@ -62,19 +62,56 @@ export class NetlinkError extends NetmgrError {
 /** The error kind a kernel errno means to a caller. */
 function kindOfErrno(code: string): ErrorKind {
   switch (code) {
-    case 'ENOENT': case 'ENODEV': case 'ESRCH': return 'not-found';
-    case 'EEXIST': case 'EADDRINUSE': return 'exists';
-    case 'EBUSY': case 'EAGAIN': return 'busy';
-    case 'EOPNOTSUPP': case 'ENOSYS': case 'EPROTONOSUPPORT': return 'unsupported';
-    default: return 'failed';
+    case 'ENOENT':
+    case 'ENODEV':
+    case 'ESRCH':
+      return 'not-found';
+    case 'EEXIST':
+    case 'EADDRINUSE':
+      return 'exists';
+    case 'EBUSY':
+    case 'EAGAIN':
+      return 'busy';
+    case 'EOPNOTSUPP':
+    case 'ENOSYS':
+    case 'EPROTONOSUPPORT':
+      return 'unsupported';
+    default:
+      return 'failed';
   }
 }
 
 const ERRNO_NAMES: Record<number, string> = {
-  1: 'EPERM', 2: 'ENOENT', 3: 'ESRCH', 5: 'EIO', 6: 'ENXIO', 7: 'E2BIG', 9: 'EBADF', 11: 'EAGAIN', 12: 'ENOMEM',
-  13: 'EACCES', 16: 'EBUSY', 17: 'EEXIST', 19: 'ENODEV', 22: 'EINVAL', 23: 'ENFILE', 24: 'EMFILE', 27: 'EFBIG',
-  28: 'ENOSPC', 34: 'ERANGE', 36: 'ENAMETOOLONG', 38: 'ENOSYS', 61: 'ENODATA', 71: 'EPROTO', 75: 'EOVERFLOW',
-  90: 'EMSGSIZE', 93: 'EPROTONOSUPPORT', 95: 'EOPNOTSUPP', 98: 'EADDRINUSE', 99: 'EADDRNOTAVAIL', 105: 'ENOBUFS',
+  1: 'EPERM',
+  2: 'ENOENT',
+  3: 'ESRCH',
+  5: 'EIO',
+  6: 'ENXIO',
+  7: 'E2BIG',
+  9: 'EBADF',
+  11: 'EAGAIN',
+  12: 'ENOMEM',
+  13: 'EACCES',
+  16: 'EBUSY',
+  17: 'EEXIST',
+  19: 'ENODEV',
+  22: 'EINVAL',
+  23: 'ENFILE',
+  24: 'EMFILE',
+  27: 'EFBIG',
+  28: 'ENOSPC',
+  34: 'ERANGE',
+  36: 'ENAMETOOLONG',
+  38: 'ENOSYS',
+  61: 'ENODATA',
+  71: 'EPROTO',
+  75: 'EOVERFLOW',
+  90: 'EMSGSIZE',
+  93: 'EPROTONOSUPPORT',
+  95: 'EOPNOTSUPP',
+  98: 'EADDRINUSE',
+  99: 'EADDRNOTAVAIL',
+  105: 'ENOBUFS',
   110: 'ETIMEDOUT',
 };
 
@@ -131,7 +168,11 @@ export class NetlinkSocket {
   onStaleError: ((errno: number, kernelMessage: string | undefined) => void) | undefined;
 
   /** nsFd: an open fd of /run/netns/NAME (or -1 for this process's namespace). */
-  constructor(readonly protocol: number, nsFd = -1, readonly timeoutMs = DEFAULT_TIMEOUT_MS) {
+  constructor(
+    readonly protocol: number,
+    nsFd = -1,
+    readonly timeoutMs = DEFAULT_TIMEOUT_MS,
+  ) {
     this.fd = native().nlOpen(protocol, nsFd, 4 << 20);
   }
 

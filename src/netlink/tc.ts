@@ -169,7 +169,12 @@ function encodeClassicBpf(prog: SockFilter[]): Buffer {
 function decodeClassicBpf(b: Buffer): SockFilter[] {
   const out: SockFilter[] = [];
   for (let off = 0; off + SOCK_FILTER_LEN <= b.length; off += SOCK_FILTER_LEN) {
-    out.push({ code: b.readUInt16LE(off), jt: b.readUInt8(off + 2), jf: b.readUInt8(off + 3), k: b.readUInt32LE(off + 4) });
+    out.push({
+      code: b.readUInt16LE(off),
+      jt: b.readUInt8(off + 2),
+      jf: b.readUInt8(off + 3),
+      k: b.readUInt32LE(off + 4),
+    });
   }
   return out;
 }
@@ -213,7 +218,10 @@ function readBpfDrop(opts: Buffer): { createdQdisc: boolean } | undefined {
   const prog = decodeClassicBpf(ops);
   for (const created of [true, false]) {
     const want = dropProgram(created);
-    if (prog.length === want.length && prog.every((i, n) => i.code === want[n].code && i.k === want[n].k && i.jt === 0 && i.jf === 0)) {
+    if (
+      prog.length === want.length &&
+      prog.every((i, n) => i.code === want[n].code && i.k === want[n].k && i.jt === 0 && i.jf === 0)
+    ) {
       return { createdQdisc: created };
     }
   }
@@ -252,8 +260,15 @@ export function dumpFilters(sock: NetlinkSocket, ifindex: number, parent: number
 }
 
 /** Any filter at this prio and handle on the ingress hook (chain 0), whatever it is. */
-function filterAt(sock: NetlinkSocket, ifindex: number, prio = NETMGR_FILTER_PRIO, handle = NETMGR_FILTER_HANDLE): FilterRecord | undefined {
-  return dumpFilters(sock, ifindex, INGRESS_PARENT).find((f) => f.prio === prio && f.handle === handle && f.chain === 0 && f.protocol === ETH_P_ALL);
+function filterAt(
+  sock: NetlinkSocket,
+  ifindex: number,
+  prio = NETMGR_FILTER_PRIO,
+  handle = NETMGR_FILTER_HANDLE,
+): FilterRecord | undefined {
+  return dumpFilters(sock, ifindex, INGRESS_PARENT).find(
+    (f) => f.prio === prio && f.handle === handle && f.chain === 0 && f.protocol === ETH_P_ALL,
+  );
 }
 
 function findNetmgrFilter(sock: NetlinkSocket, ifindex: number): FilterRecord | undefined {
@@ -278,7 +293,12 @@ function qdiscPayload(ifindex: number): Uint8Array {
 
 function filterPayload(ifindex: number, kind: string | undefined, options?: (w: NlAttrWriter) => void): Uint8Array {
   const w = new NlAttrWriter(RTNETLINK_RULES, 128).putStruct(
-    encodeTcMsg({ ifindex, handle: NETMGR_FILTER_HANDLE, parent: INGRESS_PARENT, info: filterInfo(NETMGR_FILTER_PRIO) }),
+    encodeTcMsg({
+      ifindex,
+      handle: NETMGR_FILTER_HANDLE,
+      parent: INGRESS_PARENT,
+      info: filterInfo(NETMGR_FILTER_PRIO),
+    }),
   );
   if (kind !== undefined) w.putString(TCA_KIND, kind);
   if (options) w.nested(TCA_OPTIONS, options);
@@ -307,7 +327,12 @@ function addBpfDrop(sock: NetlinkSocket, ifindex: number, name: string, createdQ
     o.put(TCA_BPF_OPS, encodeClassicBpf(prog));
     o.putU32(TCA_BPF_FLAGS, TCA_BPF_FLAG_ACT_DIRECT);
   });
-  sock.request(RTM_NEWTFILTER, NLM_F_CREATE | NLM_F_EXCL, payload, `add ingress drop filter (bpf, since ${why}) on ${name}`);
+  sock.request(
+    RTM_NEWTFILTER,
+    NLM_F_CREATE | NLM_F_EXCL,
+    payload,
+    `add ingress drop filter (bpf, since ${why}) on ${name}`,
+  );
 }
 
 /** matchall + gact, or the cls_bpf form when the kernel has no matchall classifier or gact action (ENOENT). */
@@ -332,7 +357,13 @@ function deleteQdisc(sock: NetlinkSocket, ifindex: number, name: string): void {
  * reports what the first install did, as its mark on the filter records.
  */
 export function installIngressDrop(sock: NetlinkSocket, ifindex: number, name: string): IngressDrop {
-  const rec = (createdQdisc: boolean): IngressDrop => ({ ifindex, name, createdQdisc, prio: NETMGR_FILTER_PRIO, handle: NETMGR_FILTER_HANDLE });
+  const rec = (createdQdisc: boolean): IngressDrop => ({
+    ifindex,
+    name,
+    createdQdisc,
+    prio: NETMGR_FILTER_PRIO,
+    handle: NETMGR_FILTER_HANDLE,
+  });
 
   const existing = findNetmgrFilter(sock, ifindex);
   if (existing) return rec(existing.netmgrDrop!.createdQdisc);
@@ -389,11 +420,19 @@ export function removeIngressDrop(sock: NetlinkSocket, rec: IngressDrop): void {
   // a look first makes sure what sits there carries netmgr's mark; a foreign filter in its place is left alone.
   const slot = ignoreGone(() => filterAt(sock, rec.ifindex, rec.prio, rec.handle), undefined);
   if (slot?.netmgrDrop) {
-    const del = encodeTcMsg({ ifindex: rec.ifindex, handle: rec.handle, parent: INGRESS_PARENT, info: filterInfo(rec.prio) });
+    const del = encodeTcMsg({
+      ifindex: rec.ifindex,
+      handle: rec.handle,
+      parent: INGRESS_PARENT,
+      info: filterInfo(rec.prio),
+    });
     ignoreGone(() => sock.request(RTM_DELTFILTER, 0, del, `delete ingress drop filter on ${rec.name}`), undefined);
   }
   if (!rec.createdQdisc) return;
-  const others = ignoreGone(() => [...dumpFilters(sock, rec.ifindex, INGRESS_PARENT), ...dumpFilters(sock, rec.ifindex, EGRESS_PARENT)], []);
+  const others = ignoreGone(
+    () => [...dumpFilters(sock, rec.ifindex, INGRESS_PARENT), ...dumpFilters(sock, rec.ifindex, EGRESS_PARENT)],
+    [],
+  );
   if (others.length > 0) return;
   ignoreGone(() => deleteQdisc(sock, rec.ifindex, rec.name), undefined);
 }

@@ -5,7 +5,14 @@
  * addresses of the TAPs, a learning bridge's settings (aging, table size, static MACs) and a port's VLAN settings
  * are changed in place.
  */
-import { sameVlans, type FlowText, type LearningConfig, type LiveBridge, type PortConfig, type PortVlanConfig } from '../model/bridges';
+import {
+  sameVlans,
+  type FlowText,
+  type LearningConfig,
+  type LiveBridge,
+  type PortConfig,
+  type PortVlanConfig,
+} from '../model/bridges';
 import { findLink, type LiveState } from '../live/state';
 import type { BridgeSpec, DatapathType, DesiredState, PortSpec } from '../model/types';
 import { bridgePortNumbers, portTable } from '../model/ports';
@@ -13,7 +20,8 @@ import { diffEnd } from './link-diff';
 import type { Change, PlanLink } from './types';
 
 /** `datapath = "auto"`: the kernel datapath when this kernel has the openvswitch module, else userspace. */
-export const resolveDatapath = (d: DatapathType, kernelAvailable: boolean): 'userspace' | 'kernel' => (d === 'auto' ? (kernelAvailable ? 'kernel' : 'userspace') : d);
+export const resolveDatapath = (d: DatapathType, kernelAvailable: boolean): 'userspace' | 'kernel' =>
+  d === 'auto' ? (kernelAvailable ? 'kernel' : 'userspace') : d;
 
 const flowKey = (f: FlowText) => `${f.match} -> ${f.actions}`;
 
@@ -32,13 +40,25 @@ export function desiredFlows(desired: DesiredState, bridge: BridgeSpec): FlowTex
   return [...out.values()];
 }
 
-const planLink = (l: { mtu?: number; mac?: string; state: 'up' | 'down' }): PlanLink => ({ mtu: l.mtu, mac: l.mac, state: l.state });
-const fromConfig = (l: { mtu?: number; mac?: string; up: boolean }): PlanLink => ({ mtu: l.mtu, mac: l.mac, state: l.up ? 'up' : 'down' });
+const planLink = (l: { mtu?: number; mac?: string; state: 'up' | 'down' }): PlanLink => ({
+  mtu: l.mtu,
+  mac: l.mac,
+  state: l.state,
+});
+const fromConfig = (l: { mtu?: number; mac?: string; up: boolean }): PlanLink => ({
+  mtu: l.mtu,
+  mac: l.mac,
+  state: l.up ? 'up' : 'down',
+});
 
 /** The learning policy's settings of a bridge, as netmgrd runs them; undefined for other policies. */
 export function wantedLearning(b: BridgeSpec): LearningConfig | undefined {
   if (b.policy !== 'learning') return undefined;
-  return { macAging: b.macAging, macTableSize: b.macTableSize, staticMacs: b.staticMacs.map(({ mac, port, vlan }) => ({ mac, port, vlan })) };
+  return {
+    macAging: b.macAging,
+    macTableSize: b.macTableSize,
+    staticMacs: b.staticMacs.map(({ mac, port, vlan }) => ({ mac, port, vlan })),
+  };
 }
 
 /**
@@ -48,7 +68,10 @@ export function wantedLearning(b: BridgeSpec): LearningConfig | undefined {
 export function wantedVlans(p: PortSpec): PortVlanConfig | undefined {
   if (p.vlan !== undefined) return { access: p.vlan };
   if (p.trunks.length || p.nativeVlan !== undefined) {
-    return { trunks: [...p.trunks].sort((a, b) => a - b), ...(p.nativeVlan !== undefined ? { native: p.nativeVlan } : {}) };
+    return {
+      trunks: [...p.trunks].sort((a, b) => a - b),
+      ...(p.nativeVlan !== undefined ? { native: p.nativeVlan } : {}),
+    };
   }
   return undefined;
 }
@@ -57,11 +80,11 @@ const staticKey = (s: { mac: string; port: string; vlan: number }) => `${s.mac}/
 
 /** Same settings; static MACs compared as a set (their order in the units means nothing). */
 export function sameLearning(a: LearningConfig, b: LearningConfig): boolean {
-  if (a.macAging !== b.macAging || a.macTableSize !== b.macTableSize || a.staticMacs.length !== b.staticMacs.length) return false;
+  if (a.macAging !== b.macAging || a.macTableSize !== b.macTableSize || a.staticMacs.length !== b.staticMacs.length)
+    return false;
   const keys = new Set(a.staticMacs.map(staticKey));
   return b.staticMacs.every((s) => keys.has(staticKey(s)));
 }
-
 
 function wantedPort(p: PortSpec, no: number, learning: boolean): PortConfig {
   const vlans = learning ? wantedVlans(p) : undefined;
@@ -93,7 +116,14 @@ class BridgeChanges {
   deletePort(b: LiveBridge, p: PortConfig, reason: string): void {
     const link = p.kind === 'internal' ? findLink(this.live, p.namespace, p.name) : undefined;
     this.out.push({
-      action: 'delete', object: 'port', unit: p.name, name: p.name, bridge: b.name, kind: p.kind, namespace: p.namespace, no: p.no,
+      action: 'delete',
+      object: 'port',
+      unit: p.name,
+      name: p.name,
+      bridge: b.name,
+      kind: p.kind,
+      namespace: p.namespace,
+      no: p.no,
       link: link ? { mtu: link.mtu, mac: link.mac, state: link.up ? 'up' : 'down' } : fromConfig(p.link),
       ...(p.vlans ? { vlans: p.vlans } : {}),
       addresses: link ? [...link.addresses] : [],
@@ -103,10 +133,21 @@ class BridgeChanges {
 
   deleteBridge(b: LiveBridge, reason: string): void {
     for (const f of b.flows) this.out.push({ action: 'delete', object: 'flow', unit: b.name, bridge: b.name, ...f });
-    for (const p of b.ports) if (p.no !== 0) this.deletePort(b, p, reason === 'no unit declares it any more' ? 'its bridge is deleted' : `its bridge is ${reason}`);
+    for (const p of b.ports)
+      if (p.no !== 0)
+        this.deletePort(
+          b,
+          p,
+          reason === 'no unit declares it any more' ? 'its bridge is deleted' : `its bridge is ${reason}`,
+        );
     const link = findLink(this.live, null, b.name);
     this.out.push({
-      action: 'delete', object: 'bridge', unit: b.name, name: b.name, datapath: b.datapath, policy: b.policy,
+      action: 'delete',
+      object: 'bridge',
+      unit: b.name,
+      name: b.name,
+      datapath: b.datapath,
+      policy: b.policy,
       link: link ? { mtu: link.mtu, mac: link.mac, state: link.up ? 'up' : 'down' } : fromConfig(b.link),
       ...(b.learning ? { learning: b.learning } : {}),
       addresses: link ? [...link.addresses] : [],
@@ -116,10 +157,27 @@ class BridgeChanges {
 
   createPort(bridge: string, p: PortSpec, cfg: PortConfig): void {
     this.out.push({
-      action: 'create', object: 'port', unit: p.name, name: p.name, bridge, kind: p.kind, namespace: cfg.namespace, no: cfg.no, link: fromConfig(cfg.link),
+      action: 'create',
+      object: 'port',
+      unit: p.name,
+      name: p.name,
+      bridge,
+      kind: p.kind,
+      namespace: cfg.namespace,
+      no: cfg.no,
+      link: fromConfig(cfg.link),
       ...(cfg.vlans ? { vlans: cfg.vlans } : {}),
     });
-    if (p.kind === 'internal') for (const address of p.addresses) this.out.push({ action: 'create', object: 'address', unit: p.name, namespace: cfg.namespace, link: p.name, address });
+    if (p.kind === 'internal')
+      for (const address of p.addresses)
+        this.out.push({
+          action: 'create',
+          object: 'address',
+          unit: p.name,
+          namespace: cfg.namespace,
+          link: p.name,
+          address,
+        });
   }
 }
 
@@ -140,9 +198,17 @@ export function planBridgeChanges(input: BridgePlanInput): Change[] {
   for (const b of desired.bridges.values()) {
     const have = liveByName.get(b.name);
     // "auto" keeps a running bridge on the datapath it has: loading the module later must not bounce it.
-    const datapath = b.datapath === 'auto' && have ? have.datapath : resolveDatapath(b.datapath, live.kernelDatapath === true);
+    const datapath =
+      b.datapath === 'auto' && have ? have.datapath : resolveDatapath(b.datapath, live.kernelDatapath === true);
     const ports = [...desired.ports.values()].filter((p) => p.bridge === b.name);
-    const want: WantedBridge = { spec: b, datapath, numbers: bridgePortNumbers(desired, b), ports, flows: desiredFlows(desired, b), learning: wantedLearning(b) };
+    const want: WantedBridge = {
+      spec: b,
+      datapath,
+      numbers: bridgePortNumbers(desired, b),
+      ports,
+      flows: desiredFlows(desired, b),
+      learning: wantedLearning(b),
+    };
     planBridge(c, input, want, have);
   }
   for (const hb of bridges) if (!desired.bridges.has(hb.name)) c.deleteBridge(hb, 'no unit declares it any more');
@@ -152,7 +218,12 @@ export function planBridgeChanges(input: BridgePlanInput): Change[] {
     if (p.kind !== 'system' || p.bridge === undefined) continue;
     const l = findLink(live, null, p.name);
     if (!l) continue;
-    diffEnd(p.name, { namespace: null, name: p.name, mtu: p.link.mtu, state: p.link.state, addresses: l.addresses }, l, c.out);
+    diffEnd(
+      p.name,
+      { namespace: null, name: p.name, mtu: p.link.mtu, state: p.link.state, addresses: l.addresses },
+      l,
+      c.out,
+    );
   }
   return c.out;
 }
@@ -162,7 +233,12 @@ function planBridge(c: BridgeChanges, input: BridgePlanInput, want: WantedBridge
   const { spec: b, datapath, learning } = want;
   // A learning bridge whose settings netmgrd does not report cannot be changed in place (no `from` to undo to).
   if (have && (have.datapath !== datapath || have.policy !== b.policy || (learning && !have.learning))) {
-    const what = have.datapath !== datapath ? `datapath ${have.datapath} -> ${datapath}` : have.policy !== b.policy ? `policy ${have.policy} -> ${b.policy}` : 'its learning settings are unknown';
+    const what =
+      have.datapath !== datapath
+        ? `datapath ${have.datapath} -> ${datapath}`
+        : have.policy !== b.policy
+          ? `policy ${have.policy} -> ${b.policy}`
+          : 'its learning settings are unknown';
     c.deleteBridge(have, `replaced: ${what}`);
     have = undefined;
   }
@@ -170,22 +246,49 @@ function planBridge(c: BridgeChanges, input: BridgePlanInput, want: WantedBridge
     planBridgeInPlace(c, input, want, have);
     return;
   }
-  c.out.push({ action: 'create', object: 'bridge', unit: b.name, name: b.name, datapath, policy: b.policy, link: planLink(b.link), ...(learning ? { learning } : {}) });
-  for (const address of b.addresses) c.out.push({ action: 'create', object: 'address', unit: b.name, namespace: null, link: b.name, address });
+  c.out.push({
+    action: 'create',
+    object: 'bridge',
+    unit: b.name,
+    name: b.name,
+    datapath,
+    policy: b.policy,
+    link: planLink(b.link),
+    ...(learning ? { learning } : {}),
+  });
+  for (const address of b.addresses)
+    c.out.push({ action: 'create', object: 'address', unit: b.name, namespace: null, link: b.name, address });
   for (const p of want.ports) c.createPort(b.name, p, wantedPort(p, want.numbers.get(p.name)!, !!learning));
   for (const f of want.flows) c.out.push({ action: 'create', object: 'flow', unit: b.name, bridge: b.name, ...f });
 }
 
 /** A running bridge kept: its learning settings, own interface, ports and flows brought to what the units want. */
-function planBridgeInPlace(c: BridgeChanges, { live, vethsCreated }: BridgePlanInput, want: WantedBridge, hb: LiveBridge): void {
+function planBridgeInPlace(
+  c: BridgeChanges,
+  { live, vethsCreated }: BridgePlanInput,
+  want: WantedBridge,
+  hb: LiveBridge,
+): void {
   const { spec: b, learning } = want;
   const out = c.out;
   if (learning && hb.learning && !sameLearning(hb.learning, learning)) {
-    out.push({ action: 'modify', object: 'bridge', unit: b.name, name: b.name, learning: { from: hb.learning, to: learning } });
+    out.push({
+      action: 'modify',
+      object: 'bridge',
+      unit: b.name,
+      name: b.name,
+      learning: { from: hb.learning, to: learning },
+    });
   }
   // The bridge's own interface: settings and addresses in place.
   const own = findLink(live, null, b.name);
-  if (own) diffEnd(b.name, { namespace: null, name: b.name, mtu: b.link.mtu, mac: b.link.mac, state: b.link.state, addresses: b.addresses }, own, out);
+  if (own)
+    diffEnd(
+      b.name,
+      { namespace: null, name: b.name, mtu: b.link.mtu, mac: b.link.mac, state: b.link.state, addresses: b.addresses },
+      own,
+      out,
+    );
   const livePorts = new Map(hb.ports.filter((p) => p.no !== 0).map((p) => [p.name, p]));
   const wanted = new Set<string>();
   for (const p of want.ports) {
@@ -194,16 +297,43 @@ function planBridgeInPlace(c: BridgeChanges, { live, vethsCreated }: BridgePlanI
     const lp = livePorts.get(p.name);
     if (lp && samePort(lp, cfg) && !vethsCreated.has(p.name)) {
       if (!sameVlans(lp.vlans, cfg.vlans)) {
-        out.push({ action: 'modify', object: 'port', unit: p.name, name: p.name, bridge: b.name, vlans: { from: lp.vlans, to: cfg.vlans } });
+        out.push({
+          action: 'modify',
+          object: 'port',
+          unit: p.name,
+          name: p.name,
+          bridge: b.name,
+          vlans: { from: lp.vlans, to: cfg.vlans },
+        });
       }
       if (p.kind === 'internal') {
         const l = findLink(live, cfg.namespace, p.name);
-        if (l) diffEnd(p.name, { namespace: cfg.namespace, name: p.name, mtu: p.link.mtu, mac: p.link.mac, state: p.link.state, addresses: p.addresses }, l, out);
+        if (l)
+          diffEnd(
+            p.name,
+            {
+              namespace: cfg.namespace,
+              name: p.name,
+              mtu: p.link.mtu,
+              mac: p.link.mac,
+              state: p.link.state,
+              addresses: p.addresses,
+            },
+            l,
+            out,
+          );
       }
       continue;
     }
     if (lp) {
-      const why = vethsCreated.has(p.name) && samePort(lp, cfg) ? 'its veth is re-created' : lp.no !== cfg.no ? `port number ${lp.no} -> ${cfg.no}` : lp.kind !== cfg.kind ? `kind ${lp.kind} -> ${cfg.kind}` : 'namespace changes';
+      const why =
+        vethsCreated.has(p.name) && samePort(lp, cfg)
+          ? 'its veth is re-created'
+          : lp.no !== cfg.no
+            ? `port number ${lp.no} -> ${cfg.no}`
+            : lp.kind !== cfg.kind
+              ? `kind ${lp.kind} -> ${cfg.kind}`
+              : 'namespace changes';
       c.deletePort(hb, lp, `replaced: ${why}`);
     }
     c.createPort(b.name, p, cfg);
@@ -211,6 +341,8 @@ function planBridgeInPlace(c: BridgeChanges, { live, vethsCreated }: BridgePlanI
   for (const lp of livePorts.values()) if (!wanted.has(lp.name)) c.deletePort(hb, lp, 'no unit declares it any more');
   const haveFlows = new Set(hb.flows.map(flowKey));
   const wantFlows = new Set(want.flows.map(flowKey));
-  for (const f of hb.flows) if (!wantFlows.has(flowKey(f))) out.push({ action: 'delete', object: 'flow', unit: b.name, bridge: b.name, ...f });
-  for (const f of want.flows) if (!haveFlows.has(flowKey(f))) out.push({ action: 'create', object: 'flow', unit: b.name, bridge: b.name, ...f });
+  for (const f of hb.flows)
+    if (!wantFlows.has(flowKey(f))) out.push({ action: 'delete', object: 'flow', unit: b.name, bridge: b.name, ...f });
+  for (const f of want.flows)
+    if (!haveFlows.has(flowKey(f))) out.push({ action: 'create', object: 'flow', unit: b.name, bridge: b.name, ...f });
 }

@@ -18,15 +18,36 @@ export function wantedVeth(p: PortSpec): WantedVeth {
     return {
       unit: p.name,
       onBridge: false,
-      a: { namespace: p.localNamespace, name: p.name, mtu: p.link.mtu, mac: p.localMac, state: p.link.state, addresses: p.localAddresses },
-      b: { namespace: p.namespace, name: peer, mtu: p.link.mtu, mac: p.link.mac, state: p.link.state, addresses: p.addresses },
+      a: {
+        namespace: p.localNamespace,
+        name: p.name,
+        mtu: p.link.mtu,
+        mac: p.localMac,
+        state: p.link.state,
+        addresses: p.localAddresses,
+      },
+      b: {
+        namespace: p.namespace,
+        name: peer,
+        mtu: p.link.mtu,
+        mac: p.link.mac,
+        state: p.link.state,
+        addresses: p.addresses,
+      },
     };
   }
   return {
     unit: p.name,
     onBridge: true,
     a: { namespace: null, name: p.name, mtu: p.link.mtu, state: 'up', addresses: [] },
-    b: { namespace: p.namespace, name: peer, mtu: p.link.mtu, mac: p.link.mac, state: p.link.state, addresses: p.addresses },
+    b: {
+      namespace: p.namespace,
+      name: peer,
+      mtu: p.link.mtu,
+      mac: p.link.mac,
+      state: p.link.state,
+      addresses: p.addresses,
+    },
   };
 }
 

@@ -65,7 +65,15 @@ export function findConflicts(desired: DesiredState, live: LiveState, owned: Own
 function createVethChanges(w: WantedVeth, out: Change[]): void {
   out.push({ action: 'create', object: 'veth', unit: w.unit, ends: [w.a, w.b] });
   for (const end of [w.a, w.b]) {
-    for (const address of end.addresses) out.push({ action: 'create', object: 'address', unit: w.unit, namespace: end.namespace, link: end.name, address });
+    for (const address of end.addresses)
+      out.push({
+        action: 'create',
+        object: 'address',
+        unit: w.unit,
+        namespace: end.namespace,
+        link: end.name,
+        address,
+      });
   }
 }
 
@@ -89,12 +97,18 @@ const PHASE: Record<string, number> = {
 };
 
 /** `bridges`: what netmgrd runs (empty when it is not running: every bridge is then to be created). */
-export function planChanges(desired: DesiredState, live: LiveState, owned: Ownership, bridges: LiveBridge[] = []): Plan {
+export function planChanges(
+  desired: DesiredState,
+  live: LiveState,
+  owned: Ownership,
+  bridges: LiveBridge[] = [],
+): Plan {
   const changes: Change[] = [];
   const notes: string[] = [];
   const liveNs = new Set(live.namespaces);
 
-  for (const ns of desired.namespaces) if (!liveNs.has(ns)) changes.push({ action: 'create', object: 'namespace', name: ns });
+  for (const ns of desired.namespaces)
+    if (!liveNs.has(ns)) changes.push({ action: 'create', object: 'namespace', name: ns });
 
   const ownedByEnd = new Map<string, OwnedVeth>();
   for (const o of owned.veths) ownedByEnd.set(endKey(o.namespace, o.name), o);
@@ -108,8 +122,17 @@ export function planChanges(desired: DesiredState, live: LiveState, owned: Owner
       continue;
     }
     if (o.peer !== w.b.name || o.peerNamespace !== w.b.namespace) {
-      const reason = o.peer !== w.b.name ? `peer renamed ${o.peer} -> ${w.b.name}` : `peer moves from namespace ${nsLabel(o.peerNamespace)} to ${nsLabel(w.b.namespace)}`;
-      changes.push({ action: 'delete', object: 'veth', unit: w.unit, ends: [toLiveEnd(pair[0]), toLiveEnd(pair[1])], reason: `replaced: ${reason}` });
+      const reason =
+        o.peer !== w.b.name
+          ? `peer renamed ${o.peer} -> ${w.b.name}`
+          : `peer moves from namespace ${nsLabel(o.peerNamespace)} to ${nsLabel(w.b.namespace)}`;
+      changes.push({
+        action: 'delete',
+        object: 'veth',
+        unit: w.unit,
+        ends: [toLiveEnd(pair[0]), toLiveEnd(pair[1])],
+        reason: `replaced: ${reason}`,
+      });
       createVethChanges(w, changes);
       kept.add(o);
       continue;
@@ -124,7 +147,13 @@ export function planChanges(desired: DesiredState, live: LiveState, owned: Owner
     if (kept.has(o)) continue;
     const pair = liveOwnedPair(live, o);
     if (!pair) continue;
-    changes.push({ action: 'delete', object: 'veth', unit: o.unit, ends: [toLiveEnd(pair[0]), toLiveEnd(pair[1])], reason: 'no unit declares it any more' });
+    changes.push({
+      action: 'delete',
+      object: 'veth',
+      unit: o.unit,
+      ends: [toLiveEnd(pair[0]), toLiveEnd(pair[1])],
+      reason: 'no unit declares it any more',
+    });
     deletedEnds.add(endKey(o.namespace, o.name));
     deletedEnds.add(endKey(o.peerNamespace, o.peer));
   }
@@ -134,13 +163,17 @@ export function planChanges(desired: DesiredState, live: LiveState, owned: Owner
   changes.push(...planBridgeChanges({ desired, live, bridges, vethsCreated }));
   for (const c of changes) {
     if (c.object !== 'bridge' || c.action !== 'create' || desired.bridges.get(c.name)?.datapath !== 'auto') continue;
-    notes.push(c.datapath === 'kernel'
-      ? `bridge ${c.name}: datapath = "auto" is the kernel datapath here (the openvswitch module is loaded)`
-      : `bridge ${c.name}: datapath = "auto" is the userspace datapath here (no openvswitch kernel module; \`modprobe openvswitch\` before the bridge is created to use the kernel's)`);
+    notes.push(
+      c.datapath === 'kernel'
+        ? `bridge ${c.name}: datapath = "auto" is the kernel datapath here (the openvswitch module is loaded)`
+        : `bridge ${c.name}: datapath = "auto" is the userspace datapath here (no openvswitch kernel module; \`modprobe openvswitch\` before the bridge is created to use the kernel's)`,
+    );
   }
   for (const c of changes) {
-    if (c.action === 'delete' && c.object === 'veth') for (const e of c.ends) deletedEnds.add(endKey(e.namespace, e.name));
-    if (c.action === 'delete' && c.object === 'port' && c.namespace !== null) deletedEnds.add(endKey(c.namespace, c.name));
+    if (c.action === 'delete' && c.object === 'veth')
+      for (const e of c.ends) deletedEnds.add(endKey(e.namespace, e.name));
+    if (c.action === 'delete' && c.object === 'port' && c.namespace !== null)
+      deletedEnds.add(endKey(c.namespace, c.name));
   }
 
   const wantedNs = new Set(desired.namespaces);
@@ -150,18 +183,26 @@ export function planChanges(desired: DesiredState, live: LiveState, owned: Owner
     if (!links) continue;
     const foreign = links.filter((l) => l.name !== 'lo' && !deletedEnds.has(endKey(ns, l.name)));
     if (foreign.length) {
-      notes.push(`namespace ${ns} is kept although no unit names it: it holds interfaces netmgr did not create (${foreign.map((l) => l.name).sort().join(', ')})`);
+      notes.push(
+        `namespace ${ns} is kept although no unit names it: it holds interfaces netmgr did not create (${foreign
+          .map((l) => l.name)
+          .sort()
+          .join(', ')})`,
+      );
       continue;
     }
     changes.push({ action: 'delete', object: 'namespace', name: ns });
   }
 
-
   const order = (c: Change) => PHASE[`${c.action} ${c.object}`] ?? 99;
   // Stable sort keeps unit order inside a phase.
-  const sorted = changes.map((c, i) => [c, i] as const).sort((x, y) => order(x[0]) - order(y[0]) || x[1] - y[1]).map(([c]) => c);
+  const sorted = changes
+    .map((c, i) => [c, i] as const)
+    .sort((x, y) => order(x[0]) - order(y[0]) || x[1] - y[1])
+    .map(([c]) => c);
   return { changes: sorted, notes };
 }
 
 /** Changes only netmgrd can carry out (it owns the datapaths). */
-export const datapathChanges = (plan: Plan): Change[] => plan.changes.filter((c) => c.object === 'bridge' || c.object === 'port' || c.object === 'flow');
+export const datapathChanges = (plan: Plan): Change[] =>
+  plan.changes.filter((c) => c.object === 'bridge' || c.object === 'port' || c.object === 'flow');

@@ -43,7 +43,10 @@ function vlanChange(from: PortVlanConfig | undefined, to: PortVlanConfig | undef
 
 /** The learning settings of a bridge being created: numbers inline, one indented line per static MAC. */
 function learningSettings(l: LearningConfig): { inline: string; lines: string[] } {
-  return { inline: `, mac-aging ${l.macAging}, mac-table-size ${l.macTableSize}`, lines: l.staticMacs.map((s) => `\n    ${staticMac(s)}`) };
+  return {
+    inline: `, mac-aging ${l.macAging}, mac-table-size ${l.macTableSize}`,
+    lines: l.staticMacs.map((s) => `\n    ${staticMac(s)}`),
+  };
 }
 
 /** `mac-aging 300 -> 60, static MACs +1 -1`, then one indented line per static MAC added or removed. */
@@ -92,7 +95,8 @@ export function formatChange(c: Change): string {
       if (c.action === 'modify') return `~ port ${c.name} on ${c.bridge}: ${vlanChange(c.vlans.from, c.vlans.to)}`;
       const where = c.namespace ? `, namespace ${c.namespace}` : '';
       const vlans = c.action === 'create' && c.vlans ? `, ${formatVlans(c.vlans)}` : '';
-      if (c.action === 'create') return `+ port ${c.name} on bridge ${c.bridge} (port ${c.no}, ${c.kind}${where}${vlans}${c.kind === 'internal' ? `; ${endSettings(c.link)}` : ''})`;
+      if (c.action === 'create')
+        return `+ port ${c.name} on bridge ${c.bridge} (port ${c.no}, ${c.kind}${where}${vlans}${c.kind === 'internal' ? `; ${endSettings(c.link)}` : ''})`;
       return `- port ${c.name} on bridge ${c.bridge} (port ${c.no}, ${c.kind}${where})  (${c.reason})`;
     }
     case 'flow':
@@ -113,8 +117,10 @@ export function summarize(plan: Plan): PlanSummary {
   for (const c of plan.changes) {
     s[c.action]++;
     if (c.object === 'link' && c.bounce) s.bounce.push(at(c.namespace, c.name));
-    if (c.object === 'veth' && c.action === 'delete' && c.reason.startsWith('replaced')) for (const e of c.ends) s.bounce.push(at(e.namespace, e.name));
-    if ((c.object === 'port' || c.object === 'bridge') && c.action === 'delete' && c.reason.startsWith('replaced')) s.bounce.push(at(c.object === 'port' ? c.namespace : null, c.name));
+    if (c.object === 'veth' && c.action === 'delete' && c.reason.startsWith('replaced'))
+      for (const e of c.ends) s.bounce.push(at(e.namespace, e.name));
+    if ((c.object === 'port' || c.object === 'bridge') && c.action === 'delete' && c.reason.startsWith('replaced'))
+      s.bounce.push(at(c.object === 'port' ? c.namespace : null, c.name));
   }
   return s;
 }

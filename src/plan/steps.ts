@@ -37,13 +37,19 @@ export function planSteps(plan: Plan): Step[] {
   const steps: [number, Step][] = [];
   const push = (phase: number, s: Step) => steps.push([phase, s]);
   for (const c of plan.changes) stepsFor(c, push);
-  return steps.map((s, i) => [s, i] as const).sort((x, y) => x[0][0] - y[0][0] || x[1] - y[1]).map(([[, s]]) => s);
+  return steps
+    .map((s, i) => [s, i] as const)
+    .sort((x, y) => x[0][0] - y[0][0] || x[1] - y[1])
+    .map(([[, s]]) => s);
 }
 
 function stepsFor(c: Change, push: (phase: number, s: Step) => void): void {
   switch (c.object) {
     case 'namespace':
-      push(c.action === 'create' ? PHASE.nsCreate : PHASE.nsDelete, { op: c.action === 'create' ? 'ns.create' : 'ns.delete', name: c.name });
+      push(c.action === 'create' ? PHASE.nsCreate : PHASE.nsDelete, {
+        op: c.action === 'create' ? 'ns.create' : 'ns.delete',
+        name: c.name,
+      });
       return;
     case 'veth':
       vethSteps(c, push);
@@ -59,11 +65,19 @@ function stepsFor(c: Change, push: (phase: number, s: Step) => void): void {
           from: { mtu: mtu?.from, mac: mac?.from || undefined },
         });
       }
-      if (state) push(PHASE.linkState, { op: 'link.set', namespace: c.namespace, name: c.name, to: { up: state.to === 'up' }, from: { up: state.from === 'up' } });
+      if (state)
+        push(PHASE.linkState, {
+          op: 'link.set',
+          namespace: c.namespace,
+          name: c.name,
+          to: { up: state.to === 'up' },
+          from: { up: state.from === 'up' },
+        });
       return;
     }
     case 'address':
-      if (c.action === 'create') push(PHASE.addrAdd, { op: 'addr.add', namespace: c.namespace, link: c.link, address: c.address });
+      if (c.action === 'create')
+        push(PHASE.addrAdd, { op: 'addr.add', namespace: c.namespace, link: c.link, address: c.address });
       else push(PHASE.addrDel, { op: 'addr.del', namespace: c.namespace, link: c.link, address: c.address });
       return;
     case 'bridge':
@@ -74,7 +88,11 @@ function stepsFor(c: Change, push: (phase: number, s: Step) => void): void {
       return;
     case 'flow': {
       const flow = { match: c.match, actions: c.actions };
-      push(c.action === 'create' ? PHASE.flowAdd : PHASE.flowDel, { op: c.action === 'create' ? 'flow.add' : 'flow.del', bridge: c.bridge, flow });
+      push(c.action === 'create' ? PHASE.flowAdd : PHASE.flowDel, {
+        op: c.action === 'create' ? 'flow.add' : 'flow.del',
+        bridge: c.bridge,
+        flow,
+      });
       return;
     }
   }
@@ -89,12 +107,28 @@ function vethSteps(c: Extract<Change, { object: 'veth' }>, push: (phase: number,
       a: { namespace: a.namespace, name: a.name, mtu: a.mtu, mac: a.mac },
       b: { namespace: b.namespace, name: b.name, mtu: b.mtu, mac: b.mac },
     });
-    for (const e of c.ends) if (e.state === 'up') push(PHASE.linkState, { op: 'link.set', namespace: e.namespace, name: e.name, to: { up: true }, from: { up: false } });
+    for (const e of c.ends)
+      if (e.state === 'up')
+        push(PHASE.linkState, {
+          op: 'link.set',
+          namespace: e.namespace,
+          name: e.name,
+          to: { up: true },
+          from: { up: false },
+        });
   } else {
     // Take addresses and the up flag away first so that undo restores them one by one, exactly.
     for (const e of c.ends) {
-      for (const address of e.addresses) push(PHASE.addrDel, { op: 'addr.del', namespace: e.namespace, link: e.name, address });
-      if (e.state === 'up') push(PHASE.linkDown, { op: 'link.set', namespace: e.namespace, name: e.name, to: { up: false }, from: { up: true } });
+      for (const address of e.addresses)
+        push(PHASE.addrDel, { op: 'addr.del', namespace: e.namespace, link: e.name, address });
+      if (e.state === 'up')
+        push(PHASE.linkDown, {
+          op: 'link.set',
+          namespace: e.namespace,
+          name: e.name,
+          to: { up: false },
+          from: { up: true },
+        });
     }
     const [a, b] = c.ends;
     push(PHASE.vethDelete, {
@@ -148,7 +182,8 @@ function portSteps(c: Extract<Change, { object: 'port' }>, push: (phase: number,
   if (c.action === 'create') {
     push(PHASE.portAdd, { op: 'port.add', bridge: c.bridge, port });
   } else {
-    for (const address of c.addresses) push(PHASE.addrDel, { op: 'addr.del', namespace: c.namespace, link: c.name, address });
+    for (const address of c.addresses)
+      push(PHASE.addrDel, { op: 'addr.del', namespace: c.namespace, link: c.name, address });
     push(PHASE.portRemove, { op: 'port.remove', bridge: c.bridge, name: c.name, restore: port });
   }
 }

@@ -44,23 +44,81 @@ export type Change =
       /** True when the change takes the link down (traffic stops while it applies). */
       bounce: boolean;
     }
-  | { action: 'create' | 'delete'; object: 'address'; unit: string; namespace: NamespaceName; link: string; address: Cidr }
+  | {
+      action: 'create' | 'delete';
+      object: 'address';
+      unit: string;
+      namespace: NamespaceName;
+      link: string;
+      address: Cidr;
+    }
   /**
    * A bridge (datapath + its own internal port, named like the bridge) run by netmgrd. `learning` (the learning
    * policy's settings) is present exactly when policy = "learning".
    */
-  | { action: 'create'; object: 'bridge'; unit: string; name: string; datapath: string; policy: string; link: PlanLink; learning?: LearningConfig }
-  | { action: 'delete'; object: 'bridge'; unit: string; name: string; datapath: string; policy: string; link: PlanLink; learning?: LearningConfig; addresses: Cidr[]; reason: string }
+  | {
+      action: 'create';
+      object: 'bridge';
+      unit: string;
+      name: string;
+      datapath: string;
+      policy: string;
+      link: PlanLink;
+      learning?: LearningConfig;
+    }
+  | {
+      action: 'delete';
+      object: 'bridge';
+      unit: string;
+      name: string;
+      datapath: string;
+      policy: string;
+      link: PlanLink;
+      learning?: LearningConfig;
+      addresses: Cidr[];
+      reason: string;
+    }
   /** A running learning bridge's settings (MAC aging, table size, static MACs) changed in place: traffic keeps flowing. */
   | { action: 'modify'; object: 'bridge'; unit: string; name: string; learning: FieldChange<LearningConfig> }
   /**
    * A datapath port: internal = a TAP netmgrd creates; veth/system = an interface attached with AF_PACKET. `vlans`:
    * the port's VLAN settings on a learning bridge; absent = none (all VLANs, untagged frames in VLAN 0).
    */
-  | { action: 'create'; object: 'port'; unit: string; name: string; bridge: string; kind: string; namespace: NamespaceName; no: number; link: PlanLink; vlans?: PortVlanConfig }
-  | { action: 'delete'; object: 'port'; unit: string; name: string; bridge: string; kind: string; namespace: NamespaceName; no: number; link: PlanLink; vlans?: PortVlanConfig; addresses: Cidr[]; reason: string }
+  | {
+      action: 'create';
+      object: 'port';
+      unit: string;
+      name: string;
+      bridge: string;
+      kind: string;
+      namespace: NamespaceName;
+      no: number;
+      link: PlanLink;
+      vlans?: PortVlanConfig;
+    }
+  | {
+      action: 'delete';
+      object: 'port';
+      unit: string;
+      name: string;
+      bridge: string;
+      kind: string;
+      namespace: NamespaceName;
+      no: number;
+      link: PlanLink;
+      vlans?: PortVlanConfig;
+      addresses: Cidr[];
+      reason: string;
+    }
   /** A port's VLAN settings changed in place (no delete/re-create); `from`/`to` absent = no VLAN settings. */
-  | { action: 'modify'; object: 'port'; unit: string; name: string; bridge: string; vlans: FieldChange<PortVlanConfig | undefined> }
+  | {
+      action: 'modify';
+      object: 'port';
+      unit: string;
+      name: string;
+      bridge: string;
+      vlans: FieldChange<PortVlanConfig | undefined>;
+    }
   /** A static flow of a policy = "flows" bridge, as canonical ODP text with numeric ports. */
   | { action: 'create' | 'delete'; object: 'flow'; unit: string; bridge: string; match: string; actions: string };
 

@@ -3,7 +3,16 @@
  * MAC entries vs. the bridge's ports and their VLANs, veth peer names per namespace), and assembly of the
  * DesiredState from the validated units.
  */
-import type { BridgeSpec, DesiredState, FlowSpec, LinkSettings, NamespaceName, PortSpec, StaticMacSpec, UnitError } from '../model/types';
+import type {
+  BridgeSpec,
+  DesiredState,
+  FlowSpec,
+  LinkSettings,
+  NamespaceName,
+  PortSpec,
+  StaticMacSpec,
+  UnitError,
+} from '../model/types';
 import type { Loc } from './locate';
 import { didYouMean } from './suggest';
 import type { Located, Values } from './unit-values';
@@ -63,7 +72,12 @@ export function crossCheck(units: FileUnit[], errors: UnitError[]): DesiredState
       continue;
     }
     if (target.type !== 'bridge') {
-      report(u, ref.at, `\`${name}\` is a port unit (${target.file}), not a bridge`, `defined bridges: ${bridgeNames.join(', ') || 'none'}`);
+      report(
+        u,
+        ref.at,
+        `\`${name}\` is a port unit (${target.file}), not a bridge`,
+        `defined bridges: ${bridgeNames.join(', ') || 'none'}`,
+      );
       continue;
     }
     if (target.values.isBad('bridge.policy')) continue;
@@ -110,9 +124,11 @@ function defaultStaticVlan(vl: UnitVlans): number {
   return vl.access ?? vl.native ?? 0;
 }
 
-const isTrunk = (vl: UnitVlans): boolean => vl.access === undefined && (vl.trunks.length > 0 || vl.native !== undefined);
+const isTrunk = (vl: UnitVlans): boolean =>
+  vl.access === undefined && (vl.trunks.length > 0 || vl.native !== undefined);
 
-const vlanList = (vl: UnitVlans): number[] => [...new Set([...vl.trunks, ...(vl.native !== undefined ? [vl.native] : [])])].sort((a, b) => a - b);
+const vlanList = (vl: UnitVlans): number[] =>
+  [...new Set([...vl.trunks, ...(vl.native !== undefined ? [vl.native] : [])])].sort((a, b) => a - b);
 
 /** The port units of a bridge, and the hint that lists them. */
 interface BridgePorts {
@@ -126,14 +142,20 @@ interface BridgePorts {
  */
 function checkStaticMacs(units: FileUnit[], byName: Map<string, FileUnit>, report: Report): void {
   for (const b of units) {
-    if (b.type !== 'bridge' || b.values.isBad('bridge.policy') || b.values.get('bridge.policy') !== 'learning') continue;
+    if (b.type !== 'bridge' || b.values.isBad('bridge.policy') || b.values.get('bridge.policy') !== 'learning')
+      continue;
     const entries = elementsOf(b, 'bridge.static-mac');
     if (!entries.length) continue;
     const names = units
       .filter((u) => u.type === 'port' && u.values.given('port.bridge')?.value === b.name)
       .map((u) => u.name as string)
       .sort();
-    const ports = { names, hint: names.length ? `ports of bridge ${b.name}: ${names.join(', ')}` : `bridge ${b.name} has no ports yet; add a port unit with bridge = "${b.name}"` };
+    const ports = {
+      names,
+      hint: names.length
+        ? `ports of bridge ${b.name}: ${names.join(', ')}`
+        : `bridge ${b.name} has no ports yet; add a port unit with bridge = "${b.name}"`,
+    };
     const seen = new Map<string, { line: number; col: number }>();
     for (const e of entries) {
       const mac = e.values.given('bridge.static-mac.mac');
@@ -160,12 +182,23 @@ function checkStaticMacs(units: FileUnit[], byName: Map<string, FileUnit>, repor
 }
 
 /** The port unit a static MAC entry names, when it is a port of this bridge (else reported). */
-function staticMacPort(b: FileUnit, portRef: Located<string>, byName: Map<string, FileUnit>, ports: BridgePorts, report: Report): FileUnit | undefined {
+function staticMacPort(
+  b: FileUnit,
+  portRef: Located<string>,
+  byName: Map<string, FileUnit>,
+  ports: BridgePorts,
+  report: Report,
+): FileUnit | undefined {
   const name = portRef.value;
   const target = byName.get(name);
   if (!target) {
     const guess = didYouMean(name, ports.names);
-    report(b, portRef.at, `static MAC port \`${name}\` is not defined${guess ? `; did you mean \`${guess}\`?` : ''}`, ports.hint);
+    report(
+      b,
+      portRef.at,
+      `static MAC port \`${name}\` is not defined${guess ? `; did you mean \`${guess}\`?` : ''}`,
+      ports.hint,
+    );
     return undefined;
   }
   if (target.type !== 'port') {
@@ -191,7 +224,13 @@ function staticMacPort(b: FileUnit, portRef: Located<string>, byName: Map<string
  * The VLAN of a static MAC entry on its port: the one given when the port carries it, else the port's default
  * (defaultStaticVlan); undefined when that is wrong (reported) or the port's VLAN settings are invalid.
  */
-function staticMacVlan(b: FileUnit, port: FileUnit, portAt: Loc, vlanRef: Located<number> | undefined, report: Report): number | undefined {
+function staticMacVlan(
+  b: FileUnit,
+  port: FileUnit,
+  portAt: Loc,
+  vlanRef: Located<number> | undefined,
+  report: Report,
+): number | undefined {
   const vl = unitVlans(port);
   if (!vl) return undefined;
   const name = port.name as string;
@@ -223,7 +262,9 @@ function staticMacVlan(b: FileUnit, port: FileUnit, portAt: Loc, vlanRef: Locate
       b,
       vlanRef.at,
       `VLAN ${given} is not carried by trunk port \`${name}\` (trunks ${vl.trunks.join(', ') || 'none'}${vl.native !== undefined ? `, native-vlan ${vl.native}` : ''})`,
-      list.length ? `use one of its VLANs (${list.join(', ')}), or add ${given} to its trunks` : `add ${given} to its trunks`,
+      list.length
+        ? `use one of its VLANs (${list.join(', ')}), or add ${given} to its trunks`
+        : `add ${given} to its trunks`,
     );
     return undefined;
   }
@@ -236,7 +277,8 @@ function ownNamespace(u: FileUnit): NamespaceName | undefined {
   const v = u.values;
   const kind = v.get('port.kind');
   if (kind === undefined) return undefined;
-  const key = kind === 'veth' && !v.has('port.bridge') ? 'port.local-namespace' : kind === 'veth' ? null : 'port.namespace';
+  const key =
+    kind === 'veth' && !v.has('port.bridge') ? 'port.local-namespace' : kind === 'veth' ? null : 'port.namespace';
   if (key === null) return null;
   if (v.isBad(key)) return undefined;
   return v.get(key) ?? null;
@@ -260,7 +302,8 @@ function checkPeers(units: FileUnit[], report: Report): void {
   const claims = new Map<string, Claim>();
   for (const u of units) {
     const ns = ownNamespace(u);
-    if (ns !== undefined) claims.set(nsKey(ns, u.name as string), { unit: u, what: `the ${u.type} unit \`${u.name}\`` });
+    if (ns !== undefined)
+      claims.set(nsKey(ns, u.name as string), { unit: u, what: `the ${u.type} unit \`${u.name}\`` });
   }
   for (const u of units) {
     const peer = peerOf(u);
@@ -312,14 +355,24 @@ function buildBridge(u: FileUnit, byName: Map<string, FileUnit>): BridgeSpec {
   const flows: FlowSpec[] = elementsOf(u, 'bridge.flow').map((f) => {
     const m = f.values.required('bridge.flow.match');
     const a = f.values.required('bridge.flow.actions');
-    return { match: m.value, actions: a.value, source: { file: u.file, ...m.at }, actionsSource: { file: u.file, ...a.at } };
+    return {
+      match: m.value,
+      actions: a.value,
+      source: { file: u.file, ...m.at },
+      actionsSource: { file: u.file, ...a.at },
+    };
   });
   const staticMacs: StaticMacSpec[] = elementsOf(u, 'bridge.static-mac').map((e) => {
     const mac = e.values.required('bridge.static-mac.mac');
     const port = e.values.required('bridge.static-mac.port').value;
     const target = byName.get(port);
     const vl = target && unitVlans(target);
-    return { mac: mac.value, port, vlan: e.values.get('bridge.static-mac.vlan') ?? (vl ? defaultStaticVlan(vl) : 0), source: { file: u.file, ...mac.at } };
+    return {
+      mac: mac.value,
+      port,
+      vlan: e.values.get('bridge.static-mac.vlan') ?? (vl ? defaultStaticVlan(vl) : 0),
+      source: { file: u.file, ...mac.at },
+    };
   });
   return {
     type: 'bridge',

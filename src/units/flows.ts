@@ -44,7 +44,8 @@ export function checkBridgeFlows(state: DesiredState): UnitError[] {
       const flow = attempt(() => parseFlow(f.match, { ports }), f.source);
       const actions = flow && attempt(() => parseActions(f.actions, { ports }), f.actionsSource);
       if (!flow || !actions) continue;
-      for (const e of validateFlow(flow, actions)) errors.push(at(e.source === 'actions' ? f.actionsSource : f.source, e, bridge, numbers));
+      for (const e of validateFlow(flow, actions))
+        errors.push(at(e.source === 'actions' ? f.actionsSource : f.source, e, bridge, numbers));
     }
   }
   return errors;

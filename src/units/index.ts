@@ -54,7 +54,9 @@ function printable(e: UnitError): UnitError {
   // eslint-disable-next-line no-control-regex -- control characters are what this escapes
   const control = /[\u0000-\u001f\u007f]/g;
   const esc = (s: string): string => s.replace(control, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-  return e.hint === undefined ? { ...e, message: esc(e.message) } : { ...e, message: esc(e.message), hint: esc(e.hint) };
+  return e.hint === undefined
+    ? { ...e, message: esc(e.message) }
+    : { ...e, message: esc(e.message), hint: esc(e.hint) };
 }
 
 /**
@@ -71,7 +73,8 @@ export function readUnitDir(dir: string): UnitSource[] {
     if (e instanceof NetmgrError) throw e;
     if (isNotFound(e)) throw new NetmgrError('not-found', `unit directory ${dir} does not exist`, 'ENOENT');
     const errno = errnoOf(e);
-    if (errno !== undefined) throw new NetmgrError('failed', `cannot read unit directory ${dir}: ${messageOf(e)}`, errno);
+    if (errno !== undefined)
+      throw new NetmgrError('failed', `cannot read unit directory ${dir}: ${messageOf(e)}`, errno);
     throw e;
   }
   return names

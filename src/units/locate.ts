@@ -87,12 +87,12 @@ export class SourceLocator {
 
   private fallback(path: string): Loc {
     // Walk up the recorded parents; paths never seen are resolved by trimming their textual tail.
-    let p: string | null = this.parents.has(path) ? this.parents.get(path) ?? null : trimPath(path);
+    let p: string | null = this.parents.has(path) ? (this.parents.get(path) ?? null) : trimPath(path);
     while (p !== null) {
       const s = this.spots.get(p);
       const hit = s && (s.header ?? s.key ?? s.value);
       if (hit) return hit;
-      p = this.parents.has(p) ? this.parents.get(p) ?? null : trimPath(p);
+      p = this.parents.has(p) ? (this.parents.get(p) ?? null) : trimPath(p);
     }
     return { line: 1, col: 1 };
   }
@@ -368,7 +368,16 @@ class Scanner {
   }
 }
 
-const SIMPLE_ESCAPES: Record<string, string> = { b: '\b', t: '\t', n: '\n', f: '\f', r: '\r', e: '\x1b', '"': '"', '\\': '\\' };
+const SIMPLE_ESCAPES: Record<string, string> = {
+  b: '\b',
+  t: '\t',
+  n: '\n',
+  f: '\f',
+  r: '\r',
+  e: '\x1b',
+  '"': '"',
+  '\\': '\\',
+};
 
 function escapeLength(s: string, i: number): number {
   const c = s[i + 1];

@@ -284,7 +284,7 @@ const ROWS = [
     type: 'integer',
     range: [68, 65535],
     unit: 'bytes',
-    defaultDoc: "left as the kernel sets it",
+    defaultDoc: 'left as the kernel sets it',
     appliesTo: 'both',
     doc: 'MTU; for a veth it applies to both ends.',
     example: '1500',

@@ -1,5 +1,16 @@
 /** The types of the unit schema: what a row of the table (schema-table.ts) says, and the typed values it yields. */
-import type { BridgeSpec, Cidr, DatapathType, FlowSpec, LinkSettings, LinkState, PolicyType, PortKind, PortSpec, StaticMacSpec } from '../model/types';
+import type {
+  BridgeSpec,
+  Cidr,
+  DatapathType,
+  FlowSpec,
+  LinkSettings,
+  LinkState,
+  PolicyType,
+  PortKind,
+  PortSpec,
+  StaticMacSpec,
+} from '../model/types';
 
 export type UnitType = 'bridge' | 'port';
 export type AppliesTo = UnitType | 'both';

@@ -166,7 +166,12 @@ function resolveName(u: FileUnit, report: ErrorSink): void {
   const stem = path.basename(u.file).replace(/\.toml$/, '');
   const r = parseIfName(stem);
   if (r.ok) u.name = stem;
-  else report(u.unitAt, `the unit name defaults to the file name, and ${r.message}`, 'set `name` in [unit], or rename the file');
+  else
+    report(
+      u.unitAt,
+      `the unit name defaults to the file name, and ${r.message}`,
+      'set `name` in [unit], or rename the file',
+    );
 }
 
 function bridgeRules(u: FileUnit, report: ErrorSink): void {

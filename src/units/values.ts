@@ -58,7 +58,7 @@ export function formatIPv6(groups: readonly number[]): string {
   }
   let bestStart = -1;
   let bestLen = 1;
-  for (let k = 0; k < 8; ) {
+  for (let k = 0; k < 8;) {
     if (groups[k] !== 0) {
       k++;
       continue;
@@ -93,7 +93,10 @@ export function parseCidr(text: string): Parsed<CidrValue> {
   const v6 = v4 ? null : parseIPv6(addrText);
   if (!v4 && !v6) {
     if (addrText.includes('%')) {
-      return fail(`\`${text}\` has a zone index (%...), which interface addresses cannot have`, 'drop the `%zone` part');
+      return fail(
+        `\`${text}\` has a zone index (%...), which interface addresses cannot have`,
+        'drop the `%zone` part',
+      );
     }
     const looksV6 = addrText.includes(':');
     return fail(
@@ -124,7 +127,8 @@ export function parseCidr(text: string): Parsed<CidrValue> {
 // ---------------------------------------------------------------------------------------------------------------
 // MAC addresses
 
-const MAC_HINT = 'use a locally administered unicast address: first octet with its two low bits 10, e.g. "02:00:00:00:00:01"';
+const MAC_HINT =
+  'use a locally administered unicast address: first octet with its two low bits 10, e.g. "02:00:00:00:00:01"';
 
 const MAC_SYNTAX = /^[0-9A-Fa-f]{2}([:-])[0-9A-Fa-f]{2}(\1[0-9A-Fa-f]{2}){4}$/;
 const isMulticastText = (mac: string): boolean => (parseInt(mac.slice(0, 2), 16) & 1) === 1;
@@ -145,7 +149,8 @@ export function parseMac(text: string): Parsed<string> {
   return { ok: true, value: mac };
 }
 
-const STATION_HINT = 'a static entry names the unicast MAC of one station reached through the port, e.g. "02:00:00:00:01:01"';
+const STATION_HINT =
+  'a static entry names the unicast MAC of one station reached through the port, e.g. "02:00:00:00:01:01"';
 
 /**
  * The MAC of a station in a static MAC table entry: parseMac's syntax and rules, with the refusals explained for
@@ -155,9 +160,13 @@ export function parseStationMac(text: string): Parsed<string> {
   const r = parseMac(text);
   if (r.ok || !MAC_SYNTAX.test(text)) return r;
   const mac = text.toLowerCase().replace(/-/g, ':');
-  if (mac === '00:00:00:00:00:00') return fail('the all-zero MAC address is not the address of a station', STATION_HINT);
+  if (mac === '00:00:00:00:00:00')
+    return fail('the all-zero MAC address is not the address of a station', STATION_HINT);
   if (mac === 'ff:ff:ff:ff:ff:ff') {
-    return fail(`\`${text}\` is the broadcast address: broadcast frames are always flooded within their VLAN`, STATION_HINT);
+    return fail(
+      `\`${text}\` is the broadcast address: broadcast frames are always flooded within their VLAN`,
+      STATION_HINT,
+    );
   }
   return fail(
     `\`${text}\` is a multicast MAC address (the low bit of the first octet is set): multicast frames are always ` +
@@ -193,7 +202,10 @@ export function parseIfName(text: string): Parsed<string> {
   }
   if (text === '.' || text === '..') return fail(`\`${text}\` is not a valid interface name`, 'choose another name');
   if (/[/:]/.test(text)) {
-    return fail(`interface name \`${text}\` contains \`${/[/:]/.exec(text)?.[0]}\`, which Linux does not allow`, 'remove it');
+    return fail(
+      `interface name \`${text}\` contains \`${/[/:]/.exec(text)?.[0]}\`, which Linux does not allow`,
+      'remove it',
+    );
   }
   if (/\s/.test(text) || CONTROL.test(text)) {
     return fail(`interface name ${JSON.stringify(text)} contains whitespace or a control character`, 'remove it');
@@ -206,7 +218,10 @@ export function parseNsName(text: string): Parsed<string> {
   if (text === '') return fail('a namespace name cannot be empty', 'omit `namespace` for the root namespace');
   const bytes = byteLength(text);
   if (bytes > NSNAME_MAX_BYTES) {
-    return fail(`namespace name \`${text}\` is ${bytes} bytes; the limit is ${NSNAME_MAX_BYTES}`, 'choose a shorter name');
+    return fail(
+      `namespace name \`${text}\` is ${bytes} bytes; the limit is ${NSNAME_MAX_BYTES}`,
+      'choose a shorter name',
+    );
   }
   if (text === '.' || text === '..') {
     return fail(`\`${text}\` is not a valid namespace name`, 'namespace names are file names under /run/netns');

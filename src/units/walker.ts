@@ -1,6 +1,16 @@
 /** Walks parsed TOML tables against the schema table, recording valid values and reporting what is wrong. */
 import { Loc, PathSegment, SourceLocator, pathKey } from './locate';
-import { SECTIONS, SchemaEntry, UnitType, appliesTo, describeDefault, findEntry, findSection, sectionEntries, sectionLabel } from './schema';
+import {
+  SECTIONS,
+  SchemaEntry,
+  UnitType,
+  appliesTo,
+  describeDefault,
+  findEntry,
+  findSection,
+  sectionEntries,
+  sectionLabel,
+} from './schema';
 import { didYouMean } from './suggest';
 import { ArrayElement, Values } from './unit-values';
 import { parseCidr, parseIfName, parseMac, parseNsName, parseStationMac } from './values';
@@ -140,7 +150,8 @@ export class Walker {
       }
       case 'cidr-list':
       case 'integer-list': {
-        if (found !== 'an array') return wrongType(e.type === 'cidr-list' ? 'an array of strings' : 'an array of integers');
+        if (found !== 'an array')
+          return wrongType(e.type === 'cidr-list' ? 'an array of strings' : 'an array of integers');
         return e.type === 'cidr-list' ? this.cidrList(e, v as unknown[], at) : this.integerList(e, v as unknown[], at);
       }
     }
@@ -188,7 +199,13 @@ export class Walker {
       default: {
         // A static MAC entry names a station, not an interface: its own wording for multicast and all-zero MACs.
         const parser =
-          e.type === 'ifname' ? parseIfName : e.type === 'nsname' ? parseNsName : e.section === 'bridge.static-mac' ? parseStationMac : parseMac;
+          e.type === 'ifname'
+            ? parseIfName
+            : e.type === 'nsname'
+              ? parseNsName
+              : e.section === 'bridge.static-mac'
+                ? parseStationMac
+                : parseMac;
         const r = parser(v);
         if (r.ok) return r.value;
         this.report(at, `${where}: ${r.message}`, r.hint);
@@ -206,7 +223,11 @@ export class Walker {
       const pos = this.loc.valueAt(ep);
       const found = tomlType(item, this.loc.rawAt(ep));
       if (found !== 'a string') {
-        this.report(pos, `each address in \`${e.key}\` must be a string, not ${found}`, `for example: ${e.key} = ${e.example}`);
+        this.report(
+          pos,
+          `each address in \`${e.key}\` must be a string, not ${found}`,
+          `for example: ${e.key} = ${e.example}`,
+        );
         ok = false;
         return;
       }
@@ -251,7 +272,11 @@ export class Walker {
       const pos = this.loc.valueAt(ep);
       const found = tomlType(item, this.loc.rawAt(ep));
       if (found !== 'an integer') {
-        this.report(pos, `each element of \`${e.key}\` must be an integer, not ${found}`, `for example: ${e.key} = ${e.example}`);
+        this.report(
+          pos,
+          `each element of \`${e.key}\` must be an integer, not ${found}`,
+          `for example: ${e.key} = ${e.example}`,
+        );
         ok = false;
         return;
       }

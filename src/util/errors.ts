@@ -56,7 +56,8 @@ export const hasErrno = (e: unknown, ...codes: string[]): boolean => {
 };
 
 /** A missing file or directory (ENOENT): the usual "no record yet". */
-export const isNotFound = (e: unknown): boolean => hasErrno(e, 'ENOENT') || (e instanceof NetmgrError && e.kind === 'not-found');
+export const isNotFound = (e: unknown): boolean =>
+  hasErrno(e, 'ENOENT') || (e instanceof NetmgrError && e.kind === 'not-found');
 
 /** An undo whose target is already gone (the device, namespace, address or filter vanished): the undo is done. */
 export const isAlreadyUndone = (e: unknown): boolean => hasErrno(e, 'ENOENT', 'ENODEV', 'ESRCH', 'EADDRNOTAVAIL');

@@ -40,7 +40,10 @@ export function readStateFile<T>(stateDir: string, spec: StateFileSpec): T | und
   if (spec.version !== undefined) {
     const v = (data as { version?: unknown } | null)?.version;
     if (v !== spec.version) {
-      throw new NetmgrError('corrupt', `${file}: unknown record version ${String(v)} (this netmgr reads version ${spec.version})`);
+      throw new NetmgrError(
+        'corrupt',
+        `${file}: unknown record version ${String(v)} (this netmgr reads version ${spec.version})`,
+      );
     }
   }
   return data as T;

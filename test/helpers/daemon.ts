@@ -13,9 +13,16 @@ export interface TestDaemon {
   alive(): boolean;
 }
 
-export async function startDaemon(unitDir: string, stateDir: string, extraArgs: string[] = ['--no-apply']): Promise<TestDaemon> {
+export async function startDaemon(
+  unitDir: string,
+  stateDir: string,
+  extraArgs: string[] = ['--no-apply'],
+): Promise<TestDaemon> {
   const env = { NETMGR_STATE_DIR: stateDir, NETMGR_SOCKET: path.join(stateDir, 'netmgrd.sock') };
-  const proc = spawn(process.execPath, [NETMGR, 'daemon', '--dir', unitDir, ...extraArgs], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(process.execPath, [NETMGR, 'daemon', '--dir', unitDir, ...extraArgs], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let log = '';
   proc.stderr.on('data', (d: Buffer) => (log += d.toString()));
   let exited = false;
@@ -41,10 +48,17 @@ export async function startDaemon(unitDir: string, stateDir: string, extraArgs: 
  * Test teardown: stops the daemon, applies an empty unit set (removing what netmgr created, with the daemon gone),
  * sweeps anything left with the run's prefix, and removes the run's directories.
  */
-export async function stopAndClean(daemon: TestDaemon | undefined, stateDir: string, prefix: string, dirs: string[]): Promise<void> {
+export async function stopAndClean(
+  daemon: TestDaemon | undefined,
+  stateDir: string,
+  prefix: string,
+  dirs: string[],
+): Promise<void> {
   await daemon?.stop();
   const empty = fs.mkdtempSync(path.join(stateDir, 'empty-'));
-  spawnSync(process.execPath, [NETMGR, 'apply', '--dir', empty], { env: { ...process.env, NETMGR_STATE_DIR: stateDir, NETMGR_SOCKET: path.join(stateDir, 'netmgrd.sock') } });
+  spawnSync(process.execPath, [NETMGR, 'apply', '--dir', empty], {
+    env: { ...process.env, NETMGR_STATE_DIR: stateDir, NETMGR_SOCKET: path.join(stateDir, 'netmgrd.sock') },
+  });
   cleanupPrefix(prefix);
   for (const d of [...dirs, stateDir]) fs.rmSync(d, { recursive: true, force: true });
 }

@@ -48,7 +48,8 @@ export function parseDot(text: string): { nodes: number; edges: number; clusters
   const peek = () => toks[k];
   const take = (v?: string): Tok => {
     const t = toks[k++];
-    if (!t || (v !== undefined && t.v !== v)) throw new Error(`expected ${v ?? 'a token'} at token ${k - 1}, got ${t?.v}`);
+    if (!t || (v !== undefined && t.v !== v))
+      throw new Error(`expected ${v ?? 'a token'} at token ${k - 1}, got ${t?.v}`);
     return t;
   };
   const id = (): string => {

@@ -11,7 +11,9 @@
 const fs = require('fs');
 const path = require('path');
 const { native } = require(path.join(__dirname, '..', '..', 'dist', 'native'));
-const { frameMalformed, vnetHeaderValid } = require(path.join(__dirname, '..', '..', 'dist', 'datapath', 'userspace', 'packet'));
+const { frameMalformed, vnetHeaderValid } = require(
+  path.join(__dirname, '..', '..', 'dist', 'datapath', 'userspace', 'packet'),
+);
 
 const [ifname, countText, seedText] = process.argv.slice(2);
 const count = Number(countText);
@@ -55,19 +57,23 @@ function ipv4(p, proto, totalLen, ihl = 5) {
   buf.writeUInt32BE(0xc6125002, p + 16);
   return p + ihl * 4;
 }
-const fillRandom = (from, to) => { for (let i = from; i < to; i++) buf[i] = int(256); };
+const fillRandom = (from, to) => {
+  for (let i = from; i < to; i++) buf[i] = int(256);
+};
 
 /** Writes one frame (virtio_net_hdr at 0) and returns [category, total length]. */
 function makeFrame() {
   buf.fill(0, 0, 10);
   const kind = int(8);
   switch (kind) {
-    case 0: { // runt: shorter than an Ethernet header (the kernel refuses them at the sender), or a bare header
+    case 0: {
+      // runt: shorter than an Ethernet header (the kernel refuses them at the sender), or a bare header
       const n = int(2) ? 1 + int(13) : 14;
       fillRandom(10, 10 + n);
       return ['runt', 10 + n];
     }
-    case 1: { // a whole outer 802.1Q tag (the kernel drops frames whose first tag is cut, before any tap sees
+    case 1: {
+      // a whole outer 802.1Q tag (the kernel drops frames whose first tag is cut, before any tap sees
       // them) with a cut-off inner tag or IPv4 header behind it
       const p = eth(0x8100);
       buf.writeUInt16BE(10 + int(100), p);
@@ -77,14 +83,24 @@ function makeFrame() {
       fillRandom(p + 4, p + 4 + n);
       return ['vlan', p + 4 + n];
     }
-    case 2: { // IPv4 header cut off, or a header length/total length beyond the frame
+    case 2: {
+      // IPv4 header cut off, or a header length/total length beyond the frame
       const p = eth(0x0800);
       const sub = int(3);
-      if (sub === 0) { const n = int(20); fillRandom(p, p + n); return ['ipv4', p + n]; }
-      if (sub === 1) { ipv4(p, 17, 60, 15); return ['ipv4', p + 20 + int(40)]; }
-      ipv4(p, 17, 1400); return ['ipv4', p + 20 + 8 + int(100)];
+      if (sub === 0) {
+        const n = int(20);
+        fillRandom(p, p + n);
+        return ['ipv4', p + n];
+      }
+      if (sub === 1) {
+        ipv4(p, 17, 60, 15);
+        return ['ipv4', p + 20 + int(40)];
+      }
+      ipv4(p, 17, 1400);
+      return ['ipv4', p + 20 + 8 + int(100)];
     }
-    case 3: { // TCP header cut off (or a data offset beyond the frame)
+    case 3: {
+      // TCP header cut off (or a data offset beyond the frame)
       const p = eth(0x0800);
       const n = int(2) ? int(20) : 20 + int(20);
       const l4 = ipv4(p, 6, 20 + n);
@@ -92,23 +108,31 @@ function makeFrame() {
       if (n >= 20) buf[l4 + 12] = 0xf0;
       return ['tcp', l4 + n];
     }
-    case 4: { // UDP header cut off
+    case 4: {
+      // UDP header cut off
       const p = eth(0x0800);
       const n = int(8);
       const l4 = ipv4(p, 17, 20 + n);
       fillRandom(l4, l4 + n);
       return ['udp', l4 + n];
     }
-    case 5: { // IPv6 header cut off, or a payload length beyond the frame
+    case 5: {
+      // IPv6 header cut off, or a payload length beyond the frame
       const p = eth(0x86dd);
-      if (int(2)) { const n = int(40); fillRandom(p, p + n); buf[p] = 0x60; return ['ipv6', p + n]; }
+      if (int(2)) {
+        const n = int(40);
+        fillRandom(p, p + n);
+        buf[p] = 0x60;
+        return ['ipv6', p + n];
+      }
       fillRandom(p, p + 40);
       buf[p] = 0x60;
       buf.writeUInt16BE(1000, p + 4);
       buf[p + 6] = 59;
       return ['ipv6', p + 40 + int(100)];
     }
-    case 6: { // odd virtio-net headers the kernel still accepts: checksum requests at arbitrary offsets
+    case 6: {
+      // odd virtio-net headers the kernel still accepts: checksum requests at arbitrary offsets
       const p = eth(0x0800);
       const n = 28 + int(1400);
       const l4 = ipv4(p, 17, n);
@@ -120,7 +144,8 @@ function makeFrame() {
       buf.writeUInt16LE(2 * int((dataLen - start - 2) / 2 + 1), 8);
       return ['vnet', p + n];
     }
-    default: { // 64 KB GSO super-frames: TCP/IPv4 with TSO requested; half claim more bytes than they carry
+    default: {
+      // 64 KB GSO super-frames: TCP/IPv4 with TSO requested; half claim more bytes than they carry
       const p = eth(0x0800);
       const n = 60000 + int(5000);
       const short = int(2) === 1;

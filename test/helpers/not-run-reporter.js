@@ -8,7 +8,9 @@ class NotRunReporter {
   onRunComplete(_contexts, results) {
     const notRun = [];
     for (const file of results.testResults) {
-      for (const t of file.testResults) if (t.status === 'pending' || t.status === 'skipped' || t.status === 'todo') notRun.push({ file: file.testFilePath, title: t.fullName });
+      for (const t of file.testResults)
+        if (t.status === 'pending' || t.status === 'skipped' || t.status === 'todo')
+          notRun.push({ file: file.testFilePath, title: t.fullName });
     }
     if (notRun.length === 0) return;
     const rel = (f) => require('path').relative(process.cwd(), f);

@@ -66,11 +66,18 @@ if (mode === 'frames') {
   let n = 0;
   for (let i = 0; i < count; i++) {
     // xorshift32: a new source each frame; locally administered unicast (x2:..).
-    seed ^= seed << 13; seed >>>= 0; seed ^= seed >>> 17; seed ^= seed << 5; seed >>>= 0;
-    frame[6] = 0x06; frame[7] = (i >>> 16) & 0xff; frame[8] = (i >>> 8) & 0xff; frame[9] = i & 0xff;
+    seed ^= seed << 13;
+    seed >>>= 0;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    seed >>>= 0;
+    frame[6] = 0x06;
+    frame[7] = (i >>> 16) & 0xff;
+    frame[8] = (i >>> 8) & 0xff;
+    frame[9] = i & 0xff;
     frame.writeUInt16BE(seed & 0xffff, 10);
     put(n++, frame);
-    if (n === BATCH) total += flush(n), (n = 0), pace(total);
+    if (n === BATCH) ((total += flush(n)), (n = 0), pace(total));
   }
   total += flush(n);
 } else {

@@ -21,7 +21,10 @@ export const isRoot = (): boolean => process.getuid?.() === 0;
 export function haveTool(command: string, args: string[], debianPackage: string): boolean {
   if (spawnSync(command, args, { stdio: 'ignore' }).status === 0) return true;
   const title = `${command} is missing: apt-get install ${debianPackage}`;
-  if (isRoot()) test(title, () => { throw new Error(`${title} (it is in test/packages.txt)`); });
+  if (isRoot())
+    test(title, () => {
+      throw new Error(`${title} (it is in test/packages.txt)`);
+    });
   else test.skip(title, () => {});
   return false;
 }
@@ -44,7 +47,11 @@ export interface NetmgrRun {
 }
 
 export function netmgr(args: string[], env: Record<string, string> = {}): NetmgrRun {
-  const r = spawnSync(process.execPath, [NETMGR, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 64 << 20 });
+  const r = spawnSync(process.execPath, [NETMGR, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    maxBuffer: 64 << 20,
+  });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -71,7 +78,18 @@ export function writeUnits(dir: string, units: Record<string, string>): void {
 type Json = Record<string, unknown>;
 
 /** Fields that move on their own (counters, timers) and say nothing about configuration. */
-const VOLATILE = new Set(['stats', 'stats64', 'valid_life_time', 'preferred_life_time', 'txqlen', 'operstate', 'linkmode', 'qdisc', 'link_netnsid', 'tentative']);
+const VOLATILE = new Set([
+  'stats',
+  'stats64',
+  'valid_life_time',
+  'preferred_life_time',
+  'txqlen',
+  'operstate',
+  'linkmode',
+  'qdisc',
+  'link_netnsid',
+  'tentative',
+]);
 
 function strip(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(strip);
@@ -112,8 +130,19 @@ export function monitor(namespaces: (string | null)[], rootPrefix?: string) {
     const p = spawn('ip', [...nsArgs(ns), 'monitor', 'link', 'address'], { stdio: ['ignore', 'pipe', 'ignore'] });
     let text = '';
     p.stdout.on('data', (d: Buffer) => (text += d.toString()));
-    const keep = (t: string) => (ns === null && rootPrefix ? t.split('\n').filter((l) => l.includes(rootPrefix)).join('\n') : t);
-    return { p, get text() { return keep(text); } };
+    const keep = (t: string) =>
+      ns === null && rootPrefix
+        ? t
+            .split('\n')
+            .filter((l) => l.includes(rootPrefix))
+            .join('\n')
+        : t;
+    return {
+      p,
+      get text() {
+        return keep(text);
+      },
+    };
   });
   return {
     async stop(): Promise<string> {
@@ -125,7 +154,9 @@ export function monitor(namespaces: (string | null)[], rootPrefix?: string) {
 }
 
 export function ping(ns: string, address: string, count = 2): boolean {
-  const r = spawnSync('ip', ['netns', 'exec', ns, 'ping', '-c', String(count), '-i', '0.2', '-W', '1', address], { encoding: 'utf8' });
+  const r = spawnSync('ip', ['netns', 'exec', ns, 'ping', '-c', String(count), '-i', '0.2', '-W', '1', address], {
+    encoding: 'utf8',
+  });
   return r.status === 0;
 }
 

@@ -5,7 +5,19 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import {
-  cleanupPrefix, isRoot, settleDad, linkIndex, monitor, namespacesWithPrefix, netmgr, ping, runPrefix, sh, systemDump, tempDir, writeUnits,
+  cleanupPrefix,
+  isRoot,
+  settleDad,
+  linkIndex,
+  monitor,
+  namespacesWithPrefix,
+  netmgr,
+  ping,
+  runPrefix,
+  sh,
+  systemDump,
+  tempDir,
+  writeUnits,
 } from '../helpers/sys';
 
 const P = runPrefix();
@@ -117,8 +129,22 @@ describeRoot('apply (root, real namespaces)', () => {
     const plan = netmgr(['plan', '--json', ...dirArgs], env);
     const changes = JSON.parse(plan.stdout).changes;
     expect(changes).toEqual([
-      { action: 'delete', object: 'address', unit: `${P}-a`, namespace: `${P}-n2`, link: `${P}-b`, address: '198.18.1.2/24' },
-      { action: 'create', object: 'address', unit: `${P}-a`, namespace: `${P}-n2`, link: `${P}-b`, address: '198.18.1.3/24' },
+      {
+        action: 'delete',
+        object: 'address',
+        unit: `${P}-a`,
+        namespace: `${P}-n2`,
+        link: `${P}-b`,
+        address: '198.18.1.2/24',
+      },
+      {
+        action: 'create',
+        object: 'address',
+        unit: `${P}-a`,
+        namespace: `${P}-n2`,
+        link: `${P}-b`,
+        address: '198.18.1.3/24',
+      },
     ]);
     expect(netmgr(['apply', ...dirArgs], env).code).toBe(0);
     expect(linkIndex(`${P}-n2`, `${P}-b`)).toBe(idx);
@@ -139,7 +165,11 @@ describeRoot('apply (root, real namespaces)', () => {
     });
     const r = netmgr(['apply', ...dirArgs], env);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(new RegExp(`${P}-x\\.toml:\\d+:\\d+: error: interface \`${P}-x\` already exists in namespace ${P}-n1 and netmgr did not create it`));
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `${P}-x\\.toml:\\d+:\\d+: error: interface \`${P}-x\` already exists in namespace ${P}-n1 and netmgr did not create it`,
+      ),
+    );
     expect(systemDump(P)).toEqual(before);
   });
 
@@ -170,7 +200,9 @@ describeRoot('apply (root, real namespaces)', () => {
     writeUnits(units, {});
     const r = netmgr(['apply', ...dirArgs], env);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain(`note: namespace ${P}-n1 is kept although no unit names it: it holds interfaces netmgr did not create (${P}-x, ${P}-y)`);
+    expect(r.stdout).toContain(
+      `note: namespace ${P}-n1 is kept although no unit names it: it holds interfaces netmgr did not create (${P}-x, ${P}-y)`,
+    );
     expect(namespacesWithPrefix(P)).toEqual([`${P}-ext`, `${P}-n1`]);
     expect(sh('ip', ['-n', `${P}-n1`, '-br', 'link'])).toContain(`${P}-x`);
     expect(sh('ip', ['-n', `${P}-n1`, '-br', 'link'])).not.toContain(`${P}-a`);

@@ -2,7 +2,18 @@
 import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { cleanupPrefix, isRoot, namespacesWithPrefix, netmgr, NETMGR, runPrefix, sh, systemDump, tempDir, writeUnits } from '../helpers/sys';
+import {
+  cleanupPrefix,
+  isRoot,
+  namespacesWithPrefix,
+  netmgr,
+  NETMGR,
+  runPrefix,
+  sh,
+  systemDump,
+  tempDir,
+  writeUnits,
+} from '../helpers/sys';
 
 const P = runPrefix();
 const units = tempDir('cli-units');
@@ -63,45 +74,58 @@ test('validate and version succeed on good units', () => {
   });
   const r = netmgr(['validate', ...dirArgs], env);
   expect(r.code).toBe(2);
-  expect(r.stderr).toContain(`${P}-nic.toml:5:8: error: system port \`${P}-nic\`: no such interface in the root namespace`);
+  expect(r.stderr).toContain(
+    `${P}-nic.toml:5:8: error: system port \`${P}-nic\`: no such interface in the root namespace`,
+  );
 });
 
-(isRoot() ? test : test.skip)('plan --json has the documented schema; without netmgrd, apply of a bridge says how to start it and changes nothing', () => {
-  writeUnits(units, {
-    br0: '[unit]\ntype = "bridge"\n[bridge]\ndatapath = "userspace"\npolicy = "flows"\n',
-    [`${P}-p`]: `[unit]\ntype = "port"\n[port]\nbridge = "br0"\nkind = "veth"\nnamespace = "${P}-h1"\n`,
-  });
-  const plan = JSON.parse(netmgr(['plan', '--json', ...dirArgs], env).stdout);
-  expect(plan.schema).toBe('netmgr.plan/1');
-  expect(plan.changes.map((c: { action: string; object: string }) => `${c.action} ${c.object}`)).toEqual([
-    'create namespace', 'create veth', 'create bridge', 'create port',
-  ]);
-  expect(plan.summary).toEqual({ create: 4, modify: 0, delete: 0, bounce: [] });
-  expect(plan.notes).toEqual([expect.stringContaining('netmgrd is not running')]);
-  const before = systemDump(P);
-  const r = netmgr(['apply', ...dirArgs], env);
-  expect(r.code).toBe(1);
-  expect(r.stderr).toContain('nothing was applied');
-  expect(r.stderr).toContain('netmgr daemon');
-  expect(systemDump(P)).toEqual(before);
-  expect(namespacesWithPrefix(P)).toEqual([]);
-});
+(isRoot() ? test : test.skip)(
+  'plan --json has the documented schema; without netmgrd, apply of a bridge says how to start it and changes nothing',
+  () => {
+    writeUnits(units, {
+      br0: '[unit]\ntype = "bridge"\n[bridge]\ndatapath = "userspace"\npolicy = "flows"\n',
+      [`${P}-p`]: `[unit]\ntype = "port"\n[port]\nbridge = "br0"\nkind = "veth"\nnamespace = "${P}-h1"\n`,
+    });
+    const plan = JSON.parse(netmgr(['plan', '--json', ...dirArgs], env).stdout);
+    expect(plan.schema).toBe('netmgr.plan/1');
+    expect(plan.changes.map((c: { action: string; object: string }) => `${c.action} ${c.object}`)).toEqual([
+      'create namespace',
+      'create veth',
+      'create bridge',
+      'create port',
+    ]);
+    expect(plan.summary).toEqual({ create: 4, modify: 0, delete: 0, bounce: [] });
+    expect(plan.notes).toEqual([expect.stringContaining('netmgrd is not running')]);
+    const before = systemDump(P);
+    const r = netmgr(['apply', ...dirArgs], env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('nothing was applied');
+    expect(r.stderr).toContain('netmgr daemon');
+    expect(systemDump(P)).toEqual(before);
+    expect(namespacesWithPrefix(P)).toEqual([]);
+  },
+);
 
 // This machine's kernel has no openvswitch module (the VM suite under test/vm covers the kernel datapath itself).
 const hasOvsModule = fs.existsSync('/sys/module/openvswitch');
-(isRoot() && !hasOvsModule ? test : test.skip)('datapath = "kernel" without the openvswitch module is refused before anything is applied, with what to do; "auto" says it picks userspace', () => {
-  writeUnits(units, { br0: '[unit]\ntype = "bridge"\n[bridge]\ndatapath = "kernel"\n' });
-  const r = netmgr(['plan', ...dirArgs], env);
-  expect(r.code).toBe(2);
-  expect(r.stderr).toMatch(/br0\.toml:1:1: error: bridge br0: datapath = "kernel" needs the openvswitch kernel module, which is not loaded/);
-  expect(r.stderr).toContain('modprobe openvswitch');
-  expect(r.stderr).toContain('datapath = "userspace"');
-  writeUnits(units, { br0: '[unit]\ntype = "bridge"\n[bridge]\ndatapath = "auto"\n' });
-  const auto = netmgr(['plan', ...dirArgs], env);
-  expect(auto.code).toBe(0);
-  expect(auto.stdout).toContain('+ bridge br0 (datapath userspace');
-  expect(auto.stdout).toContain('datapath = "auto" is the userspace datapath here (no openvswitch kernel module');
-});
+(isRoot() && !hasOvsModule ? test : test.skip)(
+  'datapath = "kernel" without the openvswitch module is refused before anything is applied, with what to do; "auto" says it picks userspace',
+  () => {
+    writeUnits(units, { br0: '[unit]\ntype = "bridge"\n[bridge]\ndatapath = "kernel"\n' });
+    const r = netmgr(['plan', ...dirArgs], env);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /br0\.toml:1:1: error: bridge br0: datapath = "kernel" needs the openvswitch kernel module, which is not loaded/,
+    );
+    expect(r.stderr).toContain('modprobe openvswitch');
+    expect(r.stderr).toContain('datapath = "userspace"');
+    writeUnits(units, { br0: '[unit]\ntype = "bridge"\n[bridge]\ndatapath = "auto"\n' });
+    const auto = netmgr(['plan', ...dirArgs], env);
+    expect(auto.code).toBe(0);
+    expect(auto.stdout).toContain('+ bridge br0 (datapath userspace');
+    expect(auto.stdout).toContain('datapath = "auto" is the userspace datapath here (no openvswitch kernel module');
+  },
+);
 
 (isRoot() ? test : test.skip)('concurrent applies are serialized by the lock, with a clear message', async () => {
   writeUnits(units, { [`${P}-a`]: veth(`${P}-a`, `${P}-n1`, `${P}-n2`, '198.18.4.2/24') });
@@ -113,7 +137,10 @@ const hasOvsModule = fs.existsSync('/sys/module/openvswitch');
     const busy = netmgr(['apply', '--no-wait', ...dirArgs], env);
     expect(busy.code).toBe(3);
     expect(busy.stderr).toContain('another netmgr apply is running');
-    const waited = spawnSync(process.execPath, [NETMGR, 'apply', ...dirArgs], { encoding: 'utf8', env: { ...process.env, ...env } });
+    const waited = spawnSync(process.execPath, [NETMGR, 'apply', ...dirArgs], {
+      encoding: 'utf8',
+      env: { ...process.env, ...env },
+    });
     expect(waited.stderr).toContain('waiting for another netmgr apply');
     expect(waited.status).toBe(0);
   } finally {
@@ -122,28 +149,31 @@ const hasOvsModule = fs.existsSync('/sys/module/openvswitch');
   expect(namespacesWithPrefix(P)).toEqual([`${P}-n1`, `${P}-n2`]);
 });
 
-(isRoot() ? test : test.skip)('an apply killed mid-way (SIGKILL) is undone by the next apply, which then converges', () => {
-  writeUnits(units, {
-    [`${P}-a`]: veth(`${P}-a`, `${P}-n1`, `${P}-n2`, '198.18.4.2/24'),
-    [`${P}-c`]: veth(`${P}-c`, `${P}-n3`, `${P}-n4`, '198.18.5.2/24'),
-  });
-  const killed = netmgr(['apply', ...dirArgs], { ...env, NETMGR_TEST_KILL_STEP: '3' });
-  expect(killed.code).not.toBe(0);
-  expect(fs.existsSync(path.join(state, 'journal.jsonl'))).toBe(true);
-  const r = netmgr(['apply', ...dirArgs], env);
-  expect(r.code).toBe(0);
-  expect(r.stderr).toMatch(/was interrupted; undoing its \d+ step\(s\) first/);
-  expect(fs.existsSync(path.join(state, 'journal.jsonl'))).toBe(false);
-  expect(netmgr(['plan', ...dirArgs], env).stdout).toBe('No changes.\n');
-  expect(namespacesWithPrefix(P)).toEqual([`${P}-n1`, `${P}-n2`, `${P}-n3`, `${P}-n4`]);
-  // Nothing duplicated: one veth of each name.
-  expect(sh('ip', ['-n', `${P}-n3`, '-br', 'link']).match(new RegExp(`${P}-c`, 'g'))).toHaveLength(1);
-  // show reports it, with no drift.
-  const show = netmgr(['show', ...dirArgs], env);
-  expect(show.stdout).toContain(`${P}-c [${P}-n3] <-> ${P}-c-peer [${P}-n4]`);
-  expect(show.stdout).toContain('Drift: none');
-  // Clean up through netmgr itself.
-  writeUnits(units, {});
-  expect(netmgr(['apply', ...dirArgs], env).code).toBe(0);
-  expect(namespacesWithPrefix(P)).toEqual([]);
-});
+(isRoot() ? test : test.skip)(
+  'an apply killed mid-way (SIGKILL) is undone by the next apply, which then converges',
+  () => {
+    writeUnits(units, {
+      [`${P}-a`]: veth(`${P}-a`, `${P}-n1`, `${P}-n2`, '198.18.4.2/24'),
+      [`${P}-c`]: veth(`${P}-c`, `${P}-n3`, `${P}-n4`, '198.18.5.2/24'),
+    });
+    const killed = netmgr(['apply', ...dirArgs], { ...env, NETMGR_TEST_KILL_STEP: '3' });
+    expect(killed.code).not.toBe(0);
+    expect(fs.existsSync(path.join(state, 'journal.jsonl'))).toBe(true);
+    const r = netmgr(['apply', ...dirArgs], env);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/was interrupted; undoing its \d+ step\(s\) first/);
+    expect(fs.existsSync(path.join(state, 'journal.jsonl'))).toBe(false);
+    expect(netmgr(['plan', ...dirArgs], env).stdout).toBe('No changes.\n');
+    expect(namespacesWithPrefix(P)).toEqual([`${P}-n1`, `${P}-n2`, `${P}-n3`, `${P}-n4`]);
+    // Nothing duplicated: one veth of each name.
+    expect(sh('ip', ['-n', `${P}-n3`, '-br', 'link']).match(new RegExp(`${P}-c`, 'g'))).toHaveLength(1);
+    // show reports it, with no drift.
+    const show = netmgr(['show', ...dirArgs], env);
+    expect(show.stdout).toContain(`${P}-c [${P}-n3] <-> ${P}-c-peer [${P}-n4]`);
+    expect(show.stdout).toContain('Drift: none');
+    // Clean up through netmgr itself.
+    writeUnits(units, {});
+    expect(netmgr(['apply', ...dirArgs], env).code).toBe(0);
+    expect(namespacesWithPrefix(P)).toEqual([]);
+  },
+);

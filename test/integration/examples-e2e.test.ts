@@ -16,7 +16,11 @@ import { cleanupPrefix, isRoot, namespacesWithPrefix, netmgr, REPO, sh, tempDir 
 import { startDaemon, stopAndClean, TestDaemon } from '../helpers/daemon';
 
 /** `x` + three base36 characters: every name becomes P + its original name, at most 4 + 11 = 15 bytes. */
-const P = 'x' + Math.floor(Math.random() * 36 ** 3).toString(36).padStart(3, '0');
+const P =
+  'x' +
+  Math.floor(Math.random() * 36 ** 3)
+    .toString(36)
+    .padStart(3, '0');
 const EXAMPLES = path.join(REPO, 'examples');
 const VM_ONLY = ['kernel-flows'];
 const hasOvsModule = fs.existsSync('/sys/module/openvswitch');
@@ -50,7 +54,10 @@ function rewriteUnits(src: string, dst: string): (name: string) => string {
   const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const token = new RegExp(`(?<![A-Za-z0-9_-])(${names.map(esc).join('|')})(?![A-Za-z0-9_-])`, 'g');
   for (const f of fs.readdirSync(src).filter((x) => x.endsWith('.toml'))) {
-    fs.writeFileSync(path.join(dst, P + f), fs.readFileSync(path.join(src, f), 'utf8').replace(token, (m) => P + m));
+    fs.writeFileSync(
+      path.join(dst, P + f),
+      fs.readFileSync(path.join(src, f), 'utf8').replace(token, (m) => P + m),
+    );
   }
   return (name: string) => {
     if (!names.includes(name)) throw new Error(`${name} is not a name the units of ${src} declare`);
@@ -68,18 +75,26 @@ function pings(ns: string, address: string, tries = 5): boolean {
 
 /** Ping from the root namespace (the box itself), through an interface of this run. */
 function pingsFromRoot(dev: string, address: string, tries = 5): boolean {
-  for (let i = 0; i < tries; i++) if (spawnSync('ping', ['-c', '1', '-W', '2', '-I', dev, address]).status === 0) return true;
+  for (let i = 0; i < tries; i++)
+    if (spawnSync('ping', ['-c', '1', '-W', '2', '-I', dev, address]).status === 0) return true;
   return false;
 }
 
 /** Every ordered pair of hosts (namespace, address) reaches the other. */
 function expectFullMesh(hosts: [string, string][]): void {
   for (const [from] of hosts) {
-    for (const [to, addr] of hosts) if (from !== to) expect([from, addr, pings(from, addr)]).toEqual([from, addr, true]);
+    for (const [to, addr] of hosts)
+      if (from !== to) expect([from, addr, pings(from, addr)]).toEqual([from, addr, true]);
   }
 }
 
-interface Fdb { port: number; portName: string; vlan: number; mac: string; static: boolean }
+interface Fdb {
+  port: number;
+  portName: string;
+  vlan: number;
+  mac: string;
+  static: boolean;
+}
 
 function fdbShow(bridge: string, env: Record<string, string>): Fdb[] {
   const r = netmgr(['fdb', 'show', bridge, '--json'], env);
@@ -88,20 +103,34 @@ function fdbShow(bridge: string, env: Record<string, string>): Fdb[] {
   return Array.isArray(out) && out[0]?.entries ? out[0].entries : out;
 }
 
-const macOf = (ns: string, dev: string): string => (JSON.parse(sh('ip', ['-n', ns, '-j', 'link', 'show', 'dev', dev])) as { address: string }[])[0].address;
+const macOf = (ns: string, dev: string): string =>
+  (JSON.parse(sh('ip', ['-n', ns, '-j', 'link', 'show', 'dev', dev])) as { address: string }[])[0].address;
 
 /** IPv4 and global IPv6 addresses on a root-namespace interface (link-local IPv6 is no configured address). */
 function configuredAddresses(dev: string): string[] {
-  const [l] = JSON.parse(sh('ip', ['-j', 'addr', 'show', 'dev', dev])) as { addr_info: { family: string; local: string; scope: string }[] }[];
+  const [l] = JSON.parse(sh('ip', ['-j', 'addr', 'show', 'dev', dev])) as {
+    addr_info: { family: string; local: string; scope: string }[];
+  }[];
   return l.addr_info.filter((a) => a.family === 'inet' || a.scope !== 'link').map((a) => a.local);
 }
 
 /** A TCP server in a namespace answering on each port; close() ends it. */
 async function tcpServer(ns: string, address: string, ports: number[]): Promise<{ close(): Promise<void> }> {
-  const p = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', `
+  const p = spawn(
+    'ip',
+    [
+      'netns',
+      'exec',
+      ns,
+      process.execPath,
+      '-e',
+      `
     const net = require('net'); let n = 0;
     for (const port of ${JSON.stringify(ports)}) net.createServer((s) => s.end('hello from ' + port + '\\n'))
-      .listen(port, '${address}', () => { if (++n === ${ports.length}) console.log('listening'); });`], { stdio: ['ignore', 'pipe', 'inherit'] });
+      .listen(port, '${address}', () => { if (++n === ${ports.length}) console.log('listening'); });`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   await new Promise<void>((resolve, reject) => {
     p.stdout.once('data', () => resolve());
     p.once('exit', (code) => reject(new Error(`tcp server exited (${code})`)));
@@ -117,11 +146,22 @@ async function tcpServer(ns: string, address: string, ports: number[]): Promise<
 
 /** Connects from a namespace; resolves with what the server said, or null if no connection within 3 s. */
 function tcpConnect(ns: string, address: string, port: number): string | null {
-  const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, '-e', `
+  const r = spawnSync(
+    'ip',
+    [
+      'netns',
+      'exec',
+      ns,
+      process.execPath,
+      '-e',
+      `
     const s = require('net').connect(${port}, '${address}'); let got = '';
     s.on('data', (d) => (got += d)); s.on('end', () => { process.stdout.write(got); process.exit(0); });
     s.on('error', (e) => { console.error(e.message); process.exit(1); });
-    setTimeout(() => { console.error('timeout'); process.exit(1); }, 3000);`], { encoding: 'utf8' });
+    setTimeout(() => { console.error('timeout'); process.exit(1); }, 3000);`,
+    ],
+    { encoding: 'utf8' },
+  );
   return r.status === 0 ? r.stdout : null;
 }
 
@@ -189,7 +229,8 @@ const EXAMPLE_TABLE: Example[] = [
         expect(fdb.filter((e) => e.mac === mac).map((e) => e.portName)).toEqual([n(`eth${i}`)]);
       }
       // No IP anywhere: not on the ports, not on the bridge.
-      for (const dev of ['lan0', 'eth1', 'eth2', 'eth3', 'eth4']) expect([dev, configuredAddresses(n(dev))]).toEqual([dev, []]);
+      for (const dev of ['lan0', 'eth1', 'eth2', 'eth3', 'eth4'])
+        expect([dev, configuredAddresses(n(dev))]).toEqual([dev, []]);
     },
   },
   {
@@ -198,7 +239,10 @@ const EXAMPLE_TABLE: Example[] = [
       expect(applied).toContain(`+ bridge ${n('sh-br')} (datapath ${AUTO}`);
       expect(configuredAddresses(n('sh-br'))).toEqual(['198.18.102.254']);
       // Switch: the hosts reach each other. End device: each host reaches the box, and the box each host.
-      expectFullMesh([[n('sh-router'), '198.18.102.1'], [n('sh-pc1'), '198.18.102.2']]);
+      expectFullMesh([
+        [n('sh-router'), '198.18.102.1'],
+        [n('sh-pc1'), '198.18.102.2'],
+      ]);
       expect(pings(n('sh-router'), '198.18.102.254')).toBe(true);
       expect(pings(n('sh-pc1'), '198.18.102.254')).toBe(true);
       expect(pingsFromRoot(n('sh-br'), '198.18.102.1')).toBe(true);
@@ -209,14 +253,20 @@ const EXAMPLE_TABLE: Example[] = [
     dir: 'bridge-veths',
     check: ({ n, applied }) => {
       expect(applied).toContain(`+ bridge ${n('bv-br')} (datapath userspace, policy learning`);
-      expectFullMesh([[n('bv-ns1'), '198.18.103.1'], [n('bv-ns2'), '198.18.103.2']]);
+      expectFullMesh([
+        [n('bv-ns1'), '198.18.103.1'],
+        [n('bv-ns2'), '198.18.103.2'],
+      ]);
     },
   },
   {
     dir: 'ovs-veths',
     check: ({ n, applied }) => {
       expect(applied).toContain(`+ bridge ${n('ov-br')} (datapath ${AUTO}, policy learning`);
-      expectFullMesh([[n('ov-ns1'), '198.18.104.1'], [n('ov-ns2'), '198.18.104.2']]);
+      expectFullMesh([
+        [n('ov-ns1'), '198.18.104.1'],
+        [n('ov-ns2'), '198.18.104.2'],
+      ]);
     },
   },
   {
@@ -225,17 +275,25 @@ const EXAMPLE_TABLE: Example[] = [
       expect(applied).toContain(`+ bridge ${n('in-br')} (datapath ${AUTO}`);
       // The switch's own ports sit inside the namespaces: no veth anywhere.
       for (const i of [1, 2]) {
-        const [l] = JSON.parse(sh('ip', ['-n', n(`in-ns${i}`), '-j', '-d', 'link', 'show', 'dev', n(`in-tap${i}`)])) as { linkinfo?: { info_kind?: string } }[];
+        const [l] = JSON.parse(
+          sh('ip', ['-n', n(`in-ns${i}`), '-j', '-d', 'link', 'show', 'dev', n(`in-tap${i}`)]),
+        ) as { linkinfo?: { info_kind?: string } }[];
         expect(l.linkinfo?.info_kind).toBe(hasOvsModule ? 'openvswitch' : 'tun');
       }
-      expectFullMesh([[n('in-ns1'), '198.18.105.1'], [n('in-ns2'), '198.18.105.2']]);
+      expectFullMesh([
+        [n('in-ns1'), '198.18.105.1'],
+        [n('in-ns2'), '198.18.105.2'],
+      ]);
     },
   },
   {
     dir: 'static-flows',
     check: async ({ n, env }) => {
       // Allowed: ARP and ICMP both ways, TCP to port 8080 on host 1. Dropped: everything else, e.g. TCP 8081.
-      expectFullMesh([[n('flows-ns1'), '198.18.90.1'], [n('flows-ns2'), '198.18.90.2']]);
+      expectFullMesh([
+        [n('flows-ns1'), '198.18.90.1'],
+        [n('flows-ns2'), '198.18.90.2'],
+      ]);
       const server = await tcpServer(n('flows-ns1'), '198.18.90.1', [8080, 8081]);
       try {
         expect(tcpConnect(n('flows-ns2'), '198.18.90.1', 8080)).toBe('hello from 8080\n');
@@ -255,7 +313,10 @@ const EXAMPLE_TABLE: Example[] = [
 ];
 
 test('the table covers every example folder but the VM-only ones', () => {
-  const folders = fs.readdirSync(EXAMPLES).filter((d) => fs.statSync(path.join(EXAMPLES, d)).isDirectory()).sort();
+  const folders = fs
+    .readdirSync(EXAMPLES)
+    .filter((d) => fs.statSync(path.join(EXAMPLES, d)).isDirectory())
+    .sort();
   expect(EXAMPLE_TABLE.map((e) => e.dir).sort()).toEqual(folders.filter((d) => !VM_ONLY.includes(d)));
   for (const d of folders) expect([d, fs.existsSync(path.join(EXAMPLES, d, 'README.md'))]).toEqual([d, true]);
 });
@@ -344,7 +405,12 @@ for (const ex of EXAMPLE_TABLE) {
 }
 
 it('nothing with the run prefix is left', () => {
-  const left = [...namespacesWithPrefix(P), ...(JSON.parse(sh('ip', ['-j', 'link', 'show'])) as { ifname: string }[]).map((l) => l.ifname).filter((x) => x.startsWith(P))];
+  const left = [
+    ...namespacesWithPrefix(P),
+    ...(JSON.parse(sh('ip', ['-j', 'link', 'show'])) as { ifname: string }[])
+      .map((l) => l.ifname)
+      .filter((x) => x.startsWith(P)),
+  ];
   if (left.length > 0) cleanupPrefix(P);
   expect(left).toEqual([]);
 });

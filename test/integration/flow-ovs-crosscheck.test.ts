@@ -28,32 +28,104 @@ function which(bin: string): string | undefined {
  * here. netmgr enforces the *kernel's* rules (flow_netlink.c); dpif-netdev checks fewer. Each entry says which
  * side rejects, a pattern on netmgr's verdict or the line, and why.
  */
-interface KnownDifference { kind: 'netmgr-only-reject' | 'ovs-only-reject' | 'dump'; match: RegExp; on: 'ours' | 'line'; why: string }
+interface KnownDifference {
+  kind: 'netmgr-only-reject' | 'ovs-only-reject' | 'dump';
+  match: RegExp;
+  on: 'ours' | 'line';
+  why: string;
+}
 const KNOWN_DIFFERENCES: KnownDifference[] = [
-  { kind: 'netmgr-only-reject', on: 'ours', match: /requires tcp\(\.\.\.\) and tcp_flags/, why: 'kernel match_validate() expects TCP_FLAGS with TCP for proto=6; dpif-netdev does not' },
-  { kind: 'netmgr-only-reject', on: 'ours', match: /in_port\(\d+\) is out of range|output to port \d+ is out of range/, why: 'kernel rejects port numbers >= DP_MAX_PORTS (65535); dpif-netdev accepts any u32' },
-  { kind: 'netmgr-only-reject', on: 'ours', match: /\[push_vlan\]/, why: 'kernel push_vlan checks (CFI set, TPID 0x8100/0x88a8); dpif-netdev pushes anything' },
-  { kind: 'netmgr-only-reject', on: 'ours', match: /trunc\(\d+\) is shorter/, why: 'kernel requires trunc >= ETH_HLEN (14)' },
-  { kind: 'netmgr-only-reject', on: 'ours', match: /userspace\(pid=0\)/, why: 'kernel validate_userspace() rejects PID 0' },
-  { kind: 'netmgr-only-reject', on: 'ours', match: /\[set\] set\(/, why: 'kernel validate_set()/validate_masked(): settable keys, eth_type/proto match, proto/frag unwritable, no stray value bits' },
-  { kind: 'netmgr-only-reject', on: 'ours', match: /exact match on VLAN TPID/, why: 'kernel parse_vlan_from_nlattrs() wants an exact TPID mask; dpif-netdev forces it exact silently' },
-  { kind: 'netmgr-only-reject', on: 'ours', match: /does not fit in|expected an IPv4 address/, why: "OVS's sscanf (%hhi, %hhu) silently wraps out-of-range numbers (proto=300 -> 44, 300.0.0.1 -> 44.0.0.1); netmgr refuses them" },
-  { kind: 'ovs-only-reject', on: 'line', match: /recirc\(0x/, why: 'OVS parses recirc() with %u (decimal only) although it prints %#x; netmgr accepts both' },
-  { kind: 'ovs-only-reject', on: 'line', match: /icmpv6\(type=135\),nd\(\w/, why: 'dpif-netdev allows nd() masks only with an exact icmpv6 code (0); the kernel checks only the type' },
-  { kind: 'dump', on: 'line', match: /arp\(op=\d+\/0xff00\)/, why: 'kernel and OVS keep the ARP opcode in 8 bits (ip.proto / nw_proto), so a 0xff00 op mask is a wildcard there and arp() is elided; netmgr prints the mask as written' },
+  {
+    kind: 'netmgr-only-reject',
+    on: 'ours',
+    match: /requires tcp\(\.\.\.\) and tcp_flags/,
+    why: 'kernel match_validate() expects TCP_FLAGS with TCP for proto=6; dpif-netdev does not',
+  },
+  {
+    kind: 'netmgr-only-reject',
+    on: 'ours',
+    match: /in_port\(\d+\) is out of range|output to port \d+ is out of range/,
+    why: 'kernel rejects port numbers >= DP_MAX_PORTS (65535); dpif-netdev accepts any u32',
+  },
+  {
+    kind: 'netmgr-only-reject',
+    on: 'ours',
+    match: /\[push_vlan\]/,
+    why: 'kernel push_vlan checks (CFI set, TPID 0x8100/0x88a8); dpif-netdev pushes anything',
+  },
+  {
+    kind: 'netmgr-only-reject',
+    on: 'ours',
+    match: /trunc\(\d+\) is shorter/,
+    why: 'kernel requires trunc >= ETH_HLEN (14)',
+  },
+  {
+    kind: 'netmgr-only-reject',
+    on: 'ours',
+    match: /userspace\(pid=0\)/,
+    why: 'kernel validate_userspace() rejects PID 0',
+  },
+  {
+    kind: 'netmgr-only-reject',
+    on: 'ours',
+    match: /\[set\] set\(/,
+    why: 'kernel validate_set()/validate_masked(): settable keys, eth_type/proto match, proto/frag unwritable, no stray value bits',
+  },
+  {
+    kind: 'netmgr-only-reject',
+    on: 'ours',
+    match: /exact match on VLAN TPID/,
+    why: 'kernel parse_vlan_from_nlattrs() wants an exact TPID mask; dpif-netdev forces it exact silently',
+  },
+  {
+    kind: 'netmgr-only-reject',
+    on: 'ours',
+    match: /does not fit in|expected an IPv4 address/,
+    why: "OVS's sscanf (%hhi, %hhu) silently wraps out-of-range numbers (proto=300 -> 44, 300.0.0.1 -> 44.0.0.1); netmgr refuses them",
+  },
+  {
+    kind: 'ovs-only-reject',
+    on: 'line',
+    match: /recirc\(0x/,
+    why: 'OVS parses recirc() with %u (decimal only) although it prints %#x; netmgr accepts both',
+  },
+  {
+    kind: 'ovs-only-reject',
+    on: 'line',
+    match: /icmpv6\(type=135\),nd\(\w/,
+    why: 'dpif-netdev allows nd() masks only with an exact icmpv6 code (0); the kernel checks only the type',
+  },
+  {
+    kind: 'dump',
+    on: 'line',
+    match: /arp\(op=\d+\/0xff00\)/,
+    why: 'kernel and OVS keep the ARP opcode in 8 bits (ip.proto / nw_proto), so a 0xff00 op mask is a wildcard there and arp() is elided; netmgr prints the mask as written',
+  },
 ];
 
 function explain(kind: KnownDifference['kind'], line: CorpusLine, oursText: string): KnownDifference | undefined {
-  return KNOWN_DIFFERENCES.find((d) => d.kind === kind && d.match.test(d.on === 'ours' ? oursText : `${line.flow} ${line.actions}`));
+  return KNOWN_DIFFERENCES.find(
+    (d) => d.kind === kind && d.match.test(d.on === 'ours' ? oursText : `${line.flow} ${line.actions}`),
+  );
 }
 
-interface Oracle { dir: string; ctl: string; db: string; procs: ChildProcess[] }
+interface Oracle {
+  dir: string;
+  ctl: string;
+  db: string;
+  procs: ChildProcess[];
+}
 
 let oracle: Oracle | undefined;
 const missing = BIN.filter((b) => !which(b));
 
 function run(bin: string, args: string[], env: NodeJS.ProcessEnv): string {
-  return execFileSync(which(bin) as string, args, { env, encoding: 'utf8', timeout: 20000, stdio: ['ignore', 'pipe', 'pipe'] });
+  return execFileSync(which(bin) as string, args, {
+    env,
+    encoding: 'utf8',
+    timeout: 20000,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 async function waitFor(file: string, ms: number): Promise<void> {
@@ -67,7 +139,14 @@ async function waitFor(file: string, ms: number): Promise<void> {
 beforeAll(async () => {
   if (missing.length) return;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'netmgr-ovs-'));
-  const env = { ...process.env, OVS_RUNDIR: dir, OVS_LOGDIR: dir, OVS_DBDIR: dir, OVS_SYSCONFDIR: dir, OVS_PKGDATADIR: '/usr/share/openvswitch' };
+  const env = {
+    ...process.env,
+    OVS_RUNDIR: dir,
+    OVS_LOGDIR: dir,
+    OVS_DBDIR: dir,
+    OVS_SYSCONFDIR: dir,
+    OVS_PKGDATADIR: '/usr/share/openvswitch',
+  };
   const db = path.join(dir, 'conf.db');
   const dbSock = path.join(dir, 'db.sock');
   const ctl = path.join(dir, 'vswitchd.ctl');
@@ -75,15 +154,65 @@ beforeAll(async () => {
   oracle = { dir, ctl, db: dbSock, procs };
   run('ovsdb-tool', ['create', db, SCHEMA], env);
   // Not --detach: we own these children and kill exactly their PIDs afterwards.
-  procs.push(spawn(which('ovsdb-server') as string, [db, `--remote=punix:${dbSock}`, `--unixctl=${path.join(dir, 'ovsdb.ctl')}`, `--log-file=${path.join(dir, 'ovsdb.log')}`], { env, stdio: 'ignore' }));
+  procs.push(
+    spawn(
+      which('ovsdb-server') as string,
+      [
+        db,
+        `--remote=punix:${dbSock}`,
+        `--unixctl=${path.join(dir, 'ovsdb.ctl')}`,
+        `--log-file=${path.join(dir, 'ovsdb.log')}`,
+      ],
+      { env, stdio: 'ignore' },
+    ),
+  );
   await waitFor(dbSock, 10000);
   run('ovs-vsctl', [`--db=unix:${dbSock}`, '--no-wait', 'init'], env);
   // OVS matches one VLAN tag by default; the kernel datapath parses two, so let OVS see 802.1ad + 802.1Q too.
   run('ovs-vsctl', [`--db=unix:${dbSock}`, '--no-wait', 'set', 'Open_vSwitch', '.', 'other_config:vlan-limit=2'], env);
-  procs.push(spawn(which('ovs-vswitchd') as string, [`unix:${dbSock}`, '--enable-dummy=override', '--disable-system', `--unixctl=${ctl}`, `--log-file=${path.join(dir, 'vswitchd.log')}`], { env, stdio: 'ignore' }));
+  procs.push(
+    spawn(
+      which('ovs-vswitchd') as string,
+      [
+        `unix:${dbSock}`,
+        '--enable-dummy=override',
+        '--disable-system',
+        `--unixctl=${ctl}`,
+        `--log-file=${path.join(dir, 'vswitchd.log')}`,
+      ],
+      { env, stdio: 'ignore' },
+    ),
+  );
   await waitFor(ctl, 10000);
-  const ports = [1, 2, 3, 4, 5, 6, 7].flatMap((n) => ['--', 'add-port', 'br0', `p${n}`, '--', 'set', 'interface', `p${n}`, 'type=dummy', `ofport_request=${n}`]);
-  run('ovs-vsctl', [`--db=unix:${dbSock}`, '--timeout=20', 'add-br', 'br0', '--', 'set', 'bridge', 'br0', 'datapath_type=dummy', 'fail-mode=secure', ...ports], env);
+  const ports = [1, 2, 3, 4, 5, 6, 7].flatMap((n) => [
+    '--',
+    'add-port',
+    'br0',
+    `p${n}`,
+    '--',
+    'set',
+    'interface',
+    `p${n}`,
+    'type=dummy',
+    `ofport_request=${n}`,
+  ]);
+  run(
+    'ovs-vsctl',
+    [
+      `--db=unix:${dbSock}`,
+      '--timeout=20',
+      'add-br',
+      'br0',
+      '--',
+      'set',
+      'bridge',
+      'br0',
+      'datapath_type=dummy',
+      'fail-mode=secure',
+      ...ports,
+    ],
+    env,
+  );
   // Revalidators delete datapath flows that no OpenFlow rule explains; keep them away from ours.
   run('ovs-appctl', ['-t', ctl, 'revalidator/pause'], env);
 }, 60000);
@@ -118,7 +247,9 @@ function netmgrDump(key: FlowKey, mask: FlowKey, actions: string): string {
 describe('flow model vs Open vSwitch (dummy datapath)', () => {
   test('OVS binaries are installed', () => {
     if (missing.length) {
-      throw new Error(`missing ${missing.join(', ')}: run \`apt-get install openvswitch-switch\` (CI installs the package)`);
+      throw new Error(
+        `missing ${missing.join(', ')}: run \`apt-get install openvswitch-switch\` (CI installs the package)`,
+      );
     }
   });
 
@@ -137,12 +268,20 @@ describe('flow model vs Open vSwitch (dummy datapath)', () => {
     if (ours.ok !== theirs.ok) {
       const kind = ours.ok ? 'ovs-only-reject' : 'netmgr-only-reject';
       const known = explain(kind, line, ours.text);
-      report.push(`line ${_n} ${kind}: ${line.flow}  ${line.actions}\n  ovs: ${theirs.ok ? 'accepted' : theirs.out.trim().split('\n')[0]}\n  netmgr: ${ours.text}\n  why: ${known?.why ?? 'UNEXPLAINED'}`);
-      expect(known ? 'explained' : `unexplained: netmgr ${ours.ok ? 'accepts' : 'rejects'}, OVS ${theirs.ok ? 'accepts' : 'rejects'} (${theirs.out.trim()}); ${ours.text}`).toBe('explained');
+      report.push(
+        `line ${_n} ${kind}: ${line.flow}  ${line.actions}\n  ovs: ${theirs.ok ? 'accepted' : theirs.out.trim().split('\n')[0]}\n  netmgr: ${ours.text}\n  why: ${known?.why ?? 'UNEXPLAINED'}`,
+      );
+      expect(
+        known
+          ? 'explained'
+          : `unexplained: netmgr ${ours.ok ? 'accepts' : 'rejects'}, OVS ${theirs.ok ? 'accepts' : 'rejects'} (${theirs.out.trim()}); ${ours.text}`,
+      ).toBe('explained');
       return;
     }
     if (!ours.ok) return;
-    const dump = appctl(['dpctl/dump-flows']).out.split('\n').filter((l) => l && !l.startsWith('flow-dump'));
+    const dump = appctl(['dpctl/dump-flows'])
+      .out.split('\n')
+      .filter((l) => l && !l.startsWith('flow-dump'));
     expect(dump.length).toBe(1);
     // dpif-netdev always matches recirc_id exactly and prints it; netmgr only when the flow says so.
     let got = dump[0];
@@ -150,7 +289,9 @@ describe('flow model vs Open vSwitch (dummy datapath)', () => {
     const want = netmgrDump(ours.flow.key, ours.flow.mask, formatActions(ours.actions.actions));
     if (got !== want) {
       const known = explain('dump', line, ours.text);
-      report.push(`line ${_n} dump differs:\n  ovs:    ${got}\n  netmgr: ${want}\n  why: ${known?.why ?? 'UNEXPLAINED'}`);
+      report.push(
+        `line ${_n} dump differs:\n  ovs:    ${got}\n  netmgr: ${want}\n  why: ${known?.why ?? 'UNEXPLAINED'}`,
+      );
       if (known) return;
     }
     expect(got).toBe(want);

@@ -8,7 +8,11 @@ import { spawn, spawnSync } from 'child_process';
 import { NamespaceSockets } from '../../src/live/namespaces';
 import { NetlinkError } from '../../src/netlink/socket';
 import {
-  hasIngressDrop, installIngressDrop, NETMGR_FILTER_HANDLE, NETMGR_FILTER_PRIO, removeIngressDrop,
+  hasIngressDrop,
+  installIngressDrop,
+  NETMGR_FILTER_HANDLE,
+  NETMGR_FILTER_PRIO,
+  removeIngressDrop,
 } from '../../src/netlink/tc';
 import { cleanupPrefix, isRoot, linkIndex, ping, sh } from '../helpers/sys';
 
@@ -24,7 +28,12 @@ const YB = `${P}yb`;
 
 const describeRoot = isRoot() ? describe : describe.skip;
 
-type TcFilter = { kind: string; pref: number; protocol: string; options?: Record<string, unknown> & { handle?: string } };
+type TcFilter = {
+  kind: string;
+  pref: number;
+  protocol: string;
+  options?: Record<string, unknown> & { handle?: string };
+};
 const nsArgs = (ns: string | null): string[] => (ns ? ['-n', ns] : []);
 
 function tcFilters(ns: string | null, dev: string): TcFilter[] {
@@ -34,7 +43,9 @@ function tcFilters(ns: string | null, dev: string): TcFilter[] {
 
 /** tc's own reading of netmgr's filter: at its prio/handle, a matchall dropping, or a direct-action bpf returning SHOT. */
 function tcSeesNetmgrDrop(ns: string | null, dev: string): boolean {
-  const mine = tcFilters(ns, dev).filter((f) => f.pref === NETMGR_FILTER_PRIO && f.options?.handle === `0x${NETMGR_FILTER_HANDLE.toString(16)}`);
+  const mine = tcFilters(ns, dev).filter(
+    (f) => f.pref === NETMGR_FILTER_PRIO && f.options?.handle === `0x${NETMGR_FILTER_HANDLE.toString(16)}`,
+  );
   if (mine.length !== 1) return false;
   const [f] = mine;
   if (f.kind === 'matchall') return JSON.stringify(f.options).includes('"drop"');
@@ -45,7 +56,8 @@ function tcSeesNetmgrDrop(ns: string | null, dev: string): boolean {
 }
 
 /** What identifies a filter, without counters or flags that a dump may add as traffic passes. */
-const ids = (fs: TcFilter[]) => fs.map((f) => ({ pref: f.pref, kind: f.kind, protocol: f.protocol, handle: f.options?.handle }));
+const ids = (fs: TcFilter[]) =>
+  fs.map((f) => ({ pref: f.pref, kind: f.kind, protocol: f.protocol, handle: f.options?.handle }));
 
 const qdiscs = (ns: string | null, dev: string): string => sh('tc', [...nsArgs(ns), 'qdisc', 'show', 'dev', dev]);
 
@@ -81,7 +93,13 @@ while time.time() < end:
 print(req, rep, flush=True)
 `;
 
-async function tapDuring(ns: string | null, dev: string, dst: string, want: number, action: () => void): Promise<{ requests: number; replies: number }> {
+async function tapDuring(
+  ns: string | null,
+  dev: string,
+  dst: string,
+  want: number,
+  action: () => void,
+): Promise<{ requests: number; replies: number }> {
   const cmd = [...(ns ? ['ip', 'netns', 'exec', ns] : []), 'python3', '-c', SNIFFER, dev, dst, String(want)];
   const child = spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -139,7 +157,13 @@ describeRoot('tc ingress drop on switch ports (root, real kernel)', () => {
     expect(open.replies).toBe(3);
 
     const rec = installIngressDrop(sock, ifindex, X);
-    expect(rec).toEqual({ ifindex, name: X, createdQdisc: true, prio: NETMGR_FILTER_PRIO, handle: NETMGR_FILTER_HANDLE });
+    expect(rec).toEqual({
+      ifindex,
+      name: X,
+      createdQdisc: true,
+      prio: NETMGR_FILTER_PRIO,
+      handle: NETMGR_FILTER_HANDLE,
+    });
     expect(hasIngressDrop(sock, ifindex)).toBe(true);
     expect(tcSeesNetmgrDrop(null, X)).toBe(true);
     expect(qdiscs(null, X)).toContain('clsact');
@@ -161,7 +185,8 @@ describeRoot('tc ingress drop on switch ports (root, real kernel)', () => {
     sh('tc', ['qdisc', 'add', 'dev', X, 'clsact']);
     // A foreign "pass everything" filter at prio 7: matchall where the kernel has it, else its cls_bpf twin.
     const pass = spawnSync('tc', ['filter', 'add', 'dev', X, 'ingress', 'prio', '7', 'matchall', 'action', 'pass']);
-    if (pass.status !== 0) sh('tc', ['filter', 'add', 'dev', X, 'ingress', 'prio', '7', 'bpf', 'da', 'bytecode', '1,6 0 0 0,']);
+    if (pass.status !== 0)
+      sh('tc', ['filter', 'add', 'dev', X, 'ingress', 'prio', '7', 'bpf', 'da', 'bytecode', '1,6 0 0 0,']);
     const foreign = ids(tcFilters(null, X));
     expect(foreign.some((f) => f.pref === 7)).toBe(true);
 
@@ -179,11 +204,31 @@ describeRoot('tc ingress drop on switch ports (root, real kernel)', () => {
     expect(qdiscs(null, X)).toContain('clsact');
 
     // Someone else's filter exactly where netmgr's goes: install fails, touches nothing, and remove leaves it be.
-    sh('tc', ['filter', 'add', 'dev', X, 'ingress', 'prio', String(NETMGR_FILTER_PRIO), 'handle', `0x${NETMGR_FILTER_HANDLE.toString(16)}`, 'bpf', 'da', 'bytecode', '1,6 0 0 0,']);
+    sh('tc', [
+      'filter',
+      'add',
+      'dev',
+      X,
+      'ingress',
+      'prio',
+      String(NETMGR_FILTER_PRIO),
+      'handle',
+      `0x${NETMGR_FILTER_HANDLE.toString(16)}`,
+      'bpf',
+      'da',
+      'bytecode',
+      '1,6 0 0 0,',
+    ]);
     const withSquatter = ids(tcFilters(null, X));
     expect(() => installIngressDrop(sock, ifindex, X)).toThrow(NetlinkError);
     expect(hasIngressDrop(sock, ifindex)).toBe(false);
-    removeIngressDrop(sock, { ifindex, name: X, createdQdisc: true, prio: NETMGR_FILTER_PRIO, handle: NETMGR_FILTER_HANDLE });
+    removeIngressDrop(sock, {
+      ifindex,
+      name: X,
+      createdQdisc: true,
+      prio: NETMGR_FILTER_PRIO,
+      handle: NETMGR_FILTER_HANDLE,
+    });
     expect(ids(tcFilters(null, X))).toEqual(withSquatter);
     expect(qdiscs(null, X)).toContain('clsact');
 
@@ -222,7 +267,10 @@ describeRoot('tc ingress drop on switch ports (root, real kernel)', () => {
     sh('ip', ['link', 'add', YA, 'netns', NSA, 'type', 'veth', 'peer', 'name', YB, 'netns', NSB]);
     sh('ip', ['-n', NSA, 'addr', 'add', '198.18.51.1/24', 'dev', YA]);
     sh('ip', ['-n', NSB, 'addr', 'add', '198.18.51.2/24', 'dev', YB]);
-    for (const [ns, dev] of [[NSA, YA], [NSB, YB]]) {
+    for (const [ns, dev] of [
+      [NSA, YA],
+      [NSB, YB],
+    ]) {
       sh('ip', ['-n', ns, 'link', 'set', dev, 'up']);
       sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
     }

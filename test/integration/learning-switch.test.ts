@@ -23,7 +23,15 @@ let daemon: TestDaemon | undefined;
 const it = isRoot() ? test : test.skip;
 jest.setTimeout(180_000);
 
-interface Fdb { port: number; portName: string; vlan: number; mac: string; age: number; static: boolean; moves: number }
+interface Fdb {
+  port: number;
+  portName: string;
+  vlan: number;
+  mac: string;
+  age: number;
+  static: boolean;
+  moves: number;
+}
 
 function fdbShow(): Fdb[] {
   const r = netmgr(['fdb', 'show', BR, '--json'], daemon!.env);
@@ -36,13 +44,18 @@ const nsx = (ns: string, ...cmd: string[]) => sh('ip', ['netns', 'exec', ns, ...
 
 /** tcpdump in a namespace; stop() returns its text output (-e: link-level headers, so VLAN tags show). */
 async function capture(ns: string, iface: string, filter: string[]): Promise<{ stop(): Promise<string> }> {
-  const p: ChildProcess = spawn('ip', ['netns', 'exec', ns, 'tcpdump', '-i', iface, '-n', '-e', '-l', '-p', ...filter], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const p: ChildProcess = spawn(
+    'ip',
+    ['netns', 'exec', ns, 'tcpdump', '-i', iface, '-n', '-e', '-l', '-p', ...filter],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let out = '';
   let err = '';
   p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   p.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   for (let i = 0; i < 100 && !err.includes('listening on'); i++) await new Promise((r) => setTimeout(r, 50));
-  if (!err.includes('listening on')) throw new Error(`tcpdump did not start (missing? apt-get install tcpdump): ${err}`);
+  if (!err.includes('listening on'))
+    throw new Error(`tcpdump did not start (missing? apt-get install tcpdump): ${err}`);
   return {
     async stop() {
       await new Promise((r) => setTimeout(r, 300));
@@ -55,7 +68,11 @@ async function capture(ns: string, iface: string, filter: string[]): Promise<{ s
 }
 
 function sendFrames(ns: string, iface: string, ...args: string[]): number {
-  const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, path.join(REPO, 'test', 'helpers', 'send-frames.js'), iface, ...args], { encoding: 'utf8' });
+  const r = spawnSync(
+    'ip',
+    ['netns', 'exec', ns, process.execPath, path.join(REPO, 'test', 'helpers', 'send-frames.js'), iface, ...args],
+    { encoding: 'utf8' },
+  );
   if (r.status !== 0) throw new Error(r.stderr);
   return JSON.parse(r.stdout).sent;
 }
@@ -63,7 +80,12 @@ function sendFrames(ns: string, iface: string, ...args: string[]): number {
 const hex = (mac: string) => mac.replace(/:/g, '');
 /** A 60-byte frame, optionally 802.1Q-tagged, with a local experimental EtherType. */
 const frame = (dst: string, src: string, etherType: number, vid?: number) =>
-  (hex(dst) + hex(src) + (vid !== undefined ? '8100' + vid.toString(16).padStart(4, '0') : '') + etherType.toString(16).padStart(4, '0')).padEnd(120, '0');
+  (
+    hex(dst) +
+    hex(src) +
+    (vid !== undefined ? '8100' + vid.toString(16).padStart(4, '0') : '') +
+    etherType.toString(16).padStart(4, '0')
+  ).padEnd(120, '0');
 
 beforeAll(async () => {
   if (!isRoot()) return;
@@ -99,10 +121,14 @@ afterAll(async () => {
 });
 
 it('every pair of hosts pings, and fdb show lists each host on its port', () => {
-  for (let a = 1; a <= 4; a++) for (let b = 1; b <= 4; b++) if (a !== b) expect([a, b, ping(`${P}-h${a}`, `${NET}.${b}`, 1)]).toEqual([a, b, true]);
+  for (let a = 1; a <= 4; a++)
+    for (let b = 1; b <= 4; b++)
+      if (a !== b) expect([a, b, ping(`${P}-h${a}`, `${NET}.${b}`, 1)]).toEqual([a, b, true]);
   const fdb = fdbShow();
   for (let n = 1; n <= 4; n++) {
-    expect(fdb.filter((e) => e.mac === hostMac(n))).toEqual([expect.objectContaining({ port: n, portName: `${P}-p${n}`, vlan: 0, static: false })]);
+    expect(fdb.filter((e) => e.mac === hostMac(n))).toEqual([
+      expect.objectContaining({ port: n, portName: `${P}-p${n}`, vlan: 0, static: false }),
+    ]);
   }
   const text = netmgr(['fdb', 'show', BR], daemon!.env);
   expect(text.code).toBe(0);
@@ -116,7 +142,9 @@ it('a third host sees the flooded unknown-unicast frame but not the learned unic
   expect(netmgr(['fdb', 'flush', BR], daemon!.env).code).toBe(0);
   expect(fdbShow().filter((e) => e.mac === hostMac(2))).toEqual([]);
   const cap = await capture(`${P}-h3`, `${P}-e3`, ['icmp']);
-  const r = spawnSync('ip', ['netns', 'exec', `${P}-h1`, 'ping', '-c', '5', '-i', '0.2', '-W', '1', `${NET}.2`], { encoding: 'utf8' });
+  const r = spawnSync('ip', ['netns', 'exec', `${P}-h1`, 'ping', '-c', '5', '-i', '0.2', '-W', '1', `${NET}.2`], {
+    encoding: 'utf8',
+  });
   const seen = await cap.stop();
   expect(r.status).toBe(0);
   const requests = seen.split('\n').filter((l) => l.includes('ICMP echo request'));
@@ -125,7 +153,11 @@ it('a third host sees the flooded unknown-unicast frame but not the learned unic
   expect(requests).toHaveLength(1);
   expect(requests[0]).toContain(`${hostMac(1)} > ${hostMac(2)}`);
   expect(replies).toHaveLength(0);
-  expect(fdbShow().filter((e) => e.mac === hostMac(2)).map((e) => e.port)).toEqual([2]);
+  expect(
+    fdbShow()
+      .filter((e) => e.mac === hostMac(2))
+      .map((e) => e.port),
+  ).toEqual([2]);
 });
 
 it('a host moved to another port is relearned from its first frame there', async () => {
@@ -140,13 +172,18 @@ it('a host moved to another port is relearned from its first frame there', async
   expect(sendFrames(`${P}-h5`, `${P}-e5`, 'frames', frame('ff:ff:ff:ff:ff:ff', hostMac(4), 0x88b5))).toBe(1);
   const e = fdbShow().filter((x) => x.mac === hostMac(4));
   expect(e).toEqual([expect.objectContaining({ port: 5, portName: `${P}-p5`, moves: 1 })]);
-  const t = netmgr(['trace', BR, `in_port(${P}-p1),eth(src=${hostMac(1)},dst=${hostMac(4)}),eth_type(0x0800),ipv4()`, '--json'], daemon!.env);
+  const t = netmgr(
+    ['trace', BR, `in_port(${P}-p1),eth(src=${hostMac(1)},dst=${hostMac(4)}),eth_type(0x0800),ipv4()`, '--json'],
+    daemon!.env,
+  );
   expect(t.code).toBe(0);
   expect(JSON.parse(t.stdout)).toMatchObject({ decision: 'forward', actions: '5' });
   expect(ping(`${P}-h1`, `${NET}.4`, 1)).toBe(true);
   // The test's own event loop reads netmgrd's log: give it a turn.
   for (let i = 0; i < 40 && !daemon!.log().includes('moved'); i++) await new Promise((r) => setTimeout(r, 50));
-  expect(daemon!.log()).toMatch(new RegExp(`MAC ${hostMac(4)} in VLAN 0 moved from port ${P}-p4 \\(4\\) to ${P}-p5 \\(5\\)`));
+  expect(daemon!.log()).toMatch(
+    new RegExp(`MAC ${hostMac(4)} in VLAN 0 moved from port ${P}-p4 \\(4\\) to ${P}-p5 \\(5\\)`),
+  );
 });
 
 it('access ports of VLAN 10 and 20 cannot reach each other; the trunk carries both, tagged', async () => {
@@ -155,19 +192,32 @@ it('access ports of VLAN 10 and 20 cannot reach each other; the trunk carries bo
   expect(ping(`${P}-g1`, `${VNET}.2`, 1)).toBe(false); // VLAN 10 -> VLAN 20, same subnet
   expect(ping(`${P}-g2`, `${VNET}.1`, 1)).toBe(false); // and back
   const trunkSeen = await trunkCap.stop();
-  expect(trunkSeen).toMatch(new RegExp(`${vlanMac(1)} > ff:ff:ff:ff:ff:ff, ethertype 802\\.1Q \\(0x8100\\), length \\d+: vlan 10,`));
-  expect(trunkSeen).toMatch(new RegExp(`${vlanMac(2)} > ff:ff:ff:ff:ff:ff, ethertype 802\\.1Q \\(0x8100\\), length \\d+: vlan 20,`));
+  expect(trunkSeen).toMatch(
+    new RegExp(`${vlanMac(1)} > ff:ff:ff:ff:ff:ff, ethertype 802\\.1Q \\(0x8100\\), length \\d+: vlan 10,`),
+  );
+  expect(trunkSeen).toMatch(
+    new RegExp(`${vlanMac(2)} > ff:ff:ff:ff:ff:ff, ethertype 802\\.1Q \\(0x8100\\), length \\d+: vlan 20,`),
+  );
   expect(trunkSeen).not.toMatch(new RegExp(`${vlanMac(2)} > .*vlan 10,`));
 
   // Tagged frames from the trunk: VLAN 20 reaches the VLAN 20 host untagged, VLAN 10 does not reach it.
   const v2Cap = await capture(`${P}-g2`, `${P}-f2`, ['ether', 'src', '02:00:00:85:00:99']);
-  sendFrames(`${P}-gt`, `${P}-ft`, 'frames', frame(vlanMac(2), '02:00:00:85:00:99', 0x88b5, 20), frame(vlanMac(2), '02:00:00:85:00:99', 0x88b6, 10));
+  sendFrames(
+    `${P}-gt`,
+    `${P}-ft`,
+    'frames',
+    frame(vlanMac(2), '02:00:00:85:00:99', 0x88b5, 20),
+    frame(vlanMac(2), '02:00:00:85:00:99', 0x88b6, 10),
+  );
   const v2Seen = await v2Cap.stop();
   expect(v2Seen).toMatch(/02:00:00:85:00:99 > 02:00:00:85:00:02, ethertype Unknown \(0x88b5\)/);
   expect(v2Seen).not.toMatch(/0x88b6/);
   expect(v2Seen).not.toMatch(/vlan/);
   const fdb = fdbShow();
-  expect(fdb.filter((e) => e.mac === '02:00:00:85:00:99').map((e) => [e.portName, e.vlan])).toEqual([[`${P}-vt`, 10], [`${P}-vt`, 20]]);
+  expect(fdb.filter((e) => e.mac === '02:00:00:85:00:99').map((e) => [e.portName, e.vlan])).toEqual([
+    [`${P}-vt`, 10],
+    [`${P}-vt`, 20],
+  ]);
 });
 
 it('100,000 random source MACs from one port evict none of the other hosts, and traffic keeps flowing', async () => {
@@ -175,7 +225,9 @@ it('100,000 random source MACs from one port evict none of the other hosts, and 
   expect(ping(`${P}-h1`, `${NET}.4`, 1)).toBe(true);
   const before = JSON.parse(netmgr(['fdb', 'stats', BR, '--json'], daemon!.env).stdout);
   const stats0 = Array.isArray(before) ? before[0].stats : before;
-  const pinger = spawn('ip', ['netns', 'exec', `${P}-h2`, 'ping', '-i', '0.02', '-W', '1', `${NET}.1`], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const pinger = spawn('ip', ['netns', 'exec', `${P}-h2`, 'ping', '-i', '0.02', '-W', '1', `${NET}.1`], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   let pingOut = '';
   pinger.stdout.on('data', (d: Buffer) => (pingOut += d.toString()));
   let sent = 0;
@@ -197,7 +249,11 @@ it('100,000 random source MACs from one port evict none of the other hosts, and 
   expect(stats.evicted).toBeGreaterThan(40_000);
   expect(stats.entries).toBeLessThanOrEqual(8192 + stats.static);
   const fdb = fdbShow();
-  for (const [mac, port] of [[hostMac(1), 1], [hostMac(2), 2], [hostMac(4), 5]] as const) {
+  for (const [mac, port] of [
+    [hostMac(1), 1],
+    [hostMac(2), 2],
+    [hostMac(4), 5],
+  ] as const) {
     expect([mac, fdb.filter((e) => e.mac === mac).map((e) => e.port)]).toEqual([mac, [port]]);
   }
   const m = /(\d+) packets transmitted, (\d+) received/.exec(pingOut);
@@ -220,6 +276,10 @@ it('a port moved to another VLAN by editing its unit is changed in place, and it
   const r = netmgr(['apply', '--dir', units], daemon!.env);
   expect(r.code).toBe(0);
   expect(ping(`${P}-g1`, `${VNET}.2`, 1)).toBe(true);
-  expect(fdbShow().filter((e) => e.mac === vlanMac(2)).map((e) => e.vlan)).toEqual([10]);
+  expect(
+    fdbShow()
+      .filter((e) => e.mac === vlanMac(2))
+      .map((e) => e.vlan),
+  ).toEqual([10]);
   expect(netmgr(['plan', '--dir', units], daemon!.env).stdout).toContain('No changes.');
 });

@@ -65,7 +65,9 @@ function rxPackets(n: string, dev: string): number {
   return l.stats64.rx.packets;
 }
 function macOf(n: string | null, dev: string): Buffer {
-  const [l] = JSON.parse(sh('ip', [...(n ? ['-n', ns(n)] : []), '-j', 'link', 'show', 'dev', dev])) as { address: string }[];
+  const [l] = JSON.parse(sh('ip', [...(n ? ['-n', ns(n)] : []), '-j', 'link', 'show', 'dev', dev])) as {
+    address: string;
+  }[];
   return mac(l.address);
 }
 
@@ -123,7 +125,16 @@ function icmpEcho(dst: Buffer, src: Buffer, sip: string, dip: string, id: number
 }
 
 /** A 10-byte virtio_net_hdr: flags, gso_type, hdr_len, gso_size, csum_start, csum_offset (little endian). */
-function vnetHdr(f: Partial<{ flags: number; gsoType: number; hdrLen: number; gsoSize: number; csumStart: number; csumOffset: number }> = {}): Buffer {
+function vnetHdr(
+  f: Partial<{
+    flags: number;
+    gsoType: number;
+    hdrLen: number;
+    gsoSize: number;
+    csumStart: number;
+    csumOffset: number;
+  }> = {},
+): Buffer {
   const h = Buffer.alloc(VNET);
   h[0] = f.flags ?? 0;
   h[1] = f.gsoType ?? 0;
@@ -162,7 +173,13 @@ class Port {
   private readonly lens: Uint32Array;
   private readonly info = new Int32Array(3);
 
-  constructor(readonly fd: number, readonly kind: number, readonly vnet: boolean, readonly slot = 2048, readonly max = 64) {
+  constructor(
+    readonly fd: number,
+    readonly kind: number,
+    readonly vnet: boolean,
+    readonly slot = 2048,
+    readonly max = 64,
+  ) {
     this.buf = Buffer.alloc(slot * max);
     this.offs = new Uint32Array(max);
     this.lens = new Uint32Array(max);
@@ -265,7 +282,11 @@ function tagged(dst: Buffer, src: Buffer, tags: [number, number][], type: number
 }
 
 const isArp = (f: Buffer, op: number, spa: string, tpa: string) =>
-  f.length >= 42 && f.readUInt16BE(12) === 0x0806 && f.readUInt16BE(20) === op && f.subarray(28, 32).equals(ip4(spa)) && f.subarray(38, 42).equals(ip4(tpa));
+  f.length >= 42 &&
+  f.readUInt16BE(12) === 0x0806 &&
+  f.readUInt16BE(20) === op &&
+  f.subarray(28, 32).equals(ip4(spa)) &&
+  f.subarray(38, 42).equals(ip4(tpa));
 
 describeRoot('packet I/O (root, real TAP and AF_PACKET)', () => {
   beforeAll(() => {
@@ -284,10 +305,18 @@ describeRoot('packet I/O (root, real TAP and AF_PACKET)', () => {
 
   afterAll(() => {
     for (const h of polls) {
-      try { nat.pollStop(h); } catch { /* best effort */ }
+      try {
+        nat.pollStop(h);
+      } catch {
+        /* best effort */
+      }
     }
     for (const fd of fds) {
-      try { nat.closeFd(fd); } catch { /* best effort */ }
+      try {
+        nat.closeFd(fd);
+      } catch {
+        /* best effort */
+      }
     }
     for (const c of children) c.kill('SIGKILL');
     cleanupPrefix(P);
@@ -299,7 +328,10 @@ describeRoot('packet I/O (root, real TAP and AF_PACKET)', () => {
     expect(tap.name).toBe(ns('tap'));
     expect(tap.ifindex).toBe(linkIndex(null, tap.name));
     const [d] = JSON.parse(sh('ip', ['-j', '-d', 'link', 'show', 'dev', tap.name])) as IpLinkJson[];
-    expect(d.linkinfo).toEqual({ info_kind: 'tun', info_data: expect.objectContaining({ type: 'tap', pi: false, vnet_hdr: true, persist: false }) });
+    expect(d.linkinfo).toEqual({
+      info_kind: 'tun',
+      info_data: expect.objectContaining({ type: 'tap', pi: false, vnet_hdr: true, persist: false }),
+    });
     expect(d.flags).not.toContain('UP');
 
     // A kernel-named TAP without vnet header disappears with its fd.
@@ -321,7 +353,9 @@ describeRoot('packet I/O (root, real TAP and AF_PACKET)', () => {
     const port = new Port(tap.fd, IO_KIND_TAP, true).start();
     const r = port.send([Buffer.concat([vnetHdr(), arpRequest(me, '198.18.1.2', '198.18.1.1')])]);
     expect(r).toEqual({ sent: 1, info: [0, 0, 0] });
-    await waitFor('the ARP reply through the moved TAP', () => port.eth().some((f) => isArp(f, 2, '198.18.1.1', '198.18.1.2')));
+    await waitFor('the ARP reply through the moved TAP', () =>
+      port.eth().some((f) => isArp(f, 2, '198.18.1.1', '198.18.1.2')),
+    );
     const i = port.eth().findIndex((f) => isArp(f, 2, '198.18.1.1', '198.18.1.2'));
     const reply = port.frames[i];
     expect(reply.subarray(0, VNET)).toEqual(Buffer.alloc(VNET)); // a plain frame: no offload to finish
@@ -334,7 +368,8 @@ describeRoot('packet I/O (root, real TAP and AF_PACKET)', () => {
     // The ARP request taught the namespace our MAC, so an echo request is answered at once.
     const data = crypto.randomBytes(56);
     port.send([Buffer.concat([vnetHdr(), icmpEcho(tapMac, me, '198.18.1.2', '198.18.1.1', 0x4242, 7, data)])]);
-    const isEchoReply = (f: Buffer) => f.length >= 42 && f.readUInt16BE(12) === 0x0800 && f[23] === 1 && f[34] === 0 && f.readUInt16BE(38) === 0x4242;
+    const isEchoReply = (f: Buffer) =>
+      f.length >= 42 && f.readUInt16BE(12) === 0x0800 && f[23] === 1 && f[34] === 0 && f.readUInt16BE(38) === 0x4242;
     await waitFor('the ICMP echo reply', () => port.eth().some(isEchoReply));
     const echo = port.eth().find(isEchoReply)!;
     expect(echo.subarray(26, 30)).toEqual(ip4('198.18.1.1'));
@@ -345,7 +380,10 @@ describeRoot('packet I/O (root, real TAP and AF_PACKET)', () => {
 
     // A bad virtio_net_hdr (hdr_len beyond the frame) is rejected alone; its neighbours are written.
     const good = Buffer.concat([vnetHdr(), arpRequest(me, '198.18.1.2', '198.18.1.1')]);
-    const bad = Buffer.concat([vnetHdr({ gsoType: 1, hdrLen: 2000, gsoSize: 1000 }), arpRequest(me, '198.18.1.2', '198.18.1.1')]);
+    const bad = Buffer.concat([
+      vnetHdr({ gsoType: 1, hdrLen: 2000, gsoSize: 1000 }),
+      arpRequest(me, '198.18.1.2', '198.18.1.1'),
+    ]);
     const before = rxPackets('n1', tap.name);
     expect(port.send([good, bad, good])).toEqual({ sent: 2, info: [0, 1, EINVAL] });
     await waitFor('two more frames received by the namespace', () => rxPackets('n1', tap.name) >= before + 2);
@@ -359,9 +397,13 @@ describeRoot('packet I/O (root, real TAP and AF_PACKET)', () => {
     const port = new Port(fd, IO_KIND_PACKET, false).start();
     portA = port;
 
-    const ping = spawn('ip', ['netns', 'exec', ns('n2'), 'ping', '-c', '1', '-W', '1', '198.18.2.9'], { stdio: 'ignore' });
+    const ping = spawn('ip', ['netns', 'exec', ns('n2'), 'ping', '-c', '1', '-W', '1', '198.18.2.9'], {
+      stdio: 'ignore',
+    });
     children.add(ping);
-    await waitFor('an ARP request from the namespace', () => port.eth().some((f) => isArp(f, 1, '198.18.2.1', '198.18.2.9')));
+    await waitFor('an ARP request from the namespace', () =>
+      port.eth().some((f) => isArp(f, 1, '198.18.2.1', '198.18.2.9')),
+    );
     ping.kill();
     expect(port.events).toBeGreaterThan(0);
     const i = port.eth().findIndex((f) => isArp(f, 1, '198.18.2.1', '198.18.2.9'));
@@ -386,7 +428,14 @@ describeRoot('packet I/O (root, real TAP and AF_PACKET)', () => {
     const src = mac('02:00:00:00:03:02');
     const marker = (k: number, size: number) => eth(BCAST, src, 0x88b5, Buffer.alloc(size - 14, k));
     const sizes = [60, 300, 61, 1000, 62];
-    expect(injectFrom('n2', ns('pb'), sizes.map((sz, k) => marker(k + 1, sz)), false)).toEqual({ sent: 5, info: [0, 0, 0] });
+    expect(
+      injectFrom(
+        'n2',
+        ns('pb'),
+        sizes.map((sz, k) => marker(k + 1, sz)),
+        false,
+      ),
+    ).toEqual({ sent: 5, info: [0, 0, 0] });
     const SLOT = 256; // room for the namespace's own IPv6 chatter (MLD reports), not for 300 or 1000 bytes
     const buf = Buffer.alloc(SLOT * 16, 0xee);
     const offs = new Uint32Array(16);
@@ -418,15 +467,39 @@ describeRoot('packet I/O (root, real TAP and AF_PACKET)', () => {
     const payload = Buffer.alloc(100, 7);
     // Tagged frames enter pa's receive path inline; the core untags the outer tag into metadata before AF_PACKET.
     // The first leaves its UDP checksum to finish: csum_start 38 counts the tag.
-    const f1 = tagged(dst(1), src, [[0x8100, (5 << 13) | 10]], 0x0800, udp4('198.18.10.1', '198.18.10.9', 4789, payload));
+    const f1 = tagged(
+      dst(1),
+      src,
+      [[0x8100, (5 << 13) | 10]],
+      0x0800,
+      udp4('198.18.10.1', '198.18.10.9', 4789, payload),
+    );
     const f2 = tagged(dst(2), src, [[0x88a8, 20]], 0x0800, udp4('198.18.20.1', '198.18.20.9', 4789, payload));
-    const f3 = tagged(dst(3), src, [[0x88a8, 20], [0x8100, 30]], 0x0800, udp4('198.18.30.1', '198.18.30.9', 4789, payload));
+    const f3 = tagged(
+      dst(3),
+      src,
+      [
+        [0x88a8, 20],
+        [0x8100, 30],
+      ],
+      0x0800,
+      udp4('198.18.30.1', '198.18.30.9', 4789, payload),
+    );
     const h1 = vnetHdr({ flags: 1, csumStart: 18 + 20, csumOffset: 6 });
-    const r = injectFrom('n2', ns('pb'), [Buffer.concat([h1, f1]), Buffer.concat([vnetHdr(), f2]), Buffer.concat([vnetHdr(), f3])], true);
+    const r = injectFrom(
+      'n2',
+      ns('pb'),
+      [Buffer.concat([h1, f1]), Buffer.concat([vnetHdr(), f2]), Buffer.concat([vnetHdr(), f3])],
+      true,
+    );
     expect(r).toEqual({ sent: 3, info: [0, 0, 0] });
     const to = (k: number) => (f: Buffer) => f.subarray(0, 6).equals(dst(k));
     await waitFor('the three tagged frames', () => [1, 2, 3].every((k) => port.eth().some(to(k))));
-    for (const [k, sent] of [[1, f1], [2, f2], [3, f3]] as const) {
+    for (const [k, sent] of [
+      [1, f1],
+      [2, f2],
+      [3, f3],
+    ] as const) {
       const i = port.eth().findIndex(to(k));
       expect(port.eth()[i]).toEqual(sent); // byte for byte what was sent, tag(s) included
       expect(port.slots[i].off).toBe(port.slots[i].slot * port.slot); // grew into the 4-byte headroom
@@ -438,16 +511,31 @@ describeRoot('packet I/O (root, real TAP and AF_PACKET)', () => {
     expect(v1.readUInt16BE(VNET + v1.readUInt16LE(6) + 2)).toBe(4789); // it points at the UDP header
     // The socket without vnet header (second test, still polling) sees the same frames, tag after the MACs.
     await waitFor('the tagged frames on the plain socket', () => [1, 2, 3].every((k) => portA.eth().some(to(k))));
-    for (const [k, sent] of [[1, f1], [2, f2], [3, f3]] as const) expect(portA.eth().find(to(k))).toEqual(sent);
+    for (const [k, sent] of [
+      [1, f1],
+      [2, f2],
+      [3, f3],
+    ] as const)
+      expect(portA.eth().find(to(k))).toEqual(sent);
 
     // Traffic of a real VLAN subinterface (tag added by veth's VLAN offload), when the kernel has 802.1Q.
-    const vlan = spawnSync('ip', ['-n', ns('n2'), 'link', 'add', 'link', ns('pb'), 'name', 'v10', 'type', 'vlan', 'id', '10'], { encoding: 'utf8' });
+    const vlan = spawnSync(
+      'ip',
+      ['-n', ns('n2'), 'link', 'add', 'link', ns('pb'), 'name', 'v10', 'type', 'vlan', 'id', '10'],
+      { encoding: 'utf8' },
+    );
     if (vlan.status === 0) {
       ipns('n2', 'addr', 'add', '198.18.11.1/24', 'dev', 'v10');
       ipns('n2', 'link', 'set', 'v10', 'up');
       ipns('n2', 'neigh', 'replace', '198.18.11.9', 'lladdr', '02:00:00:00:0b:09', 'dev', 'v10');
-      sh('ip', ['netns', 'exec', ns('n2'), process.execPath, '-e',
-        `const d=require('dgram').createSocket('udp4');d.send(Buffer.alloc(100,7),4789,'198.18.11.9',()=>d.close())`]);
+      sh('ip', [
+        'netns',
+        'exec',
+        ns('n2'),
+        process.execPath,
+        '-e',
+        `const d=require('dgram').createSocket('udp4');d.send(Buffer.alloc(100,7),4789,'198.18.11.9',()=>d.close())`,
+      ]);
       const toV = (f: Buffer) => f.subarray(0, 6).equals(mac('02:00:00:00:0b:09')) && f.length >= 18 + 28;
       await waitFor('the VLAN subinterface frame', () => port.eth().some(toV));
       const i = port.eth().findIndex(toV);
@@ -490,7 +578,18 @@ describeRoot('packet I/O (root, real TAP and AF_PACKET)', () => {
     // Link down: each frame is refused with ENETDOWN, nothing blocks; the polling socket sees the error once.
     const eventsBefore = portA.events;
     sh('ip', ['link', 'set', ns('pa'), 'down']);
-    expect(nat.sendBatch(fd, IO_KIND_PACKET, buf, new Uint32Array([offs[0], offs[2]]), new Uint32Array([lens[0], lens[2]]), 0, 2, info)).toBe(0);
+    expect(
+      nat.sendBatch(
+        fd,
+        IO_KIND_PACKET,
+        buf,
+        new Uint32Array([offs[0], offs[2]]),
+        new Uint32Array([lens[0], lens[2]]),
+        0,
+        2,
+        info,
+      ),
+    ).toBe(0);
     expect([...info]).toEqual([0, 2, ENETDOWN]);
     await waitFor('the ENETDOWN error event on the polling socket', () => portA.errors.includes(ENETDOWN));
     sh('ip', ['link', 'set', ns('pa'), 'up']);
@@ -506,7 +605,10 @@ describeRoot('packet I/O (root, real TAP and AF_PACKET)', () => {
         lastProbe = Date.now();
         expect(portA.send([arpRequest(me, '198.18.2.5', '198.18.2.1')])).toEqual({ sent: 1, info: [0, 0, 0] });
       }
-      return portA.eth().slice(n0).some((f) => isArp(f, 2, '198.18.2.1', '198.18.2.5'));
+      return portA
+        .eth()
+        .slice(n0)
+        .some((f) => isArp(f, 2, '198.18.2.1', '198.18.2.5'));
     });
     expect(portA.events).toBeGreaterThan(eventsBefore);
     closeTracked(fd);
@@ -529,13 +631,29 @@ describeRoot('packet I/O (root, real TAP and AF_PACKET)', () => {
   test('virtio_net_hdr end to end: 1 MB each way over TCP through a batch relay (veth<->veth and veth<->TAP)', async () => {
     const SLOT = 65536 + 512;
     const MAX = 32;
-    interface End { fd: number; kind: number; name: string }
-    interface Dir { from: string; frames: number; gso: number; csum: number; truncated: number; dropped: number; rejected: number; rxErr: number }
+    interface End {
+      fd: number;
+      kind: number;
+      name: string;
+    }
+    interface Dir {
+      from: string;
+      frames: number;
+      gso: number;
+      csum: number;
+      truncated: number;
+      dropped: number;
+      rejected: number;
+      rxErr: number;
+    }
 
     function relay(a: End, b: End) {
       const dirs: Dir[] = [];
       const handles: PollHandle[] = [];
-      for (const [src, dst] of [[a, b], [b, a]]) {
+      for (const [src, dst] of [
+        [a, b],
+        [b, a],
+      ]) {
         const buf = Buffer.alloc(SLOT * MAX);
         const offs = new Uint32Array(MAX);
         const lens = new Uint32Array(MAX);
@@ -543,29 +661,33 @@ describeRoot('packet I/O (root, real TAP and AF_PACKET)', () => {
         const sinfo = new Int32Array(3);
         const d: Dir = { from: src.name, frames: 0, gso: 0, csum: 0, truncated: 0, dropped: 0, rejected: 0, rxErr: 0 };
         dirs.push(d);
-        handles.push(startPoll(src.fd, () => {
-          for (let round = 0; round < 16; round++) {
-            const n = nat.recvBatch(src.fd, src.kind, buf, SLOT, MAX, offs, lens, rinfo);
-            d.truncated += rinfo[0];
-            if (rinfo[1]) d.rxErr = rinfo[1];
-            if (n === 0) break;
-            for (let i = 0; i < n; i++) {
-              if (buf[offs[i] + 1] !== 0) d.gso++;
-              if (buf[offs[i]] & 1) d.csum++;
+        handles.push(
+          startPoll(src.fd, () => {
+            for (let round = 0; round < 16; round++) {
+              const n = nat.recvBatch(src.fd, src.kind, buf, SLOT, MAX, offs, lens, rinfo);
+              d.truncated += rinfo[0];
+              if (rinfo[1]) d.rxErr = rinfo[1];
+              if (n === 0) break;
+              for (let i = 0; i < n; i++) {
+                if (buf[offs[i] + 1] !== 0) d.gso++;
+                if (buf[offs[i]] & 1) d.csum++;
+              }
+              d.frames += n;
+              nat.sendBatch(dst.fd, dst.kind, buf, offs, lens, 0, n, sinfo);
+              d.dropped += sinfo[0];
+              d.rejected += sinfo[1];
+              if (n < MAX) break;
             }
-            d.frames += n;
-            nat.sendBatch(dst.fd, dst.kind, buf, offs, lens, 0, n, sinfo);
-            d.dropped += sinfo[0];
-            d.rejected += sinfo[1];
-            if (n < MAX) break;
-          }
-        }));
+          }),
+        );
       }
       return { dirs, stop: () => handles.forEach(stopPoll) };
     }
 
     function nodeIn(n: string, script: string): { proc: ChildProcess; out: Promise<string>; ready: Promise<void> } {
-      const proc = spawn('ip', ['netns', 'exec', ns(n), process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const proc = spawn('ip', ['netns', 'exec', ns(n), process.execPath, '-e', script], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       children.add(proc);
       let out = '';
       let err = '';
@@ -594,22 +716,28 @@ describeRoot('packet I/O (root, real TAP and AF_PACKET)', () => {
     const patternSha = crypto.createHash('sha256').update(pattern).digest('hex');
 
     async function transfer(client: string, server: string, addr: string) {
-      const srv = nodeIn(server, `
+      const srv = nodeIn(
+        server,
+        `
         const net=require('net'),crypto=require('crypto');const N=${N};
         const srv=net.createServer({allowHalfOpen:true},s=>{const h=crypto.createHash('sha256');let n=0;
           s.on('data',d=>{h.update(d);n+=d.length});
           s.on('end',()=>{const out=Buffer.alloc(N);for(let i=0;i<N;i++)out[i]=(i*7+(i>>9))&255;
             s.end(out,()=>{console.log(JSON.stringify({n,sha:h.digest('hex')}));srv.close()})});
         });
-        srv.listen(5001,'${addr}',()=>console.log('ready'));`);
+        srv.listen(5001,'${addr}',()=>console.log('ready'));`,
+      );
       await srv.ready;
-      const cli = nodeIn(client, `
+      const cli = nodeIn(
+        client,
+        `
         const net=require('net'),crypto=require('crypto');const N=${N};
         const data=crypto.randomBytes(N);const sent=crypto.createHash('sha256').update(data).digest('hex');
         const h=crypto.createHash('sha256');let n=0;
         const s=net.connect({host:'${addr}',port:5001,allowHalfOpen:true},()=>s.end(data));
         s.on('data',d=>{h.update(d);n+=d.length});
-        s.on('end',()=>{console.log(JSON.stringify({sent,n,sha:h.digest('hex')}));s.destroy()});`);
+        s.on('end',()=>{console.log(JSON.stringify({sent,n,sha:h.digest('hex')}));s.destroy()});`,
+      );
       const [so, co] = await Promise.all([srv.out, cli.out]);
       const s = JSON.parse(so.split('\n').filter((l) => l.startsWith('{'))[0]);
       const c = JSON.parse(co.trim());
@@ -686,7 +814,16 @@ describeRoot('packet I/O (root, real TAP and AF_PACKET)', () => {
     throwsKind(() => send(fd, IO_KIND_TAP + 7, buf, o, l, 0, 1, info), 'RangeError');
     throwsKind(() => send(fd, IO_KIND_PACKET, buf, o, new Uint32Array(4), 0, 1, new Int32Array(1)), 'RangeError');
     // Frames out of bounds, including offset+length overflowing 32 bits, are rejections, never reads.
-    const sent = nat.sendBatch(fd, IO_KIND_PACKET, buf, new Uint32Array([4000, 0xffffff00]), new Uint32Array([200, 0x200]), 0, 2, info);
+    const sent = nat.sendBatch(
+      fd,
+      IO_KIND_PACKET,
+      buf,
+      new Uint32Array([4000, 0xffffff00]),
+      new Uint32Array([200, 0x200]),
+      0,
+      2,
+      info,
+    );
     expect(sent).toBe(0);
     expect([...info]).toEqual([0, 2, EINVAL]);
     // maxFrames 0 is a valid empty batch, and info is reset.
@@ -750,7 +887,10 @@ describeRoot('packet I/O (root, real TAP and AF_PACKET)', () => {
       });
       const u = require('dgram').createSocket('udp4');
       u.send('x', 9, '198.18.2.1', () => u.close()); // a local address: the datagram goes through lo`;
-    const res = spawnSync('ip', ['netns', 'exec', ns('n2'), process.execPath, '--expose-gc', '-e', script], { encoding: 'utf8', timeout: 10000 });
+    const res = spawnSync('ip', ['netns', 'exec', ns('n2'), process.execPath, '--expose-gc', '-e', script], {
+      encoding: 'utf8',
+      timeout: 10000,
+    });
     expect(res.stderr).toBe('');
     expect(res.status).toBe(0); // the loop emptied: no handle left behind, no abort at Worker teardown
     expect(JSON.parse(res.stdout)).toEqual({ calls: 2, ticks: 2, micro: 2, caught: 1, worker: 1 });

@@ -18,7 +18,11 @@ const it = isRoot() ? test : test.skip;
 jest.setTimeout(60_000);
 
 /** The statement of one node or edge: its line, trimmed. */
-const stmt = (dot: string, head: string) => dot.split('\n').map((l) => l.trim()).find((l) => l.startsWith(head)) ?? '';
+const stmt = (dot: string, head: string) =>
+  dot
+    .split('\n')
+    .map((l) => l.trim())
+    .find((l) => l.startsWith(head)) ?? '';
 
 beforeAll(() => {
   if (!isRoot()) return;
@@ -47,9 +51,12 @@ it('before apply, without netmgrd, every object is drawn pending', () => {
   assertValidDot(r.stdout);
   expect(r.stdout).toContain('label="netmgrd is not running: kernel bridges only"');
   expect(stmt(r.stdout, `"bridge:${BR}" [`)).toMatch(/198\.18\.70\.254\/24\\npending", style="dashed"\];$/);
-  expect(stmt(r.stdout, `"bridge:${BR}" -- "if:/${P}-p1" [`)).toBe(`"bridge:${BR}" -- "if:/${P}-p1" [label="port 2\\naccess VLAN 10\\npending", style="dashed"];`);
+  expect(stmt(r.stdout, `"bridge:${BR}" -- "if:/${P}-p1" [`)).toBe(
+    `"bridge:${BR}" -- "if:/${P}-p1" [label="port 2\\naccess VLAN 10\\npending", style="dashed"];`,
+  );
   expect(stmt(r.stdout, `"if:${P}-n3/${P}-a" -- "if:${P}-n4/${P}-b" [`)).toContain('veth\\npending');
-  for (const n of [1, 2, 3, 4]) expect(r.stdout).toContain(`label="namespace ${P}-n${n} (pending)", style="rounded,dashed"`);
+  for (const n of [1, 2, 3, 4])
+    expect(r.stdout).toContain(`label="namespace ${P}-n${n} (pending)", style="rounded,dashed"`);
 });
 
 it('after apply with netmgrd running, the same topology is drawn live', async () => {
@@ -62,10 +69,18 @@ it('after apply with netmgrd running, the same topology is drawn live', async ()
   assertValidDot(r.stdout);
   expect(r.stdout).not.toContain('pending');
   expect(r.stdout).not.toContain('dashed');
-  expect(stmt(r.stdout, `"bridge:${BR}" [`)).toBe(`"bridge:${BR}" [shape="box3d", label="${BR}\\nbridge, userspace datapath, policy learning\\n198.18.70.254/24"];`);
-  expect(stmt(r.stdout, `"bridge:${BR}" -- "if:${P}-n2/${P}-i2" [`)).toBe(`"bridge:${BR}" -- "if:${P}-n2/${P}-i2" [label="port 1"];`);
-  expect(stmt(r.stdout, `"bridge:${BR}" -- "if:/${P}-p1" [`)).toBe(`"bridge:${BR}" -- "if:/${P}-p1" [label="port 2\\naccess VLAN 10"];`);
-  expect(stmt(r.stdout, `"if:${P}-n2/${P}-i2" [`)).toBe(`"if:${P}-n2/${P}-i2" [label="${P}-i2\\ninternal port\\n198.18.70.2/24"];`);
+  expect(stmt(r.stdout, `"bridge:${BR}" [`)).toBe(
+    `"bridge:${BR}" [shape="box3d", label="${BR}\\nbridge, userspace datapath, policy learning\\n198.18.70.254/24"];`,
+  );
+  expect(stmt(r.stdout, `"bridge:${BR}" -- "if:${P}-n2/${P}-i2" [`)).toBe(
+    `"bridge:${BR}" -- "if:${P}-n2/${P}-i2" [label="port 1"];`,
+  );
+  expect(stmt(r.stdout, `"bridge:${BR}" -- "if:/${P}-p1" [`)).toBe(
+    `"bridge:${BR}" -- "if:/${P}-p1" [label="port 2\\naccess VLAN 10"];`,
+  );
+  expect(stmt(r.stdout, `"if:${P}-n2/${P}-i2" [`)).toBe(
+    `"if:${P}-n2/${P}-i2" [label="${P}-i2\\ninternal port\\n198.18.70.2/24"];`,
+  );
   expect(stmt(r.stdout, `"if:/${P}-p1" -- "if:${P}-n1/${P}-h1" [`)).toContain('[label="veth", style="bold"]');
   expect(stmt(r.stdout, `"if:${P}-n3/${P}-a" [`)).toContain('198.18.71.1/24');
   expect(stmt(r.stdout, `"if:${P}-n4/${P}-b" [`)).toContain('198.18.71.2/24');

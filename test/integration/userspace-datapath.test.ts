@@ -46,11 +46,18 @@ beforeAll(async () => {
   sh('ip', ['-n', `${P}-h4`, 'link', 'set', `${P}-sp`, 'up']);
   writeUnits(units, {
     // Ports are numbered in unit-name order: -a 1, -b 2, -c 3, -s 4; the bridge itself is 0.
-    [BR]: `[unit]\ntype = "bridge"\n[bridge]\ndatapath = "userspace"\npolicy = "flows"\n[ipv4]\naddresses = ["${NET}.254/24"]\n` +
+    [BR]:
+      `[unit]\ntype = "bridge"\n[bridge]\ndatapath = "userspace"\npolicy = "flows"\n[ipv4]\naddresses = ["${NET}.254/24"]\n` +
       '[[bridge.flow]]\nmatch = "in_port(3),eth()"\nactions = "0"\n' +
       '[[bridge.flow]]\nmatch = "in_port(0),eth()"\nactions = "3"\n',
-    [`${P}-a`]: port(`${P}-a`, `kind = "veth"\nnamespace = "${P}-h1"\npeer = "${P}-pa"\n[ipv4]\naddresses = ["${NET}.1/24"]\n`),
-    [`${P}-b`]: port(`${P}-b`, `kind = "veth"\nnamespace = "${P}-h2"\npeer = "${P}-pb"\n[ipv4]\naddresses = ["${NET}.2/24"]\n`),
+    [`${P}-a`]: port(
+      `${P}-a`,
+      `kind = "veth"\nnamespace = "${P}-h1"\npeer = "${P}-pa"\n[ipv4]\naddresses = ["${NET}.1/24"]\n`,
+    ),
+    [`${P}-b`]: port(
+      `${P}-b`,
+      `kind = "veth"\nnamespace = "${P}-h2"\npeer = "${P}-pb"\n[ipv4]\naddresses = ["${NET}.2/24"]\n`,
+    ),
     [`${P}-c`]: port(`${P}-c`, `kind = "internal"\nnamespace = "${P}-h3"\n[ipv4]\naddresses = ["${NET}.3/24"]\n`),
     [`${P}-s`]: port(`${P}-s`, 'kind = "system"\n'),
   });
@@ -77,11 +84,15 @@ it('netmgrd applies the units: namespaces, veths, the bridge TAP with its addres
   expect(netmgr(['apply', '--dir', units], daemon.env).stdout).toBe('No changes.\n');
   const show = JSON.parse(dpctl(['show', '--json']).stdout);
   expect(show[0].ports.map((p: { no: number; name: string; type: string }) => `${p.no}:${p.name}:${p.type}`)).toEqual([
-    `0:${BR}:internal`, `1:${P}-a:netdev`, `2:${P}-b:netdev`, `3:${P}-c:internal`, `4:${P}-s:netdev`,
+    `0:${BR}:internal`,
+    `1:${P}-a:netdev`,
+    `2:${P}-b:netdev`,
+    `3:${P}-c:internal`,
+    `4:${P}-s:netdev`,
   ]);
 });
 
-it('a host on an internal port reaches the bridge\'s own address', () => {
+it("a host on an internal port reaches the bridge's own address", () => {
   expect(ping(`${P}-h3`, `${NET}.254`)).toBe(true);
 });
 
@@ -118,26 +129,55 @@ it('ARP flows both ways resolve neighbours; ICMP needs icmp(), explained; then p
   for (const f of icmp) expect(f.packets).toBeGreaterThanOrEqual(3);
   const text = dpctl(['dump-flows', BR]).stdout;
   // Like ovs-dpctl, fully wildcarded attributes (icmp()) are shown only with -m.
-  expect(text).toMatch(/in_port\(1\),eth\(\),eth_type\(0x0800\),ipv4\(proto=1\), packets:\d+, bytes:\d+, used:[0-9.]+s, actions:2/);
+  expect(text).toMatch(
+    /in_port\(1\),eth\(\),eth_type\(0x0800\),ipv4\(proto=1\), packets:\d+, bytes:\d+, used:[0-9.]+s, actions:2/,
+  );
 });
 
 it('TCP 8080 flows with tcp_flags carry a connection from h2 to a server in h1; counters advance', async () => {
   for (const flag of ['0x1/0x1', '0x2/0x2', '0x4/0x4', '0x10/0x10']) {
-    expect(dpctl(['add-flow', BR, `in_port(2),eth(),eth_type(0x800),ipv4(proto=6),tcp(dst=8080),tcp_flags(${flag})`, '1']).code).toBe(0);
-    expect(dpctl(['add-flow', BR, `in_port(1),eth(),eth_type(0x800),ipv4(proto=6),tcp(src=8080),tcp_flags(${flag})`, '2']).code).toBe(0);
+    expect(
+      dpctl(['add-flow', BR, `in_port(2),eth(),eth_type(0x800),ipv4(proto=6),tcp(dst=8080),tcp_flags(${flag})`, '1'])
+        .code,
+    ).toBe(0);
+    expect(
+      dpctl(['add-flow', BR, `in_port(1),eth(),eth_type(0x800),ipv4(proto=6),tcp(src=8080),tcp_flags(${flag})`, '2'])
+        .code,
+    ).toBe(0);
   }
-  const server = spawn('ip', ['netns', 'exec', `${P}-h1`, process.execPath, '-e',
-    `require('net').createServer((s) => s.pipe(s)).listen(8080, '${NET}.1', () => console.log('listening'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const server = spawn(
+    'ip',
+    [
+      'netns',
+      'exec',
+      `${P}-h1`,
+      process.execPath,
+      '-e',
+      `require('net').createServer((s) => s.pipe(s)).listen(8080, '${NET}.1', () => console.log('listening'))`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   try {
     await new Promise<void>((resolve) => server.stdout.once('data', () => resolve()));
     // 1 MB echoed back: offloaded segments (TSO, partial checksums) cross the switch both ways.
-    const client = spawnSync('ip', ['netns', 'exec', `${P}-h2`, process.execPath, '-e', `
+    const client = spawnSync(
+      'ip',
+      [
+        'netns',
+        'exec',
+        `${P}-h2`,
+        process.execPath,
+        '-e',
+        `
       const s = require('net').connect(8080, '${NET}.1');
       const data = Buffer.alloc(1 << 20, 7); let got = 0;
       s.on('connect', () => s.write(data));
       s.on('data', (d) => { got += d.length; if (got >= data.length) { console.log('echoed ' + got); process.exit(0); } });
       s.on('error', (e) => { console.error(e.message); process.exit(1); });
-      setTimeout(() => { console.error('timeout after ' + got); process.exit(1); }, 10000);`], { encoding: 'utf8' });
+      setTimeout(() => { console.error('timeout after ' + got); process.exit(1); }, 10000);`,
+      ],
+      { encoding: 'utf8' },
+    );
     expect(client.stderr).toBe('');
     expect(client.stdout).toContain(`echoed ${1 << 20}`);
   } finally {
@@ -145,7 +185,9 @@ it('TCP 8080 flows with tcp_flags carry a connection from h2 to a server in h1; 
   }
   const tcp = dumpFlows().filter((f) => f.match.includes('tcp('));
   expect(tcp).toHaveLength(8);
-  const ack = tcp.filter((f) => f.match.includes('tcp_flags(+ack)') || f.match.includes('0x10/0x10') || f.match.includes('ack'));
+  const ack = tcp.filter(
+    (f) => f.match.includes('tcp_flags(+ack)') || f.match.includes('0x10/0x10') || f.match.includes('ack'),
+  );
   expect(ack.reduce((n, f) => n + f.packets, 0)).toBeGreaterThan(10);
   const show = JSON.parse(dpctl(['show', BR, '--json']).stdout)[0];
   expect(show.stats.hit).toBeGreaterThan(20);
@@ -169,14 +211,17 @@ it('mod-flow changes actions, --clear zeroes counters, --may-create adds a missi
   expect(find('in_port(1),eth(),eth_type(0x0800),ipv4(proto=17)')).toBeDefined();
 });
 
-it('del-flow and del-flows remove flows; the next apply puts the units\' flows back', () => {
+it("del-flow and del-flows remove flows; the next apply puts the units' flows back", () => {
   expect(dpctl(['del-flow', BR, 'in_port(1),eth(),eth_type(0x806),arp()']).code).toBe(0);
   expect(dpctl(['del-flow', BR, 'in_port(1),eth(),eth_type(0x806),arp()']).code).toBe(2);
   expect(dpctl(['del-flows', BR]).code).toBe(0);
   expect(dumpFlows()).toEqual([]);
   const r = netmgr(['apply', '--dir', units], daemon!.env);
   expect(r.code).toBe(0);
-  expect(dumpFlows().map((f) => `${f.match} -> ${f.actions}`)).toEqual(['in_port(3),eth() -> 0', 'in_port(0),eth() -> 3']);
+  expect(dumpFlows().map((f) => `${f.match} -> ${f.actions}`)).toEqual([
+    'in_port(3),eth() -> 0',
+    'in_port(0),eth() -> 3',
+  ]);
   expect(ping(`${P}-h3`, `${NET}.254`)).toBe(true);
 });
 

@@ -19,7 +19,12 @@ let daemon: TestDaemon | undefined;
 const it = isRoot() ? test : test.skip;
 jest.setTimeout(180_000);
 
-interface PortStats { rxPackets: number; rxErrors: number; txPackets: number; txErrors: number }
+interface PortStats {
+  rxPackets: number;
+  rxErrors: number;
+  txPackets: number;
+  txErrors: number;
+}
 function portStats(no: number): PortStats {
   const r = netmgr(['dpctl', 'show', BR, '--json'], daemon!.env);
   expect(r.code).toBe(0);
@@ -31,7 +36,8 @@ beforeAll(async () => {
   const port = (name: string, ns: string, addr: string) =>
     `[unit]\ntype = "port"\n[port]\nbridge = "${BR}"\nkind = "veth"\nnamespace = "${ns}"\npeer = "${name}p"\n[ipv4]\naddresses = ["${addr}/24"]\n`;
   writeUnits(units, {
-    [BR]: '[unit]\ntype = "bridge"\n[bridge]\ndatapath = "userspace"\npolicy = "flows"\n' +
+    [BR]:
+      '[unit]\ntype = "bridge"\n[bridge]\ndatapath = "userspace"\npolicy = "flows"\n' +
       '[[bridge.flow]]\nmatch = "in_port(1),eth()"\nactions = "2"\n[[bridge.flow]]\nmatch = "in_port(2),eth()"\nactions = "1"\n',
     [`${P}-a`]: port(`${P}-a`, `${P}-h1`, `${NET}.1`),
     [`${P}-b`]: port(`${P}-b`, `${P}-h2`, `${NET}.2`),
@@ -50,12 +56,27 @@ it(`keeps forwarding good traffic and counts the bad through ${FRAMES} malformed
   const before = portStats(1);
   const before2 = portStats(2);
   // Good traffic for the whole run: a ping every 20 ms from the other host.
-  const pinger = spawn('ip', ['netns', 'exec', `${P}-h2`, 'ping', '-i', '0.02', '-W', '1', `${NET}.1`], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const pinger = spawn('ip', ['netns', 'exec', `${P}-h2`, 'ping', '-i', '0.02', '-W', '1', `${NET}.1`], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   let pingOut = '';
   pinger.stdout.on('data', (d: Buffer) => (pingOut += d.toString()));
   let summary: { sent: number; malformedSent: number; goodSent: number; byCategory: Record<string, { sent: number }> };
   try {
-    const inj = spawnSync('ip', ['netns', 'exec', `${P}-h1`, process.execPath, path.join(REPO, 'test', 'helpers', 'inject-frames.js'), `${P}-ap`, String(FRAMES), '20261121'], { encoding: 'utf8', maxBuffer: 1 << 20 });
+    const inj = spawnSync(
+      'ip',
+      [
+        'netns',
+        'exec',
+        `${P}-h1`,
+        process.execPath,
+        path.join(REPO, 'test', 'helpers', 'inject-frames.js'),
+        `${P}-ap`,
+        String(FRAMES),
+        '20261121',
+      ],
+      { encoding: 'utf8', maxBuffer: 1 << 20 },
+    );
     expect(inj.stderr).toBe('');
     summary = JSON.parse(inj.stdout);
   } finally {
@@ -68,7 +89,8 @@ it(`keeps forwarding good traffic and counts the bad through ${FRAMES} malformed
   }
   expect(daemon!.alive()).toBe(true);
   // Every category reached the switch: the kernel let each kind through at least sometimes.
-  for (const cat of ['runt', 'vlan', 'ipv4', 'tcp', 'udp', 'ipv6', 'vnet', 'big']) expect(summary.byCategory[cat].sent).toBeGreaterThan(0);
+  for (const cat of ['runt', 'vlan', 'ipv4', 'tcp', 'udp', 'ipv6', 'vnet', 'big'])
+    expect(summary.byCategory[cat].sent).toBeGreaterThan(0);
   expect(summary.malformedSent).toBeGreaterThan(FRAMES / 2);
 
   const after = portStats(1);

@@ -21,12 +21,25 @@ const UNIT = '/lib/systemd/system/netmgr.service';
 const MAN_PAGES = ['/usr/share/man/man8/netmgr.8.gz', '/usr/share/man/man5/netmgr.units.5.gz'];
 const EXAMPLES = '/usr/share/doc/netmgr/examples';
 /** Everything the package or its maintainer scripts may create; all of it must be gone after the purge. */
-const LEFTOVERS = [LIB, '/etc/netmgr', '/var/lib/netmgr', '/usr/bin/netmgr', UNIT, '/usr/share/doc/netmgr', ...MAN_PAGES,
-  '/etc/systemd/system/multi-user.target.wants/netmgr.service', '/var/lib/systemd/deb-systemd-helper-enabled/netmgr.service.dsh-also'];
+const LEFTOVERS = [
+  LIB,
+  '/etc/netmgr',
+  '/var/lib/netmgr',
+  '/usr/bin/netmgr',
+  UNIT,
+  '/usr/share/doc/netmgr',
+  ...MAN_PAGES,
+  '/etc/systemd/system/multi-user.target.wants/netmgr.service',
+  '/var/lib/systemd/deb-systemd-helper-enabled/netmgr.service.dsh-also',
+];
 
 const BUILD_TIMEOUT_MS = 15 * 60 * 1000;
 
-function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeout?: number } = {}): SpawnSyncReturns<string> {
+function run(
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeout?: number } = {},
+): SpawnSyncReturns<string> {
   return spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20, ...opts });
 }
 
@@ -46,8 +59,20 @@ function packageStatus(): string {
 const known = (status: string): boolean => status !== '' && !status.endsWith(' not-installed');
 
 /** Top-level entries of the project that never go into the build copy (generated, or the CI's own output). */
-const NOT_COPIED = new Set(['node_modules', 'build', 'dist', '.git', '.cache', '.ci/out', 'bench/out', 'test/vm/.out',
-  'debian/netmgr', 'debian/.debhelper', 'debian/files', 'debian/debhelper-build-stamp']);
+const NOT_COPIED = new Set([
+  'node_modules',
+  'build',
+  'dist',
+  '.git',
+  '.cache',
+  '.ci/out',
+  'bench/out',
+  'test/vm/.out',
+  'debian/netmgr',
+  'debian/.debhelper',
+  'debian/files',
+  'debian/debhelper-build-stamp',
+]);
 
 /** dpkg-buildpackage in a copy of the project; returns the path of the netmgr .deb it wrote. */
 function buildDeb(workDir: string): string {
@@ -61,7 +86,10 @@ function buildDeb(workDir: string): string {
   });
   // The build needs the dev tools of `npm ci` (TypeScript): use the project's own node_modules.
   fs.symlinkSync(fs.realpathSync(path.join(REPO, 'node_modules')), path.join(src, 'node_modules'));
-  ok(run('dpkg-buildpackage', ['-b', '-us', '-uc'], { cwd: src, timeout: BUILD_TIMEOUT_MS - 60_000 }), 'dpkg-buildpackage -b -us -uc');
+  ok(
+    run('dpkg-buildpackage', ['-b', '-us', '-uc'], { cwd: src, timeout: BUILD_TIMEOUT_MS - 60_000 }),
+    'dpkg-buildpackage -b -us -uc',
+  );
   const debs = fs.readdirSync(workDir).filter((f) => /^netmgr_.*\.deb$/.test(f));
   if (debs.length !== 1) throw new Error(`expected one netmgr_*.deb in ${workDir}, found ${JSON.stringify(debs)}`);
   return path.join(workDir, debs[0]);
@@ -72,7 +100,9 @@ function buildDeb(workDir: string): string {
  * is not): what the package must ship, and nothing else.
  */
 function productionModules(): string[] {
-  const lock = JSON.parse(fs.readFileSync(path.join(REPO, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
+  const lock = JSON.parse(fs.readFileSync(path.join(REPO, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, { dev?: boolean }>;
+  };
   return Object.entries(lock.packages)
     .filter(([key, meta]) => key.startsWith('node_modules/') && !meta.dev && fs.existsSync(path.join(REPO, key)))
     .map(([key]) => key)
@@ -149,7 +179,13 @@ describeRoot('Debian package: install, use, purge', () => {
       expect(fs.existsSync(path.join(LIB, f))).toBe(true);
     }
     expect(installedModules(LIB)).toEqual(productionModules());
-    const addon = ok(run(process.execPath, ['-e', `console.log(Object.keys(require('${LIB}/build/Release/netmgr_native.node')).includes('sdNotify'))`]), 'load the addon');
+    const addon = ok(
+      run(process.execPath, [
+        '-e',
+        `console.log(Object.keys(require('${LIB}/build/Release/netmgr_native.node')).includes('sdNotify'))`,
+      ]),
+      'load the addon',
+    );
     expect(addon.trim()).toBe('true');
   });
 
@@ -164,7 +200,9 @@ describeRoot('Debian package: install, use, purge', () => {
    */
   test.each(MAN_PAGES)('man renders %s without a warning (groff -ww)', (page) => {
     expect(fs.existsSync(page)).toBe(true);
-    const r = run('man', ['--warnings=w', '-E', 'UTF-8', '-l', '-Tutf8', page], { env: { ...process.env, LC_ALL: 'C.UTF-8', MANROFFSEQ: '', MANWIDTH: '80' } });
+    const r = run('man', ['--warnings=w', '-E', 'UTF-8', '-l', '-Tutf8', page], {
+      env: { ...process.env, LC_ALL: 'C.UTF-8', MANROFFSEQ: '', MANWIDTH: '80' },
+    });
     expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: '' });
     // It was formatted (bold and underline come as overstrike: char, backspace, char).
     // eslint-disable-next-line no-control-regex -- a backspace is exactly what overstrike formatting is made of
@@ -183,7 +221,10 @@ describeRoot('Debian package: install, use, purge', () => {
 
   test('netmgr apply of the empty /etc/netmgr changes nothing (and keeps its state in /var/lib/netmgr)', () => {
     const r = run('netmgr', ['apply']);
-    expect({ status: r.status, stdout: r.stdout }).toEqual({ status: 0, stdout: expect.stringContaining('No changes.') });
+    expect({ status: r.status, stdout: r.stdout }).toEqual({
+      status: 0,
+      stdout: expect.stringContaining('No changes.'),
+    });
     expect(fs.existsSync('/var/lib/netmgr')).toBe(true);
   });
 

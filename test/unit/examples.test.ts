@@ -4,13 +4,26 @@ import * as path from 'path';
 import { parseUnits, readUnitDir } from '../../src/units';
 
 const ROOT = path.resolve(__dirname, '..', '..', 'examples');
-const sets = fs.readdirSync(ROOT).filter((d) => fs.statSync(path.join(ROOT, d)).isDirectory() && fs.readdirSync(path.join(ROOT, d)).some((f) => f.endsWith('.toml')));
+const sets = fs
+  .readdirSync(ROOT)
+  .filter(
+    (d) =>
+      fs.statSync(path.join(ROOT, d)).isDirectory() &&
+      fs.readdirSync(path.join(ROOT, d)).some((f) => f.endsWith('.toml')),
+  );
 
 test('there are example unit sets', () => {
   expect(sets).toEqual(
     expect.arrayContaining([
-      'veth-pair', 'static-flows', 'kernel-flows', 'unmanaged-switch', 'unmanaged-switch-nics', 'switch-and-host',
-      'bridge-veths', 'ovs-veths', 'internal-ports',
+      'veth-pair',
+      'static-flows',
+      'kernel-flows',
+      'unmanaged-switch',
+      'unmanaged-switch-nics',
+      'switch-and-host',
+      'bridge-veths',
+      'ovs-veths',
+      'internal-ports',
     ]),
   );
 });

@@ -39,7 +39,12 @@ function section(name: string): string[] {
 }
 
 /** A macro line (`.BR \-s ", " \-\-statistics`) or text line as the words it shows, quotes dropped. */
-const text = (line: string): string => line.replace(/^\.[A-Z]+\s*/, '').replace(/"/g, '').replace(/\s+/g, ' ').trim();
+const text = (line: string): string =>
+  line
+    .replace(/^\.[A-Z]+\s*/, '')
+    .replace(/"/g, '')
+    .replace(/\s+/g, ' ')
+    .trim();
 
 /** Options in a piece of text: `--long-name` and `-x`, not the dash inside `add-flow` or `mtu 1400 -> 1500`. */
 const optionsIn = (s: string): string[] => [...s.matchAll(/(?:^|[^\w-])(--?[a-zA-Z][\w-]*)/g)].map((m) => m[1]);
@@ -89,7 +94,9 @@ function acceptedOptions(): string[] {
   const out = new Set<string>();
   for (const f of fs.readdirSync(path.join(SRC, 'cli')).filter((n) => n.endsWith('.ts'))) {
     const src = fs.readFileSync(path.join(SRC, 'cli', f), 'utf8');
-    for (const m of src.matchAll(/['"]?([a-z][a-z-]*)['"]?\s*:\s*\{\s*type:\s*'(?:boolean|string)'(?:\s*,\s*short:\s*'(\w)')?/g)) {
+    for (const m of src.matchAll(
+      /['"]?([a-z][a-z-]*)['"]?\s*:\s*\{\s*type:\s*'(?:boolean|string)'(?:\s*,\s*short:\s*'(\w)')?/g,
+    )) {
       out.add(`--${m[1]}`);
       if (m[2]) out.add(`-${m[2]}`);
     }
@@ -114,19 +121,28 @@ describe('man/netmgr.8: commands and options', () => {
     expect(COMMANDS.length).toBeGreaterThan(10);
   });
 
-  test.each([...COMMANDS.map((c) => c.name), 'version', 'help'].map((n) => [n]))('command %s is in SYNOPSIS and COMMANDS', (name) => {
-    expect(synopsis.some((e) => e.tokens[0] === 'netmgr' && e.names.includes(name))).toBe(true);
-    expect(commandItems.some((it) => it.tag.split(' ')[0] === name)).toBe(true);
-  });
+  test.each([...COMMANDS.map((c) => c.name), 'version', 'help'].map((n) => [n]))(
+    'command %s is in SYNOPSIS and COMMANDS',
+    (name) => {
+      expect(synopsis.some((e) => e.tokens[0] === 'netmgr' && e.names.includes(name))).toBe(true);
+      expect(commandItems.some((it) => it.tag.split(' ')[0] === name)).toBe(true);
+    },
+  );
 
-  test.each(COMMANDS.map((c) => [c.name, c]))('every option in the usage of %s is in its SYNOPSIS and in OPTIONS', (name, c) => {
-    const opts = usageOptions(c.usage);
-    const synopsisText = synopsis.filter((e) => e.names.includes(name)).map((e) => e.words).join(' ');
-    for (const opt of opts) {
-      expect({ opt, inSynopsis: optionsIn(synopsisText).includes(opt) }).toEqual({ opt, inSynopsis: true });
-      expect({ opt, inOptions: optionItem(opt) !== undefined }).toEqual({ opt, inOptions: true });
-    }
-  });
+  test.each(COMMANDS.map((c) => [c.name, c]))(
+    'every option in the usage of %s is in its SYNOPSIS and in OPTIONS',
+    (name, c) => {
+      const opts = usageOptions(c.usage);
+      const synopsisText = synopsis
+        .filter((e) => e.names.includes(name))
+        .map((e) => e.words)
+        .join(' ');
+      for (const opt of opts) {
+        expect({ opt, inSynopsis: optionsIn(synopsisText).includes(opt) }).toEqual({ opt, inSynopsis: true });
+        expect({ opt, inOptions: optionItem(opt) !== undefined }).toEqual({ opt, inOptions: true });
+      }
+    },
+  );
 
   test('an option only one command has names that command in its OPTIONS item', () => {
     const users = new Map<string, string[]>();
@@ -180,7 +196,9 @@ describe('man/netmgr.8: exit status, environment, files, signals', () => {
       for (const m of s.text.matchAll(/\benv\.([A-Z][A-Z0-9_]+)/g)) vars.add(m[1]);
       for (const m of s.text.matchAll(/\benv\[['"]([A-Z][A-Z0-9_]+)['"]\]/g)) vars.add(m[1]);
     }
-    expect([...vars]).toEqual(expect.arrayContaining(['NETMGR_DIR', 'NETMGR_STATE_DIR', 'NETMGR_SOCKET', 'NOTIFY_SOCKET', 'JOURNAL_STREAM']));
+    expect([...vars]).toEqual(
+      expect.arrayContaining(['NETMGR_DIR', 'NETMGR_STATE_DIR', 'NETMGR_SOCKET', 'NOTIFY_SOCKET', 'JOURNAL_STREAM']),
+    );
     const documented = items(section('ENVIRONMENT')).map((it) => it.tag);
     expect([...vars].filter((v) => !documented.includes(v))).toEqual([]);
   });
@@ -197,7 +215,17 @@ describe('man/netmgr.8: exit status, environment, files, signals', () => {
     const d = resolvePaths({});
     const names = new Set<string>();
     for (const s of sources) for (const m of s.text.matchAll(/\b[A-Z_]+_FILE = '([^']+)'/g)) names.add(m[1]);
-    expect([...names]).toEqual(expect.arrayContaining(['owned.json', 'journal.jsonl', 'apply.lock', 'kernel-bridges.json', 'applied.json', 'confirm.json', DAEMON_CONFIG_FILE]));
+    expect([...names]).toEqual(
+      expect.arrayContaining([
+        'owned.json',
+        'journal.jsonl',
+        'apply.lock',
+        'kernel-bridges.json',
+        'applied.json',
+        'confirm.json',
+        DAEMON_CONFIG_FILE,
+      ]),
+    );
     const files = items(section('FILES')).map((it) => it.tag);
     const where = (n: string) => path.join(n === DAEMON_CONFIG_FILE ? d.unitDir : d.stateDir, n);
     expect([...names].map(where).filter((f) => !files.includes(f))).toEqual([]);
@@ -285,7 +313,19 @@ describe('man/netmgr.8: STATUS JSON', () => {
 
   test('names the schema, the object states, triggers and results', () => {
     expect(doc).toContain('netmgr.status/1');
-    for (const w of ['realised', 'pending', 'drifted', 'failed', 'start', 'watch', 'reload', 'apply', 'rollback', 'confirm-timeout']) expect(doc).toContain(w);
+    for (const w of [
+      'realised',
+      'pending',
+      'drifted',
+      'failed',
+      'start',
+      'watch',
+      'reload',
+      'apply',
+      'rollback',
+      'confirm-timeout',
+    ])
+      expect(doc).toContain(w);
     for (const w of ['applied', 'unchanged', 'invalid', 'deferred', 'skipped', 'rolled-back']) expect(doc).toContain(w);
   });
 });
@@ -303,7 +343,10 @@ describe('both man pages render without warnings', () => {
   // man-db's `-w` prints the page's location instead of rendering it, so `man -l -ww` checks nothing; --warnings
   // renders the page at 80 columns with groff's warnings on (this is where "can't break line" shows).
   (groff && man ? test.each : test.skip.each)([[MAN8], [MAN5]])('man --warnings=all -l %s at 80 columns', (file) => {
-    const r = spawnSync('man', ['--warnings=all', '-l', file], { encoding: 'utf8', env: { ...process.env, MANWIDTH: '80', MANPAGER: 'cat', PAGER: 'cat' } });
+    const r = spawnSync('man', ['--warnings=all', '-l', file], {
+      encoding: 'utf8',
+      env: { ...process.env, MANWIDTH: '80', MANPAGER: 'cat', PAGER: 'cat' },
+    });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^NAME$/m);

@@ -8,12 +8,18 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 const REPO = path.resolve(__dirname, '..', '..');
-const readmeCommand = (n: number): string => execFileSync(process.execPath, [path.join(REPO, 'scripts', 'readme-command.js'), String(n)], { encoding: 'utf8' }).trim();
+const readmeCommand = (n: number): string =>
+  execFileSync(process.execPath, [path.join(REPO, 'scripts', 'readme-command.js'), String(n)], {
+    encoding: 'utf8',
+  }).trim();
 
 /** Package names, one per line, `#` comments dropped. */
 function listedPackages(): string[] {
   const text = fs.readFileSync(path.join(REPO, 'test', 'packages.txt'), 'utf8');
-  return text.split('\n').map((l) => l.replace(/#.*/, '').trim()).filter((l) => l !== '');
+  return text
+    .split('\n')
+    .map((l) => l.replace(/#.*/, '').trim())
+    .filter((l) => l !== '');
 }
 
 /** Build-Depends as lists of alternatives, names only (versions and architecture qualifiers dropped). */
@@ -21,7 +27,10 @@ function buildDepends(): string[][] {
   const control = fs.readFileSync(path.join(REPO, 'debian', 'control'), 'utf8');
   const m = /^Build-Depends:((?:.*)(?:\n[ \t].*)*)/m.exec(control.replace(/^#.*\n/gm, ''));
   if (!m) throw new Error('debian/control has no Build-Depends');
-  return m[1].split(',').map((d) => d.trim()).filter((d) => d !== '')
+  return m[1]
+    .split(',')
+    .map((d) => d.trim())
+    .filter((d) => d !== '')
     .map((d) => d.split('|').map((alt) => alt.trim().split(/[\s(:[<]/)[0]));
 }
 

@@ -93,7 +93,17 @@ function parseTap(tapLines) {
   return pending.get(0) ?? [];
 }
 
-const result = { passed: 0, failed: 0, skipped: 0, todo: 0, tests: [], files: [], notes: [], verdict: null, error: null };
+const result = {
+  passed: 0,
+  failed: 0,
+  skipped: 0,
+  todo: 0,
+  tests: [],
+  files: [],
+  notes: [],
+  verdict: null,
+  error: null,
+};
 const add = (file, name, status, detail) => {
   result.tests.push({ file, name, status, ...(detail ? { detail } : {}) });
   if (status === 'pass') result.passed++;
@@ -146,8 +156,7 @@ for (const line of lines) {
     began = true;
     const up = /uptime=([\d.]+)/.exec(rest);
     if (up) result.guestBootSeconds = Number(up[1]);
-  }
-  else if (kind === 'FILE') cur = { file: rest, tap: [], rc: null, seconds: null };
+  } else if (kind === 'FILE') cur = { file: rest, tap: [], rc: null, seconds: null };
   else if (kind === 'END' && cur) {
     const e = /rc=(\d+) seconds=([\d.]+)/.exec(rest);
     cur.rc = e ? Number(e[1]) : null;
@@ -165,45 +174,67 @@ if (cur) finishFile(cur, true);
 function finishFile(f, unfinished = false) {
   const failures = collect(f.file, parseTap(f.tap), f.file);
   // A file that failed to load is one test named by its path; its stderr (the SyntaxError...) came as comments.
-  const comments = f.tap.filter((l) => /^# /.test(l) && !/^# (Subtest|tests|suites|pass|fail|cancelled|skipped|todo|duration_ms)\b/.test(l));
+  const comments = f.tap.filter(
+    (l) => /^# /.test(l) && !/^# (Subtest|tests|suites|pass|fail|cancelled|skipped|todo|duration_ms)\b/.test(l),
+  );
   for (const t of result.tests) {
-    if (t.file === f.file && t.status === 'fail' && /\.js$/.test(t.name) && comments.length) t.detail = `${t.detail ?? ''}\n${comments.slice(0, 12).join('\n')}`.trim();
+    if (t.file === f.file && t.status === 'fail' && /\.js$/.test(t.name) && comments.length)
+      t.detail = `${t.detail ?? ''}\n${comments.slice(0, 12).join('\n')}`.trim();
   }
   const before = result.tests.filter((t) => t.file === f.file);
   if (unfinished) {
     add(f.file, `${f.file} (did not finish: the VM stopped during this file)`, 'fail');
   } else if (f.rc !== 0 && failures === 0) {
     const why = f.rc === 124 ? 'killed on its timeout, NETMGR_VM_FILE_TIMEOUT' : `test file exited with status ${f.rc}`;
-    add(f.file, `${f.file} (${why})`, 'fail', f.tap.filter((l) => /^# /.test(l)).slice(-8).join('\n'));
+    add(
+      f.file,
+      `${f.file} (${why})`,
+      'fail',
+      f.tap
+        .filter((l) => /^# /.test(l))
+        .slice(-8)
+        .join('\n'),
+    );
   } else if (before.length === 0 && f.rc === 0) {
     result.notes.push(`${f.file}: no tests reported`);
   }
-  result.files.push({ file: f.file, rc: f.rc, seconds: f.seconds, tests: result.tests.filter((t) => t.file === f.file).length });
+  result.files.push({
+    file: f.file,
+    rc: f.rc,
+    seconds: f.seconds,
+    tests: result.tests.filter((t) => t.file === f.file).length,
+  });
 }
 
 const panic = lines.find((l) => /Kernel panic/.test(l));
 if (timedOut) result.error = `the VM did not finish within ${timedOut} s (NETMGR_VM_TIMEOUT); killed`;
 else if (panic) result.error = `kernel panic: ${panic.trim()}`;
 else if (!began) result.error = 'the guest never started the tests (see the console log)';
-else if (result.verdict === null) result.error = 'no verdict line from the guest (it stopped early; see the console log)';
+else if (result.verdict === null)
+  result.error = 'no verdict line from the guest (it stopped early; see the console log)';
 else if (result.verdict === 'NONE') result.error = 'no guest test file matched (test/vm/guest/*.test.js, --filter)';
 else if (qemuStatus !== undefined && qemuStatus !== '0') result.error = `qemu exited with status ${qemuStatus}`;
 if (result.error) add('(vm)', result.error, 'fail');
-if (result.verdict === 'FAIL' && result.failed === 0) add('(vm)', 'the guest reported FAIL but no failing test was parsed', 'fail');
+if (result.verdict === 'FAIL' && result.failed === 0)
+  add('(vm)', 'the guest reported FAIL but no failing test was parsed', 'fail');
 if (wall) result.wallSeconds = Number(wall);
 
 // Summary
 const icon = { pass: 'ok  ', fail: 'FAIL', skip: 'skip', todo: 'todo' };
 console.log('---- VM test summary ----');
-for (const f of result.files) console.log(`${f.file}: ${f.tests} tests, ${f.seconds ?? '?'} s in the guest, exit ${f.rc ?? '?'}`);
+for (const f of result.files)
+  console.log(`${f.file}: ${f.tests} tests, ${f.seconds ?? '?'} s in the guest, exit ${f.rc ?? '?'}`);
 for (const t of result.tests) {
   console.log(`  ${icon[t.status]} ${t.name}`);
   if (t.status === 'fail' && t.detail) for (const d of String(t.detail).split('\n')) console.log(`         ${d}`);
 }
 for (const n of result.notes) console.log(`  note: ${n}`);
 if (result.guestUptime) {
-  const boot = result.guestBootSeconds !== undefined ? `guest kernel to /init's tests ${result.guestBootSeconds} s, ` : '';
-  console.log(`${boot}guest uptime at verdict ${result.guestUptime} s${wall ? `; wall time ${wall} s (build + boot + tests)` : ''}`);
+  const boot =
+    result.guestBootSeconds !== undefined ? `guest kernel to /init's tests ${result.guestBootSeconds} s, ` : '';
+  console.log(
+    `${boot}guest uptime at verdict ${result.guestUptime} s${wall ? `; wall time ${wall} s (build + boot + tests)` : ''}`,
+  );
 }
 console.log(`VM: ${result.passed} passed, ${result.failed} failed`);
 if (jsonPath) fs.writeFileSync(jsonPath, JSON.stringify(result, null, 2) + '\n');

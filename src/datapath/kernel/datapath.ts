@@ -13,21 +13,59 @@ import { applyMask, encodeKey, generateUfid, type FlowActions, type FlowKey, typ
 import { formatFlowText } from '../../flow/format';
 import { native, type PollHandle } from '../../native';
 import { genlPayload, genlRequest, type GenlMessage } from '../../netlink/genl';
-import { errnoName, NetlinkError, NetlinkSocket, NETLINK_GENERIC, NLM_F_CREATE, NLM_F_DUMP, NLM_F_ECHO } from '../../netlink/socket';
-import { OVS_DP_CMD, OVS_DP_F, OVS_DP_F_PROBE_UNKNOWN, OVS_FLOW_CMD, OVS_PACKET_CMD, OVS_VPORT_CMD, OVS_VPORT_TYPE, OVSP_LOCAL } from './abi';
 import {
-  decodeFlow, decodeVport, encodeExecuteAttrs, encodeFlowAttrs, encodeVportAttrs, ovsHeader, type DatapathInfo,
-  type DatapathRequest, type FlowInfo, type VportInfo,
+  errnoName,
+  NetlinkError,
+  NetlinkSocket,
+  NETLINK_GENERIC,
+  NLM_F_CREATE,
+  NLM_F_DUMP,
+  NLM_F_ECHO,
+} from '../../netlink/socket';
+import {
+  OVS_DP_CMD,
+  OVS_DP_F,
+  OVS_DP_F_PROBE_UNKNOWN,
+  OVS_FLOW_CMD,
+  OVS_PACKET_CMD,
+  OVS_VPORT_CMD,
+  OVS_VPORT_TYPE,
+  OVSP_LOCAL,
+} from './abi';
+import {
+  decodeFlow,
+  decodeVport,
+  encodeExecuteAttrs,
+  encodeFlowAttrs,
+  encodeVportAttrs,
+  ovsHeader,
+  type DatapathInfo,
+  type DatapathRequest,
+  type FlowInfo,
+  type VportInfo,
 } from './messages';
 import {
-  DatapathError, type Datapath, type DpFlow, type DpPortInfo, type DpPortSpec, type DpStats, type FlowPut,
-  type FlowPutOptions, type DpOp, type UpcallHandler,
+  DatapathError,
+  type Datapath,
+  type DpFlow,
+  type DpPortInfo,
+  type DpPortSpec,
+  type DpStats,
+  type FlowPut,
+  type FlowPutOptions,
+  type DpOp,
+  type UpcallHandler,
 } from '../types';
 import { hasErrno } from '../../util/errors';
 import { transactMany, type NetlinkRequest } from './transact';
 import { UpcallReader } from './upcalls';
 import {
-  dpRequest, MODULE_MISSING_HINT, resolveKernelFamilies, upcallPidsPerCpu, upcallSettings, type KernelFamilies,
+  dpRequest,
+  MODULE_MISSING_HINT,
+  resolveKernelFamilies,
+  upcallPidsPerCpu,
+  upcallSettings,
+  type KernelFamilies,
 } from './families';
 
 /** How often the upcall dispatch settings are checked (another tool may have changed them). */
@@ -39,7 +77,10 @@ const monotonicMs = (): number => Number(process.hrtime.bigint() / 1_000_000n);
 /** Kernel errors as DatapathErrors (same codes the userspace datapath uses), other errors unchanged. */
 function asDatapathError(e: unknown, what: string): Error {
   if (e instanceof NetlinkError && ['EEXIST', 'ENOENT', 'EINVAL', 'EBUSY', 'EOPNOTSUPP'].includes(e.code)) {
-    return new DatapathError(e.code as DatapathError['code'], `${what}: ${e.code}${e.kernelMessage ? ` (kernel: ${e.kernelMessage})` : ''}`);
+    return new DatapathError(
+      e.code as DatapathError['code'],
+      `${what}: ${e.code}${e.kernelMessage ? ` (kernel: ${e.kernelMessage})` : ''}`,
+    );
   }
   return e as Error;
 }
@@ -48,7 +89,8 @@ function asDatapathError(e: unknown, what: string): Error {
  * A flow's UFID when the caller gives none: a hash of the masked key and the mask, so every packet of one
  * megaflow names the same flow (two misses of it queued before the first install agree on it).
  */
-const ufidOf = (key: FlowKey, mask: FlowMask | undefined): Uint8Array => generateUfid(mask ? applyMask(key, mask) : key, mask);
+const ufidOf = (key: FlowKey, mask: FlowMask | undefined): Uint8Array =>
+  generateUfid(mask ? applyMask(key, mask) : key, mask);
 
 const VPORT_TYPES: Record<string, number> = { internal: OVS_VPORT_TYPE.INTERNAL, netdev: OVS_VPORT_TYPE.NETDEV };
 
@@ -79,7 +121,14 @@ export class KernelDatapath implements Datapath {
     opts: KernelDatapathOptions,
   ) {
     this.log = opts.log ?? (() => undefined);
-    this.reader = new UpcallReader(name, upcalls, fam.packet.id, () => this.handler, () => this.closed, this.log);
+    this.reader = new UpcallReader(
+      name,
+      upcalls,
+      fam.packet.id,
+      () => this.handler,
+      () => this.closed,
+      this.log,
+    );
     sock.onStaleError = (errno, msg) => this.noteExecuteFailure(errno, msg);
   }
 
@@ -101,10 +150,22 @@ export class KernelDatapath implements Datapath {
       const info = dpRequest(this.sock, this.fam, OVS_DP_CMD.GET, 0, this.dpIfindex, {}, `reading ${this.name}`);
       const pid = this.upcalls.portId;
       const perCpu = (this.userFeatures & OVS_DP_F.DISPATCH_UPCALL_PER_CPU) !== 0;
-      const pidsOk = !perCpu || (info.perCpuPids !== undefined && info.perCpuPids.length > 0 && info.perCpuPids.every((p) => p === pid));
+      const pidsOk =
+        !perCpu ||
+        (info.perCpuPids !== undefined && info.perCpuPids.length > 0 && info.perCpuPids.every((p) => p === pid));
       if (info.userFeatures === this.userFeatures && pidsOk) return;
-      dpRequest(this.sock, this.fam, OVS_DP_CMD.SET, 0, this.dpIfindex, upcallSettings(this.userFeatures, pid), `restoring ${this.name}'s upcall dispatch`);
-      this.log(`${this.name}: another program changed the datapath's upcall dispatch (features 0x${(info.userFeatures ?? 0).toString(16)}, netmgr's 0x${this.userFeatures.toString(16)}; ovs-dpctl does that when it opens a datapath): restored`);
+      dpRequest(
+        this.sock,
+        this.fam,
+        OVS_DP_CMD.SET,
+        0,
+        this.dpIfindex,
+        upcallSettings(this.userFeatures, pid),
+        `restoring ${this.name}'s upcall dispatch`,
+      );
+      this.log(
+        `${this.name}: another program changed the datapath's upcall dispatch (features 0x${(info.userFeatures ?? 0).toString(16)}, netmgr's 0x${this.userFeatures.toString(16)}; ovs-dpctl does that when it opens a datapath): restored`,
+      );
     } catch (e) {
       this.log(`${this.name}: checking the upcall dispatch: ${(e as Error).message}`);
     }
@@ -115,7 +176,11 @@ export class KernelDatapath implements Datapath {
     let upcalls: NetlinkSocket | undefined;
     try {
       const { families, missing } = resolveKernelFamilies(sock);
-      if (!families) throw new DatapathError('EOPNOTSUPP', `kernel datapath: generic netlink families ${missing.join(', ')} not found: ${MODULE_MISSING_HINT}`);
+      if (!families)
+        throw new DatapathError(
+          'EOPNOTSUPP',
+          `kernel datapath: generic netlink families ${missing.join(', ')} not found: ${MODULE_MISSING_HINT}`,
+        );
       upcalls = new NetlinkSocket(NETLINK_GENERIC, -1, 0);
       return { sock, upcalls, fam: families };
     } catch (e) {
@@ -146,21 +211,41 @@ export class KernelDatapath implements Datapath {
       let info: DatapathInfo | undefined;
       for (const features of attempts) {
         try {
-          info = dpRequest(sock, fam, OVS_DP_CMD.NEW, NLM_F_ECHO, 0, { name, upcallPid: pid, ...features }, `creating kernel datapath ${name}`);
+          info = dpRequest(
+            sock,
+            fam,
+            OVS_DP_CMD.NEW,
+            NLM_F_ECHO,
+            0,
+            { name, upcallPid: pid, ...features },
+            `creating kernel datapath ${name}`,
+          );
         } catch (e) {
           if (hasErrno(e, 'EOPNOTSUPP')) continue;
           if (hasErrno(e, 'EEXIST')) {
-            throw new DatapathError('EEXIST', `a kernel datapath or interface named ${name} already exists and netmgr did not create it (see \`ovs-dpctl show\`; remove it with \`ovs-dpctl del-dp ${name}\` if it is stale)`);
+            throw new DatapathError(
+              'EEXIST',
+              `a kernel datapath or interface named ${name} already exists and netmgr did not create it (see \`ovs-dpctl show\`; remove it with \`ovs-dpctl del-dp ${name}\` if it is stale)`,
+            );
           }
           throw asDatapathError(e, `creating kernel datapath ${name}`);
         }
         if (info && (features.userFeatures ?? 0) & OVS_DP_F_PROBE_UNKNOWN) {
           // The kernel took a bit it cannot know: it does not check features. Set the real ones.
-          info = dpRequest(sock, fam, OVS_DP_CMD.SET, NLM_F_ECHO, 0, { name, userFeatures: vportPids }, `setting features of ${name}`);
+          info = dpRequest(
+            sock,
+            fam,
+            OVS_DP_CMD.SET,
+            NLM_F_ECHO,
+            0,
+            { name, userFeatures: vportPids },
+            `setting features of ${name}`,
+          );
         }
         break;
       }
-      if (!info) throw new DatapathError('EOPNOTSUPP', `creating kernel datapath ${name}: the kernel refused every feature set`);
+      if (!info)
+        throw new DatapathError('EOPNOTSUPP', `creating kernel datapath ${name}: the kernel refused every feature set`);
       return new KernelDatapath(name, sock, upcalls, fam, info.dpIfindex, info.userFeatures ?? 0, opts).serve();
     } catch (e) {
       upcalls.close();
@@ -187,10 +272,23 @@ export class KernelDatapath implements Datapath {
       const pid = upcalls.portId;
       // SET replaces the features (absent = none): give the ones it has, and the per-CPU PIDs if it uses them.
       const features = info.userFeatures ?? 0;
-      dpRequest(sock, fam, OVS_DP_CMD.SET, 0, 0, { name, upcallPid: pid, ...upcallSettings(features, pid) }, `pointing ${name}'s upcalls at this process`);
+      dpRequest(
+        sock,
+        fam,
+        OVS_DP_CMD.SET,
+        0,
+        0,
+        { name, upcallPid: pid, ...upcallSettings(features, pid) },
+        `pointing ${name}'s upcalls at this process`,
+      );
       const dp = new KernelDatapath(name, sock, upcalls, fam, info.dpIfindex, features, opts);
       for (const v of dp.vports()) {
-        dp.vportRequest(OVS_VPORT_CMD.SET, 0, { portNo: v.portNo, upcallPids: [pid] }, `pointing port ${v.name}'s upcalls at this process`);
+        dp.vportRequest(
+          OVS_VPORT_CMD.SET,
+          0,
+          { portNo: v.portNo, upcallPids: [pid] },
+          `pointing port ${v.name}'s upcalls at this process`,
+        );
       }
       return dp.serve();
     } catch (e) {
@@ -227,16 +325,28 @@ export class KernelDatapath implements Datapath {
   // ------------------------------------------------------------------------------------------------------------
   // Requests
 
-  private vportRequest(cmd: number, flags: number, r: Parameters<typeof encodeVportAttrs>[0], what: string): GenlMessage[] {
+  private vportRequest(
+    cmd: number,
+    flags: number,
+    r: Parameters<typeof encodeVportAttrs>[0],
+    what: string,
+  ): GenlMessage[] {
     return genlRequest(this.sock, this.fam.vport, cmd, flags, ovsHeader(this.dpIfindex), encodeVportAttrs(r), what);
   }
 
-  private flowRequest(cmd: number, flags: number, r: Parameters<typeof encodeFlowAttrs>[0], what: string): GenlMessage[] {
+  private flowRequest(
+    cmd: number,
+    flags: number,
+    r: Parameters<typeof encodeFlowAttrs>[0],
+    what: string,
+  ): GenlMessage[] {
     return genlRequest(this.sock, this.fam.flow, cmd, flags, ovsHeader(this.dpIfindex), encodeFlowAttrs(r), what);
   }
 
   private vports(): VportInfo[] {
-    return this.vportRequest(OVS_VPORT_CMD.GET, NLM_F_DUMP, {}, `listing the ports of ${this.name}`).map((m) => decodeVport(m.body));
+    return this.vportRequest(OVS_VPORT_CMD.GET, NLM_F_DUMP, {}, `listing the ports of ${this.name}`).map((m) =>
+      decodeVport(m.body),
+    );
   }
 
   private toPort(v: VportInfo): DpPortInfo {
@@ -247,8 +357,14 @@ export class KernelDatapath implements Datapath {
       type: v.type === OVS_VPORT_TYPE.INTERNAL ? 'internal' : 'netdev',
       ifindex: v.ifindex ?? 0,
       stats: {
-        rxPackets: s?.rxPackets ?? 0, rxBytes: s?.rxBytes ?? 0, rxDropped: s?.rxDropped ?? 0, rxErrors: s?.rxErrors ?? 0,
-        txPackets: s?.txPackets ?? 0, txBytes: s?.txBytes ?? 0, txDropped: s?.txDropped ?? 0, txErrors: s?.txErrors ?? 0,
+        rxPackets: s?.rxPackets ?? 0,
+        rxBytes: s?.rxBytes ?? 0,
+        rxDropped: s?.rxDropped ?? 0,
+        rxErrors: s?.rxErrors ?? 0,
+        txPackets: s?.txPackets ?? 0,
+        txBytes: s?.txBytes ?? 0,
+        txDropped: s?.txDropped ?? 0,
+        txErrors: s?.txErrors ?? 0,
       },
     };
   }
@@ -278,12 +394,26 @@ export class KernelDatapath implements Datapath {
     }
     const type = VPORT_TYPES[spec.type];
     try {
-      const r = this.vportRequest(OVS_VPORT_CMD.NEW, NLM_F_ECHO, { portNo: spec.no, type, name: spec.name, upcallPids: [this.upcalls.portId] }, `adding port ${spec.name} to ${this.name}`);
+      const r = this.vportRequest(
+        OVS_VPORT_CMD.NEW,
+        NLM_F_ECHO,
+        { portNo: spec.no, type, name: spec.name, upcallPids: [this.upcalls.portId] },
+        `adding port ${spec.name} to ${this.name}`,
+      );
       if (r.length) return this.toPort(decodeVport(r[0].body));
     } catch (e) {
-      if (hasErrno(e, 'ENODEV')) throw new DatapathError('ENOENT', `adding port ${spec.name} to ${this.name}: no interface named ${spec.name}`);
-      if (hasErrno(e, 'EBUSY')) throw new DatapathError('EBUSY', `adding port ${spec.name} to ${this.name}: the interface is already a port of another bridge or datapath`);
-      if (hasErrno(e, 'EFBIG')) throw new DatapathError('EINVAL', `adding port ${spec.name} to ${this.name}: port number ${spec.no} is too large`);
+      if (hasErrno(e, 'ENODEV'))
+        throw new DatapathError('ENOENT', `adding port ${spec.name} to ${this.name}: no interface named ${spec.name}`);
+      if (hasErrno(e, 'EBUSY'))
+        throw new DatapathError(
+          'EBUSY',
+          `adding port ${spec.name} to ${this.name}: the interface is already a port of another bridge or datapath`,
+        );
+      if (hasErrno(e, 'EFBIG'))
+        throw new DatapathError(
+          'EINVAL',
+          `adding port ${spec.name} to ${this.name}: port number ${spec.no} is too large`,
+        );
       throw asDatapathError(e, `adding port ${spec.name} to ${this.name}`);
     }
     const v = this.vports().find((p) => p.portNo === spec.no);
@@ -292,26 +422,41 @@ export class KernelDatapath implements Datapath {
   }
 
   removePort(no: number): void {
-    if (no === OVSP_LOCAL) throw new DatapathError('EINVAL', `port 0 of ${this.name} is the datapath itself; delete the datapath instead`);
+    if (no === OVSP_LOCAL)
+      throw new DatapathError('EINVAL', `port 0 of ${this.name} is the datapath itself; delete the datapath instead`);
     try {
       this.vportRequest(OVS_VPORT_CMD.DEL, 0, { portNo: no }, `removing port ${no} from ${this.name}`);
     } catch (e) {
-      if (hasErrno(e, 'ENODEV', 'ENOENT')) throw new DatapathError('ENOENT', `port ${no} of ${this.name} does not exist`);
+      if (hasErrno(e, 'ENODEV', 'ENOENT'))
+        throw new DatapathError('ENOENT', `port ${no} of ${this.name} does not exist`);
       throw asDatapathError(e, `removing port ${no} from ${this.name}`);
     }
   }
 
   ports(): DpPortInfo[] {
-    return this.vports().map((v) => this.toPort(v)).sort((a, b) => a.no - b.no);
+    return this.vports()
+      .map((v) => this.toPort(v))
+      .sort((a, b) => a.no - b.no);
   }
 
   putFlow(flow: FlowPut, actions: FlowActions, opts: FlowPutOptions): DpFlow {
     const ufid = flow.ufid ?? ufidOf(flow.key, flow.mask);
     const what = `${opts.mode === 'create' ? 'adding' : 'modifying'} a flow on ${this.name}`;
-    const fresh = (): DpFlow => ({ key: flow.key, mask: flow.mask, actions, ufid, stats: { packets: 0, bytes: 0, tcpFlags: 0 } });
+    const fresh = (): DpFlow => ({
+      key: flow.key,
+      mask: flow.mask,
+      actions,
+      ufid,
+      stats: { packets: 0, bytes: 0, tcpFlags: 0 },
+    });
     // SET replaces the actions of the flow with this UFID; the echoed flow carries its statistics.
     const set = (clear: boolean): DpFlow => {
-      const r = this.flowRequest(OVS_FLOW_CMD.SET, NLM_F_ECHO, { key: flow.key, mask: flow.mask, actions, ufid, clear }, what);
+      const r = this.flowRequest(
+        OVS_FLOW_CMD.SET,
+        NLM_F_ECHO,
+        { key: flow.key, mask: flow.mask, actions, ufid, clear },
+        what,
+      );
       const f = r.length ? this.toFlow(decodeFlow(r[0].body)) : undefined;
       return f ? { ...f, ufid } : fresh();
     };
@@ -344,7 +489,11 @@ export class KernelDatapath implements Datapath {
     } catch (e) {
       if (hasErrno(e, 'EEXIST')) throw new DatapathError('EEXIST', `${what}: the flow already exists`);
       if (hasErrno(e, 'ENOENT')) throw new DatapathError('ENOENT', `${what}: no such flow`);
-      if (hasErrno(e, 'EINVAL')) throw new DatapathError('EINVAL', `${what}: the kernel rejected it (EINVAL)${e instanceof NetlinkError && e.kernelMessage ? `: ${e.kernelMessage}` : '; `dmesg` shows the openvswitch module\'s reason'}`);
+      if (hasErrno(e, 'EINVAL'))
+        throw new DatapathError(
+          'EINVAL',
+          `${what}: the kernel rejected it (EINVAL)${e instanceof NetlinkError && e.kernelMessage ? `: ${e.kernelMessage}` : "; `dmesg` shows the openvswitch module's reason"}`,
+        );
       throw asDatapathError(e, what);
     }
   }
@@ -421,7 +570,12 @@ export class KernelDatapath implements Datapath {
 
   private executeRaw(packet: Uint8Array, key: Uint8Array, actions: FlowActions): void {
     if (!actions.length) return;
-    const body = genlPayload(OVS_PACKET_CMD.EXECUTE, this.fam.packet.version, ovsHeader(this.dpIfindex), encodeExecuteAttrs({ packet, key, actions }));
+    const body = genlPayload(
+      OVS_PACKET_CMD.EXECUTE,
+      this.fam.packet.version,
+      ovsHeader(this.dpIfindex),
+      encodeExecuteAttrs({ packet, key, actions }),
+    );
     this.sock.send(this.fam.packet.id, 0, body);
   }
 
@@ -465,13 +619,21 @@ export class KernelDatapath implements Datapath {
       if (!op.actions.length) return undefined;
       const key = op.rawKey ?? encodeKey({ inPort: op.inPort });
       const attrs = encodeExecuteAttrs({ packet: op.packet, key, actions: op.actions });
-      return { type: this.fam.packet.id, flags: 0, payload: genlPayload(OVS_PACKET_CMD.EXECUTE, this.fam.packet.version, hdr, attrs) };
+      return {
+        type: this.fam.packet.id,
+        flags: 0,
+        payload: genlPayload(OVS_PACKET_CMD.EXECUTE, this.fam.packet.version, hdr, attrs),
+      };
     }
     if (op.opts.mode !== 'modify' || !op.opts.mayCreate || op.opts.clearStats) return undefined;
     const { key, mask } = op.flow;
     const attrs = encodeFlowAttrs({ key, mask, actions: op.actions, ufid: op.flow.ufid ?? ufidOf(key, mask) });
     // NLM_F_CREATE stands for "exclusive" (see putFlow).
-    return { type: this.fam.flow.id, flags: NLM_F_CREATE, payload: genlPayload(OVS_FLOW_CMD.NEW, this.fam.flow.version, hdr, attrs) };
+    return {
+      type: this.fam.flow.id,
+      flags: NLM_F_CREATE,
+      payload: genlPayload(OVS_FLOW_CMD.NEW, this.fam.flow.version, hdr, attrs),
+    };
   }
 
   private tryPut(op: Extract<DpOp, { type: 'put' }>): Error | undefined {
@@ -487,7 +649,9 @@ export class KernelDatapath implements Datapath {
   private noteExecuteFailure(errno: number, msg: string | undefined): void {
     this.executeFailures++;
     if (this.executeFailures <= 5 || this.executeFailures % 1000 === 0) {
-      this.log(`${this.name}: the kernel refused to execute a packet (${errnoName(errno)}${msg ? `: ${msg}` : ''}); ${this.executeFailures} so far`);
+      this.log(
+        `${this.name}: the kernel refused to execute a packet (${errnoName(errno)}${msg ? `: ${msg}` : ''}); ${this.executeFailures} so far`,
+      );
     }
   }
 
@@ -496,12 +660,24 @@ export class KernelDatapath implements Datapath {
   }
 
   stats(): DpStats {
-    const info = dpRequest(this.sock, this.fam, OVS_DP_CMD.GET, 0, this.dpIfindex, {}, `reading the counters of ${this.name}`);
+    const info = dpRequest(
+      this.sock,
+      this.fam,
+      OVS_DP_CMD.GET,
+      0,
+      this.dpIfindex,
+      {},
+      `reading the counters of ${this.name}`,
+    );
     const s = info.stats;
     const m = info.megaflowStats;
     return {
-      hit: s?.nHit ?? 0, missed: s?.nMissed ?? 0, lost: s?.nLost ?? 0, flows: s?.nFlows ?? 0,
-      masksHit: m?.nMaskHit ?? 0, masks: m?.nMasks ?? 0,
+      hit: s?.nHit ?? 0,
+      missed: s?.nMissed ?? 0,
+      lost: s?.nLost ?? 0,
+      flows: s?.nFlows ?? 0,
+      masksHit: m?.nMaskHit ?? 0,
+      masks: m?.nMasks ?? 0,
     };
   }
 

@@ -5,7 +5,14 @@
 import * as os from 'os';
 import { genlRequest, resolveFamily, type GenlFamily } from '../../netlink/genl';
 import { NetlinkSocket } from '../../netlink/socket';
-import { OVS_DATAPATH_FAMILY, OVS_DP_F, OVS_FLOW_FAMILY, OVS_PACKET_FAMILY, OVS_VPORT_FAMILY, REQUIRED_FAMILIES } from './abi';
+import {
+  OVS_DATAPATH_FAMILY,
+  OVS_DP_F,
+  OVS_FLOW_FAMILY,
+  OVS_PACKET_FAMILY,
+  OVS_VPORT_FAMILY,
+  REQUIRED_FAMILIES,
+} from './abi';
 import { decodeDatapath, encodeDatapathAttrs, ovsHeader, type DatapathInfo, type DatapathRequest } from './messages';
 
 export interface KernelFamilies {
@@ -16,7 +23,8 @@ export interface KernelFamilies {
 }
 
 /** What to tell a user whose kernel has no openvswitch module. */
-export const MODULE_MISSING_HINT = 'the openvswitch kernel module is not loaded: `modprobe openvswitch`, or use datapath = "userspace"';
+export const MODULE_MISSING_HINT =
+  'the openvswitch kernel module is not loaded: `modprobe openvswitch`, or use datapath = "userspace"';
 
 /** Resolves the four families; `missing` lists those the kernel does not know (module not loaded). */
 export function resolveKernelFamilies(sock: NetlinkSocket): { families?: KernelFamilies; missing: string[] } {
@@ -31,8 +39,10 @@ export function resolveKernelFamilies(sock: NetlinkSocket): { families?: KernelF
   return {
     missing,
     families: {
-      datapath: found.get(OVS_DATAPATH_FAMILY)!, vport: found.get(OVS_VPORT_FAMILY)!,
-      flow: found.get(OVS_FLOW_FAMILY)!, packet: found.get(OVS_PACKET_FAMILY)!,
+      datapath: found.get(OVS_DATAPATH_FAMILY)!,
+      vport: found.get(OVS_VPORT_FAMILY)!,
+      flow: found.get(OVS_FLOW_FAMILY)!,
+      packet: found.get(OVS_PACKET_FAMILY)!,
     },
   };
 }
@@ -44,12 +54,19 @@ export function upcallPidsPerCpu(pid: number): number[] {
 
 /** The datapath attributes that keep `features` and point its upcalls at `pid`. */
 export function upcallSettings(features: number, pid: number): DatapathRequest {
-  return features & OVS_DP_F.DISPATCH_UPCALL_PER_CPU ? { userFeatures: features, perCpuPids: upcallPidsPerCpu(pid) } : { userFeatures: features };
+  return features & OVS_DP_F.DISPATCH_UPCALL_PER_CPU
+    ? { userFeatures: features, perCpuPids: upcallPidsPerCpu(pid) }
+    : { userFeatures: features };
 }
 
 export function dpRequest(
-  sock: NetlinkSocket, fam: KernelFamilies, cmd: number, flags: number, dpIfindex: number,
-  r: Parameters<typeof encodeDatapathAttrs>[0], what: string,
+  sock: NetlinkSocket,
+  fam: KernelFamilies,
+  cmd: number,
+  flags: number,
+  dpIfindex: number,
+  r: Parameters<typeof encodeDatapathAttrs>[0],
+  what: string,
 ): DatapathInfo {
   const replies = genlRequest(sock, fam.datapath, cmd, flags, ovsHeader(dpIfindex), encodeDatapathAttrs(r), what);
   return replies.length ? decodeDatapath(replies[0].body) : { dpIfindex, name: r.name ?? '' };

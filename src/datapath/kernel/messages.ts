@@ -3,14 +3,42 @@
  * genlmsghdr + `struct ovs_header` + attributes; the socket adds the nlmsghdr. Flow keys, masks and actions use
  * the shared flow codec (src/flow/codec.ts). Golden-byte tests: test/unit/datapath/kernel-messages.test.ts.
  */
-import { decodeActions, decodeKey, decodeMask, encodeActions, encodeKey, encodeMask, type FlowActions, type FlowKey, type FlowMask } from '../../flow';
+import {
+  decodeActions,
+  decodeKey,
+  decodeMask,
+  encodeActions,
+  encodeKey,
+  encodeMask,
+  type FlowActions,
+  type FlowKey,
+  type FlowMask,
+} from '../../flow';
 import { OVS_FLOW_ATTR } from '../../flow/constants';
-import { GENL_RULES, HOST_IS_LITTLE_ENDIAN, NlAttrWriter, getS32, getU32, readAttrs, readCString, type NlAttr } from '../../netlink/attr';
+import {
+  GENL_RULES,
+  HOST_IS_LITTLE_ENDIAN,
+  NlAttrWriter,
+  getS32,
+  getU32,
+  readAttrs,
+  readCString,
+  type NlAttr,
+} from '../../netlink/attr';
 import { NetmgrError } from '../../util/errors';
 import { genlPayload } from '../../netlink/genl';
 import {
-  OVS_DP_ATTR, OVS_DP_MEGAFLOW_STATS_LEN, OVS_DP_STATS_LEN, OVS_FLOW_STATS_LEN, OVS_HEADER_LEN, OVS_PACKET_ATTR,
-  OVS_VPORT_ATTR, OVS_VPORT_STATS_FIELDS, OVS_VPORT_STATS_LEN, type OvsDpMegaflowStats, type OvsDpStats,
+  OVS_DP_ATTR,
+  OVS_DP_MEGAFLOW_STATS_LEN,
+  OVS_DP_STATS_LEN,
+  OVS_FLOW_STATS_LEN,
+  OVS_HEADER_LEN,
+  OVS_PACKET_ATTR,
+  OVS_VPORT_ATTR,
+  OVS_VPORT_STATS_FIELDS,
+  OVS_VPORT_STATS_LEN,
+  type OvsDpMegaflowStats,
+  type OvsDpStats,
   type OvsVportStats,
 } from './abi';
 
@@ -49,7 +77,8 @@ const u64 = (a: Uint8Array, off: number): number => {
   return hi * 0x100000000 + lo;
 };
 function sized(a: NlAttr, n: number, what: string): Uint8Array {
-  if (a.payload.length < n) throw new KernelMessageError(`${what}: attribute ${a.type} has ${a.payload.length} bytes, expected ${n}`);
+  if (a.payload.length < n)
+    throw new KernelMessageError(`${what}: attribute ${a.type} has ${a.payload.length} bytes, expected ${n}`);
   return a.payload;
 }
 
@@ -102,7 +131,9 @@ export function decodeDatapath(body: Uint8Array): DatapathInfo {
   const out: DatapathInfo = { dpIfindex, name: '' };
   for (const a of attrs) {
     switch (a.type) {
-      case OVS_DP_ATTR.NAME: out.name = readCString(a.payload); break;
+      case OVS_DP_ATTR.NAME:
+        out.name = readCString(a.payload);
+        break;
       case OVS_DP_ATTR.STATS: {
         const p = sized(a, OVS_DP_STATS_LEN, 'OVS_DP_ATTR_STATS');
         out.stats = { nHit: u64(p, 0), nMissed: u64(p, 8), nLost: u64(p, 16), nFlows: u64(p, 24) };
@@ -110,13 +141,24 @@ export function decodeDatapath(body: Uint8Array): DatapathInfo {
       }
       case OVS_DP_ATTR.MEGAFLOW_STATS: {
         const p = sized(a, OVS_DP_MEGAFLOW_STATS_LEN, 'OVS_DP_ATTR_MEGAFLOW_STATS');
-        out.megaflowStats = { nMaskHit: u64(p, 0), nMasks: dv(p).getUint32(8, HOST_IS_LITTLE_ENDIAN), nCacheHit: u64(p, 16) };
+        out.megaflowStats = {
+          nMaskHit: u64(p, 0),
+          nMasks: dv(p).getUint32(8, HOST_IS_LITTLE_ENDIAN),
+          nCacheHit: u64(p, 16),
+        };
         break;
       }
-      case OVS_DP_ATTR.USER_FEATURES: out.userFeatures = getU32(sized(a, 4, 'OVS_DP_ATTR_USER_FEATURES')); break;
-      case OVS_DP_ATTR.MASKS_CACHE_SIZE: out.masksCacheSize = getU32(sized(a, 4, 'OVS_DP_ATTR_MASKS_CACHE_SIZE')); break;
-      case OVS_DP_ATTR.PER_CPU_PIDS: out.perCpuPids = readU32Array(a.payload); break;
-      default: break; // PAD and attributes of newer kernels
+      case OVS_DP_ATTR.USER_FEATURES:
+        out.userFeatures = getU32(sized(a, 4, 'OVS_DP_ATTR_USER_FEATURES'));
+        break;
+      case OVS_DP_ATTR.MASKS_CACHE_SIZE:
+        out.masksCacheSize = getU32(sized(a, 4, 'OVS_DP_ATTR_MASKS_CACHE_SIZE'));
+        break;
+      case OVS_DP_ATTR.PER_CPU_PIDS:
+        out.perCpuPids = readU32Array(a.payload);
+        break;
+      default:
+        break; // PAD and attributes of newer kernels
     }
   }
   return out;
@@ -159,10 +201,18 @@ export function decodeVport(body: Uint8Array): VportInfo {
   const out: VportInfo = { dpIfindex, portNo: -1, type: 0, name: '', upcallPids: [] };
   for (const a of attrs) {
     switch (a.type) {
-      case OVS_VPORT_ATTR.PORT_NO: out.portNo = getU32(sized(a, 4, 'OVS_VPORT_ATTR_PORT_NO')); break;
-      case OVS_VPORT_ATTR.TYPE: out.type = getU32(sized(a, 4, 'OVS_VPORT_ATTR_TYPE')); break;
-      case OVS_VPORT_ATTR.NAME: out.name = readCString(a.payload); break;
-      case OVS_VPORT_ATTR.UPCALL_PID: out.upcallPids = readU32Array(a.payload); break;
+      case OVS_VPORT_ATTR.PORT_NO:
+        out.portNo = getU32(sized(a, 4, 'OVS_VPORT_ATTR_PORT_NO'));
+        break;
+      case OVS_VPORT_ATTR.TYPE:
+        out.type = getU32(sized(a, 4, 'OVS_VPORT_ATTR_TYPE'));
+        break;
+      case OVS_VPORT_ATTR.NAME:
+        out.name = readCString(a.payload);
+        break;
+      case OVS_VPORT_ATTR.UPCALL_PID:
+        out.upcallPids = readU32Array(a.payload);
+        break;
       case OVS_VPORT_ATTR.STATS: {
         const p = sized(a, OVS_VPORT_STATS_LEN, 'OVS_VPORT_ATTR_STATS');
         const s = {} as OvsVportStats;
@@ -170,9 +220,14 @@ export function decodeVport(body: Uint8Array): VportInfo {
         out.stats = s;
         break;
       }
-      case OVS_VPORT_ATTR.IFINDEX: out.ifindex = getU32(sized(a, 4, 'OVS_VPORT_ATTR_IFINDEX')); break;
-      case OVS_VPORT_ATTR.NETNSID: out.netnsid = getS32(sized(a, 4, 'OVS_VPORT_ATTR_NETNSID')); break;
-      default: break;
+      case OVS_VPORT_ATTR.IFINDEX:
+        out.ifindex = getU32(sized(a, 4, 'OVS_VPORT_ATTR_IFINDEX'));
+        break;
+      case OVS_VPORT_ATTR.NETNSID:
+        out.netnsid = getS32(sized(a, 4, 'OVS_VPORT_ATTR_NETNSID'));
+        break;
+      default:
+        break;
     }
   }
   if (out.portNo < 0) throw new KernelMessageError('ovs_vport reply without OVS_VPORT_ATTR_PORT_NO');
@@ -243,19 +298,32 @@ export function decodeFlow(body: Uint8Array): FlowInfo {
   let maskBytes: Uint8Array | undefined;
   for (const a of attrs) {
     switch (a.type) {
-      case OVS_FLOW_ATTR.KEY: keyBytes = a.payload; break;
-      case OVS_FLOW_ATTR.MASK: maskBytes = a.payload; break;
-      case OVS_FLOW_ATTR.ACTIONS: out.actions = decodeActions(a.payload); break;
-      case OVS_FLOW_ATTR.UFID: out.ufid = a.payload.slice(); break;
+      case OVS_FLOW_ATTR.KEY:
+        keyBytes = a.payload;
+        break;
+      case OVS_FLOW_ATTR.MASK:
+        maskBytes = a.payload;
+        break;
+      case OVS_FLOW_ATTR.ACTIONS:
+        out.actions = decodeActions(a.payload);
+        break;
+      case OVS_FLOW_ATTR.UFID:
+        out.ufid = a.payload.slice();
+        break;
       case OVS_FLOW_ATTR.STATS: {
         const p = sized(a, OVS_FLOW_STATS_LEN, 'OVS_FLOW_ATTR_STATS');
         out.packets = u64(p, 0);
         out.bytes = u64(p, 8);
         break;
       }
-      case OVS_FLOW_ATTR.USED: out.usedMonotonicMs = u64(sized(a, 8, 'OVS_FLOW_ATTR_USED'), 0); break;
-      case OVS_FLOW_ATTR.TCP_FLAGS: out.tcpFlags = a.payload[0] ?? 0; break;
-      default: break;
+      case OVS_FLOW_ATTR.USED:
+        out.usedMonotonicMs = u64(sized(a, 8, 'OVS_FLOW_ATTR_USED'), 0);
+        break;
+      case OVS_FLOW_ATTR.TCP_FLAGS:
+        out.tcpFlags = a.payload[0] ?? 0;
+        break;
+      default:
+        break;
     }
   }
   if (keyBytes) {
@@ -305,13 +373,23 @@ export function decodeUpcall(body: Uint8Array): UpcallMessage {
   const out: Partial<UpcallMessage> = { dpIfindex };
   for (const a of attrs) {
     switch (a.type) {
-      case OVS_PACKET_ATTR.PACKET: packet = a.payload; break;
-      case OVS_PACKET_ATTR.KEY: keyBytes = a.payload; break;
-      case OVS_PACKET_ATTR.USERDATA: out.userdata = a.payload; break;
-      case OVS_PACKET_ATTR.LEN: out.len = getU32(sized(a, 4, 'OVS_PACKET_ATTR_LEN')); break;
-      default: break;
+      case OVS_PACKET_ATTR.PACKET:
+        packet = a.payload;
+        break;
+      case OVS_PACKET_ATTR.KEY:
+        keyBytes = a.payload;
+        break;
+      case OVS_PACKET_ATTR.USERDATA:
+        out.userdata = a.payload;
+        break;
+      case OVS_PACKET_ATTR.LEN:
+        out.len = getU32(sized(a, 4, 'OVS_PACKET_ATTR_LEN'));
+        break;
+      default:
+        break;
     }
   }
-  if (!packet || !keyBytes) throw new KernelMessageError('upcall without OVS_PACKET_ATTR_PACKET or OVS_PACKET_ATTR_KEY');
+  if (!packet || !keyBytes)
+    throw new KernelMessageError('upcall without OVS_PACKET_ATTR_PACKET or OVS_PACKET_ATTR_KEY');
   return { ...out, dpIfindex, packet, keyBytes, key: decodeKey(keyBytes, { lenient: true }) } as UpcallMessage;
 }

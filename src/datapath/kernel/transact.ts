@@ -4,7 +4,18 @@
  * netlink request inside the send, so a batch costs one receive per answer instead of one wait per request.
  */
 import { native, type NativeError } from '../../native';
-import { errnoName, NetlinkError, NetlinkSocket, NLM_F_ACK, NLM_F_REQUEST, NLMSG_ERROR, NLMSG_HDRLEN, parseError, parseMessages, writeHeader } from '../../netlink/socket';
+import {
+  errnoName,
+  NetlinkError,
+  NetlinkSocket,
+  NLM_F_ACK,
+  NLM_F_REQUEST,
+  NLMSG_ERROR,
+  NLMSG_HDRLEN,
+  parseError,
+  parseMessages,
+  writeHeader,
+} from '../../netlink/socket';
 
 export interface NetlinkRequest {
   type: number;
@@ -25,7 +36,11 @@ let ackBuffer: Buffer | undefined;
  * accepted it, else its NetlinkError (a request whose answer never came fails with ETIMEDOUT). Answers to earlier
  * fire-and-forget sends that arrive meanwhile go to the socket's onStaleError.
  */
-export function transactMany(sock: NetlinkSocket, reqs: readonly NetlinkRequest[], what: string): Array<NetlinkError | undefined> {
+export function transactMany(
+  sock: NetlinkSocket,
+  reqs: readonly NetlinkRequest[],
+  what: string,
+): Array<NetlinkError | undefined> {
   const n = native();
   const out = new Array<NetlinkError | undefined>(reqs.length).fill(undefined);
   const pending = new Map<number, number>();

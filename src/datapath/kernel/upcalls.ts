@@ -88,7 +88,14 @@ export class UpcallReader {
     try {
       const up = decodeUpcall(body);
       const type = cmd === OVS_PACKET_CMD.MISS ? 'miss' : 'action';
-      return { type, inPort: up.key.inPort ?? -1, key: up.key, packet: up.packet, userdata: up.userdata, rawKey: up.keyBytes };
+      return {
+        type,
+        inPort: up.key.inPort ?? -1,
+        key: up.key,
+        packet: up.packet,
+        userdata: up.userdata,
+        rawKey: up.keyBytes,
+      };
     } catch (e) {
       this.log(`${this.name}: dropped an upcall netmgr cannot decode: ${(e as Error).message}`);
       return undefined;

@@ -9,12 +9,33 @@
 import * as fs from 'fs';
 import { IO_KIND_PACKET, IO_KIND_TAP, native, type PollHandle } from '../../native';
 import {
-  extractPacked, formatActions, MAC_EXACT, MegaflowTable, newPacketKey, PACKED_WORD, FlowTableError, unpackPacketKey,
-  type FlowAction, type FlowActions, type FlowKey, type FlowMask, type MegaflowEntry,
+  extractPacked,
+  formatActions,
+  MAC_EXACT,
+  MegaflowTable,
+  newPacketKey,
+  PACKED_WORD,
+  FlowTableError,
+  unpackPacketKey,
+  type FlowAction,
+  type FlowActions,
+  type FlowKey,
+  type FlowMask,
+  type MegaflowEntry,
 } from '../../flow';
 import {
-  DatapathError, type Datapath, type DpFlow, type DpPortInfo, type DpPortSpec, type DpPortStats, type DpStats,
-  type FlowPut, type FlowPutOptions, type DpOp, type Upcall, type UpcallHandler,
+  DatapathError,
+  type Datapath,
+  type DpFlow,
+  type DpPortInfo,
+  type DpPortSpec,
+  type DpPortStats,
+  type DpStats,
+  type FlowPut,
+  type FlowPutOptions,
+  type DpOp,
+  type Upcall,
+  type UpcallHandler,
 } from '../types';
 import { frameMalformed, popVlan, pushVlan, setEthernet, setIpv4, VNET_HDR_LEN, vnetHeaderValid } from './packet';
 
@@ -35,7 +56,16 @@ export interface HostIsolation {
   release(ifindex: number, name: string): void;
 }
 
-const zeroStats = (): DpPortStats => ({ rxPackets: 0, rxBytes: 0, rxDropped: 0, rxErrors: 0, txPackets: 0, txBytes: 0, txDropped: 0, txErrors: 0 });
+const zeroStats = (): DpPortStats => ({
+  rxPackets: 0,
+  rxBytes: 0,
+  rxDropped: 0,
+  rxErrors: 0,
+  txPackets: 0,
+  txBytes: 0,
+  txDropped: 0,
+  txErrors: 0,
+});
 
 class IoPort {
   readonly rxBuf: Buffer;
@@ -91,14 +121,23 @@ export class UserspaceDatapath implements Datapath {
   private lost = 0;
   private destroyed = false;
 
-  constructor(readonly name: string, private readonly opts: UserspaceDatapathOptions = {}) {}
+  constructor(
+    readonly name: string,
+    private readonly opts: UserspaceDatapathOptions = {},
+  ) {}
 
   // ------------------------------------------------------------------------------------------------------------
   // Ports
 
   addPort(spec: DpPortSpec): DpPortInfo {
-    if (this.portsByNo.has(spec.no)) throw new DatapathError('EEXIST', `port ${spec.no} already exists on ${this.name} (${this.portsByNo.get(spec.no)!.spec.name})`);
-    for (const p of this.portsByNo.values()) if (p.spec.name === spec.name) throw new DatapathError('EEXIST', `${spec.name} is already port ${p.spec.no} of ${this.name}`);
+    if (this.portsByNo.has(spec.no))
+      throw new DatapathError(
+        'EEXIST',
+        `port ${spec.no} already exists on ${this.name} (${this.portsByNo.get(spec.no)!.spec.name})`,
+      );
+    for (const p of this.portsByNo.values())
+      if (p.spec.name === spec.name)
+        throw new DatapathError('EEXIST', `${spec.name} is already port ${p.spec.no} of ${this.name}`);
     const addon = native();
     let port: IoPort;
     if (spec.type === 'internal') {
@@ -142,7 +181,9 @@ export class UserspaceDatapath implements Datapath {
       try {
         this.opts.isolation?.release(port.ifindex, port.spec.name);
       } catch (e) {
-        this.opts.log?.(`${this.name}: could not remove host isolation from ${port.spec.name}: ${(e as Error).message}`);
+        this.opts.log?.(
+          `${this.name}: could not remove host isolation from ${port.spec.name}: ${(e as Error).message}`,
+        );
       }
     }
   }
@@ -169,9 +210,14 @@ export class UserspaceDatapath implements Datapath {
   putFlow(flow: FlowPut, actions: FlowActions, opts: FlowPutOptions): DpFlow {
     checkSupportedActions(actions);
     try {
-      const e = opts.mode === 'create'
-        ? this.table.insert(flow, actions, { allowOverlap: true })
-        : this.table.put(flow, actions, { allowOverlap: true, mayCreate: opts.mayCreate, clearStats: opts.clearStats });
+      const e =
+        opts.mode === 'create'
+          ? this.table.insert(flow, actions, { allowOverlap: true })
+          : this.table.put(flow, actions, {
+              allowOverlap: true,
+              mayCreate: opts.mayCreate,
+              clearStats: opts.clearStats,
+            });
       return toDpFlow(e);
     } catch (e) {
       if (e instanceof FlowTableError) throw new DatapathError(e.code === 'EOVERLAP' ? 'EEXIST' : e.code, e.message);
@@ -201,7 +247,14 @@ export class UserspaceDatapath implements Datapath {
   }
 
   stats(): DpStats {
-    return { hit: this.hit, missed: this.missed, lost: this.lost, flows: this.table.size, masksHit: this.table.maskProbes, masks: this.table.maskCount };
+    return {
+      hit: this.hit,
+      missed: this.missed,
+      lost: this.lost,
+      flows: this.table.size,
+      masksHit: this.table.maskProbes,
+      masks: this.table.maskCount,
+    };
   }
 
   // ------------------------------------------------------------------------------------------------------------
@@ -253,7 +306,12 @@ export class UserspaceDatapath implements Datapath {
       this.lost++;
       return;
     }
-    this.misses.push({ type: 'miss', inPort: port.spec.no, key: unpackKey(pk), packet: buf.subarray(off + VNET_HDR_LEN, off + len) });
+    this.misses.push({
+      type: 'miss',
+      inPort: port.spec.no,
+      key: unpackKey(pk),
+      packet: buf.subarray(off + VNET_HDR_LEN, off + len),
+    });
   }
 
   /** The round's misses go to the handler while their frames are still in the receive buffer (operate() uses them). */
@@ -274,7 +332,9 @@ export class UserspaceDatapath implements Datapath {
    * sequential: `output:1,push_vlan(..),output:2` sends the original to 1 and the tagged frame to 2).
    */
   private runActions(actions: FlowActions, buf: Buffer, off: number, len: number): void {
-    let b = buf, o = off, l = len;
+    let b = buf,
+      o = off,
+      l = len;
     let shared = b !== this.scratch;
     for (let i = 0; i < actions.length; i++) {
       const a = actions[i];
@@ -375,7 +435,15 @@ export class UserspaceDatapath implements Datapath {
     if (this.currentRx === undefined) this.scratchUsed = 0;
   }
 
-  private send(addon: ReturnType<typeof native>, p: IoPort, buf: Buffer, offs: Uint32Array, lens: Uint32Array, n: number, info: Int32Array): void {
+  private send(
+    addon: ReturnType<typeof native>,
+    p: IoPort,
+    buf: Buffer,
+    offs: Uint32Array,
+    lens: Uint32Array,
+    n: number,
+    info: Int32Array,
+  ): void {
     const sent = addon.sendBatch(p.fd, p.kind, buf, offs, lens, 0, n, info);
     p.stats.txPackets += sent;
     let bytes = 0;
@@ -388,7 +456,8 @@ export class UserspaceDatapath implements Datapath {
 
   execute(packet: Uint8Array, actions: FlowActions, _inPort: number): void {
     checkSupportedActions(actions);
-    if (packet.length < 14 || packet.length > SLOT_SIZE - HEADROOM * 2 - VNET_HDR_LEN) throw new DatapathError('EINVAL', `cannot execute a ${packet.length}-byte packet`);
+    if (packet.length < 14 || packet.length > SLOT_SIZE - HEADROOM * 2 - VNET_HDR_LEN)
+      throw new DatapathError('EINVAL', `cannot execute a ${packet.length}-byte packet`);
     const slot = this.scratchSlot();
     this.scratch.fill(0, slot, slot + VNET_HDR_LEN);
     this.scratch.set(packet, slot + VNET_HDR_LEN);
@@ -466,14 +535,23 @@ export function checkSupportedActions(actions: FlowActions): void {
         const attrs = Object.keys(k).filter((p) => (k as Record<string, unknown>)[p] !== undefined);
         if (attrs.length === 1 && (attrs[0] === 'eth' || attrs[0] === 'ipv4')) {
           if (attrs[0] === 'ipv4' && a.type === 'setMasked' && a.mask.ipv4 && (a.mask.ipv4.proto || a.mask.ipv4.frag)) {
-            throw new DatapathError('EINVAL', 'set_masked on ipv4 proto or frag is not allowed (the kernel refuses it too)');
+            throw new DatapathError(
+              'EINVAL',
+              'set_masked on ipv4 proto or frag is not allowed (the kernel refuses it too)',
+            );
           }
           continue;
         }
-        throw new DatapathError('EOPNOTSUPP', `the userspace datapath cannot run \`${formatActions([a])}\`: it sets eth() and ipv4() fields only`);
+        throw new DatapathError(
+          'EOPNOTSUPP',
+          `the userspace datapath cannot run \`${formatActions([a])}\`: it sets eth() and ipv4() fields only`,
+        );
       }
       default:
-        throw new DatapathError('EOPNOTSUPP', `the userspace datapath does not support the action \`${formatActions([a])}\``);
+        throw new DatapathError(
+          'EOPNOTSUPP',
+          `the userspace datapath does not support the action \`${formatActions([a])}\``,
+        );
     }
   }
 }
@@ -491,11 +569,29 @@ function rewrite(a: FlowAction, b: Buffer, o: number, l: number): number | undef
       const m = masked ? a.mask : undefined;
       if (a.key.eth) {
         const e = a.key.eth;
-        setEthernet(b, o, e.src, masked ? m!.eth?.src ?? 0 : MAC_EXACT, e.dst, masked ? m!.eth?.dst ?? 0 : MAC_EXACT);
+        setEthernet(
+          b,
+          o,
+          e.src,
+          masked ? (m!.eth?.src ?? 0) : MAC_EXACT,
+          e.dst,
+          masked ? (m!.eth?.dst ?? 0) : MAC_EXACT,
+        );
       } else if (a.key.ipv4) {
         const v = a.key.ipv4;
-        const mm = masked ? m!.ipv4 ?? { src: 0, dst: 0, tos: 0, ttl: 0, proto: 0, frag: 0 } : { src: 0xffffffff, dst: 0xffffffff, tos: 0xff, ttl: 0xff, proto: 0, frag: 0 };
-        setIpv4(b, o, l, { src: v.src, srcMask: mm.src, dst: v.dst, dstMask: mm.dst, tos: v.tos, tosMask: mm.tos, ttl: v.ttl, ttlMask: mm.ttl });
+        const mm = masked
+          ? (m!.ipv4 ?? { src: 0, dst: 0, tos: 0, ttl: 0, proto: 0, frag: 0 })
+          : { src: 0xffffffff, dst: 0xffffffff, tos: 0xff, ttl: 0xff, proto: 0, frag: 0 };
+        setIpv4(b, o, l, {
+          src: v.src,
+          srcMask: mm.src,
+          dst: v.dst,
+          dstMask: mm.dst,
+          tos: v.tos,
+          tosMask: mm.tos,
+          ttl: v.ttl,
+          ttlMask: mm.ttl,
+        });
       }
       return o;
     }

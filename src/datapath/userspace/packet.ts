@@ -49,7 +49,13 @@ export function vnetHeaderValid(b: Uint8Array, off: number, len: number): boolea
   const gso = b[off + HDR.GSO_TYPE] & ~VIRTIO_NET_HDR_GSO_ECN;
   const frameLen = len - VNET_HDR_LEN;
   if (gso !== VIRTIO_NET_HDR_GSO_NONE) {
-    if (gso !== VIRTIO_NET_HDR_GSO_TCPV4 && gso !== VIRTIO_NET_HDR_GSO_TCPV6 && gso !== VIRTIO_NET_HDR_GSO_UDP && gso !== VIRTIO_NET_HDR_GSO_UDP_L4) return false;
+    if (
+      gso !== VIRTIO_NET_HDR_GSO_TCPV4 &&
+      gso !== VIRTIO_NET_HDR_GSO_TCPV6 &&
+      gso !== VIRTIO_NET_HDR_GSO_UDP &&
+      gso !== VIRTIO_NET_HDR_GSO_UDP_L4
+    )
+      return false;
     if (rd16le(b, off + HDR.GSO_SIZE) === 0) return false;
   } else if ((b[off + HDR.GSO_TYPE] & VIRTIO_NET_HDR_GSO_ECN) !== 0) {
     return false;
@@ -64,7 +70,8 @@ export function vnetHeaderValid(b: Uint8Array, off: number, len: number): boolea
 
 /** Adjusts the header fields that hold absolute frame offsets after `delta` bytes were inserted before L3. */
 function shiftOffsets(b: Uint8Array, off: number, delta: number): void {
-  if ((b[off + HDR.FLAGS] & VIRTIO_NET_HDR_F_NEEDS_CSUM) !== 0) wr16le(b, off + HDR.CSUM_START, rd16le(b, off + HDR.CSUM_START) + delta);
+  if ((b[off + HDR.FLAGS] & VIRTIO_NET_HDR_F_NEEDS_CSUM) !== 0)
+    wr16le(b, off + HDR.CSUM_START, rd16le(b, off + HDR.CSUM_START) + delta);
   const hdrLen = rd16le(b, off + HDR.HDR_LEN);
   if (hdrLen !== 0) wr16le(b, off + HDR.HDR_LEN, Math.max(0, hdrLen + delta));
 }
@@ -104,19 +111,29 @@ const writeMac = (b: Uint8Array, i: number, mac: number) => {
   b[i + 4] = (lo >>> 8) & 0xff;
   b[i + 5] = lo & 0xff;
 };
-const readMac = (b: Uint8Array, i: number) => rd16(b, i) * 0x100000000 + (((b[i + 2] << 24) | (b[i + 3] << 16) | (b[i + 4] << 8) | b[i + 5]) >>> 0);
+const readMac = (b: Uint8Array, i: number) =>
+  rd16(b, i) * 0x100000000 + (((b[i + 2] << 24) | (b[i + 3] << 16) | (b[i + 4] << 8) | b[i + 5]) >>> 0);
 
 /** Masked MAC write: bits set in `mask` come from `value`. */
 function setMacMasked(b: Uint8Array, i: number, value: number, mask: number): void {
   if (mask === 0) return;
   const cur = readMac(b, i);
-  const hi = (Math.floor(cur / 0x100000000) & ~Math.floor(mask / 0x100000000)) | (Math.floor(value / 0x100000000) & Math.floor(mask / 0x100000000));
+  const hi =
+    (Math.floor(cur / 0x100000000) & ~Math.floor(mask / 0x100000000)) |
+    (Math.floor(value / 0x100000000) & Math.floor(mask / 0x100000000));
   const lo = (((cur >>> 0) & ~(mask >>> 0)) | ((value >>> 0) & (mask >>> 0))) >>> 0;
   writeMac(b, i, (hi & 0xffff) * 0x100000000 + lo);
 }
 
 /** set(eth(src=..,dst=..)) / set_masked: rewrites the MAC addresses. */
-export function setEthernet(b: Uint8Array, off: number, src: number, srcMask: number, dst: number, dstMask: number): void {
+export function setEthernet(
+  b: Uint8Array,
+  off: number,
+  src: number,
+  srcMask: number,
+  dst: number,
+  dstMask: number,
+): void {
   const e = off + VNET_HDR_LEN;
   setMacMasked(b, e, dst, dstMask);
   setMacMasked(b, e + 6, src, srcMask);
@@ -151,10 +168,14 @@ export function ipv4Offset(b: Uint8Array, off: number, len: number): number {
 }
 
 export interface Ipv4Set {
-  src: number; srcMask: number;
-  dst: number; dstMask: number;
-  tos: number; tosMask: number;
-  ttl: number; ttlMask: number;
+  src: number;
+  srcMask: number;
+  dst: number;
+  dstMask: number;
+  tos: number;
+  tosMask: number;
+  ttl: number;
+  ttlMask: number;
 }
 
 /**
@@ -173,21 +194,30 @@ export function setIpv4(b: Uint8Array, off: number, len: number, s: Ipv4Set): bo
     b[i + 2] = (v >>> 8) & 0xff;
     b[i + 3] = v & 0xff;
   };
-  const oldSrc = rd32(ip + 12), oldDst = rd32(ip + 16);
+  const oldSrc = rd32(ip + 12),
+    oldDst = rd32(ip + 16);
   const newSrc = ((oldSrc & ~s.srcMask) | (s.src & s.srcMask)) >>> 0;
   const newDst = ((oldDst & ~s.dstMask) | (s.dst & s.dstMask)) >>> 0;
-  const oldTosWord = rd16(b, ip), oldTtlWord = rd16(b, ip + 8);
+  const oldTosWord = rd16(b, ip),
+    oldTtlWord = rd16(b, ip + 8);
   const tos = (b[ip + 1] & ~s.tosMask) | (s.tos & s.tosMask);
   const ttl = (b[ip + 8] & ~s.ttlMask) | (s.ttl & s.ttlMask);
   b[ip + 1] = tos & 0xff;
   b[ip + 8] = ttl & 0xff;
   wr32(ip + 12, newSrc);
   wr32(ip + 16, newDst);
-  const newTosWord = rd16(b, ip), newTtlWord = rd16(b, ip + 8);
+  const newTosWord = rd16(b, ip),
+    newTtlWord = rd16(b, ip + 8);
   // The sum of (~old + new) over every changed 16-bit word: added to a sum, subtracted from a checksum.
   const addrDelta =
-    (~(oldSrc >>> 16) & 0xffff) + (newSrc >>> 16) + (~oldSrc & 0xffff) + (newSrc & 0xffff) +
-    (~(oldDst >>> 16) & 0xffff) + (newDst >>> 16) + (~oldDst & 0xffff) + (newDst & 0xffff);
+    (~(oldSrc >>> 16) & 0xffff) +
+    (newSrc >>> 16) +
+    (~oldSrc & 0xffff) +
+    (newSrc & 0xffff) +
+    (~(oldDst >>> 16) & 0xffff) +
+    (newDst >>> 16) +
+    (~oldDst & 0xffff) +
+    (newDst & 0xffff);
   const hdrDelta = addrDelta + (~oldTosWord & 0xffff) + newTosWord + (~oldTtlWord & 0xffff) + newTtlWord;
   const ipCsum = rd16(b, ip + 10);
   wr16(b, ip + 10, ~fold((~ipCsum & 0xffff) + hdrDelta) & 0xffff);
@@ -200,7 +230,9 @@ export function setIpv4(b: Uint8Array, off: number, len: number, s: Ipv4Set): bo
   const field = proto === IPPROTO_TCP ? l4 + 16 : proto === IPPROTO_UDP ? l4 + 6 : -1;
   if (field < 0 || field + 2 > off + len) return true;
   const cur = rd16(b, field);
-  const partial = (b[off + HDR.FLAGS] & VIRTIO_NET_HDR_F_NEEDS_CSUM) !== 0 && off + VNET_HDR_LEN + rd16le(b, off + HDR.CSUM_START) === l4;
+  const partial =
+    (b[off + HDR.FLAGS] & VIRTIO_NET_HDR_F_NEEDS_CSUM) !== 0 &&
+    off + VNET_HDR_LEN + rd16le(b, off + HDR.CSUM_START) === l4;
   if (partial) {
     wr16(b, field, fold(cur + addrDelta));
   } else if (proto === IPPROTO_UDP && cur === 0) {
@@ -255,7 +287,7 @@ export function frameMalformed(b: Uint8Array, off: number, len: number): boolean
   } else {
     return false;
   }
-  if (proto === IPPROTO_TCP) return l4 + 20 > end || (b[l4 + 12] >> 4) < 5 || l4 + (b[l4 + 12] >> 4) * 4 > end;
+  if (proto === IPPROTO_TCP) return l4 + 20 > end || b[l4 + 12] >> 4 < 5 || l4 + (b[l4 + 12] >> 4) * 4 > end;
   if (proto === IPPROTO_UDP) return l4 + 8 > end;
   return false;
 }

@@ -4,7 +4,16 @@
  * consulted, as OVS's xlate tracks wildcards: in_port, the VLAN tag, the source MAC (learning must see every new
  * source) and the destination MAC - never L3/L4 fields - so one flow serves every packet of a MAC pair.
  */
-import { ETH_P, MAC_EXACT, VLAN_CFI, VLAN_VID_MASK, type FlowAction, type FlowActions, type FlowKey, type FlowMask } from '../../flow';
+import {
+  ETH_P,
+  MAC_EXACT,
+  VLAN_CFI,
+  VLAN_VID_MASK,
+  type FlowAction,
+  type FlowActions,
+  type FlowKey,
+  type FlowMask,
+} from '../../flow';
 import { formatMac } from '../../flow/text';
 import { describeVlanMode, egressTag, ingressVlan, type PortVlanMode } from './vlan';
 
@@ -84,43 +93,71 @@ export function decide(view: SwitchView, key: FlowKey, explain = false): Decisio
   const ing = ingressVlan(port, vid);
   if ('drop' in ing) return drop(() => ing.drop);
   const vlan = ing.vlan;
-  say(() => vid === undefined ? `untagged frame: VLAN ${vlan}` : vid === 0 ? `priority-tagged frame: VLAN ${vlan}` : `tagged frame: VLAN ${vlan}`);
+  say(() =>
+    vid === undefined
+      ? `untagged frame: VLAN ${vlan}`
+      : vid === 0
+        ? `priority-tagged frame: VLAN ${vlan}`
+        : `tagged frame: VLAN ${vlan}`,
+  );
 
   const { src, dst } = key.eth;
   eth.src = MAC_MULTICAST_BIT;
   if (isMulticastMac(src)) return drop(() => `source ${formatMac(src)} is a multicast address`, vlan);
   eth.dst = LINK_LOCAL_MASK;
-  if (isLinkLocalMac(dst)) return drop(() => `destination ${formatMac(dst)} is a link-local control address (01:80:c2:00:00:0x), never forwarded`, vlan);
+  if (isLinkLocalMac(dst))
+    return drop(
+      () => `destination ${formatMac(dst)} is a link-local control address (01:80:c2:00:00:0x), never forwarded`,
+      vlan,
+    );
 
   // From here the source is learned, so the flow must match it exactly: a new source has to come up again.
   eth.src = MAC_EXACT;
   eth.dst = MAC_EXACT;
   const known = view.lookup(vlan, src);
   say(() =>
-    known === undefined ? `source ${formatMac(src)}: not in the MAC table, learned on ${port.name} in VLAN ${vlan}`
-      : known.static ? `source ${formatMac(src)}: static entry on port ${view.ports.get(known.port)?.name ?? known.port}`
-      : known.port === inPort ? `source ${formatMac(src)}: learned on ${port.name}, refreshed`
-      : `source ${formatMac(src)}: learned on ${view.ports.get(known.port)?.name ?? known.port}, moves to ${port.name}`,
+    known === undefined
+      ? `source ${formatMac(src)}: not in the MAC table, learned on ${port.name} in VLAN ${vlan}`
+      : known.static
+        ? `source ${formatMac(src)}: static entry on port ${view.ports.get(known.port)?.name ?? known.port}`
+        : known.port === inPort
+          ? `source ${formatMac(src)}: learned on ${port.name}, refreshed`
+          : `source ${formatMac(src)}: learned on ${view.ports.get(known.port)?.name ?? known.port}, moves to ${port.name}`,
   );
 
   let outPorts: PortVlanMode[];
   let decision: 'forward' | 'flood';
   let reason: string;
   let indexDst: number | undefined;
-  const floodSet = () => [...view.ports.values()].filter((p) => p.no !== inPort && egressTag(p, vlan) !== undefined).sort((a, b) => a.no - b.no);
+  const floodSet = () =>
+    [...view.ports.values()]
+      .filter((p) => p.no !== inPort && egressTag(p, vlan) !== undefined)
+      .sort((a, b) => a.no - b.no);
   if (isMulticastMac(dst)) {
     decision = 'flood';
     outPorts = floodSet();
-    reason = text(() => dst === BROADCAST_MAC ? `broadcast, flooding in VLAN ${vlan}` : `multicast ${formatMac(dst)}, flooding in VLAN ${vlan}`);
+    reason = text(() =>
+      dst === BROADCAST_MAC
+        ? `broadcast, flooding in VLAN ${vlan}`
+        : `multicast ${formatMac(dst)}, flooding in VLAN ${vlan}`,
+    );
   } else {
     indexDst = dst;
     const entry = view.lookup(vlan, dst);
     const to = entry && view.ports.get(entry.port);
     if (entry && to && egressTag(to, vlan) !== undefined) {
-      if (entry.port === inPort) return { ...drop(() => `destination ${formatMac(dst)} is learned on the ingress port ${port.name}`, vlan), learn: src, dst };
+      if (entry.port === inPort)
+        return {
+          ...drop(() => `destination ${formatMac(dst)} is learned on the ingress port ${port.name}`, vlan),
+          learn: src,
+          dst,
+        };
       decision = 'forward';
       outPorts = [to];
-      reason = text(() => `destination ${formatMac(dst)} ${entry.static ? 'has a static entry' : 'is learned'} on port ${to.name} (${to.no}) in VLAN ${vlan}`);
+      reason = text(
+        () =>
+          `destination ${formatMac(dst)} ${entry.static ? 'has a static entry' : 'is learned'} on port ${to.name} (${to.no}) in VLAN ${vlan}`,
+      );
     } else {
       decision = 'flood';
       outPorts = floodSet();
@@ -130,8 +167,22 @@ export function decide(view: SwitchView, key: FlowKey, explain = false): Decisio
   say(() => reason);
   const outputs = outPorts.map((p) => ({ no: p.no, tagged: egressTag(p, vlan) === 'tagged' }));
   if (outputs.length === 0) say(() => `no other port carries VLAN ${vlan}`);
-  else say(() => `output to ${outPorts.map((p, i) => `${p.name} (${p.no}${outputs[i].tagged ? `, tagged ${vlan}` : ''})`).join(', ')}`);
-  return { decision, reason, vlan, learn: src, dst: indexDst, outputs, actions: vlanActions(vid, vlan, outputs), mask, steps };
+  else
+    say(
+      () =>
+        `output to ${outPorts.map((p, i) => `${p.name} (${p.no}${outputs[i].tagged ? `, tagged ${vlan}` : ''})`).join(', ')}`,
+    );
+  return {
+    decision,
+    reason,
+    vlan,
+    learn: src,
+    dst: indexDst,
+    outputs,
+    actions: vlanActions(vid, vlan, outputs),
+    mask,
+    steps,
+  };
 }
 
 /**

@@ -45,7 +45,10 @@ export class MacTable {
   private staticCount = 0;
   readonly counters: MacTableCounters = { learned: 0, expired: 0, evicted: 0, moved: 0 };
 
-  constructor(private capacity: number, private agingMs: number) {}
+  constructor(
+    private capacity: number,
+    private agingMs: number,
+  ) {}
 
   get size(): number {
     return this.learnedCount;

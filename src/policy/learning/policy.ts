@@ -99,12 +99,15 @@ export class LearningPolicy implements Policy {
     const flows = dp.dumpFlows();
     for (const f of flows) {
       const d = decide(this.view, f.key);
-      if (d.learn !== undefined && d.vlan !== undefined && f.key.inPort !== undefined) this.table.learn(d.vlan, d.learn, f.key.inPort, now);
+      if (d.learn !== undefined && d.vlan !== undefined && f.key.inPort !== undefined)
+        this.table.learn(d.vlan, d.learn, f.key.inPort, now);
     }
     let kept = 0;
     for (const f of flows) {
       const d = decide(this.view, f.key);
-      const same = f.key.inPort !== undefined && formatActions(d.actions) === formatActions(f.actions) &&
+      const same =
+        f.key.inPort !== undefined &&
+        formatActions(d.actions) === formatActions(f.actions) &&
         formatFlowKey(f.key, d.mask) === formatFlowKey(f.key, f.mask);
       if (!same) {
         dp.deleteFlow({ ufid: f.ufid });
@@ -113,7 +116,10 @@ export class LearningPolicy implements Policy {
       this.track(f.ufid, f.key.inPort!, d, f.stats.packets, now);
       kept++;
     }
-    if (flows.length) this.log(`${this.bridge}: took over ${kept} of ${flows.length} flow(s) in the datapath; relearned ${this.table.size} MAC(s) from them`);
+    if (flows.length)
+      this.log(
+        `${this.bridge}: took over ${kept} of ${flows.length} flow(s) in the datapath; relearned ${this.table.size} MAC(s) from them`,
+      );
   }
 
   detach(): void {
@@ -125,8 +131,10 @@ export class LearningPolicy implements Policy {
   configure(bridge: BridgeConfig, ports: readonly PortConfig[]): void {
     this.bridge = bridge.name;
     const learning = bridge.learning;
-    if (learning === undefined) throw new NetmgrError('invalid', `bridge ${bridge.name}: the learning policy was given no learning settings`);
-    for (const e of this.table.reconfigure(learning.macTableSize, learning.macAging * 1000)) this.invalidateMac(e.vlan, e.mac);
+    if (learning === undefined)
+      throw new NetmgrError('invalid', `bridge ${bridge.name}: the learning policy was given no learning settings`);
+    for (const e of this.table.reconfigure(learning.macTableSize, learning.macAging * 1000))
+      this.invalidateMac(e.vlan, e.mac);
 
     const modes = new Map<number, PortVlanMode>([[0, portVlanMode(0, bridge.name, undefined)]]);
     for (const p of ports) if (p.no !== 0) modes.set(p.no, portVlanMode(p.no, p.name, p.vlans));
@@ -187,7 +195,12 @@ export class LearningPolicy implements Policy {
    */
   private install(key: FlowKey, inPort: number, d: Decision, now: number): FlowInstall | undefined {
     if (this.dp === undefined || this.flows.size >= this.flowLimit) return undefined;
-    const install: FlowInstall = { key, mask: d.mask, actions: d.actions, ufid: generateUfid(applyMask(key, d.mask), d.mask) };
+    const install: FlowInstall = {
+      key,
+      mask: d.mask,
+      actions: d.actions,
+      ufid: generateUfid(applyMask(key, d.mask), d.mask),
+    };
     this.track(install.ufid!, inPort, d, 0, now).pending = install;
     return install;
   }

@@ -45,13 +45,19 @@ export function describeVlanMode(p: PortVlanMode): string {
 export function ingressVlan(p: PortVlanMode, vid: number | undefined): { vlan: number } | { drop: string } {
   const untagged = vid === undefined || vid === 0;
   if (p.access !== undefined) {
-    return untagged ? { vlan: p.access } : { drop: `port ${p.name} is an access port of VLAN ${p.access}: frames tagged with VLAN ${vid} are dropped` };
+    return untagged
+      ? { vlan: p.access }
+      : { drop: `port ${p.name} is an access port of VLAN ${p.access}: frames tagged with VLAN ${vid} are dropped` };
   }
   if (p.trunks !== undefined) {
     if (untagged) {
-      return p.native !== undefined ? { vlan: p.native } : { drop: `port ${p.name} is a trunk without native-vlan: untagged frames are dropped` };
+      return p.native !== undefined
+        ? { vlan: p.native }
+        : { drop: `port ${p.name} is a trunk without native-vlan: untagged frames are dropped` };
     }
-    return p.trunks.has(vid) || vid === p.native ? { vlan: vid } : { drop: `VLAN ${vid} is not among the trunks of port ${p.name}` };
+    return p.trunks.has(vid) || vid === p.native
+      ? { vlan: vid }
+      : { drop: `VLAN ${vid} is not among the trunks of port ${p.name}` };
   }
   return { vlan: untagged ? UNTAGGED_VLAN : vid };
 }

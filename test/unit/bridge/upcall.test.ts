@@ -3,7 +3,15 @@
  * their packet, in upcall order), and each install's outcome goes back to the policy, failures included. With
  * the learning policy: an install invalidated by a later upcall of the same batch does not stay in the datapath.
  */
-import { extractPacked, formatActions, newPacketKey, parseActions, parseFlow, unpackPacketKey, type FlowKey } from '../../../src/flow';
+import {
+  extractPacked,
+  formatActions,
+  newPacketKey,
+  parseActions,
+  parseFlow,
+  unpackPacketKey,
+  type FlowKey,
+} from '../../../src/flow';
 import type { Datapath, DpOp, FlowInstall, Upcall, UpcallResult } from '../../../src/datapath/types';
 import { DatapathError } from '../../../src/datapath/types';
 import type { Policy } from '../../../src/policy';
@@ -46,7 +54,10 @@ class ScriptedPolicy implements Policy {
 }
 
 /** Records operate() batches; the results are scripted per call. */
-function recordingDatapath(results: (ops: readonly DpOp[]) => Array<Error | undefined>): { dp: Datapath; batches: DpOp[][] } {
+function recordingDatapath(results: (ops: readonly DpOp[]) => Array<Error | undefined>): {
+  dp: Datapath;
+  batches: DpOp[][];
+} {
   const batches: DpOp[][] = [];
   const dp = {
     name: 'br0',
@@ -59,7 +70,10 @@ function recordingDatapath(results: (ops: readonly DpOp[]) => Array<Error | unde
   return { dp, batches };
 }
 
-const describeOp = (op: DpOp): string => (op.type === 'put' ? `put in_port ${op.flow.key.inPort} -> ${formatActions(op.actions)}` : `execute from ${op.inPort}: ${formatActions(op.actions)}`);
+const describeOp = (op: DpOp): string =>
+  op.type === 'put'
+    ? `put in_port ${op.flow.key.inPort} -> ${formatActions(op.actions)}`
+    : `execute from ${op.inPort}: ${formatActions(op.actions)}`;
 
 describe('the upcall pipeline', () => {
   test('a batch becomes one operate() call: each put before its packet execute, in upcall order; drops add nothing', () => {
@@ -81,7 +95,9 @@ describe('the upcall pipeline', () => {
   });
 
   test('a failed put is reported to the policy with its error, the others as installed', () => {
-    const { dp } = recordingDatapath((ops) => ops.map((op, i) => (i === 2 ? new DatapathError('EINVAL', 'refused') : undefined)));
+    const { dp } = recordingDatapath((ops) =>
+      ops.map((op, i) => (i === 2 ? new DatapathError('EINVAL', 'refused') : undefined)),
+    );
     const policy = new ScriptedPolicy();
     new UpcallPipeline(dp, policy, () => undefined).handle([upcall(1), upcall(1)]);
     expect(policy.outcomes.map(([, e]) => e)).toEqual([undefined, 'refused']);
@@ -104,12 +120,25 @@ describe('the upcall pipeline', () => {
     expect(policy.outcomes.map(([, e]) => e)).toEqual(['socket closed', 'socket closed']);
   });
 
-  test('connect() makes it the datapath\'s upcall handler; disconnect() removes it', () => {
+  test("connect() makes it the datapath's upcall handler; disconnect() removes it", () => {
     const dp = new FakeDatapath('br0');
     const policy = new ScriptedPolicy();
     const pipeline = new UpcallPipeline(dp, policy, () => undefined);
     pipeline.connect();
-    expect(formatActions(dp.receive(1, buildFrame({ src: 2, dst: 3, ethType: 0x0800, ipv4: { src: 1, dst: 2, proto: 17, tos: 0, ttl: 64, frag: 0 }, l4: { src: 1, dst: 2 } })).actions)).toBe('11');
+    expect(
+      formatActions(
+        dp.receive(
+          1,
+          buildFrame({
+            src: 2,
+            dst: 3,
+            ethType: 0x0800,
+            ipv4: { src: 1, dst: 2, proto: 17, tos: 0, ttl: 64, frag: 0 },
+            l4: { src: 1, dst: 2 },
+          }),
+        ).actions,
+      ),
+    ).toBe('11');
     expect(dp.operated).toHaveLength(1);
     pipeline.disconnect();
     dp.receive(2, buildFrame({ src: 2, dst: 3, ethType: 0x0806, arp: { op: 1, sha: 2, sip: 1, tha: 0, tip: 2 } }));
@@ -118,9 +147,16 @@ describe('the upcall pipeline', () => {
 });
 
 describe('the learning policy through the pipeline', () => {
-  const A = 0x020000000001, B = 0x020000000002;
+  const A = 0x020000000001,
+    B = 0x020000000002;
   const frame = (src: number, dst: number) =>
-    buildFrame({ src, dst, ethType: 0x0800, ipv4: { src: 1, dst: 2, proto: 6, tos: 0, ttl: 64, frag: 0 }, l4: { src: 40000, dst: 80 } });
+    buildFrame({
+      src,
+      dst,
+      ethType: 0x0800,
+      ipv4: { src: 1, dst: 2, proto: 6, tos: 0, ttl: 64, frag: 0 },
+      l4: { src: 40000, dst: 80 },
+    });
   const keyOf = (inPort: number, f: Uint8Array): FlowKey => {
     const pk = newPacketKey();
     extractPacked(f, 0, f.length, inPort, pk);
@@ -134,13 +170,23 @@ describe('the learning policy through the pipeline', () => {
     const pipeline = new UpcallPipeline(dp, policy, () => undefined);
     pipeline.connect();
     const port = (no: number) => ({ name: `p${no}`, no, kind: 'veth' as const, namespace: null, link: { up: true } });
-    policy.configure({ name: 'br0', datapath: 'userspace', policy: 'learning', link: { up: true }, learning: { macAging: 300, macTableSize: 8192, staticMacs: [] } }, [port(1), port(2), port(3)]);
+    policy.configure(
+      {
+        name: 'br0',
+        datapath: 'userspace',
+        policy: 'learning',
+        link: { up: true },
+        learning: { macAging: 300, macTableSize: 8192, staticMacs: [] },
+      },
+      [port(1), port(2), port(3)],
+    );
     return { dp, policy, pipeline };
   }
 
   test('a flood flow invalidated by a later upcall of its batch (the destination learned) is not left in the datapath', () => {
     const { dp, policy, pipeline } = setup();
-    const ab = frame(A, B), ba = frame(B, A);
+    const ab = frame(A, B),
+      ba = frame(B, A);
     pipeline.handle([
       { type: 'miss', inPort: 1, key: keyOf(1, ab), packet: ab },
       { type: 'miss', inPort: 2, key: keyOf(2, ba), packet: ba },
@@ -160,10 +206,19 @@ describe('the learning policy through the pipeline', () => {
     const policy = new LearningPolicy({ now: () => 1_000_000, timers: false, log: (l) => logs.push(l) });
     policy.attach(dp);
     const pipeline = new UpcallPipeline(dp, policy, () => undefined);
-    policy.configure({ name: 'br0', datapath: 'userspace', policy: 'learning', link: { up: true }, learning: { macAging: 300, macTableSize: 8192, staticMacs: [] } }, [
-      { name: 'p1', no: 1, kind: 'veth', namespace: null, link: { up: true } },
-      { name: 'p2', no: 2, kind: 'veth', namespace: null, link: { up: true } },
-    ]);
+    policy.configure(
+      {
+        name: 'br0',
+        datapath: 'userspace',
+        policy: 'learning',
+        link: { up: true },
+        learning: { macAging: 300, macTableSize: 8192, staticMacs: [] },
+      },
+      [
+        { name: 'p1', no: 1, kind: 'veth', namespace: null, link: { up: true } },
+        { name: 'p2', no: 2, kind: 'veth', namespace: null, link: { up: true } },
+      ],
+    );
     dp.putFlow = () => {
       throw new DatapathError('EINVAL', 'no room');
     };

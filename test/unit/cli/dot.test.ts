@@ -34,20 +34,46 @@ function live(links: Record<string, LinkIn[]>, kernelDatapath = false): LiveStat
   let index = 1;
   const map = new Map<string, LiveLink[]>([['', []]]);
   for (const [ns, list] of Object.entries(links)) {
-    map.set(ns, list.map((l) => ({ namespace: ns === '' ? null : ns, index: index++, mtu: 1500, up: true, addresses: [], ...l })));
+    map.set(
+      ns,
+      list.map((l) => ({ namespace: ns === '' ? null : ns, index: index++, mtu: 1500, up: true, addresses: [], ...l })),
+    );
   }
-  return { namespaces: Object.keys(links).filter((n) => n !== '').sort(), links: map, kernelDatapath };
+  return {
+    namespaces: Object.keys(links)
+      .filter((n) => n !== '')
+      .sort(),
+    links: map,
+    kernelDatapath,
+  };
 }
 
-const port = (name: string, no: number, kind: PortKind, namespace: NamespaceName = null, vlans?: PortVlanConfig): PortConfig =>
-  ({ name, no, kind, namespace, link: { up: true }, ...(vlans ? { vlans } : {}) });
+const port = (
+  name: string,
+  no: number,
+  kind: PortKind,
+  namespace: NamespaceName = null,
+  vlans?: PortVlanConfig,
+): PortConfig => ({ name, no, kind, namespace, link: { up: true }, ...(vlans ? { vlans } : {}) });
 
-function bridge(name: string, datapath: 'userspace' | 'kernel', policy: 'learning' | 'flows', ports: PortConfig[], flows = 0): LiveBridge {
+function bridge(
+  name: string,
+  datapath: 'userspace' | 'kernel',
+  policy: 'learning' | 'flows',
+  ports: PortConfig[],
+  flows = 0,
+): LiveBridge {
   return {
-    name, datapath, policy, link: { up: true },
+    name,
+    datapath,
+    policy,
+    link: { up: true },
     ...(policy === 'learning' ? { learning: { macAging: 300, macTableSize: 8192, staticMacs: [] } } : {}),
     ports: [port(name, 0, 'internal'), ...ports],
-    flows: Array.from({ length: flows }, (_, i) => ({ match: `in_port(${(i % 2) + 1}),eth()`, actions: String(2 - (i % 2)) })),
+    flows: Array.from({ length: flows }, (_, i) => ({
+      match: `in_port(${(i % 2) + 1}),eth()`,
+      actions: String(2 - (i % 2)),
+    })),
   };
 }
 
@@ -78,51 +104,88 @@ const CASES: Record<string, () => DotInput> = {
       eth1: '[unit]\ntype = "port"\n[port]\nbridge = "sw0"\nkind = "system"\ntrunks = [10, 20]\n',
     }),
     live: live({
-      '': [{ name: 'sw0', kind: 'tun', addresses: ['198.18.10.254/24'] }, { name: 'eth1', kind: undefined }, { name: 'sw-p1', kind: 'veth' }, { name: 'sw-p2', kind: 'veth' }],
+      '': [
+        { name: 'sw0', kind: 'tun', addresses: ['198.18.10.254/24'] },
+        { name: 'eth1', kind: undefined },
+        { name: 'sw-p1', kind: 'veth' },
+        { name: 'sw-p2', kind: 'veth' },
+      ],
       'sw-h1': [{ name: 'sw-h1-eth0', kind: 'veth', addresses: ['198.18.10.1/24'] }],
       'sw-h2': [{ name: 'sw-h2-eth0', kind: 'veth', addresses: ['198.18.10.2/24'] }],
       'sw-h3': [{ name: 'sw-p3', kind: 'tun', addresses: ['198.18.20.3/24'] }],
     }),
-    owned: owned(['sw-h1', 'sw-h2', 'sw-h3'], [[null, 'sw-p1', 'sw-h1', 'sw-h1-eth0'], [null, 'sw-p2', 'sw-h2', 'sw-h2-eth0']]),
-    bridges: [bridge('sw0', 'userspace', 'learning', [
-      port('eth1', 1, 'system', null, { trunks: [10, 20] }),
-      port('sw-p1', 2, 'veth', null, { access: 10 }),
-      port('sw-p2', 3, 'veth', null, { trunks: [10, 20], native: 1 }),
-      port('sw-p3', 4, 'internal', 'sw-h3', { access: 20 }),
-    ])],
+    owned: owned(
+      ['sw-h1', 'sw-h2', 'sw-h3'],
+      [
+        [null, 'sw-p1', 'sw-h1', 'sw-h1-eth0'],
+        [null, 'sw-p2', 'sw-h2', 'sw-h2-eth0'],
+      ],
+    ),
+    bridges: [
+      bridge('sw0', 'userspace', 'learning', [
+        port('eth1', 1, 'system', null, { trunks: [10, 20] }),
+        port('sw-p1', 2, 'veth', null, { access: 10 }),
+        port('sw-p2', 3, 'veth', null, { trunks: [10, 20], native: 1 }),
+        port('sw-p3', 4, 'internal', 'sw-h3', { access: 20 }),
+      ]),
+    ],
   }),
   // A kernel-datapath bridge forwarding by static flows, read from the kernel while netmgrd is stopped.
   flows: () => ({
     desired: units({
-      'kf-br': '[unit]\ntype = "bridge"\n[bridge]\ndatapath = "kernel"\npolicy = "flows"\n' +
+      'kf-br':
+        '[unit]\ntype = "bridge"\n[bridge]\ndatapath = "kernel"\npolicy = "flows"\n' +
         '[[bridge.flow]]\nmatch = "in_port(kf-p1),eth()"\nactions = "kf-p2"\n[[bridge.flow]]\nmatch = "in_port(kf-p2),eth()"\nactions = "kf-p1"\n',
       'kf-p1': vethPort('kf-br', 'kf-ns1', 'kf-h1', '', '198.18.91.1/24'),
       'kf-p2': vethPort('kf-br', 'kf-ns2', 'kf-h2', '', '198.18.91.2/24'),
     }),
-    live: live({
-      '': [{ name: 'kf-br', kind: 'openvswitch', up: false }, { name: 'kf-p1', kind: 'veth' }, { name: 'kf-p2', kind: 'veth' }],
-      'kf-ns1': [{ name: 'kf-h1', kind: 'veth', addresses: ['198.18.91.1/24'] }],
-      'kf-ns2': [{ name: 'kf-h2', kind: 'veth', addresses: ['198.18.91.2/24'] }],
-    }, true),
-    owned: owned(['kf-ns1', 'kf-ns2'], [[null, 'kf-p1', 'kf-ns1', 'kf-h1'], [null, 'kf-p2', 'kf-ns2', 'kf-h2']]),
+    live: live(
+      {
+        '': [
+          { name: 'kf-br', kind: 'openvswitch', up: false },
+          { name: 'kf-p1', kind: 'veth' },
+          { name: 'kf-p2', kind: 'veth' },
+        ],
+        'kf-ns1': [{ name: 'kf-h1', kind: 'veth', addresses: ['198.18.91.1/24'] }],
+        'kf-ns2': [{ name: 'kf-h2', kind: 'veth', addresses: ['198.18.91.2/24'] }],
+      },
+      true,
+    ),
+    owned: owned(
+      ['kf-ns1', 'kf-ns2'],
+      [
+        [null, 'kf-p1', 'kf-ns1', 'kf-h1'],
+        [null, 'kf-p2', 'kf-ns2', 'kf-h2'],
+      ],
+    ),
     bridges: [bridge('kf-br', 'kernel', 'flows', [port('kf-p1', 1, 'veth'), port('kf-p2', 2, 'veth')], 2)],
     notes: ['netmgrd is not running: kernel bridges only'],
   }),
   // Internal ports moved into namespaces: two in one namespace, one down in another; the bridge has IPv4 and IPv6.
   internal: () => ({
     desired: units({
-      'br-int': '[unit]\ntype = "bridge"\n[bridge]\ndatapath = "userspace"\npolicy = "flows"\n[ipv4]\naddresses = ["198.18.30.254/24"]\n[ipv6]\naddresses = ["2001:db8::fe/64"]\n',
+      'br-int':
+        '[unit]\ntype = "bridge"\n[bridge]\ndatapath = "userspace"\npolicy = "flows"\n[ipv4]\naddresses = ["198.18.30.254/24"]\n[ipv6]\naddresses = ["2001:db8::fe/64"]\n',
       'int-a1': internalPort('br-int', 'tenant-a', '', '198.18.30.1/24'),
       'int-a2': internalPort('br-int', 'tenant-a', '', '198.18.30.2/24'),
       'int-b1': internalPort('br-int', 'tenant-b', '[link]\nstate = "down"\n'),
     }),
     live: live({
       '': [{ name: 'br-int', kind: 'tun', addresses: ['198.18.30.254/24', '2001:db8::fe/64'] }],
-      'tenant-a': [{ name: 'int-a1', kind: 'tun', addresses: ['198.18.30.1/24'] }, { name: 'int-a2', kind: 'tun', addresses: ['198.18.30.2/24'] }],
+      'tenant-a': [
+        { name: 'int-a1', kind: 'tun', addresses: ['198.18.30.1/24'] },
+        { name: 'int-a2', kind: 'tun', addresses: ['198.18.30.2/24'] },
+      ],
       'tenant-b': [{ name: 'int-b1', kind: 'tun', up: false }],
     }),
     owned: owned(['tenant-a', 'tenant-b'], []),
-    bridges: [bridge('br-int', 'userspace', 'flows', [port('int-a1', 1, 'internal', 'tenant-a'), port('int-a2', 2, 'internal', 'tenant-a'), port('int-b1', 3, 'internal', 'tenant-b')])],
+    bridges: [
+      bridge('br-int', 'userspace', 'flows', [
+        port('int-a1', 1, 'internal', 'tenant-a'),
+        port('int-a2', 2, 'internal', 'tenant-a'),
+        port('int-b1', 3, 'internal', 'tenant-b'),
+      ]),
+    ],
   }),
   // Units ahead of the system: a port added to a running bridge, a new bridge with an internal port, a veth pair
   // not created yet (one namespace exists, one not), an address not assigned yet; and what the ownership record
@@ -137,12 +200,22 @@ const CASES: Record<string, () => DotInput> = {
       pair: '[unit]\ntype = "port"\n[port]\nkind = "veth"\nlocal-namespace = "host-a"\nlocal-addresses = ["198.18.42.1/24"]\nnamespace = "host-d"\npeer = "pair-d"\n[ipv4]\naddresses = ["198.18.42.2/24"]\n',
     }),
     live: live({
-      '': [{ name: 'sw', kind: 'tun' }, { name: 'sw-a', kind: 'veth' }, { name: 'gone-1', kind: 'veth' }],
+      '': [
+        { name: 'sw', kind: 'tun' },
+        { name: 'sw-a', kind: 'veth' },
+        { name: 'gone-1', kind: 'veth' },
+      ],
       'host-a': [{ name: 'sw-a-eth0', kind: 'veth', addresses: ['198.18.40.1/24'] }],
       old: [],
       spare: [],
     }),
-    owned: owned(['host-a', 'old', 'spare'], [[null, 'sw-a', 'host-a', 'sw-a-eth0'], [null, 'gone-1', 'old', 'gone-1-peer']]),
+    owned: owned(
+      ['host-a', 'old', 'spare'],
+      [
+        [null, 'sw-a', 'host-a', 'sw-a-eth0'],
+        [null, 'gone-1', 'old', 'gone-1-peer'],
+      ],
+    ),
     bridges: [bridge('sw', 'userspace', 'learning', [port('sw-a', 1, 'veth')])],
   }),
   // Names DOT must quote: '-', '.', ':' (namespaces may hold them), and the '"' and '\' Linux allows in
@@ -150,11 +223,20 @@ const CASES: Record<string, () => DotInput> = {
   escaping: () => ({
     desired: null,
     live: live({
-      '': [{ name: 'a.b-c', kind: 'veth' }, { name: 'q"x\\N', kind: 'veth' }],
+      '': [
+        { name: 'a.b-c', kind: 'veth' },
+        { name: 'q"x\\N', kind: 'veth' },
+      ],
       'ns:1.2-x': [{ name: 'a.b-c-peer', kind: 'veth', addresses: ['198.18.50.1/24'] }],
       'we"ird\\': [{ name: 'e\\', kind: 'veth' }],
     }),
-    owned: owned(['ns:1.2-x', 'we"ird\\'], [[null, 'a.b-c', 'ns:1.2-x', 'a.b-c-peer'], [null, 'q"x\\N', 'we"ird\\', 'e\\']]),
+    owned: owned(
+      ['ns:1.2-x', 'we"ird\\'],
+      [
+        [null, 'a.b-c', 'ns:1.2-x', 'a.b-c-peer'],
+        [null, 'q"x\\N', 'we"ird\\', 'e\\'],
+      ],
+    ),
     bridges: [],
     notes: ['the units in /etc/netmgr "test" have errors: nothing drawn as pending'],
   }),
@@ -163,7 +245,11 @@ const CASES: Record<string, () => DotInput> = {
 // ---- the tests ----
 
 test('every case has a golden file and every golden file a case', () => {
-  const files = fs.readdirSync(ROOT).filter((f) => f.endsWith('.dot')).map((f) => f.slice(0, -4)).sort();
+  const files = fs
+    .readdirSync(ROOT)
+    .filter((f) => f.endsWith('.dot'))
+    .map((f) => f.slice(0, -4))
+    .sort();
   if (!update) expect(files).toEqual(Object.keys(CASES).sort());
 });
 
@@ -186,9 +272,17 @@ describe.each(Object.keys(CASES).sort())('dot golden case %s', (name) => {
     const rev = <K, V>(m: Map<K, V>) => new Map([...m].reverse());
     const shuffled: DotInput = {
       ...input,
-      desired: input.desired && { ...input.desired, bridges: rev(input.desired.bridges), ports: rev(input.desired.ports) },
+      desired: input.desired && {
+        ...input.desired,
+        bridges: rev(input.desired.bridges),
+        ports: rev(input.desired.ports),
+      },
       live: { ...input.live, links: new Map([...input.live.links].reverse().map(([k, v]) => [k, [...v].reverse()])) },
-      owned: { ...input.owned, namespaces: [...input.owned.namespaces].reverse(), veths: [...input.owned.veths].reverse() },
+      owned: {
+        ...input.owned,
+        namespaces: [...input.owned.namespaces].reverse(),
+        veths: [...input.owned.veths].reverse(),
+      },
       bridges: [...input.bridges].reverse().map((b) => ({ ...b, ports: [...b.ports].reverse() })),
     };
     expect(formatDot(shuffled)).toBe(text);

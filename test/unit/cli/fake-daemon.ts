@@ -49,7 +49,10 @@ export interface CommandRun {
  * Per-test setup for a CLI command against the fake daemon (as root): `h.fake` is the test's daemon, `h.run(...)`
  * runs the command with NETMGR_SOCKET pointing at it.
  */
-export function commandHarness(cmd: Command): { readonly fake: FakeDaemon; run: (...args: string[]) => Promise<CommandRun> } {
+export function commandHarness(cmd: Command): {
+  readonly fake: FakeDaemon;
+  run: (...args: string[]) => Promise<CommandRun>;
+} {
   let current: FakeDaemon | undefined;
   beforeEach(async () => {
     current = await fakeDaemon();
@@ -66,7 +69,12 @@ export function commandHarness(cmd: Command): { readonly fake: FakeDaemon; run: 
     run: async (...args: string[]) => {
       let out = '';
       let err = '';
-      const code = await cmd.run({ args, env: { NETMGR_SOCKET: (current as FakeDaemon).socket }, stdout: (t) => (out += t), stderr: (t) => (err += t) });
+      const code = await cmd.run({
+        args,
+        env: { NETMGR_SOCKET: (current as FakeDaemon).socket },
+        stdout: (t) => (out += t),
+        stderr: (t) => (err += t),
+      });
       return { code, out, err };
     },
   };

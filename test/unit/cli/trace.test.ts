@@ -10,7 +10,11 @@ const FORWARD: TraceResult = {
   vlan: 10,
   decision: 'forward',
   reason: 'destination learned on p2',
-  steps: ['in_port p1(1) is an access port of VLAN 10', 'destination 50:54:00:00:00:02 learned on p2(2) in VLAN 10, 3 s ago', 'output to p2(2), a trunk: tag with VLAN 10'],
+  steps: [
+    'in_port p1(1) is an access port of VLAN 10',
+    'destination 50:54:00:00:00:02 learned on p2(2) in VLAN 10, 3 s ago',
+    'output to p2(2), a trunk: tag with VLAN 10',
+  ],
   outputs: [{ no: 2, name: 'p2', tagged: true }],
   actions: 'push_vlan(vid=10,pcp=0),2',
   megaflow: 'in_port(1),eth(src=50:54:00:00:00:01,dst=50:54:00:00:00:02),eth_type(0x0800)',
@@ -24,7 +28,11 @@ const FLOOD: TraceResult = {
   decision: 'flood',
   reason: 'broadcast destination, flooding',
   steps: ['broadcast destination: flood in VLAN 0'],
-  outputs: [{ no: 0, name: 'br0' }, { no: 2, name: 'p2' }, { no: 3, name: 'p3' }],
+  outputs: [
+    { no: 0, name: 'br0' },
+    { no: 2, name: 'p2' },
+    { no: 3, name: 'p3' },
+  ],
   actions: '0,2,3',
   megaflow: 'in_port(1),eth(src=50:54:00:00:00:01,dst=ff:ff:ff:ff:ff:ff)',
 };
@@ -66,7 +74,9 @@ describe('formatTrace', () => {
     ]);
   });
   test('flood to nobody says so', () => {
-    expect(formatTrace({ ...FLOOD, outputs: [] }).split('\n')).toContain('Decision: flood in VLAN 0 from p1(1) to no port: broadcast destination, flooding');
+    expect(formatTrace({ ...FLOOD, outputs: [] }).split('\n')).toContain(
+      'Decision: flood in VLAN 0 from p1(1) to no port: broadcast destination, flooding',
+    );
   });
   test('drop before a VLAN is known names no VLAN and no outputs', () => {
     expect(formatTrace(DROP)).toBe(
@@ -99,7 +109,21 @@ describe('netmgr trace', () => {
     expect(JSON.parse((await run('--json', 'br0', FLOW)).out)).toEqual(FLOOD);
   });
   test('a flow problem is shown with a caret under the token, exit 2', async () => {
-    h.fake.answer = { ok: false, error: { kind: 'flow', message: 'm', flowErrors: [{ message: "trace needs the packet's source MAC: add src=MAC to eth(...)", column: 12, token: 'eth', source: 'flow' }] } };
+    h.fake.answer = {
+      ok: false,
+      error: {
+        kind: 'flow',
+        message: 'm',
+        flowErrors: [
+          {
+            message: "trace needs the packet's source MAC: add src=MAC to eth(...)",
+            column: 12,
+            token: 'eth',
+            source: 'flow',
+          },
+        ],
+      },
+    };
     const r = await run('br0', 'in_port(p1),eth(dst=ff:ff:ff:ff:ff:ff)');
     expect(r).toEqual({
       code: EXIT_INVALID,

@@ -7,11 +7,22 @@ import type { FlowKey } from '../../../src/flow';
 import type { FdbEntry, FdbStats, TraceResult } from '../../../src/policy/learning/api';
 import type { Policy } from '../../../src/policy/types';
 
-const STATS: FdbStats = { entries: 1, static: 0, capacity: 8192, learned: 1, expired: 0, evicted: 0, moved: 0, flows: 1 };
+const STATS: FdbStats = {
+  entries: 1,
+  static: 0,
+  capacity: 8192,
+  learned: 1,
+  expired: 0,
+  evicted: 0,
+  moved: 0,
+  flows: 1,
+};
 
 class FakeLearning implements Policy, LearningReports {
   readonly kind = 'learning' as const;
-  entries: FdbEntry[] = [{ port: 1, portName: 'p1', vlan: 0, mac: '50:54:00:00:00:01', age: 2, static: false, moves: 0 }];
+  entries: FdbEntry[] = [
+    { port: 1, portName: 'p1', vlan: 0, mac: '50:54:00:00:00:01', age: 2, static: false, moves: 0 },
+  ];
   traced: FlowKey[] = [];
   attach(): void {}
   configure(): void {}
@@ -32,14 +43,28 @@ class FakeLearning implements Policy, LearningReports {
   }
   trace(key: FlowKey): TraceResult {
     this.traced.push(key);
-    return { bridge: 'br0', flow: 'f', inPort: { no: key.inPort!, name: 'p1' }, vlan: 0, decision: 'flood', reason: 'r', steps: [], outputs: [], actions: 'drop', megaflow: 'm' };
+    return {
+      bridge: 'br0',
+      flow: 'f',
+      inPort: { no: key.inPort!, name: 'p1' },
+      vlan: 0,
+      decision: 'flood',
+      reason: 'r',
+      steps: [],
+      outputs: [],
+      actions: 'drop',
+      megaflow: 'm',
+    };
   }
 }
 
 const flowsPolicy: Policy = { kind: 'flows', attach() {}, configure() {}, upcall: () => undefined, detach() {} };
 
 /** Only ports() is used by these handlers. */
-const datapath = (ports: [string, number][]) => ({ ports: () => ports.map(([name, no]) => ({ name, no, type: no === 0 ? 'internal' : 'veth', ifindex: 10 + no })) }) as unknown as Datapath;
+const datapath = (ports: [string, number][]) =>
+  ({
+    ports: () => ports.map(([name, no]) => ({ name, no, type: no === 0 ? 'internal' : 'veth', ifindex: 10 + no })),
+  }) as unknown as Datapath;
 
 function bridges(): { m: PolicyBridges; br0: FakeLearning; br2: FakeLearning } {
   const br0 = new FakeLearning();
@@ -51,7 +76,12 @@ function bridges(): { m: PolicyBridges; br0: FakeLearning; br2: FakeLearning } {
   ]);
   const m: PolicyBridges = {
     names: () => [...policies.keys()],
-    datapath: () => datapath([['br0', 0], ['p1', 1], ['p2', 2]]),
+    datapath: () =>
+      datapath([
+        ['br0', 0],
+        ['p1', 1],
+        ['p2', 2],
+      ]),
     policy: (name) => policies.get(name)!,
   };
   return { m, br0, br2 };
@@ -99,11 +129,17 @@ describe('fdb', () => {
   });
   test('a bridge with policy "flows" has no MAC table', () => {
     const { m } = bridges();
-    expect(refusal(() => runFdb(m, { command: 'show', bridge: 'flows-br' }))).toEqual({ kind: 'invalid', message: 'bridge flows-br runs policy = "flows": it has no MAC table' });
+    expect(refusal(() => runFdb(m, { command: 'show', bridge: 'flows-br' }))).toEqual({
+      kind: 'invalid',
+      message: 'bridge flows-br runs policy = "flows": it has no MAC table',
+    });
   });
   test('an unknown bridge is refused as dpctl refuses it', () => {
     const { m } = bridges();
-    expect(refusal(() => runFdb(m, { command: 'flush', bridge: 'nope' }))).toEqual({ kind: 'invalid', message: 'no bridge named nope (netmgrd runs: br0, flows-br, br2)' });
+    expect(refusal(() => runFdb(m, { command: 'flush', bridge: 'nope' }))).toEqual({
+      kind: 'invalid',
+      message: 'no bridge named nope (netmgrd runs: br0, flows-br, br2)',
+    });
   });
   test('an unknown command is refused before anything is flushed', () => {
     const { m, br0 } = bridges();
@@ -127,11 +163,14 @@ describe('trace', () => {
   test('a bridge with policy "flows" cannot be traced', () => {
     expect(refusal(trace('in_port(1),eth(src=00:00:00:00:00:01,dst=00:00:00:00:00:02)', 'flows-br').run)).toEqual({
       kind: 'invalid',
-      message: 'bridge flows-br runs policy = "flows": trace explains the learning policy\'s decisions; this bridge forwards by its flows (netmgr dpctl dump-flows flows-br)',
+      message:
+        'bridge flows-br runs policy = "flows": trace explains the learning policy\'s decisions; this bridge forwards by its flows (netmgr dpctl dump-flows flows-br)',
     });
   });
   test('an unknown bridge', () => {
-    expect(refusal(trace('in_port(1),eth()', 'br9').run).message).toBe('no bridge named br9 (netmgrd runs: br0, flows-br, br2)');
+    expect(refusal(trace('in_port(1),eth()', 'br9').run).message).toBe(
+      'no bridge named br9 (netmgrd runs: br0, flows-br, br2)',
+    );
   });
   const flowErrors = (flow: string) => {
     const e = refusal(trace(flow).run);
@@ -139,18 +178,28 @@ describe('trace', () => {
     return e.flowErrors!.map((f) => `${f.column} ${f.token}: ${f.message}`);
   };
   test('needs in_port and eth(src,dst), located', () => {
-    expect(flowErrors('eth(src=00:00:00:00:00:01,dst=00:00:00:00:00:02)')).toEqual(['1 eth: trace needs in_port(PORT): the port the packet arrives on, by name or number']);
-    expect(flowErrors('in_port(1),eth_type(0x0806),arp()')).toEqual(["1 in_port: trace needs eth(src=MAC,dst=MAC): the packet's Ethernet addresses"]);
-    expect(flowErrors('in_port(1),eth(dst=00:00:00:00:00:02)')).toEqual(["12 eth: trace needs the packet's source MAC: add src=MAC to eth(...)"]);
+    expect(flowErrors('eth(src=00:00:00:00:00:01,dst=00:00:00:00:00:02)')).toEqual([
+      '1 eth: trace needs in_port(PORT): the port the packet arrives on, by name or number',
+    ]);
+    expect(flowErrors('in_port(1),eth_type(0x0806),arp()')).toEqual([
+      "1 in_port: trace needs eth(src=MAC,dst=MAC): the packet's Ethernet addresses",
+    ]);
+    expect(flowErrors('in_port(1),eth(dst=00:00:00:00:00:02)')).toEqual([
+      "12 eth: trace needs the packet's source MAC: add src=MAC to eth(...)",
+    ]);
     expect(flowErrors('in_port(1),eth(src=00:00:00:00:00:01/ff:ff:ff:00:00:00,dst=00:00:00:00:00:02)')).toEqual([
       '16 src=00:00:00:00:00:01/ff:ff:ff:00:00:00: eth(src=...) must be exact for a trace (it follows one packet): remove the /mask',
     ]);
   });
   test('in_port must be a port of the bridge', () => {
-    expect(flowErrors('in_port(7),eth(src=00:00:00:00:00:01,dst=00:00:00:00:00:02)')).toEqual(['1 in_port: bridge br0 has no port 7 (ports: br0(0), p1(1), p2(2))']);
+    expect(flowErrors('in_port(7),eth(src=00:00:00:00:00:01,dst=00:00:00:00:00:02)')).toEqual([
+      '1 in_port: bridge br0 has no port 7 (ports: br0(0), p1(1), p2(2))',
+    ]);
   });
   test('syntax errors and what the kernel would refuse are located too', () => {
     expect(flowErrors('in_port(p9),eth(src=00:00:00:00:00:01,dst=00:00:00:00:00:02)')[0]).toMatch(/^9 p9: /);
-    expect(flowErrors('in_port(1),eth(src=00:00:00:00:00:01,dst=00:00:00:00:00:02),eth_type(0x0800)')[0]).toMatch(/eth_type\(0x0800\) requires an ipv4\(\.\.\.\) key/);
+    expect(flowErrors('in_port(1),eth(src=00:00:00:00:00:01,dst=00:00:00:00:00:02),eth_type(0x0800)')[0]).toMatch(
+      /eth_type\(0x0800\) requires an ipv4\(\.\.\.\) key/,
+    );
   });
 });

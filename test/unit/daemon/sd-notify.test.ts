@@ -113,4 +113,3 @@ describeIf('sdNotify (python3 receiver)', () => {
     expect(() => sdNotify('READY=1')).toThrow(expect.objectContaining({ code: 'EINVAL' }));
   });
 });
-

@@ -50,7 +50,9 @@ describe('the request server and client', () => {
   });
 
   test('a request travels as one line {op, ...params}; its handler gets the params and the client the result', async () => {
-    await expect(send(socket, FdbRequest, { command: 'flush', bridge: 'br1' })).resolves.toEqual([{ bridge: 'br1', flushed: 3 }]);
+    await expect(send(socket, FdbRequest, { command: 'flush', bridge: 'br1' })).resolves.toEqual([
+      { bridge: 'br1', flushed: 3 },
+    ]);
     expect(seen).toEqual([{ command: 'flush', bridge: 'br1' }]);
     expect(JSON.parse(await rawExchange(socket, '{"op":"ping"}\n'))).toEqual({ ok: true, result: { pid: 42 } });
   });
@@ -63,10 +65,15 @@ describe('the request server and client', () => {
   });
 
   test('unknown requests, bad JSON and unserialisable results are answered with an error, never a dropped line', async () => {
-    expect(JSON.parse(await rawExchange(socket, '{"op":"frobnicate"}\n'))).toEqual({ ok: false, error: { kind: 'invalid', message: 'unknown request "frobnicate"' } });
+    expect(JSON.parse(await rawExchange(socket, '{"op":"frobnicate"}\n'))).toEqual({
+      ok: false,
+      error: { kind: 'invalid', message: 'unknown request "frobnicate"' },
+    });
     expect(JSON.parse(await rawExchange(socket, '{op\n')).error.message).toMatch(/^bad request: /);
     expect(JSON.parse(await rawExchange(socket, 'null\n')).ok).toBe(false);
-    expect(JSON.parse(await rawExchange(socket, '{"op":"unserialisable"}\n')).error.message).toMatch(/could not serialise/);
+    expect(JSON.parse(await rawExchange(socket, '{"op":"unserialisable"}\n')).error.message).toMatch(
+      /could not serialise/,
+    );
   });
 
   test('no socket: DaemonUnavailableError; a live socket cannot be claimed twice', async () => {

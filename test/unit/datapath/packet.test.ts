@@ -1,6 +1,13 @@
 /** Frame surgery of the userspace datapath (pure): header checks, VLAN push/pop, field rewrites with checksums. */
 import {
-  frameMalformed, inetChecksum, popVlan, pushVlan, setEthernet, setIpv4, VNET_HDR_LEN, vnetHeaderValid,
+  frameMalformed,
+  inetChecksum,
+  popVlan,
+  pushVlan,
+  setEthernet,
+  setIpv4,
+  VNET_HDR_LEN,
+  vnetHeaderValid,
 } from '../../../src/datapath/userspace/packet';
 import { MAC_EXACT } from '../../../src/flow';
 import { prng as makePrng } from '../../helpers/prng';
@@ -121,7 +128,18 @@ describe('set eth / ipv4', () => {
   test('rewriting addresses, TOS and TTL keeps the IPv4 and a complete UDP checksum valid', () => {
     const { b, off, len } = udpFrame(45);
     const ip = off + VNET_HDR_LEN + 14;
-    expect(setIpv4(b, off, len, { src: 0xc6130005, srcMask: 0xffffffff, dst: 0, dstMask: 0, tos: 0xb8, tosMask: 0xfc, ttl: 9, ttlMask: 0xff })).toBe(true);
+    expect(
+      setIpv4(b, off, len, {
+        src: 0xc6130005,
+        srcMask: 0xffffffff,
+        dst: 0,
+        dstMask: 0,
+        tos: 0xb8,
+        tosMask: 0xfc,
+        ttl: 9,
+        ttlMask: 0xff,
+      }),
+    ).toBe(true);
     expect(b.readUInt32BE(ip + 12)).toBe(0xc6130005);
     expect(b[ip + 1]).toBe(0xb8);
     expect(b[ip + 8]).toBe(9);
@@ -132,7 +150,16 @@ describe('set eth / ipv4', () => {
   test('with a partial checksum (NEEDS_CSUM) the pseudo-header sum is updated instead', () => {
     const { b, off, len } = udpFrame(20, true);
     const ip = off + VNET_HDR_LEN + 14;
-    setIpv4(b, off, len, { src: 0, srcMask: 0, dst: 0xc6120063, dstMask: 0xffffffff, tos: 0, tosMask: 0, ttl: 0, ttlMask: 0 });
+    setIpv4(b, off, len, {
+      src: 0,
+      srcMask: 0,
+      dst: 0xc6120063,
+      dstMask: 0xffffffff,
+      tos: 0,
+      tosMask: 0,
+      ttl: 0,
+      ttlMask: 0,
+    });
     const expected = ~inetChecksum(pseudo(b, ip, 28), 0, 12) & 0xffff;
     expect(b.readUInt16BE(ip + 20 + 6)).toBe(expected);
     expect(inetChecksum(b, ip, ip + 20)).toBe(0);
@@ -145,7 +172,9 @@ describe('set eth / ipv4', () => {
     setIpv4(b, off, len, { src: 1, srcMask: 0xffffffff, dst: 0, dstMask: 0, tos: 0, tosMask: 0, ttl: 0, ttlMask: 0 });
     expect(b.readUInt16BE(ip + 26)).toBe(0);
     b.writeUInt16BE(0x0806, off + VNET_HDR_LEN + 12);
-    expect(setIpv4(b, off, len, { src: 2, srcMask: 0xffffffff, dst: 0, dstMask: 0, tos: 0, tosMask: 0, ttl: 0, ttlMask: 0 })).toBe(false);
+    expect(
+      setIpv4(b, off, len, { src: 2, srcMask: 0xffffffff, dst: 0, dstMask: 0, tos: 0, tosMask: 0, ttl: 0, ttlMask: 0 }),
+    ).toBe(false);
   });
 });
 
@@ -161,10 +190,22 @@ describe('frameMalformed', () => {
     ['a VLAN tag cut off', `${MACS} 8100 00`, true],
     ['an IPv4 header cut off', `${MACS} 0800 4500 0014`, true],
     ['an IPv4 header length below 20', `${MACS} 0800 4400 0014 0000 0000 4011 0000 c6120001 c6120002`, true],
-    ['an IPv4 total length beyond the frame', `${MACS} 0800 4500 0100 0000 0000 4011 0000 c6120001 c6120002 03e8 07d0 0008 0000`, true],
+    [
+      'an IPv4 total length beyond the frame',
+      `${MACS} 0800 4500 0100 0000 0000 4011 0000 c6120001 c6120002 03e8 07d0 0008 0000`,
+      true,
+    ],
     ['a UDP header cut off', `${MACS} 0800 4500 0018 0000 0000 4011 0000 c6120001 c6120002 03e8 07d0`, true],
-    ['a TCP header cut off', `${MACS} 0800 4500 0020 0000 0000 4006 0000 c6120001 c6120002 0050 1f90 00000000 00000000`, true],
-    ['a later fragment carries no L4 header', `${MACS} 0800 4500 0018 0000 0010 4006 0000 c6120001 c6120002 0050 1f90`, false],
+    [
+      'a TCP header cut off',
+      `${MACS} 0800 4500 0020 0000 0000 4006 0000 c6120001 c6120002 0050 1f90 00000000 00000000`,
+      true,
+    ],
+    [
+      'a later fragment carries no L4 header',
+      `${MACS} 0800 4500 0018 0000 0010 4006 0000 c6120001 c6120002 0050 1f90`,
+      false,
+    ],
     ['an IPv6 header cut off', `${MACS} 86dd 6000 0000 0000 3b40`, true],
   ])('%s', (_what, hex, bad) => {
     if (hex === null) {

@@ -26,7 +26,14 @@ describe('UserspaceDatapath.operate', () => {
         { type: 'execute', packet: new Uint8Array(4), actions: parseActions('2').actions, inPort: 1 },
         { type: 'execute', packet: frame, actions: parseActions('2').actions, inPort: 1 },
       ]);
-      expect(results.map((e) => (e instanceof DatapathError ? e.code : e))).toEqual(['ENOENT', undefined, 'EEXIST', undefined, 'EINVAL', undefined]);
+      expect(results.map((e) => (e instanceof DatapathError ? e.code : e))).toEqual([
+        'ENOENT',
+        undefined,
+        'EEXIST',
+        undefined,
+        'EINVAL',
+        undefined,
+      ]);
       expect(dp.dumpFlows().map((f) => formatActions(f.actions))).toEqual(['4']);
     } finally {
       dp.destroy();
@@ -36,7 +43,10 @@ describe('UserspaceDatapath.operate', () => {
   test('an action the datapath cannot run fails its put only', () => {
     const dp = new UserspaceDatapath('br-op');
     try {
-      const results = dp.operate([put(MATCH, 'set(tcp(src=1))', { mode: 'create' }), put('in_port(2),eth(),eth_type(0x0806)', '1', { mode: 'create' })]);
+      const results = dp.operate([
+        put(MATCH, 'set(tcp(src=1))', { mode: 'create' }),
+        put('in_port(2),eth(),eth_type(0x0806)', '1', { mode: 'create' }),
+      ]);
       expect(results.map((e) => (e instanceof DatapathError ? e.code : e))).toEqual(['EOPNOTSUPP', undefined]);
       expect(dp.dumpFlows()).toHaveLength(1);
     } finally {

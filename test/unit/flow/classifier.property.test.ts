@@ -10,28 +10,56 @@ import { prng } from './helpers';
 
 const MACS = [0x000000000001, 0x505400000001, 0x0a0b0c0d0e0f, 0x01005e0000fb];
 const IP4 = [0x0a000001, 0x0a000002, 0x0a000101, 0xc0a80001];
-const IP6 = [Uint8Array.from([0xfe, 0x80, ...new Array(13).fill(0), 1]), Uint8Array.from([0x20, 0x01, 0x0d, 0xb8, ...new Array(11).fill(0), 5]), Uint8Array.from([...new Array(15).fill(0), 2])];
+const IP6 = [
+  Uint8Array.from([0xfe, 0x80, ...new Array(13).fill(0), 1]),
+  Uint8Array.from([0x20, 0x01, 0x0d, 0xb8, ...new Array(11).fill(0), 5]),
+  Uint8Array.from([...new Array(15).fill(0), 2]),
+];
 const PORTS = [80, 443, 53, 1000];
 
 type Rng = () => number;
 const pick = <T>(r: Rng, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
 
 function randomPacket(r: Rng): PacketSpec & { inPort: number } {
-  const p: PacketSpec & { inPort: number } = { inPort: 1 + Math.floor(r() * 4), src: pick(r, MACS), dst: pick(r, MACS), ethType: 0x88cc };
+  const p: PacketSpec & { inPort: number } = {
+    inPort: 1 + Math.floor(r() * 4),
+    src: pick(r, MACS),
+    dst: pick(r, MACS),
+    ethType: 0x88cc,
+  };
   const v = r();
   if (v < 0.2) p.vlans = [{ tpid: 0x8100, tci: pick(r, [10, 20]) | (pick(r, [0, 3]) << 13) }];
-  else if (v < 0.25) p.vlans = [{ tpid: 0x88a8, tci: 100 }, { tpid: 0x8100, tci: pick(r, [10, 20]) }];
+  else if (v < 0.25)
+    p.vlans = [
+      { tpid: 0x88a8, tci: 100 },
+      { tpid: 0x8100, tci: pick(r, [10, 20]) },
+    ];
   const t = r();
   if (t < 0.5) {
     p.ethType = 0x0800;
     const proto = pick(r, [6, 17, 1, 47]);
-    p.ipv4 = { src: pick(r, IP4), dst: pick(r, IP4), proto, tos: pick(r, [0, 0x10]), ttl: pick(r, [64, 1]), frag: r() < 0.85 ? 0 : pick(r, [1, 2]) };
+    p.ipv4 = {
+      src: pick(r, IP4),
+      dst: pick(r, IP4),
+      proto,
+      tos: pick(r, [0, 0x10]),
+      ttl: pick(r, [64, 1]),
+      frag: r() < 0.85 ? 0 : pick(r, [1, 2]),
+    };
     if (proto === 1) p.icmp = { type: pick(r, [0, 8]), code: 0 };
     else p.l4 = { src: pick(r, PORTS), dst: pick(r, PORTS), flags: pick(r, [0x2, 0x10, 0x12]) };
   } else if (t < 0.7) {
     p.ethType = 0x86dd;
     const proto = pick(r, [6, 17, 58]);
-    p.ipv6 = { src: pick(r, IP6), dst: pick(r, IP6), proto, tclass: 0, hlimit: pick(r, [64, 255]), label: pick(r, [0, 5]), frag: r() < 0.9 ? 0 : pick(r, [1, 2]) };
+    p.ipv6 = {
+      src: pick(r, IP6),
+      dst: pick(r, IP6),
+      proto,
+      tclass: 0,
+      hlimit: pick(r, [64, 255]),
+      label: pick(r, [0, 5]),
+      frag: r() < 0.9 ? 0 : pick(r, [1, 2]),
+    };
     if (proto === 58) {
       const type = pick(r, [128, 135]);
       p.icmp = type === 135 ? { type, code: 0, ndTarget: pick(r, IP6), ll: pick(r, MACS) } : { type, code: 0 };
@@ -56,28 +84,54 @@ function randMask(r: Rng, bits: number): number {
 function flowFromPacket(r: Rng, pk: FlowKey): { key: FlowKey; mask: FlowMask } {
   const key: FlowKey = {};
   const mask: FlowMask = {};
-  if (r() < 0.7) { key.inPort = pk.inPort; mask.inPort = 0xffffffff; }
+  if (r() < 0.7) {
+    key.inPort = pk.inPort;
+    mask.inPort = 0xffffffff;
+  }
   key.eth = { ...(pk.eth as { src: number; dst: number }) };
   mask.eth = { src: randMask(r, 48), dst: randMask(r, 48) };
-  let pl: FlowKey = pk, kl = key, ml = mask;
+  let pl: FlowKey = pk,
+    kl = key,
+    ml = mask;
   while (pl.vlan !== undefined) {
-    kl.ethType = pl.ethType; ml.ethType = 0xffff;
-    kl.vlan = pl.vlan; ml.vlan = 0x1000 | (r() < 0.7 ? 0xfff : 0) | (r() < 0.3 ? 0xe000 : 0);
-    kl.encap = {}; ml.encap = {};
-    kl = kl.encap; ml = ml.encap; pl = pl.encap as FlowKey;
+    kl.ethType = pl.ethType;
+    ml.ethType = 0xffff;
+    kl.vlan = pl.vlan;
+    ml.vlan = 0x1000 | (r() < 0.7 ? 0xfff : 0) | (r() < 0.3 ? 0xe000 : 0);
+    kl.encap = {};
+    ml.encap = {};
+    kl = kl.encap;
+    ml = ml.encap;
+    pl = pl.encap as FlowKey;
   }
-  kl.ethType = pl.ethType; ml.ethType = 0xffff;
+  kl.ethType = pl.ethType;
+  ml.ethType = 0xffff;
   if (pl.ipv4) {
     const a = pl.ipv4;
     const protoMask = r() < 0.8 ? 0xff : 0;
     kl.ipv4 = { ...a };
-    ml.ipv4 = { src: randMask(r, 32), dst: randMask(r, 32), proto: protoMask, tos: randMask(r, 8), ttl: randMask(r, 8), frag: r() < 0.5 ? 0xff : 0 };
+    ml.ipv4 = {
+      src: randMask(r, 32),
+      dst: randMask(r, 32),
+      proto: protoMask,
+      tos: randMask(r, 8),
+      ttl: randMask(r, 8),
+      frag: r() < 0.5 ? 0xff : 0,
+    };
     addL4(r, pl, kl, ml, protoMask === 0xff);
   } else if (pl.ipv6) {
     const a = pl.ipv6;
     const protoMask = r() < 0.8 ? 0xff : 0;
     kl.ipv6 = { ...a, src: a.src.slice(), dst: a.dst.slice() };
-    ml.ipv6 = { src: new Uint8Array(16).fill(r() < 0.5 ? 0xff : 0), dst: new Uint8Array(16).fill(r() < 0.5 ? 0xff : 0), label: randMask(r, 20), proto: protoMask, tclass: 0, hlimit: randMask(r, 8), frag: r() < 0.5 ? 0xff : 0 };
+    ml.ipv6 = {
+      src: new Uint8Array(16).fill(r() < 0.5 ? 0xff : 0),
+      dst: new Uint8Array(16).fill(r() < 0.5 ? 0xff : 0),
+      label: randMask(r, 20),
+      proto: protoMask,
+      tclass: 0,
+      hlimit: randMask(r, 8),
+      frag: r() < 0.5 ? 0xff : 0,
+    };
     addL4(r, pl, kl, ml, protoMask === 0xff);
   } else if (pl.arp) {
     kl.arp = { ...pl.arp };
@@ -93,7 +147,10 @@ function addL4(r: Rng, pl: FlowKey, kl: FlowKey, ml: FlowMask, protoExact: boole
     kl[p] = { ...(pl[p] as { src: number; dst: number }) };
     ml[p] = { src: m(16), dst: m(16) };
   }
-  if (pl.tcpFlags !== undefined) { kl.tcpFlags = pl.tcpFlags; ml.tcpFlags = m(12); }
+  if (pl.tcpFlags !== undefined) {
+    kl.tcpFlags = pl.tcpFlags;
+    ml.tcpFlags = m(12);
+  }
   for (const p of ['icmp', 'icmpv6'] as const) {
     if (!pl[p]) continue;
     kl[p] = { ...(pl[p] as { type: number; code: number }) };
@@ -102,7 +159,11 @@ function addL4(r: Rng, pl: FlowKey, kl: FlowKey, ml: FlowMask, protoExact: boole
   if (pl.nd) {
     kl.nd = { target: pl.nd.target.slice(), sll: pl.nd.sll, tll: pl.nd.tll };
     const typeExact = (ml.icmpv6?.type ?? 0) === 0xff;
-    ml.nd = { target: new Uint8Array(16).fill(typeExact && r() < 0.5 ? 0xff : 0), sll: typeExact ? randMask(r, 48) : 0, tll: 0 };
+    ml.nd = {
+      target: new Uint8Array(16).fill(typeExact && r() < 0.5 ? 0xff : 0),
+      sll: typeExact ? randMask(r, 48) : 0,
+      tll: 0,
+    };
   }
 }
 
@@ -112,7 +173,9 @@ describe('classifier agrees with a brute-force scan (seeded)', () => {
   test(`${ROUNDS * PER_ROUND} random flows and ${ROUNDS * PER_ROUND} packets`, () => {
     const r = prng(20240601);
     const pk = newPacketKey();
-    let inserted = 0, matched = 0, emcHits = 0;
+    let inserted = 0,
+      matched = 0,
+      emcHits = 0;
     for (let round = 0; round < ROUNDS; round++) {
       const table = new MegaflowTable({ emcSize: 1024, resortEvery: 97 });
       const flows: Array<{ key: FlowKey; mask: FlowMask; priority: number; id: number }> = [];
@@ -121,7 +184,8 @@ describe('classifier agrees with a brute-force scan (seeded)', () => {
         extractPacked(buildFrame(p), 0, buildFrame(p).length, p.inPort, pk);
         const f = flowFromPacket(r, unpackPacketKey(pk.words));
         const problems = validateFlow(f);
-        if (problems.length) throw new Error(`generator made an invalid flow ${formatFlowKey(f.key, f.mask)}: ${problems[0].message}`);
+        if (problems.length)
+          throw new Error(`generator made an invalid flow ${formatFlowKey(f.key, f.mask)}: ${problems[0].message}`);
         const priority = Math.floor(r() * 3);
         try {
           const e = table.insert(f, [{ type: 'output', port: i }], { priority });
@@ -189,7 +253,12 @@ describe('MegaflowTable semantics', () => {
   test('stats accumulate and the EMC is invalidated on change', () => {
     const t = new MegaflowTable();
     const e = t.insert(f(0x0a000001), [{ type: 'output', port: 1 }]);
-    const frame = buildFrame({ src: 1, dst: 2, ethType: 0x0800, ipv4: { src: 0x0a000001, dst: 2, proto: 47, tos: 0, ttl: 1, frag: 0 } });
+    const frame = buildFrame({
+      src: 1,
+      dst: 2,
+      ethType: 0x0800,
+      ipv4: { src: 0x0a000001, dst: 2, proto: 47, tos: 0, ttl: 1, frag: 0 },
+    });
     const pk = newPacketKey();
     extractPacked(frame, 0, frame.length, 1, pk);
     expect(t.lookup(pk)).toBe(e);

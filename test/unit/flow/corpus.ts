@@ -5,7 +5,10 @@ import { validateFlow } from '../../../src/flow/validate';
 import { FlowError, type Flow, type ParsedActions } from '../../../src/flow/types';
 import { goldenLines } from './helpers';
 
-export interface CorpusLine { flow: string; actions: string }
+export interface CorpusLine {
+  flow: string;
+  actions: string;
+}
 
 export function corpus(): CorpusLine[] {
   return goldenLines('corpus.txt').map((l) => {
@@ -14,7 +17,8 @@ export function corpus(): CorpusLine[] {
   });
 }
 
-export type Verdict = { ok: true; flow: Flow; actions: ParsedActions; text: string } | { ok: false; error: FlowError; text: string };
+export type Verdict =
+  { ok: true; flow: Flow; actions: ParsedActions; text: string } | { ok: false; error: FlowError; text: string };
 
 export function judge(line: CorpusLine): Verdict {
   try {
@@ -22,7 +26,12 @@ export function judge(line: CorpusLine): Verdict {
     const actions = parseActions(line.actions);
     const problems = validateFlow(flow, actions);
     if (problems.length) return { ok: false, error: problems[0], text: errText(problems[0]) };
-    return { ok: true, flow, actions, text: `OK ${formatFlowKey(flow.key, flow.mask)}, actions:${formatActions(actions.actions)}` };
+    return {
+      ok: true,
+      flow,
+      actions,
+      text: `OK ${formatFlowKey(flow.key, flow.mask)}, actions:${formatActions(actions.actions)}`,
+    };
   } catch (e) {
     if (e instanceof FlowError) return { ok: false, error: e, text: errText(e) };
     throw e;

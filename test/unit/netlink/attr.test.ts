@@ -4,8 +4,22 @@
  */
 import { endianness } from 'os';
 import {
-  GENL_RULES, HOST_IS_LITTLE_ENDIAN, LENIENT, NLA_F_NESTED, NlAttrError, NlAttrWriter, RTNETLINK_RULES, attrTable,
-  attrU32, encodeCString, getS32, getU16, getU32, optU32, readAttrs, readCString,
+  GENL_RULES,
+  HOST_IS_LITTLE_ENDIAN,
+  LENIENT,
+  NLA_F_NESTED,
+  NlAttrError,
+  NlAttrWriter,
+  RTNETLINK_RULES,
+  attrTable,
+  attrU32,
+  encodeCString,
+  getS32,
+  getU16,
+  getU32,
+  optU32,
+  readAttrs,
+  readCString,
 } from '../../../src/netlink/attr';
 import { NetmgrError } from '../../../src/util/errors';
 
@@ -31,7 +45,14 @@ describe('byte order', () => {
 
 describe('round trips', () => {
   test('every integer width, string, flag and raw payload reads back', () => {
-    const w = new NlAttrWriter().putU8(1, 0xab).putU16(2, 0xbeef).putU32(3, 0xdeadbeef).putS32(4, -2).putString(5, 'eth0').putFlag(6).put(7, Uint8Array.of(9, 8, 7));
+    const w = new NlAttrWriter()
+      .putU8(1, 0xab)
+      .putU16(2, 0xbeef)
+      .putU32(3, 0xdeadbeef)
+      .putS32(4, -2)
+      .putString(5, 'eth0')
+      .putFlag(6)
+      .put(7, Uint8Array.of(9, 8, 7));
     const t = attrTable(w.finish());
     expect(t.get(1)![0]).toBe(0xab);
     expect(getU16(t.get(2)!)).toBe(0xbeef);
@@ -43,7 +64,10 @@ describe('round trips', () => {
     expect(optU32(t.get(99), 7)).toBe(7);
   });
   test('payloads are padded to 4 bytes with zeros; a struct ahead of the attributes too', () => {
-    const b = new NlAttrWriter().putStruct(Uint8Array.of(1, 2, 3, 4, 5)).putU8(1, 0xff).finish();
+    const b = new NlAttrWriter()
+      .putStruct(Uint8Array.of(1, 2, 3, 4, 5))
+      .putU8(1, 0xff)
+      .finish();
     expect(b.length).toBe(8 + 8);
     expect([...b.subarray(5, 8)]).toEqual([0, 0, 0]);
     expect([...b.subarray(13)]).toEqual([0, 0, 0]);

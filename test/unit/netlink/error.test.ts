@@ -13,7 +13,13 @@ describe('NetlinkError', () => {
   });
   test('kinds follow the errno', () => {
     const kind = (code: string): string => new NetlinkError(code, 0, undefined, 'op').kind;
-    expect(['EEXIST', 'EBUSY', 'EOPNOTSUPP', 'EINVAL', 'ENODEV'].map(kind)).toEqual(['exists', 'busy', 'unsupported', 'failed', 'not-found']);
+    expect(['EEXIST', 'EBUSY', 'EOPNOTSUPP', 'EINVAL', 'ENODEV'].map(kind)).toEqual([
+      'exists',
+      'busy',
+      'unsupported',
+      'failed',
+      'not-found',
+    ]);
     expect(hasErrno(new NetlinkError('EEXIST', 17, undefined, 'op'), 'EEXIST')).toBe(true);
     expect(isAlreadyUndone(new NetlinkError('ENODEV', 19, undefined, 'op'))).toBe(true);
   });

@@ -3,10 +3,25 @@
  * test/golden/genl/ (see test/helpers/golden-hex.ts for the format).
  */
 import {
-  CTRL_ATTR, CTRL_ATTR_MCAST_GRP, CTRL_CMD, GENL_HDRLEN, GENL_ID_CTRL, decodeFamily, encodeGetFamily, genlPayload,
-  isDump, parseGenl,
+  CTRL_ATTR,
+  CTRL_ATTR_MCAST_GRP,
+  CTRL_CMD,
+  GENL_HDRLEN,
+  GENL_ID_CTRL,
+  decodeFamily,
+  encodeGetFamily,
+  genlPayload,
+  isDump,
+  parseGenl,
 } from '../../../src/netlink/genl';
-import { NLMSG_HDRLEN, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, parseMessages, writeHeader } from '../../../src/netlink/socket';
+import {
+  NLMSG_HDRLEN,
+  NLM_F_ACK,
+  NLM_F_DUMP,
+  NLM_F_REQUEST,
+  parseMessages,
+  writeHeader,
+} from '../../../src/netlink/socket';
 import { NlAttrWriter, RTNETLINK_RULES, readAttrs } from '../../../src/netlink/attr';
 import { HOST_IS_LITTLE_ENDIAN } from '../../../src/flow/constants';
 import { hexWords, loadGenlGolden, parseAnnotatedHex } from '../../helpers/golden-hex';
@@ -23,7 +38,9 @@ function nlmsg(type: number, flags: number, seq: number, body: Uint8Array): Buff
 
 describe('annotated hex loader', () => {
   test('strips comments and whitespace', () => {
-    expect([...parseAnnotatedHex('# header\n08 00 # len\n 02 00\t# type\n\n2a00 0000 # u32 42\n')]).toEqual([8, 0, 2, 0, 0x2a, 0, 0, 0]);
+    expect([...parseAnnotatedHex('# header\n08 00 # len\n 02 00\t# type\n\n2a00 0000 # u32 42\n')]).toEqual([
+      8, 0, 2, 0, 0x2a, 0, 0, 0,
+    ]);
   });
   test('rejects stray characters and odd digit counts', () => {
     expect(() => parseAnnotatedHex('08 0g')).toThrow(/non-hex/);
@@ -95,16 +112,30 @@ describe('CTRL_CMD_NEWFAMILY reply', () => {
   });
 
   test('several groups, nested with NLA_F_NESTED (as newer kernels may send), u32 group ids', () => {
-    const w = new NlAttrWriter(RTNETLINK_RULES).putU16(CTRL_ATTR.FAMILY_ID, 0x2a).putString(CTRL_ATTR.FAMILY_NAME, 'ovs_vport').putU32(CTRL_ATTR.VERSION, 1);
+    const w = new NlAttrWriter(RTNETLINK_RULES)
+      .putU16(CTRL_ATTR.FAMILY_ID, 0x2a)
+      .putString(CTRL_ATTR.FAMILY_NAME, 'ovs_vport')
+      .putU32(CTRL_ATTR.VERSION, 1);
     const groups = w.beginNested(CTRL_ATTR.MCAST_GROUPS);
-    [['ovs_vport', 0x10001], ['other', 12]].forEach(([name, id], i) => {
+    [
+      ['ovs_vport', 0x10001],
+      ['other', 12],
+    ].forEach(([name, id], i) => {
       const g = w.beginNested(i + 1);
       w.putString(CTRL_ATTR_MCAST_GRP.NAME, name as string).putU32(CTRL_ATTR_MCAST_GRP.ID, id as number);
       w.endNested(g);
     });
     w.endNested(groups);
     const fam = decodeFamily(genlPayload(1, 2, new Uint8Array(0), w.finish()));
-    expect(fam).toEqual({ name: 'ovs_vport', id: 0x2a, version: 1, mcastGroups: new Map([['ovs_vport', 0x10001], ['other', 12]]) });
+    expect(fam).toEqual({
+      name: 'ovs_vport',
+      id: 0x2a,
+      version: 1,
+      mcastGroups: new Map([
+        ['ovs_vport', 0x10001],
+        ['other', 12],
+      ]),
+    });
   });
 
   test('a reply without CTRL_ATTR_FAMILY_ID is an error', () => {

@@ -31,9 +31,16 @@ function loadLive(dir: string): LiveState {
   const links = new Map<string, LiveLink[]>();
   links.set('', []);
   for (const [ns, list] of Object.entries(data.links)) {
-    links.set(ns, list.map((l) => ({ namespace: ns === '' ? null : ns, kind: 'veth', mtu: 1500, up: false, addresses: [], ...l })));
+    links.set(
+      ns,
+      list.map((l) => ({ namespace: ns === '' ? null : ns, kind: 'veth', mtu: 1500, up: false, addresses: [], ...l })),
+    );
   }
-  for (const ns of data.namespaces) if (!links.has(ns)) links.set(ns, [{ namespace: ns, index: 1, name: 'lo', kind: undefined, mtu: 65536, up: true, addresses: ['127.0.0.1/8'] }]);
+  for (const ns of data.namespaces)
+    if (!links.has(ns))
+      links.set(ns, [
+        { namespace: ns, index: 1, name: 'lo', kind: undefined, mtu: 65536, up: true, addresses: ['127.0.0.1/8'] },
+      ]);
   return { namespaces: data.namespaces, links, kernelDatapath: data.kernelDatapath === true };
 }
 
@@ -47,7 +54,10 @@ function check(file: string, actual: string): void {
   expect(actual).toBe(fs.readFileSync(file, 'utf8'));
 }
 
-const cases = fs.readdirSync(ROOT).filter((d) => fs.statSync(path.join(ROOT, d)).isDirectory()).sort();
+const cases = fs
+  .readdirSync(ROOT)
+  .filter((d) => fs.statSync(path.join(ROOT, d)).isDirectory())
+  .sort();
 
 test('there are plan golden cases', () => {
   expect(cases.length).toBeGreaterThanOrEqual(10);
@@ -67,7 +77,10 @@ describe.each(cases)('plan golden case %s', (name) => {
     check(path.join(dir, 'plan.txt'), formatPlan(plan));
     check(path.join(dir, 'plan.json'), JSON.stringify(planToJson(plan), null, 2) + '\n');
     const steps = planSteps(plan);
-    check(path.join(dir, 'steps.txt'), steps.map((s, i) => `${i + 1}. ${describeStep(s)}   [undo: ${describeStep(invertStep(s))}]`).join('\n') + '\n');
+    check(
+      path.join(dir, 'steps.txt'),
+      steps.map((s, i) => `${i + 1}. ${describeStep(s)}   [undo: ${describeStep(invertStep(s))}]`).join('\n') + '\n',
+    );
     // Every step's inverse inverts back to itself: undo is exact.
     for (const s of steps) expect(invertStep(invertStep(s))).toEqual(s);
   });

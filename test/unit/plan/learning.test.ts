@@ -66,7 +66,10 @@ function runSteps(bridges: LiveBridge[], steps: Step[]): LiveBridge[] {
 const datapathChanges = (changes: Change[]) => changes.filter((c) => c.object === 'bridge' || c.object === 'port');
 
 const UNITS = [
-  bridge('sw', '[bridge]\nmac-aging = 60\n[[bridge.static-mac]]\nmac = "02:00:00:00:00:01"\nport = "a"\n[[bridge.static-mac]]\nmac = "02:00:00:00:00:02"\nport = "t"\nvlan = 20\n'),
+  bridge(
+    'sw',
+    '[bridge]\nmac-aging = 60\n[[bridge.static-mac]]\nmac = "02:00:00:00:00:01"\nport = "a"\n[[bridge.static-mac]]\nmac = "02:00:00:00:00:02"\nport = "t"\nvlan = 20\n',
+  ),
   port('a', 'bridge = "sw"\nkind = "internal"\nvlan = 10\n'),
   port('t', 'bridge = "sw"\nkind = "internal"\ntrunks = [20, 10]\nnative-vlan = 5\n'),
   port('u', 'bridge = "sw"\nkind = "internal"\n'),
@@ -87,7 +90,9 @@ describe('learning bridges in the plan', () => {
         ],
       },
     });
-    const ports = Object.fromEntries(plan.changes.filter((c) => c.object === 'port').map((c) => [(c as { name: string }).name, c]));
+    const ports = Object.fromEntries(
+      plan.changes.filter((c) => c.object === 'port').map((c) => [(c as { name: string }).name, c]),
+    );
     expect(ports.a).toMatchObject({ vlans: { access: 10 } });
     expect(ports.t).toMatchObject({ vlans: { trunks: [10, 20], native: 5 } });
     expect(ports.u).not.toHaveProperty('vlans');
@@ -100,7 +105,10 @@ describe('learning bridges in the plan', () => {
   test('settings and VLANs change in place; the order of static MACs and trunks means nothing', () => {
     const before = runSteps([], planSteps(planChanges(desired(...UNITS), NO_LINKS, emptyOwnership(), [])));
     const reordered = desired(
-      bridge('sw', '[bridge]\nmac-aging = 60\n[[bridge.static-mac]]\nmac = "02:00:00:00:00:02"\nport = "t"\nvlan = 20\n[[bridge.static-mac]]\nmac = "02:00:00:00:00:01"\nport = "a"\n'),
+      bridge(
+        'sw',
+        '[bridge]\nmac-aging = 60\n[[bridge.static-mac]]\nmac = "02:00:00:00:00:02"\nport = "t"\nvlan = 20\n[[bridge.static-mac]]\nmac = "02:00:00:00:00:01"\nport = "a"\n',
+      ),
       UNITS[1],
       port('t', 'bridge = "sw"\nkind = "internal"\ntrunks = [10, 20]\nnative-vlan = 5\n'),
       UNITS[3],
@@ -115,8 +123,22 @@ describe('learning bridges in the plan', () => {
     );
     const plan = planChanges(changed, NO_LINKS, emptyOwnership(), before);
     expect(plan.changes).toEqual([
-      { action: 'modify', object: 'port', unit: 'a', name: 'a', bridge: 'sw', vlans: { from: { access: 10 }, to: { access: 30 } } },
-      { action: 'modify', object: 'port', unit: 'u', name: 'u', bridge: 'sw', vlans: { from: undefined, to: { trunks: [7] } } },
+      {
+        action: 'modify',
+        object: 'port',
+        unit: 'a',
+        name: 'a',
+        bridge: 'sw',
+        vlans: { from: { access: 10 }, to: { access: 30 } },
+      },
+      {
+        action: 'modify',
+        object: 'port',
+        unit: 'u',
+        name: 'u',
+        bridge: 'sw',
+        vlans: { from: undefined, to: { trunks: [7] } },
+      },
       {
         action: 'modify',
         object: 'bridge',
@@ -168,14 +190,24 @@ describe('learning bridges in the plan', () => {
 
   test('a port replaced for another reason is re-created with its new VLANs, not modified', () => {
     const before = runSteps([], planSteps(planChanges(desired(...UNITS), NO_LINKS, emptyOwnership(), [])));
-    const plan = planChanges(desired(UNITS[0], port('a', 'bridge = "sw"\nkind = "system"\nvlan = 11\n'), UNITS[2], UNITS[3]), NO_LINKS, emptyOwnership(), before);
+    const plan = planChanges(
+      desired(UNITS[0], port('a', 'bridge = "sw"\nkind = "system"\nvlan = 11\n'), UNITS[2], UNITS[3]),
+      NO_LINKS,
+      emptyOwnership(),
+      before,
+    );
     expect(plan.changes.map((c) => `${c.action} ${c.object}`)).toEqual(['delete port', 'create port', 'modify bridge']);
     expect(plan.changes[0]).toMatchObject({ vlans: { access: 10 }, reason: 'replaced: kind internal -> system' });
     expect(plan.changes[1]).toMatchObject({ vlans: { access: 11 } });
   });
 
   test('a flows bridge carries neither learning settings nor VLANs', () => {
-    const plan = planChanges(desired(bridge('f', '[bridge]\npolicy = "flows"\n'), port('p', 'bridge = "f"\nkind = "internal"\n')), NO_LINKS, emptyOwnership(), []);
+    const plan = planChanges(
+      desired(bridge('f', '[bridge]\npolicy = "flows"\n'), port('p', 'bridge = "f"\nkind = "internal"\n')),
+      NO_LINKS,
+      emptyOwnership(),
+      [],
+    );
     for (const c of plan.changes) {
       expect(c).not.toHaveProperty('learning');
       expect(c).not.toHaveProperty('vlans');
@@ -186,26 +218,38 @@ describe('learning bridges in the plan', () => {
     const before = runSteps([], planSteps(planChanges(desired(...UNITS), NO_LINKS, emptyOwnership(), [])));
     const steps = planSteps(planChanges(desired(), NO_LINKS, emptyOwnership(), before));
     expect(steps.map((s) => s.op)).toEqual(['port.remove', 'port.remove', 'port.remove', 'bridge.delete']);
-    expect(runSteps(runSteps(before, steps), [...steps].reverse().map(invertStep)).map((b) => ({ ...b, ports: [...b.ports].sort((x, y) => x.no - y.no) }))).toEqual(before);
+    expect(
+      runSteps(runSteps(before, steps), [...steps].reverse().map(invertStep)).map((b) => ({
+        ...b,
+        ports: [...b.ports].sort((x, y) => x.no - y.no),
+      })),
+    ).toEqual(before);
   });
 });
 
 describe('invertStep of the new steps', () => {
-  const learning = (macAging: number) => ({ macAging, macTableSize: 8192, staticMacs: [{ mac: '02:00:00:00:00:01', port: 'p1', vlan: 0 }] });
+  const learning = (macAging: number) => ({
+    macAging,
+    macTableSize: 8192,
+    staticMacs: [{ mac: '02:00:00:00:00:01', port: 'p1', vlan: 0 }],
+  });
   const cases: Step[] = [
     { op: 'bridge.set', name: 'br0', to: learning(60), from: learning(300) },
     { op: 'port.set', bridge: 'br0', name: 'p1', to: { access: 20 }, from: { access: 10 } },
     { op: 'port.set', bridge: 'br0', name: 'p1', to: { trunks: [10, 20], native: 5 }, from: undefined },
     { op: 'port.set', bridge: 'br0', name: 'p1', to: undefined, from: { access: 10 } },
   ];
-  test.each(cases.map((s) => [s.op, s]))('%s swaps to and from, and round-trips (also through the journal JSON)', (_op, s) => {
-    const inv = invertStep(s) as Extract<Step, { op: 'bridge.set' | 'port.set' }>;
-    expect(inv.op).toBe(s.op);
-    expect(inv.to).toEqual((s as typeof inv).from);
-    expect(inv.from).toEqual((s as typeof inv).to);
-    expect(invertStep(inv)).toEqual(s);
-    const journaled = JSON.parse(JSON.stringify(s)) as Step;
-    expect(invertStep(invertStep(journaled))).toEqual(s);
-    expect(isDatapathStep(s)).toBe(true);
-  });
+  test.each(cases.map((s) => [s.op, s]))(
+    '%s swaps to and from, and round-trips (also through the journal JSON)',
+    (_op, s) => {
+      const inv = invertStep(s) as Extract<Step, { op: 'bridge.set' | 'port.set' }>;
+      expect(inv.op).toBe(s.op);
+      expect(inv.to).toEqual((s as typeof inv).from);
+      expect(inv.from).toEqual((s as typeof inv).to);
+      expect(invertStep(inv)).toEqual(s);
+      const journaled = JSON.parse(JSON.stringify(s)) as Step;
+      expect(invertStep(invertStep(journaled))).toEqual(s);
+      expect(isDatapathStep(s)).toBe(true);
+    },
+  );
 });

@@ -4,10 +4,26 @@
  * runs the operations the handler gives back (operate) and reports which actions ran and through which path. Only for testing policy logic: the real datapaths have their own tests.
  */
 import {
-  extractPacked, MegaflowTable, newPacketKey, unpackPacketKey, generateUfid,
-  type FlowActions, type FlowKey, type FlowMask,
+  extractPacked,
+  MegaflowTable,
+  newPacketKey,
+  unpackPacketKey,
+  generateUfid,
+  type FlowActions,
+  type FlowKey,
+  type FlowMask,
 } from '../../../src/flow';
-import type { Datapath, DpFlow, DpOp, DpPortInfo, DpPortSpec, DpStats, FlowPut, FlowPutOptions, UpcallHandler } from '../../../src/datapath/types';
+import type {
+  Datapath,
+  DpFlow,
+  DpOp,
+  DpPortInfo,
+  DpPortSpec,
+  DpStats,
+  FlowPut,
+  FlowPutOptions,
+  UpcallHandler,
+} from '../../../src/datapath/types';
 
 export interface Delivery {
   path: 'hit' | 'miss';
@@ -32,7 +48,20 @@ export class FakeDatapath implements Datapath {
 
   addPort(spec: DpPortSpec): DpPortInfo {
     this.portList.set(spec.no, spec);
-    return { ...spec, ifindex: 100 + spec.no, stats: { rxPackets: 0, rxBytes: 0, rxDropped: 0, rxErrors: 0, txPackets: 0, txBytes: 0, txDropped: 0, txErrors: 0 } };
+    return {
+      ...spec,
+      ifindex: 100 + spec.no,
+      stats: {
+        rxPackets: 0,
+        rxBytes: 0,
+        rxDropped: 0,
+        rxErrors: 0,
+        txPackets: 0,
+        txBytes: 0,
+        txDropped: 0,
+        txErrors: 0,
+      },
+    };
   }
   removePort(no: number): void {
     this.portList.delete(no);
@@ -42,7 +71,10 @@ export class FakeDatapath implements Datapath {
   }
   putFlow(flow: FlowPut, actions: FlowActions, opts: FlowPutOptions): DpFlow {
     const ufid = flow.ufid ?? generateUfid(flow.key, flow.mask);
-    const e = opts.mode === 'create' ? this.table.insert({ ...flow, ufid }, actions) : this.table.put({ ...flow, ufid }, actions, { mayCreate: opts.mayCreate });
+    const e =
+      opts.mode === 'create'
+        ? this.table.insert({ ...flow, ufid }, actions)
+        : this.table.put({ ...flow, ufid }, actions, { mayCreate: opts.mayCreate });
     return { key: e.key, mask: e.mask, actions: e.actions, ufid: e.ufid, stats: { ...e.stats } };
   }
   deleteFlow(flow: { key?: FlowKey; mask?: FlowMask; ufid?: Uint8Array }): boolean {
@@ -56,7 +88,9 @@ export class FakeDatapath implements Datapath {
     this.table.flush();
   }
   dumpFlows(): DpFlow[] {
-    return this.table.dump().map((e) => ({ key: e.key, mask: e.mask, actions: e.actions, ufid: e.ufid, stats: { ...e.stats } }));
+    return this.table
+      .dump()
+      .map((e) => ({ key: e.key, mask: e.mask, actions: e.actions, ufid: e.ufid, stats: { ...e.stats } }));
   }
   execute(): void {
     throw new Error('not used by the learning policy');
@@ -77,7 +111,14 @@ export class FakeDatapath implements Datapath {
     this.handler = h;
   }
   stats(): DpStats {
-    return { hit: this.hit, missed: this.missed, lost: 0, flows: this.table.size, masksHit: this.table.maskProbes, masks: this.table.maskCount };
+    return {
+      hit: this.hit,
+      missed: this.missed,
+      lost: 0,
+      flows: this.table.size,
+      masksHit: this.table.maskProbes,
+      masks: this.table.maskCount,
+    };
   }
   destroy(): void {}
   release(): void {}

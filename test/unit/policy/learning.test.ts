@@ -9,14 +9,34 @@ import { UpcallPipeline } from '../../../src/bridge/upcall';
 import { buildFrame } from '../flow/frames';
 import { FakeDatapath } from './fake-datapath';
 
-const A = 0x020000000001, B = 0x020000000002, C = 0x020000000003, D = 0x020000000004;
+const A = 0x020000000001,
+  B = 0x020000000002,
+  C = 0x020000000003,
+  D = 0x020000000004;
 const BCAST = 0xffffffffffff;
 
-function frame(src: number, dst: number, opts: { vid?: number; pcp?: number; tpid?: number; l4port?: number; arp?: boolean } = {}): Uint8Array {
-  const vlans = opts.vid !== undefined ? [{ tpid: opts.tpid ?? 0x8100, tci: 0x1000 | ((opts.pcp ?? 0) << 13) | opts.vid }] : undefined;
-  if (opts.arp) return buildFrame({ src, dst, vlans, ethType: 0x0806, arp: { op: 1, sha: src, sip: 0xc6120001, tha: 0, tip: 0xc6120002 } });
+function frame(
+  src: number,
+  dst: number,
+  opts: { vid?: number; pcp?: number; tpid?: number; l4port?: number; arp?: boolean } = {},
+): Uint8Array {
+  const vlans =
+    opts.vid !== undefined
+      ? [{ tpid: opts.tpid ?? 0x8100, tci: 0x1000 | ((opts.pcp ?? 0) << 13) | opts.vid }]
+      : undefined;
+  if (opts.arp)
+    return buildFrame({
+      src,
+      dst,
+      vlans,
+      ethType: 0x0806,
+      arp: { op: 1, sha: src, sip: 0xc6120001, tha: 0, tip: 0xc6120002 },
+    });
   return buildFrame({
-    src, dst, vlans, ethType: 0x0800,
+    src,
+    dst,
+    vlans,
+    ethType: 0x0800,
     ipv4: { src: 0xc6120001, dst: 0xc6120002, proto: 6, tos: 0, ttl: 64, frag: 0 },
     l4: { src: 40000, dst: opts.l4port ?? 80 },
   });
@@ -33,7 +53,10 @@ interface Setup {
   path(port: number, f: Uint8Array): 'hit' | 'miss';
 }
 
-function setup(ports: Array<[string, PortVlanConfig?]>, learning: { macAging?: number; macTableSize?: number; staticMacs?: StaticMacConfig[] } = {}): Setup {
+function setup(
+  ports: Array<[string, PortVlanConfig?]>,
+  learning: { macAging?: number; macTableSize?: number; staticMacs?: StaticMacConfig[] } = {},
+): Setup {
   const clock = { t: 1_000_000 };
   const logs: string[] = [];
   const dp = new FakeDatapath('br0');
@@ -41,11 +64,27 @@ function setup(ports: Array<[string, PortVlanConfig?]>, learning: { macAging?: n
   policy.attach(dp);
   new UpcallPipeline(dp, policy, (l) => logs.push(l)).connect();
   const s: Setup = {
-    dp, policy, clock, logs,
+    dp,
+    policy,
+    clock,
+    logs,
     configure(list, l = {}) {
-      const cfgs: PortConfig[] = list.map(([name, vlans], i) => ({ name, no: i + 1, kind: 'veth', namespace: null, link: { up: true }, ...(vlans ? { vlans } : {}) }));
+      const cfgs: PortConfig[] = list.map(([name, vlans], i) => ({
+        name,
+        no: i + 1,
+        kind: 'veth',
+        namespace: null,
+        link: { up: true },
+        ...(vlans ? { vlans } : {}),
+      }));
       policy.configure(
-        { name: 'br0', datapath: 'userspace', policy: 'learning', link: { up: true }, learning: { macAging: 300, macTableSize: 8192, staticMacs: [], ...learning, ...l } },
+        {
+          name: 'br0',
+          datapath: 'userspace',
+          policy: 'learning',
+          link: { up: true },
+          learning: { macAging: 300, macTableSize: 8192, staticMacs: [], ...learning, ...l },
+        },
         cfgs,
       );
     },
@@ -63,7 +102,8 @@ function setup(ports: Array<[string, PortVlanConfig?]>, learning: { macAging?: n
   return s;
 }
 
-const fdb = (p: LearningPolicy) => p.fdbShow().map((e) => `${e.portName} ${e.vlan} ${e.mac}${e.static ? ' static' : ''}`);
+const fdb = (p: LearningPolicy) =>
+  p.fdbShow().map((e) => `${e.portName} ${e.vlan} ${e.mac}${e.static ? ' static' : ''}`);
 
 describe('learning and forwarding', () => {
   test('unknown unicast floods to every other port, the reply is unicast, then the pair is unicast both ways', () => {
@@ -105,7 +145,9 @@ describe('learning and forwarding', () => {
     s.send(1, frame(A, B));
     const flows = s.dp.dumpFlows().filter((f) => f.key.eth?.dst === B);
     expect(flows).toHaveLength(1);
-    expect(formatFlowKey(flows[0].key, flows[0].mask)).toBe('in_port(1),eth(src=02:00:00:00:00:01,dst=02:00:00:00:00:02)');
+    expect(formatFlowKey(flows[0].key, flows[0].mask)).toBe(
+      'in_port(1),eth(src=02:00:00:00:00:01,dst=02:00:00:00:00:02)',
+    );
     // TCP to other ports and ARP of the same pair hit the same flow.
     expect(s.path(1, frame(A, B, { l4port: 443 }))).toBe('hit');
     expect(s.path(1, frame(A, B, { arp: true }))).toBe('hit');
@@ -113,11 +155,16 @@ describe('learning and forwarding', () => {
   });
 
   test('a tagged megaflow matches the VID exactly and wildcards the priority', () => {
-    const s = setup([['t1', { trunks: [10] }], ['t2', { trunks: [10] }]]);
+    const s = setup([
+      ['t1', { trunks: [10] }],
+      ['t2', { trunks: [10] }],
+    ]);
     s.send(2, frame(B, BCAST, { vid: 10 }));
     expect(s.send(1, frame(A, B, { vid: 10, pcp: 3 }))).toBe('2');
     const f = s.dp.dumpFlows().find((x) => x.key.eth?.src === A)!;
-    expect(formatFlowKey(f.key, f.mask)).toBe('in_port(1),eth(src=02:00:00:00:00:01,dst=02:00:00:00:00:02),eth_type(0x8100),vlan(vid=10,pcp=3/0x0),encap()');
+    expect(formatFlowKey(f.key, f.mask)).toBe(
+      'in_port(1),eth(src=02:00:00:00:00:01,dst=02:00:00:00:00:02),eth_type(0x8100),vlan(vid=10,pcp=3/0x0),encap()',
+    );
     expect(s.path(1, frame(A, B, { vid: 10, pcp: 5 }))).toBe('hit');
     expect(s.path(1, frame(A, B, { vid: 11 }))).toBe('miss');
   });
@@ -177,7 +224,11 @@ describe('aging and flow expiry (fake clock)', () => {
 
 describe('VLANs', () => {
   const ports: Array<[string, PortVlanConfig?]> = [
-    ['a10', { access: 10 }], ['a20', { access: 20 }], ['trunk', { trunks: [10, 20] }], ['plain'], ['native', { trunks: [20], native: 10 }],
+    ['a10', { access: 10 }],
+    ['a20', { access: 20 }],
+    ['trunk', { trunks: [10, 20] }],
+    ['plain'],
+    ['native', { trunks: [20], native: 10 }],
   ];
 
   test('access ports flood only within their VLAN; trunks get it tagged, the native VLAN untagged', () => {
@@ -206,7 +257,7 @@ describe('VLANs', () => {
     expect(fdb(s.policy)).toContain('trunk 20 02:00:00:00:00:03');
   });
 
-  test('frames outside a port\'s VLANs are dropped', () => {
+  test("frames outside a port's VLANs are dropped", () => {
     const s = setup(ports);
     expect(s.send(1, frame(A, BCAST, { vid: 20 }))).toBe('drop'); // tagged on an access port
     expect(s.send(3, frame(A, BCAST, { vid: 30 }))).toBe('drop'); // not among the trunks
@@ -255,7 +306,10 @@ describe('capacity and fair eviction', () => {
     for (let i = 0; i < 6; i++) s.send(1, frame(0x020000000100 + i, BCAST));
     for (let i = 0; i < 10; i++) s.send(2, frame(0x020000000200 + i, BCAST));
     s.send(1, frame(0x020000000106, BCAST));
-    const onP2 = s.policy.fdbShow().filter((e) => e.portName === 'p2').map((e) => e.mac);
+    const onP2 = s.policy
+      .fdbShow()
+      .filter((e) => e.portName === 'p2')
+      .map((e) => e.mac);
     expect(onP2).toHaveLength(9);
     expect(onP2).not.toContain('02:00:00:00:02:00');
   });
@@ -274,7 +328,9 @@ describe('moves and revalidation', () => {
     expect(s.send(2, frame(B, A))).toBe('3');
     expect(s.policy.fdbShow().find((e) => e.mac === '02:00:00:00:00:01')!.moves).toBe(1);
     expect(s.policy.fdbStats().moved).toBe(1);
-    expect(s.logs.join('\n')).toMatch(/MAC 02:00:00:00:00:01 in VLAN 0 moved from port p1 \(1\) to p3 \(3\), 1 move so far/);
+    expect(s.logs.join('\n')).toMatch(
+      /MAC 02:00:00:00:00:01 in VLAN 0 moved from port p1 \(1\) to p3 \(3\), 1 move so far/,
+    );
   });
 
   test('moving back is relearned too (no stale flow from the first stay bypasses learning)', () => {
@@ -324,7 +380,10 @@ describe('moves and revalidation', () => {
 
 describe('static entries, flush, stats, trace', () => {
   test('a static entry forwards, is never moved by learning, and survives flush and aging', () => {
-    const s = setup([['p1'], ['p2']], { macAging: 15, staticMacs: [{ mac: '02:00:00:00:00:02', port: 'p2', vlan: 0 }] });
+    const s = setup([['p1'], ['p2']], {
+      macAging: 15,
+      staticMacs: [{ mac: '02:00:00:00:00:02', port: 'p2', vlan: 0 }],
+    });
     expect(s.send(1, frame(A, B))).toBe('2');
     s.send(1, frame(B, A)); // B seen on p1: ignored
     expect(fdb(s.policy)).toEqual(['p1 0 02:00:00:00:00:01', 'p2 0 02:00:00:00:00:02 static']);
@@ -357,7 +416,15 @@ describe('static entries, flush, stats, trace', () => {
     const s = setup([['p1'], ['p2']]);
     s.send(1, frame(A, BCAST));
     s.clock.t += 7_500;
-    expect(s.policy.fdbShow()[0]).toMatchObject({ port: 1, portName: 'p1', vlan: 0, mac: '02:00:00:00:00:01', age: 7, static: false, moves: 0 });
+    expect(s.policy.fdbShow()[0]).toMatchObject({
+      port: 1,
+      portName: 'p1',
+      vlan: 0,
+      mac: '02:00:00:00:00:01',
+      age: 7,
+      static: false,
+      moves: 0,
+    });
   });
 
   test('trace explains without learning', () => {
@@ -369,10 +436,16 @@ describe('static entries, flush, stats, trace', () => {
     expect(t.outputs.map((o) => o.name)).toEqual(['br0', 'p3']);
     expect(t.actions).toBe('0,3');
     expect(t.megaflow).toBe('in_port(1),eth(src=02:00:00:00:00:01,dst=02:00:00:00:00:02)');
-    expect(t.steps[0]).toBe('ingress: port p1 (1), port without VLAN settings (all VLANs tagged, untagged frames in VLAN 0)');
+    expect(t.steps[0]).toBe(
+      'ingress: port p1 (1), port without VLAN settings (all VLANs tagged, untagged frames in VLAN 0)',
+    );
     expect(s.policy.fdbShow()).toEqual([]);
     s.send(3, frame(B, BCAST));
     const t2 = s.policy.trace(key);
-    expect(t2).toMatchObject({ decision: 'forward', actions: '3', reason: 'destination 02:00:00:00:00:02 is learned on port p3 (3) in VLAN 0' });
+    expect(t2).toMatchObject({
+      decision: 'forward',
+      actions: '3',
+      reason: 'destination 02:00:00:00:00:02 is learned on port p3 (3) in VLAN 0',
+    });
   });
 });

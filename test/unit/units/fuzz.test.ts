@@ -7,7 +7,6 @@ import * as path from 'path';
 import { parseUnits, UnitSource } from '../../../src/units';
 import { prng } from '../../helpers/prng';
 
-
 const GOLDEN = path.join(__dirname, '..', '..', 'golden', 'units');
 const corpus: string[] = fs
   .readdirSync(GOLDEN)
@@ -21,10 +20,60 @@ const corpus: string[] = fs
       .map((f) => fs.readFileSync(path.join(dir, f), 'utf8'));
   });
 
-const CHARS = ['[', ']', '{', '}', '"', "'", '=', '#', '.', ',', '\n', ' ', '\t', '\r', '\\', '0', '9', 'a', '-', '_', ':', '/'];
+const CHARS = [
+  '[',
+  ']',
+  '{',
+  '}',
+  '"',
+  "'",
+  '=',
+  '#',
+  '.',
+  ',',
+  '\n',
+  ' ',
+  '\t',
+  '\r',
+  '\\',
+  '0',
+  '9',
+  'a',
+  '-',
+  '_',
+  ':',
+  '/',
+];
 const UNICODE = ['é', 'ü', 'ß', '🙂', '\u0000', '\u200b', '\ufeff', '\ud800', '\u202e', 'ﬁ', '١'];
-const VALUES = ['"str"', '""', '12', '-0', '1.5', 'true', '[1, 2]', '[]', '{ a = 1 }', '1979-05-27', '07:32:00', 'inf', 'nan', '"02:00:00:00:00:01"', '["198.18.0.1/24"]', '"veth"', '"br0"'];
-const HUGE = ['99999999999999999999999', '9223372036854775807', '-9223372036854775808', '1e400', '0xffffffffffffffff', '9007199254740993', '4095', '0'];
+const VALUES = [
+  '"str"',
+  '""',
+  '12',
+  '-0',
+  '1.5',
+  'true',
+  '[1, 2]',
+  '[]',
+  '{ a = 1 }',
+  '1979-05-27',
+  '07:32:00',
+  'inf',
+  'nan',
+  '"02:00:00:00:00:01"',
+  '["198.18.0.1/24"]',
+  '"veth"',
+  '"br0"',
+];
+const HUGE = [
+  '99999999999999999999999',
+  '9223372036854775807',
+  '-9223372036854775808',
+  '1e400',
+  '0xffffffffffffffff',
+  '9007199254740993',
+  '4095',
+  '0',
+];
 const NAMES = ['u', 'br0', 'p1', 'a b', 'very-long-unit-name', 'é', '..', 'x:y'];
 
 function mutate(text: string, rnd: () => number): string {
@@ -108,7 +157,11 @@ function mutate(text: string, rnd: () => number): string {
     }
     default: {
       const l = lines();
-      l.splice(Math.floor(rnd() * (l.length + 1)), 0, pick(['[unit]', '[port]', '[bridge]', '[[bridge.flow]]', '[ipv4]', '[link]', '[x.y.z]', 'a.b.c = 1']));
+      l.splice(
+        Math.floor(rnd() * (l.length + 1)),
+        0,
+        pick(['[unit]', '[port]', '[bridge]', '[[bridge.flow]]', '[ipv4]', '[link]', '[x.y.z]', 'a.b.c = 1']),
+      );
       return l.join('\n');
     }
   }
@@ -143,7 +196,12 @@ test('5,000 mutated unit files: parseUnits never throws and always reports locat
     for (const e of errors) {
       const max = (lineCount.get(e.file) ?? 0) + 1;
       const ok =
-        Number.isInteger(e.line) && Number.isInteger(e.col) && e.line >= 1 && e.col >= 1 && e.line <= max && e.message.length > 0;
+        Number.isInteger(e.line) &&
+        Number.isInteger(e.col) &&
+        e.line >= 1 &&
+        e.col >= 1 &&
+        e.line <= max &&
+        e.message.length > 0;
       if (!ok) throw new Error(`iteration ${n}: bad error ${JSON.stringify(e)} on ${JSON.stringify(text)}`);
     }
   }

@@ -154,7 +154,21 @@ describe('locate', () => {
   });
 
   test('never throws on garbage', () => {
-    const samples = ['[', '[[', '"', "'''", 'a = [', 'a = {', '= = =', '[a.]', 'a."', '\\', 'a = """', 'x = [1,,]', '{}}}]]]'];
+    const samples = [
+      '[',
+      '[[',
+      '"',
+      "'''",
+      'a = [',
+      'a = {',
+      '= = =',
+      '[a.]',
+      'a."',
+      '\\',
+      'a = """',
+      'x = [1,,]',
+      '{}}}]]]',
+    ];
     for (const s of samples) expect(() => locate(s)).not.toThrow();
     expect(() => locate(`a = ${'['.repeat(5000)}`)).not.toThrow();
   });
@@ -163,9 +177,12 @@ describe('locate', () => {
 describe('locate agrees with the toml parser', () => {
   // Every value `toml` returns must have a recorded position, for every golden unit file that parses.
   const root = path.join(__dirname, '..', '..', 'golden', 'units');
-  const files = fs
-    .readdirSync(root)
-    .flatMap((d) => fs.readdirSync(path.join(root, d)).filter((f) => f.endsWith('.toml')).map((f) => path.join(root, d, f)));
+  const files = fs.readdirSync(root).flatMap((d) =>
+    fs
+      .readdirSync(path.join(root, d))
+      .filter((f) => f.endsWith('.toml'))
+      .map((f) => path.join(root, d, f)),
+  );
 
   function leaves(v: unknown, p: (string | number)[], out: string[]): string[] {
     if (Array.isArray(v)) v.forEach((x, i) => leaves(x, [...p, i], out));

@@ -46,39 +46,63 @@ describe('man/netmgr.units.5', () => {
     expect(subsection(label)).toBeDefined();
   });
 
-  test.each(SCHEMA.map((e) => [`${e.section}.${e.key}`, e]))('documents %s with type, range, default and example', (_n, e) => {
-    const text = subsection(sectionLabel(e.section)) ?? '';
-    const para = item(text, e.key);
-    expect(para).toBeDefined();
-    const p = para ?? '';
-    expect(p).toContain(`Example: ${e.key} = ${e.example}`);
-    if (e.range) expect(p).toContain(`${e.range[0]}..${e.range[1]}`);
-    for (const v of e.values ?? []) expect(p).toContain(`"${v}"`);
-    if (e.required) expect(p).toContain('Required');
-    else if (e.default !== undefined) expect(p).toContain(`Default: ${describeDefault(e)}.`);
-    else expect(p).toMatch(/Default: /);
-    const type = e.type === 'integer' ? 'integer' : e.type === 'integer-list' ? 'array of integers' : e.type === 'cidr-list' ? 'array of strings' : 'string';
-    expect(p.split('\n')[0]).toBe(`${e.key} = ${type}`);
-  });
+  test.each(SCHEMA.map((e) => [`${e.section}.${e.key}`, e]))(
+    'documents %s with type, range, default and example',
+    (_n, e) => {
+      const text = subsection(sectionLabel(e.section)) ?? '';
+      const para = item(text, e.key);
+      expect(para).toBeDefined();
+      const p = para ?? '';
+      expect(p).toContain(`Example: ${e.key} = ${e.example}`);
+      if (e.range) expect(p).toContain(`${e.range[0]}..${e.range[1]}`);
+      for (const v of e.values ?? []) expect(p).toContain(`"${v}"`);
+      if (e.required) expect(p).toContain('Required');
+      else if (e.default !== undefined) expect(p).toContain(`Default: ${describeDefault(e)}.`);
+      else expect(p).toMatch(/Default: /);
+      const type =
+        e.type === 'integer'
+          ? 'integer'
+          : e.type === 'integer-list'
+            ? 'array of integers'
+            : e.type === 'cidr-list'
+              ? 'array of strings'
+              : 'string';
+      expect(p.split('\n')[0]).toBe(`${e.key} = ${type}`);
+    },
+  );
 
-  test.each(SECTIONS.map((s) => [sectionLabel(s.name), s.name]))('%s documents no key the schema does not have', (label, name) => {
-    const lines = (subsection(label) ?? '').split('\n');
-    const documented = lines.flatMap((l, i) => (l === '.TP' ? [/^([a-z][a-z-]*) = /.exec(lines[i + 1] ?? '')?.[1]] : [])).filter((k): k is string => !!k);
-    expect(documented.sort()).toEqual(SCHEMA.filter((e) => e.section === name).map((e) => e.key).sort());
-  });
+  test.each(SECTIONS.map((s) => [sectionLabel(s.name), s.name]))(
+    '%s documents no key the schema does not have',
+    (label, name) => {
+      const lines = (subsection(label) ?? '').split('\n');
+      const documented = lines
+        .flatMap((l, i) => (l === '.TP' ? [/^([a-z][a-z-]*) = /.exec(lines[i + 1] ?? '')?.[1]] : []))
+        .filter((k): k is string => !!k);
+      expect(documented.sort()).toEqual(
+        SCHEMA.filter((e) => e.section === name)
+          .map((e) => e.key)
+          .sort(),
+      );
+    },
+  );
 
-  test.each(SCHEMA.map((e) => [`${e.section}.${e.key}`, e]))('%s: one example, one default or "Required", a range when numeric', (_n, e) => {
-    const p = item(subsection(sectionLabel(e.section)) ?? '', e.key) ?? '';
-    expect(p.match(/^Example: /gm)?.length).toBe(1);
-    const defaults = p.match(/^Default: /gm)?.length ?? 0;
-    const required = /^Required\b|\bRequired[.;]/m.test(p);
-    expect({ defaults, required }).toEqual(e.required ? { defaults: 0, required: true } : { defaults: 1, required: false });
-    if (e.type === 'integer' || e.type === 'integer-list') {
-      expect(e.range).toBeDefined();
-      const [lo, hi] = e.range ?? [NaN, NaN];
-      expect(p).toMatch(new RegExp(`\\b[Rr]ange ${lo}\\.\\.${hi}\\b`));
-    }
-  });
+  test.each(SCHEMA.map((e) => [`${e.section}.${e.key}`, e]))(
+    '%s: one example, one default or "Required", a range when numeric',
+    (_n, e) => {
+      const p = item(subsection(sectionLabel(e.section)) ?? '', e.key) ?? '';
+      expect(p.match(/^Example: /gm)?.length).toBe(1);
+      const defaults = p.match(/^Default: /gm)?.length ?? 0;
+      const required = /^Required\b|\bRequired[.;]/m.test(p);
+      expect({ defaults, required }).toEqual(
+        e.required ? { defaults: 0, required: true } : { defaults: 1, required: false },
+      );
+      if (e.type === 'integer' || e.type === 'integer-list') {
+        expect(e.range).toBeDefined();
+        const [lo, hi] = e.range ?? [NaN, NaN];
+        expect(p).toMatch(new RegExp(`\\b[Rr]ange ${lo}\\.\\.${hi}\\b`));
+      }
+    },
+  );
 
   test('the example unit files are valid together', () => {
     const sources: { file: string; text: string }[] = [];
@@ -87,7 +111,13 @@ describe('man/netmgr.units.5', () => {
       const m = /^# (\/etc\/netmgr\/\S+\.toml)\n/.exec(body);
       if (m) sources.push({ file: m[1], text: body });
     }
-    expect(sources.map((s) => path.basename(s.file))).toEqual(['br0.toml', 'p1.toml', 'eth1.toml', 'sw.toml', 'va.toml']);
+    expect(sources.map((s) => path.basename(s.file))).toEqual([
+      'br0.toml',
+      'p1.toml',
+      'eth1.toml',
+      'sw.toml',
+      'va.toml',
+    ]);
     expect(parseUnits(sources).errors).toEqual([]);
   });
 

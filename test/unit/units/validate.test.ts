@@ -41,8 +41,16 @@ describe('parseUnits', () => {
     const br = state!.bridges.get('br0')!;
     const p1 = state!.ports.get('p1')!;
     for (const e of SCHEMA.filter((x) => x.default !== undefined)) {
-      const targets = e.section === 'link' ? [br.link, p1.link] : e.section === 'bridge' ? [br] : e.section === 'port' ? [p1] : [br, p1];
-      for (const t of targets) expect([e.name, (t as unknown as Record<string, unknown>)[e.fills]]).toEqual([e.name, e.default]);
+      const targets =
+        e.section === 'link'
+          ? [br.link, p1.link]
+          : e.section === 'bridge'
+            ? [br]
+            : e.section === 'port'
+              ? [p1]
+              : [br, p1];
+      for (const t of targets)
+        expect([e.name, (t as unknown as Record<string, unknown>)[e.fills]]).toEqual([e.name, e.default]);
     }
   });
 
@@ -63,7 +71,9 @@ describe('parseUnits', () => {
 
   test('an unreadable file is reported at 1:1 and the others are still checked', () => {
     const r = parseUnits([{ file: 'x.toml', text: '', readError: 'permission denied' }, BR0]);
-    expect(r.errors).toEqual([{ file: 'x.toml', line: 1, col: 1, message: 'cannot read unit file: permission denied' }]);
+    expect(r.errors).toEqual([
+      { file: 'x.toml', line: 1, col: 1, message: 'cannot read unit file: permission denied' },
+    ]);
   });
 
   test('the unit name defaults to the file stem, also for paths', () => {
@@ -104,14 +114,20 @@ describe('parseUnits', () => {
 
   test('addresses are stored IPv4 first, then IPv6, whatever the section order', () => {
     const { state } = parseUnits([
-      { file: 'br0.toml', text: '[unit]\ntype = "bridge"\n[ipv6]\naddresses = ["2001:db8::1/64"]\n[ipv4]\naddresses = ["198.18.0.1/24"]\n' },
+      {
+        file: 'br0.toml',
+        text: '[unit]\ntype = "bridge"\n[ipv6]\naddresses = ["2001:db8::1/64"]\n[ipv4]\naddresses = ["198.18.0.1/24"]\n',
+      },
     ]);
     expect(state?.bridges.get('br0')?.addresses).toEqual(['198.18.0.1/24', '2001:db8::1/64']);
   });
 
   test('the same address under [ipv4] and in local-addresses is not a duplicate (different ends)', () => {
     const r = parseUnits([
-      port('v', '[port]\nkind = "veth"\nnamespace = "a"\nlocal-addresses = ["10.0.0.1/24"]\n[ipv4]\naddresses = ["10.0.0.1/24"]\n'),
+      port(
+        'v',
+        '[port]\nkind = "veth"\nnamespace = "a"\nlocal-addresses = ["10.0.0.1/24"]\n[ipv4]\naddresses = ["10.0.0.1/24"]\n',
+      ),
     ]);
     expect(r.errors).toEqual([]);
   });
@@ -127,25 +143,39 @@ describe('parseUnits', () => {
 
   test('native-vlan may or may not be listed in trunks; it needs trunks', () => {
     for (const trunks of ['[10, 20]', '[5, 10]', '[]']) {
-      const r = parseUnits([BR0, port('p1', `[port]\nbridge = "br0"\nkind = "internal"\ntrunks = ${trunks}\nnative-vlan = 5\n`)]);
+      const r = parseUnits([
+        BR0,
+        port('p1', `[port]\nbridge = "br0"\nkind = "internal"\ntrunks = ${trunks}\nnative-vlan = 5\n`),
+      ]);
       expect(r.errors).toEqual([]);
       expect(r.state?.ports.get('p1')?.nativeVlan).toBe(5);
     }
     const bad = parseUnits([BR0, port('p1', '[port]\nbridge = "br0"\nkind = "internal"\nnative-vlan = 5\n')]);
-    expect(messages(bad.errors)).toEqual(['p1.toml:6:1: `native-vlan` needs `trunks`: it is the VLAN of untagged frames on a trunk port']);
+    expect(messages(bad.errors)).toEqual([
+      'p1.toml:6:1: `native-vlan` needs `trunks`: it is the VLAN of untagged frames on a trunk port',
+    ]);
   });
 
   test('a static MAC is in the VLAN given, else the access VLAN, else the native VLAN, else 0', () => {
-    const entry = (p: string, vlan = '') => `[[bridge.static-mac]]\nmac = "02:00:00:00:00:0${p.length}"\nport = "${p}"\n${vlan}`;
+    const entry = (p: string, vlan = '') =>
+      `[[bridge.static-mac]]\nmac = "02:00:00:00:00:0${p.length}"\nport = "${p}"\n${vlan}`;
     const r = parseUnits([
-      { file: 'br0.toml', text: `[unit]\ntype = "bridge"\n${entry('a')}${entry('tr')}${entry('any')}${entry('trnk', 'vlan = 20\n')}` },
+      {
+        file: 'br0.toml',
+        text: `[unit]\ntype = "bridge"\n${entry('a')}${entry('tr')}${entry('any')}${entry('trnk', 'vlan = 20\n')}`,
+      },
       port('a', '[port]\nbridge = "br0"\nkind = "internal"\nvlan = 7\n'),
       port('tr', '[port]\nbridge = "br0"\nkind = "internal"\ntrunks = [20]\nnative-vlan = 8\n'),
       port('any', '[port]\nbridge = "br0"\nkind = "internal"\n'),
       port('trnk', '[port]\nbridge = "br0"\nkind = "internal"\ntrunks = [20]\n'),
     ]);
     expect(r.errors).toEqual([]);
-    expect(r.state?.bridges.get('br0')?.staticMacs.map((m) => `${m.port}:${m.vlan}`)).toEqual(['a:7', 'tr:8', 'any:0', 'trnk:20']);
+    expect(r.state?.bridges.get('br0')?.staticMacs.map((m) => `${m.port}:${m.vlan}`)).toEqual([
+      'a:7',
+      'tr:8',
+      'any:0',
+      'trnk:20',
+    ]);
   });
 
   test('every schema example is a valid value in a suitable unit', () => {
@@ -157,23 +187,49 @@ describe('parseUnits', () => {
       ];
       if (e.section === 'unit') {
         sources.length = 0; // the example name is br0 itself
-        sources.push({ file: 'x.toml', text: e.key === 'type' ? `[unit]\n${line}\n` : `[unit]\ntype = "bridge"\n${line}\n` });
+        sources.push({
+          file: 'x.toml',
+          text: e.key === 'type' ? `[unit]\n${line}\n` : `[unit]\ntype = "bridge"\n${line}\n`,
+        });
       } else if (e.section === 'bridge.flow') {
         const other = e.key === 'match' ? 'actions = "2"' : 'match = "in_port(2),eth()"';
-        sources.push({ file: 'x.toml', text: `[unit]\ntype = "bridge"\n[bridge]\npolicy = "flows"\n[[bridge.flow]]\n${line}\n${other}\n` });
+        sources.push({
+          file: 'x.toml',
+          text: `[unit]\ntype = "bridge"\n[bridge]\npolicy = "flows"\n[[bridge.flow]]\n${line}\n${other}\n`,
+        });
       } else if (e.section === 'bridge.static-mac') {
         const others = ['mac = "02:00:00:00:01:01"', 'port = "p1"'].filter((l) => !l.startsWith(`${e.key} `));
-        sources.push({ file: 'x.toml', text: `[unit]\ntype = "bridge"\n[[bridge.static-mac]]\n${line}\n${others.join('\n')}\n` });
+        sources.push({
+          file: 'x.toml',
+          text: `[unit]\ntype = "bridge"\n[[bridge.static-mac]]\n${line}\n${others.join('\n')}\n`,
+        });
         sources.push({ file: 'p1.toml', text: '[unit]\ntype = "port"\n[port]\nbridge = "x"\nkind = "internal"\n' });
       } else if (e.section === 'port') {
-        const base = e.key.startsWith('local-') ? 'kind = "veth"' : e.key === 'kind' || e.key === 'bridge' ? '' : 'bridge = "br0"\nkind = "veth"';
-        const extra = e.key === 'kind' ? 'bridge = "br0"' : e.key === 'bridge' ? 'kind = "internal"' : e.key === 'native-vlan' ? 'trunks = [10, 20]' : '';
+        const base = e.key.startsWith('local-')
+          ? 'kind = "veth"'
+          : e.key === 'kind' || e.key === 'bridge'
+            ? ''
+            : 'bridge = "br0"\nkind = "veth"';
+        const extra =
+          e.key === 'kind'
+            ? 'bridge = "br0"'
+            : e.key === 'bridge'
+              ? 'kind = "internal"'
+              : e.key === 'native-vlan'
+                ? 'trunks = [10, 20]'
+                : '';
         sources.push({ file: 'x.toml', text: `[unit]\ntype = "port"\n[port]\n${base}\n${extra}\n${line}\n` });
       } else {
-        sources.push({ file: 'x.toml', text: `[unit]\ntype = "${e.appliesTo === 'port' ? 'port' : 'bridge'}"\n[${e.section}]\n${line}\n` });
+        sources.push({
+          file: 'x.toml',
+          text: `[unit]\ntype = "${e.appliesTo === 'port' ? 'port' : 'bridge'}"\n[${e.section}]\n${line}\n`,
+        });
       }
       const r = parseUnits(sources);
-      expect({ entry: `${e.section}.${e.key}`, errors: messages(r.errors) }).toEqual({ entry: `${e.section}.${e.key}`, errors: [] });
+      expect({ entry: `${e.section}.${e.key}`, errors: messages(r.errors) }).toEqual({
+        entry: `${e.section}.${e.key}`,
+        errors: [],
+      });
     }
   });
 
@@ -188,7 +244,10 @@ describe('parseUnits', () => {
 
   test('unicode, NUL and odd keys never crash validation', () => {
     const r = parseUnits([
-      { file: 'u.toml', text: '[unit]\ntype = "bridge"\n"__proto__" = 1\nconstructor = 2\n[bridge]\ntoString = 3\n"ü" = "\\u0000"\n' },
+      {
+        file: 'u.toml',
+        text: '[unit]\ntype = "bridge"\n"__proto__" = 1\nconstructor = 2\n[bridge]\ntoString = 3\n"ü" = "\\u0000"\n',
+      },
     ]);
     expect(messages(r.errors)).toEqual([
       'u.toml:3:1: unknown key `__proto__` in [unit]',
@@ -237,7 +296,9 @@ describe('readUnitDir', () => {
   });
 
   test('a missing directory throws a clear error', () => {
-    expect(() => readUnitDir(path.join(dir, 'nope'))).toThrow(`unit directory ${path.join(dir, 'nope')} does not exist`);
+    expect(() => readUnitDir(path.join(dir, 'nope'))).toThrow(
+      `unit directory ${path.join(dir, 'nope')} does not exist`,
+    );
     fs.writeFileSync(path.join(dir, 'file'), '');
     expect(() => readUnitDir(path.join(dir, 'file'))).toThrow(/is not a directory/);
   });
@@ -272,7 +333,11 @@ describe('checkAgainstSystem', () => {
 
   test('a system port in a namespace is refused: the bridge attaches interfaces of its own namespace', () => {
     const r = parseUnits([BR0, port('eth3', '[port]\nbridge = "br0"\nkind = "system"\nnamespace = "nic"\n')]);
-    expect(messages(r.errors)).toEqual([expect.stringMatching(/^eth3\.toml:\d+:1: a system port must be in the root namespace: the bridge attaches interfaces of its own namespace$/)]);
+    expect(messages(r.errors)).toEqual([
+      expect.stringMatching(
+        /^eth3\.toml:\d+:1: a system port must be in the root namespace: the bridge attaches interfaces of its own namespace$/,
+      ),
+    ]);
   });
 
   test('no errors when everything exists; non-system ports are not looked up', () => {

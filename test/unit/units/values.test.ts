@@ -1,4 +1,12 @@
-import { formatIPv6, parseCidr, parseIPv4, parseIPv6, parseIfName, parseMac, parseNsName } from '../../../src/units/values';
+import {
+  formatIPv6,
+  parseCidr,
+  parseIPv4,
+  parseIPv6,
+  parseIfName,
+  parseMac,
+  parseNsName,
+} from '../../../src/units/values';
 
 const ok = <T>(r: { ok: boolean; value?: T }): T | undefined => (r.ok ? r.value : undefined);
 const msg = (r: { ok: boolean; message?: string }): string => (r.ok ? '' : (r.message as string));
@@ -10,10 +18,17 @@ describe('IPv4', () => {
     ['255.255.255.255', [255, 255, 255, 255]],
     ['010.001.000.009', [10, 1, 0, 9]],
   ])('%s', (text, octets) => expect(parseIPv4(text)).toEqual(octets));
-  test.each(['256.0.0.1', '1.2.3', '1.2.3.4.5', '1.2.3.4 ', ' 1.2.3.4', '1..2.3', '0x1.2.3.4', '1.2.3.1000', '١.٢.٣.٤'])(
-    'rejects %j',
-    (text) => expect(parseIPv4(text)).toBeNull(),
-  );
+  test.each([
+    '256.0.0.1',
+    '1.2.3',
+    '1.2.3.4.5',
+    '1.2.3.4 ',
+    ' 1.2.3.4',
+    '1..2.3',
+    '0x1.2.3.4',
+    '1.2.3.1000',
+    '١.٢.٣.٤',
+  ])('rejects %j', (text) => expect(parseIPv4(text)).toBeNull());
 });
 
 describe('IPv6', () => {
@@ -40,16 +55,35 @@ describe('IPv6', () => {
     expect(g).not.toBeNull();
     expect(formatIPv6(g as number[])).toBe(norm);
   });
-  test.each(['1:2:3:4:5:6:7', '1:2:3:4:5:6:7:8:9', '1::2::3', ':1::', '1:::2', '12345::', 'g::1', 'fe80::1%eth0', '::1.2.3', '1.2.3.4::', ''])(
-    'rejects %j',
-    (text) => expect(parseIPv6(text)).toBeNull(),
-  );
+  test.each([
+    '1:2:3:4:5:6:7',
+    '1:2:3:4:5:6:7:8:9',
+    '1::2::3',
+    ':1::',
+    '1:::2',
+    '12345::',
+    'g::1',
+    'fe80::1%eth0',
+    '::1.2.3',
+    '1.2.3.4::',
+    '',
+  ])('rejects %j', (text) => expect(parseIPv6(text)).toBeNull());
 });
 
 describe('parseCidr', () => {
   test('normalises and keeps host bits', () => {
-    expect(ok(parseCidr('198.018.0.1/24'))).toEqual({ family: 4, address: '198.18.0.1', prefix: 24, cidr: '198.18.0.1/24' });
-    expect(ok(parseCidr('2001:DB8:0::1/064'))).toEqual({ family: 6, address: '2001:db8::1', prefix: 64, cidr: '2001:db8::1/64' });
+    expect(ok(parseCidr('198.018.0.1/24'))).toEqual({
+      family: 4,
+      address: '198.18.0.1',
+      prefix: 24,
+      cidr: '198.18.0.1/24',
+    });
+    expect(ok(parseCidr('2001:DB8:0::1/064'))).toEqual({
+      family: 6,
+      address: '2001:db8::1',
+      prefix: 64,
+      cidr: '2001:db8::1/64',
+    });
     expect(ok(parseCidr('10.0.0.1/32'))?.cidr).toBe('10.0.0.1/32');
     expect(ok(parseCidr('::1/128'))?.cidr).toBe('::1/128');
   });
@@ -92,7 +126,9 @@ describe('names', () => {
   test('interface names follow dev_valid_name and IFNAMSIZ', () => {
     expect(ok(parseIfName('a'))).toBe('a');
     expect(ok(parseIfName('fifteen-chars-x'))).toBe('fifteen-chars-x');
-    expect(msg(parseIfName('sixteen-chars-xx'))).toMatch(/16 bytes; Linux limits interface names to 15 bytes \(IFNAMSIZ/);
+    expect(msg(parseIfName('sixteen-chars-xx'))).toMatch(
+      /16 bytes; Linux limits interface names to 15 bytes \(IFNAMSIZ/,
+    );
     expect(msg(parseIfName('ééééééééé'))).toMatch(/18 bytes/); // bytes, not characters
     expect(msg(parseIfName(''))).toMatch(/empty/);
     expect(msg(parseIfName('.'))).toMatch(/not a valid/);

@@ -27,7 +27,11 @@ test('the openvswitch module and its generic netlink families are there', () => 
   assert.equal(r.status, 0, `ovs-dpctl show: ${r.stderr}`);
   // Each family by name, with iproute2's genl.
   for (const name of ['ovs_datapath', 'ovs_vport', 'ovs_flow', 'ovs_packet']) {
-    assert.match(sh(`genl ctrl get name ${name}`), new RegExp(`Name: ${name}\\b`), `generic netlink family ${name} is missing`);
+    assert.match(
+      sh(`genl ctrl get name ${name}`),
+      new RegExp(`Name: ${name}\\b`),
+      `generic netlink family ${name} is missing`,
+    );
   }
   // The project's native addon (built on the host) loads in the guest.
   assert.equal(typeof require('/netmgr/build/Release/netmgr_native.node'), 'object');
@@ -36,7 +40,10 @@ test('the openvswitch module and its generic netlink families are there', () => 
 test('ovs-dpctl alone: a datapath with two veth ports and four flows carries ping between two namespaces', async () => {
   const c = new Cleanup();
   try {
-    for (const [ns, port, addr] of [['t0a', 't0a-p', '198.18.0.1/24'], ['t0b', 't0b-p', '198.18.0.2/24']]) {
+    for (const [ns, port, addr] of [
+      ['t0a', 't0a-p', '198.18.0.1/24'],
+      ['t0b', 't0b-p', '198.18.0.2/24'],
+    ]) {
       sh(`${IP} netns add ${ns}`);
       c.add(`${IP} netns delete ${ns}`);
       sh(`${IP} link add ${port} type veth peer name eth0 netns ${ns}`);
@@ -48,7 +55,10 @@ test('ovs-dpctl alone: a datapath with two veth ports and four flows carries pin
     c.add('ovs-dpctl del-dp t0dp');
     sh('ovs-dpctl add-if t0dp t0a-p,port_no=1');
     sh('ovs-dpctl add-if t0dp t0b-p,port_no=2');
-    for (const [from, to] of [[1, 2], [2, 1]]) {
+    for (const [from, to] of [
+      [1, 2],
+      [2, 1],
+    ]) {
       sh(`ovs-dpctl add-flow t0dp 'in_port(${from}),eth(),eth_type(0x806),arp()' ${to}`);
       sh(`ovs-dpctl add-flow t0dp 'in_port(${from}),eth(),eth_type(0x800),ipv4(proto=1),icmp()' ${to}`);
     }
@@ -57,7 +67,19 @@ test('ovs-dpctl alone: a datapath with two veth ports and four flows carries pin
     assert.match(shown, /port 2: t0b-p/);
 
     // tcpdump in t0b sees the echo requests that crossed the datapath.
-    const dump = spawn(IP, ['netns', 'exec', 't0b', 'tcpdump', '-n', '-l', '-i', 'eth0', '-c', '1', 'icmp[icmptype] == icmp-echo']);
+    const dump = spawn(IP, [
+      'netns',
+      'exec',
+      't0b',
+      'tcpdump',
+      '-n',
+      '-l',
+      '-i',
+      'eth0',
+      '-c',
+      '1',
+      'icmp[icmptype] == icmp-echo',
+    ]);
     c.add(() => dump.kill());
     let dumpOut = '';
     let dumpErr = '';
@@ -71,7 +93,11 @@ test('ovs-dpctl alone: a datapath with two veth ports and four flows carries pin
     assert.match(dumpOut, /198\.18\.0\.1 > 198\.18\.0\.2: ICMP echo request/);
 
     const flows = sh('ovs-dpctl dump-flows t0dp');
-    const hits = (re) => flows.split('\n').filter((l) => re.test(l)).map((l) => Number(/packets:(\d+)/.exec(l)?.[1] ?? 0));
+    const hits = (re) =>
+      flows
+        .split('\n')
+        .filter((l) => re.test(l))
+        .map((l) => Number(/packets:(\d+)/.exec(l)?.[1] ?? 0));
     for (const port of [1, 2]) {
       const h = hits(new RegExp(`in_port\\(${port}\\).*ipv4\\(proto=1\\)`)); // dump-flows omits the empty icmp()
       assert.ok(h.length === 1 && h[0] >= 3, `expected one ICMP flow from port ${port} with >= 3 packets:\n${flows}`);

@@ -25,8 +25,11 @@ function tcpEcho(port, bytes) {
   const dir = tmpDir('tcp-');
   fs.writeFileSync(path.join(dir, 'server.js'), server);
   fs.writeFileSync(path.join(dir, 'client.js'), client);
-  return shTry(`ip netns exec kf-ns1 node ${dir}/server.js & SRV=$!; sleep 1.5; ` +
-    `ip netns exec kf-ns2 node ${dir}/client.js; ST=$?; kill $SRV; exit $ST`, { timeout: 30000 });
+  return shTry(
+    `ip netns exec kf-ns1 node ${dir}/server.js & SRV=$!; sleep 1.5; ` +
+      `ip netns exec kf-ns2 node ${dir}/client.js; ST=$?; kill $SRV; exit $ST`,
+    { timeout: 30000 },
+  );
 }
 
 test('kernel flows: the ovs-dpctl walkthrough as units, end to end', async (t) => {
@@ -48,7 +51,10 @@ test('kernel flows: the ovs-dpctl walkthrough as units, end to end', async (t) =
 
   await t.test('apply creates the datapath, its ports and flows', () => {
     ok(['apply'], env);
-    assert.deepEqual(datapaths().filter((d) => d === 'kf-br'), ['kf-br']);
+    assert.deepEqual(
+      datapaths().filter((d) => d === 'kf-br'),
+      ['kf-br'],
+    );
     assert.deepEqual(ovsPorts('kf-br'), ['port 0: kf-br (internal)', 'port 1: kf-p1', 'port 2: kf-p2']);
   });
 
@@ -68,7 +74,10 @@ test('kernel flows: the ovs-dpctl walkthrough as units, end to end', async (t) =
     assert.notEqual(bad.status, 0, 'TCP to 9090 must not cross: no flow allows it');
     const after = JSON.parse(ok(['dpctl', 'show', '--json'], env));
     const missed = (s) => (Array.isArray(s) ? s[0] : s).stats?.missed ?? (Array.isArray(s) ? s[0] : s).missed;
-    assert.ok(missed(after) > missed(before), `the SYNs to 9090 are kernel misses: ${JSON.stringify(before)} -> ${JSON.stringify(after)}`);
+    assert.ok(
+      missed(after) > missed(before),
+      `the SYNs to 9090 are kernel misses: ${JSON.stringify(before)} -> ${JSON.stringify(after)}`,
+    );
   });
 
   await t.test('ovs-dpctl (Debian openvswitch-common) reads the same datapath, ports and flows', () => {
@@ -79,33 +88,50 @@ test('kernel flows: the ovs-dpctl walkthrough as units, end to end', async (t) =
     const show = ok(['dpctl', 'show', 'kf-br'], env);
     for (const p of ['kf-br', 'kf-p1', 'kf-p2']) assert.match(show, new RegExp(`port \\d+: ${p}`));
     // The counters agree too (both read OVS_FLOW_ATTR_STATS): the ICMP flows', which nothing touches meanwhile.
-    const stats = (dump) => dump.split('\n').filter((l) => l.includes('proto=1')).map((l) => Number(l.match(/packets:(\d+)/)[1])).sort();
+    const stats = (dump) =>
+      dump
+        .split('\n')
+        .filter((l) => l.includes('proto=1'))
+        .map((l) => Number(l.match(/packets:(\d+)/)[1]))
+        .sort();
     const a = stats(shTry('ovs-dpctl dump-flows system@kf-br').stdout);
     assert.deepEqual(stats(ok(['dpctl', 'dump-flows', 'kf-br'], env)), a);
     assert.ok(a.length === 2 && a.every((n) => n >= 2), `the pings went through the ICMP flows: ${a}`);
   });
 
-  await t.test('netmgrd killed: the kernel keeps forwarding; a new netmgrd takes over with nothing duplicated', async () => {
-    await stopDaemon(daemon, 'SIGKILL');
-    const during = PING('kf-ns1', '198.18.91.2');
-    assert.equal(during.status, 0, `forwarding stopped with netmgrd: ${during.stdout}`);
-    // Without netmgrd, plan reads the kernel bridge back from the kernel: nothing to do.
-    assert.match(ok(['plan'], env), /No changes/);
-    daemon = await startDaemon(env, []); // applies the unit dir at start
-    assert.match(daemonLog(env), /took over kernel bridge kf-br/);
-    assert.match(ok(['plan'], env), /No changes/);
-    assert.deepEqual(datapaths().filter((d) => d === 'kf-br'), ['kf-br']);
-    assert.deepEqual(ovsPorts('kf-br'), ['port 0: kf-br (internal)', 'port 1: kf-p1', 'port 2: kf-p2']);
-    assert.equal(flowSet(shTry('ovs-dpctl dump-flows system@kf-br').stdout).length, 12);
-    const after = PING('kf-ns2', '198.18.91.1');
-    assert.equal(after.status, 0, after.stdout);
-  });
+  await t.test(
+    'netmgrd killed: the kernel keeps forwarding; a new netmgrd takes over with nothing duplicated',
+    async () => {
+      await stopDaemon(daemon, 'SIGKILL');
+      const during = PING('kf-ns1', '198.18.91.2');
+      assert.equal(during.status, 0, `forwarding stopped with netmgrd: ${during.stdout}`);
+      // Without netmgrd, plan reads the kernel bridge back from the kernel: nothing to do.
+      assert.match(ok(['plan'], env), /No changes/);
+      daemon = await startDaemon(env, []); // applies the unit dir at start
+      assert.match(daemonLog(env), /took over kernel bridge kf-br/);
+      assert.match(ok(['plan'], env), /No changes/);
+      assert.deepEqual(
+        datapaths().filter((d) => d === 'kf-br'),
+        ['kf-br'],
+      );
+      assert.deepEqual(ovsPorts('kf-br'), ['port 0: kf-br (internal)', 'port 1: kf-p1', 'port 2: kf-p2']);
+      assert.equal(flowSet(shTry('ovs-dpctl dump-flows system@kf-br').stdout).length, 12);
+      const after = PING('kf-ns2', '198.18.91.1');
+      assert.equal(after.status, 0, after.stdout);
+    },
+  );
 
   await t.test('a flow removed from the units is removed from the kernel; an empty unit set removes everything', () => {
     const file = path.join(units, 'kf-br.toml');
     const text = fs.readFileSync(file, 'utf8');
     // Drop the ICMP flows: ping stops, ARP still passes.
-    fs.writeFileSync(file, text.replace(/\[\[bridge\.flow\]\]\nmatch = "in_port\(kf-p[12]\),eth\(\),eth_type\(0x800\),ipv4\(proto=1\),icmp\(\)"\nactions = "kf-p[12]"\n/g, ''));
+    fs.writeFileSync(
+      file,
+      text.replace(
+        /\[\[bridge\.flow\]\]\nmatch = "in_port\(kf-p[12]\),eth\(\),eth_type\(0x800\),ipv4\(proto=1\),icmp\(\)"\nactions = "kf-p[12]"\n/g,
+        '',
+      ),
+    );
     const plan = ok(['plan'], env);
     assert.equal((plan.match(/- flow on kf-br/g) ?? []).length, 2, plan);
     ok(['apply'], env);
@@ -114,7 +140,10 @@ test('kernel flows: the ovs-dpctl walkthrough as units, end to end', async (t) =
 
     const empty = tmpDir('empty-');
     ok(['apply', '--dir', empty], env);
-    assert.deepEqual(datapaths().filter((d) => d === 'kf-br'), []);
+    assert.deepEqual(
+      datapaths().filter((d) => d === 'kf-br'),
+      [],
+    );
     assert.ok(!fs.existsSync('/run/netns/kf-ns1'));
     assert.match(ok(['plan', '--dir', empty], env), /No changes/);
   });

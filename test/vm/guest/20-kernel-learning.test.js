@@ -20,11 +20,15 @@ const ping = (from, to, count = 1) => shTry(`ip netns exec sw-h${from} ping -c $
 
 /** tcpdump on host n's interface; stop() returns the packet lines it printed. */
 function capture(n, filter) {
-  const p = spawn('ip', ['netns', 'exec', `sw-h${n}`, 'tcpdump', '-n', '-l', '-e', '-i', `sw-h${n}-eth0`, filter], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = spawn('ip', ['netns', 'exec', `sw-h${n}`, 'tcpdump', '-n', '-l', '-e', '-i', `sw-h${n}-eth0`, filter], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let ready = false;
   p.stdout.on('data', (d) => (out += d));
-  p.stderr.on('data', (d) => { if (/listening on/.test(String(d))) ready = true; });
+  p.stderr.on('data', (d) => {
+    if (/listening on/.test(String(d))) ready = true;
+  });
   return {
     ready: () => waitFor(() => ready, 10000, { what: 'tcpdump to listen' }),
     stop: async () => {
@@ -38,7 +42,9 @@ function capture(n, filter) {
 }
 
 test('kernel learning switch: four hosts, flooding, VLANs, restart', async (t) => {
-  const { env, units } = netmgrEnv('unmanaged-switch', [['datapath = "userspace"      # the bundled datapath: no kernel module needed', 'datapath = "kernel"']]);
+  const { env, units } = netmgrEnv('unmanaged-switch', [
+    ['datapath = "userspace"      # the bundled datapath: no kernel module needed', 'datapath = "kernel"'],
+  ]);
   t.after(() => cleanup.run());
   let daemon = await startDaemon(env);
   cleanup.add(() => stopDaemon(daemon, 'SIGKILL'));
@@ -48,15 +54,26 @@ test('kernel learning switch: four hosts, flooding, VLANs, restart', async (t) =
   await t.test('apply: a kernel datapath with four veth ports', () => {
     assert.match(ok(['plan'], env), /\+ bridge sw0 \(datapath kernel, policy learning/);
     ok(['apply'], env);
-    assert.deepEqual(ovsPorts('sw0'), ['port 0: sw0 (internal)', 'port 1: sw-p1', 'port 2: sw-p2', 'port 3: sw-p3', 'port 4: sw-p4']);
+    assert.deepEqual(ovsPorts('sw0'), [
+      'port 0: sw0 (internal)',
+      'port 1: sw-p1',
+      'port 2: sw-p2',
+      'port 3: sw-p3',
+      'port 4: sw-p4',
+    ]);
   });
 
   await t.test('every host reaches every other', () => {
-    for (const a of HOSTS) for (const b of HOSTS) {
-      if (a === b) continue;
-      const r = ping(a, b);
-      assert.equal(r.status, 0, `h${a} -> h${b}: ${r.stdout}${r.stderr}\n${daemonLog(env)}\n${shTry('ovs-dpctl dump-flows system@sw0; node /netmgr/test/vm/guest/diag.js sw0; cat /proc/net/netlink').stdout}`);
-    }
+    for (const a of HOSTS)
+      for (const b of HOSTS) {
+        if (a === b) continue;
+        const r = ping(a, b);
+        assert.equal(
+          r.status,
+          0,
+          `h${a} -> h${b}: ${r.stdout}${r.stderr}\n${daemonLog(env)}\n${shTry('ovs-dpctl dump-flows system@sw0; node /netmgr/test/vm/guest/diag.js sw0; cat /proc/net/netlink').stdout}`,
+        );
+      }
   });
 
   await t.test('the MAC table lists each host on its own port', () => {
@@ -77,11 +94,19 @@ test('kernel learning switch: four hosts, flooding, VLANs, restart', async (t) =
     shTry(`ip netns exec sw-h1 ip neigh replace 198.18.100.99 lladdr 02:00:00:00:64:99 dev sw-h1-eth0 nud permanent`);
     shTry(`ip netns exec sw-h1 ping -c 1 -W 1 198.18.100.99`);
     const lines = await cap.stop();
-    assert.equal(lines.filter((l) => l.includes(`${ip(1)} > ${ip(2)}`)).length, 0, `known unicast reached host 3:\n${lines.join('\n')}`);
-    assert.equal(lines.filter((l) => l.includes('> 02:00:00:00:64:99') && l.includes('198.18.100.99')).length, 1, `unknown unicast not flooded once:\n${lines.join('\n')}`);
+    assert.equal(
+      lines.filter((l) => l.includes(`${ip(1)} > ${ip(2)}`)).length,
+      0,
+      `known unicast reached host 3:\n${lines.join('\n')}`,
+    );
+    assert.equal(
+      lines.filter((l) => l.includes('> 02:00:00:00:64:99') && l.includes('198.18.100.99')).length,
+      1,
+      `unknown unicast not flooded once:\n${lines.join('\n')}`,
+    );
   });
 
-  await t.test('the megaflows netmgr installed are the kernel\'s (ovs-dpctl agrees)', () => {
+  await t.test("the megaflows netmgr installed are the kernel's (ovs-dpctl agrees)", () => {
     // The revalidator deletes flows idle for 10 s (slow under TCG): a flow may go between two dumps, so
     // ovs-dpctl's dump is bracketed by two of netmgr's and must hold every flow in both and none in neither.
     const ours = flowSet(ok(['dpctl', 'dump-flows', 'sw0'], env));
@@ -89,10 +114,21 @@ test('kernel learning switch: four hosts, flooding, VLANs, restart', async (t) =
     const oursAfter = new Set(flowSet(ok(['dpctl', 'dump-flows', 'sw0'], env)));
     assert.ok(ours.length >= 2, ours.join('\n'));
     const both = ours.filter((f) => oursAfter.has(f));
-    assert.deepEqual(both.filter((f) => !theirs.includes(f)), [], `flows netmgr reported before and after that ovs-dpctl did not see:\n${theirs.join('\n')}`);
-    assert.deepEqual(theirs.filter((f) => !ours.includes(f) && !oursAfter.has(f)), [], 'flows ovs-dpctl saw that netmgr never reported');
+    assert.deepEqual(
+      both.filter((f) => !theirs.includes(f)),
+      [],
+      `flows netmgr reported before and after that ovs-dpctl did not see:\n${theirs.join('\n')}`,
+    );
+    assert.deepEqual(
+      theirs.filter((f) => !ours.includes(f) && !oursAfter.has(f)),
+      [],
+      'flows ovs-dpctl saw that netmgr never reported',
+    );
     assert.ok(both.length >= 2, both.join('\n'));
-    assert.ok(ours.some((f) => f.includes(`eth(src=${mac(1)},dst=${mac(2)})`) && f.endsWith('-> 2')), ours.join('\n'));
+    assert.ok(
+      ours.some((f) => f.includes(`eth(src=${mac(1)},dst=${mac(2)})`) && f.endsWith('-> 2')),
+      ours.join('\n'),
+    );
     const stats = JSON.parse(ok(['dpctl', 'show', 'sw0', '--json'], env))[0].stats;
     assert.ok(stats.missed > 0 && stats.hit > 0, JSON.stringify(stats));
   });
@@ -107,7 +143,10 @@ test('kernel learning switch: four hosts, flooding, VLANs, restart', async (t) =
     daemon = await startDaemon(env, []);
     assert.match(daemonLog(env), /took over kernel bridge sw0/);
     assert.match(ok(['plan'], env), /No changes/);
-    assert.deepEqual(datapaths().filter((d) => d === 'sw0'), ['sw0']);
+    assert.deepEqual(
+      datapaths().filter((d) => d === 'sw0'),
+      ['sw0'],
+    );
     assert.equal(ovsPorts('sw0').length, 5);
     const fdb = ok(['fdb', 'show', 'sw0'], env);
     assert.match(fdb, new RegExp(mac(1)), `MACs relearned from the adopted flows: ${fdb}`);
@@ -117,7 +156,11 @@ test('kernel learning switch: four hosts, flooding, VLANs, restart', async (t) =
     assert.ok(adopted && Number(adopted[1]) > 0, `flows taken over: ${adopted?.[0]} (${flowsBefore} before)`);
     const now = flowSet(shTry('ovs-dpctl dump-flows system@sw0').stdout);
     assert.equal(new Set(now).size, now.length, now.join('\n'));
-    for (const [a, b] of [[1, 4], [4, 3]]) assert.equal(ping(a, b).status, 0, `h${a} -> h${b} after the restart`);
+    for (const [a, b] of [
+      [1, 4],
+      [4, 3],
+    ])
+      assert.equal(ping(a, b).status, 0, `h${a} -> h${b} after the restart`);
   });
 
   await t.test('ports put into VLANs in their units change in place; VLAN 10 and 20 are isolated', () => {
@@ -125,7 +168,10 @@ test('kernel learning switch: four hosts, flooding, VLANs, restart', async (t) =
       const f = path.join(units, `sw-p${n}.toml`);
       fs.writeFileSync(f, fs.readFileSync(f, 'utf8').replace('[port]\n', `[port]\nvlan = ${vlan}\n`));
     };
-    setVlan(1, 10); setVlan(2, 10); setVlan(3, 20); setVlan(4, 20);
+    setVlan(1, 10);
+    setVlan(2, 10);
+    setVlan(3, 20);
+    setVlan(4, 20);
     const plan = ok(['plan'], env);
     assert.match(plan, /~ port sw-p1 on sw0: .*10/);
     assert.doesNotMatch(plan, /- port|\+ port|- bridge/);
@@ -143,7 +189,10 @@ test('kernel learning switch: four hosts, flooding, VLANs, restart', async (t) =
   await t.test('an empty unit set removes the datapath and everything netmgr created', () => {
     const empty = tmpDir('empty-');
     ok(['apply', '--dir', empty], env);
-    assert.deepEqual(datapaths().filter((d) => d === 'sw0'), []);
+    assert.deepEqual(
+      datapaths().filter((d) => d === 'sw0'),
+      [],
+    );
   });
   await stopDaemon(daemon);
 });

@@ -27,12 +27,19 @@ async function startDaemon(env, args = ['--no-apply']) {
   const log = fs.openSync(path.join(env.NETMGR_STATE_DIR, 'netmgrd.log'), 'a');
   // --no-watch: these tests edit units and then plan and apply explicitly; watching is tested on the host
   // (test/integration/service.test.ts).
-  const child = spawn(process.execPath, [NETMGR, 'daemon', '--no-watch', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', log, log] });
+  const child = spawn(process.execPath, [NETMGR, 'daemon', '--no-watch', ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', log, log],
+  });
   fs.closeSync(log);
-  await waitFor(() => {
-    if (child.exitCode !== null) throw new Error(`netmgrd exited (${child.exitCode}): ${daemonLog(env)}`);
-    return fs.existsSync(env.NETMGR_SOCKET) && netmgr(['dpctl', 'show'], env).status === 0;
-  }, 60000, { interval: 200, what: 'netmgrd to answer' });
+  await waitFor(
+    () => {
+      if (child.exitCode !== null) throw new Error(`netmgrd exited (${child.exitCode}): ${daemonLog(env)}`);
+      return fs.existsSync(env.NETMGR_SOCKET) && netmgr(['dpctl', 'show'], env).status === 0;
+    },
+    60000,
+    { interval: 200, what: 'netmgrd to answer' },
+  );
   return child;
 }
 
@@ -55,7 +62,10 @@ async function stopDaemon(child, signal = 'SIGTERM') {
 /** Runs netmgr and fails with its output when the exit status is not the expected one. */
 function ok(args, env, status = 0) {
   const r = netmgr(args, env);
-  if (r.status !== status) throw new Error(`netmgr ${args.join(' ')} exited ${r.status}, expected ${status}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  if (r.status !== status)
+    throw new Error(
+      `netmgr ${args.join(' ')} exited ${r.status}, expected ${status}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`,
+    );
   return r.stdout;
 }
 
@@ -65,7 +75,10 @@ function flowSet(dump) {
     .split('\n')
     .filter((l) => l.includes('actions:'))
     .map((l) => {
-      const match = l.slice(0, l.indexOf(', packets:')).replace(/^ufid:[0-9a-f-]+,?\s*/, '').replace(/^recirc_id\(0\),/, '');
+      const match = l
+        .slice(0, l.indexOf(', packets:'))
+        .replace(/^ufid:[0-9a-f-]+,?\s*/, '')
+        .replace(/^recirc_id\(0\),/, '');
       const actions = l.slice(l.indexOf('actions:') + 'actions:'.length).trim();
       return `${match} -> ${actions}`;
     })
@@ -84,7 +97,12 @@ function ovsPorts(dp) {
 /** Names of every kernel datapath (ovs-dpctl dump-dps prints system@NAME per line). */
 function datapaths() {
   const r = shTry('ovs-dpctl dump-dps');
-  return r.stdout.split('\n').map((l) => l.trim()).filter(Boolean).map((l) => l.replace(/^system@/, '')).sort();
+  return r.stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .map((l) => l.replace(/^system@/, ''))
+    .sort();
 }
 
 module.exports = { netmgrEnv, startDaemon, stopDaemon, daemonLog, ok, flowSet, ovsPorts, datapaths };

@@ -124,7 +124,12 @@ function netmgr(args, env = {}, opts = {}) {
     timeout: 120000,
     ...opts,
   });
-  return { status: r.status, signal: r.signal, stdout: r.stdout ?? '', stderr: r.stderr ?? (r.error ? String(r.error) : '') };
+  return {
+    status: r.status,
+    signal: r.signal,
+    stdout: r.stdout ?? '',
+    stderr: r.stderr ?? (r.error ? String(r.error) : ''),
+  };
 }
 
 /** A fresh temp dir (for NETMGR_DIR / NETMGR_STATE_DIR / unit files), removed by cleanup.run(). */
@@ -146,7 +151,11 @@ function vethToNs(ns, outer, inner, cidr) {
   sh(`${IP} link add ${q(outer)} type veth peer name ${q(inner)} netns ${q(ns)}`);
   cleanup.add(`${IP} link delete ${q(outer)}`);
   sh(`${IP} link set ${q(outer)} up`);
-  nsExec(ns, `${IP} link set lo up && ${IP} link set ${q(inner)} up` + (cidr ? ` && ${IP} addr add ${q(cidr)} dev ${q(inner)}` : ''));
+  nsExec(
+    ns,
+    `${IP} link set lo up && ${IP} link set ${q(inner)} up` +
+      (cidr ? ` && ${IP} addr add ${q(cidr)} dev ${q(inner)}` : ''),
+  );
 }
 
 module.exports = { ROOT, NETMGR, IP, q, sh, shTry, nsExec, Cleanup, cleanup, waitFor, netmgr, tmpDir, vethToNs };
