@@ -39,11 +39,11 @@ import {
   type ApplyResult,
 } from './protocol';
 import type { ApplyOutcome, ApplyTrigger } from './records';
-import { buildStatus } from './report';
+import { bridgeCounters, buildStatus } from './report';
 import { sdNotify } from './sd-notify';
 import { claimSocket, RequestServer } from './server';
-import type { BridgeCounters, StatusReport } from './status';
-import { UnitWatcher } from './watch';
+import type { StatusReport } from './status';
+import { reconcileWatcher, type UnitWatcher } from './watch';
 
 export interface DaemonOptions {
   socketPath: string;
@@ -162,28 +162,11 @@ export class Daemon {
 
   private async updateWatcher(): Promise<void> {
     const want = this.config.watch && this.opts.watch !== false && fs.existsSync(this.opts.unitDir);
-    if (this.watcher && want && this.watcher.delayMs !== this.config.watchDelayMs) {
-      // A new watch-delay: a new watcher (pending events are re-read by the reload that got here anyway).
-      await this.watcher.close();
-      this.watcher = undefined;
-    }
-    if (want && !this.watcher) {
-      const w = new UnitWatcher(
-        this.opts.unitDir,
-        this.config.watchDelayMs,
-        (files) => this.onUnitsChanged(files),
-        (m) => this.log.warning(m),
-      );
-      await w.start();
-      this.watcher = w;
-      this.log.info(
-        `watching ${this.opts.unitDir} (changes applied ${this.config.watchDelayMs} ms after the last edit)`,
-      );
-    } else if (!want && this.watcher) {
-      await this.watcher.close();
-      this.watcher = undefined;
-      this.log.info(`stopped watching ${this.opts.unitDir}`);
-    }
+    this.watcher = await reconcileWatcher(this.watcher, want ? this.config.watchDelayMs : undefined, {
+      dir: this.opts.unitDir,
+      onSettled: (files) => this.onUnitsChanged(files),
+      log: this.log,
+    });
   }
 
   private onUnitsChanged(files: string[]): void {
@@ -223,16 +206,6 @@ export class Daemon {
 
   private status(unitDir: string): StatusReport {
     const bridges = this.manager.live();
-    const counters: BridgeCounters[] = bridges.map((b) => {
-      const dp = this.manager.datapath(b.name);
-      return {
-        name: b.name,
-        datapath: b.datapath,
-        policy: b.policy,
-        stats: dp.stats(),
-        ports: dp.ports().map((p) => ({ no: p.no, name: p.name, stats: p.stats })),
-      };
-    });
     return buildStatus({
       unitDir,
       stateDir: this.opts.stateDir,
@@ -240,7 +213,7 @@ export class Daemon {
       record: this.applier.record,
       pending: this.confirms.pending,
       daemon: { pid: process.pid, since: this.since, watching: !!this.watcher, unitDir: this.opts.unitDir },
-      counters,
+      counters: bridgeCounters(this.manager, bridges),
     });
   }
 

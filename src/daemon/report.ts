@@ -4,6 +4,7 @@
  * the recorded kernel ones, userspace bridges being down with netmgrd).
  */
 import { observe } from '../apply/observe';
+import type { BridgeManager } from '../bridge';
 import type { LiveBridge } from '../model/bridges';
 import { formatUnitError, type DesiredState } from '../model/types';
 import { parseUnits, readUnitDir, type UnitSource } from '../units';
@@ -77,4 +78,18 @@ export function buildStatus(s: StatusSources): StatusReport {
       : null,
     bridges: s.counters,
   };
+}
+
+/** Each bridge's datapath and port counters, for `netmgr status`. */
+export function bridgeCounters(manager: BridgeManager, bridges: LiveBridge[]): BridgeCounters[] {
+  return bridges.map((b) => {
+    const dp = manager.datapath(b.name);
+    return {
+      name: b.name,
+      datapath: b.datapath,
+      policy: b.policy,
+      stats: dp.stats(),
+      ports: dp.ports().map((p) => ({ no: p.no, name: p.name, stats: p.stats })),
+    };
+  });
 }

@@ -7,6 +7,7 @@
 import * as path from 'path';
 import { messageOf } from '../util/errors';
 import { DAEMON_CONFIG_FILE } from './config';
+import type { Logger } from './log';
 
 /** Unit files (`*.toml`, not hidden: editors' lock and swap files start with a dot) and netmgrd.conf. */
 export function isWatchedName(name: string): boolean {
@@ -66,4 +67,39 @@ export class UnitWatcher {
     await this.watcher?.close();
     this.watcher = undefined;
   }
+}
+
+export interface WatchTarget {
+  dir: string;
+  /** Called with the names that changed, once edits have settled. */
+  onSettled: (files: string[]) => void;
+  log: Pick<Logger, 'info' | 'warning'>;
+}
+
+/**
+ * Makes the watcher match the settings: started when `delayMs` is given and none runs, replaced when the delay
+ * changed (events pending in the old one are re-read by the reload that got here anyway), stopped when `delayMs`
+ * is undefined. Returns the watcher in force.
+ */
+export async function reconcileWatcher(
+  current: UnitWatcher | undefined,
+  delayMs: number | undefined,
+  t: WatchTarget,
+): Promise<UnitWatcher | undefined> {
+  if (current && delayMs !== undefined && current.delayMs !== delayMs) {
+    await current.close();
+    current = undefined;
+  }
+  if (delayMs !== undefined && !current) {
+    const w = new UnitWatcher(t.dir, delayMs, t.onSettled, (m) => t.log.warning(m));
+    await w.start();
+    t.log.info(`watching ${t.dir} (changes applied ${delayMs} ms after the last edit)`);
+    return w;
+  }
+  if (delayMs === undefined && current) {
+    await current.close();
+    t.log.info(`stopped watching ${t.dir}`);
+    return undefined;
+  }
+  return current;
 }
