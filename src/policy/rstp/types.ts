@@ -20,7 +20,7 @@ export type RcvdInfo =
 /** The externally visible forwarding state (17.10), from the Port State Transition machine's learning/forwarding. */
 export type PortState = 'discarding' | 'learning' | 'forwarding';
 /** Why a port discards apart from its role, for `show()`. */
-export type BlockedReason = 'bpdu-guard' | 'root-guard' | 'admin-down' | 'link-down';
+export type BlockedReason = 'bpdu-guard' | 'root-guard' | 'link-down';
 
 /** 17.17: the per-port timers, in seconds, decremented once a second by the Port Timers machine. */
 export interface PortTimers {
@@ -46,7 +46,6 @@ export interface PortMachineStates {
     | 'AGED'
     | 'UPDATE'
     | 'CURRENT'
-    | 'RECEIVE'
     | 'SUPERIOR_DESIGNATED'
     | 'REPEATED_DESIGNATED'
     | 'INFERIOR_DESIGNATED'
@@ -144,10 +143,8 @@ export interface PortVars extends PortParams {
   rxBpdu?: Bpdu;
 
   // netmgr's additions around the standard's variables.
-  /** The link is up (MAC_Operational). */
+  /** The port is up as the caller sees it (MAC_Operational and AdminState, 6.4.2). */
   macOperational: boolean;
-  /** The administrator has the port enabled (AdminState). */
-  adminEnabled: boolean;
   /** BPDU guard has fired: the port stays disabled until recovered. */
   errDisabled: boolean;
   /** Root guard holds the port discarding (superior information arrived on it). */
@@ -174,6 +171,8 @@ export interface Effects {
   flush(p: PortVars, mode: 'immediate' | 'age', ageingS: number): void;
   /** OVS's shortcut: the same root through another port; the MACs move instead of being flushed. */
   moveMacs(from: PortVars, to: PortVars): void;
+  /** A topology change began at this port (detected: it started forwarding; received: a TC flag or TCN). */
+  topologyChange(p: PortVars, cause: 'detected' | 'received'): void;
 }
 
 /** 17.18: the per-bridge variables, with the bridge parameters of 17.13. */
