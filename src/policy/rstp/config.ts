@@ -103,7 +103,7 @@ export function bridgeSettings(c: RstpBridgeConfig, prev?: BridgeSettings): Brid
     txHoldCount: c.txHoldCount ?? prev?.txHoldCount ?? DEFAULT_TX_HOLD_COUNT,
     ageingTime: c.ageingTime ?? prev?.ageingTime ?? DEFAULT_AGEING_TIME,
   };
-  if (!Number.isInteger(s.address) || s.address <= 0 || s.address >= 2 ** 48) throw invalid('bridge address');
+  if (!Number.isInteger(s.address) || s.address < 0 || s.address >= 2 ** 48) throw invalid('bridge address');
   inRange('bridge priority', s.priority, [0, BRIDGE_PRIORITY_MAX], BRIDGE_PRIORITY_STEP);
   if (s.protocol !== 'stp' && s.protocol !== 'rstp') throw invalid(`protocol ${String(s.protocol)}`);
   inRange('hello time', s.helloTime, HELLO_TIME_RANGE);

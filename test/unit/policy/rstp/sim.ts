@@ -30,6 +30,8 @@ export class Sim {
   private readonly lans = new Map<string, Array<{ bridge: number; port: number }>>();
   private readonly attached = new Map<string, string>();
   private queue: Frame[] = [];
+  /** Ports attached since the last run: their links come up together when the run starts (both ends of a cable). */
+  private pending: Array<{ bridge: number; port: number }> = [];
 
   constructor(readonly delayMs = 1) {}
 
@@ -43,7 +45,7 @@ export class Sim {
 
   /**
    * OVS's `bridge <n> <id> = a b 0 X`: port i+1 attaches to LAN lans[i]; '0' is a port up but on no LAN, 'X' a port
-   * down. `a:100000` sets the cost, `a^112` the port priority.
+   * down. `a:100000` sets the cost, `a^112` the port priority. The links come up when the next run() starts.
    */
   bridge(address: number, lans: string[], config: Partial<RstpBridgeConfig> = {}, port: RstpPortConfig = {}): number {
     const i = this.addBridge(address, config);
@@ -64,8 +66,9 @@ export class Sim {
       ...(prio !== undefined && { priority: Number(prio) }),
     };
     this.detach(i, no);
-    if (b.ports().includes(no)) b.setPortConfig(no, { pathCost: 200000, ...config, up: lan !== 'X' });
-    else b.addPort(no, { pathCost: 200000, ...config, up: lan !== 'X' });
+    if (b.ports().includes(no)) b.setPortConfig(no, { pathCost: 200000, ...config, up: false });
+    else b.addPort(no, { pathCost: 200000, ...config, up: false });
+    if (lan !== 'X') this.pending.push({ bridge: i, port: no });
     if (lan !== 'X' && lan !== '0') {
       const conns = this.lans.get(lan) ?? [];
       conns.push({ bridge: i, port: no });
@@ -84,6 +87,9 @@ export class Sim {
   /** Runs the network for `ms` of simulated time. */
   run(ms: number): void {
     const end = this.now + ms;
+    for (const c of this.pending) this.bridges[c.bridge].setPortEnabled(c.port, true);
+    this.pending = [];
+    this.collect();
     for (;;) {
       const nextTick = (Math.floor(this.now / 1000) + 1) * 1000;
       const nextFrame = this.queue.length > 0 ? this.queue[0].at : Infinity;
