@@ -60,6 +60,8 @@ function conveyedRole(bpdu: Bpdu | undefined): 'Designated' | 'RootOrAlternate' 
 /** 17.21.8: decodes the received BPDU into msgPriority and msgTimes and classifies it against the port's. */
 export function rcvInfo(p: PortVars): RcvdInfo {
   const bpdu = p.rxBpdu;
+  // A TCN conveys no role; 802.1D-2004 never sets rcvdTcn for it, 802.1Q-2005 does it here (as OVS does).
+  if (bpdu?.type === 'TCN') p.rcvdTcn = true;
   if (bpdu === undefined || bpdu.type === 'TCN') return 'OtherInfo';
   p.msgPriority = {
     rootBridgeId: bpdu.rootId,

@@ -3,7 +3,7 @@
  * LANs, BPDUs delivered to every other port on the LAN after `delayMs`, a fake clock that ticks each bridge on every
  * whole second, link up/down. Everything happens in one order (time, then queue order), so every run is the same.
  */
-import { RstpBridge, type RstpBridgeConfig, type RstpEvent, type RstpPortConfig } from '../../../../src/policy/rstp';
+import { RstpBridge, decodeBpduFrame, type RstpBridgeConfig, type RstpEvent, type RstpPortConfig } from '../../../../src/policy/rstp';
 
 interface Frame {
   at: number;
@@ -25,15 +25,24 @@ export class Sim {
   now = 0;
   readonly bridges: RstpBridge[] = [];
   readonly events: SimEvent[] = [];
-  /** Frames delivered, per bridge and port: in and out counts come from the bridges' counters. */
-  delivered = 0;
+  /** Every BPDU put on a wire, in order (a tap for tests that look at what was sent). */
+  readonly sent: Array<{ at: number; bridge: number; port: number; bytes: Uint8Array }> = [];
   private readonly lans = new Map<string, Array<{ bridge: number; port: number }>>();
   private readonly attached = new Map<string, string>();
   private queue: Frame[] = [];
   /** Ports attached since the last run: their links come up together when the run starts (both ends of a cable). */
   private pending: Array<{ bridge: number; port: number }> = [];
 
+  /** Bridges that drop RST BPDUs on receipt, as an 802.1D-1998 bridge (the Linux bridge) does. */
+  private readonly legacy = new Set<number>();
+
   constructor(readonly delayMs = 1) {}
+
+  /** Makes bridge `i` behave like the Linux bridge: protocol 'stp' and RST BPDUs dropped unread. */
+  makeLegacy(i: number): void {
+    this.bridges[i].setBridgeConfig({ protocol: 'stp' });
+    this.legacy.add(i);
+  }
 
   /** Adds a bridge with MAC address `address` (priority 32768 unless given); returns its index. */
   addBridge(address: number, config: Partial<RstpBridgeConfig> = {}): number {
@@ -98,7 +107,7 @@ export class Sim {
       this.now = t;
       while (this.queue.length > 0 && this.queue[0].at <= this.now) {
         const f = this.queue.shift()!;
-        this.delivered++;
+        if (this.legacy.has(f.bridge) && decodeBpduFrame(f.bytes).bpdu?.type === 'RST') continue;
         this.bridges[f.bridge].receive(f.port, f.bytes);
         this.collect();
       }
@@ -160,6 +169,7 @@ export class Sim {
     this.bridges.forEach((b, i) => {
       for (const e of b.takeEvents()) this.events.push({ at: this.now, bridge: i, event: e });
       for (const t of b.takeTransmits()) {
+        this.sent.push({ at: this.now, bridge: i, port: t.port, bytes: t.bytes });
         const lan = this.attached.get(`${i}/${t.port}`);
         if (lan === undefined) continue;
         for (const c of this.lans.get(lan) ?? []) {
