@@ -146,33 +146,37 @@ function readVector(view: DataView): BpduVector {
   return v as unknown as BpduVector;
 }
 
+type Kind = 'Config' | 'TCN' | 'RST';
+
 /** 9.3.4 a)-e): which kind the octets are, if any, and whether they are long enough for it. */
-function classify(b: Uint8Array): 'Config' | 'TCN' | 'RST' | string {
-  if (b.length < BPDU_MIN_LEN.TCN) return `too short (${b.length} octets)`;
-  if (((b[0] << 8) | b[1]) !== PROTOCOL_ID) return `protocol identifier ${(b[0] << 8) | b[1]} is not 0`;
+function classify(b: Uint8Array): { kind: Kind; error?: undefined } | { kind?: undefined; error: string } {
+  if (b.length < BPDU_MIN_LEN.TCN) return { error: `too short (${b.length} octets)` };
+  const protocol = (b[0] << 8) | b[1];
+  if (protocol !== PROTOCOL_ID) return { error: `protocol identifier ${protocol} is not 0` };
   const version = b[OFFSET.VERSION];
   const type = b[OFFSET.TYPE];
-  const need = (kind: 'Config' | 'TCN' | 'RST', min: number): string =>
-    b.length >= min ? kind : `${kind} BPDU of ${b.length} octets (needs ${min})`;
+  const need = (kind: Kind, min: number) =>
+    b.length >= min ? { kind } : { error: `${kind} BPDU of ${b.length} octets (needs ${min})` };
   if (type === BPDU_TYPE.CONFIG) return need('Config', BPDU_MIN_LEN.CONFIG);
   if (type === BPDU_TYPE.TCN) return need('TCN', BPDU_MIN_LEN.TCN);
   if (type === BPDU_TYPE.RST && version === PROTOCOL_VERSION.RSTP) return need('RST', BPDU_MIN_LEN.RST);
   if (type === BPDU_TYPE.RST && version > PROTOCOL_VERSION.RSTP) return need('RST', BPDU_MIN_LEN.RST_V3);
-  return `BPDU type 0x${type.toString(16)} with protocol version ${version}`;
+  return { error: `BPDU type 0x${type.toString(16)} with protocol version ${version}` };
 }
 
 /** Decodes and validates (9.3.4) a BPDU's octets; anything after the BPDU proper is ignored, as 9.3.4 d) allows. */
 export function decodeBpdu(b: Uint8Array): DecodeResult {
-  const kind = classify(b);
+  const { kind, error } = classify(b);
+  if (kind === undefined) return { error };
   const version = b[OFFSET.VERSION];
   if (kind === 'TCN') return { bpdu: { type: 'TCN', version } };
-  if (kind !== 'Config' && kind !== 'RST') return { error: kind };
   const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const vector = readVector(view);
   const flags = b[OFFSET.FLAGS];
   if (kind === 'Config') {
     // 9.3.4 a): a Configuration BPDU whose Message Age has reached Max Age is stale and discarded.
-    if (vector.messageAge >= vector.maxAge) return { error: `message age ${vector.messageAge} >= max age ${vector.maxAge}` };
+    if (vector.messageAge >= vector.maxAge)
+      return { error: `message age ${vector.messageAge} >= max age ${vector.maxAge}` };
     const tc = (flags & BPDU_FLAG.TC) !== 0;
     return { bpdu: { type: 'Config', version, tc, tca: (flags & BPDU_FLAG.TCA) !== 0, ...vector } };
   }

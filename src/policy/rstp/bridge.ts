@@ -279,7 +279,13 @@ export class RstpBridge {
         this.transmits.push({ port: p.no, bytes: encodeBpduFrame(bpdu, p.mac) });
       },
       flush: (p, mode, ageingS) =>
-        this.events.push({ kind: 'flush', port: p.no, name: p.name, mode, ageingMs: mode === 'age' ? ageingS * SECOND_MS : 0 }),
+        this.events.push({
+          kind: 'flush',
+          port: p.no,
+          name: p.name,
+          mode,
+          ageingMs: mode === 'age' ? ageingS * SECOND_MS : 0,
+        }),
       moveMacs: (from, to) => this.events.push({ kind: 'move-macs', from: from.no, to: to.no }),
       topologyChange: (p, cause) => {
         this.topologyChanges++;

@@ -6,3 +6,12 @@ export { formatRstpView, type RstpView, type RstpPortView } from './show';
 export type { PortState, BlockedReason } from './types';
 export { decodeBpduFrame, encodeBpduFrame, decodeBpdu, encodeBpdu, type Bpdu } from './bpdu';
 export { BRIDGE_GROUP_ADDRESS, pathCostForSpeed } from './constants';
+export {
+  LoopDetector,
+  parseProbe,
+  LOOP_PROBE_DST,
+  LOOP_PROBE_ETHERTYPE,
+  type LoopDetectConfig,
+  type LoopEvent,
+  type ProbeVerdict,
+} from './loop-detect';

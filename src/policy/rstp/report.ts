@@ -56,7 +56,12 @@ export function diffSnapshots(a: Snapshot, b: Snapshot): RstpEvent[] {
     out.push({ kind: 'root-changed', root: b.root, rootPort: b.rootPort, rootPathCost: b.rootPathCost });
   }
   for (const [no, now] of b.ports) {
-    const before = a.ports.get(no) ?? { name: now.name, role: 'disabled', state: 'discarding', rootGuardBlocked: false };
+    const before = a.ports.get(no) ?? {
+      name: now.name,
+      role: 'disabled',
+      state: 'discarding',
+      rootGuardBlocked: false,
+    };
     const port = { port: no, name: now.name };
     if (before.role !== now.role) out.push({ kind: 'port-role', ...port, from: before.role, to: now.role });
     if (before.rootGuardBlocked !== now.rootGuardBlocked) {
@@ -115,4 +120,3 @@ export function view(b: BridgeVars, protocol: 'rstp' | 'stp', topologyChanges: n
     ports: b.ports.map(portView),
   };
 }
-

@@ -34,9 +34,7 @@ export function updtRolesTree(b: BridgeVars): void {
   b.rootPortId = rootPort?.portId ?? 0;
   // c): the root times come with the root port's information, one second older.
   b.rootTimes =
-    rootPort === undefined
-      ? b.BridgeTimes
-      : { ...rootPort.portTimes, messageAge: rootPort.portTimes.messageAge + 1 };
+    rootPort === undefined ? b.BridgeTimes : { ...rootPort.portTimes, messageAge: rootPort.portTimes.messageAge + 1 };
   for (const p of b.ports) assignPort(b, p, rootPort);
   if (
     rootPort !== undefined &&

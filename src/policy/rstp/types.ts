@@ -54,14 +54,7 @@ export interface PortMachineStates {
   prt: string;
   pst: 'DISCARDING' | 'LEARNING' | 'FORWARDING';
   tcm:
-    | 'INACTIVE'
-    | 'LEARNING'
-    | 'DETECTED'
-    | 'ACTIVE'
-    | 'NOTIFIED_TCN'
-    | 'NOTIFIED_TC'
-    | 'PROPAGATING'
-    | 'ACKNOWLEDGED';
+    'INACTIVE' | 'LEARNING' | 'DETECTED' | 'ACTIVE' | 'NOTIFIED_TCN' | 'NOTIFIED_TC' | 'PROPAGATING' | 'ACKNOWLEDGED';
 }
 
 /** The configuration of a port (17.13 port parameters and netmgr's guards). */

@@ -132,7 +132,12 @@ function designatedRole(b: BridgeVars, p: PortVars): boolean {
     p.newInfo = true;
     return true;
   }
-  if ((!p.learning && !p.forwarding && !p.synced) || (p.agreed && !p.synced) || (p.operEdge && !p.synced) || (p.sync && p.synced)) {
+  if (
+    (!p.learning && !p.forwarding && !p.synced) ||
+    (p.agreed && !p.synced) ||
+    (p.operEdge && !p.synced) ||
+    (p.sync && p.synced)
+  ) {
     go(p, 'DESIGNATED_SYNCED');
     t.rrWhile = 0;
     p.synced = true;

@@ -24,8 +24,7 @@ const vector = {
   forwardDelay: 15,
 };
 // The 31 octets after the flags, shared by Configuration and RST BPDUs.
-const VECTOR_HEX =
-  '8000001122334455' + '00004e20' + '90000a0b0c0d0e0f' + '8003' + '0100' + '1400' + '0200' + '0f00';
+const VECTOR_HEX = '8000001122334455' + '00004e20' + '90000a0b0c0d0e0f' + '8003' + '0100' + '1400' + '0200' + '0f00';
 
 const config: Bpdu = { type: 'Config', version: 0, tc: true, tca: true, ...vector };
 const rst: Bpdu = {
@@ -67,7 +66,16 @@ describe('BPDU codec (802.1D-2004 9.3)', () => {
     ['Root', 0x08],
     ['Designated', 0x0c],
   ] as const)('role %s is encoded as %d in the flags', (role, bits) => {
-    const b = encodeBpdu({ ...rst, role, proposal: false, learning: false, agreement: false, forwarding: true, tc: true, tca: true });
+    const b = encodeBpdu({
+      ...rst,
+      role,
+      proposal: false,
+      learning: false,
+      agreement: false,
+      forwarding: true,
+      tc: true,
+      tca: true,
+    });
     expect(b[4]).toBe(bits | 0x20 | 0x01 | 0x80);
     expect(decodeBpdu(b).bpdu).toMatchObject({ role, forwarding: true, tc: true, tca: true, proposal: false });
   });

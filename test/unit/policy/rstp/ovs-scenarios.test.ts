@@ -99,7 +99,14 @@ describe('OVS rstp.at scenarios', () => {
     sim.bridge(0x555, ['j', 'h', 'i']);
     sim.bridge(0x666, ['l', 'j', 'k']);
     settle(sim);
-    expect(checks(sim, 6)).toEqual(['root', 'F:200000 F F', 'F:400000 F F', 'F:600000 F Di', 'F:400000 F F', 'F:200000 F F']);
+    expect(checks(sim, 6)).toEqual([
+      'root',
+      'F:200000 F F',
+      'F:400000 F F',
+      'F:600000 F Di',
+      'F:400000 F F',
+      'F:200000 F F',
+    ]);
   });
 
   test('IEEE 802.1D-2004 figure 17.7: port priority decides between two parallel links', () => {

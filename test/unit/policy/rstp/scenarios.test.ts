@@ -54,9 +54,13 @@ describe('legacy STP neighbour (ForceProtocolVersion 0)', () => {
     expect(sim.bridges[0].show().ports[0].protocol).toBe('stp');
     // Bridge 1 sends only Configuration and TCN BPDUs; its first, at link up, falls in bridge 0's mdelayWhile
     // (CHECKING_RSTP does not listen), the TCN of its root port going forwarding is the one that migrates bridge 0.
-    expect(sim.sent.filter((s) => s.bridge === 1).every((s) => decodeBpduFrame(s.bytes).bpdu?.type !== 'RST')).toBe(true);
+    expect(sim.sent.filter((s) => s.bridge === 1).every((s) => decodeBpduFrame(s.bytes).bpdu?.type !== 'RST')).toBe(
+      true,
+    );
     const tcn = sim.sent.find((s) => s.bridge === 1 && decodeBpduFrame(s.bytes).bpdu?.type === 'TCN')!;
-    const after = sim.sent.filter((s) => s.bridge === 0 && s.at > tcn.at).map((s) => decodeBpduFrame(s.bytes).bpdu?.type);
+    const after = sim.sent
+      .filter((s) => s.bridge === 0 && s.at > tcn.at)
+      .map((s) => decodeBpduFrame(s.bytes).bpdu?.type);
     expect(after.length).toBeGreaterThan(5);
     expect(new Set(after)).toEqual(new Set(['Config']));
     // Bridge 1's new root port: fdWhile starts at Max Age when a port comes up (17.29 DISABLED_PORT), then one
@@ -82,7 +86,10 @@ describe('legacy STP neighbour (ForceProtocolVersion 0)', () => {
     sim.setLan('b', false);
     sim.run(60_000);
     expect(checks(sim, 3)).toEqual(['root', 'F:200000 F', 'D F:400000']);
-    const states = sim.eventsOf('port-state', t).filter((e) => e.bridge === 2).map((e) => [e.at - t, e.event]);
+    const states = sim
+      .eventsOf('port-state', t)
+      .filter((e) => e.bridge === 2)
+      .map((e) => [e.at - t, e.event]);
     expect(states).toEqual([
       [0, expect.objectContaining({ port: 1, to: 'discarding' })],
       [15000, expect.objectContaining({ port: 2, to: 'learning' })],
@@ -98,13 +105,19 @@ describe('legacy STP neighbour (ForceProtocolVersion 0)', () => {
     sim.run(60_000);
     expect(checks(sim, 2)).toEqual(['root', 'F:200000']);
     const types = (b: number, from: number, to: number) =>
-      new Set(sim.sent.filter((s) => s.bridge === b && s.at >= from && s.at < to).map((s) => decodeBpduFrame(s.bytes).bpdu?.type));
+      new Set(
+        sim.sent
+          .filter((s) => s.bridge === b && s.at >= from && s.at < to)
+          .map((s) => decodeBpduFrame(s.bytes).bpdu?.type),
+      );
     expect(types(0, 0, 3000)).toEqual(new Set(['RST']));
     expect(types(0, 4001, 60_000)).toEqual(new Set(['Config']));
     // The Config BPDU of 4 s is the first one heard after mdelayWhile (3 s); the next hello (6 s) is a Config BPDU.
     const migrated = sim.sent.find((s) => s.bridge === 0 && decodeBpduFrame(s.bytes).bpdu?.type === 'Config')!;
     expect(migrated.at).toBe(6000);
-    const forwarding = sim.eventsOf('port-state').filter((e) => e.event.kind === 'port-state' && e.event.to === 'forwarding');
+    const forwarding = sim
+      .eventsOf('port-state')
+      .filter((e) => e.event.kind === 'port-state' && e.event.to === 'forwarding');
     expect(forwarding.map((e) => e.bridge).sort()).toEqual([0, 1]);
     for (const e of forwarding) expect(e.at).toBeLessThanOrEqual(migrated.at + 30_000);
     for (const e of forwarding) expect(e.at).toBeGreaterThanOrEqual(30_000);
@@ -181,7 +194,9 @@ describe('topology change', () => {
     sim.setLan('c', false);
     sim.converge();
     expect(sim.check(2)).toBe('F:500000 D');
-    expect(sim.eventsOf('move-macs', t).map((e) => [e.bridge, e.event])).toEqual([[2, { kind: 'move-macs', from: 2, to: 1 }]]);
+    expect(sim.eventsOf('move-macs', t).map((e) => [e.bridge, e.event])).toEqual([
+      [2, { kind: 'move-macs', from: 2, to: 1 }],
+    ]);
   });
 });
 
@@ -243,12 +258,21 @@ describe('guards', () => {
     sim.bridges[1].setBridgeConfig({ priority: 4096 }); // bridge 1 claims the root through the guarded port
     sim.run(1000);
     expect(sim.check(0)).toBe('root');
-    expect(sim.bridges[0].show().ports[0]).toMatchObject({ role: 'alternate', state: 'discarding', blockedReason: 'root-guard' });
-    expect(sim.eventsOf('root-guard', t).map((e) => e.event)).toEqual([expect.objectContaining({ port: 1, blocked: true })]);
+    expect(sim.bridges[0].show().ports[0]).toMatchObject({
+      role: 'alternate',
+      state: 'discarding',
+      blockedReason: 'root-guard',
+    });
+    expect(sim.eventsOf('root-guard', t).map((e) => e.event)).toEqual([
+      expect.objectContaining({ port: 1, blocked: true }),
+    ]);
     sim.bridges[1].setBridgeConfig({ priority: 32768 });
     sim.converge();
     expect(sim.bridges[0].show().ports[0]).toMatchObject({ role: 'designated', state: 'forwarding' });
-    expect(sim.eventsOf('root-guard', t).map((e) => e.event.kind === 'root-guard' && e.event.blocked)).toEqual([true, false]);
+    expect(sim.eventsOf('root-guard', t).map((e) => e.event.kind === 'root-guard' && e.event.blocked)).toEqual([
+      true,
+      false,
+    ]);
   });
 
   test('BPDU filter neither sends nor processes BPDUs', () => {
@@ -271,7 +295,10 @@ describe('determinism', () => {
       sim.converge();
       sim.setLan('l1', false);
       sim.converge();
-      return JSON.stringify([sim.events, sim.sent.map((s) => [s.at, s.bridge, s.port, Buffer.from(s.bytes).toString('hex')])]);
+      return JSON.stringify([
+        sim.events,
+        sim.sent.map((s) => [s.at, s.bridge, s.port, Buffer.from(s.bytes).toString('hex')]),
+      ]);
     };
     expect(run()).toBe(run());
   });

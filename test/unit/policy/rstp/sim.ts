@@ -3,7 +3,13 @@
  * LANs, BPDUs delivered to every other port on the LAN after `delayMs`, a fake clock that ticks each bridge on every
  * whole second, link up/down. Everything happens in one order (time, then queue order), so every run is the same.
  */
-import { RstpBridge, decodeBpduFrame, type RstpBridgeConfig, type RstpEvent, type RstpPortConfig } from '../../../../src/policy/rstp';
+import {
+  RstpBridge,
+  decodeBpduFrame,
+  type RstpBridgeConfig,
+  type RstpEvent,
+  type RstpPortConfig,
+} from '../../../../src/policy/rstp';
 
 interface Frame {
   at: number;
