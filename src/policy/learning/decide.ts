@@ -20,11 +20,18 @@ import { describeVlanMode, egressTag, ingressVlan, type PortVlanMode } from './v
 const MAC_MULTICAST_BIT = 0x010000000000;
 /** 01:80:c2:00:00:00-0f: bridge control protocols (STP, LACP, 802.1X, LLDP), never forwarded by a bridge. */
 const LINK_LOCAL_PREFIX = 0x0180c2000000;
-const LINK_LOCAL_MASK = 0xfffffffffff0;
+/**
+ * 01:80:c2:00:00:00, the Bridge Group Address (802.1D 7.12.3): BPDUs. A bridge that runs no spanning tree floods
+ * them like multicast (as the Linux bridge with STP off and unmanaged switches do), so that the spanning trees
+ * around it still see a loop that runs through it; the rest of the range stays local.
+ */
+export const BRIDGE_GROUP_MAC = LINK_LOCAL_PREFIX;
 export const BROADCAST_MAC = 0xffffffffffff;
 
 export const isMulticastMac = (mac: number): boolean => (Math.floor(mac / MAC_MULTICAST_BIT) & 1) === 1;
 export const isLinkLocalMac = (mac: number): boolean => Math.floor(mac / 16) === LINK_LOCAL_PREFIX / 16;
+/** A link-local address a bridge never forwards: the reserved range except the Bridge Group Address. */
+const isLocalControlMac = (mac: number): boolean => isLinkLocalMac(mac) && mac !== BRIDGE_GROUP_MAC;
 
 /** What the decision may ask of the MAC table. */
 export interface MacLookup {
@@ -67,7 +74,9 @@ export function decide(view: SwitchView, key: FlowKey, explain = false): Decisio
     if (explain) steps.push(f());
   };
   const inPort = key.inPort ?? -1;
-  const mask: FlowMask = { inPort: 0xffffffff, eth: { src: 0, dst: 0 } };
+  // The destination is always matched exactly, even by flows whose decision never looked at it (an early drop):
+  // BPDUs and loop probes must reach the slow path whatever was installed for other frames of the same port.
+  const mask: FlowMask = { inPort: 0xffffffff, eth: { src: 0, dst: MAC_EXACT } };
   const eth = mask.eth!;
   const drop = (why: () => string, vlan?: number): Decision => {
     const reason = text(why);
@@ -104,16 +113,14 @@ export function decide(view: SwitchView, key: FlowKey, explain = false): Decisio
   const { src, dst } = key.eth;
   eth.src = MAC_MULTICAST_BIT;
   if (isMulticastMac(src)) return drop(() => `source ${formatMac(src)} is a multicast address`, vlan);
-  eth.dst = LINK_LOCAL_MASK;
-  if (isLinkLocalMac(dst))
+  if (isLocalControlMac(dst))
     return drop(
-      () => `destination ${formatMac(dst)} is a link-local control address (01:80:c2:00:00:0x), never forwarded`,
+      () => `destination ${formatMac(dst)} is a link-local control address (01:80:c2:00:00:01-0f), never forwarded`,
       vlan,
     );
 
   // From here the source is learned, so the flow must match it exactly: a new source has to come up again.
   eth.src = MAC_EXACT;
-  eth.dst = MAC_EXACT;
   const known = view.lookup(vlan, src);
   say(() =>
     known === undefined
@@ -139,7 +146,9 @@ export function decide(view: SwitchView, key: FlowKey, explain = false): Decisio
     reason = text(() =>
       dst === BROADCAST_MAC
         ? `broadcast, flooding in VLAN ${vlan}`
-        : `multicast ${formatMac(dst)}, flooding in VLAN ${vlan}`,
+        : dst === BRIDGE_GROUP_MAC
+          ? `BPDU (${formatMac(dst)}) and no spanning tree here: flooding in VLAN ${vlan}, as a hub would`
+          : `multicast ${formatMac(dst)}, flooding in VLAN ${vlan}`,
     );
   } else {
     indexDst = dst;

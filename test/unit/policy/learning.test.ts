@@ -124,13 +124,36 @@ describe('learning and forwarding', () => {
     expect(s.send(3, frame(B, 0x01005e000001))).toBe('0,1,2');
   });
 
-  test('link-local control frames (01:80:c2:00:00:0x) and multicast sources are dropped, and not learned', () => {
+  test('link-local control frames (01:80:c2:00:00:01-0f) and multicast sources are dropped, and not learned', () => {
     const s = setup([['p1'], ['p2']]);
-    for (const dst of [0x0180c2000000, 0x0180c2000002, 0x0180c200000e]) expect(s.send(1, frame(A, dst))).toBe('drop');
+    // LACP (02), 802.1X (03), LLDP (0e) and the rest of the range stay local, as on the Linux bridge.
+    for (const dst of [0x0180c2000001, 0x0180c2000002, 0x0180c2000003, 0x0180c200000e, 0x0180c200000f])
+      expect(s.send(1, frame(A, dst))).toBe('drop');
     expect(s.send(1, frame(0x010000000005, B))).toBe('drop');
     expect(s.policy.fdbShow()).toEqual([]);
     // 01:80:c2:00:00:10 is not link-local: flooded.
     expect(s.send(1, frame(A, 0x0180c2000010))).toBe('0,2');
+  });
+
+  test.each([
+    ['BPDU (01:80:c2:00:00:00)', 'flood', 0x0180c2000000, '0,2,3'],
+    ['01:80:c2:00:00:01 (pause)', 'drop', 0x0180c2000001, 'drop'],
+    ['01:80:c2:00:00:02 (LACP)', 'drop', 0x0180c2000002, 'drop'],
+    ['01:80:c2:00:00:03 (802.1X)', 'drop', 0x0180c2000003, 'drop'],
+    ['01:80:c2:00:00:0e (LLDP)', 'drop', 0x0180c200000e, 'drop'],
+  ])('with stp off, %s: %s', (_name, decision, dst, actions) => {
+    const s = setup([['p1'], ['p2'], ['p3']]);
+    const t = s.policy.trace({ inPort: 1, eth: { src: A, dst }, ethType: 0x0027 });
+    expect(t.decision).toBe(decision);
+    expect(s.send(1, frame(A, dst))).toBe(actions);
+  });
+
+  test('a drop flow for LLDP does not swallow the BPDUs of the same port (the destination is always exact)', () => {
+    const s = setup([['p1'], ['p2']]);
+    expect(s.send(1, frame(A, 0x0180c200000e))).toBe('drop');
+    expect(s.path(1, frame(A, 0x0180c2000000))).toBe('miss');
+    expect(s.send(1, frame(A, 0x0180c2000000))).toBe('0,2');
+    expect(s.path(1, frame(A, 0x0180c200000e))).toBe('hit');
   });
 
   test('a destination learned on the ingress port is dropped (hairpin)', () => {
