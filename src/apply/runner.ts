@@ -51,7 +51,10 @@ export function describeStep(s: Step): string {
       return `remove port ${s.restore.no} ${s.name} from ${s.bridge}`;
     case 'bridge.set': {
       const n = s.to.staticMacs.length;
-      return `set bridge ${s.name} mac-aging ${s.to.macAging}, mac-table-size ${s.to.macTableSize}, ${n} static MAC${n === 1 ? '' : 's'}`;
+      const stp = s.to.stp
+        ? `, stp ${s.to.stp.mode}, loop-detect ${s.to.stp.loopDetect ? 'on' : 'off'}, ${s.to.stp.ports.length} port setting${s.to.stp.ports.length === 1 ? '' : 's'}`
+        : '';
+      return `set bridge ${s.name} mac-aging ${s.to.macAging}, mac-table-size ${s.to.macTableSize}, ${n} static MAC${n === 1 ? '' : 's'}${stp}`;
     }
     case 'port.set':
       return `set port ${s.name} of ${s.bridge} ${formatVlans(s.to)}`;

@@ -3,6 +3,9 @@
  * datapath steps carry, what the datapaths and policies are configured with, and what netmgrd reports.
  */
 import type { NamespaceName, PolicyType, PortKind } from './types';
+import type { StpConfig } from './stp';
+
+export * from './stp';
 
 export interface LinkConfig {
   mtu?: number;
@@ -29,6 +32,11 @@ export interface LearningConfig {
   /** Learned entries at most (static entries not counted). */
   macTableSize: number;
   staticMacs: StaticMacConfig[];
+  /**
+   * Loop protection. The units always fill it; a policy given none (a record of an older netmgr, unit tests) runs
+   * neither spanning tree nor loop detection.
+   */
+  stp?: StpConfig;
 }
 
 export interface BridgeConfig {

@@ -4,6 +4,8 @@
  * Nothing here does I/O.
  */
 
+import type { PortStpSettings, StpConfig } from './stp';
+
 /** Where a value came from, for errors that point at the user's text. Lines and columns are 1-based. */
 export interface SourcePos {
   file: string;
@@ -61,6 +63,8 @@ export interface BridgeSpec {
   flows: FlowSpec[];
   /** policy = "learning" only; in unit order. */
   staticMacs: StaticMacSpec[];
+  /** Loop protection (policy = "learning" only), with the settings of its port units. */
+  stp: StpConfig;
   /** Addresses on the bridge's own internal port. IPv4 then IPv6. */
   addresses: Cidr[];
   link: LinkSettings;
@@ -90,6 +94,8 @@ export interface PortSpec {
   trunks: number[];
   /** VLAN of untagged frames on a trunk port (learning policy; only with trunks). */
   nativeVlan?: number;
+  /** Spanning-tree settings (learning policy). */
+  stp: PortStpSettings;
   /** Addresses on the internal port, or on the veth's peer end. IPv4 then IPv6. */
   addresses: Cidr[];
   /** Applies to the internal port / the veth's peer end (mtu applies to both veth ends). */

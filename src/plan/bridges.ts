@@ -2,10 +2,11 @@
  * The datapath half of planChanges (pure): bridges, their ports and static flows as the units want them, against
  * the bridges netmgrd runs (LiveBridge) and the live links of their TAP devices. A bridge whose datapath or policy
  * changes, or a port whose number, kind or namespace changes, is replaced (delete + create); link settings and
- * addresses of the TAPs, a learning bridge's settings (aging, table size, static MACs) and a port's VLAN settings
- * are changed in place.
+ * addresses of the TAPs, a learning bridge's settings (aging, table size, static MACs, loop protection with its
+ * ports' spanning-tree settings) and a port's VLAN settings are changed in place.
  */
 import {
+  sameStp,
   sameVlans,
   type FlowText,
   type LearningConfig,
@@ -58,6 +59,7 @@ export function wantedLearning(b: BridgeSpec): LearningConfig | undefined {
     macAging: b.macAging,
     macTableSize: b.macTableSize,
     staticMacs: b.staticMacs.map(({ mac, port, vlan }) => ({ mac, port, vlan })),
+    stp: b.stp,
   };
 }
 
@@ -83,7 +85,7 @@ export function sameLearning(a: LearningConfig, b: LearningConfig): boolean {
   if (a.macAging !== b.macAging || a.macTableSize !== b.macTableSize || a.staticMacs.length !== b.staticMacs.length)
     return false;
   const keys = new Set(a.staticMacs.map(staticKey));
-  return b.staticMacs.every((s) => keys.has(staticKey(s)));
+  return b.staticMacs.every((s) => keys.has(staticKey(s))) && sameStp(a.stp, b.stp);
 }
 
 function wantedPort(p: PortSpec, no: number, learning: boolean): PortConfig {

@@ -1,5 +1,6 @@
 /** Printing a plan: the text `netmgr plan` shows, and the stable JSON document behind `--json`. */
-import type { LearningConfig, PortVlanConfig, StaticMacConfig } from '../model/bridges';
+import { sameStp, type LearningConfig, type PortVlanConfig, type StaticMacConfig } from '../model/bridges';
+import { stpChange } from './format-stp';
 import { nsLabel } from '../live/namespaces';
 import { NamespaceName } from '../model/types';
 import { Change, Plan, PlanLink, VethEnd, LiveVethEnd } from './types';
@@ -43,9 +44,10 @@ function vlanChange(from: PortVlanConfig | undefined, to: PortVlanConfig | undef
 
 /** The learning settings of a bridge being created: numbers inline, one indented line per static MAC. */
 function learningSettings(l: LearningConfig): { inline: string; lines: string[] } {
+  const stp = stpChange(undefined, l.stp);
   return {
-    inline: `, mac-aging ${l.macAging}, mac-table-size ${l.macTableSize}`,
-    lines: l.staticMacs.map((s) => `\n    ${staticMac(s)}`),
+    inline: `, mac-aging ${l.macAging}, mac-table-size ${l.macTableSize}${stp.parts.map((p) => `, ${p}`).join('')}`,
+    lines: [...l.staticMacs.map((s) => `\n    ${staticMac(s)}`), ...stp.lines],
   };
 }
 
@@ -59,7 +61,13 @@ function learningChange(from: LearningConfig, to: LearningConfig): string {
   const added = to.staticMacs.filter((s) => !had.has(staticKey(s)));
   const removed = from.staticMacs.filter((s) => !has.has(staticKey(s)));
   if (added.length || removed.length) parts.push(`static MACs +${added.length} -${removed.length}`);
-  const lines = [...removed.map((s) => `\n    - ${staticMac(s)}`), ...added.map((s) => `\n    + ${staticMac(s)}`)];
+  const stp = sameStp(from.stp, to.stp) ? { parts: [], lines: [] } : stpChange(from.stp, to.stp);
+  parts.push(...stp.parts);
+  const lines = [
+    ...removed.map((s) => `\n    - ${staticMac(s)}`),
+    ...added.map((s) => `\n    + ${staticMac(s)}`),
+    ...stp.lines,
+  ];
   return `${parts.join(', ')}${lines.join('')}`;
 }
 

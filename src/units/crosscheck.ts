@@ -14,6 +14,7 @@ import type {
   UnitError,
 } from '../model/types';
 import type { Loc } from './locate';
+import { bridgeStp, portStp, stpPortRules, withPorts } from './stp';
 import { didYouMean } from './suggest';
 import type { Located, Values } from './unit-values';
 import { FileUnit, elementsOf } from './validate';
@@ -82,6 +83,7 @@ export function crossCheck(units: FileUnit[], errors: UnitError[]): DesiredState
     }
     if (target.values.isBad('bridge.policy')) continue;
     const policy = target.values.get('bridge.policy');
+    stpPortRules(u, name, policy, (at, message, hint) => report(u, at, message, hint));
     if (policy === 'learning') continue;
     for (const key of ['vlan', 'trunks', 'native-vlan'] as const) {
       const at = u.values.has(`port.${key}`) ? u.loc.keyAt(`port.${key}`) : undefined;
@@ -383,6 +385,7 @@ function buildBridge(u: FileUnit, byName: Map<string, FileUnit>): BridgeSpec {
     macTableSize: v.get('bridge.mac-table-size'),
     flows,
     staticMacs,
+    stp: bridgeStp(v),
     addresses: addresses(v),
     link: link(v),
     source: { file: u.file, ...u.unitAt },
@@ -410,6 +413,7 @@ function buildPort(u: FileUnit): PortSpec {
     ...(vlan !== undefined ? { vlan } : {}),
     trunks: v.get('port.trunks'),
     ...(nativeVlan !== undefined ? { nativeVlan } : {}),
+    stp: portStp(v),
     addresses: addresses(v),
     link: link(v),
     source: { file: u.file, ...u.unitAt },
@@ -432,6 +436,11 @@ function buildState(units: FileUnit[]): DesiredState {
       if (p.localNamespace !== null) namespaces.add(p.localNamespace);
     }
   }
+  for (const b of bridges.values())
+    b.stp = withPorts(
+      b.stp,
+      [...ports.values()].filter((p) => p.bridge === b.name),
+    );
   // Plain code-unit order, not localeCompare, so the result does not depend on the machine's locale.
   return { bridges, ports, namespaces: [...namespaces].sort() };
 }

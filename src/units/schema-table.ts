@@ -2,7 +2,9 @@
  * The table of sections and keys (see schema.ts for what a row says). One row per key, in the order the man page
  * and `netmgr` help list them; each row's default is checked against its key's type in UnitValues.
  */
-import type { Refusal, SchemaEntry, SectionEntry, UnitKey, UnitValues } from './schema-types';
+import { row } from './schema-row';
+import { STP_BRIDGE_ROWS, STP_PORT_ROWS } from './schema-stp';
+import type { Refusal, SchemaEntry, SectionEntry } from './schema-types';
 
 export const SECTIONS: readonly SectionEntry[] = [
   { name: 'unit', appliesTo: 'both', array: false, doc: 'What the unit is; required in every file.' },
@@ -50,14 +52,6 @@ const TAP_REFUSAL: Refusal = {
     'use kind = "internal" for an interface the host itself uses, or kind = "system" for a TAP opened by another ' +
     'program (QEMU/KVM)',
 };
-
-/** A row as written in the table below: its full name gives section and key, and its default has the key's type. */
-type Row<K extends UnitKey> = Omit<SchemaEntry, 'name' | 'section' | 'key' | 'default'> & { default?: UnitValues[K] };
-
-function row<K extends UnitKey, R extends Row<K>>(name: K, r: R): R & { name: K; section: string; key: string } {
-  const dot = name.lastIndexOf('.');
-  return { name, section: name.slice(0, dot), key: name.slice(dot + 1), ...r };
-}
 
 const ROWS = [
   // [unit]
@@ -119,6 +113,7 @@ const ROWS = [
     doc: 'Maximum number of learned MAC addresses.',
     example: '8192',
   }),
+  ...STP_BRIDGE_ROWS,
   // [[bridge.flow]]
   row('bridge.flow.match', {
     fills: 'match',
@@ -259,6 +254,7 @@ const ROWS = [
       'leave the port untagged. It may, but need not, be listed in trunks. Learning policy only.',
     example: '5',
   }),
+  ...STP_PORT_ROWS,
   // [ipv4] / [ipv6]
   row('ipv4.addresses', {
     fills: 'addresses',

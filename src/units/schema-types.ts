@@ -11,15 +11,27 @@ import type {
   PortSpec,
   StaticMacSpec,
 } from '../model/types';
+import type { PortStpSettings, StpConfig, StpEdge, StpMode } from '../model/bridges';
 
 export type UnitType = 'bridge' | 'port';
 export type AppliesTo = UnitType | 'both';
 
 /**
  * Value types. `ifname`/`nsname`/`mac` are strings checked by the parsers in values.ts; `cidr-list` is an array of
- * CIDR strings (of `family` if set); `integer-list` is an array of distinct integers in `range`.
+ * CIDR strings (of `family` if set); `integer-list` is an array of distinct integers in `range`; `boolean` is true or
+ * false; `enum-or-boolean` is one of `values` or a boolean (`stp-edge = "auto"` or true/false).
  */
-export type ValueType = 'string' | 'integer' | 'enum' | 'ifname' | 'nsname' | 'mac' | 'cidr-list' | 'integer-list';
+export type ValueType =
+  | 'string'
+  | 'integer'
+  | 'boolean'
+  | 'enum'
+  | 'enum-or-boolean'
+  | 'ifname'
+  | 'nsname'
+  | 'mac'
+  | 'cidr-list'
+  | 'integer-list';
 
 export interface Refusal {
   message: string;
@@ -34,6 +46,15 @@ export interface UnitValues {
   'bridge.policy': PolicyType;
   'bridge.mac-aging': number;
   'bridge.mac-table-size': number;
+  'bridge.stp': StpMode;
+  'bridge.stp-priority': number;
+  'bridge.stp-hello-time': number;
+  'bridge.stp-max-age': number;
+  'bridge.stp-forward-delay': number;
+  'bridge.stp-tx-hold-count': number;
+  'bridge.loop-detect': boolean;
+  'bridge.loop-detect-interval': number;
+  'bridge.loop-recovery': number;
   'bridge.flow.match': string;
   'bridge.flow.actions': string;
   'bridge.static-mac.mac': string;
@@ -49,6 +70,12 @@ export interface UnitValues {
   'port.vlan': number;
   'port.trunks': number[];
   'port.native-vlan': number;
+  'port.stp-cost': number;
+  'port.stp-priority': number;
+  'port.stp-edge': StpEdge;
+  'port.bpdu-guard': boolean;
+  'port.root-guard': boolean;
+  'port.bpdu-filter': boolean;
   'ipv4.addresses': Cidr[];
   'ipv6.addresses': Cidr[];
   'link.mtu': number;
@@ -59,8 +86,18 @@ export interface UnitValues {
 /** A key's full name, `section.key`. */
 export type UnitKey = keyof UnitValues;
 
-/** A field of the model a key fills: of the bridge or port spec, its link settings, a flow or a static MAC entry. */
-export type ModelField = keyof BridgeSpec | keyof PortSpec | keyof LinkSettings | keyof FlowSpec | keyof StaticMacSpec;
+/**
+ * A field of the model a key fills: of the bridge or port spec, its link settings, a flow, a static MAC entry, or the
+ * loop protection of a bridge (BridgeSpec.stp) or a port (PortSpec.stp).
+ */
+export type ModelField =
+  | keyof BridgeSpec
+  | keyof PortSpec
+  | keyof LinkSettings
+  | keyof FlowSpec
+  | keyof StaticMacSpec
+  | keyof StpConfig
+  | keyof PortStpSettings;
 
 export interface SchemaEntry {
   /** `section.key`. */
@@ -75,15 +112,17 @@ export interface SchemaEntry {
   key: string;
   type: ValueType;
   /** The value used when the key is absent; undefined means "unset" (see defaultDoc). */
-  default?: string | number | readonly unknown[];
+  default?: string | number | boolean | readonly unknown[];
   /** How the default is described when it is computed or means "leave alone". */
   defaultDoc?: string;
   required?: boolean;
   /** Inclusive bounds for `integer` and each `integer-list` element. */
   range?: readonly [number, number];
+  /** `integer` only: the value must be a multiple of this (802.1D priorities go in steps of 4096 and 16). */
+  step?: number;
   /** Unit shown after a number in messages, e.g. "seconds". */
   unit?: string;
-  /** Allowed values for `enum`. */
+  /** Allowed values for `enum` and `enum-or-boolean`. */
   values?: readonly string[];
   /** Values that are understood but refused, with the reason. */
   refused?: Readonly<Record<string, Refusal>>;

@@ -52,7 +52,7 @@ export function sectionLabel(name: string): string {
 export function describeDefault(e: SchemaEntry): string | undefined {
   if (e.default === undefined) return e.defaultDoc;
   if (typeof e.default === 'string') return JSON.stringify(e.default);
-  if (typeof e.default === 'number') return String(e.default);
+  if (typeof e.default === 'number' || typeof e.default === 'boolean') return String(e.default);
   return '[]';
 }
 
@@ -62,9 +62,13 @@ export function describeType(e: SchemaEntry): string {
     case 'string':
       return 'non-empty string';
     case 'integer':
-      return `integer ${e.range?.[0]}..${e.range?.[1]}${e.unit ? ` (${e.unit})` : ''}`;
+      return `integer ${e.range?.[0]}..${e.range?.[1]}${e.step ? ` in steps of ${e.step}` : ''}${e.unit ? ` (${e.unit})` : ''}`;
+    case 'boolean':
+      return 'true or false';
     case 'enum':
       return `one of ${(e.values ?? []).map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'enum-or-boolean':
+      return `${(e.values ?? []).map((v) => JSON.stringify(v)).join(', ')}, true or false`;
     case 'ifname':
       return 'interface name (string, 1..15 bytes)';
     case 'nsname':

@@ -9,6 +9,7 @@ import { Loc, SourceLocator, locate } from './locate';
 import { SECTIONS, UnitType, appliesTo, sectionEntries } from './schema';
 import { ArrayElement, Values } from './unit-values';
 import { IFNAME_MAX_BYTES, byteLength, parseIfName } from './values';
+import { stpBridgeRules, stpPortRules } from './stp';
 import { ErrorSink, Walker, isTable, listSections } from './walker';
 
 /** One unit file whose type is known, with everything valid in it; input to the cross-file checks. */
@@ -187,6 +188,7 @@ function bridgeRules(u: FileUnit, report: ErrorSink): void {
       );
     }
   }
+  stpBridgeRules(u, policy, report);
   if (policy !== 'learning') {
     for (const m of elementsOf(u, 'bridge.static-mac')) {
       report(
@@ -244,6 +246,7 @@ function portRules(u: FileUnit, report: ErrorSink): void {
     );
   }
   if (!hasBridge && kind === 'veth') {
+    stpPortRules(u, undefined, undefined, report);
     for (const key of ['vlan', 'trunks', 'native-vlan'] as const) {
       if (v.has(`port.${key}`)) {
         report(keyAt(`port.${key}`), `\`${key}\` needs a bridge; this veth joins two namespaces directly`, 'remove it');

@@ -6,6 +6,7 @@ import {
   UnitType,
   appliesTo,
   describeDefault,
+  describeType,
   findEntry,
   findSection,
   sectionEntries,
@@ -140,6 +141,12 @@ export class Walker {
         if (found !== 'an integer') return wrongType('an integer');
         return this.integer(e, v as bigint, p, where);
       }
+      case 'boolean':
+        return found === 'a boolean' ? v : wrongType('true or false');
+      case 'enum-or-boolean':
+        if (found === 'a boolean') return v;
+        if (found !== 'a string') return wrongType(`${describeType(e)}`);
+        return this.stringValue(e, v as string, p, where);
       case 'string':
       case 'enum':
       case 'ifname':
@@ -168,13 +175,23 @@ export class Walker {
       );
       return undefined;
     }
+    if (e.step !== undefined && v % BigInt(e.step) !== 0n) {
+      const lower = (v / BigInt(e.step)) * BigInt(e.step);
+      this.report(
+        this.loc.valueAt(p),
+        `${where} = ${v} is not a multiple of ${e.step}`,
+        `use ${lower} or ${lower + BigInt(e.step)}`,
+      );
+      return undefined;
+    }
     return Number(v);
   }
 
   private stringValue(e: SchemaEntry, v: string, p: string, where: string): string | undefined {
     const at = this.loc.valueAt(p);
     switch (e.type) {
-      case 'enum': {
+      case 'enum':
+      case 'enum-or-boolean': {
         const refusal = e.refused?.[v];
         if (refusal) {
           this.report(at, refusal.message, refusal.hint);
@@ -183,10 +200,11 @@ export class Walker {
         const values = e.values ?? [];
         if (values.includes(v)) return v;
         const guess = didYouMean(v, values);
+        const bool = e.type === 'enum-or-boolean' && (v === 'true' || v === 'false');
         this.report(
           at,
-          `${where} must be one of ${values.map((x) => JSON.stringify(x)).join(', ')}; found ${JSON.stringify(v)}`,
-          guess ? `did you mean "${guess}"?` : undefined,
+          `${where} must be ${describeType(e)}; found ${JSON.stringify(v)}`,
+          bool ? `write ${v} without quotes` : guess ? `did you mean "${guess}"?` : undefined,
         );
         return undefined;
       }

@@ -146,7 +146,12 @@ describe('learning bridges in the plan', () => {
         name: 'sw',
         learning: {
           from: before[0].learning,
-          to: { macAging: 120, macTableSize: 8192, staticMacs: [{ mac: '02:00:00:00:00:01', port: 'a', vlan: 30 }] },
+          to: {
+            macAging: 120,
+            macTableSize: 8192,
+            staticMacs: [{ mac: '02:00:00:00:00:01', port: 'a', vlan: 30 }],
+            stp: before[0].learning!.stp,
+          },
         },
       },
     ]);
@@ -199,6 +204,35 @@ describe('learning bridges in the plan', () => {
     expect(plan.changes.map((c) => `${c.action} ${c.object}`)).toEqual(['delete port', 'create port', 'modify bridge']);
     expect(plan.changes[0]).toMatchObject({ vlans: { access: 10 }, reason: 'replaced: kind internal -> system' });
     expect(plan.changes[1]).toMatchObject({ vlans: { access: 11 } });
+  });
+
+  test('loop protection (bridge and port keys) changes in place as one bridge.set, undone exactly', () => {
+    const before = runSteps([], planSteps(planChanges(desired(...UNITS), NO_LINKS, emptyOwnership(), [])));
+    expect(before[0].learning?.stp).toMatchObject({ mode: 'off', loopDetect: true, ports: [] });
+    const changed = desired(
+      bridge(
+        'sw',
+        '[bridge]\nmac-aging = 60\nstp = "rstp"\nstp-priority = 8192\nloop-detect = false\n' +
+          '[[bridge.static-mac]]\nmac = "02:00:00:00:00:01"\nport = "a"\n[[bridge.static-mac]]\nmac = "02:00:00:00:00:02"\nport = "t"\nvlan = 20\n',
+      ),
+      port('a', 'bridge = "sw"\nkind = "internal"\nvlan = 10\nstp-edge = true\nbpdu-guard = true\n'),
+      UNITS[2],
+      port('u', 'bridge = "sw"\nkind = "internal"\nstp-cost = 2000\n'),
+    );
+    const plan = planChanges(changed, NO_LINKS, emptyOwnership(), before);
+    // No port or bridge is re-created: the ports' settings travel with the bridge's.
+    expect(plan.changes.map((c) => `${c.action} ${c.object}`)).toEqual(['modify bridge']);
+    expect(formatPlan(plan).split('\n').slice(0, 3)).toEqual([
+      '~ bridge sw: stp off -> rstp, stp-priority 32768 -> 8192, loop-detect on -> off',
+      '    + port a: stp-edge true, bpdu-guard',
+      '    + port u: stp-cost 2000',
+    ]);
+    const steps = planSteps(plan);
+    expect(steps.map((s) => s.op)).toEqual(['bridge.set']);
+    const after = runSteps(before, steps);
+    expect(after[0].learning?.stp?.ports.map((p) => p.port)).toEqual(['a', 'u']);
+    expect(planChanges(changed, NO_LINKS, emptyOwnership(), after).changes).toEqual([]);
+    expect(runSteps(after, [...steps].reverse().map(invertStep))).toEqual(before);
   });
 
   test('a flows bridge carries neither learning settings nor VLANs', () => {

@@ -56,17 +56,22 @@ describe('man/netmgr.units.5', () => {
       expect(p).toContain(`Example: ${e.key} = ${e.example}`);
       if (e.range) expect(p).toContain(`${e.range[0]}..${e.range[1]}`);
       for (const v of e.values ?? []) expect(p).toContain(`"${v}"`);
+      if (e.step) expect(p).toContain(`in steps of ${e.step}`);
       if (e.required) expect(p).toContain('Required');
       else if (e.default !== undefined) expect(p).toContain(`Default: ${describeDefault(e)}.`);
       else expect(p).toMatch(/Default: /);
       const type =
         e.type === 'integer'
           ? 'integer'
-          : e.type === 'integer-list'
-            ? 'array of integers'
-            : e.type === 'cidr-list'
-              ? 'array of strings'
-              : 'string';
+          : e.type === 'boolean'
+            ? 'boolean'
+            : e.type === 'enum-or-boolean'
+              ? 'string or boolean'
+              : e.type === 'integer-list'
+                ? 'array of integers'
+                : e.type === 'cidr-list'
+                  ? 'array of strings'
+                  : 'string';
       expect(p.split('\n')[0]).toBe(`${e.key} = ${type}`);
     },
   );

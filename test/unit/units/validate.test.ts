@@ -27,9 +27,13 @@ describe('parseUnits', () => {
     const { state } = parseUnits([BR0, port('p1', '[port]\nbridge = "br0"\nkind = "veth"\n')]);
     const br = state?.bridges.get('br0');
     for (const e of SCHEMA.filter((x) => x.section === 'bridge')) {
-      const field = e.key.replace(/-(\w)/g, (_, c: string) => c.toUpperCase()) as keyof typeof br;
-      expect(br?.[field]).toEqual(e.default);
+      // Loop-protection keys fill the bridge's StpConfig (`stp` fills its mode), the others the bridge itself.
+      const stp = /^(stp|loop-)/.test(e.key);
+      const field = e.key.replace(/-(\w)/g, (_, c: string) => c.toUpperCase());
+      const got = stp ? (br?.stp as unknown as Record<string, unknown>)[e.fills] : br?.[field as keyof typeof br];
+      expect([e.key, got]).toEqual([e.key, e.default]);
     }
+    expect(br?.stp.ports).toEqual([]);
     const p1 = state?.ports.get('p1');
     expect(p1).toMatchObject({ namespace: null, peer: 'p1-peer', localNamespace: null, trunks: [], addresses: [] });
     expect(p1?.link).toEqual({ state: 'up' });
@@ -49,8 +53,10 @@ describe('parseUnits', () => {
             : e.section === 'port'
               ? [p1]
               : [br, p1];
-      for (const t of targets)
-        expect([e.name, (t as unknown as Record<string, unknown>)[e.fills]]).toEqual([e.name, e.default]);
+      // Loop-protection keys fill the StpConfig of the bridge and the PortStpSettings of the port.
+      const stp = /^(stp|loop-|bpdu-|root-guard)/.test(e.key);
+      for (const t of stp ? [(targets[0] as { stp: unknown }).stp] : targets)
+        expect([e.name, (t as Record<string, unknown>)[e.fills]]).toEqual([e.name, e.default]);
     }
   });
 
