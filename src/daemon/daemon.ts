@@ -23,7 +23,7 @@ import { ConfirmController } from './confirm';
 import { runDpctl } from './dpctl';
 import { RequestError } from './errors';
 import { runFdb, runTrace } from './fdb';
-import type { Logger } from './log';
+import { bridgeLogger, type Logger } from './log';
 import {
   ApplyRequest,
   ConfirmRequest,
@@ -69,7 +69,7 @@ export class Daemon {
 
   constructor(private readonly opts: DaemonOptions) {
     this.log = opts.log;
-    this.manager = new BridgeManager(opts.stateDir, (l) => opts.log.info(l));
+    this.manager = new BridgeManager(opts.stateDir, bridgeLogger(opts.log));
     const { stateDir, unitDir, log } = opts;
     this.applier = new Applier({
       stateDir,

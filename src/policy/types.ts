@@ -2,11 +2,13 @@
  * A policy decides what the datapath cannot: it answers upcalls (misses, userspace actions) for one bridge, as
  * ofproto's translation does for ovs-vswitchd. It never receives upcalls from the datapath directly: the bridge
  * layer's upcall pipeline asks it about each upcall of a batch and runs the answers as one batch of datapath
- * operations (Datapath.operate), then reports each install back (installed()).
+ * operations (Datapath.operate), then reports each install back (installed()). A policy's log lines that need
+ * attention start with "warning: " (the daemon files them at warning priority).
  */
 import type { Datapath, FlowInstall, Upcall, UpcallResult } from '../datapath/types';
 import type { BridgeConfig, PortConfig } from '../model/bridges';
 import type { PolicyType } from '../model/types';
+import type { LoopProtectionView } from './learning/loop-view';
 
 export interface Policy {
   readonly kind: PolicyType;
@@ -39,6 +41,12 @@ export interface Policy {
    * undefined when the datapath holds the flow now. Called after the batch ran, in the batch's order.
    */
   installed?(install: FlowInstall, error: Error | undefined): void;
+  /**
+   * Loop protection's state (the learning policy's spanning tree and loop detection): plain data, cheap to build,
+   * read on request. A policy without loop protection has none. It runs its protocol timers itself (from attach()
+   * to detach()), wherever the policy runs.
+   */
+  loopProtectionView?(): LoopProtectionView;
   /** Stops: timers end and the datapath is forgotten. It must not destroy or change the datapath. */
   detach(): void;
 }

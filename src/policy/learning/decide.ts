@@ -15,6 +15,7 @@ import {
   type FlowMask,
 } from '../../flow';
 import { formatMac } from '../../flow/text';
+import { OPEN, type PortGate } from './loop-view';
 import { describeVlanMode, egressTag, ingressVlan, type PortVlanMode } from './vlan';
 
 const MAC_MULTICAST_BIT = 0x010000000000;
@@ -41,7 +42,11 @@ export interface MacLookup {
 export interface SwitchView extends MacLookup {
   /** Every port of the bridge (the bridge's own port 0 included), by number. */
   ports: ReadonlyMap<number, PortVlanMode>;
+  /** What loop protection allows on a port now (absent: every port learns and forwards). */
+  gate?(no: number): PortGate;
 }
+
+const gateOf = (view: SwitchView, no: number): PortGate => view.gate?.(no) ?? OPEN;
 
 export interface Output {
   no: number;
@@ -119,6 +124,16 @@ export function decide(view: SwitchView, key: FlowKey, explain = false): Decisio
       vlan,
     );
 
+  // A port the spanning tree or loop detection holds: nothing is switched from it (17.10), and it learns only in
+  // the learning state. Its flows go when its gate changes (the policy revalidates all).
+  const inGate = gateOf(view, inPort);
+  if (!inGate.forward) {
+    const held = drop(() => `ingress port ${port.name} is ${inGate.why ?? 'not forwarding'}`, vlan);
+    if (!inGate.learn) return held;
+    eth.src = MAC_EXACT;
+    return { ...held, learn: src };
+  }
+
   // From here the source is learned, so the flow must match it exactly: a new source has to come up again.
   eth.src = MAC_EXACT;
   const known = view.lookup(vlan, src);
@@ -136,10 +151,14 @@ export function decide(view: SwitchView, key: FlowKey, explain = false): Decisio
   let decision: 'forward' | 'flood';
   let reason: string;
   let indexDst: number | undefined;
-  const floodSet = () =>
-    [...view.ports.values()]
+  const floodSet = () => {
+    const carrying = [...view.ports.values()]
       .filter((p) => p.no !== inPort && egressTag(p, vlan) !== undefined)
       .sort((a, b) => a.no - b.no);
+    for (const p of carrying)
+      if (!gateOf(view, p.no).forward) say(() => `not flooded to ${p.name} (${p.no}): ${gateOf(view, p.no).why}`);
+    return carrying.filter((p) => gateOf(view, p.no).forward);
+  };
   if (isMulticastMac(dst)) {
     decision = 'flood';
     outPorts = floodSet();
@@ -158,6 +177,13 @@ export function decide(view: SwitchView, key: FlowKey, explain = false): Decisio
       if (entry.port === inPort)
         return {
           ...drop(() => `destination ${formatMac(dst)} is learned on the ingress port ${port.name}`, vlan),
+          learn: src,
+          dst,
+        };
+      const outGate = gateOf(view, to.no);
+      if (!outGate.forward)
+        return {
+          ...drop(() => `destination ${formatMac(dst)} is on port ${to.name}, which is ${outGate.why}`, vlan),
           learn: src,
           dst,
         };

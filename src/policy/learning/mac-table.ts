@@ -128,6 +128,13 @@ export class MacTable {
     return out;
   }
 
+  /** Moves the learned entries of port `from` to port `to` (a new root port, 17.19.7's shortcut); returns them. */
+  movePort(from: number, to: number, now: number): MacEntry[] {
+    const out = [...(this.byPort.get(from) ?? [])];
+    for (const e of out) this.learn(e.vlan, e.mac, to, now);
+    return out;
+  }
+
   /**
    * New aging time and capacity. A smaller capacity evicts fairly down to it; returns what went (aged-out
    * entries are found by the next expire()).

@@ -5,17 +5,22 @@
  * revalidator threads: flows idle for 10 s are deleted, traffic through flows keeps their source MACs alive,
  * MACs past `mac-aging` expire. Whenever the table changes (a MAC learned, moved, expired, evicted, flushed) the
  * flows that depended on it are deleted, so the next packet decides again; a port or VLAN change deletes all.
+ * Loop protection (spanning tree, loop detection: loop-protection.ts) runs on its own timer here and gates ports.
  * Only the Datapath interface is used, so the same code drives the userspace and the kernel datapath.
  */
+import { randomBytes } from 'crypto';
 import { applyMask, formatActions, formatFlowKey, generateUfid, type FlowKey, type FlowMask } from '../../flow';
-import { formatMac, scanMac } from '../../flow/text';
+import { scanMac } from '../../flow/text';
 import type { Datapath, FlowInstall, Upcall, UpcallResult } from '../../datapath/types';
 import { NetmgrError } from '../../util/errors';
 import { sameVlans, type BridgeConfig, type PortConfig } from '../../model/bridges';
 import type { Policy } from '../types';
 import type { FdbEntry, FdbStats, TraceResult } from './api';
 import { decide, type Decision, type SwitchView } from './decide';
-import { MacTable, type MacEntry } from './mac-table';
+import { sysfsLinkFacts, type LinkFacts } from './link-facts';
+import { LoopProtection, type LoopProtectionView } from './loop-protection';
+import { MacTable } from './mac-table';
+import { MoveLog, fdbEntries, traceResult } from './reports';
 import { portVlanMode, type PortVlanMode } from './vlan';
 
 /** OVS's max-idle default: a megaflow with no traffic for this long is deleted. */
@@ -24,8 +29,8 @@ export const FLOW_IDLE_MS = 10_000;
 export const REVALIDATE_MS = 1_000;
 /** OVS's default flow-limit: beyond it packets are still switched, through the slow path, without new flows. */
 export const FLOW_LIMIT = 200_000;
-/** Move log lines: a burst of this many, then one per second (as OVS's VLOG_RATE_LIMIT_INIT(1, 5)). */
-const MOVE_LOG_BURST = 5;
+/** Loop protection's timer: links are polled this often (fail over within a second); the engine counts seconds. */
+export const PROTOCOL_TICK_MS = 100;
 
 export interface LearningPolicyOptions {
   log?: (line: string) => void;
@@ -34,6 +39,10 @@ export interface LearningPolicyOptions {
   /** Run the revalidator on a timer (default). Tests call revalidate() themselves. */
   timers?: boolean;
   flowLimit?: number;
+  /** Link state, speed and addresses for loop protection; sysfs by default. */
+  linkFacts?: LinkFacts;
+  /** Loop detection's per-start random value; random by default. */
+  nonce?: number;
 }
 
 /** A megaflow this policy installed, and what it depended on. */
@@ -67,15 +76,34 @@ export class LearningPolicy implements Policy {
   private readonly log: (line: string) => void;
   private readonly flowLimit: number;
   private timer: NodeJS.Timeout | undefined;
-  private moveTokens = MOVE_LOG_BURST;
-  private moveTokenTime = 0;
-  private movesSuppressed = 0;
+  private protocolTimer: NodeJS.Timeout | undefined;
+  private readonly protection: LoopProtection;
+  private readonly moves: MoveLog;
 
   constructor(private readonly opts: LearningPolicyOptions = {}) {
     this.now = opts.now ?? Date.now;
     this.log = opts.log ?? (() => undefined);
     this.flowLimit = opts.flowLimit ?? FLOW_LIMIT;
-    this.view = { ports: this.ports, lookup: (vlan, mac) => this.table.lookup(vlan, mac) };
+    this.moves = new MoveLog(this.log);
+    this.protection = new LoopProtection(
+      {
+        send: (port, frame) => this.dp?.execute(frame, [{ type: 'output', port }], 0) !== undefined,
+        flushPort: (no) => this.invalidateMacs(this.table.flushPort(no)),
+        // The root port moved: what was learned through the old one is behind the new one (as OVS does).
+        moveMacs: (from, to) => this.invalidateMacs(this.table.movePort(from, to, this.now())),
+        revalidateAll: () => this.invalidateAll(),
+        info: this.log,
+        warning: (line) => this.log(`warning: ${line}`),
+      },
+      opts.linkFacts ?? sysfsLinkFacts,
+      this.now,
+      opts.nonce ?? randomBytes(4).readUInt32BE(0),
+    );
+    this.view = {
+      ports: this.ports,
+      lookup: (vlan, mac) => this.table.lookup(vlan, mac),
+      gate: (no) => this.protection.gate(no),
+    };
   }
 
   attach(dp: Datapath): void {
@@ -84,6 +112,8 @@ export class LearningPolicy implements Policy {
     if (this.opts.timers !== false) {
       this.timer = setInterval(() => this.revalidate(), REVALIDATE_MS);
       this.timer.unref();
+      this.protocolTimer = setInterval(() => this.runProtocols(), PROTOCOL_TICK_MS);
+      this.protocolTimer.unref();
     }
   }
 
@@ -124,7 +154,9 @@ export class LearningPolicy implements Policy {
 
   detach(): void {
     if (this.timer) clearInterval(this.timer);
+    if (this.protocolTimer) clearInterval(this.protocolTimer);
     this.timer = undefined;
+    this.protocolTimer = undefined;
     this.dp = undefined;
   }
 
@@ -157,6 +189,20 @@ export class LearningPolicy implements Policy {
     // A port added, removed or re-VLANed changes flood sets: every flow is decided again, as OVS revalidates all.
     if (portsChanged) this.invalidateAll();
     else for (const c of changed) this.invalidateMac(c.vlan, c.mac);
+    const protectedPorts = [...modes.values()].filter((m) => m.no !== 0).map((m) => ({ no: m.no, name: m.name }));
+    this.protection.configure(bridge.name, learning.stp, protectedPorts);
+    this.protection.flushSoon();
+  }
+
+  /** The protocol timer: loop protection's links, seconds and probes; then its frames go out. */
+  runProtocols(): void {
+    this.protection.run();
+    this.protection.flush();
+  }
+
+  /** The data behind a future `netmgr stp show`. */
+  loopProtectionView(): LoopProtectionView {
+    return this.protection.view();
   }
 
   // ------------------------------------------------------------------------------------------------------------
@@ -165,6 +211,14 @@ export class LearningPolicy implements Policy {
   upcall(u: Upcall): UpcallResult | undefined {
     // Packets a `userspace` action sends up: the learning switch installs none, so these come from dpctl flows.
     if (u.type !== 'miss') return undefined;
+    const eth = u.key.eth;
+    // BPDUs (with a spanning tree) and this bridge's own probes are loop protection's: never learned, forwarded
+    // or installed, so that every one of them comes up here.
+    if (eth && this.protection.active) {
+      const verdict = this.protection.frame(u.inPort, eth.dst, u.key.vlan !== undefined, u.packet);
+      this.protection.flushSoon();
+      if (verdict === 'consumed') return undefined;
+    }
     const now = this.now();
     const d = decide(this.view, u.key);
     if (d.learn !== undefined && d.vlan !== undefined) this.learn(d.vlan, d.learn, u.inPort, now);
@@ -182,7 +236,7 @@ export class LearningPolicy implements Policy {
       case 'moved':
         // Flows to the old port, and flows from the old port that would no longer teach us anything.
         this.invalidateMac(vlan, mac);
-        this.logMove(r.entry, r.from, now);
+        this.moves.log(r.entry, r.from, now, this.bridge, (no) => this.portName(no));
         return;
       default:
         return;
@@ -257,6 +311,10 @@ export class LearningPolicy implements Policy {
     }
   }
 
+  private invalidateMacs(entries: ReadonlyArray<{ vlan: number; mac: number }>): void {
+    for (const e of entries) this.invalidateMac(e.vlan, e.mac);
+  }
+
   /** Deletes every flow whose decision depended on where (VLAN, MAC) is. */
   private invalidateMac(vlan: number, mac: number): void {
     const ids = this.flowsByMac.get(macKey(vlan, mac));
@@ -306,45 +364,17 @@ export class LearningPolicy implements Policy {
     return this.ports.get(no)?.name ?? String(no);
   }
 
-  private logMove(e: MacEntry, from: number, now: number): void {
-    this.moveTokens = Math.min(MOVE_LOG_BURST, this.moveTokens + (now - this.moveTokenTime) / 1000);
-    this.moveTokenTime = now;
-    if (this.moveTokens < 1) {
-      this.movesSuppressed++;
-      return;
-    }
-    this.moveTokens -= 1;
-    const suppressed = this.movesSuppressed ? `; ${this.movesSuppressed} more moves not logged` : '';
-    this.movesSuppressed = 0;
-    this.log(
-      `${this.bridge}: MAC ${formatMac(e.mac)} in VLAN ${e.vlan} moved from port ${this.portName(from)} (${from}) to ` +
-        `${this.portName(e.port)} (${e.port}), ${e.moves} move${e.moves === 1 ? '' : 's'} so far${e.moves > 1 ? ' (flapping between ports: a loop or a duplicate MAC?)' : ''}${suppressed}`,
-    );
-  }
-
   // ------------------------------------------------------------------------------------------------------------
   // Reports (netmgr fdb, netmgr trace)
 
   fdbShow(): FdbEntry[] {
-    const now = this.now();
-    return this.table
-      .entries()
-      .map((e) => ({
-        port: e.port,
-        portName: this.portName(e.port),
-        vlan: e.vlan,
-        mac: formatMac(e.mac),
-        age: e.static ? 0 : Math.max(0, Math.floor((now - e.lastSeen) / 1000)),
-        static: e.static,
-        moves: e.moves,
-      }))
-      .sort((a, b) => a.port - b.port || a.vlan - b.vlan || (a.mac < b.mac ? -1 : a.mac > b.mac ? 1 : 0));
+    return fdbEntries(this.table, (no) => this.portName(no), this.now());
   }
 
   /** Forgets every learned MAC (static entries stay); returns how many. */
   fdbFlush(): number {
     const gone = this.table.flush();
-    for (const e of gone) this.invalidateMac(e.vlan, e.mac);
+    this.invalidateMacs(gone);
     return gone.length;
   }
 
@@ -363,19 +393,6 @@ export class LearningPolicy implements Policy {
    * the user wrote) only shapes how the traced flow is shown.
    */
   trace(key: FlowKey, mask?: FlowMask): TraceResult {
-    const d = decide(this.view, key, true);
-    const inPort = key.inPort ?? -1;
-    return {
-      bridge: this.bridge,
-      flow: formatFlowKey(key, mask),
-      inPort: { no: inPort, name: this.portName(inPort) },
-      ...(d.vlan !== undefined ? { vlan: d.vlan } : {}),
-      decision: d.decision,
-      reason: d.reason,
-      steps: d.steps,
-      outputs: d.outputs.map((o) => ({ no: o.no, name: this.portName(o.no), tagged: o.tagged })),
-      actions: d.actions.length ? formatActions(d.actions) : 'drop',
-      megaflow: formatFlowKey(key, d.mask),
-    };
+    return traceResult(this.bridge, decide(this.view, key, true), key, mask, (no) => this.portName(no));
   }
 }

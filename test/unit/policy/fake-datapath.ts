@@ -92,8 +92,10 @@ export class FakeDatapath implements Datapath {
       .dump()
       .map((e) => ({ key: e.key, mask: e.mask, actions: e.actions, ufid: e.ufid, stats: { ...e.stats } }));
   }
-  execute(): void {
-    throw new Error('not used by the learning policy');
+  /** Frames the policy sent with execute() (loop protection's BPDUs and probes), with their actions. */
+  readonly sent: Array<{ frame: Uint8Array; actions: FlowActions }> = [];
+  execute(packet: Uint8Array, actions: FlowActions): void {
+    this.sent.push({ frame: Uint8Array.from(packet), actions });
   }
   operate(ops: readonly DpOp[]): Array<Error | undefined> {
     this.operated.push([...ops]);
