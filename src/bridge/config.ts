@@ -20,6 +20,8 @@ export function completeBridgeConfig(cfg: BridgeConfig): BridgeConfig {
     macAging: l.macAging ?? schemaDefault('mac-aging'),
     macTableSize: l.macTableSize ?? schemaDefault('mac-table-size'),
     staticMacs: l.staticMacs ?? [],
+    // Loop protection as given: a record without it (an older netmgr) runs none until the next apply sets it.
+    ...(l.stp !== undefined ? { stp: l.stp } : {}),
   };
   return { ...cfg, learning };
 }

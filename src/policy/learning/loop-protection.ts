@@ -9,7 +9,7 @@
 import type { PortStpConfig, StpConfig } from '../../model/bridges';
 import { formatMac } from '../../flow/text';
 import { messageOf } from '../../util/errors';
-import { RstpBridge, LoopDetector, type RstpEvent, type RstpPortConfig, type LoopEvent } from '../rstp';
+import { RstpBridge, LoopDetector, parseProbe, type RstpEvent, type RstpPortConfig, type LoopEvent } from '../rstp';
 import type { LinkFacts } from './link-facts';
 import { type LoopProtectionView, type PortGate, OPEN, gateOf } from './loop-view';
 
@@ -98,6 +98,9 @@ export class LoopProtection {
       return 'consumed';
     }
     if (this.detector === undefined || inPort === 0) return 'pass';
+    // A probe coming back on a port the tree discards on is the tree doing its job (an alternate port sees the
+    // loop it breaks): no loop to block, and the decision drops what arrives there anyway.
+    if (!this.rstpForwarding(inPort)) return parseProbe(packet) !== undefined ? 'consumed' : 'pass';
     const verdict = this.detector.receive(inPort, packet, this.now());
     if (verdict === 'not-probe' || verdict === 'foreign') return 'pass';
     this.settle();

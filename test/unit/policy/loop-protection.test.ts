@@ -263,6 +263,16 @@ describe('loop detection in the learning policy', () => {
     expect(a.logs.filter((l) => l.startsWith('warning: a: loop detected'))).toHaveLength(2);
   });
 
+  test('with rstp, a probe coming back on the alternate port is no loop: nothing is blocked, failover works', () => {
+    const { net, a, b } = square({ loopDetect: true });
+    net.run(5000);
+    for (const n of [a, b]) expect(n.policy.loopProtectionView().loopDetect?.blocked).toEqual([]);
+    net.down.add('b1');
+    net.run(1000);
+    expect(states(b)).toMatchObject({ b2: 'root/forwarding' });
+    expect(b.policy.loopProtectionView().loopDetect?.blocked).toEqual([]);
+  });
+
   test('without a loop no port is blocked, and foreign probes are forwarded like any multicast', () => {
     const net = new Net();
     const a = net.bridge('a', ['a1', 'a2'], { loopDetect: true });
