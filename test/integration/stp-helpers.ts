@@ -56,8 +56,8 @@ export async function capture(
     : spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
-  p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  p.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  p.stderr.on('data', (d: Buffer) => (err += d.toString()));
   for (let i = 0; i < 100 && !err.includes('listening on'); i++) await sleep(50);
   if (!err.includes('listening on')) throw new Error(`tcpdump did not start: ${err}`);
   return {
