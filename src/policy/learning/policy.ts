@@ -7,7 +7,7 @@
  * flows that depended on it are deleted, so the next packet decides again; a port or VLAN change deletes all.
  * Only the Datapath interface is used, so the same code drives the userspace and the kernel datapath.
  */
-import { applyMask, formatActions, formatFlowKey, generateUfid, type FlowKey, type FlowMask } from '../../flow';
+import { formatActions, formatFlowKey, megaflowUfid, type FlowKey, type FlowMask } from '../../flow';
 import { formatMac, scanMac } from '../../flow/text';
 import type { Datapath, FlowInstall, Upcall, UpcallResult } from '../../datapath/types';
 import { NetmgrError } from '../../util/errors';
@@ -199,7 +199,7 @@ export class LearningPolicy implements Policy {
       key,
       mask: d.mask,
       actions: d.actions,
-      ufid: generateUfid(applyMask(key, d.mask), d.mask),
+      ufid: megaflowUfid(key, d.mask),
     };
     this.track(install.ufid!, inPort, d, 0, now).pending = install;
     return install;
