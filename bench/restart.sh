@@ -121,7 +121,8 @@ if [ "$SUPERVISOR" = systemd ]; then
     --setenv=NETMGR_SOCKET="$NETMGR_SOCKET" "$(command -v node)" "$PWD/bin/netmgr" daemon --no-watch
 else
   log "supervisor: systemd is not PID 1 here ($(ps -p 1 -o comm=)): a shell loop restarts netmgrd ${RESTART_SEC} s after it dies, as Restart=on-failure with RestartSec=${RESTART_SEC} would"
-  supervise &
+  # Its stderr (bash's "Killed" notices) goes to the log.
+  supervise 2>> "$TMP/netmgrd.log" &
   SUP_PID=$!
 fi
 
@@ -140,7 +141,7 @@ for ns in "$NSA" "$NSB"; do ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.dis
 
 # From ping -D output and the kill's time: "kill->forwarding_ms longest_gap_ms loss_pct". kill->forwarding is
 # the first reply that ends the longest gap after the kill (a reply already on its way at the kill does not
-# count as forwarding again); loss counts replies missing up to the last one received.
+# count as forwarding again); lost: replies missing up to the last one received.
 outage_of() {
   awk -v kill="$2" '
     /bytes from/ { t = substr($1, 2, length($1) - 2); if (base == "") { base = int(t); k = kill - base }; t -= base
@@ -148,7 +149,7 @@ outage_of() {
                    if (prev != "" && t > k && t - prev > bgap) { bgap = t - prev; back = t }
                    prev = t; got++
                    seq = $0; sub(/.*icmp_seq=/, "", seq); sub(/ .*/, "", seq); if (seq + 0 > last) last = seq + 0 }
-    END { printf "%.1f %.1f %.2f\n", (back - k) * 1000, max * 1000, (last - got) * 100 / last }' "$1"
+    END { printf "%.1f %.1f %d\n", (back - k) * 1000, max * 1000, last - got }' "$1"
 }
 
 for ((RUN = 1; RUN <= RUNS; RUN++)); do
@@ -183,7 +184,7 @@ for ((RUN = 1; RUN <= RUNS; RUN++)); do
     restart=$(awk -v k="$t_kill" -v s="$(tail -n 1 "$TMP/starts")" 'BEGIN { printf "%.1f", (s - k) * 1000 }')
   fi
   echo "$back $gap $loss $restart" >> "$TMP/results"
-  log "  kill -> forwarding $back ms (longest gap $gap ms, loss $loss %, kill -> new netmgrd started $restart ms)"
+  log "  kill -> forwarding $back ms (longest gap $gap ms, $loss pings lost, kill -> new netmgrd started $restart ms)"
   wait_forwarding
 done
 
@@ -198,12 +199,12 @@ else
   echo "userspace learning bridge, ping every 10 ms; $RUNS run(s)"
 fi
 echo
-echo "| datapath | runs | kill -> forwarding ms (median) | (max) | kill -> new netmgrd started ms | new netmgrd started -> forwarding ms | ping loss |"
+echo "| datapath | runs | kill -> forwarding ms (median) | (max) | kill -> new netmgrd started ms | new netmgrd started -> forwarding ms | pings lost |"
 echo "|---|---:|---:|---:|---:|---:|---:|"
 b=$(col 1 | median)
 s=$(col 4 | median)
 awk -v b="$b" -v m="$(col 1 | sort -g | tail -n 1)" -v s="$s" -v l="$(col 3 | median)" -v r="$RUNS" 'BEGIN {
-  printf "| userspace (here) | %d | %s | %s | %s | %s | %s %% |\n", r, b, m, s, (s == "-" ? "-" : sprintf("%.1f", b - s)), l }'
+  printf "| userspace (here) | %d | %s | %s | %s | %s | %s |\n", r, b, m, s, (s == "-" ? "-" : sprintf("%.1f", b - s)), l }'
 echo
 echo "machine: $(nproc) cores, kernel $(uname -r), node $(node --version); load average at start: $LOAD_START, now: $(cut -d' ' -f1-3 /proc/loadavg)"
 

@@ -93,7 +93,7 @@ function gaps(text, kill) {
   return {
     gapMs: max * 1000,
     backMs: back === undefined ? NaN : (back - kill) * 1000,
-    loss: (100 * (last - got)) / last,
+    lost: last - got,
   };
 }
 
@@ -157,7 +157,7 @@ async function measure(datapath, delayMs) {
   );
   console.log('');
   console.log(
-    '| datapath | runs | longest ping gap ms | kill -> forwarding again ms | kill -> new netmgrd started ms | kill -> new netmgrd answering ms | ping loss % |',
+    '| datapath | runs | longest ping gap ms | kill -> forwarding again ms | kill -> new netmgrd started ms | kill -> new netmgrd answering ms | pings lost |',
   );
   console.log('|---|---:|---:|---:|---:|---:|---:|');
   for (const [dp, rows] of Object.entries(result)) {
@@ -165,7 +165,7 @@ async function measure(datapath, delayMs) {
     // No gap longer than 100 ms: forwarding never stopped, and the longest gap is the figure.
     const back = median(rows.map((r) => r.gapMs)) < 100 ? 'never stopped' : mm('backMs');
     console.log(
-      `| ${dp} | ${rows.length} | ${mm('gapMs')} | ${back} | ${mm('startMs')} | ${mm('answerMs')} | ${mm('loss')} |`,
+      `| ${dp} | ${rows.length} | ${mm('gapMs')} | ${back} | ${mm('startMs')} | ${mm('answerMs')} | ${mm('lost')} |`,
     );
   }
   console.log('=====RESTART-TABLE-END=====');
