@@ -11,8 +11,9 @@
 # Median and max over RUNS runs. If systemd is PID 1, the supervisor here is a transient systemd-run unit with
 # Restart=on-failure; otherwise (a container) a shell loop that does what systemd would, and the output says so.
 #
-# usage: bash bench/restart.sh [--no-vm]     (as root, from anywhere; ~1 min here, ~2-3 min in the VM)
+# usage: bash bench/restart.sh [--no-vm | --vm-only]     (as root, from anywhere; ~15 s here, ~2 min in the VM)
 #   --no-vm         only the userspace datapath here
+#   --vm-only       only the VM
 #   QUICK=1         one run each
 #   RUNS=N          runs (default 3); RESTART_SEC=S overrides the unit's RestartSec (here only; the VM reads the
 #                   unit)
@@ -23,7 +24,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VM=1
-[ "${1:-}" = --no-vm ] && VM=0
+HOST=1
+case "${1:-}" in
+  --no-vm) VM=0 ;;
+  --vm-only) HOST=0 ;;
+  '') ;;
+  *) echo "usage: bash bench/restart.sh [--no-vm | --vm-only]" >&2; exit 2 ;;
+esac
 QUICK=${QUICK:-0}
 RUNS=${RUNS:-3}
 [ "$QUICK" = 1 ] && RUNS=1
@@ -113,100 +120,104 @@ supervise() {
   done
 }
 
-if [ "$SUPERVISOR" = systemd ]; then
-  SD_UNIT=$P-netmgrd.service
-  log "supervisor: systemd (PID 1): transient unit $SD_UNIT, Type=notify, Restart=on-failure, RestartSec=$RESTART_SEC"
-  systemd-run --quiet --unit="$SD_UNIT" --collect -p Type=notify -p Restart=on-failure -p "RestartSec=$RESTART_SEC" \
-    -p "WorkingDirectory=$PWD" --setenv=NETMGR_DIR="$UNITS" --setenv=NETMGR_STATE_DIR="$STATE" \
-    --setenv=NETMGR_SOCKET="$NETMGR_SOCKET" "$(command -v node)" "$PWD/bin/netmgr" daemon --no-watch
-else
-  log "supervisor: systemd is not PID 1 here ($(ps -p 1 -o comm=)): a shell loop restarts netmgrd ${RESTART_SEC} s after it dies, as Restart=on-failure with RestartSec=${RESTART_SEC} would"
-  # Its stderr (bash's "Killed" notices) goes to the log.
-  supervise 2>> "$TMP/netmgrd.log" &
-  SUP_PID=$!
-fi
+# The userspace datapath here: the supervisor, then RUNS kills.
+host_bench() {
+  if [ "$SUPERVISOR" = systemd ]; then
+    SD_UNIT=$P-netmgrd.service
+    log "supervisor: systemd (PID 1): transient unit $SD_UNIT, Type=notify, Restart=on-failure, RestartSec=$RESTART_SEC"
+    systemd-run --quiet --unit="$SD_UNIT" --collect -p Type=notify -p Restart=on-failure -p "RestartSec=$RESTART_SEC" \
+      -p "WorkingDirectory=$PWD" --setenv=NETMGR_DIR="$UNITS" --setenv=NETMGR_STATE_DIR="$STATE" \
+      --setenv=NETMGR_SOCKET="$NETMGR_SOCKET" "$(command -v node)" "$PWD/bin/netmgr" daemon --no-watch
+  else
+    log "supervisor: systemd is not PID 1 here ($(ps -p 1 -o comm=)): a shell loop restarts netmgrd ${RESTART_SEC} s after it dies, as Restart=on-failure with RestartSec=${RESTART_SEC} would"
+    # Its stderr (bash's "Killed" notices) goes to the log.
+    supervise 2>> "$TMP/netmgrd.log" &
+    SUP_PID=$!
+  fi
 
-wait_forwarding() {
-  local i
-  for ((i = 0; i < 300; i++)); do
-    ip netns exec "$NSA" ping -c 1 -W 1 "$IPB" > /dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  tail -n 20 "$TMP/netmgrd.log" >&2
-  echo "bench/restart.sh: the bridge does not forward" >&2
-  exit 1
-}
-wait_forwarding
-for ns in "$NSA" "$NSB"; do ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1; done
-
-# From ping -D output and the kill's time: "kill->forwarding_ms longest_gap_ms loss_pct". kill->forwarding is
-# the first reply that ends the longest gap after the kill (a reply already on its way at the kill does not
-# count as forwarding again); lost: replies missing up to the last one received.
-outage_of() {
-  awk -v kill="$2" '
-    /bytes from/ { t = substr($1, 2, length($1) - 2); if (base == "") { base = int(t); k = kill - base }; t -= base
-                   if (prev != "" && t - prev > max) max = t - prev
-                   if (prev != "" && t > k && t - prev > bgap) { bgap = t - prev; back = t }
-                   prev = t; got++
-                   seq = $0; sub(/.*icmp_seq=/, "", seq); sub(/ .*/, "", seq); if (seq + 0 > last) last = seq + 0 }
-    END { printf "%.1f %.1f %d\n", (back - k) * 1000, max * 1000, last - got }' "$1"
-}
-
-for ((RUN = 1; RUN <= RUNS; RUN++)); do
-  log "run $RUN/$RUNS: kill -9 netmgrd with pings going through the userspace bridge"
-  out=$TMP/ping-$RUN.txt
-  ip netns exec "$NSA" ping -D -n -i 0.01 "$IPB" > "$out" 2>&1 &
-  PING_PID=$!
-  sleep 1
-  old=$(daemon_pid)
-  starts_before=$(wc -l < "$TMP/starts" 2>/dev/null || echo 0)
-  t_kill=$(now)
-  kill -KILL "$old"
-  # Until a reply after the kill, then one more second of pinging.
-  for ((i = 0; i < 300; i++)); do
-    last=$(awk '/bytes from/ { t = substr($1, 2, length($1) - 2) } END { print t + 0 }' "$out")
-    awk -v a="$last" -v b="$t_kill" 'BEGIN { exit !(a > b + 0.05) }' && break
-    sleep 0.1
-  done
-  sleep 1
-  kill -INT "$PING_PID"
-  wait "$PING_PID" || true
-  PING_PID=
-  new=$(daemon_pid)
-  if [ -z "$new" ] || [ "$new" = "$old" ] || [ "$new" = 0 ]; then
-    echo "bench/restart.sh: netmgrd was not restarted" >&2
+  wait_forwarding() {
+    local i
+    for ((i = 0; i < 300; i++)); do
+      ip netns exec "$NSA" ping -c 1 -W 1 "$IPB" > /dev/null 2>&1 && return 0
+      sleep 0.1
+    done
+    tail -n 20 "$TMP/netmgrd.log" >&2
+    echo "bench/restart.sh: the bridge does not forward" >&2
     exit 1
-  fi
-  read -r back gap loss <<< "$(outage_of "$out" "$t_kill")"
-  # When the new netmgrd was started (loop supervisor only: systemd's start time is not this precise).
-  restart=-
-  if [ "$SUPERVISOR" = loop ] && [ "$(wc -l < "$TMP/starts")" -gt "$starts_before" ]; then
-    restart=$(awk -v k="$t_kill" -v s="$(tail -n 1 "$TMP/starts")" 'BEGIN { printf "%.1f", (s - k) * 1000 }')
-  fi
-  echo "$back $gap $loss $restart" >> "$TMP/results"
-  log "  kill -> forwarding $back ms (longest gap $gap ms, $loss pings lost, kill -> new netmgrd started $restart ms)"
+  }
   wait_forwarding
-done
+  for ns in "$NSA" "$NSB"; do ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1; done
 
-median() { sort -g | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)] }'; }
-col() { awk -v c="$1" '{ print $c }' "$TMP/results"; }
-echo
-if [ "$SUPERVISOR" = loop ]; then
-  echo "netmgrd SIGKILLed and restarted ${RESTART_SEC} s later by a shell loop (systemd is not PID 1 here; this is what"
-  echo "Restart=on-failure with RestartSec=${RESTART_SEC} does), userspace learning bridge, ping every 10 ms; $RUNS run(s)"
-else
-  echo "netmgrd SIGKILLed and restarted by systemd (transient unit, Restart=on-failure, RestartSec=${RESTART_SEC}),"
-  echo "userspace learning bridge, ping every 10 ms; $RUNS run(s)"
-fi
-echo
-echo "| datapath | runs | kill -> forwarding ms (median) | (max) | kill -> new netmgrd started ms | new netmgrd started -> forwarding ms | pings lost |"
-echo "|---|---:|---:|---:|---:|---:|---:|"
-b=$(col 1 | median)
-s=$(col 4 | median)
-awk -v b="$b" -v m="$(col 1 | sort -g | tail -n 1)" -v s="$s" -v l="$(col 3 | median)" -v r="$RUNS" 'BEGIN {
-  printf "| userspace (here) | %d | %s | %s | %s | %s | %s |\n", r, b, m, s, (s == "-" ? "-" : sprintf("%.1f", b - s)), l }'
-echo
-echo "machine: $(nproc) cores, kernel $(uname -r), node $(node --version); load average at start: $LOAD_START, now: $(cut -d' ' -f1-3 /proc/loadavg)"
+  # From ping -D output and the kill's time: "kill->forwarding_ms longest_gap_ms loss_pct". kill->forwarding is
+  # the first reply that ends the longest gap after the kill (a reply already on its way at the kill does not
+  # count as forwarding again); lost: replies missing up to the last one received.
+  outage_of() {
+    awk -v kill="$2" '
+      /bytes from/ { t = substr($1, 2, length($1) - 2); if (base == "") { base = int(t); k = kill - base }; t -= base
+                     if (prev != "" && t - prev > max) max = t - prev
+                     if (prev != "" && t > k && t - prev > bgap) { bgap = t - prev; back = t }
+                     prev = t; got++
+                     seq = $0; sub(/.*icmp_seq=/, "", seq); sub(/ .*/, "", seq); if (seq + 0 > last) last = seq + 0 }
+      END { printf "%.1f %.1f %d\n", (back - k) * 1000, max * 1000, last - got }' "$1"
+  }
+
+  for ((RUN = 1; RUN <= RUNS; RUN++)); do
+    log "run $RUN/$RUNS: kill -9 netmgrd with pings going through the userspace bridge"
+    out=$TMP/ping-$RUN.txt
+    ip netns exec "$NSA" ping -D -n -i 0.01 "$IPB" > "$out" 2>&1 &
+    PING_PID=$!
+    sleep 1
+    old=$(daemon_pid)
+    starts_before=$(wc -l < "$TMP/starts" 2>/dev/null || echo 0)
+    t_kill=$(now)
+    kill -KILL "$old"
+    # Until a reply after the kill, then one more second of pinging.
+    for ((i = 0; i < 300; i++)); do
+      last=$(awk '/bytes from/ { t = substr($1, 2, length($1) - 2) } END { print t + 0 }' "$out")
+      awk -v a="$last" -v b="$t_kill" 'BEGIN { exit !(a > b + 0.05) }' && break
+      sleep 0.1
+    done
+    sleep 1
+    kill -INT "$PING_PID"
+    wait "$PING_PID" || true
+    PING_PID=
+    new=$(daemon_pid)
+    if [ -z "$new" ] || [ "$new" = "$old" ] || [ "$new" = 0 ]; then
+      echo "bench/restart.sh: netmgrd was not restarted" >&2
+      exit 1
+    fi
+    read -r back gap loss <<< "$(outage_of "$out" "$t_kill")"
+    # When the new netmgrd was started (loop supervisor only: systemd's start time is not this precise).
+    restart=-
+    if [ "$SUPERVISOR" = loop ] && [ "$(wc -l < "$TMP/starts")" -gt "$starts_before" ]; then
+      restart=$(awk -v k="$t_kill" -v s="$(tail -n 1 "$TMP/starts")" 'BEGIN { printf "%.1f", (s - k) * 1000 }')
+    fi
+    echo "$back $gap $loss $restart" >> "$TMP/results"
+    log "  kill -> forwarding $back ms (longest gap $gap ms, $loss pings lost, kill -> new netmgrd started $restart ms)"
+    wait_forwarding
+  done
+
+  median() { sort -g | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)] }'; }
+  col() { awk -v c="$1" '{ print $c }' "$TMP/results"; }
+  echo
+  if [ "$SUPERVISOR" = loop ]; then
+    echo "netmgrd SIGKILLed and restarted ${RESTART_SEC} s later by a shell loop (systemd is not PID 1 here; this is what"
+    echo "Restart=on-failure with RestartSec=${RESTART_SEC} does), userspace learning bridge, ping every 10 ms; $RUNS run(s)"
+  else
+    echo "netmgrd SIGKILLed and restarted by systemd (transient unit, Restart=on-failure, RestartSec=${RESTART_SEC}),"
+    echo "userspace learning bridge, ping every 10 ms; $RUNS run(s)"
+  fi
+  echo
+  echo "| datapath | runs | kill -> forwarding ms (median) | (max) | kill -> new netmgrd started ms | new netmgrd started -> forwarding ms | pings lost |"
+  echo "|---|---:|---:|---:|---:|---:|---:|"
+  b=$(col 1 | median)
+  s=$(col 4 | median)
+  awk -v b="$b" -v m="$(col 1 | sort -g | tail -n 1)" -v s="$s" -v l="$(col 3 | median)" -v r="$RUNS" 'BEGIN {
+    printf "| userspace (here) | %d | %s | %s | %s | %s | %s |\n", r, b, m, s, (s == "-" ? "-" : sprintf("%.1f", b - s)), l }'
+  echo
+  echo "machine: $(nproc) cores, kernel $(uname -r), node $(node --version); load average at start: $LOAD_START, now: $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+[ "$HOST" = 0 ] || host_bench
 
 if [ "$VM" = 1 ]; then
   echo

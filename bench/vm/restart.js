@@ -10,6 +10,7 @@
  */
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 const { cleanup, sh, shTry, tmpDir, waitFor, netmgr, NETMGR } = require('../../test/vm/guest/lib');
 
@@ -37,6 +38,15 @@ function units(datapath) {
   return dir;
 }
 
+/**
+ * The VM has one emulated CPU, on which a starting netmgrd (Node under TCG) runs for seconds: the pinger must not
+ * wait behind it, or the gap measured would be the pinger's, not the bridge's. So netmgrd runs at nice 19 and
+ * ping at -20 (both are ours); the kernel forwards in the sender's context, so that is all forwarding needs.
+ */
+function lowPriority(pid) {
+  os.setPriority(pid, 19);
+}
+
 /** What Restart=on-failure does: a netmgrd that dies by a signal or a non-zero status is started again after delayMs. */
 function supervise(env, delayMs) {
   const s = { child: null, starts: [], stopping: false };
@@ -49,6 +59,7 @@ function supervise(env, delayMs) {
       stdio: ['ignore', fd, fd],
     });
     fs.closeSync(fd);
+    lowPriority(s.child.pid);
     s.starts.push(Date.now() / 1000);
     s.child.once('exit', (code, signal) => {
       if (!s.stopping && (signal || code !== 0)) setTimeout(start, delayMs);
@@ -109,6 +120,7 @@ async function measure(datapath, delayMs) {
       let out = '';
       const ping = spawn('ip', ['netns', 'exec', 'rs-h1', 'ping', '-D', '-n', '-i', '0.01', IP_B]);
       ping.stdout.on('data', (d) => (out += d));
+      os.setPriority(ping.pid, -20);
       await sleep(2000);
       const old = sup.child;
       const starts = sup.starts.length;
@@ -153,7 +165,8 @@ async function measure(datapath, delayMs) {
   console.log('=====RESTART-TABLE=====');
   console.log(
     `In the VM (qemu TCG, 1 vCPU, Debian ${sh('uname -r').trim()}): netmgrd SIGKILLed, restarted ${delayMs} ms after ` +
-      `(RestartSec of units/netmgr.service), ping every 10 ms through a learning bridge; median (max) of ${RUNS} run(s)`,
+      `(RestartSec of units/netmgr.service), ping every 10 ms (nice -20, netmgrd nice 19) through a learning bridge; ` +
+      `median (max) of ${RUNS} run(s)`,
   );
   console.log('');
   console.log(
