@@ -12,7 +12,7 @@ const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { cleanup, sh, shTry, tmpDir, waitFor, netmgr, NETMGR } = require('../../test/vm/guest/lib');
+const { cleanup, sh, shTry, tmpDir, waitFor, NETMGR } = require('../../test/vm/guest/lib');
 
 const RUNS = Number(process.env.RUNS ?? 3);
 const IP_B = '198.18.140.2';
@@ -25,13 +25,15 @@ function restartMs() {
   return m[2] === 'ms' ? Number(m[1]) : Number(m[1]) * 1000;
 }
 
-function units(datapath) {
+/** Bridge x0 with hosts x-h1 and x-h2 on veth ports; x is "rk" (kernel) or "ru" (userspace): names differ, so
+ * nothing one datapath's run leaves can get in the other's way. */
+function units(datapath, x) {
   const dir = tmpDir('restart-units-');
-  fs.writeFileSync(path.join(dir, 'rs0.toml'), `[unit]\ntype = "bridge"\n\n[bridge]\ndatapath = "${datapath}"\n`);
+  fs.writeFileSync(path.join(dir, `${x}0.toml`), `[unit]\ntype = "bridge"\n\n[bridge]\ndatapath = "${datapath}"\n`);
   for (const n of [1, 2]) {
     fs.writeFileSync(
-      path.join(dir, `rs-p${n}.toml`),
-      `[unit]\ntype = "port"\n\n[port]\nbridge = "rs0"\nkind = "veth"\nnamespace = "rs-h${n}"\npeer = "rs-e${n}"\n\n` +
+      path.join(dir, `${x}-p${n}.toml`),
+      `[unit]\ntype = "port"\n\n[port]\nbridge = "${x}0"\nkind = "veth"\nnamespace = "${x}-h${n}"\npeer = "${x}-e${n}"\n\n` +
         `[ipv4]\naddresses = ["198.18.140.${n}/24"]\n\n[link]\nmac = "02:00:00:8c:02:0${n}"\n`,
     );
   }
@@ -77,7 +79,7 @@ function supervise(env, delayMs) {
   return s;
 }
 
-const pingOnce = () => shTry(`ip netns exec rs-h1 ping -c 1 -W 2 ${IP_B}`).status === 0;
+const pingOnce = (x) => shTry(`ip netns exec ${x}-h1 ping -c 1 -W 2 ${IP_B}`).status === 0;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 
@@ -109,30 +111,44 @@ function gaps(text, kill) {
 }
 
 async function measure(datapath, delayMs) {
+  const x = datapath === 'kernel' ? 'rk' : 'ru';
   const state = tmpDir('restart-state-');
-  const env = { NETMGR_DIR: units(datapath), NETMGR_STATE_DIR: state, NETMGR_SOCKET: path.join(state, 'netmgrd.sock') };
+  const env = {
+    NETMGR_DIR: units(datapath, x),
+    NETMGR_STATE_DIR: state,
+    NETMGR_SOCKET: path.join(state, 'netmgrd.sock'),
+  };
+  const daemonLog = path.join(state, 'netmgrd.log');
+  // netmgrd logs "ready:" once it answers and has applied its units: cheaper to watch than running the CLI.
+  const readies = () => (fs.existsSync(daemonLog) ? fs.readFileSync(daemonLog, 'utf8').split('ready:').length - 1 : 0);
   const sup = supervise(env, delayMs);
   const rows = [];
   try {
-    await waitFor(pingOnce, 120000, { interval: 500, what: `the ${datapath} bridge to forward` });
-    for (const ns of ['rs-h1', 'rs-h2']) sh(`ip netns exec ${ns} sysctl -qw net.ipv6.conf.all.disable_ipv6=1`);
+    await waitFor(() => pingOnce(x), 120000, { interval: 500, what: `the ${datapath} bridge to forward` }).catch(
+      (e) => {
+        throw new Error(`${e.message}\nnetmgrd's log:\n${fs.readFileSync(daemonLog, 'utf8').slice(-3000)}`);
+      },
+    );
+    for (const ns of [`${x}-h1`, `${x}-h2`]) sh(`ip netns exec ${ns} sysctl -qw net.ipv6.conf.all.disable_ipv6=1`);
     for (let run = 1; run <= RUNS; run++) {
-      let out = '';
-      const ping = spawn('ip', ['netns', 'exec', 'rs-h1', 'ping', '-D', '-n', '-i', '0.01', IP_B]);
-      ping.stdout.on('data', (d) => (out += d));
+      // To a file, not a pipe: a pipe this process reads late would block ping's writes and so its sending.
+      const file = path.join(state, `ping-${run}.txt`);
+      const fd = fs.openSync(file, 'w');
+      const ping = spawn('ip', ['netns', 'exec', `${x}-h1`, 'ping', '-D', '-n', '-i', '0.01', IP_B], {
+        stdio: ['ignore', fd, fd],
+      });
+      fs.closeSync(fd);
       os.setPriority(ping.pid, -20);
+      const out = () => fs.readFileSync(file, 'utf8');
       await sleep(2000);
       const old = sup.child;
       const starts = sup.starts.length;
+      const ready = readies();
       const kill = Date.now() / 1000;
       old.kill('SIGKILL');
-      // The new netmgrd answering its socket (it has applied the units then), and a reply after the kill.
-      await waitFor(() => sup.starts.length > starts && netmgr(['status'], env).status === 0, 120000, {
-        interval: 100,
-        what: 'the restarted netmgrd to answer',
-      });
+      await waitFor(() => readies() > ready, 120000, { interval: 50, what: 'the restarted netmgrd to be ready' });
       const answered = Date.now() / 1000;
-      await waitFor(() => gaps(out, kill).backMs > 50 || datapath === 'kernel', 60000, {
+      await waitFor(() => gaps(out(), kill).backMs > 50 || datapath === 'kernel', 60000, {
         interval: 100,
         what: 'a reply after the kill',
       });
@@ -140,10 +156,10 @@ async function measure(datapath, delayMs) {
       const done = new Promise((r) => ping.once('exit', r));
       ping.kill('SIGINT');
       await done;
-      const g = gaps(out, kill);
+      const g = gaps(out(), kill);
       rows.push({ ...g, answerMs: (answered - kill) * 1000, startMs: (sup.starts[starts] - kill) * 1000 });
       console.log(`# ${datapath} run ${run}: ${JSON.stringify(rows[rows.length - 1])}`);
-      await waitFor(pingOnce, 60000, { interval: 200, what: 'forwarding before the next run' });
+      await waitFor(() => pingOnce(x), 60000, { interval: 200, what: 'forwarding before the next run' });
     }
   } finally {
     // Removed through netmgrd (which owns the bridge), before the next datapath reuses the names.
@@ -170,7 +186,7 @@ async function measure(datapath, delayMs) {
   );
   console.log('');
   console.log(
-    '| datapath | runs | longest ping gap ms | kill -> forwarding again ms | kill -> new netmgrd started ms | kill -> new netmgrd answering ms | pings lost |',
+    '| datapath | runs | longest ping gap ms | kill -> forwarding again ms | kill -> new netmgrd started ms | kill -> new netmgrd ready ms | pings lost |',
   );
   console.log('|---|---:|---:|---:|---:|---:|---:|');
   for (const [dp, rows] of Object.entries(result)) {
