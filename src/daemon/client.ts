@@ -2,7 +2,8 @@
 import * as net from 'net';
 import { hasErrno, NetmgrError } from '../util/errors';
 import { RequestError } from './errors';
-import type { RequestType, Response } from './protocol';
+import { ResponseSchema, type RequestType, type Response } from './protocol';
+import { schemaProblem } from './request-line';
 
 export class DaemonUnavailableError extends NetmgrError {
   constructor(
@@ -34,11 +35,16 @@ function exchange(socketPath: string, line: string, timeoutMs: number): Promise<
     sock.on('data', (d: string) => (data += d));
     sock.on('end', () => {
       clearTimeout(timer);
+      let answer: unknown;
       try {
-        resolve(JSON.parse(data) as Response);
+        answer = JSON.parse(data);
       } catch {
         reject(new NetmgrError('corrupt', `netmgrd sent an unreadable answer (${data.length} bytes)`));
+        return;
       }
+      const problem = schemaProblem(ResponseSchema, answer);
+      if (problem) reject(new NetmgrError('corrupt', `netmgrd sent a malformed answer: ${problem.message}`));
+      else resolve(answer as Response);
     });
     sock.on('error', (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
