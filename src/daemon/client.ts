@@ -63,6 +63,10 @@ function exchange(socketPath: string, line: string, timeoutMs: number): Promise<
   });
 }
 
+/** A request as it travels: `{"op": METHOD, ...params}` and a newline, the op first (netmgrd reads it early). */
+export const requestLine = <P, R>(type: RequestType<P, R>, params: P): string =>
+  JSON.stringify({ op: type.method, ...params }) + '\n';
+
 /**
  * Sends a request and resolves to its result. Rejects with a RequestError (its body as netmgrd sent it) when
  * netmgrd refuses, a DaemonUnavailableError when it is not running.
@@ -73,7 +77,7 @@ export async function send<P, R>(
   params: P,
   timeoutMs = 120_000,
 ): Promise<R> {
-  const answer = await exchange(socketPath, JSON.stringify({ op: type.method, ...params }) + '\n', timeoutMs);
+  const answer = await exchange(socketPath, requestLine(type, params), timeoutMs);
   if (!answer.ok) throw new RequestError(answer.error);
   return answer.result as R;
 }
