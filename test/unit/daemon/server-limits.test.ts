@@ -52,6 +52,8 @@ describe('the request server under abuse', () => {
     server.handle(PingRequest, () => ({ pid: 42 }));
     server.handle(StatusRequest, () => new Promise<never>((resolve) => (release = () => resolve(null as never))));
     server.handle(defineRequest<NoParams, unknown>('throws-null', NoParams), () => {
+      // What a careless handler (or a library) may throw: not an Error.
+      // eslint-disable-next-line @typescript-eslint/only-throw-error
       throw null;
     });
     server.handle(defineRequest<NoParams, unknown>('throws-unprintable', NoParams), () => {
