@@ -52,8 +52,7 @@ describe('the request server under abuse', () => {
     server.handle(PingRequest, () => ({ pid: 42 }));
     server.handle(StatusRequest, () => new Promise<never>((resolve) => (release = () => resolve(null as never))));
     server.handle(defineRequest<NoParams, unknown>('throws-null', NoParams), () => {
-      // What a careless handler (or a library) may throw: not an Error.
-      // eslint-disable-next-line @typescript-eslint/only-throw-error
+      // eslint-disable-next-line @typescript-eslint/only-throw-error -- the test: a handler (or a library) throwing a non-Error
       throw null;
     });
     server.handle(defineRequest<NoParams, unknown>('throws-unprintable', NoParams), () => {
