@@ -12,6 +12,9 @@ import { messageOf } from '../util/errors';
 import { MAX_JSON_DEPTH } from './limits';
 import type { ErrorBody, RequestType } from './protocol';
 
+/** An unknown op is quoted in its answer up to this length (ops are short words; the rest is noise). */
+const MAX_QUOTED_OP_LENGTH = 64;
+
 /** Any request definition, whatever its params and result. */
 export type AnyRequestType = RequestType<unknown, unknown>;
 
@@ -110,7 +113,10 @@ export function parseRequestLine(
   const type = lookup(op);
   // (No `path` here: the message names the op, and the body is the one netmgrd has always answered.)
   if (!type)
-    return { ok: false, error: { kind: 'invalid', message: `unknown request ${JSON.stringify(op.slice(0, 64))}` } };
+    return {
+      ok: false,
+      error: { kind: 'invalid', message: `unknown request ${JSON.stringify(op.slice(0, MAX_QUOTED_OP_LENGTH))}` },
+    };
   if (lineBytes > type.maxLineBytes)
     return {
       ok: false,

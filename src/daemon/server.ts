@@ -17,6 +17,12 @@ import { runInRequest } from './request-context';
 
 type Handler = (params: never) => unknown;
 
+/** How much of a line's start is read for its op while the line is still arriving: `{"op":"` and 32 letters fit. */
+const OP_SNIFF_BYTES = 64;
+
+/** An error message quoted in a `failed` answer is cut here: it is for a human, and must not be the next problem. */
+const MAX_QUOTED_MESSAGE_LENGTH = 1000;
+
 /** What a connection needs from the server: read a line into a request, run it. */
 interface RequestRunner {
   /** The request a line holds, or the refusal to answer (never throws). */
@@ -164,7 +170,7 @@ function serveConnection(c: net.Socket, runner: RequestRunner): void {
     const nl = d.indexOf(0x0a);
     chunks.push(nl < 0 ? d : d.subarray(0, nl));
     bytes += nl < 0 ? d.length : nl;
-    const limit = runner.lineLimit(chunks[0].subarray(0, 64).toString('latin1'));
+    const limit = runner.lineLimit(chunks[0].subarray(0, OP_SNIFF_BYTES).toString('latin1'));
     if (bytes > limit) return answer(refusal(invalidAt('', `request line longer than ${limit} bytes`)));
     if (nl < 0) return;
     if (nl + 1 < d.length)
@@ -212,7 +218,7 @@ export function answerLine(res: Response): string {
     return JSON.stringify(res) + '\n';
   } catch (e) {
     try {
-      const message = `netmgrd could not serialise its answer: ${safeMessage(e)}`.slice(0, 1000);
+      const message = `netmgrd could not serialise its answer: ${safeMessage(e)}`.slice(0, MAX_QUOTED_MESSAGE_LENGTH);
       return JSON.stringify({ ok: false, error: { kind: 'failed', message } }) + '\n';
     } catch {
       return UNSERIALISABLE_LINE;
