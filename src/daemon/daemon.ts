@@ -90,7 +90,10 @@ export class Daemon {
       log,
       applyDeferred: () => this.reloadLogged('watch'),
     });
-    this.server = new RequestServer((l) => this.log.debug(l));
+    this.server = new RequestServer(
+      (l) => this.log.debug(l),
+      (l) => this.log.warning(l),
+    );
     this.registerHandlers();
   }
 

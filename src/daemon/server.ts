@@ -39,8 +39,15 @@ export class RequestServer implements RequestRunner {
   private server: net.Server | undefined;
   private socketPath: string | undefined;
 
-  /** @param debug logs each request's op */
-  constructor(private readonly debug: (line: string) => void) {}
+  /**
+   * @param debug logs each request's op
+   * @param warn logs what goes wrong with the socket itself once it listens (accept failing for want of file
+   *   descriptors, EMFILE): logged, and the server goes on, never an exception on the event loop
+   */
+  constructor(
+    private readonly debug: (line: string) => void,
+    private readonly warn: (line: string) => void = debug,
+  ) {}
 
   /** Registers the handler of one request; its params and result types are the definition's. */
   handle<P, R>(type: RequestType<P, R>, handler: (params: P) => R | Promise<R>): void {
@@ -63,6 +70,7 @@ export class RequestServer implements RequestRunner {
     } finally {
       process.umask(oldMask);
     }
+    server.on('error', (e) => this.warn(`control socket ${socketPath}: ${safeMessage(e)}`));
     this.socketPath = socketPath;
     fs.chmodSync(socketPath, 0o600);
   }
