@@ -7,8 +7,7 @@
  * one well-formed line of the protocol's answer shape (naming the mutated member), and no ping was lost or
  * took 10 ms or more. (That last bound is not met while forwarding shares netmgrd's event loop with the control
  * work: measured 0 lost, max 21-47 ms, 2-7% of replies over 10 ms, on a shared 2-core machine. It is asserted
- * anyway: forwarding is moving
- * to a worker thread, after which it must hold.)
+ * anyway: forwarding is moving to a worker thread, after which it must hold.)
  */
 import { ChildProcess, spawn } from 'child_process';
 import * as net from 'net';
