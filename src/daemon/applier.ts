@@ -13,7 +13,7 @@ import type { Ownership } from '../model/ownership';
 import { parseUnits, readUnitDir, type UnitSource } from '../units';
 import { messageOf } from '../util/errors';
 import type { Logger } from './log';
-import type { ApplyParams, ApplyResult } from './protocol';
+import type { ApplyResult } from './protocol';
 import {
   hashSources,
   loadApplied,
@@ -23,11 +23,9 @@ import {
   type ApplyTrigger,
   type PendingConfirm,
 } from './records';
+import type { TestHooks } from './test-hooks';
 
 export const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
-
-/** The apply request's test hooks (a later issue moves them out of the protocol). */
-export type TestHooks = Pick<ApplyParams, 'failAtStep' | 'killAfterStep'>;
 
 /** Where an apply with --confirm leaves its rollback (the confirm controller). */
 export interface ConfirmRecorder {

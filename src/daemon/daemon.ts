@@ -43,6 +43,7 @@ import { bridgeCounters, buildStatus } from './report';
 import { sdNotify } from './sd-notify';
 import { claimSocket, RequestServer } from './server';
 import type { StatusReport } from './status';
+import { describeTestHooks, type TestHooks } from './test-hooks';
 import { reconcileWatcher, type UnitWatcher } from './watch';
 
 export interface DaemonOptions {
@@ -53,6 +54,12 @@ export interface DaemonOptions {
   applyOnStart: boolean;
   /** false: do not watch, whatever netmgrd.conf says (--no-watch). */
   watch?: boolean;
+  /**
+   * Fault injection into the applies `netmgr apply` hands over (read from NETMGR_TEST_FAIL_STEP and
+   * NETMGR_TEST_KILL_STEP at start, ./test-hooks); absent in production. Start-up, watch and reload applies never
+   * use them.
+   */
+  testHooks?: TestHooks;
   log: Logger;
 }
 
@@ -83,13 +90,18 @@ export class Daemon {
       log,
       applyDeferred: () => this.reloadLogged('watch'),
     });
-    this.server = new RequestServer((l) => this.log.debug(l));
+    this.server = new RequestServer(
+      (l) => this.log.debug(l),
+      (l) => this.log.warning(l),
+    );
     this.registerHandlers();
   }
 
   async start(): Promise<void> {
     // Claimed first: a second netmgrd must not touch the bridges of the one running.
     await claimSocket(this.opts.socketPath);
+    const hooks = describeTestHooks(this.opts.testHooks ?? {});
+    if (hooks) this.log.warning(`test hooks in force for applies handed over by netmgr apply: ${hooks}`);
     this.manager.releaseStaleIsolation();
     this.manager.adoptKernelBridges();
     await this.server.listen(this.opts.socketPath);
@@ -129,7 +141,8 @@ export class Daemon {
     return this.applier.serialized(() => {
       this.confirms.refuseWhilePending();
       const confirm = params.confirmSeconds ? { seconds: params.confirmSeconds, recorder: this.confirms } : undefined;
-      return this.applier.applyUnits(params.sources, desired, 'apply', params.dir, params, confirm).reply;
+      const hooks = this.opts.testHooks ?? {};
+      return this.applier.applyUnits(params.sources, desired, 'apply', params.dir, hooks, confirm).reply;
     });
   }
 
