@@ -1,0 +1,135 @@
+/**
+ * Forwarding never waits for control work (issue 20), as root: netmgrd runs a userspace learning bridge between two
+ * namespaced hosts; one host pings the other every 10 ms while netmgrd's main thread is kept busy by large unit
+ * sets handed over for apply (each parsed and validated in full before it is refused) and a `status` loop. The
+ * longest gap between two ping replies must stay small: the bridge's packets are switched by the forwarding
+ * worker, not by the thread that parses units. The figures are printed so a run can be compared with the code
+ * before the worker (where the gap was the length of one parse: seconds).
+ */
+import { spawn } from 'child_process';
+import { send } from '../../src/daemon/client';
+import { ApplyRequest, StatusRequest } from '../../src/daemon/protocol';
+import type { UnitSource } from '../../src/units';
+import { isRoot, netmgr, ping, runPrefix, sh, tempDir, writeUnits } from '../helpers/sys';
+import { startDaemon, stopAndClean, TestDaemon } from '../helpers/daemon';
+
+const P = `${runPrefix()}ci`;
+const units = tempDir('ci-units');
+const state = tempDir('ci-state');
+const NET = '198.18.130';
+const BR = `${P}-br`;
+let daemon: TestDaemon | undefined;
+const it = isRoot() ? test : test.skip;
+jest.setTimeout(120_000);
+
+/** How long the pinging lasts, and how long the main thread is kept busy inside it. */
+const PING_SECONDS = 8;
+const LOAD_MS = 6000;
+/** The bound asserted: generous for a shared 2-core machine; the goal is <= 20 ms, the old code showed seconds. */
+const MAX_GAP_MS = 100;
+
+/**
+ * About 2 MB of port units that are each valid, and one whose bridge does not exist: netmgrd parses and checks
+ * them all (seconds of its main thread) and then refuses the set, so nothing on the system changes.
+ */
+function heavyUnitSet(): UnitSource[] {
+  const out: UnitSource[] = [{ file: 'br.toml', text: '[unit]\ntype = "bridge"\n[bridge]\ndatapath = "userspace"\n' }];
+  for (let i = 0; i < 12_000; i++) {
+    out.push({
+      file: `p${i}.toml`,
+      text:
+        `# load unit ${i}\n[unit]\ntype = "port"\n[port]\nbridge = "br"\nkind = "veth"\nnamespace = "${P}n${i}"\n` +
+        `peer = "${P}p${i}"\n[ipv4]\naddresses = ["10.${(i >> 8) & 255}.${i & 255}.1/24"]\n`,
+    });
+  }
+  out.push({ file: 'zz.toml', text: '[unit]\ntype = "port"\n[port]\nbridge = "nosuch"\nkind = "veth"\n' });
+  return out;
+}
+
+/** Reply arrival times (ms) from `ping -D` output, and the highest sequence number sent. */
+function replies(out: string): { times: number[]; lastSeq: number } {
+  const times: number[] = [];
+  let lastSeq = 0;
+  for (const m of out.matchAll(/^\[(\d+\.\d+)\] \d+ bytes from .*icmp_seq=(\d+)/gm)) {
+    times.push(Number(m[1]) * 1000);
+    lastSeq = Math.max(lastSeq, Number(m[2]));
+  }
+  return { times, lastSeq };
+}
+
+/** The largest difference between consecutive times. */
+const maxGap = (times: number[]): number => times.slice(1).reduce((g, t, i) => Math.max(g, t - times[i]), 0);
+
+beforeAll(async () => {
+  if (!isRoot()) return;
+  const host = (n: number) =>
+    `[unit]\ntype = "port"\n[port]\nbridge = "${BR}"\nkind = "veth"\nnamespace = "${P}-h${n}"\npeer = "${P}-e${n}"\n` +
+    `[ipv4]\naddresses = ["${NET}.${n}/24"]\n`;
+  writeUnits(units, {
+    [BR]: '[unit]\ntype = "bridge"\n[bridge]\ndatapath = "userspace"\npolicy = "learning"\n',
+    [`${P}-p1`]: host(1),
+    [`${P}-p2`]: host(2),
+  });
+  daemon = await startDaemon(units, state, ['--no-apply', '--no-watch']);
+  const r = netmgr(['apply', '--dir', units], daemon.env);
+  if (r.code !== 0) throw new Error(r.stdout + r.stderr);
+  for (const n of [1, 2]) sh('ip', ['netns', 'exec', `${P}-h${n}`, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1']);
+});
+
+afterAll(async () => {
+  if (isRoot()) await stopAndClean(daemon, state, P, [units]);
+});
+
+/** Keeps netmgrd's main thread busy for about `ms`: heavy applies back to back, and status requests beside them. */
+async function loadMainThread(ms: number): Promise<{ applies: number; busyMs: number; statuses: number }> {
+  const socket = daemon!.env.NETMGR_SOCKET;
+  const sources = heavyUnitSet();
+  const end = Date.now() + ms;
+  let applies = 0;
+  let busyMs = 0;
+  let statuses = 0;
+  const statusLoop = (async () => {
+    while (Date.now() < end) {
+      await send(socket, StatusRequest, { unitDir: units });
+      statuses++;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  while (Date.now() < end) {
+    const t = Date.now();
+    await expect(send(socket, ApplyRequest, { sources, dir: '/nonexistent' })).rejects.toMatchObject({
+      body: expect.objectContaining({ kind: 'invalid' }),
+    });
+    busyMs += Date.now() - t;
+    applies++;
+  }
+  await statusLoop;
+  return { applies, busyMs, statuses };
+}
+
+it('pings every 10 ms through a userspace learning bridge keep their pace while the main thread parses units', async () => {
+  expect(ping(`${P}-h1`, `${NET}.2`, 3)).toBe(true);
+  const pinger = spawn(
+    'ip',
+    ['netns', 'exec', `${P}-h1`, 'ping', '-n', '-D', '-i', '0.01', '-w', String(PING_SECONDS), `${NET}.2`],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  pinger.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const done = new Promise((r) => pinger.on('close', r));
+  await new Promise((r) => setTimeout(r, 1000));
+  const load = await loadMainThread(LOAD_MS);
+  await done;
+  const { times, lastSeq } = replies(out);
+  const gap = maxGap(times);
+  const lost = lastSeq - times.length;
+  console.log(
+    `control isolation: ${times.length} replies of ${lastSeq} pings (${lost} lost), longest gap ${gap.toFixed(1)} ms; ` +
+      `main thread: ${load.applies} heavy applies refused (${load.busyMs} ms in them), ${load.statuses} status requests`,
+  );
+  // The load was real: the main thread spent most of the window on the unit sets.
+  expect(load.applies).toBeGreaterThanOrEqual(2);
+  expect(load.busyMs).toBeGreaterThan(LOAD_MS / 2);
+  expect(times.length).toBeGreaterThan(lastSeq * 0.95);
+  expect(gap).toBeLessThanOrEqual(MAX_GAP_MS);
+});
