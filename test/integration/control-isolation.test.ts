@@ -73,7 +73,8 @@ beforeAll(async () => {
   daemon = await startDaemon(units, state, ['--no-apply', '--no-watch']);
   const r = netmgr(['apply', '--dir', units], daemon.env);
   if (r.code !== 0) throw new Error(r.stdout + r.stderr);
-  for (const n of [1, 2]) sh('ip', ['netns', 'exec', `${P}-h${n}`, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1']);
+  for (const n of [1, 2])
+    sh('ip', ['netns', 'exec', `${P}-h${n}`, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1']);
 });
 
 afterAll(async () => {
