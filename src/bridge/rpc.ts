@@ -95,6 +95,8 @@ export class SyncRpcClient<C> {
   private seq = 0;
   /** Why calls fail at once (the worker died, hung or was stopped). */
   private broken: string | undefined;
+  /** The worker's script was seen started (SLOT_STARTED): its boot no longer counts against a call's deadline. */
+  private started = false;
 
   constructor(
     private readonly port: MessagePort,
@@ -125,7 +127,7 @@ export class SyncRpcClient<C> {
   }
 
   private await(id: number, what: string): RpcAnswer {
-    const start = Date.now();
+    let start = Date.now();
     for (;;) {
       const seen = Atomics.load(this.signal, SLOT_ANSWERED);
       const m = receiveMessageOnPort(this.port);
@@ -133,6 +135,10 @@ export class SyncRpcClient<C> {
         const a = m.message as RpcAnswer;
         if (a.id === id) return a;
         continue; // an answer to an earlier call that gave up waiting
+      }
+      if (!this.started && Atomics.load(this.signal, SLOT_STARTED) !== 0) {
+        this.started = true;
+        start = Date.now(); // the call's deadline runs from the moment the worker can serve it
       }
       const why = this.failure(start);
       if (why !== undefined) {
@@ -149,8 +155,10 @@ export class SyncRpcClient<C> {
   private failure(start: number): string | undefined {
     if (Atomics.load(this.signal, SLOT_DEAD) !== 0) return 'the forwarding worker died (see the log)';
     const waited = Date.now() - start;
-    if (Atomics.load(this.signal, SLOT_STARTED) === 0 && waited > this.opts.startTimeoutMs)
-      return `the forwarding worker did not start within ${this.opts.startTimeoutMs / 1000} s`;
+    if (!this.started)
+      return waited > this.opts.startTimeoutMs
+        ? `the forwarding worker did not start within ${this.opts.startTimeoutMs / 1000} s`
+        : undefined;
     if (waited > this.opts.timeoutMs)
       return `the forwarding worker did not answer within ${this.opts.timeoutMs / 1000} s`;
     return undefined;
