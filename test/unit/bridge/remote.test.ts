@@ -40,7 +40,7 @@ it('answers as the manager would, errors included, and shuts down without a deat
   for (const f of [
     () => m.datapath('nope'),
     () => m.policy('nope'),
-    () => m.run({ op: 'bridge.delete', name: 'nope' }),
+    () => m.run({ op: 'flow.del', bridge: 'nope', flow: { match: 'in_port(1),eth()', actions: 'drop' } }),
   ]) {
     let e: unknown;
     try {
