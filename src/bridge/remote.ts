@@ -25,12 +25,16 @@ import type { ForwardingWorkerData, WorkerEvent } from './worker';
 
 /** Where the worker's log lines go (netmgrd's Logger has these). */
 export interface WorkerLog {
+  /** What the bridges report (ports failing, kernel bridges taken over, policy failures). */
   info(line: string): void;
+  /** The worker's own failure (with its stack). */
   error(line: string): void;
 }
 
 export interface RemoteBridgeOptions {
+  /** netmgrd's state directory, handed to the worker's BridgeManager. */
   stateDir: string;
+  /** Where the worker's log lines go, in the order they happened. */
   log: WorkerLog;
   /**
    * The worker ended without being asked to (a bug in forwarding, out of memory) or stopped answering. Called

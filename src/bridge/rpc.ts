@@ -42,9 +42,11 @@ export interface WireError {
 export interface RpcRequest<C> {
   /** Increasing per client; the answer carries it back. */
   id: number;
+  /** What to run (calls.ts's BridgeCall for the forwarding worker). */
   call: C;
 }
 
+/** The answer to request `id`: its result, or the error it threw, as data. */
 export type RpcAnswer = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: WireError };
 
 export function encodeError(e: unknown): WireError {

@@ -28,9 +28,11 @@ export interface ForwardingWorkerData {
 
 /** What the worker tells the main thread besides answers. */
 export interface WorkerEvent {
+  /** The only event so far: a log line (answers go on the rpc port). */
   type: 'log';
   /** 'error' for the worker's own failure, 'info' for what the bridges report. */
   level: 'info' | 'error';
+  /** One line, without the priority prefix (the main thread's Logger adds it). */
   line: string;
 }
 

@@ -20,8 +20,11 @@ export type TestCall =
   | { op: 'ticks' };
 
 export interface TestWorkerData {
+  /** The shared slots (newSignal). */
   signal: Int32Array;
+  /** Calls in, answers out. */
   rpc: MessagePort;
+  /** Log lines out, posted before an answer. */
   events: MessagePort;
   /** Never mark the script started nor serve: a worker that cannot load. */
   neverStart?: boolean;

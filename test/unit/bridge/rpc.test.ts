@@ -16,8 +16,11 @@ const RUNNER = path.join(__dirname, '..', '..', 'helpers', 'ts-worker.js');
 const SCRIPT = path.join(__dirname, 'rpc-worker.ts');
 
 interface Harness {
+  /** The main thread's side, under test. */
   client: SyncRpcClient<TestCall>;
+  /** The serving thread. */
   worker: Worker;
+  /** The worker's log lines. */
   events: MessagePort;
   /** Lines drained by afterAnswer, in order. */
   drained: string[];
