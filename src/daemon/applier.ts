@@ -5,7 +5,7 @@
  */
 import { applyDesired, InvalidUnitsError } from '../apply/apply';
 import { observe } from '../apply/observe';
-import type { BridgeManager } from '../bridge';
+import type { BridgeControl } from '../bridge';
 import { DesiredState, formatUnitError } from '../model/types';
 import { formatChange, planToJson } from '../plan/format';
 import type { Step } from '../plan/types';
@@ -39,7 +39,7 @@ export interface ApplierOptions {
   stateDir: string;
   /** netmgrd's unit directory. */
   unitDir: string;
-  manager: BridgeManager;
+  manager: BridgeControl;
   log: Logger;
   /** True (and remembered) when an apply awaits confirmation: the unit directory is applied after it is settled. */
   deferIfPending(): boolean;

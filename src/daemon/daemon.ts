@@ -13,7 +13,7 @@
  */
 import * as fs from 'fs';
 import { recoverInterrupted } from '../apply/apply';
-import { BridgeManager } from '../bridge';
+import { RemoteBridgeManager, type BridgeControl } from '../bridge';
 import { formatUnitError } from '../model/types';
 import { parseUnits } from '../units';
 import { messageOf } from '../util/errors';
@@ -46,6 +46,9 @@ import type { StatusReport } from './status';
 import { describeTestHooks, type TestHooks } from './test-hooks';
 import { reconcileWatcher, type UnitWatcher } from './watch';
 
+/** netmgrd's exit status when its forwarding worker died (EX_SOFTWARE: an internal error). */
+const EXIT_FORWARDING_DIED = 70;
+
 export interface DaemonOptions {
   socketPath: string;
   stateDir: string;
@@ -64,7 +67,7 @@ export interface DaemonOptions {
 }
 
 export class Daemon {
-  readonly manager: BridgeManager;
+  readonly manager: BridgeControl;
   private readonly server: RequestServer;
   private readonly applier: Applier;
   private readonly confirms: ConfirmController;
@@ -76,7 +79,13 @@ export class Daemon {
 
   constructor(private readonly opts: DaemonOptions) {
     this.log = opts.log;
-    this.manager = new BridgeManager(opts.stateDir, (l) => opts.log.info(l));
+    // The bridges run in the forwarding worker: nothing this thread does (parsing, planning, applying, answering)
+    // delays a packet.
+    this.manager = new RemoteBridgeManager({
+      stateDir: opts.stateDir,
+      log: opts.log,
+      onDeath: (reason) => this.forwardingDied(reason),
+    });
     const { stateDir, unitDir, log } = opts;
     this.applier = new Applier({
       stateDir,
@@ -228,6 +237,17 @@ export class Daemon {
       daemon: { pid: process.pid, since: this.since, watching: !!this.watcher, unitDir: this.opts.unitDir },
       counters: bridgeCounters(this.manager, bridges),
     });
+  }
+
+  /**
+   * The forwarding worker is gone: netmgrd exits non-zero so that systemd restarts it (Restart=on-failure). It is
+   * not restarted in place: the dead worker's TAP devices, packet and upcall sockets are file descriptors of this
+   * process that only its exit closes (a new worker could not create the same TAPs), and a fresh start runs the
+   * tested recovery: stale host isolation released, kernel bridges adopted, the units applied again.
+   */
+  private forwardingDied(reason: string): void {
+    this.log.error(`${reason}; exiting so that netmgrd is restarted`);
+    process.exit(EXIT_FORWARDING_DIED);
   }
 
   /**
