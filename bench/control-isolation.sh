@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Control work against forwarding (issue 20): how long does a userspace bridge stop forwarding while netmgrd
 # does control work? Bridge A (userspace datapath, learning policy) joins hosts h1 and h2 (network namespaces,
-# veth ports); h1 pings h2 every 10 ms (ping -D -i 0.01) while netmgrd
+# veth ports); h1 pings h2 every 10 ms (bench/pingprobe: ICMP echo on a strict schedule, at nice -20: the prober is
+# the instrument, it must not wait for a CPU behind netmgrd's control work or anything else on the box; iputils
+# ping's own send timing shows 20 ms gaps over a plain veth pair with nothing else running) while netmgrd
 #   (a) applies a unit set adding 200, then 1,000 veth pairs (in the bench's namespaces), and removes them again
 #       (netmgr apply through the bench's netmgrd),
 #   (b) parses and refuses a 5 MB invalid unit set (one huge flows-bridge unit whose last flow is wrong; sent the
@@ -9,7 +11,9 @@
 #   (c) answers `netmgr status` in a loop for STATUS_SECS seconds.
 # Per case: the longest gap between two ping replies (ms; 10 ms is no gap at all), median and max over RUNS runs,
 # and the ping loss. Also TCP (iperf3, h1 -> h2) during (a) (apply +200 / remove in a loop) against quiet, as a
-# ratio. Goals: longest gap <= 20 ms, TCP during control work >= 80 % of quiet.
+# ratio. Goals: longest gap <= 20 ms, TCP during control work >= 80 % of quiet. A first row runs the same ping over
+# a plain veth pair (no bridge, no netmgr): the instrument's own floor on this machine. The slowest reply's round
+# trip is printed too.
 #
 # usage: bash bench/control-isolation.sh     (as root, from anywhere; ~4 min, QUICK=1 ~1.5 min)
 #   QUICK=1          one run of each case, 2 s windows
@@ -31,10 +35,11 @@ VETH_NS=10 # the applied veth pairs are spread over this many namespaces
 LEAD=0.5   # s of pinging before and after each operation, so a stall at its start or end is inside the window
 
 [ "$(id -u)" = 0 ] || { echo "bench/control-isolation.sh: run as root" >&2; exit 1; }
-for t in ip ping iperf3 node awk; do
+for t in ip ping iperf3 node awk cc; do
   command -v "$t" >/dev/null || { echo "bench/control-isolation.sh: $t is missing (apt-get install iproute2 iputils-ping iperf3 nodejs gawk)" >&2; exit 1; }
 done
 [ -f dist/cli/main.js ] || npm run build >/dev/null
+command -v cc >/dev/null || { echo "bench/control-isolation.sh: cc is missing (apt-get install gcc): it builds bench/pingprobe.c" >&2; exit 1; }
 
 # --- per-run names, temp dir, cleanup -------------------------------------------------------------------------
 in_use() { ip netns list | grep -q "^$1-" || ip -o link show | grep -q ": $1-"; }
@@ -43,10 +48,13 @@ while in_use "$P"; do P=nmcb$(printf '%03x' $((RANDOM % 4096))); done
 NSA=$P-h1
 NSB=$P-h2
 IPB=198.18.140.2
+IPR=198.18.140.202 # the plain veth pair's far end
 TMP=$(mktemp -d /tmp/netmgr-ctlbench.XXXXXX)
 STATE=$TMP/state
 BASE=$TMP/units-base
 mkdir -p "$STATE" "$BASE" "$TMP/res"
+PROBE=$TMP/pingprobe
+cc -O2 -Wall -o "$PROBE" bench/pingprobe.c
 export NETMGR_DIR=$BASE NETMGR_STATE_DIR=$STATE NETMGR_SOCKET=$STATE/netmgrd.sock
 NETMGR=(node bin/netmgr)
 T_START=$(date +%s)
@@ -136,38 +144,41 @@ for ns in "$NSA" "$NSB"; do ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.dis
 ip netns exec "$NSB" iperf3 -s -B "$IPB" > "$TMP/iperf3-server.log" 2>&1 &
 IPERF_PID=$!
 
+# The instrument's own floor: the same ping over a plain veth pair between two namespaces, no bridge, no netmgr.
+ip netns add "$P-r1"
+ip netns add "$P-r2"
+ip link add "$P-x1" netns "$P-r1" type veth peer name "$P-x2" netns "$P-r2"
+ip -n "$P-r1" addr add 198.18.140.201/24 dev "$P-x1"
+ip -n "$P-r2" addr add "$IPR/24" dev "$P-x2"
+for ns in "$P-r1" "$P-r2"; do ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1; done
+ip -n "$P-r1" link set "$P-x1" up
+ip -n "$P-r2" link set "$P-x2" up
+
 # --- measurement ----------------------------------------------------------------------------------------------
 now() { date +%s.%N; }
-# From ping -D output: the longest gap between consecutive replies and from the last reply to the end of the
-# window (so a bridge that never came back counts), in ms; and replies missing up to the last one (ping's own
-# count would also charge the request in flight when it is interrupted).
+# From pingprobe's line: "gap_ms loss_pct max_rtt_ms".
 gap_of() {
-  awk -v end="$2" '
-    /bytes from/ { t = substr($1, 2, length($1) - 2); if (base == "") base = int(t); t -= base
-                   if (prev != "" && t - prev > max) max = t - prev; prev = t; got++
-                   seq = $0; sub(/.*icmp_seq=/, "", seq); sub(/ .*/, "", seq); if (seq + 0 > last) last = seq + 0 }
-    END { if (prev == "") { print "nan 100"; exit }
-          if (end - base - prev > max) max = end - base - prev
-          printf "%.1f %.2f\n", max * 1000, (last - got) * 100 / last }' "$1"
+  awk '/^probes/ { printf "%s %.2f %s\n", $8, ($2 ? $6 * 100 / $2 : 100), $12; found = 1 }
+       END { if (!found) print "nan 100 nan" }' "$1"
 }
-# measure CASE CMD...: pings through bridge A from LEAD s before CMD to LEAD s after; appends
-# "gap_ms loss_pct op_s" to $TMP/res/CASE. CMD must succeed; a refusal that is the point is wrapped by the caller.
+# measure CASE CMD...: probes through bridge A from LEAD s before CMD to LEAD s after; appends
+# "gap_ms loss_pct max_rtt_ms op_s" to $TMP/res/CASE. CMD must succeed; a refusal that is the point is wrapped by
+# the caller. PING_FROM/PING_TO (default h1 -> h2) name another path (the instrument's reference).
 measure() {
-  local case=$1 out t0 t1 t_end
+  local case=$1 out t0 t1
   shift
   out=$TMP/ping-$case-$RUN.txt
-  ip netns exec "$NSA" ping -D -n -i 0.01 "$IPB" > "$out" 2>&1 &
+  nice -n -20 ip netns exec "${PING_FROM:-$NSA}" "$PROBE" "${PING_TO:-$IPB}" 10 > "$out" 2>&1 &
   PING_PID=$!
   sleep "$LEAD"
   t0=$(now)
   "$@" >> "$TMP/ops.log" 2>&1 || { tail -n 20 "$TMP/ops.log" >&2; echo "bench: '$*' failed" >&2; exit 1; }
   t1=$(now)
   sleep "$LEAD"
-  t_end=$(now)
   kill -INT "$PING_PID"
   wait "$PING_PID" || true
   PING_PID=
-  echo "$(gap_of "$out" "$t_end") $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')" >> "$TMP/res/$case"
+  echo "$(gap_of "$out") $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')" >> "$TMP/res/$case"
 }
 apply_set() { "${NETMGR[@]}" apply --dir "$1" > /dev/null; }
 # The huge set must be refused as invalid (exit 2) by netmgrd itself.
@@ -198,6 +209,8 @@ tcp() {
 }
 
 for ((RUN = 1; RUN <= RUNS; RUN++)); do
+  log "run $RUN/$RUNS: the instrument: ping over a plain veth pair"
+  PING_FROM=$P-r1 PING_TO=$IPR measure plain sleep "$WIN"
   log "run $RUN/$RUNS: quiet"
   measure quiet sleep "$WIN"
   for size in "${SIZES[@]}"; do
@@ -226,22 +239,27 @@ done
 median() { sort -g | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)] }'; }
 col() { awk -v c="$2" '{ print $c }' "$TMP/res/$1"; }
 row() {
-  local case=$1 label=$2 gmed gmax loss op goal
+  local case=$1 label=$2 gmed gmax loss rmed rmax op goal
   gmed=$(col "$case" 1 | median)
   gmax=$(col "$case" 1 | sort -g | tail -n 1)
   loss=$(col "$case" 2 | median)
-  op=$(col "$case" 3 | median)
+  rmed=$(col "$case" 3 | median)
+  rmax=$(col "$case" 3 | sort -g | tail -n 1)
+  op=$(col "$case" 4 | median)
   goal="<= 20 ms$(awk -v g="$gmed" 'BEGIN { if (g > 20) print ": missed" }')"
-  # The quiet row is the machine's own noise (scheduling on a shared machine), the reference for the others.
-  if [ "$case" = quiet ]; then op=-; goal="(reference)"; fi
-  printf '| %s | %d | %s | %s | %s | %s %% | %s |\n' "$label" "$(wc -l < "$TMP/res/$case")" "$op" "$gmed" "$gmax" "$loss" "$goal"
+  # The plain veth pair is the instrument's own floor (ping's send schedule and the machine's scheduling); the
+  # quiet bridge is the reference for the control-work rows.
+  case $case in plain | quiet) op=-; goal="(reference)" ;; esac
+  printf '| %s | %d | %s | %s | %s | %s | %s | %s %% | %s |\n' "$label" "$(wc -l < "$TMP/res/$case")" "$op" \
+    "$gmed" "$gmax" "$rmed" "$rmax" "$loss" "$goal"
 }
 echo
 echo "Forwarding through a userspace learning bridge while netmgrd does control work: ping every 10 ms h1 -> h2,"
-echo "longest gap between replies (10 ms = no gap), median of $RUNS run(s)"
+echo "longest gap between replies (10 ms = no gap) and slowest reply (round trip), median of $RUNS run(s)"
 echo
-echo "| case | runs | operation s | longest gap ms (median) | longest gap ms (max) | ping loss (median) | goal |"
-echo "|---|---:|---:|---:|---:|---:|---|"
+echo "| case | runs | operation s | longest gap ms (median) | longest gap ms (max) | slowest reply ms (median) | slowest reply ms (max) | ping loss (median) | goal (gap) |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---|"
+row plain "instrument: the same ping over a plain veth pair, ${WIN} s (no bridge)"
 row quiet "quiet, ${WIN} s (no control work)"
 for size in "${SIZES[@]}"; do
   row "add$size" "apply: + $size veth pairs"

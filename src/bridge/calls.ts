@@ -14,7 +14,16 @@ export type ManagerMethod = 'releaseStaleIsolation' | 'adoptKernelBridges' | 'na
 
 /** Datapath methods dpctl and `netmgr status` call on a bridge's datapath. */
 export type DatapathMethod =
-  'ports' | 'stats' | 'putFlow' | 'deleteFlow' | 'getFlow' | 'flushFlows' | 'dumpFlows' | 'execute' | 'operate';
+  | 'ports'
+  | 'stats'
+  | 'putFlow'
+  | 'deleteFlow'
+  | 'getFlow'
+  | 'flushFlows'
+  | 'dumpFlows'
+  | 'dumpFlowStats'
+  | 'execute'
+  | 'operate';
 
 /** What the learning policy reports to `netmgr fdb` and `netmgr trace`. */
 export type PolicyMethod = 'fdbShow' | 'fdbFlush' | 'fdbStats' | 'trace';

@@ -7,6 +7,7 @@ import type { FlowActions, FlowKey, FlowMask } from '../flow';
 import type {
   Datapath,
   DpFlow,
+  DpFlowStats,
   DpOp,
   DpPortInfo,
   DpStats,
@@ -68,6 +69,9 @@ export class RemoteDatapath implements Datapath {
   }
   dumpFlows(): DpFlow[] {
     return this.call('dumpFlows') as DpFlow[];
+  }
+  dumpFlowStats(): DpFlowStats[] {
+    return this.call('dumpFlowStats') as DpFlowStats[];
   }
   execute(packet: Uint8Array, actions: FlowActions, inPort: number): void {
     this.call('execute', packet, actions, inPort);

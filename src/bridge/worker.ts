@@ -12,6 +12,7 @@ import { workerData, type MessagePort } from 'worker_threads';
 import { messageOf } from '../util/errors';
 import { dispatchCall, type BridgeCall } from './calls';
 import { BridgeManager } from './manager';
+import { raiseForwardingPriority } from './priority';
 import { markDead, markStarted, serveSync } from './rpc';
 
 /** What remote.ts hands the worker (workerData). */
@@ -47,6 +48,8 @@ function run(data: ForwardingWorkerData): void {
     markDead(signal);
     process.exit(1);
   });
+  const refused = raiseForwardingPriority();
+  if (refused !== undefined) post('info', refused);
   markStarted(signal);
   const manager = new BridgeManager(data.stateDir, (line) => post('info', line));
   serveSync<BridgeCall>(rpc, signal, (call) => dispatchCall(manager, call));
