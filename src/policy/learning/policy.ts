@@ -284,7 +284,7 @@ export class LearningPolicy implements Policy {
     if (dp === undefined) return;
     const now = this.now();
     const seen = new Set<string>();
-    for (const f of dp.dumpFlows()) {
+    for (const f of dp.dumpFlowStats()) {
       const id = ufidKey(f.ufid);
       const rec = this.flows.get(id);
       if (rec === undefined) continue;
