@@ -4,7 +4,8 @@
 #   deb             the Debian package built as a packager would (dpkg-buildpackage -b -us -uc) into .ci/out/;
 #                   jest's test/package/deb.test.ts installs, checks and purges that very .deb (NETMGR_DEB)
 #   build, typecheck  tsc
-#   jest            unit, integration and package tests (test/**/*.test.ts)
+#   jest            unit, integration and package tests (test/**/*.test.ts), then the few that run alone
+#                   (jest.config.js: latency bounds under a load of their own)
 #   vm              the kernel datapath in a qemu VM (test/vm/run)
 # Not as root: the deb and vm parts are not run (they install a package, boot a VM), and jest's closing lines say
 # which tests need root. Ends with each part's time and counts, then `N passed, N failed` summed over all parts.
@@ -66,15 +67,13 @@ deb_part() {
   fi
 }
 
-jest_part() {
-  local start=$SECONDS report counts passed=0 failed=1 extra=()
-  if [ "$DEB_FAILED" = 1 ]; then
-    read -r -a extra <<<"$(node -p "require('./jest.config.js').testPathIgnorePatterns.join(' ')")"
-    extra=(--testPathIgnorePatterns "${extra[@]}" /test/package/)
-  fi
+# jest_run NAME ARGS...: one jest run with --json; records its passed, failed and not-run counts under NAME.
+jest_run() {
+  local name=$1 start=$SECONDS report counts passed=0 failed=1 skipped=0
+  shift
   report=$(mktemp /tmp/netmgr-jest.XXXXXX.json)
-  echo "== jest"
-  npx jest --json --outputFile="$report" "${extra[@]}"
+  echo "== $name"
+  npx jest --json --outputFile="$report" "$@"
   if [ -s "$report" ] && counts=$(node -e '
       const r = require(process.argv[1]);
       const failedSuites = r.testResults.filter((s) => s.status === "failed" && s.assertionResults.length === 0).length;
@@ -83,7 +82,18 @@ jest_part() {
     read -r passed failed skipped <<<"$counts"
   fi
   rm -f "$report"
-  record jest $((SECONDS - start)) "$passed" "$failed" "($skipped not run)"
+  record "$name" $((SECONDS - start)) "$passed" "$failed" "($skipped not run)"
+}
+
+# The suite two files at a time, then the tests that must run alone (jest.config.js, NETMGR_JEST_ALONE).
+jest_part() {
+  local extra=()
+  if [ "$DEB_FAILED" = 1 ]; then
+    read -r -a extra <<<"$(node -p "require('./jest.config.js').testPathIgnorePatterns.join(' ')")"
+    extra=(--testPathIgnorePatterns "${extra[@]}" /test/package/)
+  fi
+  jest_run jest "${extra[@]}"
+  NETMGR_JEST_ALONE=1 jest_run "jest (alone)" --runInBand
 }
 
 vm_part() {

@@ -6,3 +6,5 @@ export { BridgeManager } from './manager';
 export { UpcallPipeline } from './upcall';
 export { readKernelBridges, kernelLiveBridge } from './live';
 export { KERNEL_BRIDGES_FILE, loadKernelBridges, saveKernelBridges, type KernelBridgeRecord } from './records';
+export type { BridgeControl } from './control';
+export { RemoteBridgeManager, type RemoteBridgeOptions, type WorkerLog } from './remote';

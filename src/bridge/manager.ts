@@ -11,7 +11,6 @@
 import { formatFlowText, parseActions, parseFlow } from '../flow';
 import { NamespaceSockets } from '../live/namespaces';
 import type { BridgeConfig, FlowText, LearningConfig, LiveBridge, PortConfig, PortVlanConfig } from '../model/bridges';
-import type { DatapathStepExecutor } from '../apply/runner';
 import type { DatapathStep } from '../plan/types';
 import { DatapathError, type Datapath } from '../datapath/types';
 import { UserspaceDatapath } from '../datapath/userspace/datapath';
@@ -20,6 +19,7 @@ import type { Policy } from '../policy';
 import { hasErrno, messageOf } from '../util/errors';
 import { adoptKernelBridge } from './adopt';
 import { configurePolicy, sortedPorts, startBridge, stopPolicy, type ManagedBridge } from './bridge';
+import type { BridgeControl } from './control';
 import { completeBridgeConfig } from './config';
 import { IsolationRecords } from './isolation';
 import { configureLink, moveToNamespace } from './link';
@@ -38,7 +38,7 @@ function refuseVlans(b: ManagedBridge, vlans: PortVlanConfig | undefined): void 
   }
 }
 
-export class BridgeManager implements DatapathStepExecutor {
+export class BridgeManager implements BridgeControl {
   private readonly bridges = new Map<string, ManagedBridge>();
   private readonly sockets = new NamespaceSockets();
   private readonly isolation: IsolationRecords;

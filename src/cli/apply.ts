@@ -6,6 +6,7 @@ import { formatPlan, planToJson, summarize } from '../plan/format';
 import type { Plan } from '../plan/types';
 import { Command, CliContext, EXIT_BUSY, EXIT_FAILURE, EXIT_INVALID, EXIT_OK, UsageError } from './command';
 import { loadPendingConfirm } from '../daemon/records';
+import { testHooksFromEnv } from '../daemon/test-hooks';
 import { parseUnits, readUnitDir } from '../units';
 import { DIR_OPTION, JSON_OPTION, parseOptions, paths, printErrors, printJson, requireRoot } from './common';
 import { ask, reportDaemonError } from './daemon-client';
@@ -93,19 +94,12 @@ export const applyCommand: Command = {
       printErrors(ctx, errors);
       return EXIT_INVALID;
     }
-    const testStep = (v: string | undefined) => (v ? Number(v) : undefined);
-    const failAtStep = testStep(ctx.env.NETMGR_TEST_FAIL_STEP);
-    const killAfterStep = testStep(ctx.env.NETMGR_TEST_KILL_STEP);
+    // Test hooks for an apply run here; netmgrd takes its own from its environment at start, never from a request.
+    const { failAtStep, killAfterStep } = testHooksFromEnv(ctx.env);
 
     const alive = await sendIfRunning(p.socket, PingRequest, {});
     if (alive) {
-      const r = await ask(p.socket, ApplyRequest, {
-        sources,
-        dir: p.unitDir,
-        failAtStep,
-        killAfterStep,
-        confirmSeconds: confirm,
-      });
+      const r = await ask(p.socket, ApplyRequest, { sources, dir: p.unitDir, confirmSeconds: confirm });
       if (!r.ok) return reportDaemonError(ctx, 'apply', r.error);
       const plan = r.result.plan as Plan;
       report(ctx, !!values.json, plan, r.result.steps, r.result.recovered, 'netmgrd', r.result);

@@ -1,6 +1,8 @@
 /** `netmgr daemon`: runs netmgrd in the foreground until SIGTERM or SIGINT; SIGHUP reloads the units. */
+import { installCrashHandlers } from '../daemon/crash';
 import { Daemon } from '../daemon/daemon';
 import { createLogger, stderrIsJournal } from '../daemon/log';
+import { testHooksFromEnv } from '../daemon/test-hooks';
 import { Command, EXIT_FAILURE, EXIT_OK } from './command';
 import { DIR_OPTION, parseOptions, paths, requireRoot } from './common';
 import { messageOf } from '../util/errors';
@@ -26,8 +28,12 @@ export const daemonCommand: Command = {
       unitDir: p.unitDir,
       applyOnStart: !values['no-apply'],
       watch: values['no-watch'] ? false : undefined,
+      testHooks: testHooksFromEnv(ctx.env),
       log,
     });
+    // An error that escapes every catch: logged with its request; outside any request netmgrd exits to be
+    // restarted (../daemon/crash says which and why).
+    const removeCrashHandlers = installCrashHandlers(process, log, (code) => process.exit(code));
     const onHup = () => {
       log.info('SIGHUP: reloading');
       void daemon.reload('reload').catch((e) => log.error(`reload: ${messageOf(e)}`));
@@ -39,6 +45,7 @@ export const daemonCommand: Command = {
     } catch (e) {
       daemon.stop();
       process.off('SIGHUP', onHup);
+      removeCrashHandlers();
       ctx.stderr(`netmgr daemon: ${messageOf(e)}\n`);
       return EXIT_FAILURE;
     }
@@ -49,6 +56,7 @@ export const daemonCommand: Command = {
         );
         daemon.stop();
         process.off('SIGHUP', onHup);
+        removeCrashHandlers();
         resolve(EXIT_OK);
       };
       process.once('SIGTERM', () => stop('SIGTERM'));

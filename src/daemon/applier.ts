@@ -5,7 +5,7 @@
  */
 import { applyDesired, InvalidUnitsError } from '../apply/apply';
 import { observe } from '../apply/observe';
-import type { BridgeManager } from '../bridge';
+import type { BridgeControl } from '../bridge';
 import { DesiredState, formatUnitError } from '../model/types';
 import { formatChange, planToJson } from '../plan/format';
 import type { Step } from '../plan/types';
@@ -13,7 +13,7 @@ import type { Ownership } from '../model/ownership';
 import { parseUnits, readUnitDir, type UnitSource } from '../units';
 import { messageOf } from '../util/errors';
 import type { Logger } from './log';
-import type { ApplyParams, ApplyResult } from './protocol';
+import type { ApplyResult } from './protocol';
 import {
   hashSources,
   loadApplied,
@@ -23,11 +23,9 @@ import {
   type ApplyTrigger,
   type PendingConfirm,
 } from './records';
+import type { TestHooks } from './test-hooks';
 
 export const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
-
-/** The apply request's test hooks (a later issue moves them out of the protocol). */
-export type TestHooks = Pick<ApplyParams, 'failAtStep' | 'killAfterStep'>;
 
 /** Where an apply with --confirm leaves its rollback (the confirm controller). */
 export interface ConfirmRecorder {
@@ -41,7 +39,7 @@ export interface ApplierOptions {
   stateDir: string;
   /** netmgrd's unit directory. */
   unitDir: string;
-  manager: BridgeManager;
+  manager: BridgeControl;
   log: Logger;
   /** True (and remembered) when an apply awaits confirmation: the unit directory is applied after it is settled. */
   deferIfPending(): boolean;

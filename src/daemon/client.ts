@@ -2,7 +2,8 @@
 import * as net from 'net';
 import { hasErrno, NetmgrError } from '../util/errors';
 import { RequestError } from './errors';
-import type { RequestType, Response } from './protocol';
+import { ResponseSchema, type RequestType, type Response } from './protocol';
+import { schemaProblem } from './request-line';
 
 export class DaemonUnavailableError extends NetmgrError {
   constructor(
@@ -34,11 +35,16 @@ function exchange(socketPath: string, line: string, timeoutMs: number): Promise<
     sock.on('data', (d: string) => (data += d));
     sock.on('end', () => {
       clearTimeout(timer);
+      let answer: unknown;
       try {
-        resolve(JSON.parse(data) as Response);
+        answer = JSON.parse(data);
       } catch {
         reject(new NetmgrError('corrupt', `netmgrd sent an unreadable answer (${data.length} bytes)`));
+        return;
       }
+      const problem = schemaProblem(ResponseSchema, answer);
+      if (problem) reject(new NetmgrError('corrupt', `netmgrd sent a malformed answer: ${problem.message}`));
+      else resolve(answer as Response);
     });
     sock.on('error', (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
@@ -57,6 +63,10 @@ function exchange(socketPath: string, line: string, timeoutMs: number): Promise<
   });
 }
 
+/** A request as it travels: `{"op": METHOD, ...params}` and a newline, the op first (netmgrd reads it early). */
+export const requestLine = <P, R>(type: RequestType<P, R>, params: P): string =>
+  JSON.stringify({ op: type.method, ...params }) + '\n';
+
 /**
  * Sends a request and resolves to its result. Rejects with a RequestError (its body as netmgrd sent it) when
  * netmgrd refuses, a DaemonUnavailableError when it is not running.
@@ -67,7 +77,7 @@ export async function send<P, R>(
   params: P,
   timeoutMs = 120_000,
 ): Promise<R> {
-  const answer = await exchange(socketPath, JSON.stringify({ op: type.method, ...params }) + '\n', timeoutMs);
+  const answer = await exchange(socketPath, requestLine(type, params), timeoutMs);
   if (!answer.ok) throw new RequestError(answer.error);
   return answer.result as R;
 }

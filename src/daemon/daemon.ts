@@ -13,7 +13,7 @@
  */
 import * as fs from 'fs';
 import { recoverInterrupted } from '../apply/apply';
-import { BridgeManager } from '../bridge';
+import { RemoteBridgeManager, type BridgeControl } from '../bridge';
 import { formatUnitError } from '../model/types';
 import { parseUnits } from '../units';
 import { messageOf } from '../util/errors';
@@ -23,7 +23,7 @@ import { ConfirmController } from './confirm';
 import { runDpctl } from './dpctl';
 import { RequestError } from './errors';
 import { runFdb, runTrace } from './fdb';
-import { bridgeLogger, type Logger } from './log';
+import type { Logger } from './log';
 import {
   ApplyRequest,
   ConfirmRequest,
@@ -43,7 +43,11 @@ import { bridgeCounters, buildStatus } from './report';
 import { sdNotify } from './sd-notify';
 import { claimSocket, RequestServer } from './server';
 import type { StatusReport } from './status';
+import { describeTestHooks, type TestHooks } from './test-hooks';
 import { reconcileWatcher, type UnitWatcher } from './watch';
+
+/** netmgrd's exit status when its forwarding worker died (EX_SOFTWARE: an internal error). */
+const EXIT_FORWARDING_DIED = 70;
 
 export interface DaemonOptions {
   socketPath: string;
@@ -53,11 +57,17 @@ export interface DaemonOptions {
   applyOnStart: boolean;
   /** false: do not watch, whatever netmgrd.conf says (--no-watch). */
   watch?: boolean;
+  /**
+   * Fault injection into the applies `netmgr apply` hands over (read from NETMGR_TEST_FAIL_STEP and
+   * NETMGR_TEST_KILL_STEP at start, ./test-hooks); absent in production. Start-up, watch and reload applies never
+   * use them.
+   */
+  testHooks?: TestHooks;
   log: Logger;
 }
 
 export class Daemon {
-  readonly manager: BridgeManager;
+  readonly manager: BridgeControl;
   private readonly server: RequestServer;
   private readonly applier: Applier;
   private readonly confirms: ConfirmController;
@@ -69,7 +79,13 @@ export class Daemon {
 
   constructor(private readonly opts: DaemonOptions) {
     this.log = opts.log;
-    this.manager = new BridgeManager(opts.stateDir, bridgeLogger(opts.log));
+    // The bridges run in the forwarding worker: nothing this thread does (parsing, planning, applying, answering)
+    // delays a packet.
+    this.manager = new RemoteBridgeManager({
+      stateDir: opts.stateDir,
+      log: opts.log,
+      onDeath: (reason) => this.forwardingDied(reason),
+    });
     const { stateDir, unitDir, log } = opts;
     this.applier = new Applier({
       stateDir,
@@ -83,13 +99,18 @@ export class Daemon {
       log,
       applyDeferred: () => this.reloadLogged('watch'),
     });
-    this.server = new RequestServer((l) => this.log.debug(l));
+    this.server = new RequestServer(
+      (l) => this.log.debug(l),
+      (l) => this.log.warning(l),
+    );
     this.registerHandlers();
   }
 
   async start(): Promise<void> {
     // Claimed first: a second netmgrd must not touch the bridges of the one running.
     await claimSocket(this.opts.socketPath);
+    const hooks = describeTestHooks(this.opts.testHooks ?? {});
+    if (hooks) this.log.warning(`test hooks in force for applies handed over by netmgr apply: ${hooks}`);
     this.manager.releaseStaleIsolation();
     this.manager.adoptKernelBridges();
     await this.server.listen(this.opts.socketPath);
@@ -129,7 +150,8 @@ export class Daemon {
     return this.applier.serialized(() => {
       this.confirms.refuseWhilePending();
       const confirm = params.confirmSeconds ? { seconds: params.confirmSeconds, recorder: this.confirms } : undefined;
-      return this.applier.applyUnits(params.sources, desired, 'apply', params.dir, params, confirm).reply;
+      const hooks = this.opts.testHooks ?? {};
+      return this.applier.applyUnits(params.sources, desired, 'apply', params.dir, hooks, confirm).reply;
     });
   }
 
@@ -215,6 +237,17 @@ export class Daemon {
       daemon: { pid: process.pid, since: this.since, watching: !!this.watcher, unitDir: this.opts.unitDir },
       counters: bridgeCounters(this.manager, bridges),
     });
+  }
+
+  /**
+   * The forwarding worker is gone: netmgrd exits non-zero so that systemd restarts it (Restart=on-failure). It is
+   * not restarted in place: the dead worker's TAP devices, packet and upcall sockets are file descriptors of this
+   * process that only its exit closes (a new worker could not create the same TAPs), and a fresh start runs the
+   * tested recovery: stale host isolation released, kernel bridges adopted, the units applied again.
+   */
+  private forwardingDied(reason: string): void {
+    this.log.error(`${reason}; exiting so that netmgrd is restarted`);
+    process.exit(EXIT_FORWARDING_DIED);
   }
 
   /**

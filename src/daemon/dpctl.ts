@@ -12,7 +12,7 @@ import {
   validateFlow,
   formatUfid,
 } from '../flow';
-import type { BridgeManager } from '../bridge';
+import type { BridgeControl } from '../bridge';
 import type { Datapath } from '../datapath/types';
 import { hasErrno, messageOf } from '../util/errors';
 import type { DpctlFlow, DpctlParams, DpctlResult, DpctlShowBridge } from './protocol';
@@ -30,7 +30,7 @@ function parseOrThrow(dp: Datapath, flowText: string, actionsText: string | unde
   return { flow, actions };
 }
 
-export function runDpctl(m: BridgeManager, req: DpctlParams): DpctlResult {
+export function runDpctl(m: BridgeControl, req: DpctlParams): DpctlResult {
   if (req.command === 'show') {
     const names = req.bridge !== undefined ? [pickBridge(m, req.bridge)] : m.names();
     return names.map((name): DpctlShowBridge => {

@@ -61,9 +61,3 @@ export function createLogger(write: (text: string) => void, journal: boolean, ve
     debug: verbose ? at(LOG_DEBUG) : () => undefined,
   };
 }
-
-/** The bridge layer's lines: those a policy starts with "warning: " (guards, loops) at warning priority. */
-export function bridgeLogger(log: Pick<Logger, 'info' | 'warning'>): (line: string) => void {
-  const prefix = 'warning: ';
-  return (line) => (line.startsWith(prefix) ? log.warning(line.slice(prefix.length)) : log.info(line));
-}

@@ -4,7 +4,7 @@
  * the recorded kernel ones, userspace bridges being down with netmgrd).
  */
 import { observe } from '../apply/observe';
-import type { BridgeManager } from '../bridge';
+import type { BridgeControl } from '../bridge';
 import type { LiveBridge } from '../model/bridges';
 import { formatUnitError, type DesiredState } from '../model/types';
 import { parseUnits, readUnitDir, type UnitSource } from '../units';
@@ -81,7 +81,7 @@ export function buildStatus(s: StatusSources): StatusReport {
 }
 
 /** Each bridge's datapath and port counters, for `netmgr status`. */
-export function bridgeCounters(manager: BridgeManager, bridges: LiveBridge[]): BridgeCounters[] {
+export function bridgeCounters(manager: BridgeControl, bridges: LiveBridge[]): BridgeCounters[] {
   return bridges.map((b) => {
     const dp = manager.datapath(b.name);
     return {

@@ -4,6 +4,7 @@
  * same flow always gets the same UFID across runs.
  */
 import { encodeKey, encodeMask } from './codec';
+import { KEY_WORDS, packMatch } from './packed';
 import { formatUuid, parseUuid } from './text';
 import type { FlowKey, FlowMask } from './types';
 
@@ -111,6 +112,20 @@ export function generateUfid(key: FlowKey, mask?: FlowMask): Uint8Array {
   both.set(k);
   both.set(m, k.length);
   return murmur3x86x128(both);
+}
+
+/**
+ * A UFID for a megaflow a policy installs on a miss: MurmurHash3 of the packed masked key and mask (the classifier's
+ * flat layout), about three times cheaper than generateUfid's netlink encoding, and as deterministic: the same
+ * megaflow always gets the same UFID, so a second upcall for it finds the first install (EEXIST in the kernel)
+ * instead of adding a duplicate. Not comparable with generateUfid's UFIDs: use one scheme per flow's lifetime.
+ */
+export function megaflowUfid(key: FlowKey, mask: FlowMask): Uint8Array {
+  const packed = packMatch(key, mask);
+  const words = new Uint32Array(2 * KEY_WORDS);
+  words.set(packed.value);
+  words.set(packed.mask, KEY_WORDS);
+  return murmur3x86x128(new Uint8Array(words.buffer));
 }
 
 export const formatUfid = (u: Uint8Array): string => formatUuid(u);

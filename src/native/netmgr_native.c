@@ -888,7 +888,15 @@ static napi_value sd_notify(napi_env env, napi_callback_info info) {
     napi_set_named_property(env, exports, name, f);                           \
   } while (0)
 
-static napi_value init(napi_env env, napi_value exports) {
+/*
+ * Context-aware (NAPI_MODULE_INIT): the module is initialised once per Node environment that loads it - netmgrd's
+ * main thread and its forwarding worker (a worker_threads Worker) each get their own exports. The addon keeps no
+ * mutable global state: a poll's state lives in its poll_ctx, bound to the environment that created it, its uv_poll_t
+ * runs on that environment's own loop (napi_get_uv_event_loop: the worker's loop in the worker) and a cleanup hook
+ * closes it when that environment is torn down; every other call works on its arguments and the stack only, and
+ * setns() in in_netns switches the calling thread alone.
+ */
+NAPI_MODULE_INIT() {
   EXPORT("nlOpen", nl_open);
   EXPORT("nlPortId", nl_port_id);
   EXPORT("nlSend", nl_send);
@@ -907,4 +915,3 @@ static napi_value init(napi_env env, napi_value exports) {
   return exports;
 }
 
-NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

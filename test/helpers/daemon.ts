@@ -13,14 +13,19 @@ export interface TestDaemon {
   alive(): boolean;
 }
 
+/**
+ * @param daemonEnv more environment for netmgrd only (not in the returned env the CLI is run with): the test
+ *   hooks NETMGR_TEST_FAIL_STEP and NETMGR_TEST_KILL_STEP, which netmgrd reads at start
+ */
 export async function startDaemon(
   unitDir: string,
   stateDir: string,
   extraArgs: string[] = ['--no-apply'],
+  daemonEnv: Record<string, string> = {},
 ): Promise<TestDaemon> {
   const env = { NETMGR_STATE_DIR: stateDir, NETMGR_SOCKET: path.join(stateDir, 'netmgrd.sock') };
   const proc = spawn(process.execPath, [NETMGR, 'daemon', '--dir', unitDir, ...extraArgs], {
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...env, ...daemonEnv },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let log = '';

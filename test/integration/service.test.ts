@@ -2,8 +2,8 @@
  * netmgrd as a service, for real, as root: the watched unit directory is followed within 2 s (edit, add by atomic
  * rename, remove); a syntax error changes nothing and is reported located; `netmgr reload` and SIGHUP with
  * watching off; `apply --confirm` rolls back to the exact previous state (full netlink dump and datapath
- * configuration compared) unless confirmed, also across a restart of netmgrd; SIGKILL in the middle of an apply,
- * then a new netmgrd, converges with nothing duplicated or leaked; two applies at once are serialized.
+ * configuration compared) unless confirmed, also across a restart of netmgrd; SIGKILL in the middle of an apply
+ * (netmgrd started with NETMGR_TEST_KILL_STEP), then a new netmgrd, converges with nothing duplicated or leaked; two applies at once are serialized.
  */
 import { spawn } from 'child_process';
 import * as fs from 'fs';
@@ -381,7 +381,10 @@ describe('crash safety', () => {
       const steps = (JSON.parse(nm(['plan', '--json', '--dir', unitsB]).stdout) as { changes: unknown[] }).changes
         .length;
       expect(steps).toBeGreaterThan(4);
-      const r = netmgr(['apply', '--dir', unitsB], { ...env, NETMGR_TEST_KILL_STEP: '5' });
+      // The kill is netmgrd's test hook, read from its environment at start (never a field of the request).
+      await daemon!.stop();
+      daemon = await startDaemon(units, state, [], { NETMGR_TEST_KILL_STEP: '5' });
+      const r = netmgr(['apply', '--dir', unitsB], env);
       expect(r.code).not.toBe(0);
       await within(5000, () => !daemon!.alive(), 'netmgrd killed');
       expect(fs.existsSync(path.join(state, 'journal.jsonl'))).toBe(true);
@@ -392,7 +395,9 @@ describe('crash safety', () => {
       expect(fullDump(false)).toEqual(a);
       expect(nm(['plan', '--dir', units])).toMatchObject({ stdout: 'No changes.\n', stderr: '', code: 0 });
       // And B, killed again at another step, then the units directory changed to B while netmgrd was down.
-      expect(netmgr(['apply', '--dir', unitsB], { ...env, NETMGR_TEST_KILL_STEP: String(steps - 2) }).code).not.toBe(0);
+      await daemon.stop();
+      daemon = await startDaemon(units, state, [], { NETMGR_TEST_KILL_STEP: String(steps - 2) });
+      expect(netmgr(['apply', '--dir', unitsB], env).code).not.toBe(0);
       await within(5000, () => !daemon!.alive(), 'netmgrd killed');
       // (B itself was rolled back above and would be left alone at start: B2 differs from it in p5's address.)
       writeSet(units, { ...SET_B, [`${P}-p5`]: port(FB, 5, ['198.18.122.55/24']) });

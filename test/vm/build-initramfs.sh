@@ -9,7 +9,7 @@
 #           libraries, /etc files. Cached in $NETMGR_VM_CACHE, keyed on everything that goes into it, so a
 #           rebuild only redoes it when the kernel, a host binary or a library changes (or this script).
 #   project /init (test/vm/init) and the project at /netmgr: bin/, dist/, the native addon, package.json,
-#           production node_modules, test/vm/guest/, examples/, units/, bench/pktblast. Rebuilt every time (~3 MiB).
+#           production node_modules, test/vm/guest/, examples/, units/, bench/pktblast, bench/arpprobe. Rebuilt every time (~3 MiB).
 # The kernel package (the linux-image-6.1.0-*-amd64 that linux-image-amd64 depends on) is fetched with
 # `apt-get download` and unpacked with `dpkg-deb -x` into $NETMGR_VM_CACHE/kernel/<package>_<version>/: no install.
 #
@@ -221,19 +221,21 @@ for d in examples units; do if [ -d "$ROOT/$d" ]; then cp -a "$ROOT/$d" "$N/"; f
   mkdir -p "$N/$(dirname "$d")"
   cp -a "$ROOT/$d" "$N/$d"
 done
-# The benchmark's packet blaster, for guest tests that need a traffic source: a built bench/pktblast if there is one,
-# else compiled here from bench/pktblast.c (cached on its hash) when a C compiler is present.
+# The small C traffic tools, for guest tests that need a traffic source (pktblast) or a prober (arpprobe): a built
+# bench/TOOL if there is one, else compiled here from bench/TOOL.c (cached on its hash) when a C compiler is present.
 mkdir -p "$N/bench"
-if [ -x "$ROOT/bench/pktblast" ]; then
-  cp -a "$ROOT/bench/pktblast" "$N/bench/"
-elif [ -f "$ROOT/bench/pktblast.c" ] && command -v cc >/dev/null 2>&1; then
-  pb=$CACHE/pktblast-$(sha256sum "$ROOT/bench/pktblast.c" | cut -c1-16)
-  if [ ! -x "$pb" ]; then
-    rm -f "$CACHE"/pktblast-*
-    cc -O2 -Wall -o "$pb.tmp" "$ROOT/bench/pktblast.c" 2>/dev/null && mv "$pb.tmp" "$pb" || { rm -f "$pb.tmp"; log "note: bench/pktblast.c did not compile; the guest has no pktblast"; }
+for tool in pktblast arpprobe; do
+  if [ -x "$ROOT/bench/$tool" ]; then
+    cp -a "$ROOT/bench/$tool" "$N/bench/"
+  elif [ -f "$ROOT/bench/$tool.c" ] && command -v cc >/dev/null 2>&1; then
+    pb=$CACHE/$tool-$(sha256sum "$ROOT/bench/$tool.c" | cut -c1-16)
+    if [ ! -x "$pb" ]; then
+      rm -f "$CACHE/$tool"-*
+      cc -O2 -Wall -o "$pb.tmp" "$ROOT/bench/$tool.c" 2>/dev/null && mv "$pb.tmp" "$pb" || { rm -f "$pb.tmp"; log "note: bench/$tool.c did not compile; the guest has no $tool"; }
+    fi
+    if [ -x "$pb" ]; then cp "$pb" "$N/bench/$tool"; fi
   fi
-  if [ -x "$pb" ]; then cp "$pb" "$N/bench/pktblast"; fi
-fi
+done
 # Benchmarks that run inside the guest (test/vm/run --run bench/vm/...).
 [ -d "$ROOT/bench/vm" ] && cp -a "$ROOT/bench/vm" "$N/bench/"
 rmdir "$N/bench" 2>/dev/null || true

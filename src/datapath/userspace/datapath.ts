@@ -27,6 +27,7 @@ import {
   DatapathError,
   type Datapath,
   type DpFlow,
+  type DpFlowStats,
   type DpPortInfo,
   type DpPortSpec,
   type DpPortStats,
@@ -240,6 +241,10 @@ export class UserspaceDatapath implements Datapath {
 
   dumpFlows(): DpFlow[] {
     return this.table.dump().map(toDpFlow);
+  }
+
+  dumpFlowStats(): DpFlowStats[] {
+    return this.table.dump().map((e) => ({ ufid: e.ufid, stats: { ...e.stats } }));
   }
 
   setUpcallHandler(h: UpcallHandler | undefined): void {

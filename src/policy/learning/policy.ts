@@ -9,7 +9,7 @@
  * Only the Datapath interface is used, so the same code drives the userspace and the kernel datapath.
  */
 import { randomBytes } from 'crypto';
-import { applyMask, formatActions, formatFlowKey, generateUfid, type FlowKey, type FlowMask } from '../../flow';
+import { formatActions, formatFlowKey, megaflowUfid, type FlowKey, type FlowMask } from '../../flow';
 import { scanMac } from '../../flow/text';
 import type { Datapath, FlowInstall, Upcall, UpcallResult } from '../../datapath/types';
 import { NetmgrError } from '../../util/errors';
@@ -110,10 +110,27 @@ export class LearningPolicy implements Policy {
     this.dp = dp;
     if (!this.bridge) this.bridge = dp.name;
     if (this.opts.timers !== false) {
-      this.timer = setInterval(() => this.revalidate(), REVALIDATE_MS);
+      this.timer = setInterval(() => this.guarded('revalidating', () => this.revalidate()), REVALIDATE_MS);
       this.timer.unref();
-      this.protocolTimer = setInterval(() => this.runProtocols(), PROTOCOL_TICK_MS);
+      this.protocolTimer = setInterval(
+        () => this.guarded('loop protection', () => this.runProtocols()),
+        PROTOCOL_TICK_MS,
+      );
       this.protocolTimer.unref();
+    }
+  }
+
+  /**
+   * Runs a timer's work; a failure (a netlink error from a datapath going away) is logged and the next tick tries
+   * again, instead of ending the forwarding thread and with it every bridge.
+   */
+  private guarded(what: string, work: () => void): void {
+    try {
+      work();
+    } catch (e) {
+      this.log(
+        `warning: ${this.bridge}: ${what} failed: ${e instanceof Error ? e.message : String(e)} (retried next tick)`,
+      );
     }
   }
 
@@ -253,7 +270,7 @@ export class LearningPolicy implements Policy {
       key,
       mask: d.mask,
       actions: d.actions,
-      ufid: generateUfid(applyMask(key, d.mask), d.mask),
+      ufid: megaflowUfid(key, d.mask),
     };
     this.track(install.ufid!, inPort, d, 0, now).pending = install;
     return install;
@@ -342,7 +359,7 @@ export class LearningPolicy implements Policy {
     if (dp === undefined) return;
     const now = this.now();
     const seen = new Set<string>();
-    for (const f of dp.dumpFlows()) {
+    for (const f of dp.dumpFlowStats()) {
       const id = ufidKey(f.ufid);
       const rec = this.flows.get(id);
       if (rec === undefined) continue;

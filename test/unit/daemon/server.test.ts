@@ -4,7 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { DaemonUnavailableError, send } from '../../../src/daemon/client';
 import { RequestError } from '../../../src/daemon/errors';
-import { defineRequest, FdbRequest, PingRequest } from '../../../src/daemon/protocol';
+import { defineRequest, FdbRequest, NoParams, PingRequest } from '../../../src/daemon/protocol';
 import { claimSocket, RequestServer } from '../../../src/daemon/server';
 
 /** Sends one raw line and returns the raw answer line. */
@@ -35,7 +35,7 @@ describe('the request server and client', () => {
       if (params.bridge === 'nope') throw new RequestError({ kind: 'invalid', message: 'no bridge named nope' });
       return [{ bridge: params.bridge ?? 'br0', flushed: 3 }];
     });
-    server.handle(defineRequest<Record<string, never>, bigint>('unserialisable'), () => 1n);
+    server.handle(defineRequest<NoParams, bigint>('unserialisable', NoParams), () => 1n);
     await server.listen(socket);
     seen.length = 0;
   });

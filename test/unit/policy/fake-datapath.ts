@@ -16,6 +16,7 @@ import {
 import type {
   Datapath,
   DpFlow,
+  DpFlowStats,
   DpOp,
   DpPortInfo,
   DpPortSpec,
@@ -91,6 +92,9 @@ export class FakeDatapath implements Datapath {
     return this.table
       .dump()
       .map((e) => ({ key: e.key, mask: e.mask, actions: e.actions, ufid: e.ufid, stats: { ...e.stats } }));
+  }
+  dumpFlowStats(): DpFlowStats[] {
+    return this.table.dump().map((e) => ({ ufid: e.ufid, stats: { ...e.stats } }));
   }
   /** Frames the policy sent with execute() (loop protection's BPDUs and probes), with their actions. */
   readonly sent: Array<{ frame: Uint8Array; actions: FlowActions }> = [];
