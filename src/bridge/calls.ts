@@ -26,7 +26,7 @@ export type DatapathMethod =
   | 'operate';
 
 /** What the learning policy reports to `netmgr fdb` and `netmgr trace`. */
-export type PolicyMethod = 'fdbShow' | 'fdbFlush' | 'fdbStats' | 'trace';
+export type PolicyMethod = 'fdbShow' | 'fdbFlush' | 'fdbStats' | 'trace' | 'loopProtectionView' | 'loopUnblock';
 
 export type BridgeCall =
   | { target: 'manager'; method: ManagerMethod; args: unknown[] }
@@ -60,7 +60,7 @@ const DATAPATH = new Set<string>([
   'execute',
   'operate',
 ]);
-const POLICY = new Set<string>(['fdbShow', 'fdbFlush', 'fdbStats', 'trace']);
+const POLICY = new Set<string>(['fdbShow', 'fdbFlush', 'fdbStats', 'trace', 'loopProtectionView', 'loopUnblock']);
 
 const refuse = (what: string) => new NetmgrError('corrupt', `the forwarding worker has no call ${what}`);
 

@@ -17,6 +17,7 @@ import type {
 } from '../datapath/types';
 import type { Policy } from '../policy';
 import type { FdbEntry, FdbStats, TraceResult } from '../policy/learning/api';
+import type { LoopProtectionView, LoopUnblocked } from '../policy/learning/loop-view';
 import { NetmgrError } from '../util/errors';
 import type { BridgeCall, BridgeDescription, DatapathMethod, PolicyMethod, WireOpResult } from './calls';
 import { decodeError } from './rpc';
@@ -119,6 +120,12 @@ export class RemotePolicy implements Policy {
   }
   trace(key: FlowKey, mask?: FlowMask): TraceResult {
     return this.call('trace', key, mask) as TraceResult;
+  }
+  loopProtectionView(): LoopProtectionView {
+    return this.call('loopProtectionView') as LoopProtectionView;
+  }
+  loopUnblock(port: number): LoopUnblocked {
+    return this.call('loopUnblock', port) as LoopUnblocked;
   }
   attach(): void {
     throw inWorker(this.bridge, 'attaching a policy');

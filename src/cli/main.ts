@@ -7,6 +7,7 @@ import { validateCommand } from './validate';
 import { dpctlCommand } from './dpctl';
 import { fdbCommand } from './fdb';
 import { traceCommand } from './trace';
+import { stpCommand } from './stp';
 import { statusCommand } from './status';
 import { confirmCommand, reloadCommand, rollbackCommand } from './reload';
 import { DaemonUnavailableError, START_HINT } from '../daemon/client';
@@ -45,6 +46,7 @@ export const COMMANDS: Command[] = [
   dpctlCommand,
   fdbCommand,
   traceCommand,
+  stpCommand,
   flowCommand,
   daemonCommand,
 ];

@@ -23,6 +23,7 @@ import { ConfirmController } from './confirm';
 import { runDpctl } from './dpctl';
 import { RequestError } from './errors';
 import { runFdb, runTrace } from './fdb';
+import { runStp } from './stp';
 import type { Logger } from './log';
 import {
   ApplyRequest,
@@ -35,6 +36,7 @@ import {
   RollbackRequest,
   StatusRequest,
   TraceRequest,
+  StpRequest,
   type ApplyParams,
   type ApplyResult,
 } from './protocol';
@@ -135,6 +137,7 @@ export class Daemon {
     s.handle(DpctlRequest, (params) => runDpctl(this.manager, params));
     s.handle(FdbRequest, (params) => runFdb(this.manager, params));
     s.handle(TraceRequest, (params) => runTrace(this.manager, params));
+    s.handle(StpRequest, (params) => runStp(this.manager, params));
   }
 
   /** `netmgr apply`: the CLI's unit set, validated here too, applied in the queue unless a confirm is pending. */

@@ -13,7 +13,10 @@ import { RequestError } from './errors';
 import { parsingFlow, pickBridge, portTableOf, refuseFlowProblems } from './requests';
 
 /** What the learning policy reports (fdb show/flush/stats, trace); only a policy of kind 'learning' has it. */
-export type LearningReports = Pick<LearningPolicy, 'fdbShow' | 'fdbFlush' | 'fdbStats' | 'trace'>;
+export type LearningReports = Pick<
+  LearningPolicy,
+  'fdbShow' | 'fdbFlush' | 'fdbStats' | 'trace' | 'loopProtectionView' | 'loopUnblock'
+>;
 
 export function isLearning(p: Policy): p is Policy & LearningReports {
   return p.kind === 'learning';
@@ -27,7 +30,7 @@ export interface PolicyBridges {
 }
 
 /** The learning policy of a named bridge; an unknown bridge or another policy is refused (kind 'invalid'). */
-function learningPolicy(m: PolicyBridges, name: string, what: string): Policy & LearningReports {
+export function learningPolicy(m: PolicyBridges, name: string, what: string): Policy & LearningReports {
   const bridge = pickBridge(m, name);
   const p = m.policy(bridge);
   if (!isLearning(p))

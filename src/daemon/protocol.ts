@@ -19,6 +19,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { LiveBridge } from '../model/bridges';
 import type { FdbEntry, FdbStats, TraceResult } from '../policy/learning/api';
+import type { LoopProtectionView, LoopUnblocked } from '../policy/learning/loop-view';
 import type { DpPortInfo, DpStats } from '../datapath/types';
 import {
   MAX_APPLY_LINE_BYTES,
@@ -177,6 +178,26 @@ export type FdbCommand = Static<typeof FdbCommand>;
 export const FdbParams = Params({ command: FdbCommand, bridge: Type.Optional(BridgeName) });
 export type FdbParams = Static<typeof FdbParams>;
 
+/** stp show: one element per learning bridge, in netmgrd's order. */
+export type StpShowResult = LoopProtectionView[];
+/** stp unblock: the port and what was lifted from it (empty: loop protection held it by neither). */
+export type StpUnblockResult = { bridge: string; port: string; portNo: number; lifted: LoopUnblocked };
+export type StpResult = StpShowResult | StpUnblockResult;
+
+export const StpCommand = literals(['show', 'unblock'] as const);
+export type StpCommand = Static<typeof StpCommand>;
+
+/**
+ * `netmgr stp`: loop protection of bridges with policy = "learning". show: without `bridge`, every learning bridge;
+ * unblock: `bridge` and `port` (a name or a number) are required.
+ */
+export const StpParams = Params({
+  command: StpCommand,
+  bridge: Type.Optional(BridgeName),
+  port: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_NAME_LENGTH })),
+});
+export type StpParams = Static<typeof StpParams>;
+
 /** `netmgr trace`: what a learning bridge would do with one packet, explained, without learning from it. */
 export const TraceParams = Params({
   bridge: BridgeName,
@@ -202,6 +223,7 @@ export const StatusRequest = defineRequest<StatusParams, StatusReport>('status',
 export const DpctlRequest = defineRequest<DpctlParams, DpctlResult>('dpctl', DpctlParams);
 export const FdbRequest = defineRequest<FdbParams, FdbResult>('fdb', FdbParams);
 export const TraceRequest = defineRequest<TraceParams, TraceResult>('trace', TraceParams);
+export const StpRequest = defineRequest<StpParams, StpResult>('stp', StpParams);
 
 /** Every request netmgrd answers (what the fuzz test and the documentation enumerate). */
 export const REQUESTS = [
@@ -215,6 +237,7 @@ export const REQUESTS = [
   DpctlRequest,
   FdbRequest,
   TraceRequest,
+  StpRequest,
 ] as const;
 
 /** A unit file's problem, located (the model's UnitError on the wire). */

@@ -12,6 +12,7 @@ import * as path from 'path';
 import { isRoot, netmgr, ping, runPrefix, sh, tempDir, writeUnits } from '../helpers/sys';
 import { startDaemon, stopAndClean, TestDaemon } from '../helpers/daemon';
 import { capture, portRoles, portStates, sleep, veth, waitFor } from './stp-helpers';
+import type { LoopProtectionView } from '../../src/policy/learning/loop-view';
 
 const P = `${runPrefix()}st`;
 const units = tempDir('st-units');
@@ -51,6 +52,13 @@ function apply(stpA: string, stpB: string): void {
   if (r.code !== 0) throw new Error(r.stdout + r.stderr);
 }
 
+/** `netmgr stp show --json` (of one bridge, or of all). */
+function stpShow(bridge?: string): LoopProtectionView[] {
+  const r = netmgr(['stp', 'show', ...(bridge ? [bridge] : []), '--json'], daemon!.env);
+  if (r.code !== 0) throw new Error(r.stdout + r.stderr);
+  return JSON.parse(r.stdout) as LoopProtectionView[];
+}
+
 /** The B-side link ports' states; with A the root, B's link ports decide which link carries traffic. */
 const bStates = () => portStates(daemon!.log(), B);
 const discardingLinkPorts = () => {
@@ -83,6 +91,20 @@ it('rstp: converged within 3 s with exactly one link port discarding (an alterna
   expect(took).toBeDefined();
   expect(discardingLinkPorts()).toHaveLength(1);
   expect(discardingLinkPorts()[0].startsWith(`${P}l`) && discardingLinkPorts()[0].endsWith('b')).toBe(true);
+  // netmgr stp show agrees: A is the root, B has one root and one alternate link port.
+  const views = stpShow();
+  const a = views.find((v) => v.bridge === A)!.rstp!;
+  const b = views.find((v) => v.bridge === B)!.rstp!;
+  expect(a.isRoot).toBe(true);
+  expect(b.rootId).toBe(a.bridgeId);
+  const linkRoles = (v: typeof b) =>
+    v.ports
+      .filter((p) => p.name.startsWith(`${P}l`))
+      .map((p) => `${p.role}/${p.state}`)
+      .sort();
+  expect(linkRoles(a)).toEqual(['designated/forwarding', 'designated/forwarding']);
+  expect(linkRoles(b)).toEqual(['alternate/discarding', 'root/forwarding']);
+  expect(netmgr(['stp', 'show', B], daemon!.env).stdout).toMatch(/alternate\s+discarding/);
   // Hosts forward once their ports are edge ports (a few seconds without BPDUs).
   await waitFor(() => ping(`${P}-n1`, `${NET}.2`, 1), 8000);
   expect(ping(`${P}-n1`, `${NET}.2`, 2)).toBe(true);
@@ -144,6 +166,23 @@ it('loop detection (stp off): a veth joining two ports of one bridge is blocked 
   expect(line).toContain(L.la);
   expect(line).toContain(L.lb);
   expect(ping(`${P}-n3`, `${NET}.4`, 3)).toBe(true);
+});
+
+it('stp show and unblock: the blocked port is listed, unblocked at once, and blocked again while the loop stays', async () => {
+  const blocked = () => stpShow(C)[0].loopDetect!.blocked.map((p) => p.name);
+  expect(blocked()).toHaveLength(1);
+  const port = blocked()[0];
+  expect(netmgr(['stp', 'show', C], daemon!.env).stdout).toContain(
+    `loop detection: a probe every 1 s, blocks last 600 s; blocked: ${port}(`,
+  );
+  const r = netmgr(['stp', 'unblock', C, port, '--json'], daemon!.env);
+  expect(r.code).toBe(0);
+  expect(JSON.parse(r.stdout)).toMatchObject({ bridge: C, port, lifted: ['loop-detect'] });
+  expect(daemon!.log()).toContain(`port ${port} (`);
+  // The loop is still wired: the next probes that come back block a port again (the interval is 1 s).
+  const again = await waitFor(() => blocked().length === 1, 3000);
+  expect(again).toBeDefined();
+  expect(netmgr(['stp', 'unblock', C, `${P}-nosuch`], daemon!.env).code).toBe(2);
 });
 
 it('negative control: stp and loop detection off (in place), one link rate-limited: a bounded storm, stopped', async () => {

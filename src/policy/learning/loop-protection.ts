@@ -147,7 +147,31 @@ export class LoopProtection {
     });
   }
 
-  /** The data behind a future `netmgr stp show`: the tree as the engine sees it and the ports loop detection holds. */
+  /**
+   * `netmgr stp unblock`: lifts loop detection's block and BPDU guard's err-disable of port `no` now, instead of
+   * at the end of the recovery time. Returns what was lifted (empty when the port was held by neither).
+   */
+  unblock(no: number): Array<'loop-detect' | 'bpdu-guard'> {
+    const lifted: Array<'loop-detect' | 'bpdu-guard'> = [];
+    if (this.detector?.isBlocked(no)) {
+      this.detector.unblock(no);
+      lifted.push('loop-detect');
+    }
+    if (
+      this.rstp?.ports().includes(no) &&
+      this.rstp.show().ports.find((p) => p.no === no)?.blockedReason === 'bpdu-guard'
+    ) {
+      this.rstp.recoverPort(no);
+      lifted.push('bpdu-guard');
+    }
+    if (lifted.length) {
+      this.settle();
+      this.flushSoon();
+    }
+    return lifted;
+  }
+
+  /** The data behind `netmgr stp show`: the tree as the engine sees it and the ports loop detection holds. */
   view(): LoopProtectionView {
     const s = this.settings;
     return {

@@ -29,7 +29,10 @@ export function gateOf(state: PortState | 'blocked', role?: PortRoleName): PortG
   }
 }
 
-/** The data behind a future `netmgr stp show` (plain data: it is to cross netmgrd's socket). */
+/** What `netmgr stp unblock` lifted from a port: loop detection's block, BPDU guard's err-disable (empty: neither). */
+export type LoopUnblocked = Array<'loop-detect' | 'bpdu-guard'>;
+
+/** The data behind `netmgr stp show` (plain data: it crosses netmgrd's socket). */
 export interface LoopProtectionView {
   bridge: string;
   stp: StpMode;

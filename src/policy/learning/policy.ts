@@ -19,6 +19,7 @@ import type { FdbEntry, FdbStats, TraceResult } from './api';
 import { decide, type Decision, type SwitchView } from './decide';
 import { sysfsLinkFacts, type LinkFacts } from './link-facts';
 import { LoopProtection, type LoopProtectionView } from './loop-protection';
+import type { LoopUnblocked } from './loop-view';
 import { MacTable } from './mac-table';
 import { MoveLog, fdbEntries, traceResult } from './reports';
 import { portVlanMode, type PortVlanMode } from './vlan';
@@ -220,6 +221,12 @@ export class LearningPolicy implements Policy {
   /** The data behind a future `netmgr stp show`. */
   loopProtectionView(): LoopProtectionView {
     return this.protection.view();
+  }
+
+  /** `netmgr stp unblock`: lifts loop detection's block and BPDU guard's err-disable of a port now. */
+  loopUnblock(port: number): LoopUnblocked {
+    // The gate that opens revalidates every flow (loop protection's settle), as any port state change does.
+    return this.protection.unblock(port);
   }
 
   // ------------------------------------------------------------------------------------------------------------

@@ -5,7 +5,9 @@ import { RequestError } from '../../../src/daemon/errors';
 import type { ErrorBody } from '../../../src/daemon/protocol';
 import type { FlowKey } from '../../../src/flow';
 import type { FdbEntry, FdbStats, TraceResult } from '../../../src/policy/learning/api';
+import type { LoopProtectionView, LoopUnblocked } from '../../../src/policy/learning/loop-view';
 import type { Policy } from '../../../src/policy/types';
+import { runStp } from '../../../src/daemon/stp';
 
 const STATS: FdbStats = {
   entries: 1,
@@ -40,6 +42,15 @@ class FakeLearning implements Policy, LearningReports {
   }
   fdbStats(): FdbStats {
     return STATS;
+  }
+  blocked = [{ no: 1, name: 'p1' }];
+  loopProtectionView(): LoopProtectionView {
+    return { bridge: 'br0', stp: 'off', loopDetect: { intervalS: 2, recoveryS: 300, blocked: this.blocked } };
+  }
+  loopUnblock(port: number): LoopUnblocked {
+    const was = this.blocked.length;
+    this.blocked = this.blocked.filter((b) => b.no !== port);
+    return this.blocked.length < was ? ['loop-detect'] : [];
   }
   trace(key: FlowKey): TraceResult {
     this.traced.push(key);
@@ -200,6 +211,41 @@ describe('trace', () => {
     expect(flowErrors('in_port(p9),eth(src=00:00:00:00:00:01,dst=00:00:00:00:00:02)')[0]).toMatch(/^9 p9: /);
     expect(flowErrors('in_port(1),eth(src=00:00:00:00:00:01,dst=00:00:00:00:00:02),eth_type(0x0800)')[0]).toMatch(
       /eth_type\(0x0800\) requires an ipv4\(\.\.\.\) key/,
+    );
+  });
+});
+
+describe('stp', () => {
+  test('show without a bridge covers every learning bridge; naming a flows bridge is refused', () => {
+    const { m } = bridges();
+    const shown = runStp(m, { command: 'show' });
+    expect(Array.isArray(shown) && shown.map((v) => v.loopDetect?.blocked)).toEqual([
+      [{ no: 1, name: 'p1' }],
+      [{ no: 1, name: 'p1' }],
+    ]);
+    expect(refusal(() => runStp(m, { command: 'show', bridge: 'flows-br' }))).toMatchObject({
+      kind: 'invalid',
+      message: expect.stringContaining('policy = "flows"'),
+    });
+  });
+  test('unblock names the port by name or number and says what it lifted', () => {
+    const { m, br2 } = bridges();
+    expect(runStp(m, { command: 'unblock', bridge: 'br2', port: 'p1' })).toEqual({
+      bridge: 'br2',
+      port: 'p1',
+      portNo: 1,
+      lifted: ['loop-detect'],
+    });
+    expect(br2.blocked).toEqual([]);
+    expect(runStp(m, { command: 'unblock', bridge: 'br2', port: '1' })).toMatchObject({ lifted: [] });
+  });
+  test('unblock refuses a missing bridge or port, and a port the bridge does not have', () => {
+    const { m } = bridges();
+    expect(refusal(() => runStp(m, { command: 'unblock', bridge: 'br0' })).message).toBe(
+      'stp unblock needs a bridge and a port',
+    );
+    expect(refusal(() => runStp(m, { command: 'unblock', bridge: 'br0', port: 'p9' })).message).toBe(
+      'bridge br0 has no port p9 (ports: p1(1), p2(2))',
     );
   });
 });
