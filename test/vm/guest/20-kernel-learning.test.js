@@ -107,11 +107,16 @@ test('kernel learning switch: four hosts, flooding, VLANs, restart', async (t) =
   });
 
   await t.test("the megaflows netmgr installed are the kernel's (ovs-dpctl agrees)", () => {
-    // The revalidator deletes flows idle for 10 s (slow under TCG): a flow may go between two dumps, so
-    // ovs-dpctl's dump is bracketed by two of netmgr's and must hold every flow in both and none in neither.
+    // The revalidator deletes flows idle for 10 s, and three dumps take seconds under TCG: host 1 keeps pinging
+    // host 2 meanwhile, so their flows stay. Others may still go between two dumps, so ovs-dpctl's dump is
+    // bracketed by two of netmgr's and must hold every flow in both and none in neither.
+    const pinger = spawn('ip', ['netns', 'exec', 'sw-h1', 'ping', '-q', '-i', '0.5', ip(2)], { stdio: 'ignore' });
+    cleanup.add(() => pinger.kill('SIGKILL'));
+    ping(1, 2, 1);
     const ours = flowSet(ok(['dpctl', 'dump-flows', 'sw0'], env));
     const theirs = flowSet(shTry('ovs-dpctl dump-flows system@sw0').stdout);
     const oursAfter = new Set(flowSet(ok(['dpctl', 'dump-flows', 'sw0'], env)));
+    pinger.kill('SIGINT');
     assert.ok(ours.length >= 2, ours.join('\n'));
     const both = ours.filter((f) => oursAfter.has(f));
     assert.deepEqual(
