@@ -6,11 +6,13 @@
 import { observe } from '../apply/observe';
 import type { BridgeControl } from '../bridge';
 import type { LiveBridge } from '../model/bridges';
+import type { LoopProtectionView } from '../policy/learning/loop-view';
 import { formatUnitError, type DesiredState } from '../model/types';
 import { parseUnits, readUnitDir, type UnitSource } from '../units';
 import type { AppliedRecord, PendingConfirm } from './records';
 import { hashSources } from './records';
-import { objectStates, type BridgeCounters, type DaemonStatus, type StatusReport } from './status';
+import { isLearning } from './fdb';
+import { objectStates, type BridgeCounters, type DaemonStatus, type HeldPort, type StatusReport } from './status';
 
 /** The changes that would make the live state match desired, or null (with the problems) when it cannot be planned. */
 function planned(desired: DesiredState | null, stateDir: string, bridges: LiveBridge[], problems: string[]) {
@@ -84,12 +86,28 @@ export function buildStatus(s: StatusSources): StatusReport {
 export function bridgeCounters(manager: BridgeControl, bridges: LiveBridge[]): BridgeCounters[] {
   return bridges.map((b) => {
     const dp = manager.datapath(b.name);
+    const policy = manager.policy(b.name);
     return {
       name: b.name,
       datapath: b.datapath,
       policy: b.policy,
       stats: dp.stats(),
       ports: dp.ports().map((p) => ({ no: p.no, name: p.name, stats: p.stats })),
+      ...(isLearning(policy) ? { held: heldPorts(policy.loopProtectionView()) } : {}),
     };
   });
+}
+
+/** The ports loop protection keeps from forwarding: loop detection's blocks, then the spanning tree's. */
+export function heldPorts(v: LoopProtectionView): HeldPort[] {
+  const held: HeldPort[] = (v.loopDetect?.blocked ?? []).map((p) => ({
+    ...p,
+    why: 'blocked by loop detection (its own probe came back)',
+  }));
+  for (const p of v.rstp?.ports ?? []) {
+    if (p.state === 'forwarding' || held.some((h) => h.no === p.no)) continue;
+    const why = p.blockedReason ? `${p.state} (${p.blockedReason})` : `${p.state} (spanning tree, ${p.role} port)`;
+    held.push({ no: p.no, name: p.name, why });
+  }
+  return held.sort((a, b) => a.no - b.no);
 }

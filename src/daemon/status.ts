@@ -37,6 +37,15 @@ export interface BridgeCounters {
   policy: string;
   stats: DpStats;
   ports: PortCounters[];
+  /** Learning bridges: the ports loop protection keeps from forwarding now, and why (empty: none). */
+  held?: HeldPort[];
+}
+
+/** A port loop protection keeps from forwarding: blocked by loop detection, a guard, or the spanning tree. */
+export interface HeldPort {
+  no: number;
+  name: string;
+  why: string;
 }
 
 export interface DaemonStatus {
@@ -187,6 +196,8 @@ export function formatStatus(r: StatusReport): string {
     out.push(
       `  ${pad('PORT', 20)} ${'RX PKTS'.padStart(10)} ${'RX BYTES'.padStart(12)} ${'TX PKTS'.padStart(10)} ${'TX BYTES'.padStart(12)} ${'DROPS'.padStart(7)} ${'ERRORS'.padStart(7)}`,
     );
+    if (b.held?.length)
+      out.push(`  held by loop protection: ${b.held.map((h) => `${h.name}(${h.no}) ${h.why}`).join('; ')}`);
     for (const p of b.ports) {
       const t = p.stats;
       out.push(

@@ -169,6 +169,7 @@ export function planChanges(
         : `bridge ${c.name}: datapath = "auto" is the userspace datapath here (no openvswitch kernel module; \`modprobe openvswitch\` before the bridge is created to use the kernel's)`,
     );
   }
+  notes.push(...spanningTreeNotes(changes));
   for (const c of changes) {
     if (c.action === 'delete' && c.object === 'veth')
       for (const e of c.ends) deletedEnds.add(endKey(e.namespace, e.name));
@@ -206,3 +207,24 @@ export function planChanges(
 /** Changes only netmgrd can carry out (it owns the datapaths). */
 export const datapathChanges = (plan: Plan): Change[] =>
   plan.changes.filter((c) => c.object === 'bridge' || c.object === 'port' || c.object === 'flow');
+
+/**
+ * A bridge that starts a spanning tree (created with one, or turned on in place): its ports do not forward at once,
+ * and toward legacy 802.1D neighbours a change waits for the forward-delay timer twice (listening, learning). An
+ * apply guarded by --confirm must leave the user that long to see the network settle before confirming.
+ */
+function spanningTreeNotes(changes: readonly Change[]): string[] {
+  const notes: string[] = [];
+  for (const c of changes) {
+    if (c.object !== 'bridge' || (c.action !== 'create' && c.action !== 'modify')) continue;
+    const to = c.action === 'create' ? c.learning?.stp : c.learning?.to.stp;
+    const from = c.action === 'modify' ? c.learning?.from.stp : undefined;
+    if (to === undefined || to.mode === 'off' || (from !== undefined && from.mode !== 'off')) continue;
+    notes.push(
+      `bridge ${c.name}: stp = "${to.mode}" starts a spanning tree: with legacy (802.1D) neighbours a topology ` +
+        `change may take up to 2 x forward-delay (${2 * to.forwardDelay} s) before ports forward; with --confirm, ` +
+        'allow for it',
+    );
+  }
+  return notes;
+}

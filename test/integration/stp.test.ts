@@ -175,6 +175,17 @@ it('stp show and unblock: the blocked port is listed, unblocked at once, and blo
   expect(netmgr(['stp', 'show', C], daemon!.env).stdout).toContain(
     `loop detection: a probe every 1 s, blocks last 600 s; blocked: ${port}(`,
   );
+  // netmgr status lists it too, with why.
+  const status = JSON.parse(netmgr(['status', '--json', '--dir', units], daemon!.env).stdout) as {
+    bridges: { name: string; held?: { name: string; why: string }[] }[];
+  };
+  expect(status.bridges.find((b) => b.name === C)!.held).toEqual([
+    expect.objectContaining({ name: port, why: expect.stringContaining('loop detection') }),
+  ]);
+  expect(status.bridges.find((b) => b.name === B)!.held).toEqual([
+    expect.objectContaining({ why: expect.stringContaining('alternate') }),
+  ]);
+  expect(netmgr(['status', '--dir', units], daemon!.env).stdout).toContain(`held by loop protection: ${port}(`);
   const r = netmgr(['stp', 'unblock', C, port, '--json'], daemon!.env);
   expect(r.code).toBe(0);
   expect(JSON.parse(r.stdout)).toMatchObject({ bridge: C, port, lifted: ['loop-detect'] });
