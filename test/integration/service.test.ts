@@ -289,7 +289,8 @@ describe('apply --confirm', () => {
       expect(nm(['plan', '--dir', units])).toMatchObject({ stdout: 'No changes.\n', stderr: '', code: 0 });
       dumpA = fullDump();
       writeSet(unitsB, SET_B);
-      const r = nm(['apply', '--dir', unitsB, '--confirm', '3']);
+      // 5 s: the checks below run while the confirm is pending, and a loaded machine is slow.
+      const r = nm(['apply', '--dir', unitsB, '--confirm', '5']);
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/Run `netmgr confirm` before/);
@@ -300,7 +301,7 @@ describe('apply --confirm', () => {
       expect(status().confirm).not.toBeNull();
       // Another apply meanwhile is refused, busy.
       expect(nm(['apply', '--dir', units]).code).toBe(3);
-      await within(8000, () => status().lastApply?.result === 'rolled-back', 'the rollback');
+      await within(10000, () => status().lastApply?.result === 'rolled-back', 'the rollback');
       expect(status().confirm).toBeNull();
       expect(fullDump()).toEqual(dumpA);
       expect(ping(`${P}-n2`, '198.18.120.1')).toBe(true);

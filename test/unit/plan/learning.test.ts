@@ -222,7 +222,13 @@ describe('learning bridges in the plan', () => {
     const plan = planChanges(changed, NO_LINKS, emptyOwnership(), before);
     // No port or bridge is re-created: the ports' settings travel with the bridge's.
     expect(plan.changes.map((c) => `${c.action} ${c.object}`)).toEqual(['modify bridge']);
-    expect(formatPlan(plan).split('\n').slice(0, 3)).toEqual([
+    const text = formatPlan(plan).split('\n');
+    // Turning a spanning tree on says how long the network may take to settle.
+    expect(text.filter((l) => l.startsWith('note: '))).toEqual([
+      'note: bridge sw: stp = "rstp" starts a spanning tree: with legacy (802.1D) neighbours a topology change may ' +
+        'take up to 2 x forward-delay (30 s) before ports forward; with --confirm, allow for it',
+    ]);
+    expect(text.filter((l) => !l.startsWith('note: ')).slice(0, 3)).toEqual([
       '~ bridge sw: stp off -> rstp, stp-priority 32768 -> 8192, loop-detect on -> off',
       '    + port a: stp-edge true, bpdu-guard',
       '    + port u: stp-cost 2000',
