@@ -18,7 +18,7 @@ import { startDaemon, stopAndClean, type TestDaemon } from '../helpers/daemon';
 import { prng } from '../helpers/prng';
 import { deeplyNested, mutate, randomString, sampleValue, type Pools, type Rng } from '../helpers/protocol-fuzz';
 import { isRoot, netmgr, runPrefix, sh, tempDir, writeUnits } from '../helpers/sys';
-import { MAX_APPLY_LINE_BYTES, MAX_CONNECTIONS } from '../../src/daemon/limits';
+import { MAX_APPLY_LINE_BYTES, MAX_CONNECTIONS, REQUEST_READ_TIMEOUT_MS } from '../../src/daemon/limits';
 import { REQUESTS, ResponseSchema, type ErrorBody } from '../../src/daemon/protocol';
 import { schemaProblem } from '../../src/daemon/request-line';
 
@@ -284,12 +284,18 @@ async function holdIdleConnections(socket: string, tally: Tally) {
         }),
     ),
   );
-  await new Promise((r) => setTimeout(r, 2_000));
+  // Held for 2 s, and until netmgrd has answered all but the ones it may hold (under the flood its busy answers
+  // take a while to get through the listen backlog), but not past its read timeout, after which it would close the
+  // ones it holds and take on others.
+  const unanswered = () => answers.filter((a, k) => a === '' && refused[k] !== true).length;
+  const t0 = Date.now();
+  while (Date.now() - t0 < 2_000 || (unanswered() > MAX_CONNECTIONS && Date.now() - t0 < REQUEST_READ_TIMEOUT_MS - 500))
+    await new Promise((r) => setTimeout(r, 100));
   for (const c of sockets) c.destroy();
   for (const raw of answers.filter((a) => a !== ''))
     check({ chunks: ['(idle)'], requests: 0, expect: { kind: 'any' } }, raw, tally);
   const busy = answers.filter((a) => a.includes('"busy"')).length;
-  const held = answers.filter((a, k) => a === '' && refused[k] !== true).length;
+  const held = unanswered();
   return { busy, refused: refused.filter(Boolean).length, held };
 }
 
