@@ -105,7 +105,9 @@ export const STP_BRIDGE_ROWS = [
     unit: 'seconds',
     default: 300,
     appliesTo: 'bridge',
-    doc: 'How long a port blocked by loop detection stays blocked; then it is probed again.',
+    doc:
+      'How long a port blocked by loop detection stays blocked (then it is probed again), and how long BPDU ' +
+      'guard keeps a port err-disabled.',
     example: '300',
   }),
 ];
@@ -148,8 +150,8 @@ export const STP_PORT_ROWS = [
     default: false,
     appliesTo: 'port',
     doc:
-      'A BPDU arriving on the port disables it (err-disabled, logged at warning priority): for host ports where ' +
-      'no switch belongs.',
+      'A BPDU arriving on the port disables it (err-disabled, logged at warning priority) for the bridge\'s ' +
+      'loop-recovery time or until `netmgr stp unblock`: for host ports where no switch belongs.',
     example: 'true',
   }),
   row('port.root-guard', {

@@ -54,6 +54,8 @@ export class LoopProtection {
   private gates = new Map<number, PortGate>();
   private pending: Array<{ port: number; bytes: Uint8Array }> = [];
   private flushScheduled = false;
+  /** Ports BPDU guard err-disabled, and when (this.now()) they recover: loop-recovery seconds later. */
+  private readonly errDisabledUntil = new Map<number, number>();
 
   constructor(
     private readonly host: ProtectionHost,
@@ -119,6 +121,11 @@ export class LoopProtection {
       this.rstp?.setPortEnabled(p.no, up);
     }
     this.rstp?.tick(now);
+    for (const [no, until] of this.errDisabledUntil)
+      if (now >= until) {
+        this.errDisabledUntil.delete(no);
+        if (this.rstp?.ports().includes(no)) this.rstp.recoverPort(no);
+      }
     this.settle();
     this.detector?.tick(now);
     this.settle();
@@ -162,6 +169,7 @@ export class LoopProtection {
       this.rstp.show().ports.find((p) => p.no === no)?.blockedReason === 'bpdu-guard'
     ) {
       this.rstp.recoverPort(no);
+      this.errDisabledUntil.delete(no);
       lifted.push('bpdu-guard');
     }
     if (lifted.length) {
@@ -194,6 +202,7 @@ export class LoopProtection {
     if (stp === undefined || stp.mode === 'off') {
       this.rstp = undefined;
       this.portKeys.clear();
+      this.errDisabledUntil.clear();
       return;
     }
     const address = this.bridgeAddress();
@@ -208,6 +217,7 @@ export class LoopProtection {
     if (this.rstp === undefined || prev === undefined || prev.mode === 'off') {
       this.rstp = new RstpBridge({ address, ...settings });
       this.portKeys.clear();
+      this.errDisabledUntil.clear();
       this.host.info(`${this.bridge}: spanning tree on (${stp.mode}, bridge ${formatMac(address)})`);
     } else if (bridgeKey(prev) !== bridgeKey(stp)) {
       this.rstp.setBridgeConfig(settings);
@@ -313,10 +323,14 @@ export class LoopProtection {
       }
       case 'topology-change':
         return this.host.info(`${b}: topology change at port ${e.name} (${e.port}, ${e.cause})`);
-      case 'bpdu-guard':
+      case 'bpdu-guard': {
+        const recovery = this.settings?.loopRecovery ?? 0;
+        this.errDisabledUntil.set(e.port, this.now() + recovery * 1000);
         return this.host.warning(
-          `${b}: BPDU guard: a BPDU from ${e.source} arrived on port ${e.name} (${e.port}); the port is disabled (err-disabled)`,
+          `${b}: BPDU guard: a BPDU from ${e.source} arrived on port ${e.name} (${e.port}); the port is disabled ` +
+            `(err-disabled) for ${recovery} s`,
         );
+      }
       case 'root-guard':
         return e.blocked
           ? this.host.warning(`${b}: root guard: superior BPDUs on port ${e.name} (${e.port}); the port is blocked`)

@@ -211,9 +211,9 @@ describe('spanning tree in the learning policy', () => {
     expect(b.logs).toContain('b: port b1 (1) link down');
   });
 
-  test('BPDU guard err-disables a host port that receives a BPDU, with a warning', () => {
+  test('BPDU guard err-disables a host port that receives a BPDU, with a warning; it recovers after loop-recovery', () => {
     const net = new Net();
-    const a = net.bridge('a', ['a1', 'ah'], { mode: 'rstp' }, [
+    const a = net.bridge('a', ['a1', 'ah'], { mode: 'rstp', loopRecovery: 60 }, [
       { port: 'ah', priority: 128, edge: true, bpduGuard: true, rootGuard: false, bpduFilter: false },
     ]);
     net.run(1000);
@@ -236,8 +236,20 @@ describe('spanning tree in the learning policy', () => {
       peer.address,
     );
     expect(net.inject('a:2', bpdu)).toEqual([]);
-    expect(a.logs.find((l) => l.startsWith('warning: a: BPDU guard'))).toMatch(/port ah \(2\); the port is disabled/);
-    expect(a.policy.loopProtectionView().rstp!.ports.find((p) => p.name === 'ah')!.state).toBe('discarding');
+    expect(a.logs.find((l) => l.startsWith('warning: a: BPDU guard'))).toMatch(
+      /port ah \(2\); the port is disabled \(err-disabled\) for 60 s/,
+    );
+    const ah = () => a.policy.loopProtectionView().rstp!.ports.find((p) => p.name === 'ah')!;
+    expect(ah()).toMatchObject({ state: 'discarding', blockedReason: 'bpdu-guard' });
+    // The superior BPDU was not taken in: a is still its own root.
+    expect(a.policy.loopProtectionView().rstp!.isRoot).toBe(true);
+    net.run(59_000);
+    expect(ah().blockedReason).toBe('bpdu-guard');
+    net.run(2000);
+    expect(ah().blockedReason).toBeUndefined();
+    expect(a.logs).toContain('a: port ah (2) recovered from bpdu-guard');
+    net.run(1000);
+    expect(ah()).toMatchObject({ role: 'designated', state: 'forwarding' });
   });
 });
 
