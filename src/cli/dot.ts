@@ -22,6 +22,8 @@ export interface DotInput {
   bridges: LiveBridge[];
   /** Lines for the graph's caption, e.g. that netmgrd is not running. */
   notes?: string[];
+  /** Per bridge, the ports loop protection keeps from forwarding (port name -> why): drawn red and dotted. */
+  held?: ReadonlyMap<string, ReadonlyMap<string, string>>;
 }
 
 /** One interface to draw, gathered from every source that mentions it. */
@@ -42,6 +44,8 @@ interface Edge {
   label: string[];
   /** Attachments only: the units ask for it and the bridge does not have it. */
   pending?: boolean;
+  /** Attachments only: loop protection holds the port (blocked, discarding, err-disabled). */
+  held?: boolean;
   veth?: boolean;
 }
 
@@ -80,7 +84,7 @@ function addressLines(have: Cidr[] | undefined, want: Cidr[]): string[] {
   return [...have, ...want.filter((a) => !have.includes(a)).map((a) => `${a} (pending)`)];
 }
 
-export function formatDot({ desired, live, owned, bridges, notes = [] }: DotInput): string {
+export function formatDot({ desired, live, owned, bridges, notes = [], held = new Map() }: DotInput): string {
   const ifaces = new Map<string, Iface>();
   const addIface = (ns: NamespaceName, name: string, kind: string, wanted = false, addresses: Cidr[] = []): string => {
     const id = ifId(ns, name);
@@ -118,10 +122,12 @@ export function formatDot({ desired, live, owned, bridges, notes = [] }: DotInpu
     for (const p of b.ports) {
       if (p.no === 0) continue;
       const ns = p.kind === 'internal' ? p.namespace : null;
+      const why = held.get(b.name)?.get(p.name);
       addEdge({
         from: bridgeId(b.name),
         to: addIface(ns, p.name, KIND_TEXT[p.kind]),
-        label: portLabel(p.no, p.vlans, false),
+        label: [...portLabel(p.no, p.vlans, false), ...(why !== undefined ? [`held: ${why}`] : [])],
+        ...(why !== undefined ? { held: true } : {}),
       });
     }
   }
@@ -234,7 +240,10 @@ export function formatDot({ desired, live, owned, bridges, notes = [] }: DotInpu
       lines = state ? [...lines, state] : lines;
       style = state ? 'dashed' : 'bold';
     }
-    out.push(`  ${quote(e.from)} -- ${quote(e.to)} [${attrs({ label: label(lines), style })}];`);
+    if (e.held) style = 'dotted';
+    out.push(
+      `  ${quote(e.from)} -- ${quote(e.to)} [${attrs({ label: label(lines), style, color: e.held ? 'red' : undefined })}];`,
+    );
   }
   out.push('}');
   return out.join('\n') + '\n';

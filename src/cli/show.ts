@@ -7,7 +7,9 @@ import { Change } from '../plan/types';
 import { Command, EXIT_OK, UsageError } from './command';
 import { formatDot } from './dot';
 import { loadUnitDir } from '../units';
-import { bridgesToPlan } from './daemon-client';
+import { ask, bridgesToPlan } from './daemon-client';
+import { StpRequest, type StpShowResult } from '../daemon/protocol';
+import { heldPorts } from '../daemon/report';
 import { DIR_OPTION, JSON_OPTION, parseOptions, paths, printJson, requireRoot } from './common';
 
 const emptyDesired = (): DesiredState => ({ bridges: new Map(), ports: new Map(), namespaces: [] });
@@ -20,6 +22,13 @@ function linkJson(l: LiveLink | undefined) {
 function linkText(name: string, l: LiveLink | undefined): string {
   if (!l) return `${name}: missing`;
   return `${name}: index ${l.index}, mtu ${l.mtu}, mac ${l.mac ?? '-'}, ${l.up ? 'up' : 'down'}${l.addresses.length ? ', ' + l.addresses.join(' ') : ''}`;
+}
+
+/** Per learning bridge netmgrd runs, the ports its loop protection holds (name -> why), as `status` lists them. */
+async function heldByBridge(socket: string): Promise<Map<string, Map<string, string>>> {
+  const r = await ask(socket, StpRequest, { command: 'show' });
+  if (!r.ok) return new Map();
+  return new Map((r.result as StpShowResult).map((v) => [v.bridge, new Map(heldPorts(v).map((h) => [h.name, h.why]))]));
 }
 
 export const showCommand: Command = {
@@ -37,11 +46,12 @@ export const showCommand: Command = {
     const { world, plan } = observe(desired, { stateDir: p.stateDir, bridges });
     const { live, owned } = world;
     if (values.dot) {
+      const held = daemonRunning ? await heldByBridge(p.socket) : undefined;
       const notes = [
         ...(daemonRunning ? [] : ['netmgrd is not running: kernel bridges only']),
         ...(units.state ? [] : [`the units in ${p.unitDir} have errors: nothing drawn as pending`]),
       ];
-      ctx.stdout(formatDot({ desired: units.state, live, owned, bridges, notes }));
+      ctx.stdout(formatDot({ desired: units.state, live, owned, bridges, notes, held }));
       return EXIT_OK;
     }
     // Drift: what apply would change; null when the units are invalid or conflict with the live system.

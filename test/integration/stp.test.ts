@@ -190,6 +190,13 @@ it('stp show and unblock: the blocked port is listed, unblocked at once, and blo
   await waitFor(() => bHeld().length === 1 && bHeld()[0].why.includes('alternate'), 5000);
   expect(bHeld()).toEqual([expect.objectContaining({ why: expect.stringContaining('alternate') })]);
   expect(netmgr(['status', '--dir', units], daemon!.env).stdout).toContain(`held by loop protection: ${port}(`);
+  // show --dot draws it red and dotted, with why.
+  const dot = netmgr(['show', '--dot', '--dir', units], daemon!.env).stdout;
+  expect(dot).toMatch(
+    new RegExp(
+      `"bridge:${C}" -- "if:/${port}" \\[label="port \\d+\\\\nheld: blocked by loop detection[^"]*", style="dotted", color="red"\\]`,
+    ),
+  );
   const r = netmgr(['stp', 'unblock', C, port, '--json'], daemon!.env);
   expect(r.code).toBe(0);
   expect(JSON.parse(r.stdout)).toMatchObject({ bridge: C, port, lifted: ['loop-detect'] });

@@ -130,6 +130,19 @@ const CASES: Record<string, () => DotInput> = {
       ]),
     ],
   }),
+  // The same bridge with loop protection holding two ports (as netmgrd's `stp show` reports them).
+  held: () => ({
+    ...CASES.learning(),
+    held: new Map([
+      [
+        'sw0',
+        new Map([
+          ['eth1', 'discarding (spanning tree, alternate port)'],
+          ['sw-p2', 'blocked by loop detection (its own probe came back)'],
+        ]),
+      ],
+    ]),
+  }),
   // A kernel-datapath bridge forwarding by static flows, read from the kernel while netmgrd is stopped.
   flows: () => ({
     desired: units({
@@ -296,6 +309,14 @@ test('the checker rejects broken DOT', () => {
   expect(() => parseDot(good.slice(0, -2))).toThrow(); // the closing brace missing
   expect(() => parseDot(good.replace('"if:/sw-p1" [', 'if:/sw-p1 ['))).toThrow(); // an unquoted name
   expect(() => parseDot(good.replace('label="sw0', 'label="s"w0'))).toThrow(); // an unescaped quote
+});
+
+test('ports loop protection holds are red, dotted and say why', () => {
+  const text = formatDot(CASES.held());
+  expect(text).toContain(
+    '"bridge:sw0" -- "if:/eth1" [label="port 1\\ntrunk VLANs 10,20\\nheld: discarding (spanning tree, alternate port)", style="dotted", color="red"]',
+  );
+  expect(text).toContain('"bridge:sw0" -- "if:/sw-p1" [label="port 2\\naccess VLAN 10"]');
 });
 
 test('pending and missing objects are dashed and labelled', () => {
