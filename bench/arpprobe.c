@@ -30,23 +30,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "probe-common.h"
+
 #define ARP_FRAME 60       /* 14 + 28, padded to the Ethernet minimum */
 #define ARPOP_REQUEST_ 1   /* RFC 826 ar$op */
 #define ARPOP_REPLY_ 2
 #define LOST_AFTER 1.0     /* seconds */
 #define MAX_PROBES 100000
-
-static volatile sig_atomic_t stop_early;
-static void on_stop(int sig) {
-  (void)sig;
-  stop_early = 1;
-}
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void put_mac48(unsigned char *p, unsigned long long counter) {
   p[0] = 0x02;
@@ -60,11 +50,6 @@ static unsigned long long mac48(const unsigned char *p) {
   unsigned long long v = 0;
   for (int i = 1; i < 6; i++) v = (v << 8) | p[i];
   return v;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
 }
 
 /* The ARP request for TARGET from SENDER at SRC (RFC 826 field order: hrd, pro, hln, pln, op, sha, spa, tha, tpa). */
@@ -108,8 +93,7 @@ int main(int argc, char **argv) {
   unsigned long long first = ((unsigned long long)rt.tv_sec * 10000000ULL + (unsigned long long)rt.tv_nsec / 100) & mask;
   long probes = 0, answered = 0;
   double start = now(), next = start, end = start + secs;
-  signal(SIGINT, on_stop);
-  signal(SIGTERM, on_stop);
+  stop_on_signals();
   for (;;) {
     double t = now();
     if (stop_early && t < end) end = t;

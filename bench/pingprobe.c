@@ -28,20 +28,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "probe-common.h"
+
 #define LOST_AFTER 1.0 /* seconds */
 #define MAX_PROBES 1000000
-
-static volatile sig_atomic_t stop_early;
-static void on_stop(int sig) {
-  (void)sig;
-  stop_early = 1;
-}
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* RFC 1071 Internet checksum. */
 static unsigned short checksum(const void *data, size_t len) {
@@ -51,11 +41,6 @@ static unsigned short checksum(const void *data, size_t len) {
   if (len & 1) sum += (unsigned long)(p[len - 1] << 8);
   while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
   return htons((unsigned short)~sum);
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
 }
 
 int main(int argc, char **argv) {
@@ -77,8 +62,7 @@ int main(int argc, char **argv) {
   }
   static double sent_at[MAX_PROBES], rtt[MAX_PROBES];
   const unsigned short id = (unsigned short)getpid();
-  signal(SIGINT, on_stop);
-  signal(SIGTERM, on_stop);
+  stop_on_signals();
   long probes = 0, answered = 0;
   double start = now(), next = start, end = start + secs, last_reply = start, gap = 0;
   for (;;) {

@@ -228,7 +228,7 @@ for tool in pktblast arpprobe; do
   if [ -x "$ROOT/bench/$tool" ]; then
     cp -a "$ROOT/bench/$tool" "$N/bench/"
   elif [ -f "$ROOT/bench/$tool.c" ] && command -v cc >/dev/null 2>&1; then
-    pb=$CACHE/$tool-$(sha256sum "$ROOT/bench/$tool.c" | cut -c1-16)
+    pb=$CACHE/$tool-$(cat "$ROOT/bench/$tool.c" "$ROOT/bench/probe-common.h" | sha256sum | cut -c1-16)
     if [ ! -x "$pb" ]; then
       rm -f "$CACHE/$tool"-*
       cc -O2 -Wall -o "$pb.tmp" "$ROOT/bench/$tool.c" 2>/dev/null && mv "$pb.tmp" "$pb" || { rm -f "$pb.tmp"; log "note: bench/$tool.c did not compile; the guest has no $tool"; }
