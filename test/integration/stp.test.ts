@@ -21,7 +21,11 @@ const NET = '198.18.150';
 const A = `${P}a`;
 const B = `${P}b`;
 const C = `${P}c`;
-const L = { a1: `${P}l1a`, b1: `${P}l1b`, a2: `${P}l2a`, b2: `${P}l2b`, la: `${P}lpa`, lb: `${P}lpb` };
+const D = `${P}d`;
+const L = {
+  ...{ a1: `${P}l1a`, b1: `${P}l1b`, a2: `${P}l2a`, b2: `${P}l2b` },
+  ...{ la: `${P}lpa`, lb: `${P}lpb`, da: `${P}lda`, db: `${P}ldb` },
+};
 let daemon: TestDaemon | undefined;
 /** The negative control's rate on link 1, each direction: about 4000 frames of 60 bytes a second. */
 const TBF_KBIT = 2000;
@@ -44,6 +48,10 @@ function apply(stpA: string, stpB: string): void {
     [A]: bridge(stpA),
     [B]: bridge(stpB),
     [C]: bridge('stp = "off"\nloop-detect-interval = 1\nloop-recovery = 600\n'),
+    // D: the same loop with the shortest recovery, to see the timer lift the block.
+    [D]: bridge('stp = "off"\nloop-detect-interval = 1\nloop-recovery = 5\n'),
+    [L.da]: system(D),
+    [L.db]: system(D),
     [L.a1]: system(A),
     [L.a2]: system(A),
     [L.b1]: system(B),
@@ -78,6 +86,7 @@ beforeAll(async () => {
   veth(L.a1, L.b1);
   veth(L.a2, L.b2);
   veth(L.la, L.lb);
+  veth(L.da, L.db);
   daemon = await startDaemon(units, state, ['--no-apply', '--no-watch']);
   apply('stp = "rstp"\nstp-priority = 4096\n', 'stp = "rstp"\n');
   for (const n of [1, 2, 3, 4])
@@ -173,6 +182,21 @@ it('loop detection (stp off): a veth joining two ports of one bridge is blocked 
   expect(line).toContain(L.la);
   expect(line).toContain(L.lb);
   expect(ping(`${P}-n3`, `${NET}.4`, 3)).toBe(true);
+});
+
+it('loop detection: the block lifts after loop-recovery (5 s), and the loop still there blocks a port again', async () => {
+  // D's loop is blocked, lifted by the timer and blocked again every ~5 s: time one whole turn from a new block.
+  const count = (re: RegExp) => daemon!.log().split(re).length - 1;
+  const blockedRe = new RegExp(`warning: ${D}: loop detected: .* is blocked for 5 s`);
+  const liftedRe = new RegExp(`${D}: port \\S+ \\(\\d+\\) unblocked \\(recovery-timer\\); probing it again`);
+  const blocks = count(blockedRe);
+  expect(await waitFor(() => count(blockedRe) > blocks, 8000)).toBeDefined();
+  const lifts = count(liftedRe);
+  const lifted = await waitFor(() => count(liftedRe) > lifts, 8000);
+  console.log(`loop detection: a block lifted by the timer after ${lifted} ms (loop-recovery = 5 s)`);
+  expect(lifted).toBeGreaterThanOrEqual(4000);
+  expect(lifted).toBeLessThanOrEqual(7000);
+  expect(await waitFor(() => count(blockedRe) > blocks + 1, 3000)).toBeDefined();
 });
 
 it('stp show and unblock: the blocked port is listed, unblocked at once, and blocked again while the loop stays', async () => {
