@@ -1,9 +1,11 @@
 /**
- * Helpers of the loop-protection tests: port states as netmgrd logs them, frame counts with tcpdump, links the
- * test creates itself (veth pairs in the root namespace, always with the run's prefix).
+ * Helpers of the loop-protection tests: units, port states as netmgrd logs them and as `netmgr stp show` reports
+ * them, frame counts and raw frames with tcpdump, links and namespaces the test creates itself (always with the
+ * run's prefix), and a Linux bridge running the kernel's 802.1D STP as the legacy neighbour.
  */
 import { ChildProcess, spawn } from 'child_process';
-import { sh } from '../helpers/sys';
+import { netmgr, sh } from '../helpers/sys';
+import type { LoopProtectionView } from '../../src/policy/learning/loop-view';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -33,15 +35,26 @@ export async function waitFor(ok: () => boolean, ms: number): Promise<number | u
   return ok() ? Date.now() - t0 : undefined;
 }
 
-/** A veth pair in the root namespace (or with its second end in `ns`), up. */
-export function veth(a: string, b: string, ns?: string): void {
-  sh('ip', ['link', 'add', a, 'type', 'veth', 'peer', 'name', b, ...(ns ? ['netns', ns] : [])]);
-  sh('ip', ['link', 'set', a, 'up']);
-  if (ns) sh('ip', ['-n', ns, 'link', 'set', b, 'up']);
-  else sh('ip', ['link', 'set', b, 'up']);
-  sh('sysctl', ['-qw', `net.ipv6.conf.${a}.disable_ipv6=1`]);
-  if (ns) sh('ip', ['netns', 'exec', ns, 'sysctl', '-qw', `net.ipv6.conf.${b}.disable_ipv6=1`]);
-  else sh('sysctl', ['-qw', `net.ipv6.conf.${b}.disable_ipv6=1`]);
+/** `ip` in namespace `ns` (the root namespace when undefined). */
+export const ipIn = (ns: string | undefined, args: string[]): string => sh('ip', [...(ns ? ['-n', ns] : []), ...args]);
+
+const sysctlIn = (ns: string | undefined, setting: string): string =>
+  ns ? sh('ip', ['netns', 'exec', ns, 'sysctl', '-qw', setting]) : sh('sysctl', ['-qw', setting]);
+
+/** A namespace with IPv6 off for every link in it, present and future (no stray router solicitations or DAD). */
+export function netns(name: string): void {
+  sh('ip', ['netns', 'add', name]);
+  for (const c of ['all', 'default']) sysctlIn(name, `net.ipv6.conf.${c}.disable_ipv6=1`);
+}
+
+/** A veth pair, up, IPv6 off: `a` in the root namespace (or `aNs`), `b` in `ns` (default: where `a` is). */
+export function veth(a: string, b: string, ns?: string, aNs?: string): void {
+  ipIn(aNs, ['link', 'add', a, 'type', 'veth', 'peer', 'name', b, ...(ns ? ['netns', ns] : [])]);
+  const bNs = ns ?? aNs;
+  ipIn(aNs, ['link', 'set', a, 'up']);
+  ipIn(bNs, ['link', 'set', b, 'up']);
+  sysctlIn(aNs, `net.ipv6.conf.${a}.disable_ipv6=1`);
+  sysctlIn(bNs, `net.ipv6.conf.${b}.disable_ipv6=1`);
 }
 
 /** tcpdump (-e) on an interface (in `ns` when given); stop() gives its lines. */
@@ -68,6 +81,160 @@ export async function capture(
       p.kill('SIGINT');
       await closed;
       return out.split('\n').filter((l) => l.trim() !== '');
+    },
+  };
+}
+
+/** A netmgr bridge unit on the userspace datapath; `stp` is more [bridge] keys. */
+export const bridgeUnit = (stp: string): string => `[unit]\ntype = "bridge"\n[bridge]\ndatapath = "userspace"\n${stp}`;
+/** A port unit for an existing interface (a veth end the test created). */
+export const systemPortUnit = (br: string): string =>
+  `[unit]\ntype = "port"\n[port]\nbridge = "${br}"\nkind = "system"\n`;
+/** A port unit for a veth that netmgr creates, its peer in namespace `ns` with an IPv4 address (a test host). */
+export const vethHostUnit = (br: string, ns: string, peer: string, address: string): string =>
+  `[unit]\ntype = "port"\n[port]\nbridge = "${br}"\nkind = "veth"\nnamespace = "${ns}"\npeer = "${peer}"\n` +
+  `[ipv4]\naddresses = ["${address}"]\n`;
+
+/** `netmgr stp show --json` (of one bridge, or of all). */
+export function stpView(env: Record<string, string>, bridge?: string): LoopProtectionView[] {
+  const r = netmgr(['stp', 'show', ...(bridge ? [bridge] : []), '--json'], env);
+  if (r.code !== 0) throw new Error(r.stdout + r.stderr);
+  return JSON.parse(r.stdout) as LoopProtectionView[];
+}
+
+/** Timers of a Linux bridge, in seconds (iproute2 takes centiseconds). */
+export interface LinuxStpTimers {
+  helloTime: number;
+  forwardDelay: number;
+  maxAge: number;
+}
+
+/**
+ * A Linux bridge running the kernel's STP (802.1D-1998: inside a namespace other than the initial one the kernel
+ * runs it itself, mstpd is never asked) in namespace `ns`, up, with `ports` (links already in `ns`) enslaved.
+ */
+export function linuxStpBridge(ns: string, name: string, priority: number, t: LinuxStpTimers, ports: string[]): void {
+  const cs = (s: number) => String(Math.round(s * 100));
+  ipIn(ns, [
+    ...['link', 'add', 'name', name, 'type', 'bridge', 'stp_state', '1', 'priority', String(priority)],
+    ...['hello_time', cs(t.helloTime), 'max_age', cs(t.maxAge), 'forward_delay', cs(t.forwardDelay)],
+  ]);
+  for (const p of ports) ipIn(ns, ['link', 'set', p, 'master', name]);
+  ipIn(ns, ['link', 'set', name, 'up']);
+}
+
+/** Each port's STP state of the Linux bridges in `ns`: disabled, listening, learning, forwarding or blocking. */
+export function linuxPortStates(ns: string): Map<string, string> {
+  const ports = JSON.parse(ipIn(ns, ['-j', 'link', 'show', 'type', 'bridge_slave'])) as { ifname: string }[];
+  const rows = JSON.parse(sh('bridge', ['-n', ns, '-j', 'link', 'show'])) as { ifname: string; state: string }[];
+  return new Map(rows.filter((r) => ports.some((p) => p.ifname === r.ifname)).map((r) => [r.ifname, r.state]));
+}
+
+/** A Linux bridge's STP summary, from sysfs (iproute2 6.1 prints root_id wrong): identifiers as "8000.0200..". */
+export interface LinuxBridgeInfo {
+  bridge_id: string;
+  root_id: string;
+  root_port: number;
+  root_path_cost: number;
+  topology_change: number;
+  topology_change_detected: number;
+}
+
+export function linuxBridgeInfo(ns: string, name: string): LinuxBridgeInfo {
+  const keys = ['bridge_id', 'root_id', 'root_port', 'root_path_cost', 'topology_change', 'topology_change_detected'];
+  const text = sh('ip', [
+    'netns',
+    'exec',
+    ns,
+    'grep',
+    '-H',
+    '.',
+    ...keys.map((k) => `/sys/class/net/${name}/bridge/${k}`),
+  ]);
+  const out: Record<string, string | number> = {};
+  for (const m of text.matchAll(/\/([a-z_]+):(.*)$/gm)) out[m[1]] = m[1].endsWith('_id') ? m[2] : Number(m[2]);
+  return out as unknown as LinuxBridgeInfo;
+}
+
+/** A frame from `tcpdump -e -xx`: addresses, and the whole frame's octets (the Ethernet header included). */
+export interface HexFrame {
+  src: string;
+  dst: string;
+  data: Buffer;
+}
+
+/** The frames of `capture(iface, ['-xx', ...])` lines: a header line each, then its hex dump lines. */
+export function hexFrames(lines: string[]): HexFrame[] {
+  const out: HexFrame[] = [];
+  for (const line of lines) {
+    const dump = /^\s+0x[0-9a-f]+:\s+((?:[0-9a-f]{2,4}\s?)+)/.exec(line);
+    if (dump && out.length) {
+      const last = out[out.length - 1];
+      last.data = Buffer.concat([last.data, Buffer.from(dump[1].replace(/\s/g, ''), 'hex')]);
+      continue;
+    }
+    const head = /([0-9a-f:]{17}) > ([0-9a-f:]{17})/.exec(line);
+    if (head) out.push({ src: head[1], dst: head[2], data: Buffer.alloc(0) });
+  }
+  return out;
+}
+
+/** A BPDU as it went on the wire (802.1D-2004 9.3); the Configuration fields are present for a Config or RST BPDU. */
+export interface WireBpdu {
+  version: number;
+  type: number;
+  flags: number;
+  /** "1000.0200.." as netmgr and sysfs print a Bridge Identifier. */
+  rootId?: string;
+  rootPathCost?: number;
+  bridgeId?: string;
+  portId?: number;
+  /** Seconds (the wire carries 1/256 s). */
+  times?: { messageAge: number; maxAge: number; helloTime: number; forwardDelay: number };
+}
+
+/** The BPDU in a frame (after the LLC header 42 42 03, protocol identifier 0), or undefined if it is none. */
+export function bpduOf(f: HexFrame): WireBpdu | undefined {
+  const d = f.data.subarray(14);
+  if (d.length < 7 || d[0] !== 0x42 || d[1] !== 0x42 || d[2] !== 0x03 || d.readUInt16BE(3) !== 0) return undefined;
+  const b = d.subarray(3);
+  const out: WireBpdu = { version: b[2], type: b[3], flags: b[4] ?? 0 };
+  if (b.length < 35) return out;
+  const id = (at: number) => `${b.subarray(at, at + 2).toString('hex')}.${b.subarray(at + 2, at + 8).toString('hex')}`;
+  const time = (at: number) => b.readUInt16BE(at) / 256;
+  return {
+    ...out,
+    rootId: id(5),
+    rootPathCost: b.readUInt32BE(13),
+    bridgeId: id(17),
+    portId: b.readUInt16BE(25),
+    times: { messageAge: time(27), maxAge: time(29), helloTime: time(31), forwardDelay: time(33) },
+  };
+}
+
+/** A `ping -D` series from namespace `ns`: replies received, and the longest time without one. */
+export function pingSeries(ns: string, address: string, intervalS: number, count: number) {
+  const p = spawn(
+    'ip',
+    ['netns', 'exec', ns, 'ping', '-D', '-n', '-i', String(intervalS), '-c', String(count), '-W', '1', address],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const closed = new Promise((r) => p.once('close', r));
+  return {
+    proc: p,
+    /** Waits for the end. Times are ms since the epoch (ping -D); `gap` is the longest between two replies. */
+    async done(): Promise<{ sent: number; received: number; gap: { ms: number; from: number; to: number } }> {
+      await closed;
+      const m = /(\d+) packets transmitted, (\d+) received/.exec(out);
+      if (!m) throw new Error(`ping printed no summary: ${out}`);
+      const times = [...out.matchAll(/^\[(\d+\.\d+)\] \d+ bytes from/gm)].map((r) => Number(r[1]) * 1000);
+      const gap = { ms: 0, from: 0, to: 0 };
+      for (let i = 1; i < times.length; i++)
+        if (times[i] - times[i - 1] > gap.ms)
+          Object.assign(gap, { ms: times[i] - times[i - 1], from: times[i - 1], to: times[i] });
+      return { sent: Number(m[1]), received: Number(m[2]), gap };
     },
   };
 }

@@ -11,8 +11,18 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { isRoot, netmgr, ping, runPrefix, sh, tempDir, writeUnits } from '../helpers/sys';
 import { startDaemon, stopAndClean, TestDaemon } from '../helpers/daemon';
-import { capture, portRoles, portStates, sleep, veth, waitFor } from './stp-helpers';
-import type { LoopProtectionView } from '../../src/policy/learning/loop-view';
+import {
+  bridgeUnit,
+  capture,
+  portRoles,
+  portStates,
+  sleep,
+  stpView,
+  systemPortUnit,
+  veth,
+  vethHostUnit,
+  waitFor,
+} from './stp-helpers';
 
 const P = `${runPrefix()}st`;
 const units = tempDir('st-units');
@@ -37,11 +47,9 @@ const txRx = (dev: string) => {
 const it = isRoot() ? test : test.skip;
 jest.setTimeout(120_000);
 
-const bridge = (stp: string) => `[unit]\ntype = "bridge"\n[bridge]\ndatapath = "userspace"\n${stp}`;
-const system = (br: string) => `[unit]\ntype = "port"\n[port]\nbridge = "${br}"\nkind = "system"\n`;
-const host = (br: string, n: number) =>
-  `[unit]\ntype = "port"\n[port]\nbridge = "${br}"\nkind = "veth"\nnamespace = "${P}-n${n}"\npeer = "${P}e${n}"\n` +
-  `[ipv4]\naddresses = ["${NET}.${n}/24"]\n`;
+const bridge = bridgeUnit;
+const system = systemPortUnit;
+const host = (br: string, n: number) => vethHostUnit(br, `${P}-n${n}`, `${P}e${n}`, `${NET}.${n}/24`);
 
 function apply(stpA: string, stpB: string): void {
   writeUnits(units, {
@@ -67,12 +75,7 @@ function apply(stpA: string, stpB: string): void {
   if (r.code !== 0) throw new Error(r.stdout + r.stderr);
 }
 
-/** `netmgr stp show --json` (of one bridge, or of all). */
-function stpShow(bridge?: string): LoopProtectionView[] {
-  const r = netmgr(['stp', 'show', ...(bridge ? [bridge] : []), '--json'], daemon!.env);
-  if (r.code !== 0) throw new Error(r.stdout + r.stderr);
-  return JSON.parse(r.stdout) as LoopProtectionView[];
-}
+const stpShow = (bridge?: string) => stpView(daemon!.env, bridge);
 
 /** The B-side link ports' states; with A the root, B's link ports decide which link carries traffic. */
 const bStates = () => portStates(daemon!.log(), B);
