@@ -4,24 +4,11 @@
  * with `ovs-appctl dpctl/add-flow` and `dpctl/dump-flows`. Every corpus line goes to both; accept/reject and the
  * dumped text must agree, except for the documented differences below. Needs Debian's openvswitch-switch.
  */
-import { spawn, execFileSync, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import { corpus, judge, type CorpusLine } from '../unit/flow/corpus';
 import { formatFlowKey, formatActions } from '../../src/flow/format';
 import type { FlowKey } from '../../src/flow/types';
-
-const BIN = ['ovsdb-tool', 'ovsdb-server', 'ovs-vswitchd', 'ovs-vsctl', 'ovs-appctl'];
-const SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema';
-
-function which(bin: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/usr/bin', '/sbin'])) {
-    const p = path.join(dir, bin);
-    if (fs.existsSync(p)) return p;
-  }
-  return undefined;
-}
+import { missingOvsBinaries, startPrivateOvs, type PrivateOvs } from '../helpers/ovs';
 
 /**
  * Known, explained differences between netmgr and OVS's userspace datapath (dpif-netdev), which is the oracle
@@ -109,81 +96,16 @@ function explain(kind: KnownDifference['kind'], line: CorpusLine, oursText: stri
   );
 }
 
-interface Oracle {
-  dir: string;
-  ctl: string;
-  db: string;
-  procs: ChildProcess[];
-}
-
-let oracle: Oracle | undefined;
-const missing = BIN.filter((b) => !which(b));
-
-function run(bin: string, args: string[], env: NodeJS.ProcessEnv): string {
-  return execFileSync(which(bin) as string, args, {
-    env,
-    encoding: 'utf8',
-    timeout: 20000,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-}
-
-async function waitFor(file: string, ms: number): Promise<void> {
-  const until = Date.now() + ms;
-  while (!fs.existsSync(file)) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${file}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+let oracle: PrivateOvs | undefined;
+const missing = missingOvsBinaries();
 
 beforeAll(async () => {
   if (missing.length) return;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'netmgr-ovs-'));
-  const env = {
-    ...process.env,
-    OVS_RUNDIR: dir,
-    OVS_LOGDIR: dir,
-    OVS_DBDIR: dir,
-    OVS_SYSCONFDIR: dir,
-    OVS_PKGDATADIR: '/usr/share/openvswitch',
-  };
-  const db = path.join(dir, 'conf.db');
-  const dbSock = path.join(dir, 'db.sock');
-  const ctl = path.join(dir, 'vswitchd.ctl');
-  const procs: ChildProcess[] = [];
-  oracle = { dir, ctl, db: dbSock, procs };
-  run('ovsdb-tool', ['create', db, SCHEMA], env);
-  // Not --detach: we own these children and kill exactly their PIDs afterwards.
-  procs.push(
-    spawn(
-      which('ovsdb-server') as string,
-      [
-        db,
-        `--remote=punix:${dbSock}`,
-        `--unixctl=${path.join(dir, 'ovsdb.ctl')}`,
-        `--log-file=${path.join(dir, 'ovsdb.log')}`,
-      ],
-      { env, stdio: 'ignore' },
-    ),
-  );
-  await waitFor(dbSock, 10000);
-  run('ovs-vsctl', [`--db=unix:${dbSock}`, '--no-wait', 'init'], env);
-  // OVS matches one VLAN tag by default; the kernel datapath parses two, so let OVS see 802.1ad + 802.1Q too.
-  run('ovs-vsctl', [`--db=unix:${dbSock}`, '--no-wait', 'set', 'Open_vSwitch', '.', 'other_config:vlan-limit=2'], env);
-  procs.push(
-    spawn(
-      which('ovs-vswitchd') as string,
-      [
-        `unix:${dbSock}`,
-        '--enable-dummy=override',
-        '--disable-system',
-        `--unixctl=${ctl}`,
-        `--log-file=${path.join(dir, 'vswitchd.log')}`,
-      ],
-      { env, stdio: 'ignore' },
-    ),
-  );
-  await waitFor(ctl, 10000);
+  oracle = await startPrivateOvs({
+    // OVS matches one VLAN tag by default; the kernel datapath parses two, so let OVS see 802.1ad + 802.1Q too.
+    init: [['set', 'Open_vSwitch', '.', 'other_config:vlan-limit=2']],
+    vswitchdArgs: ['--enable-dummy=override', '--disable-system'],
+  });
   const ports = [1, 2, 3, 4, 5, 6, 7].flatMap((n) => [
     '--',
     'add-port',
@@ -196,48 +118,16 @@ beforeAll(async () => {
     'type=dummy',
     `ofport_request=${n}`,
   ]);
-  run(
-    'ovs-vsctl',
-    [
-      `--db=unix:${dbSock}`,
-      '--timeout=20',
-      'add-br',
-      'br0',
-      '--',
-      'set',
-      'bridge',
-      'br0',
-      'datapath_type=dummy',
-      'fail-mode=secure',
-      ...ports,
-    ],
-    env,
-  );
+  oracle.vsctl(['add-br', 'br0', '--', 'set', 'bridge', 'br0', 'datapath_type=dummy', 'fail-mode=secure', ...ports]);
   // Revalidators delete datapath flows that no OpenFlow rule explains; keep them away from ours.
-  run('ovs-appctl', ['-t', ctl, 'revalidator/pause'], env);
+  oracle.appctl(['revalidator/pause']);
 }, 60000);
 
-afterAll(() => {
-  for (const p of oracle?.procs ?? []) {
-    if (p.pid !== undefined && p.exitCode === null) {
-      try {
-        process.kill(p.pid, 'SIGTERM');
-      } catch {
-        /* already gone */
-      }
-    }
-  }
-  if (oracle) fs.rmSync(oracle.dir, { recursive: true, force: true });
+afterAll(async () => {
+  await oracle?.stop();
 });
 
-function appctl(args: string[]): { ok: boolean; out: string } {
-  try {
-    return { ok: true, out: run('ovs-appctl', ['-t', (oracle as Oracle).ctl, ...args], process.env) };
-  } catch (e) {
-    const err = e as { stderr?: string; stdout?: string };
-    return { ok: false, out: `${err.stdout ?? ''}${err.stderr ?? ''}` };
-  }
-}
+const appctl = (args: string[]) => (oracle as PrivateOvs).appctl(args);
 
 /** What netmgr prints for an accepted flow in dump-flows style (dpif-netdev keeps the key as given, unmasked). */
 function netmgrDump(key: FlowKey, mask: FlowKey, actions: string): string {

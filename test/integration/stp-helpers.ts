@@ -1,7 +1,8 @@
 /**
  * Helpers of the loop-protection tests: units, port states as netmgrd logs them and as `netmgr stp show` reports
  * them, frame counts and raw frames with tcpdump, links and namespaces the test creates itself (always with the
- * run's prefix), and a Linux bridge running the kernel's 802.1D STP as the legacy neighbour.
+ * run's prefix), and a Linux bridge running the kernel's 802.1D STP as the legacy neighbour; failover
+ * under ping.
  */
 import { ChildProcess, spawn } from 'child_process';
 import { netmgr, sh } from '../helpers/sys';
@@ -237,4 +238,29 @@ export function pingSeries(ns: string, address: string, intervalS: number, count
       return { sent: Number(m[1]), received: Number(m[2]), gap };
     },
   };
+}
+
+/**
+ * A failover measured under `ping -i 0.01` (about 4 s) from namespace `ns`: `cut` runs 1 s in (a link goes down).
+ * Returns the requests sent, the replies lost (10 ms of outage each at the nominal interval) and the longest gap
+ * between two replies (ping -D stamps them), which still holds when a loaded machine stretches the interval.
+ */
+export async function pingOutage(
+  ns: string,
+  address: string,
+  cut: () => void,
+): Promise<{ sent: number; lost: number; gapMs: number; out: string }> {
+  const args = ['netns', 'exec', ns, 'ping', '-D', '-i', '0.01', '-c', '400', '-W', '1', address];
+  const p = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const done = new Promise((r) => p.once('close', r));
+  await sleep(1000);
+  cut();
+  await done;
+  const m = /(\d+) packets transmitted, (\d+) received/.exec(out);
+  if (!m) throw new Error(`ping gave no summary: ${out}`);
+  const stamps = [...out.matchAll(/^\[(\d+\.\d+)\] \d+ bytes from/gm)].map((x) => Number(x[1]) * 1000);
+  const gapMs = Math.round(Math.max(0, ...stamps.slice(1).map((t, i) => t - stamps[i])));
+  return { sent: Number(m[1]), lost: Number(m[1]) - Number(m[2]), gapMs, out };
 }

@@ -6,7 +6,6 @@
  * frames a second, counted by the links' own counters), and it is stopped after a second. A veth pair joining two ports of one bridge (stp off) is caught by loop detection within two
  * intervals while its hosts still ping.
  */
-import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { isRoot, netmgr, ping, runPrefix, sh, tempDir, writeUnits } from '../helpers/sys';
@@ -14,6 +13,7 @@ import { startDaemon, stopAndClean, TestDaemon } from '../helpers/daemon';
 import {
   bridgeUnit,
   capture,
+  pingOutage,
   portRoles,
   portStates,
   sleep,
@@ -146,19 +146,8 @@ it('rstp: one broadcast from a host is a few frames on the links over 3 s, not a
 
 it('rstp: the active link goes down under ping -i 0.01: outage at most 1 s', async () => {
   const active = bStates().get(L.b1) === 'forwarding' ? L.b1 : L.b2;
-  const p = spawn('ip', ['netns', 'exec', `${P}-n1`, 'ping', '-i', '0.01', '-c', '400', '-W', '1', `${NET}.2`], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  const done = new Promise((r) => p.once('close', r));
-  await sleep(1000);
-  sh('ip', ['link', 'set', active, 'down']);
-  await done;
-  const m = /(\d+) packets transmitted, (\d+) received/.exec(out);
-  expect(m).not.toBeNull();
-  const lost = Number(m![1]) - Number(m![2]);
-  console.log(`rstp failover: ${lost} of ${m![1]} replies lost at 10 ms intervals: outage about ${lost * 10} ms`);
+  const { sent, lost } = await pingOutage(`${P}-n1`, `${NET}.2`, () => sh('ip', ['link', 'set', active, 'down']));
+  console.log(`rstp failover: ${lost} of ${sent} replies lost at 10 ms intervals: outage about ${lost * 10} ms`);
   if (lost * 10 > 1000)
     console.log(
       daemon!
