@@ -12,7 +12,8 @@ import {
   setLink,
   VethEndSpec,
 } from '../netlink/rtnl';
-import { formatVlans } from '../plan/format';
+import { formatRoute, formatVlans } from '../plan/format';
+import { addRoute, deleteRoute } from '../netlink/route';
 import { DatapathStep, isDatapathStep, Step, StepVethEnd } from '../plan/types';
 import { NetmgrError } from '../util/errors';
 import { NETNS_DIR, netnsPath } from '../util/paths';
@@ -41,6 +42,10 @@ export function describeStep(s: Step): string {
       return `add ${s.address} to ${at(s.namespace, s.link)}`;
     case 'addr.del':
       return `remove ${s.address} from ${at(s.namespace, s.link)}`;
+    case 'route.add':
+      return `add route ${formatRoute(s.route)} dev ${at(s.namespace, s.link)}`;
+    case 'route.del':
+      return `remove route ${formatRoute(s.route)} dev ${at(s.namespace, s.link)}`;
     case 'bridge.create':
       return `create bridge ${s.bridge.name} (${s.bridge.datapath}, ${s.bridge.policy})`;
     case 'bridge.delete':
@@ -155,6 +160,14 @@ export class StepRunner {
           `${s.link} [${nsLabel(s.namespace)}]`,
         );
         return;
+      case 'route.add':
+      case 'route.del': {
+        const route = { ...s.route, oif: this.index(s.namespace, s.link) };
+        const what = `${s.link} [${nsLabel(s.namespace)}]`;
+        if (s.op === 'route.add') addRoute(this.sockets.route(s.namespace), route, what);
+        else deleteRoute(this.sockets.route(s.namespace), route, what);
+        return;
+      }
       case 'addr.del':
         deleteAddress(
           this.sockets.route(s.namespace),

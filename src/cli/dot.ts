@@ -9,6 +9,8 @@
 import type { Ownership } from '../model/ownership';
 import type { LiveBridge, PortVlanConfig } from '../model/bridges';
 import { findLink, type LiveState } from '../live/state';
+import { nsKey } from '../live/namespaces';
+import { formatRoute } from '../plan/format';
 import type { BridgeSpec, Cidr, DesiredState, NamespaceName, PortKind } from '../model/types';
 import { resolveDatapath, wantedVlans } from '../plan/bridges';
 import { bridgePortNumbers } from '../model/ports';
@@ -188,18 +190,26 @@ export function formatDot({ desired, live, owned, bridges, notes = [], held = ne
       );
     }
     lines.push(...addressLines(lb ? (own?.addresses ?? []) : undefined, spec?.addresses ?? []));
+    lines.push(...routeLines(null, name));
     if (!lb) lines.push('pending');
     return `${quote(bridgeId(name))} [${attrs({ shape: 'box3d', label: label(lines), style: lb ? undefined : 'dashed' })}];`;
   };
   /** Undefined for a live interface; else what the units make of its absence. */
   const absence = (i: Iface): string | undefined =>
     findLink(live, i.ns, i.name) ? undefined : i.wanted ? 'pending' : 'missing';
+  /** netmgr's routes through an interface, as `ip route` words them. */
+  const routeLines = (ns: NamespaceName, name: string): string[] =>
+    (live.routes?.get(nsKey(ns)) ?? [])
+      .filter((r) => r.link === name)
+      .map((r) => `route ${formatRoute(r)}`)
+      .sort(byText);
   const ifaceNode = (id: string, i: Iface): string => {
     const link = findLink(live, i.ns, i.name);
     const lines = [
       i.name,
       link && !link.up ? `${i.kind}, down` : i.kind,
       ...addressLines(link?.addresses, i.addresses),
+      ...routeLines(i.ns, i.name),
     ];
     const state = absence(i);
     if (state) lines.push(state);

@@ -2,7 +2,7 @@ import { observe } from '../apply/observe';
 import { nsLabel } from '../live/namespaces';
 import { findLink, LiveLink } from '../live/state';
 import { DesiredState } from '../model/types';
-import { formatChange } from '../plan/format';
+import { formatChange, formatRoute } from '../plan/format';
 import { Change } from '../plan/types';
 import { Command, EXIT_OK, UsageError } from './command';
 import { formatDot } from './dot';
@@ -64,11 +64,13 @@ export const showCommand: Command = {
       ],
     }));
     const namespaces = owned.namespaces.map((n) => ({ name: n, present: live.namespaces.includes(n) }));
+    const routes = [...(live.routes?.values() ?? [])].flat();
     if (values.json) {
       printJson(ctx, {
         schema: 'netmgr.show/1',
         namespaces,
         veths,
+        routes,
         bridges,
         unitsValid: units.errors.length === 0,
         drift,
@@ -85,6 +87,8 @@ export const showCommand: Command = {
       out.push(`    ${linkText(v.name, findLink(live, v.namespace, v.name))}`);
       out.push(`    ${linkText(v.peer, findLink(live, v.peerNamespace, v.peer))}`);
     }
+    out.push(`Routes added by netmgr: ${routes.length || 'none'}`);
+    for (const r of routes) out.push(`  ${formatRoute(r)} dev ${r.link} [${nsLabel(r.namespace)}]`);
     out.push(
       `Bridges${daemonRunning ? ' run by netmgrd' : ' (netmgrd is not running: kernel bridges only)'}: ${bridges.length || 'none'}`,
     );

@@ -4,6 +4,7 @@
  */
 import { Cidr, NamespaceName } from '../model/types';
 import { AF_INET6, dumpAddrs, dumpLinks, IFF_UP, LinkRecord } from '../netlink/rtnl';
+import { dumpRoutes, RTPROT_NETMGR } from '../netlink/route';
 import { listNamespaces, NamespaceSockets, nsKey } from './namespaces';
 import { kernelDatapathAvailable } from './kernel';
 
@@ -21,11 +22,25 @@ export interface LiveLink {
   addresses: Cidr[];
 }
 
+/** A route netmgr added (its protocol is RTPROT_NETMGR); routes of anyone else are never read into the state. */
+export interface LiveRoute {
+  namespace: NamespaceName;
+  /** The output interface's name. */
+  link: string;
+  family: 4 | 6;
+  to: Cidr;
+  via?: string;
+  metric: number;
+  table: number;
+}
+
 export interface LiveState {
   /** Every named namespace on the system. */
   namespaces: string[];
   /** Links of each namespace that was read, keyed by nsKey(). Namespaces not read are absent. */
   links: Map<string, LiveLink[]>;
+  /** netmgr's routes in each namespace that was read, keyed by nsKey(); absent (as in tests) means none. */
+  routes?: Map<string, LiveRoute[]>;
   /** The kernel has the openvswitch datapath (its generic netlink families resolve); what `auto` picks by. */
   kernelDatapath?: boolean;
 }
@@ -69,6 +84,22 @@ export function readNamespaceLinks(
   return dumpLinks(sock).map((l) => toLiveLink(ns, l, byIndex.get(l.index) ?? []));
 }
 
+/** netmgr's own routes (RTPROT_NETMGR) of one namespace, with their interfaces' names from `links`. */
+export function readNamespaceRoutes(sockets: NamespaceSockets, ns: NamespaceName, links: LiveLink[]): LiveRoute[] {
+  const names = new Map(links.map((l) => [l.index, l.name]));
+  return dumpRoutes(sockets.route(ns))
+    .filter((r) => r.protocol === RTPROT_NETMGR && names.has(r.oif))
+    .map((r) => ({
+      namespace: ns,
+      link: names.get(r.oif)!,
+      family: r.family,
+      to: r.to,
+      ...(r.via !== undefined ? { via: r.via } : {}),
+      metric: r.metric,
+      table: r.table,
+    }));
+}
+
 /**
  * Reads the root namespace and each listed namespace that exists. `wantedLinkLocal` lists IPv6 link-local
  * addresses some unit declares, so they are read (and thus kept) rather than ignored.
@@ -81,12 +112,15 @@ export function readLiveState(
   const existing = listNamespaces();
   const present = new Set(existing);
   const links = new Map<string, LiveLink[]>();
+  const routes = new Map<string, LiveRoute[]>();
   const keep = (c: Cidr) => wantedLinkLocal.has(c);
-  links.set(nsKey(null), readNamespaceLinks(sockets, null, keep));
-  for (const ns of new Set(namespaces)) {
-    if (present.has(ns)) links.set(nsKey(ns), readNamespaceLinks(sockets, ns, keep));
+  for (const ns of [null, ...new Set(namespaces)]) {
+    if (ns !== null && !present.has(ns)) continue;
+    const nsLinks = readNamespaceLinks(sockets, ns, keep);
+    links.set(nsKey(ns), nsLinks);
+    routes.set(nsKey(ns), readNamespaceRoutes(sockets, ns, nsLinks));
   }
-  return { namespaces: existing, links, kernelDatapath: kernelDatapathAvailable() };
+  return { namespaces: existing, links, routes, kernelDatapath: kernelDatapathAvailable() };
 }
 
 export function findLink(live: LiveState, ns: NamespaceName, name: string): LiveLink | undefined {

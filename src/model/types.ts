@@ -52,6 +52,27 @@ export interface StaticMacSpec {
   source: SourcePos;
 }
 
+/** The kernel's main routing table (RT_TABLE_MAIN), where routes go unless a unit names another. */
+export const MAIN_TABLE = 254;
+
+/**
+ * A route netmgr keeps on the interface a unit's addresses go on (`gateway` is the default route via it). netmgr
+ * marks the routes it adds with its own routing protocol number, so it removes only those.
+ */
+export interface RouteSpec {
+  family: 4 | 6;
+  /** Destination network: "0.0.0.0/0" or "::/0" for the default route. */
+  to: Cidr;
+  /** Next hop; absent for a route straight out of the interface (on-link). */
+  via?: string;
+  /** The route's priority; the kernel's defaults when absent in the unit: 0 for IPv4, 1024 for IPv6. */
+  metric: number;
+  /** Routing table number (MAIN_TABLE unless the unit names one). */
+  table: number;
+  /** Where the unit gave it (`gateway` or the `to` of a [[ipvN.route]]). */
+  source: SourcePos;
+}
+
 export interface BridgeSpec {
   type: 'bridge';
   name: string;
@@ -67,6 +88,8 @@ export interface BridgeSpec {
   stp: StpConfig;
   /** Addresses on the bridge's own internal port. IPv4 then IPv6. */
   addresses: Cidr[];
+  /** Routes via the bridge's own internal port. */
+  routes: RouteSpec[];
   link: LinkSettings;
   /** The unit file this came from. */
   source: SourcePos;
@@ -98,6 +121,8 @@ export interface PortSpec {
   stp: PortStpSettings;
   /** Addresses on the internal port, or on the veth's peer end. IPv4 then IPv6. */
   addresses: Cidr[];
+  /** Routes via the interface the addresses go on. */
+  routes: RouteSpec[];
   /** Applies to the internal port / the veth's peer end (mtu applies to both veth ends). */
   link: LinkSettings;
   source: SourcePos;

@@ -11,6 +11,7 @@ import { wantedVeths, WantedVeth } from './desired-links';
 import { Change, LiveVethEnd, Plan } from './types';
 import { diffEnd } from './link-diff';
 import { planBridgeChanges } from './bridges';
+import { planRouteChanges } from './routes';
 import type { LiveBridge } from '../model/bridges';
 
 const endKey = (ns: NamespaceName, name: string) => `${nsKey(ns)}\0${name}`;
@@ -80,6 +81,7 @@ function createVethChanges(w: WantedVeth, out: Change[]): void {
 /** Display and execution order: create containers first, delete them last. */
 const PHASE: Record<string, number> = {
   'create namespace': 0,
+  'delete route': 0.5,
   'delete flow': 1,
   'delete port': 2,
   'delete bridge': 3,
@@ -93,7 +95,8 @@ const PHASE: Record<string, number> = {
   'modify link': 11,
   'create address': 12,
   'create flow': 13,
-  'delete namespace': 14,
+  'create route': 14,
+  'delete namespace': 15,
 };
 
 /** `bridges`: what netmgrd runs (empty when it is not running: every bridge is then to be created). */
@@ -169,6 +172,7 @@ export function planChanges(
         : `bridge ${c.name}: datapath = "auto" is the userspace datapath here (no openvswitch kernel module; \`modprobe openvswitch\` before the bridge is created to use the kernel's)`,
     );
   }
+  changes.push(...planRouteChanges(desired, live, changes));
   notes.push(...spanningTreeNotes(changes));
   for (const c of changes) {
     if (c.action === 'delete' && c.object === 'veth')

@@ -2,8 +2,8 @@
 import { sameStp, type LearningConfig, type PortVlanConfig, type StaticMacConfig } from '../model/bridges';
 import { stpChange } from './format-stp';
 import { nsLabel } from '../live/namespaces';
-import { NamespaceName } from '../model/types';
-import { Change, Plan, PlanLink, VethEnd, LiveVethEnd } from './types';
+import { MAIN_TABLE, NamespaceName } from '../model/types';
+import { Change, Plan, PlanLink, PlanRoute, VethEnd, LiveVethEnd } from './types';
 
 export const PLAN_SCHEMA = 'netmgr.plan/1';
 
@@ -109,7 +109,15 @@ export function formatChange(c: Change): string {
     }
     case 'flow':
       return `${c.action === 'create' ? '+' : '-'} flow on ${c.bridge}: ${c.match} actions:${c.actions}`;
+    case 'route':
+      return `${c.action === 'create' ? '+' : '-'} route ${formatRoute(c.route)} dev ${at(c.namespace, c.link)}`;
   }
+}
+
+/** `0.0.0.0/0 via 198.18.0.1 metric 0` (`table N` when not the main table), as `ip route` words it. */
+export function formatRoute(r: PlanRoute): string {
+  const to = r.to === '0.0.0.0/0' || r.to === '::/0' ? `default (${r.to})` : r.to;
+  return `${to}${r.via !== undefined ? ` via ${r.via}` : ''} metric ${r.metric}${r.table !== MAIN_TABLE ? ` table ${r.table}` : ''}`;
 }
 
 export interface PlanSummary {

@@ -9,28 +9,31 @@ const linkConfig = (l: PlanLink): LinkConfig => ({ mtu: l.mtu, mac: l.mac, up: l
 
 /**
  * Execution phases: containers before contents, takedowns before the deletes that free names for replacements,
- * settings before addresses, links up only once fully configured, containers deleted last. A port's VLAN
+ * settings before addresses, links up only once fully configured, routes once their links are up (the kernel refuses
+ * a next hop on a link that is down) and removed before anything they depend on, containers deleted last. A port's VLAN
  * settings change right after the ports are added, and a learning bridge's settings after that: its static MACs
  * may name ports this plan adds.
  */
 const PHASE = {
   nsCreate: 0,
-  addrDel: 1,
-  linkDown: 2,
-  flowDel: 3,
-  portRemove: 4,
-  bridgeDelete: 5,
-  vethDelete: 6,
-  vethCreate: 7,
-  bridgeCreate: 8,
-  portAdd: 9,
-  portSet: 10,
-  bridgeSet: 11,
-  linkSettings: 12,
-  addrAdd: 13,
-  flowAdd: 14,
-  linkState: 15,
-  nsDelete: 16,
+  routeDel: 1,
+  addrDel: 2,
+  linkDown: 3,
+  flowDel: 4,
+  portRemove: 5,
+  bridgeDelete: 6,
+  vethDelete: 7,
+  vethCreate: 8,
+  bridgeCreate: 9,
+  portAdd: 10,
+  portSet: 11,
+  bridgeSet: 12,
+  linkSettings: 13,
+  addrAdd: 14,
+  flowAdd: 15,
+  linkState: 16,
+  routeAdd: 17,
+  nsDelete: 18,
 } as const;
 
 export function planSteps(plan: Plan): Step[] {
@@ -79,6 +82,11 @@ function stepsFor(c: Change, push: (phase: number, s: Step) => void): void {
       if (c.action === 'create')
         push(PHASE.addrAdd, { op: 'addr.add', namespace: c.namespace, link: c.link, address: c.address });
       else push(PHASE.addrDel, { op: 'addr.del', namespace: c.namespace, link: c.link, address: c.address });
+      return;
+    case 'route':
+      if (c.action === 'create')
+        push(PHASE.routeAdd, { op: 'route.add', namespace: c.namespace, link: c.link, route: c.route });
+      else push(PHASE.routeDel, { op: 'route.del', namespace: c.namespace, link: c.link, route: c.route });
       return;
     case 'bridge':
       bridgeSteps(c, push);
@@ -204,6 +212,10 @@ export function invertStep(s: Step): Step {
       return { op: 'addr.del', namespace: s.namespace, link: s.link, address: s.address };
     case 'addr.del':
       return { op: 'addr.add', namespace: s.namespace, link: s.link, address: s.address };
+    case 'route.add':
+      return { op: 'route.del', namespace: s.namespace, link: s.link, route: s.route };
+    case 'route.del':
+      return { op: 'route.add', namespace: s.namespace, link: s.link, route: s.route };
     case 'bridge.create':
       return { op: 'bridge.delete', name: s.bridge.name, restore: s.bridge };
     case 'bridge.delete':

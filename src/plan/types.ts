@@ -119,8 +119,27 @@ export type Change =
       bridge: string;
       vlans: FieldChange<PortVlanConfig | undefined>;
     }
+  /** A route netmgr keeps (marked with its protocol number) through one interface of a unit. */
+  | {
+      action: 'create' | 'delete';
+      object: 'route';
+      unit: string;
+      namespace: NamespaceName;
+      link: string;
+      route: PlanRoute;
+    }
   /** A static flow of a policy = "flows" bridge, as canonical ODP text with numeric ports. */
   | { action: 'create' | 'delete'; object: 'flow'; unit: string; bridge: string; match: string; actions: string };
+
+/** A route as planned and journaled: everything the kernel matches it by, the interface apart. */
+export interface PlanRoute {
+  family: 4 | 6;
+  /** Destination network, "0.0.0.0/0" / "::/0" for the default route. */
+  to: Cidr;
+  via?: string;
+  metric: number;
+  table: number;
+}
 
 export interface PlanLink {
   mtu?: number;
@@ -143,6 +162,8 @@ export type Step =
   | { op: 'link.set'; namespace: NamespaceName; name: string; to: LinkSettingChange; from: LinkSettingChange }
   | { op: 'addr.add'; namespace: NamespaceName; link: string; address: Cidr }
   | { op: 'addr.del'; namespace: NamespaceName; link: string; address: Cidr }
+  | { op: 'route.add'; namespace: NamespaceName; link: string; route: PlanRoute }
+  | { op: 'route.del'; namespace: NamespaceName; link: string; route: PlanRoute }
   /** Datapath steps, carried out by netmgrd. */
   | { op: 'bridge.create'; bridge: BridgeConfig }
   | { op: 'bridge.delete'; name: string; restore: BridgeConfig }

@@ -18,6 +18,7 @@ import { bridgeStp, portStp, stpPortRules, withPorts } from './stp';
 import { didYouMean } from './suggest';
 import type { Located, Values } from './unit-values';
 import { FileUnit, elementsOf } from './validate';
+import { unitRoutes } from './routes';
 import { IFNAME_MAX_BYTES, byteLength } from './values';
 
 interface Claim {
@@ -387,6 +388,7 @@ function buildBridge(u: FileUnit, byName: Map<string, FileUnit>): BridgeSpec {
     staticMacs,
     stp: bridgeStp(v),
     addresses: addresses(v),
+    routes: unitRoutes(u),
     link: link(v),
     source: { file: u.file, ...u.unitAt },
   };
@@ -415,6 +417,7 @@ function buildPort(u: FileUnit): PortSpec {
     ...(nativeVlan !== undefined ? { nativeVlan } : {}),
     stp: portStp(v),
     addresses: addresses(v),
+    routes: unitRoutes(u),
     link: link(v),
     source: { file: u.file, ...u.unitAt },
     kindSource: { file: u.file, ...kind.at },

@@ -150,7 +150,7 @@ export const STP_PORT_ROWS = [
     default: false,
     appliesTo: 'port',
     doc:
-      'A BPDU arriving on the port disables it (err-disabled, logged at warning priority) for the bridge\'s ' +
+      "A BPDU arriving on the port disables it (err-disabled, logged at warning priority) for the bridge's " +
       'loop-recovery time or until `netmgr stp unblock`: for host ports where no switch belongs.',
     example: 'true',
   }),

@@ -37,6 +37,18 @@ export const SECTIONS: readonly SectionEntry[] = [
     doc: "IPv6 addresses: on a bridge's internal port, an internal port, or a veth's peer end.",
   },
   {
+    name: 'ipv4.route',
+    appliesTo: 'both',
+    array: true,
+    doc: 'An IPv4 route via the interface the [ipv4] addresses go on. Repeat for more routes.',
+  },
+  {
+    name: 'ipv6.route',
+    appliesTo: 'both',
+    array: true,
+    doc: 'An IPv6 route via the interface the [ipv6] addresses go on. Repeat for more routes.',
+  },
+  {
     name: 'link',
     appliesTo: 'both',
     array: false,
@@ -52,6 +64,49 @@ const TAP_REFUSAL: Refusal = {
     'use kind = "internal" for an interface the host itself uses, or kind = "system" for a TAP opened by another ' +
     'program (QEMU/KVM)',
 };
+
+/** [[ipv4.route]] and [[ipv6.route]]: the same four keys, of one family each. */
+function routeRows(f: 'ipv4' | 'ipv6') {
+  const family = f === 'ipv4' ? 4 : 6;
+  return [
+    row(`${f}.route.to`, {
+      fills: 'to',
+      type: 'route-to',
+      family,
+      required: true,
+      appliesTo: 'both',
+      doc: `Destination network in CIDR form with no host bits set, or "default".`,
+      example: family === 4 ? '"198.18.64.0/18"' : '"2001:db8:1::/48"',
+    }),
+    row(`${f}.route.via`, {
+      fills: 'via',
+      type: 'ip',
+      family,
+      defaultDoc: 'none: the destination is on the link itself',
+      appliesTo: 'both',
+      doc: `Next hop; it must lie in the subnet of one of the [${f}] addresses${family === 6 ? ' or be link-local' : ''}.`,
+      example: family === 4 ? '"198.18.0.1"' : '"2001:db8::1"',
+    }),
+    row(`${f}.route.metric`, {
+      fills: 'metric',
+      type: 'integer',
+      range: [0, 4294967295],
+      defaultDoc: family === 4 ? "0 (the kernel's default)" : "1024 (the kernel's default)",
+      appliesTo: 'both',
+      doc: 'Priority: of two routes to the same destination, the lower metric wins.',
+      example: '100',
+    }),
+    row(`${f}.route.table`, {
+      fills: 'table',
+      type: 'integer',
+      range: [1, 4294967295],
+      defaultDoc: '254, the main table',
+      appliesTo: 'both',
+      doc: 'Routing table number (for policy routing with ip rule); 255 (local) is refused.',
+      example: '100',
+    }),
+  ];
+}
 
 const ROWS = [
   // [unit]
@@ -274,6 +329,29 @@ const ROWS = [
     doc: 'IPv6 addresses in CIDR form, prefix length 1..128. Not allowed on a system port.',
     example: '["2001:db8::1/64"]',
   }),
+  row('ipv4.gateway', {
+    fills: 'routes',
+    type: 'ip',
+    family: 4,
+    defaultDoc: 'none: no default route',
+    appliesTo: 'both',
+    doc:
+      'The default route (0.0.0.0/0) via this router, in the main table, metric 0. It must lie in the subnet of one ' +
+      'of the [ipv4] addresses.',
+    example: '"198.18.0.1"',
+  }),
+  row('ipv6.gateway', {
+    fills: 'routes',
+    type: 'ip',
+    family: 6,
+    defaultDoc: 'none: no default route',
+    appliesTo: 'both',
+    doc:
+      'The default route (::/0) via this router, in the main table, metric 1024. It must lie in the subnet of one ' +
+      'of the [ipv6] addresses, or be a link-local (fe80::/10) address.',
+    example: '"2001:db8::1"',
+  }),
+  ...(['ipv4', 'ipv6'] as const).flatMap((f) => routeRows(f)),
   // [link]
   row('link.mtu', {
     fills: 'mtu',

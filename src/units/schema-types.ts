@@ -9,6 +9,7 @@ import type {
   PolicyType,
   PortKind,
   PortSpec,
+  RouteSpec,
   StaticMacSpec,
 } from '../model/types';
 import type { PortStpSettings, StpConfig, StpEdge, StpMode } from '../model/bridges';
@@ -19,7 +20,8 @@ export type AppliesTo = UnitType | 'both';
 /**
  * Value types. `ifname`/`nsname`/`mac` are strings checked by the parsers in values.ts; `cidr-list` is an array of
  * CIDR strings (of `family` if set); `integer-list` is an array of distinct integers in `range`; `boolean` is true or
- * false; `enum-or-boolean` is one of `values` or a boolean (`stp-edge = "auto"` or true/false).
+ * false; `enum-or-boolean` is one of `values` or a boolean (`stp-edge = "auto"` or true/false); `ip` is one address
+ * without prefix (a gateway); `route-to` a route's destination network, or "default".
  */
 export type ValueType =
   | 'string'
@@ -31,7 +33,9 @@ export type ValueType =
   | 'nsname'
   | 'mac'
   | 'cidr-list'
-  | 'integer-list';
+  | 'integer-list'
+  | 'ip'
+  | 'route-to';
 
 export interface Refusal {
   message: string;
@@ -78,6 +82,16 @@ export interface UnitValues {
   'port.bpdu-filter': boolean;
   'ipv4.addresses': Cidr[];
   'ipv6.addresses': Cidr[];
+  'ipv4.gateway': string;
+  'ipv6.gateway': string;
+  'ipv4.route.to': Cidr;
+  'ipv4.route.via': string;
+  'ipv4.route.metric': number;
+  'ipv4.route.table': number;
+  'ipv6.route.to': Cidr;
+  'ipv6.route.via': string;
+  'ipv6.route.metric': number;
+  'ipv6.route.table': number;
   'link.mtu': number;
   'link.mac': string;
   'link.state': LinkState;
@@ -96,6 +110,7 @@ export type ModelField =
   | keyof LinkSettings
   | keyof FlowSpec
   | keyof StaticMacSpec
+  | keyof RouteSpec
   | keyof StpConfig
   | keyof PortStpSettings;
 
@@ -126,7 +141,7 @@ export interface SchemaEntry {
   values?: readonly string[];
   /** Values that are understood but refused, with the reason. */
   refused?: Readonly<Record<string, Refusal>>;
-  /** Address family for `cidr-list`; undefined accepts both. */
+  /** Address family for `cidr-list`, `ip` and `route-to`; undefined accepts both. */
   family?: 4 | 6;
   appliesTo: AppliesTo;
   doc: string;

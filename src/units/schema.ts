@@ -79,5 +79,9 @@ export function describeType(e: SchemaEntry): string {
       return `array of ${e.family ? `IPv${e.family} ` : 'IPv4 or IPv6 '}CIDR strings`;
     case 'integer-list':
       return `array of distinct integers ${e.range?.[0]}..${e.range?.[1]}`;
+    case 'ip':
+      return `${e.family ? `IPv${e.family} ` : ''}address (string, no prefix length)`;
+    case 'route-to':
+      return `${e.family ? `IPv${e.family} ` : ''}network in CIDR form, or "default" (string)`;
   }
 }

@@ -10,6 +10,7 @@ import { SECTIONS, UnitType, appliesTo, sectionEntries } from './schema';
 import { ArrayElement, Values } from './unit-values';
 import { IFNAME_MAX_BYTES, byteLength, parseIfName } from './values';
 import { stpBridgeRules, stpPortRules } from './stp';
+import { routeRules } from './routes';
 import { ErrorSink, Walker, isTable, listSections } from './walker';
 
 /** One unit file whose type is known, with everything valid in it; input to the cross-file checks. */
@@ -105,6 +106,7 @@ export function validateFile(file: string, rawText: string, errors: UnitError[])
   resolveName(unit, report);
   if (type === 'bridge') bridgeRules(unit, report);
   else portRules(unit, report);
+  routeRules(unit, type === 'port' ? values.get('port.kind') : undefined, report);
   return unit;
 }
 

@@ -124,6 +124,60 @@ export function parseCidr(text: string): Parsed<CidrValue> {
   return { ok: true, value: { family, address, prefix, cidr: `${address}/${prefix}` } };
 }
 
+/** An address without prefix (a gateway, a route's `via`), normalised; of `family` when given. */
+export function parseIp(text: string, family?: 4 | 6): Parsed<string> {
+  const v4 = parseIPv4(text);
+  const v6 = v4 ? null : parseIPv6(text);
+  if (!v4 && !v6) {
+    if (text.includes('/'))
+      return fail(`\`${text}\` has a prefix length; a gateway is one address`, `write "${text.split('/')[0]}"`);
+    return fail(`\`${text}\` is not a valid IP address`, 'for example "198.18.0.1" or "2001:db8::1"');
+  }
+  const found: 4 | 6 = v4 ? 4 : 6;
+  if (family !== undefined && found !== family)
+    return fail(`\`${text}\` is an IPv${found} address`, `IPv${found} gateways and routes belong in [ipv${found}]`);
+  return { ok: true, value: v4 ? v4.join('.') : formatIPv6(v6 as number[]) };
+}
+
+/** The address with its host bits (beyond `prefix`) cleared: the network a CIDR is in. */
+export function networkOf(address: string, prefix: number): string {
+  const v4 = parseIPv4(address);
+  const words = v4 ?? (parseIPv6(address) as number[]);
+  const bits = v4 ? 8 : 16;
+  const masked = words.map((w, i) => {
+    const keep = Math.max(0, Math.min(bits, prefix - i * bits));
+    return keep === 0 ? 0 : w & (((1 << bits) - 1) ^ ((1 << (bits - keep)) - 1));
+  });
+  return v4 ? masked.join('.') : formatIPv6(masked);
+}
+
+/** Whether `address` lies in the subnet `cidr` (same family, network bits equal). */
+export function inSubnet(address: string, cidr: string): boolean {
+  const [net, len] = cidr.split('/');
+  if (address.includes(':') !== net.includes(':')) return false;
+  return networkOf(address, Number(len)) === networkOf(net, Number(len));
+}
+
+/**
+ * A route's destination: a network in CIDR form with no host bits set ("198.18.0.0/15"), or "default" (0.0.0.0/0,
+ * ::/0). The kernel refuses host bits in a route's prefix; the fix names the network they belong to.
+ */
+export function parseRouteTo(text: string, family: 4 | 6): Parsed<string> {
+  if (text === 'default') return { ok: true, value: family === 4 ? '0.0.0.0/0' : '::/0' };
+  const slash = text.indexOf('/');
+  const ip = parseIp(slash < 0 ? text : text.slice(0, slash), family);
+  if (!ip.ok) return ip;
+  const max = family === 4 ? 32 : 128;
+  const prefixText = slash < 0 ? String(max) : text.slice(slash + 1);
+  if (!/^\d{1,3}$/.test(prefixText) || Number(prefixText) > max)
+    return fail(`prefix length \`/${prefixText}\` in \`${text}\` is not 0..${max}`, `use 0..${max} for IPv${family}`);
+  const prefix = Number(prefixText);
+  const net = networkOf(ip.value, prefix);
+  if (net !== ip.value)
+    return fail(`route destination \`${text}\` has host bits set`, `write the network: "${net}/${prefix}"`);
+  return { ok: true, value: `${net}/${prefix}` };
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // MAC addresses
 

@@ -14,7 +14,7 @@ import {
 } from './schema';
 import { didYouMean } from './suggest';
 import { ArrayElement, Values } from './unit-values';
-import { parseCidr, parseIfName, parseMac, parseNsName, parseStationMac } from './values';
+import { parseCidr, parseIfName, parseIp, parseMac, parseNsName, parseRouteTo, parseStationMac } from './values';
 
 export type ErrorSink = (at: Loc, message: string, hint?: string) => void;
 
@@ -154,6 +154,14 @@ export class Walker {
       case 'mac': {
         if (found !== 'a string') return wrongType('a string');
         return this.stringValue(e, v as string, p, where);
+      }
+      case 'ip':
+      case 'route-to': {
+        if (found !== 'a string') return wrongType('a string');
+        const r = e.type === 'ip' ? parseIp(v as string, e.family) : parseRouteTo(v as string, e.family ?? 4);
+        if (r.ok) return r.value;
+        this.report(this.loc.valueAt(p), `${where}: ${r.message}`, r.hint);
+        return undefined;
       }
       case 'cidr-list':
       case 'integer-list': {

@@ -107,7 +107,8 @@ function nsArgs(ns: string | null): string[] {
 
 /**
  * The full configuration netmgr could have touched, read with iproute2: the list of this run's namespaces, every
- * link (with details) and address inside them, and this run's links in the root namespace.
+ * link (with details), address and route (every table, IPv4 and IPv6) inside them, and this run's links and the
+ * routes through them in the root namespace.
  */
 export function systemDump(prefix: string, extraNamespaces: string[] = []): Json {
   const out: Json = {};
@@ -117,6 +118,12 @@ export function systemDump(prefix: string, extraNamespaces: string[] = []): Json
     let links = JSON.parse(sh('ip', [...nsArgs(ns), '-j', '-d', 'addr', 'show'])) as Json[];
     if (ns === null) links = links.filter((l) => String(l.ifname).startsWith(prefix));
     out[ns ?? '(root)'] = strip(links);
+    // Every route of every table, both families (in the root namespace: those through this run's links).
+    for (const family of ['-4', '-6']) {
+      let routes = JSON.parse(sh('ip', [...nsArgs(ns), family, '-j', 'route', 'show', 'table', 'all'])) as Json[];
+      if (ns === null) routes = routes.filter((r) => String(r.dev).startsWith(prefix));
+      out[`${ns ?? '(root)'} routes ${family}`] = routes;
+    }
   }
   return out;
 }

@@ -247,6 +247,13 @@ const EXAMPLE_TABLE: Example[] = [
       expect(pings(n('sh-pc1'), '198.18.102.254')).toBe(true);
       expect(pingsFromRoot(n('sh-br'), '198.18.102.1')).toBe(true);
       expect(pingsFromRoot(n('sh-br'), '198.18.102.2')).toBe(true);
+      // Routes: the PC's default route and the box's route to the network behind the router, both netmgr's.
+      expect(sh('ip', ['-n', n('sh-pc1'), 'route', 'show', 'default'])).toMatch(
+        /^default via 198\.18\.102\.1 dev \S+ proto 44/,
+      );
+      expect(sh('ip', ['route', 'show', '198.18.111.0/24'])).toMatch(
+        new RegExp(`^198\\.18\\.111\\.0/24 via 198\\.18\\.102\\.1 dev ${n('sh-br')} proto 44`),
+      );
     },
   },
   {

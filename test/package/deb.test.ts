@@ -214,6 +214,13 @@ describeRoot('Debian package: install, use, purge', () => {
     expect(fs.readdirSync('/etc/netmgr')).toEqual([]);
   });
 
+  test("iproute2 names netmgr's routing protocol: `ip route` prints proto netmgr for its routes", () => {
+    expect(fs.readFileSync('/etc/iproute2/rt_protos.d/netmgr.conf', 'utf8')).toMatch(/^44\tnetmgr$/m);
+    // iproute2 reads rt_protos.d: a protocol number given as its name is understood.
+    const r = run('ip', ['-4', 'route', 'show', 'proto', 'netmgr']);
+    expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: '' });
+  });
+
   test('netmgr validate accepts the shipped veth-pair example', () => {
     const out = ok(run('netmgr', ['validate', '--dir', `${EXAMPLES}/veth-pair`]), 'netmgr validate');
     expect(out).toContain('1 unit valid');

@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Ownership, emptyOwnership } from '../../../src/model/ownership';
 import { describeStep } from '../../../src/apply/runner';
-import { LiveLink, LiveState } from '../../../src/live/state';
+import { LiveLink, LiveRoute, LiveState } from '../../../src/live/state';
 import type { LiveBridge } from '../../../src/model/bridges';
 import { planChanges } from '../../../src/plan/diff';
 import { formatPlan, planToJson } from '../../../src/plan/format';
@@ -23,6 +23,8 @@ interface LiveFile {
   links: Record<string, (Partial<LiveLink> & { name: string; index: number })[]>;
   /** The openvswitch module is loaded (what datapath = "auto" picks by); false when omitted. */
   kernelDatapath?: boolean;
+  /** netmgr's routes per namespace ("" is the root namespace); none when omitted. */
+  routes?: Record<string, Omit<LiveRoute, 'namespace'>[]>;
 }
 
 function loadLive(dir: string): LiveState {
@@ -41,7 +43,13 @@ function loadLive(dir: string): LiveState {
       links.set(ns, [
         { namespace: ns, index: 1, name: 'lo', kind: undefined, mtu: 65536, up: true, addresses: ['127.0.0.1/8'] },
       ]);
-  return { namespaces: data.namespaces, links, kernelDatapath: data.kernelDatapath === true };
+  const routes = new Map<string, LiveRoute[]>(
+    Object.entries(data.routes ?? {}).map(([ns, list]) => [
+      ns,
+      list.map((r) => ({ namespace: ns === '' ? null : ns, ...r })),
+    ]),
+  );
+  return { namespaces: data.namespaces, links, routes, kernelDatapath: data.kernelDatapath === true };
 }
 
 function loadOwned(dir: string): Ownership {

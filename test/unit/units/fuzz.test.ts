@@ -160,7 +160,19 @@ function mutate(text: string, rnd: () => number): string {
       l.splice(
         Math.floor(rnd() * (l.length + 1)),
         0,
-        pick(['[unit]', '[port]', '[bridge]', '[[bridge.flow]]', '[ipv4]', '[link]', '[x.y.z]', 'a.b.c = 1']),
+        pick([
+          '[unit]',
+          '[port]',
+          '[bridge]',
+          '[[bridge.flow]]',
+          '[ipv4]',
+          '[[ipv4.route]]',
+          '[[ipv6.route]]',
+          'gateway = "198.18.20.1"',
+          '[link]',
+          '[x.y.z]',
+          'a.b.c = 1',
+        ]),
       );
       return l.join('\n');
     }

@@ -210,6 +210,16 @@ describe('parseUnits', () => {
           text: `[unit]\ntype = "bridge"\n[[bridge.static-mac]]\n${line}\n${others.join('\n')}\n`,
         });
         sources.push({ file: 'p1.toml', text: '[unit]\ntype = "port"\n[port]\nbridge = "x"\nkind = "internal"\n' });
+      } else if (/^ipv[46]/.test(e.section) && (e.key === 'gateway' || e.section.endsWith('.route'))) {
+        // A next hop must lie in the subnet of one of the unit's addresses; a route entry needs its `to`.
+        const f = e.section.slice(0, 4);
+        const address = f === 'ipv4' ? '198.18.0.254/24' : '2001:db8::2/64';
+        const to = e.key === 'to' ? '' : `to = "${f === 'ipv4' ? '198.18.64.0/18' : '2001:db8:1::/48'}"`;
+        const body = e.key === 'gateway' ? line : `[[${e.section}]]\n${line}\n${to}`;
+        sources.push({
+          file: 'x.toml',
+          text: `[unit]\ntype = "bridge"\n[${f}]\naddresses = ["${address}"]\n${body}\n`,
+        });
       } else if (e.section === 'port') {
         const base = e.key.startsWith('local-')
           ? 'kind = "veth"'
