@@ -175,10 +175,18 @@ export function linkIndex(ns: string | null, name: string): number {
 export { execFileSync };
 
 /** Waits until no address in these namespaces is still tentative (IPv6 DAD), so the kernel's own events are over. */
-export async function settleDad(namespaces: (string | null)[], timeoutMs = 5000): Promise<void> {
+export async function settleDad(namespaces: (string | null)[], timeoutMs = 5000, rootPrefix?: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  // In the root namespace, which other tests share, only this run's links (named with rootPrefix) when given.
+  const tentative = (ns: string | null) =>
+    sh('ip', [...nsArgs(ns), '-o', '-6', 'addr', 'show', 'tentative'])
+      .split('\n')
+      .filter(
+        (l) =>
+          l.trim() !== '' && (ns !== null || rootPrefix === undefined || l.split(/\s+/)[1]?.startsWith(rootPrefix)),
+      );
   while (Date.now() < deadline) {
-    const busy = namespaces.some((ns) => sh('ip', [...nsArgs(ns), '-6', 'addr', 'show', 'tentative']).trim() !== '');
+    const busy = namespaces.some((ns) => tentative(ns).length > 0);
     if (!busy) return;
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -130,8 +130,9 @@ const hasOvsModule = fs.existsSync('/sys/module/openvswitch');
 (isRoot() ? test : test.skip)('concurrent applies are serialized by the lock, with a clear message', async () => {
   writeUnits(units, { [`${P}-a`]: veth(`${P}-a`, `${P}-n1`, `${P}-n2`, '198.18.4.2/24') });
   fs.mkdirSync(state, { recursive: true });
-  // Hold the lock the way another apply would (flock(1) from util-linux), for a moment.
-  const holder = spawn('flock', [path.join(state, 'apply.lock'), 'sleep', '1.5'], { stdio: 'ignore' });
+  // Hold the lock the way another apply would (flock(1) from util-linux), long enough for a CLI start on a loaded
+  // machine (the --no-wait apply must find it held).
+  const holder = spawn('flock', [path.join(state, 'apply.lock'), 'sleep', '4'], { stdio: 'ignore' });
   await new Promise((r) => setTimeout(r, 300));
   try {
     const busy = netmgr(['apply', '--no-wait', ...dirArgs], env);
