@@ -8,7 +8,10 @@ cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "demo: run as root (it creates network namespaces)" >&2; exit 1; }
 [ -f dist/cli/main.js ] || npm run build
 netmgr() { node bin/netmgr "$@"; }
-UNITS=${UNITS:-examples/unmanaged-switch}
+EXAMPLE=${UNITS:-examples/unmanaged-switch}
+# As root, netmgr applies only files root alone can change (netmgr.units(5), FILE PERMISSIONS): a copy made here
+# by root is, whoever owns this checkout and wherever it is.
+UNITS=$(mktemp -d /tmp/netmgr-demo-units.XXXXXX)
 export NETMGR_STATE_DIR=${NETMGR_STATE_DIR:-$(mktemp -d /tmp/netmgr-demo.XXXXXX)}
 export NETMGR_SOCKET=${NETMGR_SOCKET:-$NETMGR_STATE_DIR/netmgrd.sock}
 EMPTY=$(mktemp -d /tmp/netmgr-demo-empty.XXXXXX)
@@ -18,7 +21,7 @@ cleanup() {
     echo; echo "== cleaning up: applying an empty unit set removes what netmgr created, then netmgrd stops"
     netmgr apply --dir "$EMPTY" || true
     if [ -n "$DAEMON_PID" ]; then kill "$DAEMON_PID" 2>/dev/null || true; wait "$DAEMON_PID" 2>/dev/null || true; fi
-    rm -rf "$NETMGR_STATE_DIR"
+    rm -rf "$NETMGR_STATE_DIR" "$UNITS"
   else
     echo "KEEP=1: left running (netmgrd pid $DAEMON_PID, NETMGR_SOCKET=$NETMGR_SOCKET)"
   fi
@@ -26,6 +29,9 @@ cleanup() {
 }
 trap cleanup EXIT
 step() { echo; echo "== $*"; }
+
+step "install -m 0644 $EXAMPLE/*.toml $UNITS/   (root's own copy of the units)"
+install -m 0644 "$EXAMPLE"/*.toml "$UNITS"/
 
 step "netmgr daemon --dir $UNITS --no-apply &   (netmgrd runs the bridges; log: $NETMGR_STATE_DIR/netmgrd.log)"
 # node directly, not the netmgr function: $! must be the daemon itself, stopped by PID.

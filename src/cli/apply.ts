@@ -7,7 +7,7 @@ import type { Plan } from '../plan/types';
 import { Command, CliContext, EXIT_BUSY, EXIT_FAILURE, EXIT_INVALID, EXIT_OK, UsageError } from './command';
 import { loadPendingConfirm } from '../daemon/records';
 import { testHooksFromEnv } from '../daemon/test-hooks';
-import { parseUnits, readUnitDir } from '../units';
+import { readUnits } from '../daemon/config';
 import { DIR_OPTION, JSON_OPTION, parseOptions, paths, printErrors, printJson, requireRoot } from './common';
 import { ask, reportDaemonError } from './daemon-client';
 import { planCommand } from './plan';
@@ -88,8 +88,8 @@ export const applyCommand: Command = {
     }
     requireRoot('netmgr apply');
     const p = paths(ctx, values.dir);
-    const sources = readUnitDir(p.unitDir);
-    const { state: desired, errors } = parseUnits(sources);
+    // Checked here (permissions included) before netmgrd gets them: netmgrd applies what root hands it.
+    const { state: desired, errors, sources } = readUnits(p.unitDir);
     if (!desired) {
       printErrors(ctx, errors);
       return EXIT_INVALID;

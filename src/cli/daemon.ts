@@ -3,9 +3,9 @@ import { installCrashHandlers } from '../daemon/crash';
 import { Daemon } from '../daemon/daemon';
 import { createLogger, stderrIsJournal } from '../daemon/log';
 import { testHooksFromEnv } from '../daemon/test-hooks';
-import { Command, EXIT_FAILURE, EXIT_OK } from './command';
+import { Command, EXIT_FAILURE, EXIT_INVALID, EXIT_OK } from './command';
 import { DIR_OPTION, parseOptions, paths, requireRoot } from './common';
-import { messageOf } from '../util/errors';
+import { messageOf, NetmgrError } from '../util/errors';
 
 export const daemonCommand: Command = {
   name: 'daemon',
@@ -47,7 +47,8 @@ export const daemonCommand: Command = {
       process.off('SIGHUP', onHup);
       removeCrashHandlers();
       ctx.stderr(`netmgr daemon: ${messageOf(e)}\n`);
-      return EXIT_FAILURE;
+      // Invalid input (an untrusted netmgrd.conf) exits 2: netmgr.service does not restart on it, as on a crash.
+      return e instanceof NetmgrError && e.kind === 'invalid' ? EXIT_INVALID : EXIT_FAILURE;
     }
     return new Promise<number>((resolve) => {
       const stop = (sig: string) => {

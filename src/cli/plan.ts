@@ -2,9 +2,9 @@ import { observe } from '../apply/observe';
 import { datapathChanges } from '../plan/diff';
 import { formatPlan, planToJson } from '../plan/format';
 import { Command, EXIT_INVALID, EXIT_OK } from './command';
-import { loadUnitDir } from '../units';
 import { bridgesToPlan } from './daemon-client';
 import { START_HINT } from '../daemon/client';
+import { readUnits } from '../daemon/config';
 import { DIR_OPTION, JSON_OPTION, parseOptions, paths, printErrors, printJson, requireRoot } from './common';
 
 export const planCommand: Command = {
@@ -15,7 +15,7 @@ export const planCommand: Command = {
     const { values } = parseOptions(ctx, { ...DIR_OPTION, ...JSON_OPTION });
     requireRoot('netmgr plan');
     const p = paths(ctx, values.dir);
-    const { state: desired, errors } = loadUnitDir(p.unitDir);
+    const { state: desired, errors } = readUnits(p.unitDir);
     if (!desired) {
       printErrors(ctx, errors);
       return EXIT_INVALID;

@@ -6,10 +6,10 @@ import { formatChange, formatRoute } from '../plan/format';
 import { Change } from '../plan/types';
 import { Command, EXIT_OK, UsageError } from './command';
 import { formatDot } from './dot';
-import { loadUnitDir } from '../units';
 import { ask, bridgesToPlan } from './daemon-client';
 import { StpRequest, type StpShowResult } from '../daemon/protocol';
 import { heldPorts } from '../daemon/report';
+import { readUnits } from '../daemon/config';
 import { DIR_OPTION, JSON_OPTION, parseOptions, paths, printJson, requireRoot } from './common';
 
 const emptyDesired = (): DesiredState => ({ bridges: new Map(), ports: new Map(), namespaces: [] });
@@ -40,7 +40,7 @@ export const showCommand: Command = {
     if (values.json && values.dot) throw new UsageError('--json and --dot cannot be used together');
     requireRoot('netmgr show');
     const p = paths(ctx, values.dir);
-    const units = loadUnitDir(p.unitDir);
+    const units = readUnits(p.unitDir);
     const desired = units.state ?? emptyDesired();
     const { bridges, daemonRunning } = await bridgesToPlan(p.socket, p.stateDir);
     const { world, plan } = observe(desired, { stateDir: p.stateDir, bridges });

@@ -10,7 +10,7 @@ import { DesiredState, formatUnitError } from '../model/types';
 import { formatChange, planToJson } from '../plan/format';
 import type { Step } from '../plan/types';
 import type { Ownership } from '../model/ownership';
-import { parseUnits, readUnitDir, type UnitSource } from '../units';
+import { loadUnitDir, type LoadedUnits, type UnitSource } from '../units';
 import { messageOf } from '../util/errors';
 import type { Logger } from './log';
 import type { ApplyResult } from './protocol';
@@ -43,6 +43,8 @@ export interface ApplierOptions {
   log: Logger;
   /** True (and remembered) when an apply awaits confirmation: the unit directory is applied after it is settled. */
   deferIfPending(): boolean;
+  /** Whether the unit directory must pass the permission check now (netmgrd.conf's strict-permissions in force). */
+  strictPermissions(): boolean;
 }
 
 export class Applier {
@@ -111,13 +113,13 @@ export class Applier {
 
   /** Start, watch and reload: the unit directory read, validated and applied (deferred while a confirm is pending). */
   applyUnitDir(trigger: ApplyTrigger): ApplyOutcome {
-    let sources: UnitSource[];
+    let parsed: LoadedUnits;
     try {
-      sources = readUnitDir(this.opts.unitDir);
+      parsed = loadUnitDir(this.opts.unitDir, { strictPermissions: this.opts.strictPermissions() });
     } catch (e) {
       return this.settle(this.outcome(trigger, 'failed', `${messageOf(e)}; nothing applied`));
     }
-    const parsed = parseUnits(sources);
+    const sources = parsed.sources;
     if (!parsed.state) {
       return this.settle(
         this.outcome(

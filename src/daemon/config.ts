@@ -2,11 +2,16 @@
  * netmgrd's own settings: `netmgrd.conf` (TOML) beside the units in the unit directory. Not a unit (units are
  * `*.toml`), so the watcher and `netmgr validate` keep to units. Read at start and at every reload; a bad file
  * is reported with FILE:LINE:COL like a unit, and the settings in force stay.
+ *
+ * One key matters beyond netmgrd: strict-permissions, which every netmgr command that reads units as root heeds
+ * (readUnits). A netmgrd.conf that fails the permission check itself is untrusted: none of it is used, and
+ * netmgrd does not start on it, or keeps its settings and applies nothing on a reload (see Daemon).
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import * as toml from 'toml';
 import type { UnitError } from '../model/types';
+import { checksPermissions, checkUnitPaths, loadUnitDir, type LoadedUnits } from '../units';
 import { locate } from '../units/locate';
 import { tomlError } from '../units/validate';
 import { isNotFound, messageOf } from '../util/errors';
@@ -18,14 +23,17 @@ export interface DaemonConfig {
   watch: boolean;
   /** Quiet time after the last change before applying (an editor's save, `cp *.toml` of many files: one apply). */
   watchDelayMs: number;
+  /** Refuse a unit directory whose files root does not own or others may write (units/permissions), as root. */
+  strictPermissions: boolean;
 }
 
-export const DEFAULT_DAEMON_CONFIG: DaemonConfig = { watch: true, watchDelayMs: 300 };
+export const DEFAULT_DAEMON_CONFIG: DaemonConfig = { watch: true, watchDelayMs: 300, strictPermissions: true };
 
 /** The table of keys: name, what it holds, its range; the man page's CONFIGURATION section mirrors it. */
 const KEYS: { key: string; field: keyof DaemonConfig; type: 'boolean' | 'integer'; min?: number; max?: number }[] = [
   { key: 'watch', field: 'watch', type: 'boolean' },
   { key: 'watch-delay', field: 'watchDelayMs', type: 'integer', min: 0, max: 60_000 },
+  { key: 'strict-permissions', field: 'strictPermissions', type: 'boolean' },
 ];
 
 /** Parses netmgrd.conf text (pure). Every problem is reported; settings are returned only when there is none. */
@@ -77,15 +85,45 @@ export function parseDaemonConfig(file: string, text: string): { config: DaemonC
   return errors.length ? { config: null, errors } : { config, errors };
 }
 
-/** Reads the unit directory's netmgrd.conf; no file means the defaults. */
-export function loadDaemonConfig(unitDir: string): { config: DaemonConfig | null; errors: UnitError[]; file: string } {
+/** netmgrd.conf as loadDaemonConfig found it. */
+export interface LoadedDaemonConfig {
+  /** The settings, or null when the file is not used (errors say why). */
+  config: DaemonConfig | null;
+  /** What is wrong with the file, each at FILE:LINE:COL. */
+  errors: UnitError[];
+  /** True when the errors are permission problems: someone other than root may have written the file. */
+  untrusted: boolean;
+  /** The path of netmgrd.conf read (or looked for). */
+  file: string;
+}
+
+/**
+ * Reads the unit directory's netmgrd.conf; no file means the defaults. With `checkPermissions`, a file that fails
+ * the permission check (itself, or its directory) is not read at all.
+ */
+export function loadDaemonConfig(unitDir: string, checkPermissions: boolean): LoadedDaemonConfig {
   const file = path.join(unitDir, DAEMON_CONFIG_FILE);
+  const refused = checkPermissions && fs.existsSync(file) ? checkUnitPaths(unitDir, [DAEMON_CONFIG_FILE]) : [];
+  if (refused.length) return { config: null, errors: refused, untrusted: true, file };
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
-    if (isNotFound(e)) return { config: { ...DEFAULT_DAEMON_CONFIG }, errors: [], file };
-    return { config: null, errors: [{ file, line: 1, col: 1, message: `cannot read: ${messageOf(e)}` }], file };
+    if (isNotFound(e)) return { config: { ...DEFAULT_DAEMON_CONFIG }, errors: [], untrusted: false, file };
+    const errors = [{ file, line: 1, col: 1, message: `cannot read: ${messageOf(e)}` }];
+    return { config: null, errors, untrusted: false, file };
   }
-  return { ...parseDaemonConfig(file, text), file };
+  return { ...parseDaemonConfig(file, text), untrusted: false, file };
+}
+
+/**
+ * The unit directory as the netmgr commands read it. As root (the only user the check is for: see
+ * units/permissions), the permission check is on unless the directory's netmgrd.conf, passing the check itself,
+ * says strict-permissions = false; a netmgrd.conf that fails it is one more error of the set, and one that does
+ * not parse leaves the check on (its other errors are netmgrd's to report). Throws as readUnitDir does.
+ */
+export function readUnits(unitDir: string, asRoot = checksPermissions()): LoadedUnits {
+  if (!asRoot) return loadUnitDir(unitDir, { strictPermissions: false });
+  const strict = loadDaemonConfig(unitDir, true).config?.strictPermissions ?? true;
+  return loadUnitDir(unitDir, { strictPermissions: strict, alsoCheck: [DAEMON_CONFIG_FILE] });
 }

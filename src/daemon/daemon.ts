@@ -4,6 +4,10 @@
  * - Units: applied at start, then (unless netmgrd.conf says watch = false) each settled edit of the unit
  *   directory is planned, applied and verified; SIGHUP and `netmgr reload` do the same on demand; `netmgr apply`
  *   hands over a unit set. Invalid units are logged with FILE:LINE:COL and change nothing.
+ * - Strict permissions (units/permissions): as root, a unit directory whose files root does not own or others may
+ *   write is invalid like a unit error. A netmgrd.conf that fails the check is untrusted: netmgrd does not start
+ *   on it (there are no settings in force to keep, and the defaults are not what the administrator wrote), and a
+ *   reload that finds it applies nothing and keeps the settings in force.
  * - One change at a time: every apply, reload and rollback runs in one queue, and under the apply lock that a
  *   CLI-side apply also takes.
  * - `apply --confirm N`: the steps are recorded (state dir confirm.json) before the apply's journal closes and
@@ -14,11 +18,11 @@
 import * as fs from 'fs';
 import { recoverInterrupted } from '../apply/apply';
 import { RemoteBridgeManager, type BridgeControl } from '../bridge';
-import { formatUnitError } from '../model/types';
-import { parseUnits } from '../units';
-import { messageOf } from '../util/errors';
+import { formatUnitError, type UnitError } from '../model/types';
+import { checksPermissions, parseUnits } from '../units';
+import { messageOf, NetmgrError } from '../util/errors';
 import { Applier, plural } from './applier';
-import { DEFAULT_DAEMON_CONFIG, loadDaemonConfig, type DaemonConfig } from './config';
+import { DAEMON_CONFIG_FILE, DEFAULT_DAEMON_CONFIG, loadDaemonConfig, type DaemonConfig } from './config';
 import { ConfirmController } from './confirm';
 import { runDpctl } from './dpctl';
 import { RequestError } from './errors';
@@ -95,6 +99,7 @@ export class Daemon {
       log,
       manager: this.manager,
       deferIfPending: () => this.confirms.deferIfPending(),
+      strictPermissions: () => this.config.strictPermissions && checksPermissions(),
     });
     this.confirms = new ConfirmController(this.applier, {
       stateDir,
@@ -111,12 +116,13 @@ export class Daemon {
   async start(): Promise<void> {
     // Claimed first: a second netmgrd must not touch the bridges of the one running.
     await claimSocket(this.opts.socketPath);
+    // Before anything is touched: netmgrd does not start on an untrusted netmgrd.conf.
+    this.refuseUntrustedConfig(this.readConfig());
     const hooks = describeTestHooks(this.opts.testHooks ?? {});
     if (hooks) this.log.warning(`test hooks in force for applies handed over by netmgr apply: ${hooks}`);
     this.manager.releaseStaleIsolation();
     this.manager.adoptKernelBridges();
     await this.server.listen(this.opts.socketPath);
-    this.readConfig();
     await this.applier.serialized(() => this.startupApply());
     await this.updateWatcher();
     const status = `${plural(this.manager.names().length, 'bridge')}, ${this.watcher ? `watching ${this.opts.unitDir}` : 'not watching'}`;
@@ -174,15 +180,37 @@ export class Daemon {
     }
   }
 
-  /** netmgrd.conf: a bad one is reported and the settings in force stay. */
-  private readConfig(): void {
-    const r = loadDaemonConfig(this.opts.unitDir);
+  /**
+   * netmgrd.conf: a bad one is reported and the settings in force stay. As root it is always checked, whatever
+   * strict-permissions is in force: the file that can turn the check off is believed only when it passes it.
+   * Returns the permission errors of an untrusted one (not logged yet: the caller says what it does about it).
+   */
+  private readConfig(): UnitError[] {
+    const r = loadDaemonConfig(this.opts.unitDir, checksPermissions());
+    if (r.untrusted) return r.errors;
     if (!r.config) {
       for (const e of r.errors) this.log.error(formatUnitError(e));
       this.log.error(`${r.file}: not used; the settings in force stay (watch = ${this.config.watch})`);
-      return;
+      return [];
     }
     this.config = r.config;
+    return [];
+  }
+
+  /** At start: an untrusted netmgrd.conf is logged and netmgrd does not start (exit 2, as for invalid input). */
+  private refuseUntrustedConfig(errors: UnitError[]): void {
+    if (!errors.length) return;
+    for (const e of errors) this.log.error(formatUnitError(e));
+    throw new NetmgrError(
+      'invalid',
+      `${DAEMON_CONFIG_FILE} fails the permission check; netmgrd does not start on settings someone other than root may have written`,
+    );
+  }
+
+  /** On a reload: an untrusted netmgrd.conf is an invalid outcome; the settings and the running configuration stay. */
+  private untrustedConfigOutcome(trigger: ApplyTrigger, errors: UnitError[]): ApplyOutcome {
+    const message = `${DAEMON_CONFIG_FILE} fails the permission check; nothing applied, the settings in force and the running configuration stay`;
+    return this.applier.settle(this.applier.outcome(trigger, 'invalid', message, { errors }));
   }
 
   private async updateWatcher(): Promise<void> {
@@ -210,8 +238,8 @@ export class Daemon {
   async reload(trigger: ApplyTrigger = 'reload'): Promise<ApplyOutcome> {
     const outcome = await this.applier.serialized(() => {
       this.notify('RELOADING=1');
-      this.readConfig();
-      return this.applier.applyUnitDir(trigger);
+      const untrusted = this.readConfig();
+      return untrusted.length ? this.untrustedConfigOutcome(trigger, untrusted) : this.applier.applyUnitDir(trigger);
     });
     await this.updateWatcher();
     this.notify(`READY=1\nSTATUS=last apply: ${outcome.result} (${outcome.trigger})`);

@@ -8,7 +8,8 @@ import type { BridgeControl } from '../bridge';
 import type { LiveBridge } from '../model/bridges';
 import type { LoopProtectionView } from '../policy/learning/loop-view';
 import { formatUnitError, type DesiredState } from '../model/types';
-import { parseUnits, readUnitDir, type UnitSource } from '../units';
+import { parseUnits, type LoadedUnits } from '../units';
+import { readUnits } from './config';
 import type { AppliedRecord, PendingConfirm } from './records';
 import { hashSources } from './records';
 import { isLearning } from './fdb';
@@ -35,14 +36,13 @@ export interface StatusSources {
 }
 
 export function buildStatus(s: StatusSources): StatusReport {
-  let sources: UnitSource[] | null = null;
+  let disk: LoadedUnits | null = null;
   try {
-    sources = readUnitDir(s.unitDir);
+    disk = readUnits(s.unitDir);
   } catch {
     // Reported as one unit error: the directory is missing or unreadable.
   }
-  const diskHash = sources ? hashSources(sources) : null;
-  const disk = sources ? parseUnits(sources) : null;
+  const diskHash = disk ? hashSources(disk.sources) : null;
   const problems: string[] = [];
   const diskChanges = planned(disk?.state ?? null, s.stateDir, s.bridges, problems);
   // Usually the units on disk are the set in force: then one read of the live state serves both plans.

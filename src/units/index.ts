@@ -1,5 +1,6 @@
 /**
- * Unit files -> validated DesiredState. `parseUnits` is pure; `readUnitDir` is the only I/O in this module.
+ * Unit files -> validated DesiredState. `parseUnits` is pure; `readUnitDir` reads, `loadUnitDir` reads, checks
+ * permissions (./permissions) and validates.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -7,10 +8,12 @@ import type { DesiredState, UnitError } from '../model/types';
 import { errnoOf, hasErrno, isNotFound, messageOf, NetmgrError } from '../util/errors';
 import { crossCheck } from './crosscheck';
 import { checkBridgeFlows } from './flows';
+import { checkUnitPaths } from './permissions';
 import { compareErrors } from './system';
 import { FileUnit, validateFile } from './validate';
 
 export { checkAgainstSystem } from './system';
+export { checkUnitPaths, checksPermissions } from './permissions';
 export type { SystemFacts } from './system';
 export { SCHEMA, SECTIONS, describeDefault, describeType, sectionLabel } from './schema';
 export type { SchemaEntry, SectionEntry } from './schema';
@@ -29,9 +32,12 @@ export interface ParseResult {
   errors: UnitError[];
 }
 
-/** Validate all unit files together; every problem in every file is reported. */
-export function parseUnits(sources: readonly UnitSource[]): ParseResult {
-  const errors: UnitError[] = [];
+/**
+ * Validate all unit files together; every problem in every file is reported, with `fileErrors`: what was found
+ * wrong with the files themselves while reading them (permissions), which makes the set invalid too.
+ */
+export function parseUnits(sources: readonly UnitSource[], fileErrors: readonly UnitError[] = []): ParseResult {
+  const errors: UnitError[] = [...fileErrors];
   const units: FileUnit[] = [];
   const sorted = [...sources].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
   for (const src of sorted) {
@@ -62,7 +68,8 @@ function printable(e: UnitError): UnitError {
 /**
  * The `*.toml` files of `dir`, sorted by name (plain code-unit order). Hidden files are skipped: editors leave
  * lock files such as `.#br0.toml`. Throws if `dir` is missing or not a directory; unreadable files are returned
- * with `readError` so that parseUnits reports them at 1:1.
+ * with `readError` so that parseUnits reports them at 1:1. Checks no permissions: what is applied is read with
+ * loadUnitDir.
  */
 export function readUnitDir(dir: string): UnitSource[] {
   let names: string[];
@@ -90,9 +97,26 @@ export function readUnitDir(dir: string): UnitSource[] {
     });
 }
 
-/** Read and validate a unit directory. */
-export function loadUnitDir(dir: string): ParseResult {
-  return parseUnits(readUnitDir(dir));
+/** How loadUnitDir reads a unit directory. */
+export interface LoadOptions {
+  /** Refuse the set when the directory or a file fails the permission check (./permissions). */
+  strictPermissions: boolean;
+  /** Other files read from the directory (netmgrd.conf), checked with the units when they exist. */
+  alsoCheck?: readonly string[];
+}
+
+/** A unit directory as read and validated. */
+export interface LoadedUnits extends ParseResult {
+  /** The files as read (what `netmgr apply` hands to netmgrd, what netmgrd records as applied). */
+  sources: UnitSource[];
+}
+
+/** Read a unit directory, check its permissions when asked, and validate it. Throws as readUnitDir does. */
+export function loadUnitDir(dir: string, opts: LoadOptions): LoadedUnits {
+  const sources = readUnitDir(dir);
+  const names = [...sources.map((s) => path.basename(s.file)), ...(opts.alsoCheck ?? [])];
+  const fileErrors = opts.strictPermissions ? checkUnitPaths(dir, names) : [];
+  return { ...parseUnits(sources, fileErrors), sources };
 }
 
 /**

@@ -209,8 +209,10 @@ describeRoot('Debian package: install, use, purge', () => {
     expect(r.stdout.replace(/.\x08/g, '')).toMatch(/^NAME$/m);
   });
 
-  test('/etc/netmgr is there, empty', () => {
-    expect(fs.statSync('/etc/netmgr').isDirectory()).toBe(true);
+  test('/etc/netmgr is there, empty, root:root 0755 (netmgr, as root, refuses units others may change)', () => {
+    const st = fs.statSync('/etc/netmgr');
+    expect(st.isDirectory()).toBe(true);
+    expect({ uid: st.uid, gid: st.gid, mode: (st.mode & 0o7777).toString(8) }).toEqual({ uid: 0, gid: 0, mode: '755' });
     expect(fs.readdirSync('/etc/netmgr')).toEqual([]);
   });
 
@@ -221,9 +223,23 @@ describeRoot('Debian package: install, use, purge', () => {
     expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: '' });
   });
 
-  test('netmgr validate accepts the shipped veth-pair example', () => {
+  test('the shipped examples are root:root, files 0644 and directories 0755', () => {
+    const wrong: string[] = [];
+    const walk = (p: string): void => {
+      const st = fs.lstatSync(p);
+      const mode = (st.mode & 0o7777).toString(8);
+      if (st.uid !== 0 || st.gid !== 0 || mode !== (st.isDirectory() ? '755' : '644'))
+        wrong.push(`${p}: ${st.uid}:${st.gid} ${mode}`);
+      if (st.isDirectory()) for (const n of fs.readdirSync(p)) walk(path.join(p, n));
+    };
+    walk(EXAMPLES);
+    expect(wrong).toEqual([]);
+  });
+
+  test('netmgr validate (as root: permissions checked) accepts the shipped veth-pair example', () => {
     const out = ok(run('netmgr', ['validate', '--dir', `${EXAMPLES}/veth-pair`]), 'netmgr validate');
     expect(out).toContain('1 unit valid');
+    expect(out).not.toContain('permissions not checked');
   });
 
   test('netmgr apply of the empty /etc/netmgr changes nothing (and keeps its state in /var/lib/netmgr)', () => {

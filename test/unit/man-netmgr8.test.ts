@@ -248,7 +248,7 @@ describe('man/netmgr.8: CONFIGURATION (netmgrd.conf)', () => {
   const config = items(section('CONFIGURATION'));
 
   test('the keys are known', () => {
-    expect(keys).toEqual(['watch', 'watch-delay']);
+    expect(keys).toEqual(['watch', 'watch-delay', 'strict-permissions']);
   });
 
   test.each(keys.map((k) => [k]))('%s is documented with type, default, range and an example that parse', (key) => {

@@ -22,15 +22,18 @@ describe('log lines', () => {
 });
 
 describe('netmgrd.conf', () => {
-  test('empty means the defaults; both keys are read', () => {
+  test('empty means the defaults; every key is read', () => {
     expect(parseDaemonConfig('c', '')).toEqual({ config: DEFAULT_DAEMON_CONFIG, errors: [] });
-    expect(parseDaemonConfig('c', 'watch = false\nwatch-delay = 1000\n').config).toEqual({
+    expect(DEFAULT_DAEMON_CONFIG.strictPermissions).toBe(true);
+    expect(parseDaemonConfig('c', 'watch = false\nwatch-delay = 1000\nstrict-permissions = false\n').config).toEqual({
       watch: false,
       watchDelayMs: 1000,
+      strictPermissions: false,
     });
   });
   test.each([
     ['watch = "no"\n', 1, 9, '`watch` must be true or false'],
+    ['strict-permissions = 0\n', 1, 22, '`strict-permissions` must be true or false'],
     ['watch-delay = 60001\n', 1, 15, '`watch-delay` must be an integer from 0 to 60000'],
     ['watch-delay = 1.5\n', 1, 15, '`watch-delay` must be an integer'],
     ['\nwatsh = true\n', 2, 1, 'unknown key `watsh`'],
