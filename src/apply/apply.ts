@@ -66,7 +66,13 @@ export function nextOwnership(owned: Ownership, plan: Plan): Ownership {
       veths.push({ unit: c.unit, namespace: a.namespace, name: a.name, peerNamespace: b.namespace, peer: b.name });
     }
   }
-  return { version: 1, namespaces: [...namespaces], veths };
+  let takeovers = [...(owned.takeovers ?? [])];
+  for (const c of plan.changes) {
+    if (c.object !== 'takeover') continue;
+    takeovers = takeovers.filter((t) => t.unit !== c.unit);
+    if (c.action === 'create') takeovers.push(c.record);
+  }
+  return { version: 1, namespaces: [...namespaces], veths, ...(takeovers.length ? { takeovers } : {}) };
 }
 
 export interface ApplyOptions {

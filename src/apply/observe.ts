@@ -10,6 +10,7 @@ import type { Ownership } from '../model/ownership';
 import type { DesiredState, UnitError } from '../model/types';
 import { findConflicts, planChanges } from '../plan/diff';
 import { checkSupported } from '../plan/support';
+import { uplinkProblems } from '../plan/takeover';
 import type { Plan } from '../plan/types';
 import { checkAgainstSystem } from '../units';
 import { loadOwnership } from './ownership';
@@ -70,6 +71,7 @@ export function preflight(desired: DesiredState, world: World): UnitError[] {
   return [
     ...checkSupported(desired, live),
     ...checkAgainstSystem(desired, facts),
+    ...uplinkProblems(desired, live, world.bridges),
     ...findConflicts(desired, live, world.owned),
   ];
 }

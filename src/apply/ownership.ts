@@ -12,7 +12,12 @@ const OWNERSHIP_RECORD: StateFileSpec = { name: OWNERSHIP_FILE, version: 1 };
 export function loadOwnership(stateDir: string): Ownership {
   const data = readStateFile<Partial<Ownership>>(stateDir, OWNERSHIP_RECORD);
   if (!data) return emptyOwnership();
-  return { version: 1, namespaces: data.namespaces ?? [], veths: data.veths ?? [] };
+  return {
+    version: 1,
+    namespaces: data.namespaces ?? [],
+    veths: data.veths ?? [],
+    ...(data.takeovers?.length ? { takeovers: data.takeovers } : {}),
+  };
 }
 
 /** Sorted, so that the file reads the same whatever order the apply created things in. */
@@ -23,6 +28,9 @@ export function saveOwnership(stateDir: string, owned: Ownership): void {
     veths: [...owned.veths].sort(
       (a, b) => (a.namespace ?? '').localeCompare(b.namespace ?? '') || a.name.localeCompare(b.name),
     ),
+    ...(owned.takeovers?.length
+      ? { takeovers: [...owned.takeovers].sort((a, b) => a.unit.localeCompare(b.unit)) }
+      : {}),
   };
   writeStateFile(stateDir, OWNERSHIP_RECORD, sorted);
 }

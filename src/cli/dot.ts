@@ -8,7 +8,7 @@
  */
 import type { Ownership } from '../model/ownership';
 import type { LiveBridge, PortVlanConfig } from '../model/bridges';
-import { findLink, type LiveState } from '../live/state';
+import { findLink, isOwnRoute, type LiveState } from '../live/state';
 import { nsKey } from '../live/namespaces';
 import { formatRoute } from '../plan/format';
 import type { BridgeSpec, Cidr, DesiredState, NamespaceName, PortKind } from '../model/types';
@@ -200,7 +200,7 @@ export function formatDot({ desired, live, owned, bridges, notes = [], held = ne
   /** netmgr's routes through an interface, as `ip route` words them. */
   const routeLines = (ns: NamespaceName, name: string): string[] =>
     (live.routes?.get(nsKey(ns)) ?? [])
-      .filter((r) => r.link === name)
+      .filter((r) => r.link === name && isOwnRoute(r))
       .map((r) => `route ${formatRoute(r)}`)
       .sort(byText);
   const ifaceNode = (id: string, i: Iface): string => {

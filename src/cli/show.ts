@@ -1,6 +1,6 @@
 import { observe } from '../apply/observe';
 import { nsLabel } from '../live/namespaces';
-import { findLink, LiveLink } from '../live/state';
+import { findLink, isOwnRoute, LiveLink } from '../live/state';
 import { DesiredState } from '../model/types';
 import { formatChange, formatRoute } from '../plan/format';
 import { Change } from '../plan/types';
@@ -64,7 +64,7 @@ export const showCommand: Command = {
       ],
     }));
     const namespaces = owned.namespaces.map((n) => ({ name: n, present: live.namespaces.includes(n) }));
-    const routes = [...(live.routes?.values() ?? [])].flat();
+    const routes = [...(live.routes?.values() ?? [])].flat().filter(isOwnRoute);
     if (values.json) {
       printJson(ctx, {
         schema: 'netmgr.show/1',

@@ -4,7 +4,7 @@
  */
 import { Cidr, NamespaceName } from '../model/types';
 import { AF_INET6, dumpAddrs, dumpLinks, IFF_UP, LinkRecord } from '../netlink/rtnl';
-import { dumpRoutes, RTPROT_NETMGR } from '../netlink/route';
+import { dumpRoutes, RTPROT_KERNEL, RTPROT_NETMGR } from '../netlink/route';
 import { listNamespaces, NamespaceSockets, nsKey } from './namespaces';
 import { kernelDatapathAvailable } from './kernel';
 
@@ -22,7 +22,10 @@ export interface LiveLink {
   addresses: Cidr[];
 }
 
-/** A route netmgr added (its protocol is RTPROT_NETMGR); routes of anyone else are never read into the state. */
+/**
+ * A route through a link (not the kernel's own connected and local routes). netmgr changes only its own (`protocol`
+ * RTPROT_NETMGR); the others are read so that a NIC about to join a bridge is known to carry them.
+ */
 export interface LiveRoute {
   namespace: NamespaceName;
   /** The output interface's name. */
@@ -32,6 +35,7 @@ export interface LiveRoute {
   via?: string;
   metric: number;
   table: number;
+  protocol: number;
 }
 
 export interface LiveState {
@@ -39,7 +43,7 @@ export interface LiveState {
   namespaces: string[];
   /** Links of each namespace that was read, keyed by nsKey(). Namespaces not read are absent. */
   links: Map<string, LiveLink[]>;
-  /** netmgr's routes in each namespace that was read, keyed by nsKey(); absent (as in tests) means none. */
+  /** The routes of each namespace that was read, keyed by nsKey(); absent (as in tests) means none. */
   routes?: Map<string, LiveRoute[]>;
   /** The kernel has the openvswitch datapath (its generic netlink families resolve); what `auto` picks by. */
   kernelDatapath?: boolean;
@@ -84,11 +88,11 @@ export function readNamespaceLinks(
   return dumpLinks(sock).map((l) => toLiveLink(ns, l, byIndex.get(l.index) ?? []));
 }
 
-/** netmgr's own routes (RTPROT_NETMGR) of one namespace, with their interfaces' names from `links`. */
+/** The routes of one namespace but the kernel's own, with their interfaces' names from `links`. */
 export function readNamespaceRoutes(sockets: NamespaceSockets, ns: NamespaceName, links: LiveLink[]): LiveRoute[] {
   const names = new Map(links.map((l) => [l.index, l.name]));
   return dumpRoutes(sockets.route(ns))
-    .filter((r) => r.protocol === RTPROT_NETMGR && names.has(r.oif))
+    .filter((r) => r.protocol !== RTPROT_KERNEL && names.has(r.oif))
     .map((r) => ({
       namespace: ns,
       link: names.get(r.oif)!,
@@ -97,8 +101,12 @@ export function readNamespaceRoutes(sockets: NamespaceSockets, ns: NamespaceName
       ...(r.via !== undefined ? { via: r.via } : {}),
       metric: r.metric,
       table: r.table,
+      protocol: r.protocol,
     }));
 }
+
+/** netmgr's own routes among them. */
+export const isOwnRoute = (r: LiveRoute): boolean => r.protocol === RTPROT_NETMGR;
 
 /**
  * Reads the root namespace and each listed namespace that exists. `wantedLinkLocal` lists IPv6 link-local

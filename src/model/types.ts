@@ -119,6 +119,8 @@ export interface PortSpec {
   nativeVlan?: number;
   /** Spanning-tree settings (learning policy). */
   stp: PortStpSettings;
+  /** kind = "system": move the NIC's addresses and routes onto the bridge's own port (`take-over`). */
+  takeOver: boolean;
   /** Addresses on the internal port, or on the veth's peer end. IPv4 then IPv6. */
   addresses: Cidr[];
   /** Routes via the interface the addresses go on. */

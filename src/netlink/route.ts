@@ -28,6 +28,8 @@ export const RT_TABLE_COMPAT = 252;
  * it in /etc/iproute2/rt_protos.d/netmgr.conf, so `ip route` prints `proto netmgr`).
  */
 export const RTPROT_NETMGR = 44;
+/** Routes the kernel adds itself (connected networks of addresses). */
+export const RTPROT_KERNEL = 2;
 
 export const RTMSG_LEN = 12;
 
@@ -122,8 +124,11 @@ export function dumpRoutes(sock: NetlinkSocket): RouteRecord[] {
     .map(decodeRoute);
 }
 
-/** The request that adds or deletes `r` (as netmgr's: RTPROT_NETMGR) through interface `r.oif`. */
-export function routePayload(r: Omit<RouteRecord, 'protocol'>): Uint8Array {
+/** A route to add or delete: netmgr's own (RTPROT_NETMGR) unless `protocol` says otherwise (a moved route). */
+export type RouteRequest = Omit<RouteRecord, 'protocol'> & { protocol?: number };
+
+/** The request that adds or deletes `r` through interface `r.oif`. */
+export function routePayload(r: RouteRequest): Uint8Array {
   const [net, len] = r.to.split('/');
   const w = new NlAttrWriter(RTNETLINK_RULES, 96).putStruct(
     encodeRtMsg({
@@ -132,7 +137,7 @@ export function routePayload(r: Omit<RouteRecord, 'protocol'>): Uint8Array {
       srcLen: 0,
       tos: 0,
       table: r.table < 256 ? r.table : RT_TABLE_COMPAT,
-      protocol: RTPROT_NETMGR,
+      protocol: r.protocol ?? RTPROT_NETMGR,
       // A route without a next hop reaches its destination on the link itself.
       scope: r.via === undefined ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE,
       type: RTN_UNICAST,
@@ -145,13 +150,13 @@ export function routePayload(r: Omit<RouteRecord, 'protocol'>): Uint8Array {
   return w.finish();
 }
 
-const describe = (r: Omit<RouteRecord, 'protocol'>) =>
+const describe = (r: RouteRequest) =>
   `route ${r.to}${r.via ? ` via ${r.via}` : ''} metric ${r.metric} table ${r.table}`;
 
-export function addRoute(sock: NetlinkSocket, r: Omit<RouteRecord, 'protocol'>, what: string): void {
+export function addRoute(sock: NetlinkSocket, r: RouteRequest, what: string): void {
   sock.request(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, routePayload(r), `add ${describe(r)} to ${what}`);
 }
 
-export function deleteRoute(sock: NetlinkSocket, r: Omit<RouteRecord, 'protocol'>, what: string): void {
+export function deleteRoute(sock: NetlinkSocket, r: RouteRequest, what: string): void {
   sock.request(RTM_DELROUTE, 0, routePayload(r), `remove ${describe(r)} from ${what}`);
 }

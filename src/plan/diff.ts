@@ -12,6 +12,7 @@ import { Change, LiveVethEnd, Plan } from './types';
 import { diffEnd } from './link-diff';
 import { planBridgeChanges } from './bridges';
 import { planRouteChanges } from './routes';
+import { planTakeovers, takeoversInForce, withTakeovers } from './takeover';
 import type { LiveBridge } from '../model/bridges';
 
 const endKey = (ns: NamespaceName, name: string) => `${nsKey(ns)}\0${name}`;
@@ -82,6 +83,8 @@ function createVethChanges(w: WantedVeth, out: Change[]): void {
 const PHASE: Record<string, number> = {
   'create namespace': 0,
   'delete route': 0.5,
+  'delete takeover': 0.6,
+  'create takeover': 0.7,
   'delete flow': 1,
   'delete port': 2,
   'delete bridge': 3,
@@ -99,14 +102,14 @@ const PHASE: Record<string, number> = {
   'delete namespace': 15,
 };
 
-/** `bridges`: what netmgrd runs (empty when it is not running: every bridge is then to be created). */
-export function planChanges(
-  desired: DesiredState,
-  live: LiveState,
-  owned: Ownership,
-  bridges: LiveBridge[] = [],
-): Plan {
-  const changes: Change[] = [];
+/**
+ * `bridges`: what netmgrd runs (empty when it is not running: every bridge is then to be created). Uplinks taken
+ * over (take-over = true) are planned first: the rest of the plan sees their addresses and MAC as their bridge's.
+ */
+export function planChanges(units: DesiredState, live: LiveState, owned: Ownership, bridges: LiveBridge[] = []): Plan {
+  const takeovers = planTakeovers(units, live, owned, bridges);
+  const desired = withTakeovers(units, takeoversInForce(owned, units, takeovers));
+  const changes: Change[] = [...takeovers];
   const notes: string[] = [];
   const liveNs = new Set(live.namespaces);
 

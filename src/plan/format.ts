@@ -1,6 +1,8 @@
 /** Printing a plan: the text `netmgr plan` shows, and the stable JSON document behind `--json`. */
 import { sameStp, type LearningConfig, type PortVlanConfig, type StaticMacConfig } from '../model/bridges';
 import { stpChange } from './format-stp';
+import { RTPROT_NETMGR } from '../netlink/route';
+import { describeCarried } from './takeover';
 import { nsLabel } from '../live/namespaces';
 import { MAIN_TABLE, NamespaceName } from '../model/types';
 import { Change, Plan, PlanLink, PlanRoute, VethEnd, LiveVethEnd } from './types';
@@ -111,13 +113,22 @@ export function formatChange(c: Change): string {
       return `${c.action === 'create' ? '+' : '-'} flow on ${c.bridge}: ${c.match} actions:${c.actions}`;
     case 'route':
       return `${c.action === 'create' ? '+' : '-'} route ${formatRoute(c.route)} dev ${at(c.namespace, c.link)}`;
+    case 'takeover': {
+      const what = describeCarried(c.record);
+      if (c.action === 'delete')
+        return `- take over ${c.unit}: ${what} go back from ${c.bridge}'s own port to ${c.unit}`;
+      const mac = c.record.mac ? `, which takes ${c.unit}'s MAC ${c.record.mac}` : '';
+      return `+ take over ${c.unit}: ${what} move to ${c.bridge}'s own port${mac}`;
+    }
   }
 }
 
 /** `0.0.0.0/0 via 198.18.0.1 metric 0` (`table N` when not the main table), as `ip route` words it. */
 export function formatRoute(r: PlanRoute): string {
   const to = r.to === '0.0.0.0/0' || r.to === '::/0' ? `default (${r.to})` : r.to;
-  return `${to}${r.via !== undefined ? ` via ${r.via}` : ''} metric ${r.metric}${r.table !== MAIN_TABLE ? ` table ${r.table}` : ''}`;
+  // netmgr's own routes are what plan and show list by default; another protocol is said (a moved route keeps it).
+  const proto = r.protocol !== undefined && r.protocol !== RTPROT_NETMGR ? ` proto ${r.protocol}` : '';
+  return `${to}${r.via !== undefined ? ` via ${r.via}` : ''} metric ${r.metric}${r.table !== MAIN_TABLE ? ` table ${r.table}` : ''}${proto}`;
 }
 
 export interface PlanSummary {

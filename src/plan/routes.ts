@@ -3,7 +3,7 @@
  * netmgr's that no unit wants is removed; one whose interface this plan deletes is removed first too, so that
  * undo gives it back; a wanted route that is missing (or on an interface this plan re-creates) is added.
  */
-import type { LiveRoute, LiveState } from '../live/state';
+import { isOwnRoute, type LiveRoute, type LiveState } from '../live/state';
 import { nsKey } from '../live/namespaces';
 import type { DesiredState, NamespaceName, RouteSpec } from '../model/types';
 import type { Change, PlanRoute } from './types';
@@ -66,7 +66,7 @@ export function planRouteChanges(desired: DesiredState, live: LiveState, others:
   }
   const present = new Set<string>();
   for (const routes of live.routes?.values() ?? []) {
-    for (const r of routes) {
+    for (const r of routes.filter(isOwnRoute)) {
       const route = planRoute(r);
       const key = routeKey(r.namespace, r.link, route);
       const lk = linkKey(r.namespace, r.link);

@@ -4,6 +4,7 @@
  */
 import type { BridgeConfig, LinkConfig, PortConfig } from '../model/bridges';
 import { Change, Plan, PlanLink, Step } from './types';
+import { takeoverSteps } from './takeover';
 
 const linkConfig = (l: PlanLink): LinkConfig => ({ mtu: l.mtu, mac: l.mac, up: l.state === 'up' });
 
@@ -82,6 +83,9 @@ function stepsFor(c: Change, push: (phase: number, s: Step) => void): void {
       if (c.action === 'create')
         push(PHASE.addrAdd, { op: 'addr.add', namespace: c.namespace, link: c.link, address: c.address });
       else push(PHASE.addrDel, { op: 'addr.del', namespace: c.namespace, link: c.link, address: c.address });
+      return;
+    case 'takeover':
+      takeoverSteps(c, (phase, s) => push(PHASE[phase], s));
       return;
     case 'route':
       if (c.action === 'create')

@@ -5,6 +5,7 @@
  */
 import { Cidr, NamespaceName, LinkState } from '../model/types';
 import type { BridgeConfig, FlowText, LearningConfig, PortConfig, PortVlanConfig } from '../model/bridges';
+import type { OwnedTakeover } from '../model/ownership';
 
 /** One end of a veth pair as netmgr wants it. */
 export interface VethEnd {
@@ -128,6 +129,11 @@ export type Change =
       link: string;
       route: PlanRoute;
     }
+  /**
+   * An uplink taken over (create: the NIC's addresses and routes move onto the bridge's own port, which takes its
+   * MAC) or given back (delete: they return to the NIC). The bridge's side is planned as its addresses and MAC.
+   */
+  | { action: 'create' | 'delete'; object: 'takeover'; unit: string; bridge: string; record: OwnedTakeover }
   /** A static flow of a policy = "flows" bridge, as canonical ODP text with numeric ports. */
   | { action: 'create' | 'delete'; object: 'flow'; unit: string; bridge: string; match: string; actions: string };
 
@@ -139,6 +145,8 @@ export interface PlanRoute {
   via?: string;
   metric: number;
   table: number;
+  /** The routing protocol it carries: absent for netmgr's own (RTPROT_NETMGR); a moved route keeps its own. */
+  protocol?: number;
 }
 
 export interface PlanLink {

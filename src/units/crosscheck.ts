@@ -416,6 +416,7 @@ function buildPort(u: FileUnit): PortSpec {
     trunks: v.get('port.trunks'),
     ...(nativeVlan !== undefined ? { nativeVlan } : {}),
     stp: portStp(v),
+    takeOver: v.get('port.take-over'),
     addresses: addresses(v),
     routes: unitRoutes(u),
     link: link(v),

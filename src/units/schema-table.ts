@@ -238,6 +238,18 @@ const ROWS = [
       'placed in `namespace`. TAP devices are refused (see the man page).',
     example: '"veth"',
   }),
+  row('port.take-over', {
+    fills: 'takeOver',
+    type: 'boolean',
+    default: false,
+    appliesTo: 'port',
+    doc:
+      'kind = "system" only: when the NIC carries addresses or routes (the box is reached through it), move them ' +
+      "onto the bridge's own port in the same journaled apply, the bridge's own port taking the NIC's MAC so that " +
+      "neighbours' ARP caches stay valid; rollback moves them back. Without it such a NIC is refused. Use " +
+      '`netmgr apply --confirm`.',
+    example: 'true',
+  }),
   row('port.namespace', {
     fills: 'namespace',
     type: 'nsname',

@@ -80,6 +80,7 @@ export interface UnitValues {
   'port.bpdu-guard': boolean;
   'port.root-guard': boolean;
   'port.bpdu-filter': boolean;
+  'port.take-over': boolean;
   'ipv4.addresses': Cidr[];
   'ipv6.addresses': Cidr[];
   'ipv4.gateway': string;

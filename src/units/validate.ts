@@ -256,6 +256,12 @@ function portRules(u: FileUnit, report: ErrorSink): void {
     }
   }
   if (kind === 'system') systemPortRules(u, report);
+  else if (v.has('port.take-over'))
+    report(
+      keyAt('port.take-over'),
+      '`take-over` is only valid for kind = "system": it moves an existing NIC\'s addresses onto the bridge',
+      'remove it; addresses of a veth or internal port go in its [ipv4] / [ipv6]',
+    );
   if (kind === 'veth' && !v.has('port.peer') && u.name !== undefined) {
     const peer = `${u.name}-peer`;
     if (byteLength(peer) > IFNAME_MAX_BYTES) {

@@ -16,15 +16,19 @@ export interface TestDaemon {
 /**
  * @param daemonEnv more environment for netmgrd only (not in the returned env the CLI is run with): the test
  *   hooks NETMGR_TEST_FAIL_STEP and NETMGR_TEST_KILL_STEP, which netmgrd reads at start
+ * @param netns run netmgrd inside this network namespace (a test box whose "root" namespace it is)
  */
 export async function startDaemon(
   unitDir: string,
   stateDir: string,
   extraArgs: string[] = ['--no-apply'],
   daemonEnv: Record<string, string> = {},
+  netns?: string,
 ): Promise<TestDaemon> {
   const env = { NETMGR_STATE_DIR: stateDir, NETMGR_SOCKET: path.join(stateDir, 'netmgrd.sock') };
-  const proc = spawn(process.execPath, [NETMGR, 'daemon', '--dir', unitDir, ...extraArgs], {
+  // In a namespace of its own, netmgrd takes that namespace for the box's (ip netns exec execs it: same PID).
+  const argv = [process.execPath, NETMGR, 'daemon', '--dir', unitDir, ...extraArgs];
+  const proc = spawn(netns ? 'ip' : argv[0], netns ? ['netns', 'exec', netns, ...argv] : argv.slice(1), {
     env: { ...process.env, ...env, ...daemonEnv },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -46,8 +46,10 @@ export interface NetmgrRun {
   stderr: string;
 }
 
-export function netmgr(args: string[], env: Record<string, string> = {}): NetmgrRun {
-  const r = spawnSync(process.execPath, [NETMGR, ...args], {
+/** Runs the netmgr CLI (inside network namespace `netns` when given, as a box of its own). */
+export function netmgr(args: string[], env: Record<string, string> = {}, netns?: string): NetmgrRun {
+  const argv = [process.execPath, NETMGR, ...args];
+  const r = spawnSync(netns ? 'ip' : argv[0], netns ? ['netns', 'exec', netns, ...argv] : argv.slice(1), {
     encoding: 'utf8',
     env: { ...process.env, ...env },
     maxBuffer: 64 << 20,

@@ -10,6 +10,7 @@ import { describeStep } from '../../../src/apply/runner';
 import { LiveLink, LiveRoute, LiveState } from '../../../src/live/state';
 import type { LiveBridge } from '../../../src/model/bridges';
 import { planChanges } from '../../../src/plan/diff';
+import { RTPROT_NETMGR } from '../../../src/netlink/route';
 import { formatPlan, planToJson } from '../../../src/plan/format';
 import { invertStep, planSteps } from '../../../src/plan/steps';
 import { parseUnits, readUnitDir } from '../../../src/units';
@@ -24,7 +25,7 @@ interface LiveFile {
   /** The openvswitch module is loaded (what datapath = "auto" picks by); false when omitted. */
   kernelDatapath?: boolean;
   /** netmgr's routes per namespace ("" is the root namespace); none when omitted. */
-  routes?: Record<string, Omit<LiveRoute, 'namespace'>[]>;
+  routes?: Record<string, (Omit<LiveRoute, 'namespace' | 'protocol'> & { protocol?: number })[]>;
 }
 
 function loadLive(dir: string): LiveState {
@@ -46,7 +47,7 @@ function loadLive(dir: string): LiveState {
   const routes = new Map<string, LiveRoute[]>(
     Object.entries(data.routes ?? {}).map(([ns, list]) => [
       ns,
-      list.map((r) => ({ namespace: ns === '' ? null : ns, ...r })),
+      list.map((r) => ({ namespace: ns === '' ? null : ns, protocol: RTPROT_NETMGR, ...r })),
     ]),
   );
   return { namespaces: data.namespaces, links, routes, kernelDatapath: data.kernelDatapath === true };

@@ -225,7 +225,9 @@ describe('parseUnits', () => {
           ? 'kind = "veth"'
           : e.key === 'kind' || e.key === 'bridge'
             ? ''
-            : 'bridge = "br0"\nkind = "veth"';
+            : e.key === 'take-over'
+              ? 'bridge = "br0"\nkind = "system"'
+              : 'bridge = "br0"\nkind = "veth"';
         const extra =
           e.key === 'kind'
             ? 'bridge = "br0"'
