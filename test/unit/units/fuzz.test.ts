@@ -169,6 +169,7 @@ function mutate(text: string, rnd: () => number): string {
           '[[ipv4.route]]',
           '[[ipv6.route]]',
           'gateway = "198.18.20.1"',
+          'take-over = true',
           '[link]',
           '[x.y.z]',
           'a.b.c = 1',
