@@ -109,8 +109,8 @@ function nsArgs(ns: string | null): string[] {
 
 /**
  * The full configuration netmgr could have touched, read with iproute2: the list of this run's namespaces, every
- * link (with details), address and route (every table, IPv4 and IPv6) inside them, and this run's links and the
- * routes through them in the root namespace.
+ * link (with details), address and route (every table, IPv4 and IPv6, but the kernel's own) inside them, and this
+ * run's links and the routes through them in the root namespace.
  */
 export function systemDump(prefix: string, extraNamespaces: string[] = []): Json {
   const out: Json = {};
@@ -120,11 +120,15 @@ export function systemDump(prefix: string, extraNamespaces: string[] = []): Json
     let links = JSON.parse(sh('ip', [...nsArgs(ns), '-j', '-d', 'addr', 'show'])) as Json[];
     if (ns === null) links = links.filter((l) => String(l.ifname).startsWith(prefix));
     out[ns ?? '(root)'] = strip(links);
-    // Every route of every table, both families (in the root namespace: those through this run's links).
+    // Every route of every table, both families (in the root namespace: those through this run's links), but the
+    // kernel's own: those follow from the addresses and links compared above (an IPv6 link-local address gets its
+    // route only once duplicate address detection is over, which would make the dump depend on timing).
     for (const family of ['-4', '-6']) {
       let routes = JSON.parse(sh('ip', [...nsArgs(ns), family, '-j', 'route', 'show', 'table', 'all'])) as Json[];
+      routes = routes.filter((r) => r.protocol !== 'kernel');
       if (ns === null) routes = routes.filter((r) => String(r.dev).startsWith(prefix));
-      out[`${ns ?? '(root)'} routes ${family}`] = routes;
+      // Sorted: the kernel lists routes of one prefix in the order they were added, which a rollback may change.
+      out[`${ns ?? '(root)'} routes ${family}`] = routes.map((r) => JSON.stringify(r)).sort();
     }
   }
   return out;

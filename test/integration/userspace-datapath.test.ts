@@ -2,8 +2,9 @@
  * The userspace datapath end to end, as root: the ovs-dpctl walkthrough (seed "programming the datapath with
  * ovs-dpctl") on a `flows` bridge run by netmgrd - ARP both ways, the explained error when icmp() is missing,
  * ICMP, then TCP 8080 with tcp_flags and a real connection - with dump-flows counters advancing; a host on an
- * internal (TAP) port reaching the bridge's own address; and a system port whose host-side address is not
- * answered while the switch owns the interface.
+ * internal (TAP) port reaching the bridge's own address; and a system port whose host-side address (added by hand
+ * once the port is attached: a NIC that carries one is refused as a port) is not answered while the switch owns the
+ * interface.
  */
 import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -72,6 +73,9 @@ it('before netmgr attaches it, the system port interface answers for its host-si
 });
 
 it('netmgrd applies the units: namespaces, veths, the bridge TAP with its address, an internal port moved into its namespace', async () => {
+  // A NIC that carries an address is refused as a port (the host would stop receiving on it) unless taken over:
+  // the address goes first, and comes back once attached (an address added by hand later; see below).
+  sh('ip', ['addr', 'del', `${SYS}.100/24`, 'dev', `${P}-s`]);
   daemon = await startDaemon(units, state);
   const r = netmgr(['apply', '--dir', units], daemon.env);
   expect(r.stderr).toBe('');
@@ -90,6 +94,7 @@ it('netmgrd applies the units: namespaces, veths, the bridge TAP with its addres
     `3:${P}-c:internal`,
     `4:${P}-s:netdev`,
   ]);
+  sh('ip', ['addr', 'add', `${SYS}.100/24`, 'dev', `${P}-s`]);
 });
 
 it("a host on an internal port reaches the bridge's own address", () => {
