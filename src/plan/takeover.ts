@@ -87,6 +87,7 @@ export function planTakeovers(
   for (const t of records)
     if (!stillWanted(t, desired))
       changes.push({ action: 'delete', object: 'takeover', unit: t.unit, bridge: t.bridge, record: t });
+  for (const t of records) if (stillWanted(t, desired)) changes.push(...missingMovedRoutes(t, live));
   for (const p of desired.ports.values()) {
     if (!isUplinkPort(p) || !p.takeOver || attached(p, bridges) || records.some((t) => t.unit === p.name)) continue;
     const c = carried(live, p.name);
@@ -96,6 +97,19 @@ export function planTakeovers(
     changes.push({ action: 'create', object: 'takeover', unit: p.name, bridge: p.bridge!, record });
   }
   return changes;
+}
+
+/**
+ * Routes a kept takeover moved that its bridge's own port no longer has: a userspace bridge's own port (a TAP)
+ * goes with netmgrd and comes back without them. Put back with their own protocol.
+ */
+function missingMovedRoutes(t: OwnedTakeover, live: LiveState): Change[] {
+  const have = (live.routes?.get('') ?? []).filter((r) => r.link === t.bridge);
+  const same = (a: MovedRoute, b: MovedRoute) =>
+    a.family === b.family && a.to === b.to && a.via === b.via && a.metric === b.metric && a.table === b.table;
+  return t.routes
+    .filter((r) => !have.some((h) => same(h, r) && h.protocol === r.protocol))
+    .map((route) => ({ action: 'create', object: 'route', unit: t.unit, namespace: null, link: t.bridge, route }));
 }
 
 /**

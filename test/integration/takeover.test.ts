@@ -195,3 +195,14 @@ it('apply with take-over: the box stays reachable at the same address and the co
   expect(inBox(['plan', '--dir', units]).stdout).toBe('No changes.\n');
   expect(path.isAbsolute(state)).toBe(true);
 });
+
+it('netmgrd restarted: the bridge comes back with the address and the moved default route', async () => {
+  // The userspace bridge's own port (a TAP) goes with netmgrd, and the address and routes on it.
+  expect(await daemon!.stop()).toBe(0);
+  daemon = await startDaemon(units, state, ['--no-watch'], {}, BOX);
+  expect(daemon.log()).toMatch(/start: applied .*; verified/);
+  expect(sh('ip', ['-n', BOX, '-4', 'addr', 'show', 'dev', BR])).toContain(`${BOX_IP}/24`);
+  expect(sh('ip', ['-n', BOX, 'route', 'show', 'default'])).toContain(`default via ${PEER_IP} dev ${BR} proto static`);
+  expect(ping(PEER, BOX_IP)).toBe(true);
+  expect(inBox(['plan', '--dir', units]).stdout).toBe('No changes.\n');
+});

@@ -243,6 +243,9 @@ it('SIGTERM stops netmgrd cleanly: TAPs go with it, host isolation is removed, n
   expect(sh('ip', ['-n', `${P}-h1`, 'link', 'show', `${P}-pa`])).toContain(`${P}-pa`);
   // The interface is the host's again.
   expect(ping(`${P}-h4`, `${SYS}.100`)).toBe(true);
+  // A NIC that carries an address is refused as a port: the address goes before the next apply (and comes back
+  // once the port is attached again, below).
+  sh('ip', ['addr', 'del', `${SYS}.100/24`, 'dev', `${P}-s`]);
   // Without netmgrd, applying a bridge says how to start it.
   const r = netmgr(['apply', '--dir', units], daemon!.env);
   expect(r.code).toBe(1);
@@ -253,6 +256,7 @@ it('a restarted netmgrd brings its bridges back from the units; an empty unit se
   daemon = await startDaemon(units, state, []);
   expect(daemon.log()).toMatch(/start: applied .*: \d+ steps?; verified/);
   expect(ping(`${P}-h3`, `${NET}.254`)).toBe(true);
+  sh('ip', ['addr', 'add', `${SYS}.100/24`, 'dev', `${P}-s`]);
   expect(ping(`${P}-h4`, `${SYS}.100`)).toBe(false);
   const empty = tempDir('us-empty-now');
   const r = netmgr(['apply', '--dir', empty], daemon.env);
