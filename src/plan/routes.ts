@@ -1,7 +1,8 @@
 /**
  * Routes: what the units want on each interface against netmgr's own routes in the live state (pure). A route of
- * netmgr's that no unit wants is removed; one whose interface this plan deletes is removed first too, so that
- * undo gives it back; a wanted route that is missing (or on an interface this plan re-creates) is added.
+ * netmgr's on a unit's interface that no unit wants is removed; one whose interface this plan deletes is removed
+ * first too, so that undo gives it back; a wanted route that is missing (or on an interface this plan re-creates) is
+ * added. Routes on any other interface are left alone, whatever their protocol.
  */
 import { isOwnRoute, type LiveRoute, type LiveState } from '../live/state';
 import { nsKey } from '../live/namespaces';
@@ -51,10 +52,7 @@ function deletedLinks(changes: readonly Change[]): Map<string, string> {
   return out;
 }
 
-/**
- * The route changes, given the plan's other changes (for the interfaces they delete). Units are named by the
- * interface's unit when known; a route of netmgr's on an interface no unit names is removed under "(none)".
- */
+/** The route changes, given the plan's other changes (for the interfaces they delete and the units they had). */
 export function planRouteChanges(desired: DesiredState, live: LiveState, others: readonly Change[]): Change[] {
   const changes: Change[] = [];
   const gone = deletedLinks(others);
@@ -70,11 +68,14 @@ export function planRouteChanges(desired: DesiredState, live: LiveState, others:
       const route = planRoute(r);
       const key = routeKey(r.namespace, r.link, route);
       const lk = linkKey(r.namespace, r.link);
+      // Only routes through interfaces of this unit set (or deleted by this plan): a route marked as netmgr's on
+      // any other interface is another netmgr's (another state directory) or stale, and never touched.
+      if (!unitOfLink.has(lk) && !gone.has(lk)) continue;
       if (wanted.has(key) && !gone.has(lk)) {
         present.add(key);
         continue;
       }
-      const unit = unitOfLink.get(lk) ?? gone.get(lk) ?? '(none)';
+      const unit = unitOfLink.get(lk) ?? gone.get(lk)!;
       changes.push({ action: 'delete', object: 'route', unit, namespace: r.namespace, link: r.link, route });
     }
   }
