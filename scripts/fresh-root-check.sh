@@ -36,7 +36,10 @@ T0=$SECONDS
 
 # result NAME OK(0|1) SECONDS [DETAIL]
 result() {
-  if [ "$2" = 0 ]; then PASSED=$((PASSED + 1)); else FAILED=$((FAILED + 1)); fi
+  if [ "$2" = 0 ]; then PASSED=$((PASSED + 1)); else
+    FAILED=$((FAILED + 1))
+    [ -n "${NETMGR_TEST_FAILURES:-}" ] && echo "fresh root: $1" >>"$NETMGR_TEST_FAILURES"
+  fi
   STEPS+=("$(printf '%-34s %5ss  %s %s' "$1" "$3" "$([ "$2" = 0 ] && echo ok || echo FAILED)" "${4:-}")")
 }
 

@@ -15,6 +15,7 @@ cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 
 SUMMARY=()
+FAILURES=() # "part: file > test" of every failed test, printed at the end so a log's tail names them
 TOTAL_PASSED=0
 TOTAL_FAILED=0
 is_root() { [ "$(id -u)" = 0 ]; }
@@ -32,7 +33,7 @@ check() {
   local name=$1 start=$SECONDS
   shift
   echo "== $name: $*"
-  if "$@"; then record "$name" $((SECONDS - start)) 1 0; else record "$name" $((SECONDS - start)) 0 1; fi
+  if "$@"; then record "$name" $((SECONDS - start)) 1 0; else record "$name" $((SECONDS - start)) 0 1; FAILURES+=("$name"); fi
 }
 
 has_script() { node -e 'process.exit(require("./package.json").scripts[process.argv[1]] ? 0 : 1)' "$1"; }
@@ -64,6 +65,7 @@ deb_part() {
     # Its clean step removed build/ and dist/: put the addon back (the build part rebuilds dist/).
     [ -f build/Release/netmgr_native.node ] || npm run install
     record deb $((SECONDS - start)) 0 1
+    FAILURES+=("deb: dpkg-buildpackage")
   fi
 }
 
@@ -80,6 +82,15 @@ jest_run() {
       console.log(`${r.numPassedTests} ${r.numFailedTests + failedSuites} ${r.numPendingTests + r.numTodoTests}`);
     ' "$report"); then
     read -r passed failed skipped <<<"$counts"
+    mapfile -t -O "${#FAILURES[@]}" FAILURES < <(node -e '
+      const r = require(process.argv[1]);
+      const rel = (f) => require("path").relative(process.cwd(), f);
+      for (const s of r.testResults) {
+        const failed = s.assertionResults.filter((a) => a.status === "failed");
+        if (failed.length === 0 && s.status === "failed") console.log(`${process.argv[2]}: ${rel(s.name)} (suite did not run)`);
+        for (const a of failed) console.log(`${process.argv[2]}: ${rel(s.name)} > ${a.fullName}`);
+      }
+    ' "$report" "$name")
   fi
   rm -f "$report"
   record "$name" $((SECONDS - start)) "$passed" "$failed" "($skipped not run)"
@@ -106,6 +117,10 @@ vm_part() {
   status=$?
   if [ -s "$report" ] && counts=$(node -e 'const r = require(process.argv[1]); console.log(`${r.passed} ${r.failed}`);' "$report"); then
     read -r passed failed <<<"$counts"
+    mapfile -t -O "${#FAILURES[@]}" FAILURES < <(node -e '
+      const r = require(process.argv[1]);
+      for (const t of r.tests) if (t.status === "fail") console.log(`vm: ${t.file} > ${t.name}`);
+    ' "$report")
   fi
   [ "$status" != 0 ] && [ "$failed" = 0 ] && failed=1
   rm -f "$report"
@@ -123,6 +138,11 @@ vm_part
 echo
 echo "== summary (npm run test:all, $((SECONDS - all_start)) s)"
 printf '  %s\n' "${SUMMARY[@]}"
+if [ "${#FAILURES[@]}" -gt 0 ]; then
+  echo "failed:"
+  printf '  %s\n' "${FAILURES[@]}"
+  [ -n "${NETMGR_TEST_FAILURES:-}" ] && printf '%s\n' "${FAILURES[@]}" >>"$NETMGR_TEST_FAILURES"
+fi
 [ -n "${NETMGR_TEST_RESULT:-}" ] && echo "$TOTAL_PASSED $TOTAL_FAILED" >"$NETMGR_TEST_RESULT"
 echo "$TOTAL_PASSED passed, $TOTAL_FAILED failed"
 [ "$TOTAL_FAILED" = 0 ]
