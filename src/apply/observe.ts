@@ -13,6 +13,9 @@ import { checkSupported } from '../plan/support';
 import type { Plan } from '../plan/types';
 import { checkAgainstSystem } from '../units';
 import { loadOwnership } from './ownership';
+import { loadLeases } from './leases';
+import { fromLease, withLeases, type DhcpLease } from '../model/leases';
+import type { Change } from '../plan/types';
 
 /** What is there, as far as the units and netmgr's records reach. */
 export interface World {
@@ -74,13 +77,27 @@ export function preflight(desired: DesiredState, world: World): UnitError[] {
   ];
 }
 
-/** Reads the world, checks the units against it and plans them: the world, the problems, and the plan. */
-export function observe(desired: DesiredState, opts: ObserveOptions): Observation {
+/** A lease's address or default route is marked as such, for the plan text ("(dhcp lease)"). */
+function markLeaseChanges(changes: Change[], leases: readonly DhcpLease[]): void {
+  for (const c of changes) {
+    if (c.object === 'address' && fromLease(leases, c.namespace, c.link, { address: c.address })) c.origin = 'dhcp';
+    if (c.object === 'route' && fromLease(leases, c.namespace, c.link, c.route)) c.origin = 'dhcp';
+  }
+}
+
+/**
+ * Reads the world, checks the units against it and plans them: the world, the problems, and the plan. The state
+ * planned is the units plus netmgrd's DHCP leases (dhcp-leases.json), so that everyone plans the same thing.
+ */
+export function observe(units: DesiredState, opts: ObserveOptions): Observation {
   const sockets = opts.sockets ?? new NamespaceSockets();
   try {
+    const leases = loadLeases(opts.stateDir);
+    const desired = withLeases(units, leases);
     const world = readWorld(desired, opts.stateDir, sockets, opts.bridges);
     const problems = preflight(desired, world);
     const plan = problems.length ? null : planChanges(desired, world.live, world.owned, world.bridges);
+    if (plan) markLeaseChanges(plan.changes, leases);
     return { world, problems, plan };
   } finally {
     if (!opts.sockets) sockets.close();

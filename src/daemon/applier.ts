@@ -10,6 +10,8 @@ import { DesiredState, formatUnitError } from '../model/types';
 import { formatChange, planToJson } from '../plan/format';
 import type { Step } from '../plan/types';
 import type { Ownership } from '../model/ownership';
+import { dhcpInterfaces } from '../model/leases';
+import type { DhcpSupervisor } from './dhcp';
 import { parseUnits, readUnitDir, type UnitSource } from '../units';
 import { messageOf } from '../util/errors';
 import type { Logger } from './log';
@@ -43,6 +45,8 @@ export interface ApplierOptions {
   log: Logger;
   /** True (and remembered) when an apply awaits confirmation: the unit directory is applied after it is settled. */
   deferIfPending(): boolean;
+  /** netmgrd's DHCP clients: stopped before an apply that drops their unit's `dhcp`, started after it. */
+  dhcp?: DhcpSupervisor;
 }
 
 export class Applier {
@@ -193,7 +197,9 @@ export class Applier {
       : undefined;
     let r;
     try {
+      this.opts.dhcp?.stopUnwanted(dhcpInterfaces(desired));
       r = applyDesired(desired, { ...this.applyOptions(hooks), beforeFinish });
+      this.opts.dhcp?.startWanted(dhcpInterfaces(desired));
     } catch (e) {
       const invalid = e instanceof InvalidUnitsError;
       this.settle(
@@ -234,6 +240,21 @@ export class Applier {
     const reply: ApplyResult = { plan: planToJson(r.plan), steps: r.steps, recovered: r.recovered, differences };
     if (pending) reply.confirmDeadline = new Date(pending.deadline).toISOString();
     return { reply, outcome };
+  }
+
+  /**
+   * A DHCP lease came, changed or went: the unit set in force is applied again (with the leases as they are now).
+   * Nothing when no set is in force or it no longer validates (the next change of the units reports that).
+   */
+  applyLeases(): ApplyOutcome | undefined {
+    const sources = this.record.sources;
+    const parsed = sources ? parseUnits(sources) : undefined;
+    if (!sources || !parsed?.state) return undefined;
+    try {
+      return this.applyUnits(sources, parsed.state, 'dhcp', this.record.unitDir ?? this.opts.unitDir, {}).outcome;
+    } catch {
+      return this.record.last ?? undefined;
+    }
   }
 
   /** The unit set p replaced is in force again; p's own set is remembered as rolled back. */

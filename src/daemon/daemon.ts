@@ -20,6 +20,7 @@ import { messageOf } from '../util/errors';
 import { Applier, plural } from './applier';
 import { DEFAULT_DAEMON_CONFIG, loadDaemonConfig, type DaemonConfig } from './config';
 import { ConfirmController } from './confirm';
+import { DhcpSupervisor } from './dhcp';
 import { runDpctl } from './dpctl';
 import { RequestError } from './errors';
 import { runFdb, runTrace } from './fdb';
@@ -73,6 +74,7 @@ export class Daemon {
   private readonly server: RequestServer;
   private readonly applier: Applier;
   private readonly confirms: ConfirmController;
+  private readonly dhcp: DhcpSupervisor;
   private watcher: UnitWatcher | undefined;
   private config: DaemonConfig = { ...DEFAULT_DAEMON_CONFIG };
   private stopping = false;
@@ -89,12 +91,14 @@ export class Daemon {
       onDeath: (reason) => this.forwardingDied(reason),
     });
     const { stateDir, unitDir, log } = opts;
+    this.dhcp = new DhcpSupervisor({ stateDir, log, onLeasesChanged: () => this.applyLeases() });
     this.applier = new Applier({
       stateDir,
       unitDir,
       log,
       manager: this.manager,
       deferIfPending: () => this.confirms.deferIfPending(),
+      dhcp: this.dhcp,
     });
     this.confirms = new ConfirmController(this.applier, {
       stateDir,
@@ -229,9 +233,15 @@ export class Daemon {
     if (this.opts.applyOnStart) this.applier.applyUnitDir('start');
   }
 
+  /** A DHCP lease came, changed or went: applied in the queue like any other change. */
+  private applyLeases(): void {
+    if (this.stopping) return;
+    this.applier.serialized(() => this.applier.applyLeases()).catch((e) => this.log.error(`dhcp: ${messageOf(e)}`));
+  }
+
   private status(unitDir: string): StatusReport {
     const bridges = this.manager.live();
-    return buildStatus({
+    const report = buildStatus({
       unitDir,
       stateDir: this.opts.stateDir,
       bridges,
@@ -240,6 +250,8 @@ export class Daemon {
       daemon: { pid: process.pid, since: this.since, watching: !!this.watcher, unitDir: this.opts.unitDir },
       counters: bridgeCounters(this.manager, bridges),
     });
+    report.dhcp = this.dhcp.status();
+    return report;
   }
 
   /**
@@ -262,6 +274,7 @@ export class Daemon {
     this.stopping = true;
     this.notify('STOPPING=1');
     this.confirms.stop();
+    this.dhcp.shutdown();
     void this.watcher?.close();
     this.server.close();
     this.manager.shutdown();

@@ -51,6 +51,8 @@ export type Change =
       namespace: NamespaceName;
       link: string;
       address: Cidr;
+      /** 'dhcp' when the address is a DHCP lease's (netmgrd's client), absent for a unit's own address. */
+      origin?: 'dhcp';
     }
   /**
    * A bridge (datapath + its own internal port, named like the bridge) run by netmgrd. `learning` (the learning
@@ -127,6 +129,8 @@ export type Change =
       namespace: NamespaceName;
       link: string;
       route: PlanRoute;
+      /** 'dhcp' when the route is a DHCP lease's default route, absent for a unit's own route. */
+      origin?: 'dhcp';
     }
   /** A static flow of a policy = "flows" bridge, as canonical ODP text with numeric ports. */
   | { action: 'create' | 'delete'; object: 'flow'; unit: string; bridge: string; match: string; actions: string };
