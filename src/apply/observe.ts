@@ -14,8 +14,8 @@ import type { Plan } from '../plan/types';
 import { checkAgainstSystem } from '../units';
 import { loadOwnership } from './ownership';
 import { loadLeases } from './leases';
-import { fromLease, withLeases, type DhcpLease } from '../model/leases';
-import type { Change } from '../plan/types';
+import { withLeases } from '../model/leases';
+import { markLeaseChanges } from '../plan/leases';
 
 /** What is there, as far as the units and netmgr's records reach. */
 export interface World {
@@ -75,14 +75,6 @@ export function preflight(desired: DesiredState, world: World): UnitError[] {
     ...checkAgainstSystem(desired, facts),
     ...findConflicts(desired, live, world.owned),
   ];
-}
-
-/** A lease's address or default route is marked as such, for the plan text ("(dhcp lease)"). */
-function markLeaseChanges(changes: Change[], leases: readonly DhcpLease[]): void {
-  for (const c of changes) {
-    if (c.object === 'address' && fromLease(leases, c.namespace, c.link, { address: c.address })) c.origin = 'dhcp';
-    if (c.object === 'route' && fromLease(leases, c.namespace, c.link, c.route)) c.origin = 'dhcp';
-  }
 }
 
 /**

@@ -1,11 +1,13 @@
 /**
  * DHCP against a real server, as root: dnsmasq in a namespace behind a netmgr bridge (userspace datapath, in one
- * netmgrd) serves 198.18.154.0/24 with a 2-minute lease and T1 = 10 s, T2 = 20 s. The bridge's own port (root
+ * netmgrd) serves 198.18.154.0/25 with a 2-minute lease and T1 = 10 s, T2 = 20 s. The bridge's own port (root
  * namespace) and an internal port in a namespace both say `dhcp = true`: each gets a lease through netmgrd's own
  * apply (the address; the internal port also the default route via the router, proto 44 metric 1024), renews at
  * T1 (seen in dnsmasq's log and netmgrd's), and drift of a lease's address shows in the plan as "(dhcp lease)".
  * The internal port's unit goes: dnsmasq logs its DHCPRELEASE and the port is gone. dnsmasq is killed: at expiry
  * the bridge's lease is lost (a warning), its address removed, status says "lost", the rest stays as it was.
+ *
+ * The upper half of 198.18.154.0/24 is examples-e2e's office-dhcp server, which may run beside this test.
  *
  * Safety: the root namespace never gets a default route from this test: dnsmasq sends the bridge's own port (its
  * MAC is fixed by the unit) no router option; only the internal port's namespace gets one.
@@ -35,7 +37,7 @@ const it = ok ? test : test.skip;
 jest.setTimeout(300_000);
 
 const bridgeUnit = `[unit]\ntype = "bridge"\n[bridge]\ndatapath = "userspace"\n[ipv4]\ndhcp = true\n[link]\nmac = "${BR_MAC}"\n`;
-const serverUnit = `[unit]\ntype = "port"\n[port]\nbridge = "${BR}"\nkind = "veth"\nnamespace = "${NS.server}"\npeer = "${SERVER_IF}"\n[ipv4]\naddresses = ["${NET}.1/24"]\n`;
+const serverUnit = `[unit]\ntype = "port"\n[port]\nbridge = "${BR}"\nkind = "veth"\nnamespace = "${NS.server}"\npeer = "${SERVER_IF}"\n[ipv4]\naddresses = ["${NET}.1/25"]\n`;
 const internalUnit = `[unit]\ntype = "port"\n[port]\nbridge = "${BR}"\nkind = "internal"\nnamespace = "${NS.internal}"\n[ipv4]\ndhcp = true\n`;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -82,7 +84,7 @@ function startDnsmasq(): void {
     '--log-dhcp',
     `--interface=${SERVER_IF}`,
     '--bind-interfaces',
-    `--dhcp-range=${NET}.50,${NET}.99,255.255.255.0,2m`,
+    `--dhcp-range=${NET}.50,${NET}.99,255.255.255.128,2m`,
     // T1 and T2 short so renewal shows in seconds; no router option for the bridge's own port (root namespace).
     '--dhcp-option=option:T1,10',
     '--dhcp-option=option:T2,20',
@@ -136,8 +138,8 @@ it('the bridge and the internal port get a lease through netmgr: address, and th
   console.log(
     `DHCP: both leases in ${Date.now() - started} ms: ${lease.bridge} on ${BR}, ${lease.internal} on ${INTERNAL}`,
   );
-  expect(lease.bridge).toMatch(new RegExp(`^${NET.replace(/\./g, '\\.')}\\.([5-9]\\d)/24$`));
-  expect(lease.internal).toMatch(/\/24$/);
+  expect(lease.bridge).toMatch(new RegExp(`^${NET.replace(/\./g, '\\.')}\\.([5-9]\\d)/25$`));
+  expect(lease.internal).toMatch(/\/25$/);
   const def = await until(
     'the lease default route',
     () => routes(NS.internal).find((r) => r.dst === 'default'),
