@@ -199,3 +199,20 @@ it('dnsmasq down: at expiry the lease is lost (warning), its address goes, statu
   expect(fs.existsSync(`/sys/class/net/${BR}`)).toBe(true);
   expect(daemon!.alive()).toBe(true);
 });
+
+it('without netmgrd, netmgr apply refuses a `dhcp = true` unit, located, and applies nothing', () => {
+  const alone = tempDir('dh-alone');
+  try {
+    const r = netmgr(['apply', '--dir', units], {
+      NETMGR_STATE_DIR: alone,
+      NETMGR_SOCKET: path.join(alone, 'none.sock'),
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      `${BR}.toml:6:8: \`dhcp = true\` needs netmgrd, which runs the DHCP client; nothing was applied`,
+    );
+    expect(fs.readdirSync(alone).filter((f) => f.endsWith('.json'))).toEqual([]);
+  } finally {
+    fs.rmSync(alone, { recursive: true, force: true });
+  }
+});
