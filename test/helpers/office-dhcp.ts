@@ -15,11 +15,14 @@ export const office = {
   deskDev: '',
   dir: '',
   pid: 0,
+  /** The bridge that takes the lease (dhcpcd keeps a lease file per interface, removed at teardown). */
+  bridge: '',
 };
 
 export function officeSetup(P: string, n: (name: string) => string): void {
   Object.assign(office, { lan: `${P}odl`, lanDev: `${P}odl0`, desk: `${P}odd`, deskDev: `${P}odd0` });
   office.dir = tempDir('ex-office-dhcp-dnsmasq');
+  office.bridge = n('office0');
   for (const [ns, dev, nic, addr] of [
     [office.lan, office.lanDev, n('uplink0'), '198.18.154.129/25'],
     [office.desk, office.deskDev, n('desk0'), '198.18.154.230/25'],
@@ -57,4 +60,5 @@ export function officeTeardown(): void {
     office.pid = 0;
   }
   if (office.dir) fs.rmSync(office.dir, { recursive: true, force: true });
+  if (office.bridge) fs.rmSync(`/var/lib/dhcpcd/${office.bridge}.lease`, { force: true });
 }

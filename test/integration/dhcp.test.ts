@@ -126,6 +126,8 @@ afterAll(async () => {
   if (!ok) return;
   stopDnsmasq();
   await stopAndClean(daemon, state, P, [units, work]);
+  // dhcpcd's own lease database entries for this run's interfaces.
+  for (const l of [BR, INTERNAL]) fs.rmSync(`/var/lib/dhcpcd/${l}.lease`, { force: true });
 });
 
 let started = 0;
