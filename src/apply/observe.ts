@@ -14,6 +14,9 @@ import { uplinkProblems } from '../plan/takeover';
 import type { Plan } from '../plan/types';
 import { checkAgainstSystem } from '../units';
 import { loadOwnership } from './ownership';
+import { loadLeases } from './leases';
+import { withLeases } from '../model/leases';
+import { markLeaseChanges } from '../plan/leases';
 
 /** What is there, as far as the units and netmgr's records reach. */
 export interface World {
@@ -76,13 +79,19 @@ export function preflight(desired: DesiredState, world: World): UnitError[] {
   ];
 }
 
-/** Reads the world, checks the units against it and plans them: the world, the problems, and the plan. */
-export function observe(desired: DesiredState, opts: ObserveOptions): Observation {
+/**
+ * Reads the world, checks the units against it and plans them: the world, the problems, and the plan. The state
+ * planned is the units plus netmgrd's DHCP leases (dhcp-leases.json), so that everyone plans the same thing.
+ */
+export function observe(units: DesiredState, opts: ObserveOptions): Observation {
   const sockets = opts.sockets ?? new NamespaceSockets();
   try {
+    const leases = loadLeases(opts.stateDir);
+    const desired = withLeases(units, leases);
     const world = readWorld(desired, opts.stateDir, sockets, opts.bridges);
     const problems = preflight(desired, world);
     const plan = problems.length ? null : planChanges(desired, world.live, world.owned, world.bridges);
+    if (plan) markLeaseChanges(plan.changes, leases);
     return { world, problems, plan };
   } finally {
     if (!opts.sockets) sockets.close();

@@ -1,4 +1,5 @@
 import { applyDesired, DaemonRequiredError } from '../apply/apply';
+import { dhcpInterfaces } from '../model/leases';
 import { errorBody } from '../daemon/errors';
 import { sendIfRunning, START_HINT } from '../daemon/client';
 import { ApplyRequest, PingRequest } from '../daemon/protocol';
@@ -118,6 +119,14 @@ export const applyCommand: Command = {
         `netmgr apply: the apply of ${pending.appliedAt} (with --confirm) awaits confirmation and netmgrd is not running; nothing was applied\n  hint: ${START_HINT}, then netmgr confirm or netmgr rollback\n`,
       );
       return EXIT_BUSY;
+    }
+    const dhcp = dhcpInterfaces(desired)[0];
+    if (dhcp) {
+      // netmgrd runs the DHCP client; applied here, the address would wait for a lease nobody asks for.
+      ctx.stderr(
+        `netmgr apply: ${dhcp.source.file}:${dhcp.source.line}:${dhcp.source.col}: \`dhcp = true\` needs netmgrd, which runs the DHCP client; nothing was applied\n  hint: netmgrd is not running (${p.socket}); ${START_HINT}, then run netmgr apply again\n`,
+      );
+      return EXIT_FAILURE;
     }
     try {
       const r = applyDesired(desired, {

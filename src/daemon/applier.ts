@@ -10,7 +10,9 @@ import { DesiredState, formatUnitError } from '../model/types';
 import { formatChange, planToJson } from '../plan/format';
 import type { Step } from '../plan/types';
 import type { Ownership } from '../model/ownership';
-import { loadUnitDir, type LoadedUnits, type UnitSource } from '../units';
+import { dhcpInterfaces } from '../model/leases';
+import type { DhcpSupervisor } from './dhcp';
+import { loadUnitDir, parseUnits, type LoadedUnits, type UnitSource } from '../units';
 import { messageOf } from '../util/errors';
 import type { Logger } from './log';
 import type { ApplyResult } from './protocol';
@@ -45,6 +47,8 @@ export interface ApplierOptions {
   deferIfPending(): boolean;
   /** Whether the unit directory must pass the permission check now (netmgrd.conf's strict-permissions in force). */
   strictPermissions(): boolean;
+  /** netmgrd's DHCP clients: stopped before an apply that drops their unit's `dhcp`, started after it. */
+  dhcp?: DhcpSupervisor;
 }
 
 export class Applier {
@@ -195,7 +199,9 @@ export class Applier {
       : undefined;
     let r;
     try {
+      this.opts.dhcp?.stopUnwanted(dhcpInterfaces(desired));
       r = applyDesired(desired, { ...this.applyOptions(hooks), beforeFinish });
+      this.opts.dhcp?.startWanted(dhcpInterfaces(desired));
     } catch (e) {
       const invalid = e instanceof InvalidUnitsError;
       this.settle(
@@ -236,6 +242,21 @@ export class Applier {
     const reply: ApplyResult = { plan: planToJson(r.plan), steps: r.steps, recovered: r.recovered, differences };
     if (pending) reply.confirmDeadline = new Date(pending.deadline).toISOString();
     return { reply, outcome };
+  }
+
+  /**
+   * A DHCP lease came, changed or went: the unit set in force is applied again (with the leases as they are now).
+   * Nothing when no set is in force or it no longer validates (the next change of the units reports that).
+   */
+  applyLeases(): ApplyOutcome | undefined {
+    const sources = this.record.sources;
+    const parsed = sources ? parseUnits(sources) : undefined;
+    if (!sources || !parsed?.state) return undefined;
+    try {
+      return this.applyUnits(sources, parsed.state, 'dhcp', this.record.unitDir ?? this.opts.unitDir, {}).outcome;
+    } catch {
+      return this.record.last ?? undefined;
+    }
   }
 
   /** The unit set p replaced is in force again; p's own set is remembered as rolled back. */

@@ -24,6 +24,7 @@ import { messageOf, NetmgrError } from '../util/errors';
 import { Applier, plural } from './applier';
 import { DAEMON_CONFIG_FILE, DEFAULT_DAEMON_CONFIG, loadDaemonConfig, type DaemonConfig } from './config';
 import { ConfirmController } from './confirm';
+import { DhcpSupervisor } from './dhcp';
 import { runDpctl } from './dpctl';
 import { RequestError } from './errors';
 import { runFdb, runTrace } from './fdb';
@@ -77,6 +78,7 @@ export class Daemon {
   private readonly server: RequestServer;
   private readonly applier: Applier;
   private readonly confirms: ConfirmController;
+  private readonly dhcp: DhcpSupervisor;
   private watcher: UnitWatcher | undefined;
   private config: DaemonConfig = { ...DEFAULT_DAEMON_CONFIG };
   private stopping = false;
@@ -93,6 +95,7 @@ export class Daemon {
       onDeath: (reason) => this.forwardingDied(reason),
     });
     const { stateDir, unitDir, log } = opts;
+    this.dhcp = new DhcpSupervisor({ stateDir, log, onLeasesChanged: () => this.applyLeases() });
     this.applier = new Applier({
       stateDir,
       unitDir,
@@ -100,6 +103,7 @@ export class Daemon {
       manager: this.manager,
       deferIfPending: () => this.confirms.deferIfPending(),
       strictPermissions: () => this.config.strictPermissions && checksPermissions(),
+      dhcp: this.dhcp,
     });
     this.confirms = new ConfirmController(this.applier, {
       stateDir,
@@ -257,9 +261,15 @@ export class Daemon {
     if (this.opts.applyOnStart) this.applier.applyUnitDir('start');
   }
 
+  /** A DHCP lease came, changed or went: applied in the queue like any other change. */
+  private applyLeases(): void {
+    if (this.stopping) return;
+    this.applier.serialized(() => this.applier.applyLeases()).catch((e) => this.log.error(`dhcp: ${messageOf(e)}`));
+  }
+
   private status(unitDir: string): StatusReport {
     const bridges = this.manager.live();
-    return buildStatus({
+    const report = buildStatus({
       unitDir,
       stateDir: this.opts.stateDir,
       bridges,
@@ -268,6 +278,8 @@ export class Daemon {
       daemon: { pid: process.pid, since: this.since, watching: !!this.watcher, unitDir: this.opts.unitDir },
       counters: bridgeCounters(this.manager, bridges),
     });
+    report.dhcp = this.dhcp.status();
+    return report;
   }
 
   /**
@@ -290,6 +302,7 @@ export class Daemon {
     this.stopping = true;
     this.notify('STOPPING=1');
     this.confirms.stop();
+    this.dhcp.shutdown();
     void this.watcher?.close();
     this.server.close();
     this.manager.shutdown();

@@ -15,7 +15,8 @@ import type { UnitSource } from '../units';
 import { readStateFile, removeStateFile, writeStateFile, type StateFileSpec } from '../util/state-file';
 
 /** What started an apply: netmgrd's start, the watcher, SIGHUP / `netmgr reload`, `netmgr apply`, a confirm, a rollback. */
-export type ApplyTrigger = 'start' | 'watch' | 'reload' | 'apply' | 'confirm' | 'rollback' | 'confirm-timeout';
+/** `dhcp`: a DHCP lease was obtained, changed or lost, and the unit set in force was applied again with it. */
+export type ApplyTrigger = 'start' | 'watch' | 'reload' | 'apply' | 'confirm' | 'rollback' | 'confirm-timeout' | 'dhcp';
 
 export type ApplyResultKind =
   'applied' | 'unchanged' | 'invalid' | 'failed' | 'deferred' | 'skipped' | 'confirmed' | 'rolled-back';

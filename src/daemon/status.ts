@@ -48,6 +48,22 @@ export interface HeldPort {
   why: string;
 }
 
+/** One DHCP client of netmgrd and its lease. */
+export interface DhcpClientStatus {
+  unit: string;
+  namespace: string | null;
+  link: string;
+  /** requesting (no lease yet), bound, lost (expired or refused: address and route removed), stopped. */
+  state: 'requesting' | 'bound' | 'lost' | 'stopped';
+  /** The client's last event (dhcpcd's reason: BOUND, RENEW, REBIND, EXPIRE, NAK, ...) and when it came. */
+  event: string;
+  eventAt: string;
+  address?: string;
+  router?: string;
+  server?: string;
+  expiresAt?: string;
+}
+
 export interface DaemonStatus {
   pid: number;
   since: string;
@@ -77,6 +93,8 @@ export interface StatusReport {
   confirm: ConfirmStatus | null;
   rolledBack: { time: string; onDisk: boolean } | null;
   bridges: BridgeCounters[];
+  /** netmgrd's DHCP clients, one per interface with `dhcp = true` (absent without netmgrd). */
+  dhcp?: DhcpClientStatus[];
   /** Filled in by the CLI (systeminformation), in the root namespace. */
   host?: HostInterface[];
 }
@@ -149,6 +167,15 @@ const sameChanges = (a: Change[], b: Change[]) => JSON.stringify(a) === JSON.str
 
 const pad = (s: string, n: number) => s.padEnd(n);
 
+/** `br0: bound 198.18.154.57/24 router 198.18.154.1 from 198.18.154.1, expires ... (RENEW at ...)`. */
+function formatDhcp(d: DhcpClientStatus): string {
+  const where = d.namespace ? `${d.link} (namespace ${d.namespace})` : d.link;
+  const lease = d.address
+    ? ` ${d.address}${d.router ? ` router ${d.router}` : ''}${d.server ? ` from ${d.server}` : ''}, expires ${d.expiresAt}`
+    : '';
+  return `${where} [${d.unit}]: ${d.state}${lease} (last event ${d.event} at ${d.eventAt})`;
+}
+
 /** `netmgr status` as text. */
 export function formatStatus(r: StatusReport): string {
   const out: string[] = [];
@@ -187,6 +214,11 @@ export function formatStatus(r: StatusReport): string {
       for (const c of o.changes) out.push(`${' '.repeat(32)}${c}`);
     }
   } else out.push('No objects: the units declare nothing and nothing is left to remove.');
+  if (r.dhcp?.length) {
+    out.push('');
+    out.push('DHCP:');
+    for (const d of r.dhcp) out.push(`  ${formatDhcp(d)}`);
+  }
   for (const b of r.bridges) {
     out.push('');
     const s = b.stats;

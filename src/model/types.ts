@@ -90,6 +90,8 @@ export interface BridgeSpec {
   addresses: Cidr[];
   /** Routes via the bridge's own internal port. */
   routes: RouteSpec[];
+  /** `dhcp = true` in [ipv4] (where it was given): netmgrd adds the address and route of the interface's lease. */
+  dhcp4?: SourcePos;
   link: LinkSettings;
   /** The unit file this came from. */
   source: SourcePos;
@@ -125,6 +127,8 @@ export interface PortSpec {
   addresses: Cidr[];
   /** Routes via the interface the addresses go on. */
   routes: RouteSpec[];
+  /** `dhcp = true` in [ipv4] (internal ports only; where it was given): see BridgeSpec.dhcp4. */
+  dhcp4?: SourcePos;
   /** Applies to the internal port / the veth's peer end (mtu applies to both veth ends). */
   link: LinkSettings;
   source: SourcePos;

@@ -92,7 +92,7 @@ export function formatChange(c: Change): string {
       return `~ link ${at(c.namespace, c.name)}: ${parts.join(', ')}${c.bounce ? '  (bounces: the link goes down)' : ''}`;
     }
     case 'address':
-      return `${c.action === 'create' ? '+' : '-'} address ${c.address} on ${at(c.namespace, c.link)}`;
+      return `${c.action === 'create' ? '+' : '-'} address ${c.address} on ${at(c.namespace, c.link)}${c.origin ? '  (dhcp lease)' : ''}`;
     case 'bridge': {
       if (c.action === 'modify') return `~ bridge ${c.name}: ${learningChange(c.learning.from, c.learning.to)}`;
       if (c.action === 'create') {
@@ -112,7 +112,7 @@ export function formatChange(c: Change): string {
     case 'flow':
       return `${c.action === 'create' ? '+' : '-'} flow on ${c.bridge}: ${c.match} actions:${c.actions}`;
     case 'route':
-      return `${c.action === 'create' ? '+' : '-'} route ${formatRoute(c.route)} dev ${at(c.namespace, c.link)}`;
+      return `${c.action === 'create' ? '+' : '-'} route ${formatRoute(c.route)} dev ${at(c.namespace, c.link)}${c.origin ? '  (dhcp lease)' : ''}`;
     case 'takeover': {
       const what = describeCarried(c.record);
       if (c.action === 'delete')

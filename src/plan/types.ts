@@ -52,6 +52,8 @@ export type Change =
       namespace: NamespaceName;
       link: string;
       address: Cidr;
+      /** 'dhcp' when the address is a DHCP lease's (netmgrd's client), absent for a unit's own address. */
+      origin?: 'dhcp';
     }
   /**
    * A bridge (datapath + its own internal port, named like the bridge) run by netmgrd. `learning` (the learning
@@ -128,6 +130,8 @@ export type Change =
       namespace: NamespaceName;
       link: string;
       route: PlanRoute;
+      /** 'dhcp' when the route is a DHCP lease's default route, absent for a unit's own route. */
+      origin?: 'dhcp';
     }
   /**
    * An uplink taken over (create: the NIC's addresses and routes move onto the bridge's own port, which takes its

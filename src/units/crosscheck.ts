@@ -10,6 +10,7 @@ import type {
   LinkSettings,
   NamespaceName,
   PortSpec,
+  SourcePos,
   StaticMacSpec,
   UnitError,
 } from '../model/types';
@@ -349,6 +350,12 @@ function link(v: Values): LinkSettings {
   };
 }
 
+/** `dhcp4` (where `dhcp = true` was given), only when it was. */
+function dhcp4(u: FileUnit): { dhcp4?: SourcePos } {
+  const d = u.values.given('ipv4.dhcp');
+  return d?.value ? { dhcp4: { file: u.file, ...d.at } } : {};
+}
+
 function addresses(v: Values): string[] {
   return [...v.get('ipv4.addresses'), ...v.get('ipv6.addresses')];
 }
@@ -389,6 +396,7 @@ function buildBridge(u: FileUnit, byName: Map<string, FileUnit>): BridgeSpec {
     stp: bridgeStp(v),
     addresses: addresses(v),
     routes: unitRoutes(u),
+    ...dhcp4(u),
     link: link(v),
     source: { file: u.file, ...u.unitAt },
   };
@@ -419,6 +427,7 @@ function buildPort(u: FileUnit): PortSpec {
     takeOver: v.get('port.take-over'),
     addresses: addresses(v),
     routes: unitRoutes(u),
+    ...dhcp4(u),
     link: link(v),
     source: { file: u.file, ...u.unitAt },
     kindSource: { file: u.file, ...kind.at },

@@ -84,6 +84,7 @@ const isLinkLocal6 = (ip: string) => /^fe[89ab][0-9a-f]:/i.test(ip);
 
 /** The per-unit rules on routes (see the file comment). `kind`: the port's kind; undefined for a bridge. */
 export function routeRules(u: RouteSource, kind: string | undefined, report: ErrorSink): void {
+  dhcpRules(u, kind, report);
   const routes = written(u);
   if (kind === 'system') {
     for (const r of routes)
@@ -146,4 +147,30 @@ function exampleAddress(via: string, f: 4 | 6): string {
   }
   const net = networkOf(via, 64);
   return `${net}${net.endsWith('::') ? '' : '::'}${via === `${net}2` ? 3 : 2}/64`.replace(':::', '::');
+}
+
+/**
+ * `dhcp = true` in [ipv4]: only where netmgr puts host addresses on an interface of its own making that a DHCP
+ * server can reach through the bridge (a bridge's own port or an internal port; a veth's peer end is a host of
+ * another namespace, a system port is the switch's), and not with a static `gateway`: the lease's router is the
+ * default route, and two default routes from two sources would be a guess about which one wins.
+ */
+function dhcpRules(u: RouteSource, kind: string | undefined, report: ErrorSink): void {
+  const d = u.values.given('ipv4.dhcp');
+  if (!d?.value) return;
+  if (kind !== undefined && kind !== 'internal')
+    report(
+      d.at,
+      `\`dhcp\` in [ipv4] needs a bridge unit or an internal port; this port is of kind "${kind}"`,
+      'take the address by DHCP on the bridge unit itself or on an internal port of it, or remove `dhcp`',
+    );
+  const gw = u.values.given('ipv4.gateway');
+  if (gw)
+    report(
+      gw.at,
+      '`gateway` and `dhcp = true` cannot both be set in [ipv4]: the lease gives the default route',
+      "remove `gateway` (the DHCP server's router option gives it), or `dhcp` and give a static address",
+    );
+  if (u.values.get('link.state') === 'down')
+    report(d.at, 'DHCP needs the link up', 'remove state = "down" from [link], or `dhcp`');
 }

@@ -352,6 +352,18 @@ const ROWS = [
       'of the [ipv4] addresses.',
     example: '"198.18.0.1"',
   }),
+  row('ipv4.dhcp', {
+    fills: 'dhcp4',
+    type: 'boolean',
+    defaultDoc: 'false: only the static [ipv4] addresses',
+    appliesTo: 'both',
+    doc:
+      'Take an IPv4 address by DHCP, on a bridge unit (its own port) or an internal port; only netmgrd runs the ' +
+      "DHCP client (Debian's dhcpcd, one per interface). The lease's address joins the unit's addresses and its " +
+      'router becomes the default route via it, metric 1024 (so a static default route elsewhere wins), both ' +
+      'applied, verified and removed like any other netmgr address and route. Not with `gateway` in [ipv4].',
+    example: 'true',
+  }),
   row('ipv6.gateway', {
     fills: 'routes',
     type: 'ip',

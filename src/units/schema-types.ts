@@ -85,6 +85,7 @@ export interface UnitValues {
   'ipv6.addresses': Cidr[];
   'ipv4.gateway': string;
   'ipv6.gateway': string;
+  'ipv4.dhcp': boolean;
   'ipv4.route.to': Cidr;
   'ipv4.route.via': string;
   'ipv4.route.metric': number;

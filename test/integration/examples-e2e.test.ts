@@ -14,6 +14,7 @@ import { parseUnits, readUnitDir } from '../../src/units';
 import type { DesiredState } from '../../src/model/types';
 import { cleanupPrefix, isRoot, namespacesWithPrefix, netmgr, REPO, sh, tempDir } from '../helpers/sys';
 import { startDaemon, stopAndClean, TestDaemon } from '../helpers/daemon';
+import { office, officeSetup, officeTeardown } from '../helpers/office-dhcp';
 
 /** `x` + three base36 characters: every name becomes P + its original name, at most 4 + 11 = 15 bytes. */
 const P =
@@ -179,12 +180,23 @@ interface Example {
   offline?: boolean;
   /** Run before the copy is validated and applied (as root), e.g. to create the interfaces a system port names. */
   setup?(n: (name: string) => string): void;
+  /** Run at the end, even on failure, before the run's names are swept: ends what setup started (by PID). */
+  teardown?(): void;
   /** The example's promise, checked with real traffic. */
   check(ctx: Ctx): void | Promise<void>;
 }
 
 /** Hosts of the unmanaged-switch-nics test: per-run namespaces behind veths whose root ends play eth1..eth4. */
 const nicHost = (i: number) => ({ ns: `${P}nh${i}`, dev: `${P}nh${i}e0`, addr: `198.18.101.${i}` });
+
+/** The leased IPv4 address of a root-namespace interface, waited for. */
+async function leaseOn(dev: string, timeoutMs: number): Promise<string | undefined> {
+  for (const end = Date.now() + timeoutMs; Date.now() < end; await new Promise((r) => setTimeout(r, 250))) {
+    const a = configuredAddresses(dev).find((x) => x.startsWith('198.18.154.'));
+    if (a) return a;
+  }
+  return undefined;
+}
 
 const EXAMPLE_TABLE: Example[] = [
   {
@@ -231,6 +243,23 @@ const EXAMPLE_TABLE: Example[] = [
       // No IP anywhere: not on the ports, not on the bridge.
       for (const dev of ['lan0', 'eth1', 'eth2', 'eth3', 'eth4'])
         expect([dev, configuredAddresses(n(dev))]).toEqual([dev, []]);
+    },
+  },
+  {
+    dir: 'office-dhcp',
+    offline: true,
+    setup: (n) => officeSetup(P, n),
+    teardown: officeTeardown,
+    check: async ({ n, env }) => {
+      const lease = await leaseOn(n('office0'), 60_000);
+      expect(lease).toMatch(/^198\.18\.154\.(1[5-8]\d|190)$/);
+      expect(pingsFromRoot(n('office0'), '198.18.154.129')).toBe(true);
+      expect(pings(office.desk, '198.18.154.129')).toBe(true);
+      expect(pings(office.desk, lease!)).toBe(true);
+      const status = netmgr(['status'], env).stdout;
+      expect(status).toContain(`${n('office0')} [${n('office0')}]: bound ${lease}/25 from 198.18.154.129`);
+      // No router option: no default route of netmgr's in the root namespace.
+      expect(sh('ip', ['-4', 'route', 'show', 'default', 'dev', n('office0')])).toBe('');
     },
   },
   {
@@ -370,6 +399,7 @@ for (const ex of EXAMPLE_TABLE) {
         const empty = fs.mkdtempSync(path.join(state, 'empty-'));
         netmgr(['apply', '--dir', empty], env);
       }
+      ex.teardown?.();
       await stopAndClean(daemon, state, P, [copy]);
     });
 

@@ -1,6 +1,7 @@
 /**
  * Plan golden files: each folder under test/golden/plan/ holds units/*.toml (desired), live.json (the live
- * state as netmgr reads it), owned.json (the ownership record), bridges.json (the bridges netmgrd runs) and the expected plan.txt, plan.json and
+ * state as netmgr reads it), owned.json (the ownership record), bridges.json (the bridges netmgrd runs), leases.json
+ * (netmgrd's DHCP leases) and the expected plan.txt, plan.json and
  * steps.txt. UPDATE_GOLDEN=1 rewrites the expectations; review the diff before committing.
  */
 import * as fs from 'fs';
@@ -9,8 +10,10 @@ import { Ownership, emptyOwnership } from '../../../src/model/ownership';
 import { describeStep } from '../../../src/apply/runner';
 import { LiveLink, LiveRoute, LiveState } from '../../../src/live/state';
 import type { LiveBridge } from '../../../src/model/bridges';
+import { withLeases, type DhcpLease } from '../../../src/model/leases';
 import { planChanges } from '../../../src/plan/diff';
 import { RTPROT_NETMGR } from '../../../src/netlink/route';
+import { markLeaseChanges } from '../../../src/plan/leases';
 import { formatPlan, planToJson } from '../../../src/plan/format';
 import { invertStep, planSteps } from '../../../src/plan/steps';
 import { parseUnits, readUnitDir } from '../../../src/units';
@@ -82,7 +85,11 @@ describe.each(cases)('plan golden case %s', (name) => {
     expect(parsed.errors).toEqual([]);
     const bridgesFile = path.join(dir, 'bridges.json');
     const bridges: LiveBridge[] = fs.existsSync(bridgesFile) ? JSON.parse(fs.readFileSync(bridgesFile, 'utf8')) : [];
-    const plan = planChanges(parsed.state!, loadLive(dir), loadOwned(dir), bridges);
+    // leases.json: netmgrd's DHCP leases, planned with the units as observe plans them.
+    const leasesFile = path.join(dir, 'leases.json');
+    const leases: DhcpLease[] = fs.existsSync(leasesFile) ? JSON.parse(fs.readFileSync(leasesFile, 'utf8')) : [];
+    const plan = planChanges(withLeases(parsed.state!, leases), loadLive(dir), loadOwned(dir), bridges);
+    markLeaseChanges(plan.changes, leases);
     check(path.join(dir, 'plan.txt'), formatPlan(plan));
     check(path.join(dir, 'plan.json'), JSON.stringify(planToJson(plan), null, 2) + '\n');
     const steps = planSteps(plan);
