@@ -16,6 +16,7 @@ import { formatRoute, formatVlans } from '../plan/format';
 import { addRoute, deleteRoute } from '../netlink/route';
 import { DatapathStep, isDatapathStep, Step, StepVethEnd } from '../plan/types';
 import { NetmgrError } from '../util/errors';
+import { describeIpv6, setIpv6 } from './ipv6';
 import { NETNS_DIR, netnsPath } from '../util/paths';
 
 export function describeStep(s: Step): string {
@@ -46,6 +47,8 @@ export function describeStep(s: Step): string {
       return `add route ${formatRoute(s.route)} dev ${at(s.namespace, s.link)}`;
     case 'route.del':
       return `remove route ${formatRoute(s.route)} dev ${at(s.namespace, s.link)}`;
+    case 'ipv6.set':
+      return `set ipv6 of ${at(s.namespace, s.link)}: ${describeIpv6(s.to)}`;
     case 'bridge.create':
       return `create bridge ${s.bridge.name} (${s.bridge.datapath}, ${s.bridge.policy})`;
     case 'bridge.delete':
@@ -168,6 +171,9 @@ export class StepRunner {
         else deleteRoute(this.sockets.route(s.namespace), route, what);
         return;
       }
+      case 'ipv6.set':
+        setIpv6(this.sockets, s, this.index(s.namespace, s.link));
+        return;
       case 'addr.del':
         deleteAddress(
           this.sockets.route(s.namespace),

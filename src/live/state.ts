@@ -3,7 +3,7 @@
  * netmgr cares about. Reading is the only I/O; everything after it (plan) is pure.
  */
 import { Cidr, NamespaceName } from '../model/types';
-import { AF_INET6, dumpAddrs, dumpLinks, IFF_UP, LinkRecord } from '../netlink/rtnl';
+import { AF_INET6, dumpAddrs, dumpLinks, IFA_F_PERMANENT, IFF_UP, Inet6Conf, LinkRecord } from '../netlink/rtnl';
 import { dumpRoutes, RTPROT_KERNEL, RTPROT_NETMGR } from '../netlink/route';
 import { listNamespaces, NamespaceSockets, nsKey } from './namespaces';
 import { kernelDatapathAvailable } from './kernel';
@@ -18,8 +18,15 @@ export interface LiveLink {
   up: boolean;
   /** veth: the peer's ifindex, in the peer's namespace. */
   peerIndex?: number;
-  /** Addresses as CIDR, kernel order; IPv6 link-local addresses the kernel generates are left out. */
+  /**
+   * Addresses as CIDR, kernel order. Left out: IPv6 link-local addresses (in linkLocal) and IPv6 addresses with a
+   * lifetime (SLAAC and privacy addresses the kernel forms from router advertisements: the kernel's, not netmgr's).
+   */
   addresses: Cidr[];
+  /** Its fe80::/10 addresses but those a unit declares (which are in addresses). */
+  linkLocal?: Cidr[];
+  /** accept_ra, autoconf and addr_gen_mode; absent when IPv6 is off on the link. */
+  ipv6?: Inet6Conf;
 }
 
 /**
@@ -56,7 +63,7 @@ export const isIPv6LinkLocal = (address: string): boolean => /^fe[89ab][0-9a-f]:
 export const isKernelLinkLocal = (family: number, address: string): boolean =>
   family === AF_INET6 && isIPv6LinkLocal(address);
 
-function toLiveLink(ns: NamespaceName, l: LinkRecord, addrs: Cidr[]): LiveLink {
+function toLiveLink(ns: NamespaceName, l: LinkRecord, addrs: Cidr[], linkLocal: Cidr[]): LiveLink {
   return {
     namespace: ns,
     index: l.index,
@@ -67,6 +74,8 @@ function toLiveLink(ns: NamespaceName, l: LinkRecord, addrs: Cidr[]): LiveLink {
     up: (l.flags & IFF_UP) !== 0,
     peerIndex: l.kind === 'veth' ? l.link : undefined,
     addresses: addrs,
+    ...(linkLocal.length ? { linkLocal } : {}),
+    ...(l.inet6 ? { ipv6: l.inet6 } : {}),
   };
 }
 
@@ -78,14 +87,14 @@ export function readNamespaceLinks(
 ): LiveLink[] {
   const sock = sockets.route(ns);
   const byIndex = new Map<number, Cidr[]>();
+  const linkLocal = new Map<number, Cidr[]>();
+  const add = (m: Map<number, Cidr[]>, index: number, cidr: Cidr) => m.set(index, [...(m.get(index) ?? []), cidr]);
   for (const a of dumpAddrs(sock)) {
     const cidr = `${a.address}/${a.prefixlen}`;
-    if (isKernelLinkLocal(a.family, a.address) && !keepLinkLocal(cidr)) continue;
-    const list = byIndex.get(a.index) ?? [];
-    list.push(cidr);
-    byIndex.set(a.index, list);
+    if (isKernelLinkLocal(a.family, a.address) && !keepLinkLocal(cidr)) add(linkLocal, a.index, cidr);
+    else if (a.family !== AF_INET6 || a.flags & IFA_F_PERMANENT) add(byIndex, a.index, cidr);
   }
-  return dumpLinks(sock).map((l) => toLiveLink(ns, l, byIndex.get(l.index) ?? []));
+  return dumpLinks(sock).map((l) => toLiveLink(ns, l, byIndex.get(l.index) ?? [], linkLocal.get(l.index) ?? []));
 }
 
 /** The routes of one namespace but the kernel's own, with their interfaces' names from `links`. */

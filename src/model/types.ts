@@ -92,9 +92,24 @@ export interface BridgeSpec {
   routes: RouteSpec[];
   /** `dhcp = true` in [ipv4] (where it was given): netmgrd adds the address and route of the interface's lease. */
   dhcp4?: SourcePos;
+  /** [ipv6] accept-ra, slaac, link-local where given (on the bridge's own port). */
+  ipv6: Ipv6Settings;
   link: LinkSettings;
   /** The unit file this came from. */
   source: SourcePos;
+}
+
+/**
+ * The IPv6 behaviour of one interface, each key only where a unit gives it: an absent key leaves the kernel's setting
+ * (net.ipv6.conf.IFACE.*) as it is, as an absent `mtu` does.
+ */
+export interface Ipv6Settings {
+  /** Router advertisements accepted (accept_ra 2, also with forwarding on) or ignored (0). */
+  acceptRa?: boolean;
+  /** Addresses formed from advertised prefixes (autoconf 1 / 0). */
+  slaac?: boolean;
+  /** The kernel's fe80:: address (addr_gen_mode eui64 / none, the address added or removed). */
+  linkLocal?: boolean;
 }
 
 export interface PortSpec {
@@ -129,6 +144,8 @@ export interface PortSpec {
   routes: RouteSpec[];
   /** `dhcp = true` in [ipv4] (internal ports only; where it was given): see BridgeSpec.dhcp4. */
   dhcp4?: SourcePos;
+  /** [ipv6] accept-ra, slaac, link-local where given: on the interface the addresses go on (a system port's NIC). */
+  ipv6: Ipv6Settings;
   /** Applies to the internal port / the veth's peer end (mtu applies to both veth ends). */
   link: LinkSettings;
   source: SourcePos;

@@ -41,6 +41,8 @@ export interface NativeAddon {
   netnsCreate(dir: string, name: string): void;
   netnsRemove(path: string): void;
   flockExclusive(fd: number, wait: boolean): boolean;
+  /** Writes `value` to a /proc/sys file as the namespace open at nsFd (-1: this process's) sees it; throws errno. */
+  sysctlWrite(nsFd: number, path: string, value: string): void;
 
   /**
    * Opens /dev/net/tun as a TAP (IFF_TAP|IFF_NO_PI, |IFF_VNET_HDR with a 10-byte header and TSO/CSUM offloads when

@@ -274,6 +274,38 @@ static napi_value netns_remove(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+struct sysctl_write_args { const char *path; const char *value; };
+
+static int do_sysctl_write(void *p) {
+  struct sysctl_write_args *a = p;
+  /* /proc/sys/net resolves to the namespace of the thread that opens it, so the open happens inside in_netns. */
+  int fd = open(a->path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  size_t len = strlen(a->value);
+  ssize_t n;
+  do n = write(fd, a->value, len); while (n < 0 && errno == EINTR);
+  int saved = errno;
+  close(fd);
+  if (n < 0 || (size_t)n != len) { errno = n < 0 ? saved : EIO; return -1; }
+  return 0;
+}
+
+/* sysctlWrite(nsFd, path, value): writes value to a /proc/sys file as seen from the namespace at nsFd (-1: ours). */
+static napi_value sysctl_write(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int32_t ns_fd;
+  char path[256], value[64];
+  if (argc < 3 || !arg_int(env, argv[0], &ns_fd) || !arg_str(env, argv[1], path, sizeof path) ||
+      !arg_str(env, argv[2], value, sizeof value) || strncmp(path, "/proc/sys/", 10) != 0)
+    return throw_type(env, "sysctlWrite(nsFd, '/proc/sys/...', value)");
+  struct sysctl_write_args a = { path, value };
+  int err = 0;
+  if (in_netns(ns_fd, do_sysctl_write, &a, &err) < 0) return throw_errno(env, err, "sysctl write", path);
+  return NULL;
+}
+
 /* flockExclusive(fd, wait) -> true when locked, false when another process holds it and wait is false. */
 static napi_value flock_exclusive(napi_env env, napi_callback_info info) {
   size_t argc = 2;
@@ -904,6 +936,7 @@ NAPI_MODULE_INIT() {
   EXPORT("netnsCreate", netns_create);
   EXPORT("netnsRemove", netns_remove);
   EXPORT("flockExclusive", flock_exclusive);
+  EXPORT("sysctlWrite", sysctl_write);
   EXPORT("tapOpen", tap_open);
   EXPORT("packetOpen", packet_open);
   EXPORT("recvBatch", recv_batch);

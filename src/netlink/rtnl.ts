@@ -33,6 +33,16 @@ export const IFLA_IFALIAS = 20;
 export const IFLA_NET_NS_FD = 28;
 export const IFLA_EXT_MASK = 29;
 export const IFLA_LINK_NETNSID = 37;
+export const IFLA_AF_SPEC = 26;
+/** Inside IFLA_AF_SPEC's AF_INET6 nest (include/uapi/linux/if_link.h). */
+export const IFLA_INET6_CONF = 2;
+export const IFLA_INET6_ADDR_GEN_MODE = 8;
+/** Indexes into IFLA_INET6_CONF's s32 array (include/uapi/linux/ipv6.h, enum DEVCONF_*). */
+export const DEVCONF_ACCEPT_RA = 3;
+export const DEVCONF_AUTOCONF = 5;
+/** IFLA_INET6_ADDR_GEN_MODE values (enum in6_addr_gen_mode): NONE generates no link-local address. */
+export const IN6_ADDR_GEN_MODE_EUI64 = 0;
+export const IN6_ADDR_GEN_MODE_NONE = 1;
 
 export const IFLA_INFO_KIND = 1;
 export const IFLA_INFO_DATA = 2;
@@ -96,6 +106,29 @@ export interface LinkRecord {
   linkNetnsid?: number;
   master?: number;
   alias?: string;
+  /** The link's IPv6 settings (IFLA_AF_SPEC / AF_INET6); absent when IPv6 is off on it. */
+  inet6?: Inet6Conf;
+}
+
+/** The IPv6 settings netmgr reads: sysctl net.ipv6.conf.IFACE.{accept_ra,autoconf,addr_gen_mode}. */
+export interface Inet6Conf {
+  acceptRa: number;
+  autoconf: number;
+  addrGenMode: number;
+}
+
+function decodeInet6(afSpec: Buffer): Inet6Conf | undefined {
+  const inet6 = attrTable(afSpec, LENIENT).get(AF_INET6);
+  if (!inet6) return undefined;
+  const t = attrTable(inet6, LENIENT);
+  const conf = t.get(IFLA_INET6_CONF);
+  const mode = t.get(IFLA_INET6_ADDR_GEN_MODE);
+  if (!conf || conf.length < 4 * (DEVCONF_AUTOCONF + 1)) return undefined;
+  return {
+    acceptRa: getS32(conf.subarray(4 * DEVCONF_ACCEPT_RA, 4 * DEVCONF_ACCEPT_RA + 4)),
+    autoconf: getS32(conf.subarray(4 * DEVCONF_AUTOCONF, 4 * DEVCONF_AUTOCONF + 4)),
+    addrGenMode: mode && mode.length >= 1 ? mode[0] : IN6_ADDR_GEN_MODE_EUI64,
+  };
 }
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
@@ -132,6 +165,9 @@ export function decodeLink(payload: Buffer): LinkRecord {
   if (master) rec.master = getU32(master);
   const alias = t.get(IFLA_IFALIAS);
   if (alias) rec.alias = readCString(alias);
+  const afSpec = t.get(IFLA_AF_SPEC);
+  const inet6 = afSpec && decodeInet6(afSpec);
+  if (inet6) rec.inet6 = inet6;
   return rec;
 }
 

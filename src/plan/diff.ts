@@ -11,6 +11,7 @@ import { wantedVeths, WantedVeth } from './desired-links';
 import { Change, LiveVethEnd, Plan } from './types';
 import { diffEnd } from './link-diff';
 import { planBridgeChanges } from './bridges';
+import { planIpv6Changes } from './ipv6';
 import { planRouteChanges } from './routes';
 import { planTakeovers, takeoversInForce, withTakeovers } from './takeover';
 import type { LiveBridge } from '../model/bridges';
@@ -96,6 +97,7 @@ const PHASE: Record<string, number> = {
   'modify port': 9,
   'modify bridge': 10,
   'modify link': 11,
+  'modify ipv6': 11.5,
   'create address': 12,
   'create flow': 13,
   'create route': 14,
@@ -176,6 +178,7 @@ export function planChanges(units: DesiredState, live: LiveState, owned: Ownersh
     );
   }
   changes.push(...planRouteChanges(desired, live, changes));
+  changes.push(...planIpv6Changes(desired, live, changes));
   notes.push(...spanningTreeNotes(changes));
   for (const c of changes) {
     if (c.action === 'delete' && c.object === 'veth')

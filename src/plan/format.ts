@@ -73,6 +73,35 @@ function learningChange(from: LearningConfig, to: LearningConfig): string {
   return `${parts.join(', ')}${lines.join('')}`;
 }
 
+const IPV6_KEYS = [
+  ['acceptRa', 'accept-ra', 'acceptRa', 'accept_ra'],
+  ['slaac', 'slaac', 'autoconf', 'autoconf'],
+  ['linkLocal', 'link-local', 'addrGenMode', 'addr_gen_mode'],
+] as const;
+
+/**
+ * "accept-ra true (accept_ra 1 -> 2), link-local false (addr_gen_mode 0 -> 1, removes fe80::1/64)"; on a link the
+ * plan creates, only the keys: "accept-ra true".
+ */
+function formatIpv6Change(c: Extract<Change, { object: 'ipv6' }>): string {
+  const { to, from } = c.set;
+  const parts: string[] = [];
+  for (const [key, name, sysctl, file] of IPV6_KEYS) {
+    const want = c.to[key];
+    if (want === undefined) continue;
+    if (c.created) {
+      parts.push(`${name} ${want}`);
+      continue;
+    }
+    const detail: string[] = [];
+    if (to[sysctl] !== undefined) detail.push(`${file} ${from[sysctl]} -> ${to[sysctl]}`);
+    if (key === 'linkLocal' && to.linkLocal && from.linkLocal?.length)
+      detail.push(`removes ${from.linkLocal.join(', ')}`);
+    if (detail.length) parts.push(`${name} ${want} (${detail.join(', ')})`);
+  }
+  return parts.join(', ');
+}
+
 export function formatChange(c: Change): string {
   switch (c.object) {
     case 'namespace':
@@ -113,6 +142,8 @@ export function formatChange(c: Change): string {
       return `${c.action === 'create' ? '+' : '-'} flow on ${c.bridge}: ${c.match} actions:${c.actions}`;
     case 'route':
       return `${c.action === 'create' ? '+' : '-'} route ${formatRoute(c.route)} dev ${at(c.namespace, c.link)}${c.origin ? '  (dhcp lease)' : ''}`;
+    case 'ipv6':
+      return `~ ipv6 of ${at(c.namespace, c.link)}: ${formatIpv6Change(c)}`;
     case 'takeover': {
       const what = describeCarried(c.record);
       if (c.action === 'delete')

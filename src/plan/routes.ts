@@ -38,10 +38,10 @@ const planRoute = (r: RouteSpec | LiveRoute): PlanRoute => ({
 
 const routeKey = (ns: NamespaceName, link: string, r: PlanRoute) =>
   [nsKey(ns), link, r.family, r.to, r.via ?? '', r.metric, r.table].join('\0');
-const linkKey = (ns: NamespaceName, link: string) => `${nsKey(ns)}\0${link}`;
+export const linkKey = (ns: NamespaceName, link: string) => `${nsKey(ns)}\0${link}`;
 
 /** Interfaces the other changes of the plan delete (their routes go with them), with the unit that had each. */
-function deletedLinks(changes: readonly Change[]): Map<string, string> {
+export function deletedLinks(changes: readonly Change[]): Map<string, string> {
   const out = new Map<string, string>();
   for (const c of changes) {
     if (c.action !== 'delete') continue;

@@ -84,6 +84,15 @@ function stepsFor(c: Change, push: (phase: number, s: Step) => void): void {
         push(PHASE.addrAdd, { op: 'addr.add', namespace: c.namespace, link: c.link, address: c.address });
       else push(PHASE.addrDel, { op: 'addr.del', namespace: c.namespace, link: c.link, address: c.address });
       return;
+    case 'ipv6':
+      push(PHASE.linkSettings, {
+        op: 'ipv6.set',
+        namespace: c.namespace,
+        link: c.link,
+        to: c.set.to,
+        from: c.set.from,
+      });
+      return;
     case 'takeover':
       takeoverSteps(c, (phase, s) => push(PHASE[phase], s));
       return;
@@ -220,6 +229,8 @@ export function invertStep(s: Step): Step {
       return { op: 'route.del', namespace: s.namespace, link: s.link, route: s.route };
     case 'route.del':
       return { op: 'route.add', namespace: s.namespace, link: s.link, route: s.route };
+    case 'ipv6.set':
+      return { op: 'ipv6.set', namespace: s.namespace, link: s.link, to: s.from, from: s.to };
     case 'bridge.create':
       return { op: 'bridge.delete', name: s.bridge.name, restore: s.bridge };
     case 'bridge.delete':

@@ -3,7 +3,7 @@
  * the desired state, the live state and the ownership record. The JSON form of Change is a documented, stable
  * schema (netmgr(8), "PLAN JSON"): add fields, never rename or remove them.
  */
-import { Cidr, NamespaceName, LinkState } from '../model/types';
+import { Cidr, Ipv6Settings, NamespaceName, LinkState } from '../model/types';
 import type { BridgeConfig, FlowText, LearningConfig, PortConfig, PortVlanConfig } from '../model/bridges';
 import type { OwnedTakeover } from '../model/ownership';
 
@@ -138,8 +138,34 @@ export type Change =
    * MAC) or given back (delete: they return to the NIC). The bridge's side is planned as its addresses and MAC.
    */
   | { action: 'create' | 'delete'; object: 'takeover'; unit: string; bridge: string; record: OwnedTakeover }
+  /**
+   * A unit's [ipv6] settings brought onto its interface: `to` what the unit gives, `created` when this plan creates
+   * the link (its values are the kernel's defaults then); `set` the sysctl values and fe80:: addresses written, and
+   * those undo puts back.
+   */
+  | {
+      action: 'modify';
+      object: 'ipv6';
+      unit: string;
+      namespace: NamespaceName;
+      link: string;
+      to: Ipv6Settings;
+      created: boolean;
+      set: { to: Ipv6Sysctls; from: Ipv6Sysctls };
+    }
   /** A static flow of a policy = "flows" bridge, as canonical ODP text with numeric ports. */
   | { action: 'create' | 'delete'; object: 'flow'; unit: string; bridge: string; match: string; actions: string };
+
+/**
+ * Values of net.ipv6.conf.IFACE.{accept_ra,autoconf,addr_gen_mode}, each only when written; `linkLocal`, when
+ * present, is the exact set of fe80:: addresses the interface ends with (others are removed, missing ones added).
+ */
+export interface Ipv6Sysctls {
+  acceptRa?: number;
+  autoconf?: number;
+  addrGenMode?: number;
+  linkLocal?: Cidr[];
+}
 
 /** A route as planned and journaled: everything the kernel matches it by, the interface apart. */
 export interface PlanRoute {
@@ -176,6 +202,7 @@ export type Step =
   | { op: 'addr.del'; namespace: NamespaceName; link: string; address: Cidr }
   | { op: 'route.add'; namespace: NamespaceName; link: string; route: PlanRoute }
   | { op: 'route.del'; namespace: NamespaceName; link: string; route: PlanRoute }
+  | { op: 'ipv6.set'; namespace: NamespaceName; link: string; to: Ipv6Sysctls; from: Ipv6Sysctls }
   /** Datapath steps, carried out by netmgrd. */
   | { op: 'bridge.create'; bridge: BridgeConfig }
   | { op: 'bridge.delete'; name: string; restore: BridgeConfig }

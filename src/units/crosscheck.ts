@@ -7,6 +7,7 @@ import type {
   BridgeSpec,
   DesiredState,
   FlowSpec,
+  Ipv6Settings,
   LinkSettings,
   NamespaceName,
   PortSpec,
@@ -356,6 +357,18 @@ function dhcp4(u: FileUnit): { dhcp4?: SourcePos } {
   return d?.value ? { dhcp4: { file: u.file, ...d.at } } : {};
 }
 
+/** [ipv6] accept-ra, slaac and link-local, each only when given. */
+function ipv6(v: Values): Ipv6Settings {
+  const acceptRa = v.given('ipv6.accept-ra')?.value;
+  const slaac = v.given('ipv6.slaac')?.value;
+  const linkLocal = v.given('ipv6.link-local')?.value;
+  return {
+    ...(acceptRa !== undefined ? { acceptRa } : {}),
+    ...(slaac !== undefined ? { slaac } : {}),
+    ...(linkLocal !== undefined ? { linkLocal } : {}),
+  };
+}
+
 function addresses(v: Values): string[] {
   return [...v.get('ipv4.addresses'), ...v.get('ipv6.addresses')];
 }
@@ -397,6 +410,7 @@ function buildBridge(u: FileUnit, byName: Map<string, FileUnit>): BridgeSpec {
     addresses: addresses(v),
     routes: unitRoutes(u),
     ...dhcp4(u),
+    ipv6: ipv6(v),
     link: link(v),
     source: { file: u.file, ...u.unitAt },
   };
@@ -428,6 +442,7 @@ function buildPort(u: FileUnit): PortSpec {
     addresses: addresses(v),
     routes: unitRoutes(u),
     ...dhcp4(u),
+    ipv6: ipv6(v),
     link: link(v),
     source: { file: u.file, ...u.unitAt },
     kindSource: { file: u.file, ...kind.at },

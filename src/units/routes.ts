@@ -85,6 +85,7 @@ const isLinkLocal6 = (ip: string) => /^fe[89ab][0-9a-f]:/i.test(ip);
 /** The per-unit rules on routes (see the file comment). `kind`: the port's kind; undefined for a bridge. */
 export function routeRules(u: RouteSource, kind: string | undefined, report: ErrorSink): void {
   dhcpRules(u, kind, report);
+  ipv6Rules(u, report);
   const routes = written(u);
   if (kind === 'system') {
     for (const r of routes)
@@ -173,4 +174,29 @@ function dhcpRules(u: RouteSource, kind: string | undefined, report: ErrorSink):
     );
   if (u.values.get('link.state') === 'down')
     report(d.at, 'DHCP needs the link up', 'remove state = "down" from [link], or `dhcp`');
+}
+
+/**
+ * [ipv6] accept-ra, slaac, link-local: SLAAC forms addresses from router advertisements, so it cannot work where they
+ * are ignored; a link-local next hop is reached from the interface's own fe80:: address, which link-local = false
+ * takes away.
+ */
+function ipv6Rules(u: RouteSource, report: ErrorSink): void {
+  const slaac = u.values.given('ipv6.slaac');
+  const acceptRa = u.values.given('ipv6.accept-ra');
+  if (slaac?.value && acceptRa?.value === false)
+    report(
+      slaac.at,
+      'slaac = true needs router advertisements, and accept-ra = false ignores them',
+      'remove `slaac`, or set accept-ra = true',
+    );
+  const linkLocal = u.values.given('ipv6.link-local');
+  if (linkLocal?.value !== false) return;
+  const hop = written(u).find((r) => r.route.family === 6 && r.route.via !== undefined && isLinkLocal6(r.route.via));
+  if (hop)
+    report(
+      hop.viaAt ?? hop.at,
+      `${hop.what} goes via the link-local ${hop.route.via}, which needs an fe80:: address of this interface's own, and link-local = false removes it`,
+      'remove `link-local = false`, or use a router address in the subnet of an [ipv6] address',
+    );
 }

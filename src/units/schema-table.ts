@@ -375,6 +375,39 @@ const ROWS = [
       'of the [ipv6] addresses, or be a link-local (fe80::/10) address.',
     example: '"2001:db8::1"',
   }),
+  row('ipv6.accept-ra', {
+    fills: 'ipv6',
+    type: 'boolean',
+    defaultDoc: "the kernel's (accept_ra, 1 on Debian: accepted unless the box forwards IPv6)",
+    appliesTo: 'both',
+    doc:
+      'Router advertisements on the interface the [ipv6] addresses go on (a system port: its NIC): true accepts ' +
+      'them (sysctl accept_ra = 2, also when IPv6 forwarding is on), so the box takes the default route and, with ' +
+      'slaac, addresses from its routers; false ignores them (0), e.g. on a switch port. The routes and addresses ' +
+      "they give are the kernel's: netmgr leaves them alone.",
+    example: 'false',
+  }),
+  row('ipv6.slaac', {
+    fills: 'ipv6',
+    type: 'boolean',
+    defaultDoc: "the kernel's (autoconf, 1)",
+    appliesTo: 'both',
+    doc:
+      'Stateless address autoconfiguration (sysctl autoconf): true forms an address from each advertised prefix, ' +
+      'false does not. Needs router advertisements: not with accept-ra = false.',
+    example: 'true',
+  }),
+  row('ipv6.link-local', {
+    fills: 'ipv6',
+    type: 'boolean',
+    defaultDoc: "the kernel's (an fe80:: address from the MAC, addr_gen_mode 0)",
+    appliesTo: 'both',
+    doc:
+      'false: the interface has no fe80:: address (sysctl addr_gen_mode = 1, and the one it has is removed), e.g. ' +
+      'to keep a "no IP" switch port silent; true: the kernel forms one again (addr_gen_mode 0; netmgr adds the ' +
+      'EUI-64 address from the MAC at once). Not with a link-local `gateway` or `via` in [ipv6].',
+    example: 'false',
+  }),
   ...(['ipv4', 'ipv6'] as const).flatMap((f) => routeRows(f)),
   // [link]
   row('link.mtu', {

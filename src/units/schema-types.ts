@@ -86,6 +86,9 @@ export interface UnitValues {
   'ipv4.gateway': string;
   'ipv6.gateway': string;
   'ipv4.dhcp': boolean;
+  'ipv6.accept-ra': boolean;
+  'ipv6.slaac': boolean;
+  'ipv6.link-local': boolean;
   'ipv4.route.to': Cidr;
   'ipv4.route.via': string;
   'ipv4.route.metric': number;
