@@ -85,6 +85,7 @@ const VOLATILE = new Set([
   'stats64',
   'valid_life_time',
   'preferred_life_time',
+  'expires',
   'txqlen',
   'operstate',
   'linkmode',
@@ -128,7 +129,7 @@ export function systemDump(prefix: string, extraNamespaces: string[] = []): Json
       routes = routes.filter((r) => r.protocol !== 'kernel');
       if (ns === null) routes = routes.filter((r) => String(r.dev).startsWith(prefix));
       // Sorted: the kernel lists routes of one prefix in the order they were added, which a rollback may change.
-      out[`${ns ?? '(root)'} routes ${family}`] = routes.map((r) => JSON.stringify(r)).sort();
+      out[`${ns ?? '(root)'} routes ${family}`] = routes.map((r) => JSON.stringify(strip(r))).sort();
     }
   }
   return out;
