@@ -139,7 +139,7 @@ function underApplyLock<T>(opts: LockedOptions, fn: (runner: StepRunner, sockets
     opts.log(`waiting for another netmgr apply (pid ${pid}) to finish`),
   );
   const sockets = new NamespaceSockets();
-  const runner = new StepRunner(sockets, opts.datapaths);
+  const runner = new StepRunner(sockets, opts.datapaths, opts.stateDir);
   try {
     return fn(runner, sockets);
   } finally {

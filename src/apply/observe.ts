@@ -17,6 +17,7 @@ import { loadOwnership } from './ownership';
 import { loadLeases } from './leases';
 import { withLeases } from '../model/leases';
 import { markLeaseChanges } from '../plan/leases';
+import { readResolvConf } from './resolv';
 
 /** What is there, as far as the units and netmgr's records reach. */
 export interface World {
@@ -61,7 +62,9 @@ export function readWorld(
   for (const p of desired.ports.values())
     for (const a of [...p.addresses, ...p.localAddresses]) if (isIPv6LinkLocal(a)) wantedLL.add(a);
   for (const b of desired.bridges.values()) for (const a of b.addresses) if (isIPv6LinkLocal(a)) wantedLL.add(a);
-  return { live: readLiveState(sockets, namespacesOfInterest(desired, owned, bridges), wantedLL), owned, bridges };
+  const live = readLiveState(sockets, namespacesOfInterest(desired, owned, bridges), wantedLL);
+  const resolvConf = readResolvConf(stateDir);
+  return { live: resolvConf ? { ...live, resolvConf } : live, owned, bridges };
 }
 
 /** Checks that need the live system: system ports exist, wanted names are free or already netmgr's. */

@@ -17,6 +17,7 @@ import { addRoute, deleteRoute } from '../netlink/route';
 import { DatapathStep, isDatapathStep, Step, StepVethEnd } from '../plan/types';
 import { NetmgrError } from '../util/errors';
 import { describeIpv6, setIpv6 } from './ipv6';
+import { writeResolvConf } from './resolv';
 import { NETNS_DIR, netnsPath } from '../util/paths';
 
 export function describeStep(s: Step): string {
@@ -47,6 +48,8 @@ export function describeStep(s: Step): string {
       return `add route ${formatRoute(s.route)} dev ${at(s.namespace, s.link)}`;
     case 'route.del':
       return `remove route ${formatRoute(s.route)} dev ${at(s.namespace, s.link)}`;
+    case 'dns.set':
+      return `write resolv.conf name servers: ${s.to.join(' ') || '(none: remove the file)'}`;
     case 'ipv6.set':
       return `set ipv6 of ${at(s.namespace, s.link)}: ${describeIpv6(s.to)}`;
     case 'bridge.create':
@@ -82,6 +85,8 @@ export class StepRunner {
   constructor(
     private readonly sockets: NamespaceSockets,
     private readonly datapaths?: DatapathStepExecutor,
+    /** Where netmgr's own files (the resolver file) are written. */
+    private readonly stateDir?: string,
   ) {}
 
   private index(ns: NamespaceName, name: string): number {
@@ -171,6 +176,10 @@ export class StepRunner {
         else deleteRoute(this.sockets.route(s.namespace), route, what);
         return;
       }
+      case 'dns.set':
+        if (!this.stateDir) throw new NetmgrError('invalid', 'dns.set needs the state directory', 'EINVAL');
+        writeResolvConf(this.stateDir, s.to);
+        return;
       case 'ipv6.set':
         setIpv6(this.sockets, s, this.index(s.namespace, s.link));
         return;

@@ -1,7 +1,7 @@
 /**
  * What netmgrd's dhcpcd hook reports, and what each report means for the lease (pure). The hook
  * (DHCP_HOOK_SCRIPT, run by dhcpcd at every event) prints one line `NETMGR-DHCP reason=... ip=... cidr=...
- * routers=... server=... lease=...` on dhcpcd's stdout, which netmgrd reads; it changes nothing itself.
+ * routers=... server=... lease=... dns=...` on dhcpcd's stdout, which netmgrd reads; it changes nothing itself.
  */
 import type { DhcpLease } from '../model/leases';
 
@@ -10,8 +10,12 @@ export const HOOK_TAG = 'NETMGR-DHCP';
 /** The hook dhcpcd runs (`script` in its configuration): it only reports. */
 export const DHCP_HOOK_SCRIPT = `#!/bin/sh
 # netmgrd's dhcpcd hook: reports the event to netmgrd (on dhcpcd's stdout); netmgrd applies the lease itself.
-printf '${HOOK_TAG} reason=%s ip=%s cidr=%s routers=%s server=%s lease=%s\\n' \\
-  "$reason" "$new_ip_address" "$new_subnet_cidr" "$new_routers" "$new_dhcp_server_identifier" "$new_dhcp_lease_time"
+# Lists (space-separated in dhcpcd's variables) are reported comma-separated, as the line's fields are split on
+# spaces; with shell builtins only, as the hook may run without PATH.
+join() { set -f; IFS=' '; set -- $1; IFS=,; echo "$*"; }
+printf '${HOOK_TAG} reason=%s ip=%s cidr=%s routers=%s server=%s lease=%s dns=%s\\n' \\
+  "$reason" "$new_ip_address" "$new_subnet_cidr" "$(join "$new_routers")" "$new_dhcp_server_identifier" \\
+  "$new_dhcp_lease_time" "$(join "$new_domain_name_servers")"
 `;
 
 export interface HookEvent {
@@ -21,6 +25,8 @@ export interface HookEvent {
   routers: string[];
   server?: string;
   leaseSeconds?: number;
+  /** The domain name servers (option 6), in the server's order. */
+  dns: string[];
 }
 
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
@@ -44,6 +50,7 @@ export function parseHookLine(line: string): HookEvent | undefined {
     routers: (f.get('routers') ?? '').split(',').filter((r) => IPV4.test(r)),
     ...(server && IPV4.test(server) ? { server } : {}),
     ...(Number.isInteger(lease) && lease > 0 ? { leaseSeconds: lease } : {}),
+    dns: (f.get('dns') ?? '').split(',').filter((r) => IPV4.test(r)),
   };
 }
 
@@ -69,6 +76,7 @@ export function applyHookEvent(
         address: `${e.ip}/${e.cidr}`,
         ...(e.routers.length ? { router: e.routers[0] } : {}),
         ...(e.server ? { server: e.server } : {}),
+        ...(e.dns.length ? { dns: e.dns } : {}),
         leaseSeconds: e.leaseSeconds,
         boundAt: now,
         expiresAt: now + e.leaseSeconds * 1000,

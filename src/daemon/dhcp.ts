@@ -132,7 +132,10 @@ export class DhcpSupervisor {
       this.leases.set(key, u.lease);
       Object.assign(c.status, { state: 'bound' }, leaseStatus(u.lease));
       this.save();
-      const changed = before?.address !== u.lease.address || before?.router !== u.lease.router;
+      const changed =
+        before?.address !== u.lease.address ||
+        before?.router !== u.lease.router ||
+        (before?.dns ?? []).join() !== (u.lease.dns ?? []).join();
       const what = `${u.lease.address}${u.lease.router ? ` router ${u.lease.router}` : ''} for ${u.lease.leaseSeconds} s`;
       this.opts.log.notice(`dhcp: ${describe(c.iface)}: ${e.reason} ${what} from ${u.lease.server ?? '?'}`);
       if (changed) this.opts.onLeasesChanged();
@@ -189,5 +192,6 @@ const leaseStatus = (l: DhcpLease) => ({
   address: l.address,
   ...(l.router ? { router: l.router } : {}),
   ...(l.server ? { server: l.server } : {}),
+  ...(l.dns ? { dns: l.dns } : {}),
   expiresAt: iso(l.expiresAt),
 });

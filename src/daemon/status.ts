@@ -102,6 +102,7 @@ export interface StatusReport {
 /** The object a change belongs to: its unit (a bridge's own interface is the bridge's), or its namespace. */
 function changeKey(c: Change, bridges: Set<string>): string {
   if (c.object === 'namespace') return `namespace ${c.name}`;
+  if (c.object === 'dns') return 'resolv.conf';
   return `${c.object === 'bridge' || c.object === 'flow' || bridges.has(c.unit) ? 'bridge' : 'port'} ${c.unit}`;
 }
 

@@ -52,6 +52,8 @@ export interface LiveState {
   links: Map<string, LiveLink[]>;
   /** The routes of each namespace that was read, keyed by nsKey(); absent (as in tests) means none. */
   routes?: Map<string, LiveRoute[]>;
+  /** The name servers in netmgr's resolver file (use-dns); absent when there is no file. */
+  resolvConf?: string[];
   /** The kernel has the openvswitch datapath (its generic netlink families resolve); what `auto` picks by. */
   kernelDatapath?: boolean;
 }

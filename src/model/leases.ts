@@ -22,6 +22,8 @@ export interface DhcpLease {
   address: string;
   /** The first router of the router option, when the server sent one. */
   router?: string;
+  /** The domain name servers it gives (option 6), when the server sent any. */
+  dns?: string[];
   /** The server that granted it (DHCP server identifier). */
   server?: string;
   /** Lease time in seconds. */
@@ -39,6 +41,8 @@ export interface DhcpInterface {
   namespace: NamespaceName;
   link: string;
   source: SourcePos;
+  /** `use-dns = true`: the lease's name servers go into netmgr's resolv.conf. */
+  useDns: boolean;
 }
 
 export const leaseKey = (ns: NamespaceName, link: string) => `${ns ?? ''}/${link}`;
@@ -47,10 +51,10 @@ export const leaseKey = (ns: NamespaceName, link: string) => `${ns ?? ''}/${link
 export function dhcpInterfaces(desired: DesiredState): DhcpInterface[] {
   const out: DhcpInterface[] = [];
   for (const b of desired.bridges.values())
-    if (b.dhcp4) out.push({ unit: b.name, namespace: null, link: b.name, source: b.dhcp4 });
+    if (b.dhcp4) out.push({ unit: b.name, namespace: null, link: b.name, source: b.dhcp4, useDns: b.useDns });
   for (const p of desired.ports.values())
     if (p.dhcp4 && p.kind === 'internal')
-      out.push({ unit: p.name, namespace: p.namespace, link: p.name, source: p.dhcp4 });
+      out.push({ unit: p.name, namespace: p.namespace, link: p.name, source: p.dhcp4, useDns: p.useDns });
   return out;
 }
 
@@ -78,7 +82,10 @@ export function withLeases(desired: DesiredState, leases: readonly DhcpLease[]):
     if (merged.type === 'bridge') bridges.set(i.unit, merged);
     else ports.set(i.unit, merged);
   }
-  return { ...desired, bridges, ports };
+  const dns = dhcpInterfaces(desired)
+    .filter((i) => i.useDns)
+    .flatMap((i) => byKey.get(leaseKey(i.namespace, i.link))?.dns ?? []);
+  return { ...desired, bridges, ports, ...(dns.length ? { dns: [...new Set(dns)] } : {}) };
 }
 
 /** Whether an address or route (on ns/link) is the lease's: for the plan's "(dhcp lease)" notes. */

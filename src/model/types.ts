@@ -92,6 +92,8 @@ export interface BridgeSpec {
   routes: RouteSpec[];
   /** `dhcp = true` in [ipv4] (where it was given): netmgrd adds the address and route of the interface's lease. */
   dhcp4?: SourcePos;
+  /** `use-dns = true` in [ipv4] (only with dhcp4): the lease's name servers go into netmgr's resolv.conf. */
+  useDns: boolean;
   /** [ipv6] accept-ra, slaac, link-local where given (on the bridge's own port). */
   ipv6: Ipv6Settings;
   link: LinkSettings;
@@ -144,6 +146,8 @@ export interface PortSpec {
   routes: RouteSpec[];
   /** `dhcp = true` in [ipv4] (internal ports only; where it was given): see BridgeSpec.dhcp4. */
   dhcp4?: SourcePos;
+  /** `use-dns = true` in [ipv4]: see BridgeSpec.useDns. */
+  useDns: boolean;
   /** [ipv6] accept-ra, slaac, link-local where given: on the interface the addresses go on (a system port's NIC). */
   ipv6: Ipv6Settings;
   /** Applies to the internal port / the veth's peer end (mtu applies to both veth ends). */
@@ -161,6 +165,11 @@ export interface DesiredState {
   ports: Map<string, PortSpec>;
   /** Every namespace named by any unit, sorted. */
   namespaces: string[];
+  /**
+   * Name servers for netmgr's resolv.conf: those of the DHCP leases whose unit says `use-dns = true`, in unit order
+   * (added with the leases); absent when there are none.
+   */
+  dns?: string[];
 }
 
 /** One located problem found in the unit files. */

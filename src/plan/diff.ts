@@ -98,6 +98,7 @@ const PHASE: Record<string, number> = {
   'modify bridge': 10,
   'modify link': 11,
   'modify ipv6': 11.5,
+  'modify dns': 14.5,
   'create address': 12,
   'create flow': 13,
   'create route': 14,
@@ -179,6 +180,8 @@ export function planChanges(units: DesiredState, live: LiveState, owned: Ownersh
   }
   changes.push(...planRouteChanges(desired, live, changes));
   changes.push(...planIpv6Changes(desired, live, changes));
+  const dns = { from: live.resolvConf ?? [], to: desired.dns ?? [] };
+  if (dns.from.join() !== dns.to.join()) changes.push({ action: 'modify', object: 'dns', ...dns });
   notes.push(...spanningTreeNotes(changes));
   for (const c of changes) {
     if (c.action === 'delete' && c.object === 'veth')

@@ -142,6 +142,8 @@ export function formatChange(c: Change): string {
       return `${c.action === 'create' ? '+' : '-'} flow on ${c.bridge}: ${c.match} actions:${c.actions}`;
     case 'route':
       return `${c.action === 'create' ? '+' : '-'} route ${formatRoute(c.route)} dev ${at(c.namespace, c.link)}${c.origin ? '  (dhcp lease)' : ''}`;
+    case 'dns':
+      return `~ resolv.conf name servers: ${c.from.join(' ') || '(none)'} -> ${c.to.join(' ') || '(none: the file goes)'}  (dhcp lease)`;
     case 'ipv6':
       return `~ ipv6 of ${at(c.namespace, c.link)}: ${formatIpv6Change(c)}`;
     case 'takeover': {

@@ -84,6 +84,9 @@ function stepsFor(c: Change, push: (phase: number, s: Step) => void): void {
         push(PHASE.addrAdd, { op: 'addr.add', namespace: c.namespace, link: c.link, address: c.address });
       else push(PHASE.addrDel, { op: 'addr.del', namespace: c.namespace, link: c.link, address: c.address });
       return;
+    case 'dns':
+      push(PHASE.routeAdd, { op: 'dns.set', to: c.to, from: c.from });
+      return;
     case 'ipv6':
       push(PHASE.linkSettings, {
         op: 'ipv6.set',
@@ -229,6 +232,8 @@ export function invertStep(s: Step): Step {
       return { op: 'route.del', namespace: s.namespace, link: s.link, route: s.route };
     case 'route.del':
       return { op: 'route.add', namespace: s.namespace, link: s.link, route: s.route };
+    case 'dns.set':
+      return { op: 'dns.set', to: s.from, from: s.to };
     case 'ipv6.set':
       return { op: 'ipv6.set', namespace: s.namespace, link: s.link, to: s.from, from: s.to };
     case 'bridge.create':

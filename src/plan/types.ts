@@ -153,6 +153,8 @@ export type Change =
       created: boolean;
       set: { to: Ipv6Sysctls; from: Ipv6Sysctls };
     }
+  /** netmgr's resolver file: the name servers of the use-dns leases (`to` empty: the file goes). */
+  | { action: 'modify'; object: 'dns'; from: string[]; to: string[] }
   /** A static flow of a policy = "flows" bridge, as canonical ODP text with numeric ports. */
   | { action: 'create' | 'delete'; object: 'flow'; unit: string; bridge: string; match: string; actions: string };
 
@@ -203,6 +205,8 @@ export type Step =
   | { op: 'route.add'; namespace: NamespaceName; link: string; route: PlanRoute }
   | { op: 'route.del'; namespace: NamespaceName; link: string; route: PlanRoute }
   | { op: 'ipv6.set'; namespace: NamespaceName; link: string; to: Ipv6Sysctls; from: Ipv6Sysctls }
+  /** netmgr's resolver file rewritten with these name servers (none: removed). */
+  | { op: 'dns.set'; to: string[]; from: string[] }
   /** Datapath steps, carried out by netmgrd. */
   | { op: 'bridge.create'; bridge: BridgeConfig }
   | { op: 'bridge.delete'; name: string; restore: BridgeConfig }

@@ -85,6 +85,7 @@ const isLinkLocal6 = (ip: string) => /^fe[89ab][0-9a-f]:/i.test(ip);
 /** The per-unit rules on routes (see the file comment). `kind`: the port's kind; undefined for a bridge. */
 export function routeRules(u: RouteSource, kind: string | undefined, report: ErrorSink): void {
   dhcpRules(u, kind, report);
+  useDnsRule(u, report);
   ipv6Rules(u, report);
   const routes = written(u);
   if (kind === 'system') {
@@ -174,6 +175,17 @@ function dhcpRules(u: RouteSource, kind: string | undefined, report: ErrorSink):
     );
   if (u.values.get('link.state') === 'down')
     report(d.at, 'DHCP needs the link up', 'remove state = "down" from [link], or `dhcp`');
+}
+
+/** `use-dns` takes the name servers of a lease: only beside `dhcp = true`. */
+function useDnsRule(u: RouteSource, report: ErrorSink): void {
+  const dns = u.values.given('ipv4.use-dns');
+  if (dns?.value && !u.values.given('ipv4.dhcp')?.value)
+    report(
+      dns.at,
+      '`use-dns` takes the name servers of a DHCP lease, and this unit has no `dhcp = true`',
+      'add dhcp = true to [ipv4], or remove `use-dns`',
+    );
 }
 
 /**

@@ -364,6 +364,17 @@ const ROWS = [
       'applied, verified and removed like any other netmgr address and route. Not with `gateway` in [ipv4].',
     example: 'true',
   }),
+  row('ipv4.use-dns', {
+    fills: 'useDns',
+    type: 'boolean',
+    default: false,
+    appliesTo: 'both',
+    doc:
+      "With dhcp = true: the lease's name servers (option 6) go into netmgr's resolver file, resolv.conf in the " +
+      'state directory (/var/lib/netmgr/resolv.conf), planned, applied and verified like the lease itself. netmgr ' +
+      "never writes /etc/resolv.conf: link it to that file to use it. Several units' servers are merged in unit order.",
+    example: 'true',
+  }),
   row('ipv6.gateway', {
     fills: 'routes',
     type: 'ip',

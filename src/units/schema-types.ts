@@ -86,6 +86,7 @@ export interface UnitValues {
   'ipv4.gateway': string;
   'ipv6.gateway': string;
   'ipv4.dhcp': boolean;
+  'ipv4.use-dns': boolean;
   'ipv6.accept-ra': boolean;
   'ipv6.slaac': boolean;
   'ipv6.link-local': boolean;

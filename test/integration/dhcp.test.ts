@@ -38,7 +38,14 @@ jest.setTimeout(300_000);
 
 const bridgeUnit = `[unit]\ntype = "bridge"\n[bridge]\ndatapath = "userspace"\n[ipv4]\ndhcp = true\n[link]\nmac = "${BR_MAC}"\n`;
 const serverUnit = `[unit]\ntype = "port"\n[port]\nbridge = "${BR}"\nkind = "veth"\nnamespace = "${NS.server}"\npeer = "${SERVER_IF}"\n[ipv4]\naddresses = ["${NET}.1/25"]\n`;
-const internalUnit = `[unit]\ntype = "port"\n[port]\nbridge = "${BR}"\nkind = "internal"\nnamespace = "${NS.internal}"\n[ipv4]\ndhcp = true\n`;
+const internalUnit = `[unit]\ntype = "port"\n[port]\nbridge = "${BR}"\nkind = "internal"\nnamespace = "${NS.internal}"\n[ipv4]\ndhcp = true\nuse-dns = true\n`;
+// Name servers the leases carry (option 6): addresses nothing answers on; no DNS query is sent in this test.
+const DNS = [`${NET}.53`, `${NET}.54`];
+const resolvConf = () => path.join(state, 'resolv.conf');
+const resolvers = () =>
+  fs.existsSync(resolvConf())
+    ? [...fs.readFileSync(resolvConf(), 'utf8').matchAll(/^nameserver (\S+)$/gm)].map((m) => m[1])
+    : undefined;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const dnsmasqLog = () => (fs.existsSync(files.log) ? fs.readFileSync(files.log, 'utf8') : '');
@@ -91,6 +98,7 @@ function startDnsmasq(): void {
     `--dhcp-host=${BR_MAC},set:rootport`,
     '--dhcp-option=tag:rootport,3',
     `--dhcp-option=3,${NET}.1`,
+    `--dhcp-option=option:dns-server,${DNS.join(',')}`,
   ]);
   dnsmasqPid = Number(fs.readFileSync(files.pid, 'utf8').trim());
 }
@@ -158,6 +166,18 @@ it('the bridge and the internal port get a lease through netmgr: address, and th
   expect(st).toContain(`${INTERNAL} (namespace ${NS.internal}) [${INTERNAL}]: bound ${lease.internal} router ${NET}.1`);
 });
 
+it("use-dns: the internal port's lease gives netmgr's resolv.conf its name servers (the bridge's, without use-dns, does not)", () => {
+  expect(resolvers()).toEqual(DNS);
+  expect(fs.readFileSync(resolvConf(), 'utf8')).toMatch(/^# Written by netmgr/);
+  // Edited by hand: drift, put back by the next apply.
+  fs.writeFileSync(resolvConf(), 'nameserver 198.18.154.99\n');
+  expect(netmgr(['plan', '--dir', units], daemon!.env).stdout).toContain(
+    `~ resolv.conf name servers: ${NET}.99 -> ${DNS.join(' ')}  (dhcp lease)`,
+  );
+  apply();
+  expect(resolvers()).toEqual(DNS);
+});
+
 it('a lease route removed by hand is drift: the plan puts it back, marked "(dhcp lease)"', () => {
   sh('ip', ['-n', NS.internal, 'route', 'del', 'default', 'via', `${NET}.1`, 'dev', INTERNAL, 'proto', '44']);
   const plan = netmgr(['plan', '--dir', units], daemon!.env).stdout;
@@ -185,6 +205,8 @@ it("the internal port's unit goes: DHCPRELEASE is sent, and its port and address
   expect(dnsmasqLog()).toMatch(new RegExp(`DHCPRELEASE\\(${SERVER_IF}\\) ${lease.internal!.split('/')[0]} `));
   expect(sh('ip', ['netns', 'list'])).not.toContain(NS.internal);
   expect(leased(null, BR)).toBe(lease.bridge);
+  // Its name servers went with it: the file is gone.
+  expect(resolvers()).toBeUndefined();
 });
 
 it('dnsmasq down: at expiry the lease is lost (warning), its address goes, status says so, nothing else moves', async () => {

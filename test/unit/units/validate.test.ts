@@ -238,9 +238,11 @@ describe('parseUnits', () => {
                 : '';
         sources.push({ file: 'x.toml', text: `[unit]\ntype = "port"\n[port]\n${base}\n${extra}\n${line}\n` });
       } else {
+        // use-dns takes a lease's name servers: only beside dhcp = true.
+        const beside = e.section === 'ipv4' && e.key === 'use-dns' ? 'dhcp = true\n' : '';
         sources.push({
           file: 'x.toml',
-          text: `[unit]\ntype = "${e.appliesTo === 'port' ? 'port' : 'bridge'}"\n[${e.section}]\n${line}\n`,
+          text: `[unit]\ntype = "${e.appliesTo === 'port' ? 'port' : 'bridge'}"\n[${e.section}]\n${beside}${line}\n`,
         });
       }
       const r = parseUnits(sources);
