@@ -16,11 +16,15 @@ import { applyHookEvent, DHCP_HOOK_SCRIPT, parseHookLine } from './dhcp-events';
 import type { Logger } from './log';
 import type { DhcpClientStatus } from './status';
 
-/** dhcpcd's configuration: IPv4 only, no changes to the system, no link-local fallback, our reporting hook. */
+/**
+ * dhcpcd's configuration: IPv4 only, no changes to the system, no link-local fallback, our reporting hook, and the
+ * name servers asked for (servers send option 6 only when asked; netmgr uses them where a unit says use-dns).
+ */
 const dhcpcdConf = (hook: string) => `# written by netmgrd: dhcpcd only reports leases; netmgrd applies them
 noconfigure
 ipv4only
 noipv4ll
+option domain_name_servers
 script ${hook}
 `;
 

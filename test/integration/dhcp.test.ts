@@ -166,7 +166,7 @@ it('the bridge and the internal port get a lease through netmgr: address, and th
   expect(st).toContain(`${INTERNAL} (namespace ${NS.internal}) [${INTERNAL}]: bound ${lease.internal} router ${NET}.1`);
 });
 
-it("use-dns: the internal port's lease gives netmgr's resolv.conf its name servers (the bridge's, without use-dns, does not)", () => {
+it("use-dns: the internal port's lease gives netmgr's resolv.conf its name servers", () => {
   expect(resolvers()).toEqual(DNS);
   expect(fs.readFileSync(resolvConf(), 'utf8')).toMatch(/^# Written by netmgr/);
   // Edited by hand: drift, put back by the next apply.
@@ -205,7 +205,7 @@ it("the internal port's unit goes: DHCPRELEASE is sent, and its port and address
   expect(dnsmasqLog()).toMatch(new RegExp(`DHCPRELEASE\\(${SERVER_IF}\\) ${lease.internal!.split('/')[0]} `));
   expect(sh('ip', ['netns', 'list'])).not.toContain(NS.internal);
   expect(leased(null, BR)).toBe(lease.bridge);
-  // Its name servers went with it: the file is gone.
+  // Its name servers went with it: the file is gone (the bridge's lease, without use-dns, gives it none).
   expect(resolvers()).toBeUndefined();
 });
 
