@@ -259,6 +259,16 @@ export class Applier {
     }
   }
 
+  /**
+   * DHCP clients for exactly the interfaces of `desired` (the set in force after a rollback): those of the undone
+   * apply's units stop, those its undo brought back start again.
+   */
+  syncDhcp(desired: DesiredState | null): void {
+    const wanted = desired ? dhcpInterfaces(desired) : [];
+    this.opts.dhcp?.stopUnwanted(wanted);
+    this.opts.dhcp?.startWanted(wanted);
+  }
+
   /** The unit set p replaced is in force again; p's own set is remembered as rolled back. */
   restorePrevious(p: PendingConfirm): void {
     const { sources, hash, unitDir, appliedAt } = p.previous;

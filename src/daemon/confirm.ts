@@ -116,6 +116,7 @@ export class ConfirmController implements ConfirmRecorder {
     this.clear();
     a.restorePrevious(p);
     const previous = p.previous.sources ? parseUnits(p.previous.sources).state : null;
+    a.syncDhcp(previous);
     const differences = previous ? a.verify(previous) : [];
     const why = trigger === 'rollback' ? 'on request (netmgr rollback)' : `not confirmed within ${p.timeoutSeconds} s`;
     let message = `rolled back the apply of ${p.appliedAt} (${plural(p.steps.length, 'step')} undone), ${why}`;

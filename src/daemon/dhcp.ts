@@ -36,6 +36,8 @@ interface Client {
   child: ChildProcess;
   status: DhcpClientStatus;
   stopping: boolean;
+  /** dhcpcd's last lines on stderr (its very last is "dhcpcd exited"): why it exited, for the error that says so. */
+  stderrTail: string[];
 }
 
 export interface DhcpSupervisorOptions {
@@ -110,15 +112,17 @@ export class DhcpSupervisor {
       iface,
       child,
       stopping: false,
+      stderrTail: [],
       status: { ...where(iface), state: lease ? 'bound' : 'requesting', event: 'START', eventAt: iso(Date.now()) },
     };
     if (lease) Object.assign(c.status, leaseStatus(lease));
     this.clients.set(leaseKey(iface.namespace, iface.link), c);
     this.opts.log.info(`dhcp: ${describe(iface)}: dhcpcd started (pid ${child.pid})`);
     readline.createInterface({ input: child.stdout }).on('line', (l) => this.onLine(c, l));
-    readline
-      .createInterface({ input: child.stderr })
-      .on('line', (l) => this.opts.log.debug(`dhcpcd ${iface.link}: ${l}`));
+    readline.createInterface({ input: child.stderr }).on('line', (l) => {
+      c.stderrTail = [...c.stderrTail.slice(-3), l];
+      this.opts.log.debug(`dhcpcd ${iface.link}: ${l}`);
+    });
     child.on('error', (e) => this.opts.log.error(`dhcp: ${describe(iface)}: cannot run dhcpcd: ${e.message}`));
     child.on('exit', (code, signal) => this.onExit(c, code, signal));
   }
@@ -160,7 +164,7 @@ export class DhcpSupervisor {
     const key = leaseKey(c.iface.namespace, c.iface.link);
     if (this.clients.get(key) === c) this.clients.delete(key);
     this.opts.log.error(
-      `dhcp: ${describe(c.iface)}: dhcpcd exited (${signal ?? `status ${code}`}); started again at the next apply`,
+      `dhcp: ${describe(c.iface)}: dhcpcd exited (${signal ?? `status ${code}`}${c.stderrTail.length ? `: ${c.stderrTail.join('; ')}` : ''}); started again at the next apply`,
     );
   }
 

@@ -209,6 +209,21 @@ it("the internal port's unit goes: DHCPRELEASE is sent, and its port and address
   expect(resolvers()).toBeUndefined();
 });
 
+it('an apply --confirm that brings the internal port back and expires: no DHCP client of it is left', async () => {
+  // dhcpcd names its processes "dhcpcd: IFACE [ip4]" (setproctitle), the main one first.
+  const clients = () => spawnSync('pgrep', ['-f', `^dhcpcd: ${INTERNAL} `], { encoding: 'utf8' }).stdout.trim();
+  writeUnits(units, { [BR]: bridgeUnit, [`${P}sv`]: serverUnit, [INTERNAL]: internalUnit });
+  const r = netmgr(['apply', '--confirm', '5', '--dir', units], daemon!.env);
+  expect(r.code).toBe(0);
+  await until('its client to run', () => clients() !== '', 10_000);
+  await until('the rollback', () => /rolled back the apply of/.test(daemon!.log()), 20_000);
+  await until('its client to stop', () => clients() === '', 10_000);
+  expect(sh('ip', ['netns', 'list'])).not.toContain(NS.internal);
+  expect(netmgr(['status', '--dir', units], daemon!.env).stdout).not.toContain(`${INTERNAL} (namespace`);
+  // The files on disk are those rolled back; the set in force is the one before them.
+  writeUnits(units, { [BR]: bridgeUnit, [`${P}sv`]: serverUnit });
+});
+
 it('dnsmasq down: at expiry the lease is lost (warning), its address goes, status says so, nothing else moves', async () => {
   stopDnsmasq();
   const killed = Date.now();

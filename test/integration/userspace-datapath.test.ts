@@ -8,6 +8,7 @@
  */
 import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
+import * as path from 'path';
 import { isRoot, namespacesWithPrefix, netmgr, ping, runPrefix, sh, tempDir, writeUnits } from '../helpers/sys';
 import { startDaemon, stopAndClean, TestDaemon } from '../helpers/daemon';
 
@@ -98,6 +99,20 @@ it('netmgrd applies the units: namespaces, veths, the bridge TAP with its addres
 });
 
 it("a host on an internal port reaches the bridge's own address", () => {
+  expect(ping(`${P}-h3`, `${NET}.254`)).toBe(true);
+});
+
+it('an internal port whose namespace is deleted and created again lands in the new namespace, not the old one', () => {
+  const withC = fs
+    .readdirSync(units)
+    .map((f) => [f.replace(/\.toml$/, ''), fs.readFileSync(path.join(units, f), 'utf8')]);
+  writeUnits(units, Object.fromEntries(withC.filter(([name]) => name !== `${P}-c`)));
+  expect(netmgr(['apply', '--dir', units], daemon!.env).code).toBe(0);
+  expect(namespacesWithPrefix(P)).not.toContain(`${P}-h3`);
+  writeUnits(units, Object.fromEntries(withC));
+  expect(netmgr(['apply', '--dir', units], daemon!.env).code).toBe(0);
+  // netmgrd's bridge worker had the deleted namespace open: the port must be in the one the name leads to now.
+  expect(sh('ip', ['-n', `${P}-h3`, '-j', '-d', 'link', 'show', `${P}-c`])).toContain('"tun"');
   expect(ping(`${P}-h3`, `${NET}.254`)).toBe(true);
 });
 
