@@ -1,7 +1,7 @@
 /** Carries out an ipv6.set step: sysctl values written in the link's namespace, then its fe80:: addresses. */
 import { native } from '../native';
 import { nsLabel, type NamespaceSockets } from '../live/namespaces';
-import { isIPv6LinkLocal } from '../live/state';
+import { isIPv6LinkLocal } from '../units/values';
 import { AF_INET6, addAddress, deleteAddress, dumpAddrs } from '../netlink/rtnl';
 import type { Ipv6Sysctls, Step } from '../plan/types';
 

@@ -4,7 +4,8 @@
  * system and the ownership record, so it lives here and not in src/plan, which stays pure.
  */
 import { NamespaceSockets } from '../live/namespaces';
-import { isIPv6LinkLocal, LiveState, readLiveState } from '../live/state';
+import { LiveState, readLiveState } from '../live/state';
+import { isIPv6LinkLocal } from '../units/values';
 import type { LiveBridge } from '../model/bridges';
 import type { Ownership } from '../model/ownership';
 import type { DesiredState, UnitError } from '../model/types';

@@ -6,6 +6,7 @@ import { Cidr, NamespaceName } from '../model/types';
 import { AF_INET6, dumpAddrs, dumpLinks, IFA_F_PERMANENT, IFF_UP, Inet6Conf, LinkRecord } from '../netlink/rtnl';
 import { dumpRoutes, RTPROT_KERNEL, RTPROT_NETMGR } from '../netlink/route';
 import { listNamespaces, NamespaceSockets, nsKey } from './namespaces';
+import { isIPv6LinkLocal } from '../units/values';
 import { kernelDatapathAvailable } from './kernel';
 
 export interface LiveLink {
@@ -59,9 +60,6 @@ export interface LiveState {
 }
 
 /** fe80::/10 addresses come and go with the link; netmgr manages them only when a unit names one. */
-/** fe80::/10, as an address or a CIDR. */
-export const isIPv6LinkLocal = (address: string): boolean => /^fe[89ab][0-9a-f]:/i.test(address);
-
 export const isKernelLinkLocal = (family: number, address: string): boolean =>
   family === AF_INET6 && isIPv6LinkLocal(address);
 

@@ -5,7 +5,8 @@
  * ARP caches stay valid. The move is recorded (OwnedTakeover): the bridge keeps them while the port keeps the key,
  * and they go back to the NIC when it stops (the unit removed, or the key).
  */
-import { findLink, isIPv6LinkLocal, type LiveState } from '../live/state';
+import { findLink, type LiveState } from '../live/state';
+import { isIPv6LinkLocal } from '../units/values';
 import type { LiveBridge } from '../model/bridges';
 import type { MovedRoute, OwnedTakeover, Ownership } from '../model/ownership';
 import type { BridgeSpec, DesiredState, PortSpec, UnitError } from '../model/types';

@@ -7,7 +7,7 @@
 import { MAIN_TABLE, type RouteSpec } from '../model/types';
 import type { Loc } from './locate';
 import type { ErrorSink } from './walker';
-import { inSubnet, networkOf } from './values';
+import { inSubnet, isIPv6LinkLocal, networkOf } from './values';
 import type { ArrayElement, Values } from './unit-values';
 
 /** The kernel's own table of local and broadcast addresses (RT_TABLE_LOCAL): never netmgr's to change. */
@@ -80,8 +80,6 @@ export function unitRoutes(u: RouteSource): RouteSpec[] {
   return written(u).map((w) => ({ ...w.route, source: { file: u.file, ...w.at } }));
 }
 
-const isLinkLocal6 = (ip: string) => /^fe[89ab][0-9a-f]:/i.test(ip);
-
 /** The per-unit rules on routes (see the file comment). `kind`: the port's kind; undefined for a bridge. */
 export function routeRules(u: RouteSource, kind: string | undefined, report: ErrorSink): void {
   dhcpRules(u, kind, report);
@@ -112,7 +110,7 @@ export function routeRules(u: RouteSource, kind: string | undefined, report: Err
         "table 255 is the kernel's local table, which netmgr does not change",
         'use another table, or omit `table` for the main one (254)',
       );
-    if (via !== undefined && !(f === 6 && isLinkLocal6(via))) checkNextHop(u, r, via, report);
+    if (via !== undefined && !(f === 6 && isIPv6LinkLocal(via))) checkNextHop(u, r, via, report);
     const key = `${f} ${to} ${metric} ${table}`;
     const first = seen.get(key);
     if (first)
@@ -204,7 +202,7 @@ function ipv6Rules(u: RouteSource, report: ErrorSink): void {
     );
   const linkLocal = u.values.given('ipv6.link-local');
   if (linkLocal?.value !== false) return;
-  const hop = written(u).find((r) => r.route.family === 6 && r.route.via !== undefined && isLinkLocal6(r.route.via));
+  const hop = written(u).find((r) => r.route.family === 6 && r.route.via !== undefined && isIPv6LinkLocal(r.route.via));
   if (hop)
     report(
       hop.viaAt ?? hop.at,

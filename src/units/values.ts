@@ -152,6 +152,9 @@ export function networkOf(address: string, prefix: number): string {
 }
 
 /** Whether `address` lies in the subnet `cidr` (same family, network bits equal). */
+/** fe80::/10, as an address or a CIDR. */
+export const isIPv6LinkLocal = (address: string): boolean => /^fe[89ab][0-9a-f]:/i.test(address);
+
 export function inSubnet(address: string, cidr: string): boolean {
   const [net, len] = cidr.split('/');
   if (address.includes(':') !== net.includes(':')) return false;

@@ -72,6 +72,22 @@ export function tempDir(label: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `netmgr-${label}-`));
 }
 
+/**
+ * A CLI-only test's own world: its run prefix (label appended), unit and state directories, and the environment of
+ * its netmgr calls, whose socket path is its own so that a netmgrd running on the machine never takes its applies.
+ */
+export function cliWorld(label: string) {
+  const units = tempDir(`${label}-units`);
+  const state = tempDir(`${label}-state`);
+  return {
+    P: `${runPrefix()}${label}`,
+    units,
+    state,
+    env: { NETMGR_STATE_DIR: state, NETMGR_SOCKET: path.join(state, 'no-netmgrd.sock') },
+    dirArgs: ['--dir', units],
+  };
+}
+
 export function writeUnits(dir: string, units: Record<string, string>): void {
   for (const f of fs.readdirSync(dir)) if (f.endsWith('.toml')) fs.unlinkSync(path.join(dir, f));
   for (const [name, text] of Object.entries(units)) fs.writeFileSync(path.join(dir, `${name}.toml`), text);

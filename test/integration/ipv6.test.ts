@@ -11,10 +11,10 @@ import * as fs from 'fs';
 import * as path from 'path';
 import {
   cleanupPrefix,
+  cliWorld,
   haveTool,
   isRoot,
   netmgr,
-  runPrefix,
   settleDad,
   sh,
   systemDump,
@@ -22,12 +22,8 @@ import {
   writeUnits,
 } from '../helpers/sys';
 
-const P = `${runPrefix()}v6`;
-const units = tempDir('v6-units');
-const state = tempDir('v6-state');
+const { P, units, env, dirArgs } = cliWorld('v6');
 const work = tempDir('v6-dnsmasq');
-const env = { NETMGR_STATE_DIR: state, NETMGR_SOCKET: path.join(state, 'no-netmgrd.sock') };
-const dirArgs = ['--dir', units];
 const NS = { router: `${P}-r`, h1: `${P}-1`, h2: `${P}-2` };
 const LINK = { h1: `${P}h1`, h2: `${P}h2`, r1: `${P}a`, r2: `${P}b` };
 const PREFIX = { h1: '2001:db8:9e:', h2: '2001:db8:9f:' };

@@ -5,26 +5,9 @@
  * injected at every step of an apply that changes routes leaves every route table exactly as before (full
  * `ip -j route` dumps of both families in every namespace involved, compared).
  */
-import * as path from 'path';
-import {
-  cleanupPrefix,
-  isRoot,
-  netmgr,
-  ping,
-  runPrefix,
-  settleDad,
-  sh,
-  systemDump,
-  tempDir,
-  writeUnits,
-} from '../helpers/sys';
+import { cleanupPrefix, cliWorld, isRoot, netmgr, ping, settleDad, sh, systemDump, writeUnits } from '../helpers/sys';
 
-const P = `${runPrefix()}rt`;
-const units = tempDir('rt-units');
-const state = tempDir('rt-state');
-// A socket path of this run's own: a netmgrd running on the machine must not take these applies over.
-const env = { NETMGR_STATE_DIR: state, NETMGR_SOCKET: path.join(state, 'no-netmgrd.sock') };
-const dirArgs = ['--dir', units];
+const { P, units, env, dirArgs } = cliWorld('rt');
 const NS = { host: `${P}-h`, router: `${P}-r`, far: `${P}-f` };
 const it = isRoot() ? test : test.skip;
 
