@@ -24,6 +24,8 @@ export interface LiveLink {
    * lifetime (SLAAC and privacy addresses the kernel forms from router advertisements: the kernel's, not netmgr's).
    */
   addresses: Cidr[];
+  /** Its IPv6 addresses with a lifetime (SLAAC, privacy): the kernel's, but the host may be reached through them. */
+  kernelAddresses?: Cidr[];
   /** Its fe80::/10 addresses but those a unit declares (which are in addresses). */
   linkLocal?: Cidr[];
   /** accept_ra, autoconf and addr_gen_mode; absent when IPv6 is off on the link. */
@@ -63,7 +65,7 @@ export interface LiveState {
 export const isKernelLinkLocal = (family: number, address: string): boolean =>
   family === AF_INET6 && isIPv6LinkLocal(address);
 
-function toLiveLink(ns: NamespaceName, l: LinkRecord, addrs: Cidr[], linkLocal: Cidr[]): LiveLink {
+function toLiveLink(ns: NamespaceName, l: LinkRecord, addrs: Cidr[], linkLocal: Cidr[], kernel: Cidr[]): LiveLink {
   return {
     namespace: ns,
     index: l.index,
@@ -74,6 +76,7 @@ function toLiveLink(ns: NamespaceName, l: LinkRecord, addrs: Cidr[], linkLocal: 
     up: (l.flags & IFF_UP) !== 0,
     peerIndex: l.kind === 'veth' ? l.link : undefined,
     addresses: addrs,
+    ...(kernel.length ? { kernelAddresses: kernel } : {}),
     ...(linkLocal.length ? { linkLocal } : {}),
     ...(l.inet6 ? { ipv6: l.inet6 } : {}),
   };
@@ -88,13 +91,18 @@ export function readNamespaceLinks(
   const sock = sockets.route(ns);
   const byIndex = new Map<number, Cidr[]>();
   const linkLocal = new Map<number, Cidr[]>();
+  const kernel = new Map<number, Cidr[]>();
   const add = (m: Map<number, Cidr[]>, index: number, cidr: Cidr) => m.set(index, [...(m.get(index) ?? []), cidr]);
   for (const a of dumpAddrs(sock)) {
     const cidr = `${a.address}/${a.prefixlen}`;
     if (isKernelLinkLocal(a.family, a.address) && !keepLinkLocal(cidr)) add(linkLocal, a.index, cidr);
     else if (a.family !== AF_INET6 || a.flags & IFA_F_PERMANENT) add(byIndex, a.index, cidr);
+    else add(kernel, a.index, cidr);
   }
-  return dumpLinks(sock).map((l) => toLiveLink(ns, l, byIndex.get(l.index) ?? [], linkLocal.get(l.index) ?? []));
+  const of = (m: Map<number, Cidr[]>, index: number) => m.get(index) ?? [];
+  return dumpLinks(sock).map((l) =>
+    toLiveLink(ns, l, of(byIndex, l.index), of(linkLocal, l.index), of(kernel, l.index)),
+  );
 }
 
 /** The routes of one namespace but the kernel's own, with their interfaces' names from `links`. */

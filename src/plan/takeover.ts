@@ -51,15 +51,19 @@ export function uplinkProblems(desired: DesiredState, live: LiveState, bridges: 
   const errors: UnitError[] = [];
   for (const p of desired.ports.values()) {
     if (!isUplinkPort(p) || p.takeOver || attached(p, bridges)) continue;
+    // Addresses the kernel formed from router advertisements are not moved (the bridge's own port, with the NIC's
+    // MAC, forms the same), but the host may be reached through them: they count here.
     const c = carried(live, p.name);
-    if (!c.addresses.length && !c.routes.length) continue;
+    const kernelAddresses = findLink(live, null, p.name)?.kernelAddresses ?? [];
+    if (!c.addresses.length && !c.routes.length && !kernelAddresses.length) continue;
+    const shown = { addresses: [...c.addresses, ...kernelAddresses], routes: c.routes };
     const at = p.kindSource ?? p.source;
     errors.push({
       file: at.file,
       line: at.line,
       col: at.col,
       message:
-        `${p.name} carries ${describeCarried(c)}; attached to bridge ${p.bridge}, the host stops receiving on it ` +
+        `${p.name} carries ${describeCarried(shown)}; attached to bridge ${p.bridge}, the host stops receiving on it ` +
         '(a connection through it, SSH included, would be cut)',
       hint:
         `either remove them from ${p.name} first (ip addr flush dev ${p.name}), or set take-over = true in [port] to ` +
