@@ -20,9 +20,10 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE=${NETMGR_SYSTEM_CACHE:-/var/cache/netmgr-system}
 # What the story needs in the guest besides netmgr: systemd as init (with udev and dbus, as any Debian 12 box),
 # Debian's kernel (it has the openvswitch module), the package's dependencies (nodejs, dhcpcd-base: `apt install
-# ./netmgr_*.deb` then needs no network), ovs-dpctl, tcpdump, ping, and ps/pgrep for the leftovers check.
+# ./netmgr_*.deb` then needs no network), ovs-dpctl (in bookworm it is in openvswitch-switch, whose daemons are
+# masked below), tcpdump, ping, and ps/pgrep for the leftovers check.
 PACKAGES=(systemd-sysv udev dbus kmod procps iproute2 iputils-ping linux-image-amd64 nodejs dhcpcd-base
-  openvswitch-common tcpdump)
+  openvswitch-switch tcpdump)
 
 log() { echo "build-image: $*" >&2; }
 die() { echo "build-image: error: $*" >&2; exit 1; }
@@ -81,6 +82,9 @@ if [ ! -f "$IMG/.complete" ]; then
   # periodic jobs that would only add noise to the timing.
   systemctl --root="$S" mask apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer e2scrub_all.timer \
     fstrim.timer >/dev/null 2>&1
+  # Open vSwitch's own daemons stay off: only ovs-dpctl is wanted, to read what netmgr builds. Their start would load
+  # the openvswitch module (ovs-ctl) and hide whether netmgr gets it loaded on demand, or not when blacklisted.
+  systemctl --root="$S" mask openvswitch-switch.service ovs-vswitchd.service ovsdb-server.service >/dev/null 2>&1
 
   kver=$(ls "$S/lib/modules")
   [ -f "$S/boot/vmlinuz-$kver" ] && [ -f "$S/boot/initrd.img-$kver" ] || die "no kernel and initrd for $kver in /boot"

@@ -126,8 +126,10 @@ function startQemu() {
     // Fixed PCI slots in NIC order: with net.ifnames=0 the guest names them eth0..eth4 in this order.
     `virtio-net-pci,netdev=n${i},mac=52:54:00:16:00:0${i},addr=0x${(0x10 + i).toString(16)}`,
   ]);
+  // One vCPU: under TCG on a busy 2-core host, two vCPU threads get descheduled while holding guest locks (RCU
+  // stalls, a reboot taking minutes instead of ~25 s); netmgrd's forwarding thread does not need a CPU of its own.
   const args = [
-    ...['-accel', accel ? 'kvm' : 'tcg', '-cpu', 'max', '-m', '1536', '-smp', '2'],
+    ...['-accel', accel ? 'kvm' : 'tcg', '-cpu', 'max', '-m', '1536', '-smp', '1'],
     ...['-nodefaults', '-no-user-config', '-nographic', '-serial', `file:${CONSOLE}`],
     ...['-kernel', KERNEL, '-initrd', INITRD, '-append', 'root=/dev/vda rw console=ttyS0 net.ifnames=0'],
     // snapshot=on: the guest's writes go to a temporary overlay qemu removes; the cached image stays as built.
@@ -196,11 +198,11 @@ function connectAgent() {
     attempt();
   });
 }
-/** Waits for the agent's hello from a boot other than `notBoot`; returns it. */
-async function waitBoot(notBoot, timeoutMs = 300000) {
+/** Waits for an agent hello after the first `seen` ones, from a boot other than `notBoot`; returns it. */
+async function waitBoot(seen, notBoot, timeoutMs = 300000) {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
-    const h = agent.hellos.filter((x) => x.boot !== notBoot).pop();
+    const h = agent.hellos.slice(seen).find((x) => x.boot !== notBoot);
     if (h) return h;
     await sleep(250);
   }
@@ -307,7 +309,10 @@ async function waitStatus(what, pred, timeoutS = 90) {
     const r = await guest('netmgr status --json');
     if (r.rc === 0) {
       s = JSON.parse(r.out);
-      if (pred(s)) return s;
+      if (pred(s)) {
+        check(what, true);
+        return s;
+      }
       last = r.out;
     } else last = r.out + r.err;
     await sleep(1000);
@@ -332,7 +337,8 @@ const EXAMPLES = '/usr/share/doc/netmgr/examples/unmanaged-switch-nics';
 const facts = {}; // measured figures for the summary
 
 async function rebootAndMeasure(label) {
-  const before = agent.hellos[agent.hellos.length - 1].boot;
+  const seen = agent.hellos.length;
+  const before = agent.hellos[seen - 1].boot;
   const restarts = Number(host(`grep -c 'reboot: Restarting system' ${CONSOLE}`).out.trim()) || 0;
   guest('systemctl reboot', { timeout: 30 }).catch(() => null); // not awaited: its answer may not make it out
   // The old kernel's datapath forwards until the machine resets: only a reply after the reset counts.
@@ -341,10 +347,15 @@ async function rebootAndMeasure(label) {
     if (Date.now() > end) throw new GuestGone('the guest did not reboot within 240 s');
     await sleep(200);
   }
+  // h1 knows h2's MAC (a permanent neighbour entry, removed after): ping does not stop at failed ARP resolutions
+  // while the guest boots, and the first echo that crosses the switch ends it.
+  const mac2 = mustHost(`ip -n ${NS(2)} -j link show ${TAP(2)}`).match(/"address":"([0-9a-f:]+)"/)[1];
+  mustHost(`ip -n ${NS(1)} neigh replace ${ADDR(2)} lladdr ${mac2} nud permanent dev ${TAP(1)}`);
   const pinger = host(`ip netns exec ${NS(1)} ping -n -D -c 1 -w 300 -i 0.2 -W 1 ${ADDR(2)}`, 310000);
+  host(`ip -n ${NS(1)} neigh del ${ADDR(2)} dev ${TAP(1)}`);
   const first = /^\[(\d+\.\d+)\] \d+ bytes from/m.exec(pinger.out);
   check(`${label}: h1 reaches h2 through the rebooted guest`, first !== null, pinger.out + pinger.err);
-  const hello = await waitBoot(before);
+  const hello = await waitBoot(seen, before);
   const ts = Date.now();
   const up = await guest('cut -d" " -f1 /proc/uptime');
   const tr = Date.now();
@@ -377,8 +388,8 @@ async function story() {
       check('eth0 (management, systemd-networkd) answers from the management namespace', mgmt.rc === 0, mgmt.out);
       const t = Date.now();
       await must(
-        `apt-get install ./${DEB_NAME} succeeds offline (its dependencies are in the image)`,
-        `cd /root && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-download ./${DEB_NAME}`,
+        `apt-get install /root/${DEB_NAME} succeeds, offline (its dependencies are in the image)`,
+        `cd /root && DEBIAN_FRONTEND=noninteractive apt-get install -y /root/${DEB_NAME}`,
         { timeout: 300 },
       );
       facts.install = secs(Date.now() - t);
@@ -603,28 +614,28 @@ async function story() {
         'a unit set without eth1 (/root/cut-eth1)',
         'rm -rf /root/cut-eth1 && mkdir /root/cut-eth1 && cp /etc/netmgr/*.toml /root/cut-eth1/ && rm /root/cut-eth1/eth1.toml',
       );
-      for (const restart of [false, true]) {
+      // 20 s as the story says; 60 s for the round with a restart, which takes netmgrd ~12 s under TCG (stop,
+      // start, taking the kernel bridge over): the restart must come before the deadline for the case to be tested.
+      for (const [restart, secsToConfirm] of [
+        [false, 20],
+        [true, 60],
+      ]) {
         const how = restart ? ' (netmgrd restarted meanwhile)' : '';
+        const cmd = `netmgr apply --confirm ${secsToConfirm} --dir /root/cut-eth1`;
+        const pid0 = restart ? (await netmgrStatus()).daemon.pid : 0;
         const t = Date.now();
-        await must(
-          `netmgr apply --confirm 20 --dir /root/cut-eth1${how}`,
-          'netmgr apply --confirm 20 --dir /root/cut-eth1',
-        );
+        await must(`${cmd}${how}`, cmd);
+        if (restart) await must('systemctl restart netmgr while the confirm is pending', 'systemctl restart netmgr');
         check(`eth1 is cut off: h1 no longer reaches h2${how}`, !ping(1, 2, 2));
         check(`the others still forward: h2 reaches h3${how}`, ping(2, 3));
         const s = await netmgrStatus();
-        check(`netmgr status shows the confirm pending${how}`, s.confirm !== null, JSON.stringify(s.confirm));
-        if (restart) {
-          await must('systemctl restart netmgr while the confirm is pending', 'systemctl restart netmgr');
-          const s2 = await netmgrStatus();
-          check(
-            'after the restart the unconfirmed apply is still in force, with its deadline',
-            s2.confirm !== null && !ping(1, 2, 2),
-            JSON.stringify(s2.confirm),
-          );
-        }
+        check(
+          `netmgr status shows the confirm pending${restart ? ', after the restart, with its deadline' : ''}`,
+          s.confirm !== null && (!restart || s.daemon.pid !== pid0),
+          JSON.stringify({ confirm: s.confirm, daemon: s.daemon }),
+        );
         let back = false;
-        while (!back && Date.now() - t < 90000) back = ping(1, 2, 2);
+        while (!back && Date.now() - t < (secsToConfirm + 70) * 1000) back = ping(1, 2, 2);
         check(
           `not confirmed: eth1 comes back by itself (h1 reaches h2 ${secs(Date.now() - t)} s after the apply)${how}`,
           back,
@@ -652,18 +663,21 @@ async function story() {
       const macs = Object.fromEntries(
         HOSTS.map((i) => [i, mustHost(`ip -n ${NS(i)} -j link show ${TAP(i)}`).match(/"address":"([0-9a-f:]+)"/)[1]]),
       );
+      const learned = pingPairs();
+      check('every pair pings: the switch learns all four hosts', learned.length === 0, `failed: ${learned.join(' ')}`);
       const fdb0 = await must('netmgr fdb show lan0 before the stop', 'netmgr fdb show lan0');
       check(
-        'the four hosts are learned before the stop',
+        'the four hosts are in the MAC table before the stop',
         HOSTS.every((i) => fdb0.includes(macs[i])),
         fdb0,
       );
+      // Only h1 -> h2 keeps talking: the other hosts' flows go idle and expire (10 s), their MACs stay learned.
       const pinger = spawn('ip', ['netns', 'exec', NS(1), 'ping', '-n', '-q', '-i', '0.2', ADDR(2)], {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let pingOut = '';
       pinger.stdout.on('data', (d) => (pingOut += d));
-      await sleep(1000);
+      await sleep(15000);
       await must('systemctl stop netmgr', 'systemctl stop netmgr');
       const ia = await guest('systemctl is-active netmgr; pgrep -fa "[n]etmgr daemon"');
       check('netmgrd is stopped', /^inactive$/m.test(ia.out) && !/netmgr daemon/.test(ia.out), ia.out);
@@ -674,12 +688,7 @@ async function story() {
           Number(dp.out.trim().split('\n').pop()) > 0,
         dp.out,
       );
-      const both = [ping(3, 4), ping(4, 3), ping(2, 1)];
-      check(
-        'with netmgrd stopped, hosts with flows still ping (h3 <-> h4, h2 -> h1)',
-        both.every(Boolean),
-        JSON.stringify(both),
-      );
+      check('with netmgrd stopped, h2 still reaches h1 through the kernel flows', ping(2, 1));
       await must('systemctl start netmgr', 'systemctl start netmgr');
       const fdb1 = await must('netmgr fdb show lan0 right after the start', 'netmgr fdb show lan0');
       pinger.kill('SIGINT');
@@ -688,7 +697,7 @@ async function story() {
       facts.stopStartPings = m ? `${m[2]}/${m[1]}` : '?';
       check('a ping h1 -> h2 every 0.2 s across stop and start lost nothing', m && m[1] === m[2], pingOut);
       check(
-        'start took the datapath over with the learned MACs: all four hosts in the table',
+        'start took the datapath over with the learned MACs: all four in the table, also h3 and h4 whose flows had expired',
         HOSTS.every((i) => fdb1.includes(macs[i])),
         fdb1,
       );
@@ -761,13 +770,12 @@ async function story() {
       const left = await guest(
         [
           'echo "unit: $(systemctl list-unit-files --no-legend netmgr.service | wc -l) $(systemctl is-active netmgr)"',
-          'echo "processes: $(pgrep -fa "/usr/lib/[n]etmgr|[n]etmgr daemon|[d]hcpcd" | wc -l)"',
           'echo "datapaths: $(ovs-dpctl dump-dps 2>/dev/null | wc -l) lan0: $(ip link show lan0 >/dev/null 2>&1 && echo yes || echo no)"',
           'echo "taps: $(ip -o link show type tun | wc -l)"',
           'echo "namespaces: $(ip netns list | wc -l) $(ls /run/netns 2>/dev/null | wc -l)"',
           'echo "tc: $(for i in 0 1 2 3 4; do tc qdisc show dev eth$i; tc filter show dev eth$i ingress; done | grep -Ec "clsact|ingress|filter")"',
           'echo "routes: $(ip route show table all proto 44 | wc -l)"',
-          'echo "files: $(ls -d /var/lib/netmgr /run/netmgr /usr/lib/netmgr /usr/bin/netmgr /lib/systemd/system/netmgr.service /etc/systemd/system/multi-user.target.wants/netmgr.service /etc/iproute2/rt_protos.d/netmgr.conf 2>/dev/null | wc -l)"',
+          'echo files: $(ls -d /var/lib/netmgr /run/netmgr /usr/lib/netmgr /usr/bin/netmgr /lib/systemd/system/netmgr.service /etc/systemd/system/multi-user.target.wants/netmgr.service /etc/iproute2/rt_protos.d/netmgr.conf 2>/dev/null)',
           'echo "dpkg: $(dpkg-query -W -f="\\${db:Status-Abbrev}" netmgr 2>/dev/null)"',
           'echo "masters: $(ip -j link show | grep -o "\\"master\\"" | wc -l)"',
         ].join('; '),
@@ -780,7 +788,9 @@ async function story() {
       );
       console.log(left.out.replace(/^/gm, '        '));
       check('the service is gone (no unit file, not active)', /^0 (inactive|unknown)/.test(v.unit), v.unit);
-      check('no netmgr process (netmgrd, dhcpcd) is left', v.processes === '0', v.processes);
+      // A command of its own: pgrep -f would find a script that names the paths it looks for.
+      const procs = await guest('pgrep -a -f "/usr/lib/[n]etmgr|[n]etmgr daemon|[d]hcpcd"');
+      check('no netmgr process (netmgrd, dhcpcd) is left', procs.rc === 1 && procs.out === '', procs.out);
       check('no datapath is left (ovs-dpctl dump-dps empty, no lan0)', v.datapaths === '0 lan0: no', v.datapaths);
       check('no TAP is left', v.taps === '0', v.taps);
       check('no namespace is left', v.namespaces === '0 0', v.namespaces);
@@ -788,7 +798,7 @@ async function story() {
       check('no route of netmgr (proto 44) is left', v.routes === '0', v.routes);
       check(
         'no file of the package and no state file is left (/var/lib/netmgr, /run/netmgr, the unit, ...)',
-        v.files === '0',
+        v.files.trim() === '',
         v.files,
       );
       check('dpkg knows no netmgr (not even its configuration)', !/^[ri]/.test(v.dpkg), v.dpkg);
@@ -836,7 +846,7 @@ async function main() {
   await connectAgent();
   let bootOk = true;
   try {
-    const hello = await waitBoot(null);
+    const hello = await waitBoot(0, null);
     facts.firstBoot = secs(Date.now() - tBoot);
     console.log(`== guest up: qemu start to agent ${facts.firstBoot} s (agent ${hello.uptime} s after kernel start)`);
   } catch (e) {
