@@ -13,7 +13,17 @@ const root = fileURLToPath(new URL('.', import.meta.url));
 
 export default defineConfig(
   {
-    ignores: ['dist/', 'build/', 'node_modules/', '.ci/out/', 'bench/out/', 'test/vm/.out/', 'debian/', 'coverage/'],
+    ignores: [
+      'dist/',
+      'build/',
+      'node_modules/',
+      '.ci/out/',
+      'bench/out/',
+      'test/vm/.out/',
+      'test/system/.out/',
+      'debian/',
+      'coverage/',
+    ],
   },
   {
     linterOptions: {

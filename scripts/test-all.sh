@@ -7,7 +7,8 @@
 #   jest            unit, integration and package tests (test/**/*.test.ts), then the few that run alone
 #                   (jest.config.js: latency bounds under a load of their own)
 #   vm              the kernel datapath in a qemu VM (test/vm/run)
-# Not as root: the deb and vm parts are not run (they install a package, boot a VM), and jest's closing lines say
+#   system          the .deb on a Debian 12 guest booted by systemd, a switch at every boot (test/system/run)
+# Not as root: the deb, vm and system parts are not run (they install a package, boot a VM), and jest's closing lines say
 # which tests need root. Ends with each part's time and counts, then `N passed, N failed` summed over all parts.
 # NETMGR_TEST_RESULT=FILE: also write "PASSED FAILED" there (for .ci/run's own total).
 set -uo pipefail
@@ -127,6 +128,27 @@ vm_part() {
   record vm $((SECONDS - start)) "$passed" "$failed"
 }
 
+system_part() {
+  if ! is_root; then not_run system "needs root (test/system/run)"; return; fi
+  if [ "$DEB_FAILED" = 1 ]; then not_run system "the package did not build (counted under deb)"; return; fi
+  local start=$SECONDS report counts passed=0 failed=1 status
+  report=$(mktemp /tmp/netmgr-system.XXXXXX.json)
+  echo "== system: test/system/run"
+  # Uses the package the deb part built (NETMGR_DEB); without it test/system/run finds or builds one.
+  test/system/run --json "$report"
+  status=$?
+  if [ -s "$report" ] && counts=$(node -e 'const r = require(process.argv[1]); console.log(`${r.passed} ${r.failed}`);' "$report"); then
+    read -r passed failed <<<"$counts"
+    mapfile -t -O "${#FAILURES[@]}" FAILURES < <(node -e '
+      const r = require(process.argv[1]);
+      for (const t of r.tests) if (t.status === "fail") console.log(`system: ${t.name}`);
+    ' "$report")
+  fi
+  [ "$status" != 0 ] && [ "$failed" = 0 ] && failed=1
+  rm -f "$report"
+  record system $((SECONDS - start)) "$passed" "$failed"
+}
+
 all_start=$SECONDS
 static_checks
 deb_part
@@ -134,6 +156,7 @@ check build npm run --silent build
 check typecheck npm run --silent typecheck
 jest_part
 vm_part
+system_part
 
 echo
 echo "== summary (npm run test:all, $((SECONDS - all_start)) s)"

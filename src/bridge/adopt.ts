@@ -52,7 +52,7 @@ export function adoptKernelBridge(rec: KernelBridgeRecord, log: (line: string) =
     return undefined;
   }
   const ports = reconcilePorts(dp, rec, log);
-  const b = startBridge(rec.config, dp, ports, log, true);
+  const b = startBridge(rec.config, dp, ports, log, { learned: rec.learned });
   const flows = dp.stats().flows;
   log(
     `took over kernel bridge ${name} (${ports.size} port${ports.size === 1 ? '' : 's'}, ${flows} flow${flows === 1 ? '' : 's'})`,

@@ -4,7 +4,7 @@
  */
 import type { Datapath } from '../datapath/types';
 import type { BridgeConfig, PortConfig } from '../model/bridges';
-import { createPolicy, type Policy } from '../policy';
+import { createPolicy, type LearnedMac, type Policy } from '../policy';
 import { completeBridgeConfig } from './config';
 import { UpcallPipeline } from './upcall';
 
@@ -33,7 +33,7 @@ export function startBridge(
   dp: Datapath,
   ports: Map<string, PortConfig>,
   log: (line: string) => void,
-  adopt = false,
+  adopt?: { learned?: readonly LearnedMac[] },
 ): ManagedBridge {
   const policy = createPolicy(config.policy, log);
   policy.attach(dp);
@@ -46,7 +46,7 @@ export function startBridge(
   };
   try {
     configurePolicy(b);
-    if (adopt) policy.adopt?.();
+    if (adopt) policy.adopt?.(adopt.learned);
   } catch (e) {
     policy.detach();
     throw e;

@@ -257,6 +257,18 @@ export class BridgeManager implements BridgeControl {
    * datapaths); what no flow covers is dropped meanwhile.
    */
   shutdown(): void {
+    // The record gets the learned MACs too: the next netmgrd starts with the table, not only the MACs whose flows
+    // are still in the kernel (idle flows expire after 10 s; learned MACs live for the aging time).
+    const persistent = [...this.bridges.values()].filter((b) => b.dp.persistent);
+    if (persistent.length)
+      try {
+        saveKernelBridges(
+          this.stateDir,
+          persistent.map((b) => ({ config: b.config, ports: sortedPorts(b), learned: b.policy.learned?.() ?? [] })),
+        );
+      } catch (e) {
+        this.log(`saving the learned MACs of the kernel bridges: ${messageOf(e)}`);
+      }
     this.stopping = true;
     for (const [name, b] of [...this.bridges]) {
       try {

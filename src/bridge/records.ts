@@ -5,6 +5,7 @@
  * a datapath not in it, such as an installed OVS's `ovs-system`, is never touched.
  */
 import type { BridgeConfig, PortConfig } from '../model/bridges';
+import type { LearnedMac } from '../policy';
 import { NetmgrError } from '../util/errors';
 import { readStateFile, writeStateFile, type StateFileSpec } from '../util/state-file';
 
@@ -15,6 +16,8 @@ export interface KernelBridgeRecord {
   config: BridgeConfig;
   /** Ports other than port 0, by number. */
   ports: PortConfig[];
+  /** A learning bridge's learned MACs, written when netmgrd stops and left it running; read by the next one. */
+  learned?: LearnedMac[];
 }
 
 interface RecordFile {

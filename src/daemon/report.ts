@@ -13,7 +13,15 @@ import { readUnits } from './config';
 import type { AppliedRecord, PendingConfirm } from './records';
 import { hashSources } from './records';
 import { isLearning } from './fdb';
-import { objectStates, type BridgeCounters, type DaemonStatus, type HeldPort, type StatusReport } from './status';
+import { kernelDatapathAvailable } from '../live/kernel';
+import {
+  datapathReason,
+  objectStates,
+  type BridgeCounters,
+  type DaemonStatus,
+  type HeldPort,
+  type StatusReport,
+} from './status';
 
 /** The changes that would make the live state match desired, or null (with the problems) when it cannot be planned. */
 function planned(desired: DesiredState | null, stateDir: string, bridges: LiveBridge[], problems: string[]) {
@@ -57,6 +65,11 @@ export function buildStatus(s: StatusSources): StatusReport {
     lastFailed: s.record.last?.result === 'failed',
   });
   const now = s.now ?? Date.now();
+  const kernelNow = s.counters.length > 0 && kernelDatapathAvailable();
+  const bridges = s.counters.map((b) => ({
+    ...b,
+    datapathWhy: datapathReason(applied?.bridges.get(b.name)?.datapath, b.datapath, kernelNow),
+  }));
   return {
     schema: 'netmgr.status/1',
     daemon: s.daemon,
@@ -78,7 +91,7 @@ export function buildStatus(s: StatusSources): StatusReport {
     rolledBack: s.record.rolledBack
       ? { time: s.record.rolledBack.time, onDisk: diskHash === s.record.rolledBack.hash }
       : null,
-    bridges: s.counters,
+    bridges,
   };
 }
 

@@ -8,7 +8,7 @@
  *   failed    - the last apply of the units on disk failed (rolled back) and this object is among what it changes.
  */
 import type { HostInterface } from '../model/host';
-import type { DesiredState } from '../model/types';
+import type { DatapathType, DesiredState } from '../model/types';
 import { formatChange } from '../plan/format';
 import type { Change } from '../plan/types';
 import type { DpPortStats, DpStats } from '../datapath/types';
@@ -34,6 +34,8 @@ export interface PortCounters {
 export interface BridgeCounters {
   name: string;
   datapath: string;
+  /** Why it runs on that datapath: its unit's `datapath` setting and, for "auto", what the kernel offered. */
+  datapathWhy?: string;
   policy: string;
   stats: DpStats;
   ports: PortCounters[];
@@ -166,6 +168,20 @@ export function objectStates(i: StatusInputs): ObjectStatus[] {
 
 const sameChanges = (a: Change[], b: Change[]) => JSON.stringify(a) === JSON.stringify(b);
 
+/**
+ * Why a bridge runs on `running`: what its unit asks for (`wanted`, undefined when no unit in force names it) and,
+ * for "auto", whether the kernel has the openvswitch datapath now (the lookup of its generic netlink family makes
+ * the kernel load the module, unless it is blacklisted or absent).
+ */
+export function datapathReason(wanted: DatapathType | undefined, running: string, kernelNow: boolean): string {
+  if (wanted === undefined) return 'no unit in force names this bridge';
+  if (wanted !== 'auto') return `datapath = "${wanted}" in its unit`;
+  if (running === 'kernel') return 'datapath = "auto" and the kernel has the openvswitch datapath';
+  if (!kernelNow)
+    return 'datapath = "auto" and the kernel has no openvswitch datapath (the openvswitch module is not loaded and the kernel could not load it: absent or blacklisted)';
+  return 'datapath = "auto", and the openvswitch module was not there when the bridge was created; a running bridge keeps its datapath (restart netmgrd to move it)';
+}
+
 const pad = (s: string, n: number) => s.padEnd(n);
 
 /** `br0: bound 198.18.154.57/24 router 198.18.154.1 from 198.18.154.1, expires ... (RENEW at ...)`. */
@@ -226,6 +242,7 @@ export function formatStatus(r: StatusReport): string {
     out.push(
       `Bridge ${b.name} (${b.datapath}, ${b.policy}): hit ${s.hit}, missed ${s.missed}, lost ${s.lost}, flows ${s.flows}`,
     );
+    if (b.datapathWhy) out.push(`  ${b.datapath} datapath: ${b.datapathWhy}`);
     out.push(
       `  ${pad('PORT', 20)} ${'RX PKTS'.padStart(10)} ${'RX BYTES'.padStart(12)} ${'TX PKTS'.padStart(10)} ${'TX BYTES'.padStart(12)} ${'DROPS'.padStart(7)} ${'ERRORS'.padStart(7)}`,
     );

@@ -4,7 +4,7 @@ import { StaticFlowsPolicy } from './flows';
 import { LearningPolicy } from './learning';
 import type { Policy } from './types';
 
-export type { Policy } from './types';
+export type { LearnedMac, Policy } from './types';
 export { LearningPolicy } from './learning';
 
 export function createPolicy(kind: PolicyType, log: (line: string) => void): Policy {

@@ -10,6 +10,14 @@ import type { BridgeConfig, PortConfig } from '../model/bridges';
 import type { PolicyType } from '../model/types';
 import type { LoopProtectionView } from './learning/loop-view';
 
+/** A learned MAC a stopping netmgrd hands to the next one (a persistent bridge's table; `lastSeen` in ms, wall clock). */
+export interface LearnedMac {
+  vlan: number;
+  mac: number;
+  port: number;
+  lastSeen: number;
+}
+
 export interface Policy {
   readonly kind: PolicyType;
   /**
@@ -26,9 +34,12 @@ export interface Policy {
   configure(bridge: BridgeConfig, ports: readonly PortConfig[]): void;
   /**
    * The datapath already holds flows from an earlier netmgrd (a persistent datapath taken over at start-up): take
-   * them over as if this policy had installed them. Called once, after the first configure().
+   * them over as if this policy had installed them, and the MACs the earlier netmgrd had learned (`learned`, from its
+   * stop; its flows may have expired while the MACs had not). Called once, after the first configure().
    */
-  adopt?(): void;
+  adopt?(learned?: readonly LearnedMac[]): void;
+  /** The learned (not static) MACs, for the next netmgrd: asked when a persistent bridge is left running. */
+  learned?(): LearnedMac[];
   /**
    * Decides one upcall: actions for its packet and optionally a flow to install (undefined: drop it). It must
    * not block, must not call the datapath's putFlow or execute for it (the pipeline does, in one batch after

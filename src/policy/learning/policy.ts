@@ -14,7 +14,7 @@ import { scanMac } from '../../flow/text';
 import type { Datapath, FlowInstall, Upcall, UpcallResult } from '../../datapath/types';
 import { NetmgrError } from '../../util/errors';
 import { sameVlans, type BridgeConfig, type PortConfig } from '../../model/bridges';
-import type { Policy } from '../types';
+import type { LearnedMac, Policy } from '../types';
 import type { FdbEntry, FdbStats, TraceResult } from './api';
 import { decide, type Decision, type SwitchView } from './decide';
 import { sysfsLinkFacts, type LinkFacts } from './link-facts';
@@ -140,10 +140,18 @@ export class LearningPolicy implements Policy {
    * on their in_ports, and each flow whose actions are still what this switch decides is kept and indexed as if
    * installed now; any other is deleted, so its next packet decides afresh.
    */
-  adopt(): void {
+  adopt(learned: readonly LearnedMac[] = []): void {
     const dp = this.dp;
     if (dp === undefined) return;
     const now = this.now();
+    // The table the earlier netmgrd left, oldest first (the table's aging order), on ports the bridge still has;
+    // aging goes on from when each MAC was last seen. The flows' sources below refresh what they cover.
+    let handed = 0;
+    for (const e of [...learned].sort((a, b) => a.lastSeen - b.lastSeen)) {
+      if (!this.ports.has(e.port) || e.lastSeen > now) continue;
+      this.table.learn(e.vlan, e.mac, e.port, e.lastSeen);
+      handed++;
+    }
     const flows = dp.dumpFlows();
     for (const f of flows) {
       const d = decide(this.view, f.key);
@@ -164,10 +172,17 @@ export class LearningPolicy implements Policy {
       this.track(f.ufid, f.key.inPort!, d, f.stats.packets, now);
       kept++;
     }
-    if (flows.length)
+    if (flows.length || handed)
       this.log(
-        `${this.bridge}: took over ${kept} of ${flows.length} flow(s) in the datapath; relearned ${this.table.size} MAC(s) from them`,
+        `${this.bridge}: took over ${kept} of ${flows.length} flow(s) in the datapath; ${this.table.size} MAC(s) learned (${handed} from the table netmgrd left at its stop)`,
       );
+  }
+
+  learned(): LearnedMac[] {
+    return this.table
+      .entries()
+      .filter((e) => !e.static)
+      .map((e) => ({ vlan: e.vlan, mac: e.mac, port: e.port, lastSeen: e.lastSeen }));
   }
 
   detach(): void {

@@ -2,7 +2,7 @@
 import { DEFAULT_DAEMON_CONFIG, parseDaemonConfig } from '../../../src/daemon/config';
 import { formatLogLine, LOG_ERR, LOG_INFO, LOG_WARNING } from '../../../src/daemon/log';
 import { hashSources } from '../../../src/daemon/records';
-import { objectStates } from '../../../src/daemon/status';
+import { datapathReason, objectStates } from '../../../src/daemon/status';
 import { isWatchedName } from '../../../src/daemon/watch';
 import { toHostInterfaces } from '../../../src/live/host';
 import type { Change } from '../../../src/plan/types';
@@ -147,6 +147,17 @@ describe('status: realised, pending, drifted, failed', () => {
       )['port p1'],
     ).toBe('drifted');
   });
+});
+
+test('status says why a bridge runs on its datapath', () => {
+  expect(datapathReason('kernel', 'kernel', true)).toBe('datapath = "kernel" in its unit');
+  expect(datapathReason('auto', 'kernel', true)).toBe('datapath = "auto" and the kernel has the openvswitch datapath');
+  expect(datapathReason('auto', 'userspace', false)).toMatch(
+    /^datapath = "auto" and the kernel has no openvswitch datapath \(.*blacklisted\)$/,
+  );
+  // Loaded later: "auto" keeps a running bridge where it is, and status says so rather than blaming the kernel.
+  expect(datapathReason('auto', 'userspace', true)).toMatch(/was not there when the bridge was created/);
+  expect(datapathReason(undefined, 'kernel', true)).toBe('no unit in force names this bridge');
 });
 
 test('host interfaces: loopback left out, unknown speed and duplex are null, sorted by name', () => {

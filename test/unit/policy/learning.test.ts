@@ -472,3 +472,28 @@ describe('static entries, flush, stats, trace', () => {
     });
   });
 });
+
+describe('handover between netmgrd processes (persistent bridges)', () => {
+  test('learned() hands the table over; adopt() takes it back, on ports that still exist, with its ages', () => {
+    const s = setup([['p1'], ['p2'], ['p3']]);
+    s.send(1, frame(A, B));
+    s.send(2, frame(B, A));
+    s.clock.t += 5000;
+    s.send(3, frame(C, A));
+    const learned = s.policy.learned();
+    expect(learned.map((e) => [e.port, e.mac, s.clock.t - e.lastSeen])).toEqual([
+      [1, A, 5000],
+      [2, B, 5000],
+      [3, C, 0],
+    ]);
+    // The next netmgrd: no flows left in the datapath (they expired), a port gone, a MAC from the future ignored.
+    const next = setup([['p1'], ['p2']]);
+    next.clock.t = s.clock.t + 1000;
+    next.policy.adopt([...learned, { vlan: 0, mac: D, port: 1, lastSeen: next.clock.t + 60000 }]);
+    expect(fdb(next.policy)).toEqual(['p1 0 02:00:00:00:00:01', 'p2 0 02:00:00:00:00:02']);
+    expect(next.policy.fdbShow().map((e) => e.age)).toEqual([6, 6]);
+    // Known at once: A -> B goes to p2 alone, no flood.
+    expect(next.send(1, frame(A, B))).toBe('2');
+    expect(next.logs.join('\n')).toMatch(/2 MAC\(s\) learned \(2 from the table netmgrd left at its stop\)/);
+  });
+});
