@@ -267,6 +267,7 @@ function startPing(namespace: string, address: string) {
  */
 async function holdIdleConnections(socket: string, tally: Tally) {
   const answers: string[] = [];
+  const answeredAt: number[] = [];
   const refused: boolean[] = [];
   const sockets = await Promise.all(
     Array.from(
@@ -276,7 +277,10 @@ async function holdIdleConnections(socket: string, tally: Tally) {
           const c = net.createConnection(socket, () => resolve(c));
           answers[k] = '';
           c.setEncoding('utf8');
-          c.on('data', (d: string) => (answers[k] += d));
+          c.on('data', (d: string) => {
+            answers[k] += d;
+            answeredAt[k] ??= Date.now();
+          });
           c.on('error', () => {
             if (c.connecting) refused[k] = true;
             resolve(c);
@@ -295,8 +299,32 @@ async function holdIdleConnections(socket: string, tally: Tally) {
   for (const raw of answers.filter((a) => a !== ''))
     check({ chunks: ['(idle)'], requests: 0, expect: { kind: 'any' } }, raw, tally);
   const busy = answers.filter((a) => a.includes('"busy"')).length;
-  const timedOut = answers.filter((a) => a.includes('no complete request line within')).length;
-  return { busy, refused: refused.filter(Boolean).length, held: timedOut + unanswered() };
+  const timedOutAt = answers.flatMap((a, k) => (a.includes('no complete request line within') ? [answeredAt[k]] : []));
+  return {
+    busy,
+    refused: refused.filter(Boolean).length,
+    held: timedOutAt.length + unanswered(),
+    heldAtOnce: mostAtOnce(timedOutAt, REQUEST_READ_TIMEOUT_MS) + unanswered(),
+  };
+}
+
+/**
+ * The most connections held at one time, from the times their read timeout was answered: each was held for the
+ * timeout before it (accepted at t - timeout). On a slow machine the backlog is not drained within one timeout, so
+ * netmgrd holds more than MAX_CONNECTIONS in all, one batch after another; the cap is about how many at once.
+ * The intervals are shortened by CLOCK_SLACK_MS for the delay between netmgrd's answer and the client reading it.
+ */
+function mostAtOnce(answeredAt: number[], heldMs: number): number {
+  const CLOCK_SLACK_MS = 250;
+  const edges = answeredAt.flatMap((t) => [
+    [t - heldMs + CLOCK_SLACK_MS, 1],
+    [t, -1],
+  ]);
+  edges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let now = 0;
+  let most = 0;
+  for (const [, d] of edges) most = Math.max(most, (now += d));
+  return most;
 }
 
 it('100,000 generated requests and 1,000 idle connections leave netmgrd, its bridges and forwarding as they were', async () => {
@@ -308,7 +336,7 @@ it('100,000 generated requests and 1,000 idle connections leave netmgrd, its bri
   const rnd = prng(SEED);
   const tally: Tally = { slowestMs: {}, requests: 0, connections: 0, byKind: {}, problems: [] };
   let next = 0;
-  let idle = { busy: 0, refused: 0, held: -1 };
+  let idle = { busy: 0, refused: 0, held: -1, heldAtOnce: -1 };
   const t0 = Date.now();
   const worker = async () => {
     while (tally.requests < TOTAL) {
@@ -343,7 +371,7 @@ it('100,000 generated requests and 1,000 idle connections leave netmgrd, its bri
   expect(tally.problems).toEqual([]);
   expect(tally.requests).toBeGreaterThanOrEqual(TOTAL);
   expect(idle.held).toBeGreaterThanOrEqual(0);
-  expect(idle.held).toBeLessThanOrEqual(MAX_CONNECTIONS);
+  expect(idle.heldAtOnce).toBeLessThanOrEqual(MAX_CONNECTIONS);
   expect(idle.busy).toBeGreaterThan(0);
   expect(idle.busy + idle.refused + idle.held).toBe(IDLE_CONNECTIONS);
   expect(after).toEqual(before);
