@@ -1,5 +1,5 @@
 /** The netmgr command as a user runs it: exit codes, located errors, JSON, refusals, the lock, crash recovery. */
-import { spawn, spawnSync } from 'child_process';
+import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import {
@@ -130,22 +130,33 @@ const hasOvsModule = fs.existsSync('/sys/module/openvswitch');
 (isRoot() ? test : test.skip)('concurrent applies are serialized by the lock, with a clear message', async () => {
   writeUnits(units, { [`${P}-a`]: veth(`${P}-a`, `${P}-n1`, `${P}-n2`, '198.18.4.2/24') });
   fs.mkdirSync(state, { recursive: true });
-  // Hold the lock the way another apply would (flock(1) from util-linux), long enough for a CLI start on a loaded
-  // machine (the --no-wait apply must find it held).
-  const holder = spawn('flock', [path.join(state, 'apply.lock'), 'sleep', '4'], { stdio: 'ignore' });
+  // Hold the lock the way another apply would (flock(1) from util-linux) until the waiting apply has said so: on a
+  // loaded machine a CLI start takes seconds, so no fixed hold time is sure to outlast both applies' starts.
+  // Its own process group, so that ending it ends flock and the sleep that inherited the locked descriptor.
+  const holder = spawn('flock', [path.join(state, 'apply.lock'), 'sleep', '120'], { stdio: 'ignore', detached: true });
+  const release = () => {
+    try {
+      process.kill(-holder.pid!, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+  };
   await new Promise((r) => setTimeout(r, 300));
   try {
     const busy = netmgr(['apply', '--no-wait', ...dirArgs], env);
     expect(busy.code).toBe(3);
     expect(busy.stderr).toContain('another netmgr apply is running');
-    const waited = spawnSync(process.execPath, [NETMGR, 'apply', ...dirArgs], {
-      encoding: 'utf8',
-      env: { ...process.env, ...env },
-    });
-    expect(waited.stderr).toContain('waiting for another netmgr apply');
-    expect(waited.status).toBe(0);
+    const waiter = spawn(process.execPath, [NETMGR, 'apply', ...dirArgs], { env: { ...process.env, ...env } });
+    let stderr = '';
+    waiter.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((r) => waiter.on('exit', (code) => r(code)));
+    for (let i = 0; i < 300 && !stderr.includes('waiting for another netmgr apply'); i++)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(stderr).toContain('waiting for another netmgr apply');
+    release();
+    expect(await exited).toBe(0);
   } finally {
-    holder.kill();
+    release();
   }
   expect(namespacesWithPrefix(P)).toEqual([`${P}-n1`, `${P}-n2`]);
 });

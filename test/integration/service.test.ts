@@ -289,8 +289,9 @@ describe('apply --confirm', () => {
       expect(nm(['plan', '--dir', units])).toMatchObject({ stdout: 'No changes.\n', stderr: '', code: 0 });
       dumpA = fullDump();
       writeSet(unitsB, SET_B);
-      // 5 s: the checks below run while the confirm is pending, and a loaded machine is slow.
-      const r = nm(['apply', '--dir', unitsB, '--confirm', '5']);
+      // 15 s: the checks below run while the confirm is pending, and on a loaded machine each CLI call takes ~1 s
+      // (a CI run with 5 s saw the rollback before its checks were done).
+      const r = nm(['apply', '--dir', unitsB, '--confirm', '15']);
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/Run `netmgr confirm` before/);
@@ -301,7 +302,7 @@ describe('apply --confirm', () => {
       expect(status().confirm).not.toBeNull();
       // Another apply meanwhile is refused, busy.
       expect(nm(['apply', '--dir', units]).code).toBe(3);
-      await within(10000, () => status().lastApply?.result === 'rolled-back', 'the rollback');
+      await within(25_000, () => status().lastApply?.result === 'rolled-back', 'the rollback');
       expect(status().confirm).toBeNull();
       expect(fullDump()).toEqual(dumpA);
       expect(ping(`${P}-n2`, '198.18.120.1')).toBe(true);
@@ -313,13 +314,13 @@ describe('apply --confirm', () => {
   rootTest(
     'with confirm, the new state stays',
     async () => {
-      expect(nm(['apply', '--dir', unitsB, '--confirm', '3']).code).toBe(0);
+      expect(nm(['apply', '--dir', unitsB, '--confirm', '6']).code).toBe(0);
       // p6 is new again (its root end has a new random MAC): the state to keep is this apply's.
       dumpB = fullDump();
       const c = nm(['confirm']);
       expect(c.code).toBe(0);
       expect(c.stdout).toMatch(/confirmed/);
-      await sleep(4000);
+      await sleep(7000);
       expect(status().confirm).toBeNull();
       expect(fullDump()).toEqual(dumpB);
       expect(nm(['confirm']).code).toBe(2); // nothing awaits confirmation any more
@@ -334,7 +335,7 @@ describe('apply --confirm', () => {
       expect(nm(['apply', '--dir', units]).code).toBe(0);
       await sleep(300);
       const a = fullDump(false);
-      expect(nm(['apply', '--dir', unitsB, '--confirm', '8']).code).toBe(0);
+      expect(nm(['apply', '--dir', unitsB, '--confirm', '20']).code).toBe(0);
       await daemon!.stop();
       daemon = await startDaemon(units, state, []);
       expect(daemon.log()).toMatch(/awaits `netmgr confirm`.*bringing it back/);
@@ -342,7 +343,7 @@ describe('apply --confirm', () => {
       expect(addrs(`${P}-n1`)).toContain('198.18.121.1/24');
       // After the rollback netmgrd applies its unit directory (deferred at start), so the last apply moves on.
       await within(
-        12_000,
+        30_000,
         () => daemon!.log().includes('confirm-timeout: rolled back') && status().confirm === null,
         'the rollback after the restart',
       );
