@@ -198,6 +198,9 @@ export class UserspaceDatapath implements Datapath {
   }
 
   private info_(p: IoPort): DpPortInfo {
+    // What the kernel dropped before we read it (an AF_PACKET socket's full receive queue) is a receive drop
+    // of the port too; the kernel's count is zeroed by each read, so it is added up here, when asked for.
+    if (p.kind === IO_KIND_PACKET && !this.destroyed) p.stats.rxDropped += native().packetDrops(p.fd);
     return { ...p.spec, ifindex: p.ifindex, stats: { ...p.stats } };
   }
 
