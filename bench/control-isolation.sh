@@ -38,7 +38,7 @@ LEAD=0.5   # s of pinging before and after each operation, so a stall at its sta
 for t in ip ping iperf3 node awk cc; do
   command -v "$t" >/dev/null || { echo "bench/control-isolation.sh: $t is missing (apt-get install iproute2 iputils-ping iperf3 nodejs gawk)" >&2; exit 1; }
 done
-[ -f dist/cli/main.js ] || npm run build >/dev/null
+[ -f dist/netmgr.js ] || npm run build >/dev/null
 command -v cc >/dev/null || { echo "bench/control-isolation.sh: cc is missing (apt-get install gcc): it builds bench/pingprobe.c" >&2; exit 1; }
 
 # --- per-run names, temp dir, cleanup -------------------------------------------------------------------------

@@ -71,7 +71,7 @@ if [ ${#MISSING[@]} -gt 0 ]; then
   echo "  apt-get install $(printf '%s\n' "${MISSING[@]}" | sort -u | tr '\n' ' ')" >&2
   exit 1
 fi
-if want_netmgr && [ ! -f dist/cli/main.js ]; then
+if want_netmgr && [ ! -f dist/netmgr.js ]; then
   echo "dist/ is missing: running npm run build" >&2
   npm run build >/dev/null || { echo "bench/datapath.sh: npm run build failed" >&2; exit 1; }
 fi

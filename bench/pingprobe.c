@@ -7,11 +7,11 @@
  *       last one: on a 2-core machine with nothing else running, `ping -i 0.01` over a plain veth pair shows gaps
  *       of 20 ms between replies by itself). Ends after SECONDS, or on SIGINT/SIGTERM, then waits 1 s for the
  *       answers still due. A request not answered within 1 s is lost.
- *       Prints: probes N answered M lost L longest_gap_ms G median_ms X max_ms Y
- *       where G is the longest time between two consecutive replies (or from the last one to the end), and X and
- *       Y are round trips. Run it at high priority (nice -20): the prober must not wait for a CPU itself.
+ *       Prints: probes N answered M lost L longest_gap_ms G median_ms X max_ms Y p99_ms Z
+ *       where G is the longest time between two consecutive replies (or from the last one to the end), and X, Y
+ *       and Z (the 99th percentile) are round trips of the answered probes. Run it at high priority (nice -20): the prober must not wait for a CPU itself.
  *
- * Used by bench/control-isolation.sh.
+ * Used by bench/control-isolation.sh and bench/storm.sh.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -105,8 +105,9 @@ int main(int argc, char **argv) {
   for (long k = 0; k < probes; k++)
     if (rtt[k] >= 0) ok[m++] = rtt[k];
   qsort(ok, (size_t)m, sizeof(double), cmp_double);
-  printf("probes %ld answered %ld lost %ld longest_gap_ms %.1f median_ms %.2f max_ms %.2f\n", probes, answered,
-         probes - answered, gap * 1000, m ? ok[m / 2] : 0.0, m ? ok[m - 1] : 0.0);
+  printf("probes %ld answered %ld lost %ld longest_gap_ms %.1f median_ms %.2f max_ms %.2f p99_ms %.2f\n", probes,
+         answered, probes - answered, gap * 1000, m ? ok[m / 2] : 0.0, m ? ok[m - 1] : 0.0,
+         m ? ok[(m * 99 - 1) / 100] : 0.0);
   free(ok);
   close(fd);
   return 0;

@@ -12,13 +12,15 @@
  *       Prints: received N pps R secs T
  *       where T is the time from the first to the last datagram received and R = N / T.
  *
- *   pktblast rawsend IFNAME DSTMAC SECONDS [BATCH=64]
+ *   pktblast rawsend IFNAME DSTMAC SECONDS [BATCH=64] [PPS=0] [SRC=new]
  *       AF_PACKET SOCK_RAW on IFNAME: sends 60-byte Ethernet frames (EtherType 0x88b5, the IEEE local experimental
  *       one) to DSTMAC with sendmmsg, as fast as possible, for SECONDS. Every frame has a NEW source MAC: 02 (locally
  *       administered, unicast) followed by a 40-bit counter, so each frame is a new (source, destination) pair for
  *       a learning switch. The counter starts at CLOCK_REALTIME in units of 100 ns (mod 2^40), so a later run
  *       starts past every address an earlier one used (unless it sent more than 10 M frames/s; the counter wraps
  *       every ~30 hours). ENOBUFS/EAGAIN are ignored (a sender that outpaces the path overflows its queues).
+ *       PPS > 0 paces the sender to PPS frames/s (batches sent when due; it sleeps in between). SRC = fixed sends
+ *       every frame from the first address (a looped broadcast: one source), new (the default) as above.
  *       Prints: sent N pps R secs T errors E first SRCMAC last SRCMAC
  *
  *   pktblast rawsink IFNAME SECONDS
@@ -62,7 +64,7 @@ static int usage(void) {
   fprintf(stderr,
           "usage: pktblast send DST_IP DST_PORT SECONDS [BATCH=64]\n"
           "       pktblast sink PORT SECONDS\n"
-          "       pktblast rawsend IFNAME DSTMAC SECONDS [BATCH=64]\n"
+          "       pktblast rawsend IFNAME DSTMAC SECONDS [BATCH=64] [PPS=0] [SRC=new|fixed]\n"
           "       pktblast rawsink IFNAME SECONDS\n");
   return 2;
 }
@@ -249,11 +251,16 @@ static void print_mac(const unsigned char *m) {
   printf("%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
 }
 
-static int do_rawsend(const char *ifname, const char *dst_s, const char *secs_s, const char *batch_s) {
+static int do_rawsend(const char *ifname, const char *dst_s, const char *secs_s, const char *batch_s,
+                      const char *pps_s, const char *src_s) {
   unsigned char dst[6];
   double secs = parse_seconds(secs_s);
   long batch = batch_s ? strtol(batch_s, NULL, 10) : 64;
-  if (parse_mac(dst_s, dst) < 0 || secs < 0 || batch < 1 || batch > MAX_BATCH) return usage();
+  double pps = pps_s ? strtod(pps_s, NULL) : 0; /* 0: as fast as possible */
+  int fixed_src = src_s && strcmp(src_s, "fixed") == 0;
+  if (parse_mac(dst_s, dst) < 0 || secs < 0 || batch < 1 || batch > MAX_BATCH || pps < 0 ||
+      (src_s && !fixed_src && strcmp(src_s, "new") != 0))
+    return usage();
 
   struct sockaddr_ll sll;
   int fd = raw_socket(ifname, 0, &sll);
@@ -293,12 +300,24 @@ static int do_rawsend(const char *ifname, const char *dst_s, const char *secs_s,
   double start = now(), end = start + secs, t = start;
   unsigned iter = 0;
   while (1) {
-    if ((iter++ & 15) == 0) {
+    if (pps > 0) {
+      /* Paced: wait until the next batch is due (start + sent / pps), so a bounded storm costs little CPU. */
+      t = now();
+      if (t >= end) break;
+      double due = start + (double)sent / pps;
+      if (due > t) {
+        struct timespec ts = {(time_t)(due - t), (long)((due - t - (double)(time_t)(due - t)) * 1e9)};
+        nanosleep(&ts, NULL);
+        continue;
+      }
+    } else if ((iter++ & 15) == 0) {
       t = now();
       if (t >= end) break;
     }
-    /* Frame i of the batch gets address next + i; after a partial send the unsent ones are renumbered. */
-    for (long i = 0; i < batch; i++) put_mac48(frames[i] + 6, (next + (unsigned long long)i) & mask);
+    /* Frame i of the batch gets address next + i (fixed: always first); after a partial send the unsent ones are
+       renumbered. */
+    for (long i = 0; i < batch; i++)
+      put_mac48(frames[i] + 6, (fixed_src ? first : next + (unsigned long long)i) & mask);
     int n = sendmmsg(fd, msgs, (unsigned)batch, 0);
     if (n > 0) {
       sent += (unsigned long long)n;
@@ -384,8 +403,9 @@ int main(int argc, char **argv) {
   if (argc >= 5 && argc <= 6 && strcmp(argv[1], "send") == 0)
     return do_send(argv[2], argv[3], argv[4], argc == 6 ? argv[5] : NULL);
   if (argc == 4 && strcmp(argv[1], "sink") == 0) return do_sink(argv[2], argv[3]);
-  if (argc >= 5 && argc <= 6 && strcmp(argv[1], "rawsend") == 0)
-    return do_rawsend(argv[2], argv[3], argv[4], argc == 6 ? argv[5] : NULL);
+  if (argc >= 5 && argc <= 8 && strcmp(argv[1], "rawsend") == 0)
+    return do_rawsend(argv[2], argv[3], argv[4], argc >= 6 ? argv[5] : NULL, argc >= 7 ? argv[6] : NULL,
+                      argc >= 8 ? argv[7] : NULL);
   if (argc == 4 && strcmp(argv[1], "rawsink") == 0) return do_rawsink(argv[2], argv[3]);
   return usage();
 }

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "demo: run as root (it creates network namespaces)" >&2; exit 1; }
-[ -f dist/cli/main.js ] || npm run build
+[ -f dist/netmgr.js ] || npm run build
 netmgr() { node bin/netmgr "$@"; }
 EXAMPLE=${UNITS:-examples/unmanaged-switch}
 # As root, netmgr applies only files root alone can change (netmgr.units(5), FILE PERMISSIONS): a copy made here

@@ -7,7 +7,7 @@ import type { Ownership } from '../model/ownership';
 import type { DesiredState, UnitError } from '../model/types';
 import { NamespaceSockets } from '../live/namespaces';
 import { datapathChanges } from '../plan/diff';
-import { invertStep, planSteps } from '../plan/steps';
+import { invertStep, planSteps, stepBatches } from '../plan/steps';
 import type { Change, Plan, Step } from '../plan/types';
 import { hasErrno, isAlreadyUndone, messageOf, NetmgrError } from '../util/errors';
 import { clearJournal, Journal, readInterrupted } from './journal';
@@ -182,32 +182,34 @@ export function applyDesired(desired: DesiredState, opts: ApplyOptions): ApplyRe
 }
 
 /**
- * Runs steps under the journal, each written before it runs. A failing step rolls back those done (the journal
+ * Runs steps under the journal, each written before it runs (batched: stepBatches). A failing step rolls back those done (the journal
  * stays when the rollback is incomplete, for the next run to finish) and throws ApplyFailedError. `record` runs
  * after the last step, before the journal is closed.
  */
 function runJournaled(runner: StepRunner, steps: Step[], opts: ApplyOptions, record: (done: Step[]) => void): Step[] {
   const journal = Journal.start(opts.stateDir);
   const done: Step[] = [];
-  for (let i = 0; i < steps.length; i++) {
-    const step = steps[i];
-    journal.begin(i, step);
-    try {
-      if (opts.failAtStep === i + 1) throw new Error('injected failure (NETMGR_TEST_FAIL_STEP)');
-      runner.run(step);
-    } catch (e) {
-      const failures = undo(runner, done);
-      if (!failures.length) journal.finish();
-      throw new ApplyFailedError(
-        `step ${i + 1}/${steps.length} (${describeStep(step)})`,
-        e as Error,
-        done.length,
-        failures,
-      );
+  for (const batch of stepBatches(steps)) {
+    journal.begin(done.length, batch);
+    for (const step of batch) {
+      const i = done.length;
+      try {
+        if (opts.failAtStep === i + 1) throw new Error('injected failure (NETMGR_TEST_FAIL_STEP)');
+        runner.run(step);
+      } catch (e) {
+        const failures = undo(runner, done);
+        if (!failures.length) journal.finish();
+        throw new ApplyFailedError(
+          `step ${i + 1}/${steps.length} (${describeStep(step)})`,
+          e as Error,
+          done.length,
+          failures,
+        );
+      }
+      journal.done(i);
+      done.push(step);
+      if (opts.killAfterStep === i + 1) process.kill(process.pid, 'SIGKILL');
     }
-    journal.done(i);
-    done.push(step);
-    if (opts.killAfterStep === i + 1) process.kill(process.pid, 'SIGKILL');
   }
   record(done);
   journal.finish();

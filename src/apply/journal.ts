@@ -32,13 +32,16 @@ export class Journal {
     return new Journal(stateDir);
   }
 
-  private write(e: Entry): void {
-    fs.writeSync(this.fd, JSON.stringify(e) + '\n');
+  private write(e: Entry | Entry[]): void {
+    fs.writeSync(this.fd, (Array.isArray(e) ? e : [e]).map((x) => JSON.stringify(x) + '\n').join(''));
   }
 
-  /** Write-ahead: the step is on disk before it runs. */
-  begin(n: number, step: Step): void {
-    this.write({ t: 'step', n, step });
+  /**
+   * Write-ahead: the steps are on disk before any of them runs, with one fdatasync for all (the caller passes
+   * steps whose undo is harmless if they never ran: see stepBatches). first is the number of the first.
+   */
+  begin(first: number, steps: readonly Step[]): void {
+    this.write(steps.map((step, i) => ({ t: 'step', n: first + i, step }) as const));
     fs.fdatasyncSync(this.fd);
   }
 

@@ -20,6 +20,12 @@ import { describeIpv6, setIpv6 } from './ipv6';
 import { writeResolvConf } from './resolv';
 import { NETNS_DIR, netnsPath } from '../util/paths';
 
+/** What the undo of a veth.delete gives back to an end besides the link: " (198.18.0.1/24, up)". */
+function restored(e: StepVethEnd): string {
+  const parts = [...(e.addresses ?? []), ...(e.up ? ['up'] : [])];
+  return parts.length ? ` (${parts.join(', ')})` : '';
+}
+
 export function describeStep(s: Step): string {
   const at = (ns: NamespaceName, name: string) => `${name} [${nsLabel(ns)}]`;
   switch (s.op) {
@@ -28,7 +34,7 @@ export function describeStep(s: Step): string {
     case 'ns.delete':
       return `delete namespace ${s.name}`;
     case 'veth.create':
-      return `create veth ${at(s.a.namespace, s.a.name)} <-> ${at(s.b.namespace, s.b.name)}`;
+      return `create veth ${at(s.a.namespace, s.a.name)}${restored(s.a)} <-> ${at(s.b.namespace, s.b.name)}${restored(s.b)}`;
     case 'veth.delete':
       return `delete veth ${at(s.namespace, s.name)}`;
     case 'link.set': {
@@ -113,6 +119,22 @@ export class StepRunner {
     return this.rootFd;
   }
 
+  private createVeth(a: StepVethEnd, b: StepVethEnd): void {
+    createVeth(this.sockets.route(a.namespace), this.vethEnd(a, a.namespace), this.vethEnd(b, a.namespace));
+    this.restoreVethEnd(a);
+    this.restoreVethEnd(b);
+  }
+
+  /** The undo of a veth.delete: the addresses the end had, then up (a plain veth.create has neither). */
+  private restoreVethEnd(e: StepVethEnd): void {
+    if (!e.addresses?.length && !e.up) return;
+    const sock = this.sockets.route(e.namespace);
+    const index = this.index(e.namespace, e.name);
+    const what = `${e.name} [${nsLabel(e.namespace)}]`;
+    for (const address of e.addresses ?? []) addAddress(sock, index, address, what);
+    if (e.up) setLink(sock, index, { up: true }, what);
+  }
+
   run(s: Step): void {
     if (isDatapathStep(s)) {
       if (!this.datapaths)
@@ -139,11 +161,7 @@ export class StepRunner {
         native().netnsRemove(netnsPath(s.name));
         return;
       case 'veth.create':
-        createVeth(
-          this.sockets.route(s.a.namespace),
-          this.vethEnd(s.a, s.a.namespace),
-          this.vethEnd(s.b, s.a.namespace),
-        );
+        this.createVeth(s.a, s.b);
         return;
       case 'veth.delete':
         deleteLink(

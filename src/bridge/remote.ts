@@ -17,6 +17,7 @@ import type { LiveBridge } from '../model/bridges';
 import type { DatapathStep } from '../plan/types';
 import type { Policy } from '../policy';
 import { NetmgrError, messageOf } from '../util/errors';
+import { packageRoot } from '../util/paths';
 import type { BridgeCall, BridgeDescription, ManagerMethod } from './calls';
 import type { BridgeControl } from './control';
 import { newSignal, SyncRpcClient } from './rpc';
@@ -43,7 +44,7 @@ export interface RemoteBridgeOptions {
    * once, with the reason; the bridges are gone or unreachable, so the caller ends the process.
    */
   onDeath(reason: string): void;
-  /** The worker script (tests); default: worker.js next to this file, in dist/ as in the Debian package. */
+  /** The worker script (tests); default: dist/netmgr-worker.js, the worker bundled by `npm run build`. */
   workerFile?: string;
 }
 
@@ -63,7 +64,7 @@ export class RemoteBridgeManager implements BridgeControl {
   private dead = false;
 
   constructor(private readonly opts: RemoteBridgeOptions) {
-    const file = opts.workerFile ?? path.join(__dirname, 'worker.js');
+    const file = opts.workerFile ?? path.join(packageRoot(), 'dist', 'netmgr-worker.js');
     if (!fs.existsSync(file))
       throw new NetmgrError('unavailable', `the forwarding worker's script ${file} is missing (run npm run build)`);
     const rpc = new MessageChannel();

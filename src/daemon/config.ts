@@ -9,11 +9,11 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import * as toml from 'toml';
+import { parse as parseToml } from 'smol-toml';
 import type { UnitError } from '../model/types';
 import { checksPermissions, checkUnitPaths, loadUnitDir, type LoadedUnits } from '../units';
 import { locate } from '../units/locate';
-import { tomlError } from '../units/validate';
+import { TOML_MAX_DEPTH, tomlError } from '../units/validate';
 import { isNotFound, messageOf } from '../util/errors';
 
 export const DAEMON_CONFIG_FILE = 'netmgrd.conf';
@@ -40,7 +40,7 @@ const KEYS: { key: string; field: keyof DaemonConfig; type: 'boolean' | 'integer
 export function parseDaemonConfig(file: string, text: string): { config: DaemonConfig | null; errors: UnitError[] } {
   let doc: Record<string, unknown>;
   try {
-    doc = toml.parse(text) as Record<string, unknown>;
+    doc = parseToml(text, { maxDepth: TOML_MAX_DEPTH }) as Record<string, unknown>;
   } catch (e) {
     return { config: null, errors: [tomlError(file, text, e)] };
   }

@@ -1,5 +1,6 @@
 /** Typed access to the C addon (src/native/netmgr_native.c), built by node-gyp on `npm ci`. */
 import * as path from 'path';
+import { packageRoot } from '../util/paths';
 
 export interface NativeError extends Error {
   code: string;
@@ -99,6 +100,12 @@ export interface NativeAddon {
   pollStart(fd: number, onReadable: () => void): PollHandle;
   /** Stops and closes the watcher; idempotent, also inside onReadable. Call it BEFORE closing the fd. */
   pollStop(handle: PollHandle): void;
+  /**
+   * Frames the kernel dropped on an AF_PACKET socket (its receive queue was full) since the previous call:
+   * getsockopt(PACKET_STATISTICS), which zeroes the kernel's counts. Throws an errno error (ENOPROTOOPT for a
+   * socket that is not AF_PACKET, EBADF).
+   */
+  packetDrops(fd: number): number;
   /** close(2); throws an errno error (EBADF, ...). */
   closeFd(fd: number): void;
   /**
@@ -114,7 +121,7 @@ let loaded: NativeAddon | undefined;
 
 export function native(): NativeAddon {
   if (!loaded) {
-    const file = path.resolve(__dirname, '..', '..', 'build', 'Release', 'netmgr_native.node');
+    const file = path.join(packageRoot(), 'build', 'Release', 'netmgr_native.node');
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports -- a .node addon, path known at run time
       loaded = require(file) as NativeAddon;

@@ -863,6 +863,24 @@ static napi_value poll_stop(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * packetDrops(fd) -> frames the kernel dropped on this AF_PACKET socket since the last call (its receive queue was
+ * full: the datapath did not read fast enough). getsockopt(PACKET_STATISTICS) returns the counts and zeroes them,
+ * so the caller adds each answer to its own total.
+ */
+static napi_value packet_drops(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int32_t fd;
+  if (argc < 1 || !arg_int(env, argv[0], &fd)) return throw_type(env, "packetDrops(fd)");
+  struct tpacket_stats st;
+  socklen_t len = sizeof st;
+  if (getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) < 0)
+    return throw_errno(env, errno, "getsockopt", "PACKET_STATISTICS");
+  return make_int(env, st.tp_drops);
+}
+
 /* closeFd(fd). */
 static napi_value close_fd(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -943,6 +961,7 @@ NAPI_MODULE_INIT() {
   EXPORT("sendBatch", send_batch);
   EXPORT("pollStart", poll_start);
   EXPORT("pollStop", poll_stop);
+  EXPORT("packetDrops", packet_drops);
   EXPORT("closeFd", close_fd);
   EXPORT("sdNotify", sd_notify);
   return exports;

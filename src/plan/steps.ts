@@ -3,7 +3,7 @@
  * undo. Both are pure: the executor only runs them.
  */
 import type { BridgeConfig, LinkConfig, PortConfig } from '../model/bridges';
-import { Change, Plan, PlanLink, Step } from './types';
+import { Change, Plan, PlanLink, Step, StepVethEnd } from './types';
 import { takeoverSteps } from './takeover';
 
 const linkConfig = (l: PlanLink): LinkConfig => ({ mtu: l.mtu, mac: l.mac, up: l.state === 'up' });
@@ -19,7 +19,6 @@ const PHASE = {
   nsCreate: 0,
   routeDel: 1,
   addrDel: 2,
-  linkDown: 3,
   flowDel: 4,
   portRemove: 5,
   bridgeDelete: 6,
@@ -141,28 +140,23 @@ function vethSteps(c: Extract<Change, { object: 'veth' }>, push: (phase: number,
           from: { up: false },
         });
   } else {
-    // Take addresses and the up flag away first so that undo restores them one by one, exactly.
-    for (const e of c.ends) {
-      for (const address of e.addresses)
-        push(PHASE.addrDel, { op: 'addr.del', namespace: e.namespace, link: e.name, address });
-      if (e.state === 'up')
-        push(PHASE.linkDown, {
-          op: 'link.set',
-          namespace: e.namespace,
-          name: e.name,
-          to: { up: false },
-          from: { up: true },
-        });
-    }
+    // One step per pair, deleted as it is (up, with its addresses): taking each address and the up flag away
+    // first would cost the kernel a grace period per link brought down, and the restore gives them back anyway.
     const [a, b] = c.ends;
+    const restore = (e: (typeof c.ends)[number]): StepVethEnd => ({
+      namespace: e.namespace,
+      name: e.name,
+      mtu: e.mtu,
+      mac: e.mac,
+      index: e.index,
+      ...(e.addresses.length ? { addresses: e.addresses } : {}),
+      ...(e.state === 'up' ? { up: true } : {}),
+    });
     push(PHASE.vethDelete, {
       op: 'veth.delete',
       namespace: a.namespace,
       name: a.name,
-      restore: {
-        a: { namespace: a.namespace, name: a.name, mtu: a.mtu, mac: a.mac, index: a.index },
-        b: { namespace: b.namespace, name: b.name, mtu: b.mtu, mac: b.mac, index: b.index },
-      },
+      restore: { a: restore(a), b: restore(b) },
     });
   }
 }
@@ -253,4 +247,67 @@ export function invertStep(s: Step): Step {
     case 'flow.del':
       return { op: 'flow.add', bridge: s.bridge, flow: s.flow };
   }
+}
+
+/** The object a step changes, as a key: two steps with the same key must not share a journal batch. */
+function stepTarget(s: Step): string {
+  switch (s.op) {
+    case 'ns.create':
+    case 'ns.delete':
+      return `ns ${s.name}`;
+    case 'veth.create':
+      return `link ${s.a.namespace}/${s.a.name}`;
+    case 'veth.delete':
+    case 'link.set':
+      return `link ${s.namespace}/${s.name}`;
+    case 'addr.add':
+    case 'addr.del':
+    case 'route.add':
+    case 'route.del':
+    case 'ipv6.set':
+      return `link ${s.namespace}/${s.link}`;
+    case 'dns.set':
+      return 'dns';
+    case 'bridge.create':
+      return `bridge ${s.bridge.name}`;
+    case 'bridge.delete':
+    case 'bridge.set':
+      return `bridge ${s.name}`;
+    case 'port.add':
+      return `port ${s.bridge}/${s.port.name}`;
+    case 'port.remove':
+    case 'port.set':
+      return `port ${s.bridge}/${s.name}`;
+    case 'flow.add':
+    case 'flow.del':
+      return `flow ${s.bridge}/${s.flow.match}`;
+  }
+}
+
+/** Steps written to the journal with one sync at most. */
+export const MAX_STEP_BATCH = 256;
+
+/**
+ * Splits steps (in order) into the batches the journal writes ahead with one sync each (pure): runs of one op on
+ * distinct objects. Within such a run no step depends on another, so a crash that leaves some of a batch begun
+ * but not run is undone exactly as a lone begun step is: the undo of a step that never ran finds its object as
+ * the plan saw it and is a no-op ("already undone", EEXIST). Steps of different ops (a namespace and the veth
+ * created in it) or on one object (its MTU, then up) are never in one batch.
+ */
+export function stepBatches(steps: readonly Step[]): Step[][] {
+  const batches: Step[][] = [];
+  let batch: Step[] = [];
+  let targets = new Set<string>();
+  for (const s of steps) {
+    const target = stepTarget(s);
+    if (batch.length && (batch[0].op !== s.op || targets.has(target) || batch.length >= MAX_STEP_BATCH)) {
+      batches.push(batch);
+      batch = [];
+      targets = new Set();
+    }
+    batch.push(s);
+    targets.add(target);
+  }
+  if (batch.length) batches.push(batch);
+  return batches;
 }

@@ -230,6 +230,12 @@ export interface StepVethEnd {
   mac?: string;
   /** Requested ifindex: only when restoring a deleted link, so rollback gives back the very same interface. */
   index?: number;
+  /**
+   * Only when restoring a deleted link: the addresses it had (added back in this order) and whether it was up
+   * (set once they are on). A veth is deleted in one step as it is, and its undo gives all of it back.
+   */
+  addresses?: Cidr[];
+  up?: boolean;
 }
 
 export interface LinkSettingChange {

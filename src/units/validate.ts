@@ -3,7 +3,7 @@
  * then the rules that relate keys within one unit. Rules that need other units live in crosscheck.ts.
  */
 import * as path from 'path';
-import * as toml from 'toml';
+import { parse as parseToml } from 'smol-toml';
 import type { UnitError } from '../model/types';
 import { Loc, SourceLocator, locate } from './locate';
 import { SECTIONS, UnitType, appliesTo, sectionEntries } from './schema';
@@ -46,7 +46,7 @@ export function validateFile(file: string, rawText: string, errors: UnitError[])
   let doc: unknown;
   try {
     // bigint keeps integers apart from floats and lets huge numbers reach the range check.
-    doc = toml.parse(text, { bigint: true });
+    doc = parseToml(text, { integersAsBigInt: true, maxDepth: TOML_MAX_DEPTH });
   } catch (e) {
     errors.push(tomlError(file, text, e));
     return undefined;
@@ -110,49 +110,46 @@ export function validateFile(file: string, rawText: string, errors: UnitError[])
   return unit;
 }
 
-/** Turn a `toml` exception into a located error. */
+/** Nesting deeper than this is refused by the parser, before the locator (units/locate.ts) scans the text. */
+export const TOML_MAX_DEPTH = 500;
+
+/** Turn a TOML parser exception (smol-toml's TomlError: line, column, "Invalid TOML document: reason") into a located error. */
 export function tomlError(file: string, text: string, e: unknown): UnitError {
   const lines = text.split('\n');
-  const clamp = (line: unknown, col: unknown): Loc => {
-    const l = typeof line === 'number' && line >= 1 ? Math.min(Math.floor(line), lines.length) : 1;
-    const c = typeof col === 'number' && col >= 1 ? Math.floor(col) : 1;
-    return { line: l, col: c };
-  };
-  const err = (e ?? {}) as {
-    message?: unknown;
-    location?: { start?: { line?: unknown; column?: unknown } };
-    line?: unknown;
-    column?: unknown;
-    found?: unknown;
-  };
-  if (err.location?.start) {
-    const at = clamp(err.location.start.line, err.location.start.column);
-    const found = typeof err.found === 'string' ? err.found : null;
-    const before = (lines[at.line - 1] ?? '').slice(0, at.col - 1);
-    const endOfLine = found === '\n' || found === '\r';
-    let hint = 'check the quotes, brackets and `key = value` form on this line';
-    if (found !== null && /[A-Za-z]/.test(found) && /=\s*$/.test(before)) {
-      hint = 'string values must be quoted, e.g. type = "bridge"';
-    } else if (endOfLine && (before.split('"').length - 1) % 2 === 1) {
-      hint = 'a string is not closed on this line: add the closing quote';
-    } else if (found === null) {
-      hint = 'the file ends in the middle of a value, table header or string';
-    }
-    const what = found === null ? 'end of file' : endOfLine ? 'end of line' : JSON.stringify(found);
-    return { file, ...at, message: `TOML syntax error: unexpected ${what}`, hint };
-  }
+  const err = (e ?? {}) as { message?: unknown; line?: unknown; column?: unknown };
   const message = typeof err.message === 'string' ? err.message : String(e);
-  if (typeof err.line === 'number') {
+  if (typeof err.line !== 'number') return { file, line: 1, col: 1, message: `cannot parse TOML: ${message}` };
+  const line = err.line >= 1 ? Math.min(Math.floor(err.line), lines.length) : 1;
+  const col = typeof err.column === 'number' && err.column >= 1 ? Math.floor(err.column) : 1;
+  const at = { file, line, col };
+  const reason = message.split('\n')[0].replace(/^Invalid TOML document:\s*/, '');
+  const source = (lines[line - 1] ?? '').replace(/\r$/, '');
+  const before = source.slice(0, col - 1);
+  const found = source[col - 1];
+  if (/redefine/i.test(reason)) {
+    const what = /^\s*\[/.test(source)
+      ? `table [${source.replace(/^\s*\[+\s*|\s*\]+.*$/g, '')}]`
+      : `key ${source.split('=')[0].trim()}`;
     return {
-      file,
-      ...clamp(err.line, err.column),
-      message: `invalid TOML: ${message}`,
-      hint: /redefine|extend/i.test(message)
-        ? 'each key and [table] may be defined only once in a file'
-        : 'see the TOML specification, https://toml.io',
+      ...at,
+      message: `TOML syntax error: ${what} is defined a second time`,
+      hint: 'each key and [table] may be defined only once in a file',
     };
   }
-  return { file, line: 1, col: 1, message: `cannot parse TOML: ${message}` };
+  if (found === undefined && (before.split('"').length - 1) % 2 === 1)
+    return {
+      ...at,
+      message: 'TOML syntax error: a string is not closed at the end of the line',
+      hint: 'add the closing quote',
+    };
+  let hint = 'check the quotes, brackets and `key = value` form on this line';
+  if (found !== undefined && /[A-Za-z]/.test(found) && /=\s*$/.test(before))
+    hint = 'string values must be quoted, e.g. type = "bridge"';
+  else if (/unfinished|unterminated|end of/i.test(reason))
+    hint = 'the file ends in the middle of a value, table header or string';
+  else if (/depth|deep/i.test(reason)) hint = `values may nest at most ${TOML_MAX_DEPTH} deep`;
+  const where = found === undefined ? 'at the end of the line' : `at ${JSON.stringify(found)}`;
+  return { ...at, message: `TOML syntax error: ${reason} ${where}`, hint };
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -175,7 +175,14 @@ describeRoot('Debian package: install, use, purge', () => {
   });
 
   test('/usr/lib/netmgr holds the program, the addon and only the production modules', () => {
-    for (const f of ['package.json', 'bin/netmgr', 'dist/cli/main.js', 'build/Release/netmgr_native.node']) {
+    for (const f of [
+      'package.json',
+      'bin/netmgr',
+      'dist/netmgr.js',
+      'dist/netmgr.js.cache',
+      'dist/bridge/worker.js',
+      'build/Release/netmgr_native.node',
+    ]) {
       expect(fs.existsSync(path.join(LIB, f))).toBe(true);
     }
     expect(installedModules(LIB)).toEqual(productionModules());

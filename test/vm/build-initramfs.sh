@@ -58,7 +58,7 @@ done
 BUSYBOX=$(readlink -f "$(command -v busybox)")
 
 # -------------------------------------------------------------------------------------------- project prerequisites
-[ -f "$ROOT/dist/cli/main.js" ] || die "dist/ is missing: run 'npm run build' first"
+[ -f "$ROOT/dist/netmgr.js" ] || die "dist/ is missing: run 'npm run build' first"
 newest() { find "$@" -type f -printf '%T@\n' 2>/dev/null | sort -n | tail -1; }
 src_t=$(newest "$ROOT/src")
 dist_t=$(newest "$ROOT/dist")

@@ -43,6 +43,12 @@ import { frameMalformed, popVlan, pushVlan, setEthernet, setIpv4, VNET_HDR_LEN, 
 /** Frames per receive call and receive calls per readiness event (packet-io.md: 32-64 and ~16). */
 export const BATCH = 64;
 const ROUNDS_PER_WAKEUP = 16;
+/**
+ * Misses one port may hand to the upcall handler per wakeup: a port whose frames all miss (a storm of new MACs)
+ * costs tens of microseconds per frame, so after one batch of them the loop moves on to the other ready ports,
+ * whose cached frames are then never queued behind that port's misses (OVS: per-port upcall fairness).
+ */
+const MISSES_PER_WAKEUP = 16;
 /** A slot holds the largest GSO super-frame plus the virtio-net header and a reinserted VLAN tag. */
 export const SLOT_SIZE = 65536 + 64;
 /** Headroom before a rewritten frame in the scratch buffer, for push_vlan (twice for QinQ). */
@@ -82,6 +88,8 @@ class IoPort {
   sN = 0;
   readonly stats = zeroStats();
   poll: PollHandle | undefined;
+  /** Its last wakeup used up the miss budget: read only that many frames per wakeup until its frames hit again. */
+  missHeavy = false;
   constructor(
     readonly spec: DpPortSpec,
     readonly fd: number,
@@ -198,6 +206,9 @@ export class UserspaceDatapath implements Datapath {
   }
 
   private info_(p: IoPort): DpPortInfo {
+    // What the kernel dropped before we read it (an AF_PACKET socket's full receive queue) is a receive drop
+    // of the port too; the kernel's count is zeroed by each read, so it is added up here, when asked for.
+    if (p.kind === IO_KIND_PACKET && !this.destroyed) p.stats.rxDropped += native().packetDrops(p.fd);
     return { ...p.spec, ifindex: p.ifindex, stats: { ...p.stats } };
   }
 
@@ -270,8 +281,10 @@ export class UserspaceDatapath implements Datapath {
     const addon = native();
     const info = this.info;
     this.now = Date.now();
+    const missedBefore = this.missed;
+    const batch = port.missHeavy ? MISSES_PER_WAKEUP : BATCH;
     for (let round = 0; round < ROUNDS_PER_WAKEUP; round++) {
-      const n = addon.recvBatch(port.fd, port.kind, port.rxBuf, SLOT_SIZE, BATCH, port.offs, port.lens, info);
+      const n = addon.recvBatch(port.fd, port.kind, port.rxBuf, SLOT_SIZE, batch, port.offs, port.lens, info);
       if (info[0] !== 0) port.stats.rxErrors += info[0];
       // ENETDOWN is the socket reporting that its link went down (or came up after a bind while down): a link
       // event, not a frame error.
@@ -284,7 +297,8 @@ export class UserspaceDatapath implements Datapath {
       for (let i = 0; i < n; i++) this.receive(port, port.rxBuf, port.offs[i], port.lens[i]);
       if (this.misses.length) this.handleMisses();
       this.flush();
-      if (n < BATCH) break;
+      port.missHeavy = this.missed - missedBefore >= MISSES_PER_WAKEUP;
+      if (n < batch || port.missHeavy) break;
     }
     this.currentRx = undefined;
   }
