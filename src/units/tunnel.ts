@@ -4,18 +4,29 @@
  * ports that would both receive one remote's packets of one VNI), and the TunnelSpec the model gets.
  */
 import { isTunnelKind, type TunnelKind, type TunnelSpec } from '../model/types';
-import { pathKey, type Loc } from './locate';
+import { pathKey, type Loc, type SourceLocator } from './locate';
 import { sectionEntries } from './schema';
 import { GENEVE_PORT, VXLAN_PORT } from './schema-tunnel';
-import type { FileUnit } from './validate';
+import type { UnitType } from './schema';
+import type { ArrayElement, Values } from './unit-values';
 import type { ErrorSink } from './walker';
+
+/** What these rules read of a unit file (validate.ts's FileUnit). */
+interface TunnelUnit {
+  file: string;
+  type: UnitType;
+  name?: string;
+  loc: SourceLocator;
+  values: Values;
+  arrays: ArrayElement[];
+}
 
 const TUNNEL_KEYS = ['port.vni', 'port.remotes', 'port.local', 'port.dst-port', 'port.ttl', 'port.df'] as const;
 const familyOf = (address: string): 4 | 6 => (address.includes(':') ? 6 : 4);
 export const defaultDstPort = (kind: TunnelKind): number => (kind === 'vxlan' ? VXLAN_PORT : GENEVE_PORT);
 
 /** The per-unit rules (see the file comment). */
-export function tunnelPortRules(u: FileUnit, report: ErrorSink): void {
+export function tunnelPortRules(u: TunnelUnit, report: ErrorSink): void {
   const v = u.values;
   const kind = v.get('port.kind');
   if (kind === undefined) return;
@@ -54,7 +65,7 @@ export function tunnelPortRules(u: FileUnit, report: ErrorSink): void {
 }
 
 /** One underlay family per port (that of `local`, else of the first remote), and no remote equal to `local`. */
-function remoteRules(u: FileUnit, remotes: string[], report: ErrorSink): void {
+function remoteRules(u: TunnelUnit, remotes: string[], report: ErrorSink): void {
   const local = u.values.given('port.local');
   const family = local ? familyOf(local.value) : remotes.length ? familyOf(remotes[0]) : undefined;
   remotes.forEach((r, i) => {
@@ -75,7 +86,7 @@ function remoteRules(u: FileUnit, remotes: string[], report: ErrorSink): void {
 }
 
 /** A tunnel port is the switch's and lives where its bridge does: no namespace, host addresses, routes or MAC. */
-function hostKeyRules(u: FileUnit, kind: TunnelKind, report: ErrorSink): void {
+function hostKeyRules(u: TunnelUnit, kind: TunnelKind, report: ErrorSink): void {
   const v = u.values;
   const what = `a ${kind} port`;
   if (v.has('port.namespace'))
@@ -103,7 +114,7 @@ function hostKeyRules(u: FileUnit, kind: TunnelKind, report: ErrorSink): void {
 }
 
 /** The model's tunnel settings of a port unit that passed every check; undefined for other kinds. */
-export function tunnelSpec(u: FileUnit): TunnelSpec | undefined {
+export function tunnelSpec(u: TunnelUnit): TunnelSpec | undefined {
   const v = u.values;
   const kind = v.required('port.kind').value;
   if (!isTunnelKind(kind)) return undefined;
@@ -120,11 +131,9 @@ export function tunnelSpec(u: FileUnit): TunnelSpec | undefined {
   };
 }
 
-type Report = (u: FileUnit, at: Loc, message: string, hint?: string) => void;
-
 /** What tells one tunnel's packets from another's on receipt; undefined when a key is invalid (already reported). */
-interface TunnelId {
-  u: FileUnit;
+interface TunnelId<U extends TunnelUnit> {
+  u: U;
   kind: TunnelKind;
   vni: number;
   dstPort: number;
@@ -132,7 +141,7 @@ interface TunnelId {
   remotes: string[];
 }
 
-function tunnelId(u: FileUnit): TunnelId | undefined {
+function tunnelId<U extends TunnelUnit>(u: U): TunnelId<U> | undefined {
   const v = u.values;
   const kind = v.get('port.kind');
   if (u.type !== 'port' || !isTunnelKind(kind) || TUNNEL_KEYS.some((k) => v.isBad(k))) return undefined;
@@ -147,8 +156,11 @@ function tunnelId(u: FileUnit): TunnelId | undefined {
  * without `local` receives on every address), would both receive that remote's packets: the second is refused, at
  * the first remote it repeats.
  */
-export function checkTunnelOverlaps(units: FileUnit[], report: Report): void {
-  const seen: TunnelId[] = [];
+export function checkTunnelOverlaps<U extends TunnelUnit>(
+  units: U[],
+  report: (u: U, at: Loc, message: string, hint?: string) => void,
+): void {
+  const seen: TunnelId<U>[] = [];
   for (const t of units.map(tunnelId)) {
     if (!t) continue;
     for (const o of seen) {
