@@ -71,7 +71,13 @@ const bridgeId = (name: string) => `bridge:${name}`;
 
 const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-const KIND_TEXT: Record<PortKind, string> = { veth: 'veth', internal: 'internal port', system: 'system NIC' };
+const KIND_TEXT: Record<PortKind, string> = {
+  veth: 'veth',
+  internal: 'internal port',
+  system: 'system NIC',
+  vxlan: 'VXLAN tunnel',
+  geneve: 'Geneve tunnel',
+};
 
 function vlanText(v: PortVlanConfig | undefined): string | undefined {
   if (!v) return undefined;

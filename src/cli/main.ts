@@ -1,5 +1,5 @@
 /** `netmgr` entry point: dispatches to one file per subcommand. */
-import { Command, CliContext, EXIT_FAILURE, EXIT_INVALID, EXIT_OK, UsageError } from './command';
+import { Command, CliContext, EXIT_INVALID, EXIT_OK } from './command';
 import { applyCommand } from './apply';
 import { planCommand } from './plan';
 import { showCommand } from './show';
@@ -10,7 +10,7 @@ import { traceCommand } from './trace';
 import { stpCommand } from './stp';
 import { statusCommand } from './status';
 import { confirmCommand, reloadCommand, rollbackCommand } from './reload';
-import { DaemonUnavailableError, START_HINT } from '../daemon/client';
+import { reportError } from './report-error';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- package.json is outside rootDir (src), so no import
 const pkg = require('../../package.json') as { version: string };
@@ -92,17 +92,6 @@ export async function main(
   try {
     return await cmd.run(ctx);
   } catch (e) {
-    if (e instanceof UsageError) {
-      io.stderr(`netmgr ${cmd.name}: ${e.message}\nusage: ${cmd.usage}\n`);
-      return EXIT_INVALID;
-    }
-    const err = e as Error & { code?: string };
-    if (e instanceof DaemonUnavailableError) {
-      io.stderr(`netmgr ${cmd.name}: ${err.message}\n  hint: ${START_HINT}\n`);
-      return EXIT_FAILURE;
-    }
-    io.stderr(`netmgr ${cmd.name}: ${err.message}\n`);
-    if (process.env.NETMGR_DEBUG) io.stderr(`${err.stack}\n`);
-    return EXIT_FAILURE;
+    return reportError(io, cmd.name, cmd.usage, e);
   }
 }

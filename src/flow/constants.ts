@@ -58,6 +58,38 @@ export const OVS_KEY_ATTR_MAX = 32;
 /** Pinned by the 2022 uAPI fix: userspace-only (29, 30) and kernel-internal (31); the kernel rejects them. */
 export const OVS_KEY_ATTR_UNSUPPORTED: readonly number[] = [29, 30, 31];
 
+/** Nested in OVS_KEY_ATTR_TUNNEL (enum ovs_tunnel_key_attr). */
+export const OVS_TUNNEL_KEY_ATTR = {
+  ID: 0,
+  IPV4_SRC: 1,
+  IPV4_DST: 2,
+  TOS: 3,
+  TTL: 4,
+  DONT_FRAGMENT: 5,
+  CSUM: 6,
+  OAM: 7,
+  GENEVE_OPTS: 8,
+  TP_SRC: 9,
+  TP_DST: 10,
+  VXLAN_OPTS: 11,
+  IPV6_SRC: 12,
+  IPV6_DST: 13,
+  PAD: 14,
+  ERSPAN_OPTS: 15,
+  IPV4_INFO_BRIDGE: 16,
+} as const;
+export const OVS_TUNNEL_KEY_ATTR_MAX = 16;
+
+/** Tunnel flags as OVS numbers them (FLOW_TNL_F_*), and the names `flags(...)` prints, in bit order. */
+export const TUN_FLAG = { OAM: 1, DF: 2, CSUM: 4, KEY: 8 } as const;
+export const TUN_FLAGS_MASK = 0xf;
+export const TUN_FLAG_NAMES: ReadonlyArray<readonly [number, string]> = [
+  [TUN_FLAG.OAM, 'oam'],
+  [TUN_FLAG.DF, 'df'],
+  [TUN_FLAG.CSUM, 'csum'],
+  [TUN_FLAG.KEY, 'key'],
+];
+
 export const OVS_ACTION_ATTR = {
   UNSPEC: 0,
   OUTPUT: 1,

@@ -24,10 +24,12 @@ import {
   type KeyAttrDef,
   type KeyFieldDef,
   type FieldValue,
+  zeroAttr,
 } from './keyattrs';
+import { formatTunnelBody } from './tunnel';
 import { formatHexBytes, formatIpv4, formatIpv6, formatMac, formatUuid, hexAlt } from './text';
 import { applyMask } from './match';
-import type { FlowAction, FlowActions, FlowKey, FlowMask, FlowStats, PortTable } from './types';
+import type { FlowAction, FlowActions, FlowKey, FlowMask, FlowStats, PortTable, TunnelKey } from './types';
 
 export interface FormatOptions {
   /** Print every field as value/mask (dump-flows -m). */
@@ -68,10 +70,7 @@ export function formatFlowKey(key: FlowKey, mask?: FlowMask, opts: FormatOptions
 }
 
 function zeroMaskOf(def: KeyAttrDef): unknown {
-  if (def.single) return 0;
-  const o: Record<string, FieldValue> = {};
-  for (const f of def.fields) o[f.prop] = f.wire === 'ipv6' ? new Uint8Array(16) : 0;
-  return o;
+  return zeroAttr(def);
 }
 
 /** Canonical order, with encap right after vlan. */
@@ -95,6 +94,7 @@ function orderedAttrs(key: FlowKey): Array<KeyAttrDef | 'encap'> {
 
 /** One attribute `name(...)`; `m` undefined means exact (no mask). */
 export function formatKeyAttr(def: KeyAttrDef, v: unknown, m: unknown, verbose: boolean, ports?: PortTable): string {
+  if (def.nested) return `${def.odp}(${formatTunnelBody(v as TunnelKey, m as TunnelKey | undefined, verbose)})`;
   const exact = m === undefined || attrMaskIsExact(def, m);
   const body = (): string => {
     if (def.single) {

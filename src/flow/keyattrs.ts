@@ -3,11 +3,11 @@
  * byte order, text form). Parse, format, codec, validate and the classifier all walk this table, so a field is
  * described once.
  */
-import { OVS_KEY_ATTR } from './constants';
+import { OVS_KEY_ATTR, OVS_TUNNEL_KEY_ATTR as TUN } from './constants';
 import type { FlowKey, KeyAttrName } from './types';
 
 /** Wire types: `u32`/`u16` are host order (the kernel keeps metadata in host order); `be*` network order. */
-export type WireKind = 'u8' | 'be16' | 'be32' | 'u32' | 'mac' | 'ipv6';
+export type WireKind = 'u8' | 'be16' | 'be32' | 'u32' | 'mac' | 'ipv6' | 'be64';
 /** Text forms, after lib/odp-util.c's format_* helpers. */
 export type TextKind =
   | 'dec' // format_u8u / format_be16: decimal, mask as %#x
@@ -21,7 +21,9 @@ export type TextKind =
   | 'port' // in_port: number or port name
   | 'ethtype' // 0x%04x
   | 'tci' // vlan(vid=,pcp=,cfi=)
-  | 'tcpflags'; // flag names
+  | 'tcpflags' // flag names
+  | 'hex64' // tun_id: 0x%llx, 8 bytes
+  | 'tunflags'; // tunnel flags(df|csum|key|oam)
 
 export interface KeyFieldDef {
   /** ODP field name ("src", "proto"); empty for single-valued attributes. */
@@ -33,6 +35,8 @@ export interface KeyFieldDef {
   text: TextKind;
   /** Value range for numbers (all ones = exact). */
   bits: number;
+  /** Nested attributes only: the OVS_TUNNEL_KEY_ATTR_* that carries the field (flags: several, see tunnel.ts). */
+  nl?: number;
 }
 
 export interface KeyAttrDef {
@@ -45,6 +49,11 @@ export interface KeyAttrDef {
   fields: KeyFieldDef[];
   /** Single value written as `name(value)` rather than `name(field=value,...)`. */
   single: boolean;
+  /**
+   * The payload is nested attributes, one per field (OVS_KEY_ATTR_TUNNEL), not a struct: `offset` and `size` then
+   * describe no wire layout, and tunnel.ts encodes, decodes, parses and formats it.
+   */
+  nested?: true;
 }
 
 const f = (name: string, offset: number, wire: WireKind, text: TextKind, bits: number): KeyFieldDef => ({
@@ -80,6 +89,38 @@ const struct = (attr: number, odp: string, prop: KeyAttrName, size: number, fiel
   fields,
 });
 
+const tf = (name: string, prop: string, nl: number, wire: WireKind, text: TextKind, bits: number): KeyFieldDef => ({
+  name,
+  prop,
+  offset: 0,
+  wire,
+  text,
+  bits,
+  nl,
+});
+
+/** OVS_KEY_ATTR_TUNNEL: fields in the order OVS formats them (the order of the nested attributes). */
+export const TUNNEL_ATTR: KeyAttrDef = {
+  attr: OVS_KEY_ATTR.TUNNEL,
+  odp: 'tunnel',
+  prop: 'tunnel',
+  size: -1,
+  single: false,
+  nested: true,
+  fields: [
+    tf('tun_id', 'tunId', TUN.ID, 'be64', 'hex64', 64),
+    tf('src', 'src', TUN.IPV4_SRC, 'be32', 'ipv4', 32),
+    tf('dst', 'dst', TUN.IPV4_DST, 'be32', 'ipv4', 32),
+    tf('ipv6_src', 'ipv6Src', TUN.IPV6_SRC, 'ipv6', 'ipv6', 128),
+    tf('ipv6_dst', 'ipv6Dst', TUN.IPV6_DST, 'ipv6', 'ipv6', 128),
+    tf('tos', 'tos', TUN.TOS, 'u8', 'hex', 8),
+    tf('ttl', 'ttl', TUN.TTL, 'u8', 'dec', 8),
+    tf('tp_src', 'tpSrc', TUN.TP_SRC, 'be16', 'dec', 16),
+    tf('tp_dst', 'tpDst', TUN.TP_DST, 'be16', 'dec', 16),
+    tf('flags', 'flags', TUN.DONT_FRAGMENT, 'u8', 'tunflags', 4),
+  ],
+};
+
 /**
  * In canonical order: the order OVS's odp_flow_key_from_flow() emits and dpctl/dump-flows prints, which is also
  * the wire order we encode. For a VLAN frame, ethType (the TPID) and vlan precede encap.
@@ -89,6 +130,8 @@ export const KEY_ATTRS: readonly KeyAttrDef[] = [
   single(OVS_KEY_ATTR.SKB_MARK, 'skb_mark', 'skbMark', 4, 'u32', 'hex32', 32),
   single(OVS_KEY_ATTR.RECIRC_ID, 'recirc_id', 'recircId', 4, 'u32', 'hex32', 32),
   single(OVS_KEY_ATTR.DP_HASH, 'dp_hash', 'dpHash', 4, 'u32', 'hex32', 32),
+  // OVS emits tunnel() right before in_port() (odp_flow_key_from_flow).
+  TUNNEL_ATTR,
   single(OVS_KEY_ATTR.IN_PORT, 'in_port', 'inPort', 4, 'u32', 'port', 32),
   // ovs_key_ethernet: eth_src first, then eth_dst.
   struct(OVS_KEY_ATTR.ETHERNET, 'eth', 'eth', 12, [f('src', 0, 'mac', 'mac', 48), f('dst', 6, 'mac', 'mac', 48)]),
@@ -139,7 +182,6 @@ export const KEY_ATTR_BY_PROP: ReadonlyMap<string, KeyAttrDef> = new Map(KEY_ATT
 /** Fixed payload length per OVS_KEY_ATTR_* (ovs_key_lens); -1 nested, -2 variable, undefined unknown. */
 export const KEY_ATTR_LENGTHS: ReadonlyMap<number, number> = new Map<number, number>([
   [OVS_KEY_ATTR.ENCAP, -1],
-  [OVS_KEY_ATTR.TUNNEL, -1],
   [OVS_KEY_ATTR.NSH, -1],
   [OVS_KEY_ATTR.MPLS, -2],
   [OVS_KEY_ATTR.CT_STATE, 4],
@@ -154,7 +196,6 @@ export const KEY_ATTR_LENGTHS: ReadonlyMap<number, number> = new Map<number, num
 
 /** Key attributes the kernel knows but netmgr does not model yet (accepted nowhere, named in errors). */
 export const UNMODELLED_KEY_NAMES: ReadonlyMap<string, number> = new Map([
-  ['tunnel', OVS_KEY_ATTR.TUNNEL],
   ['mpls', OVS_KEY_ATTR.MPLS],
   ['ct_state', OVS_KEY_ATTR.CT_STATE],
   ['ct_zone', OVS_KEY_ATTR.CT_ZONE],
@@ -178,13 +219,22 @@ export function getField(attrValue: unknown, field: KeyFieldDef): FieldValue {
 export function zeroAttr(def: KeyAttrDef): unknown {
   if (def.single) return 0;
   const o: Record<string, FieldValue> = {};
-  for (const fd of def.fields) o[fd.prop] = fd.wire === 'ipv6' ? new Uint8Array(16) : 0;
+  for (const fd of def.fields) o[fd.prop] = fieldZero(fd);
   return o;
+}
+
+/** Bytes of a field held as a byte array (IPv6 addresses, tun_id), or 0 for one held as a number. */
+export const fieldBytes = (field: KeyFieldDef): number => (field.wire === 'ipv6' ? 16 : field.wire === 'be64' ? 8 : 0);
+
+export function fieldZero(field: KeyFieldDef): FieldValue {
+  const n = fieldBytes(field);
+  return n ? new Uint8Array(n) : 0;
 }
 
 /** All-ones value for a field (what "exact" means for it). */
 export function fieldOnes(field: KeyFieldDef): FieldValue {
-  if (field.wire === 'ipv6') return new Uint8Array(16).fill(0xff);
+  const n = fieldBytes(field);
+  if (n) return new Uint8Array(n).fill(0xff);
   return field.bits === 48 ? 0xffffffffffff : field.bits === 32 ? 0xffffffff : (1 << field.bits) - 1;
 }
 

@@ -13,7 +13,11 @@ import {
   IPV6_LABEL_MASK,
   FRAG_NAMES,
   HOST_IS_LITTLE_ENDIAN,
+  TUN_FLAG,
+  TUN_FLAG_NAMES,
+  TUN_FLAGS_MASK,
 } from './constants';
+import { TUNNEL_VALUE_FIELDS, zeroTunnel } from './tunnel';
 import {
   KEY_ATTR_BY_ODP,
   UNMODELLED_KEY_NAMES,
@@ -32,6 +36,7 @@ import {
   type ParsedActions,
   type PortTable,
   type SourceSpan,
+  type TunnelKey,
 } from './types';
 
 export interface ParseOptions {
@@ -181,6 +186,7 @@ function parseAttrBody(
   opts: ParseOptions,
   attrPos: number,
 ): [unknown, unknown] {
+  if (def.nested) return parseTunnelBody(c, spans, prefix);
   const fd = def.fields[0];
   if (def.single) {
     switch (fd.text) {
@@ -245,6 +251,61 @@ function parseAttrBody(
   return [v, m];
 }
 
+const TUNNEL_OPTIONS = ['geneve', 'vxlan', 'erspan', 'gtpu'];
+
+/**
+ * tunnel(tun_id=,src=,dst=,ipv6_src=,ipv6_dst=,tos=,ttl=,tp_src=,tp_dst=,flags(...)) through `)`. As in OVS, the KEY
+ * flag is tun_id's presence: `flags(key)` alone adds nothing, and a tun_id makes both key and mask carry it.
+ */
+function parseTunnelBody(c: Cursor, spans: Map<string, SourceSpan>, prefix: string): [TunnelKey, TunnelKey] {
+  const v = zeroTunnel();
+  const m = zeroTunnel();
+  let tunId = false;
+  while (c.peek() !== ')') {
+    const at = c.pos;
+    const fname = c.ident();
+    if (fname === 'flags' && c.peek() === '(') {
+      c.pos++;
+      const r = scanFlags(c, TUN_FLAG_NAMES, TUN_FLAGS_MASK, 'tunnel flags');
+      c.expect(')', 'to close flags(');
+      v.flags = r.value & TUN_FLAGS_MASK;
+      m.flags = r.mask & TUN_FLAGS_MASK;
+    } else if (TUNNEL_OPTIONS.includes(fname) && c.peek() === '(') {
+      c.fail(at, `tunnel options ${fname}(...) are valid ODP syntax but netmgr does not model them yet`, fname);
+    } else {
+      const field = TUNNEL_VALUE_FIELDS.find((x) => x.name === fname);
+      if (!field || c.peek() !== '=') {
+        const known = [...TUNNEL_VALUE_FIELDS.map((x) => x.name + '='), 'flags(...)'].join(', ');
+        c.fail(at, `unknown field '${c.tokenAt(at)}' in tunnel(...); expected one of ${known}`);
+      }
+      c.pos++;
+      spans.set(`${prefix}tunnel.${field.prop}`, c.span(at, c.text.slice(at, endOfValue(c.text, c.pos))));
+      const [fv, fm] = scanFieldValue(c, field, `tunnel(${fname}=)`);
+      (v as unknown as Record<string, FieldValue>)[field.prop] = fv;
+      (m as unknown as Record<string, FieldValue>)[field.prop] = fm;
+      if (field.prop === 'tunId') tunId = true;
+    }
+    if (c.peek() === ',') c.pos++;
+    else if (c.peek() !== ')')
+      c.fail(c.pos, `expected ',' or ')' in tunnel(...)${c.atEnd() ? ' but the text ended' : ''}`);
+  }
+  c.pos++;
+  v.flags = (v.flags & ~TUN_FLAG.KEY) | (tunId ? TUN_FLAG.KEY : 0);
+  m.flags = (m.flags & ~TUN_FLAG.KEY) | (tunId ? TUN_FLAG.KEY : 0);
+  return [v, m];
+}
+
+/** A 64-bit number (decimal, or hex with 0x) as 8 bytes in network order. */
+function scanU64(c: Cursor, what: string): Uint8Array {
+  const p = c.pos;
+  const r = /^(0[xX][0-9a-fA-F]+|\d+)/.exec(c.text.slice(p));
+  if (!r) c.fail(p, `${what}: expected a number (decimal, or hex with 0x)`);
+  const n = BigInt(r[1]);
+  if (n > 0xffffffffffffffffn) c.fail(p, `${what}: ${r[1]} does not fit in 64 bits`, r[1]);
+  c.pos += r[1].length;
+  return Uint8Array.from(Buffer.from(n.toString(16).padStart(16, '0'), 'hex'));
+}
+
 function endOfValue(s: string, pos: number): number {
   let e = pos;
   while (e < s.length && !',)'.includes(s[e])) e++;
@@ -275,6 +336,8 @@ function scanFieldValue(c: Cursor, field: KeyFieldDef, what: string): [FieldValu
         c.pos = r.end;
         return r.value;
       }
+      case 'hex64':
+        return scanU64(c, what);
       case 'frag': {
         const name = c.ident();
         const idx = FRAG_NAMES.indexOf(name);
@@ -723,6 +786,8 @@ function parseSet(c: Cursor, opts: ParseOptions, at: number): FlowAction {
   const [v, m] = parseAttrBody(c, def, new Map(), '', opts, kp);
   c.expect(')', 'to close set(');
   const key: FlowKey = { [def.prop]: v };
+  // The kernel takes a tunnel key only unmasked (validate_set); the fields given are the tunnel to send with.
+  if (def.nested) return { type: 'set', key };
   // Exact means every wire byte of the mask is 0xff (odp-util's is_all_ones), so a label mask of 0xfffff or a
   // vlan() mask without pcp makes it SET_MASKED, as in OVS.
   const exact =

@@ -53,11 +53,32 @@ export interface NdKey {
   tll: Mac;
 }
 
+/**
+ * The outer header of a tunnelled packet (OVS_KEY_ATTR_TUNNEL, nested OVS_TUNNEL_KEY_ATTR_*): on receipt what the
+ * tunnel port decapsulated, in set(tunnel(...)) what to encapsulate with. A zero field is absent on the wire,
+ * except ttl (always sent) and tunId (sent when TUN_FLAG.KEY is set). IPv4 and IPv6 endpoints do not mix.
+ */
+export interface TunnelKey {
+  /** be64 tunnel ID (the VNI of VXLAN and Geneve in its low 24 bits), 8 bytes in network order. */
+  tunId: Uint8Array;
+  src: Ipv4Address;
+  dst: Ipv4Address;
+  ipv6Src: Ipv6Address;
+  ipv6Dst: Ipv6Address;
+  tos: number;
+  ttl: number;
+  tpSrc: number;
+  tpDst: number;
+  /** TUN_FLAG bits (OVS's FLOW_TNL_F_*): OAM, DF, CSUM and KEY (tun_id present). */
+  flags: number;
+}
+
 export interface FlowKey {
   priority?: number;
   skbMark?: number;
   recircId?: number;
   dpHash?: number;
+  tunnel?: TunnelKey;
   inPort?: number;
   eth?: EthernetKey;
   /** For a VLAN frame this is the TPID (0x8100/0x88a8); the inner EtherType lives in `encap`. */

@@ -21,6 +21,7 @@ import { KEY_ATTR_BY_PROP, attrMaskIsZero, getField, isZeroField, type KeyAttrDe
 import { encodeActions, encodeAttrPayload } from './codec';
 import { formatAction, singleAttr } from './format';
 import { hexAlt } from './text';
+import { tunnelKeyProblem } from './tunnel';
 import {
   FlowError,
   type Flow,
@@ -30,6 +31,7 @@ import {
   type FlowMask,
   type ParsedActions,
   type SourceSpan,
+  type TunnelKey,
 } from './types';
 
 const isVlanTpid = (t: number | undefined): boolean => t === ETH_P.VLAN_8021Q || t === ETH_P.VLAN_8021AD;
@@ -91,6 +93,13 @@ export function checkFlow(flow: Flow, actions?: FlowActions | ParsedActions): vo
   if (problems.length) throw problems[0];
 }
 
+/** ip_tun_from_nlattr on the key: a TTL is given when its value or its mask is (the key carries the attribute). */
+function validateTunnelKey({ key, mask }: Flow, p: Problems): void {
+  if (!key.tunnel) return;
+  const problem = tunnelKeyProblem(key.tunnel, key.tunnel.ttl !== 0 || (mask.tunnel?.ttl ?? 0) !== 0);
+  if (problem) p.flow('tunnel', `tunnel(...) ${problem}`, 'tunnel');
+}
+
 /** Validates the key and mask; returns the innermost level (where L3/L4 live), or undefined if L2 was broken. */
 function validateKey(flow: Flow, p: Problems): Level | undefined {
   const { key, mask } = flow;
@@ -110,6 +119,8 @@ function validateKey(flow: Flow, p: Problems): Level | undefined {
       'in_port',
     );
   }
+
+  validateTunnelKey(flow, p);
 
   // Walk the VLAN levels: at most an outer (802.1ad or 802.1Q) and an inner (C-VLAN) tag.
   let level: Level = { key, mask, prefix: '' };
@@ -414,6 +425,12 @@ function actionToken(a: FlowAction): string {
   return paren > 0 && a.type !== 'output' ? s.slice(0, paren) : s;
 }
 
+/** validate_set for a tunnel: only unmasked, then ip_tun_from_nlattr's rules; a TTL of 0 counts as none. */
+function setTunnelProblem(t: TunnelKey, masked: boolean, name: string, bad: (m: string) => void): void {
+  const problem = masked ? 'cannot be masked (kernel: validate_set)' : tunnelKeyProblem(t, t.ttl !== 0);
+  if (problem) bad(`${name} ${problem}`);
+}
+
 /** validate_set: which keys the kernel can rewrite, given the flow. */
 function validateSet(
   a: Extract<FlowAction, { type: 'set' | 'setMasked' }>,
@@ -426,6 +443,7 @@ function validateSet(
   const masked = a.type === 'setMasked';
   const m = masked ? a.mask[def.prop] : undefined;
   const name = `set(${def.odp}(...))`;
+  if (def.nested) return void setTunnelProblem(v as TunnelKey, masked, name, bad);
   if (masked) {
     // validate_masked: value bits outside the mask are rejected.
     const vb = encodeAttrPayload(def, v);

@@ -18,7 +18,11 @@ export type NamespaceName = string | null;
 
 export type DatapathType = 'auto' | 'kernel' | 'userspace';
 export type PolicyType = 'learning' | 'flows';
-export type PortKind = 'system' | 'internal' | 'veth';
+export type PortKind = 'system' | 'internal' | 'veth' | TunnelKind;
+/** Tunnel ports: the bridge's frames carried in UDP over an IP underlay (RFC 7348 VXLAN, RFC 8926 Geneve). */
+export type TunnelKind = 'vxlan' | 'geneve';
+export const TUNNEL_KINDS: readonly TunnelKind[] = ['vxlan', 'geneve'];
+export const isTunnelKind = (k: string | undefined): k is TunnelKind => k === 'vxlan' || k === 'geneve';
 export type LinkState = 'up' | 'down';
 
 /** Link-level settings; undefined means "leave the kernel's value alone" (systemd-networkd's tri-state). */
@@ -114,6 +118,27 @@ export interface Ipv6Settings {
   linkLocal?: boolean;
 }
 
+/**
+ * A tunnel port's settings (`kind = "vxlan"` or `"geneve"`): static flood-and-learn to a list of remotes, one
+ * underlay address family per port.
+ */
+export interface TunnelSpec {
+  /** The 24-bit virtual network identifier (VXLAN VNI, Geneve VNI), 0..16777215. */
+  vni: number;
+  /** Underlay unicast addresses of the other hosts of the segment, normalised; all of one family, at least one. */
+  remotes: string[];
+  /** Underlay source address; absent: the kernel's route to each remote picks it. */
+  local?: string;
+  /** 4 or 6: the underlay family of `remotes` and `local`. */
+  family: 4 | 6;
+  /** UDP destination port; 4789 (VXLAN, IANA) or 6081 (Geneve, IANA) unless given. */
+  dstPort: number;
+  /** TTL (IPv6: hop limit) of the outer packet. */
+  ttl: number;
+  /** Don't-fragment bit of the outer IPv4 header (IPv6 never fragments on the way). */
+  df: boolean;
+}
+
 export interface PortSpec {
   type: 'port';
   name: string;
@@ -140,6 +165,8 @@ export interface PortSpec {
   stp: PortStpSettings;
   /** kind = "system": move the NIC's addresses and routes onto the bridge's own port (`take-over`). */
   takeOver: boolean;
+  /** kind = "vxlan" or "geneve" only. */
+  tunnel?: TunnelSpec;
   /** Addresses on the internal port, or on the veth's peer end. IPv4 then IPv6. */
   addresses: Cidr[];
   /** Routes via the interface the addresses go on. */

@@ -21,6 +21,7 @@ import { didYouMean } from './suggest';
 import type { Located, Values } from './unit-values';
 import { FileUnit, elementsOf } from './validate';
 import { unitRoutes } from './routes';
+import { checkTunnelOverlaps, tunnelSpec } from './tunnel';
 import { IFNAME_MAX_BYTES, byteLength } from './values';
 
 interface Claim {
@@ -102,6 +103,7 @@ export function crossCheck(units: FileUnit[], errors: UnitError[]): DesiredState
 
   checkStaticMacs(unique, byName, report);
   checkPeers(unique, report);
+  checkTunnelOverlaps(unique, report);
   return errors.length ? null : buildState(unique);
 }
 
@@ -424,6 +426,7 @@ function buildPort(u: FileUnit): PortSpec {
   const localMac = v.get('port.local-mac');
   const vlan = v.get('port.vlan');
   const nativeVlan = v.get('port.native-vlan');
+  const tunnel = tunnelSpec(u);
   // Built in the interface's field order so serialised states read naturally.
   return {
     type: 'port',
@@ -440,6 +443,7 @@ function buildPort(u: FileUnit): PortSpec {
     ...(nativeVlan !== undefined ? { nativeVlan } : {}),
     stp: portStp(v),
     takeOver: v.get('port.take-over'),
+    ...(tunnel ? { tunnel } : {}),
     addresses: addresses(v),
     routes: unitRoutes(u),
     ...dhcp4(u),

@@ -4,6 +4,7 @@
  */
 import { row } from './schema-row';
 import { STP_BRIDGE_ROWS, STP_PORT_ROWS } from './schema-stp';
+import { TUNNEL_PORT_ROWS } from './schema-tunnel';
 import type { Refusal, SchemaEntry, SectionEntry } from './schema-types';
 
 export const SECTIONS: readonly SectionEntry[] = [
@@ -228,14 +229,16 @@ const ROWS = [
   row('port.kind', {
     fills: 'kind',
     type: 'enum',
-    values: ['system', 'internal', 'veth'],
+    values: ['system', 'internal', 'veth', 'vxlan', 'geneve'],
     refused: { tap: TAP_REFUSAL },
     required: true,
     appliesTo: 'port',
     doc:
       'system: an existing interface (a NIC, or a TAP opened by another program); internal: an interface created ' +
       'by the switch for the host to use; veth: a veth pair whose unit end joins the bridge and whose peer end is ' +
-      'placed in `namespace`. TAP devices are refused (see the man page).',
+      'placed in `namespace`; vxlan, geneve: a tunnel port carrying the bridge to other hosts over an IP underlay ' +
+      '(keys vni, remotes, local, dst-port, ttl, df; validated, not yet run by either datapath). TAP devices are ' +
+      'refused (see the man page).',
     example: '"veth"',
   }),
   row('port.take-over', {
@@ -322,6 +325,7 @@ const ROWS = [
     example: '5',
   }),
   ...STP_PORT_ROWS,
+  ...TUNNEL_PORT_ROWS,
   // [ipv4] / [ipv6]
   row('ipv4.addresses', {
     fills: 'addresses',

@@ -11,6 +11,7 @@ import type {
   PortSpec,
   RouteSpec,
   StaticMacSpec,
+  TunnelSpec,
 } from '../model/types';
 import type { PortStpSettings, StpConfig, StpEdge, StpMode } from '../model/bridges';
 
@@ -21,7 +22,8 @@ export type AppliesTo = UnitType | 'both';
  * Value types. `ifname`/`nsname`/`mac` are strings checked by the parsers in values.ts; `cidr-list` is an array of
  * CIDR strings (of `family` if set); `integer-list` is an array of distinct integers in `range`; `boolean` is true or
  * false; `enum-or-boolean` is one of `values` or a boolean (`stp-edge = "auto"` or true/false); `ip` is one address
- * without prefix (a gateway); `route-to` a route's destination network, or "default".
+ * without prefix (a gateway); `route-to` a route's destination network, or "default"; `underlay-ip` one unicast
+ * address of a tunnel's underlay (IPv4 or IPv6), `underlay-ip-list` an array of distinct ones.
  */
 export type ValueType =
   | 'string'
@@ -35,7 +37,9 @@ export type ValueType =
   | 'cidr-list'
   | 'integer-list'
   | 'ip'
-  | 'route-to';
+  | 'route-to'
+  | 'underlay-ip'
+  | 'underlay-ip-list';
 
 export interface Refusal {
   message: string;
@@ -81,6 +85,12 @@ export interface UnitValues {
   'port.root-guard': boolean;
   'port.bpdu-filter': boolean;
   'port.take-over': boolean;
+  'port.vni': number;
+  'port.remotes': string[];
+  'port.local': string;
+  'port.dst-port': number;
+  'port.ttl': number;
+  'port.df': boolean;
   'ipv4.addresses': Cidr[];
   'ipv6.addresses': Cidr[];
   'ipv4.gateway': string;
@@ -118,7 +128,8 @@ export type ModelField =
   | keyof StaticMacSpec
   | keyof RouteSpec
   | keyof StpConfig
-  | keyof PortStpSettings;
+  | keyof PortStpSettings
+  | keyof TunnelSpec;
 
 export interface SchemaEntry {
   /** `section.key`. */

@@ -83,5 +83,9 @@ export function describeType(e: SchemaEntry): string {
       return `${e.family ? `IPv${e.family} ` : ''}address (string, no prefix length)`;
     case 'route-to':
       return `${e.family ? `IPv${e.family} ` : ''}network in CIDR form, or "default" (string)`;
+    case 'underlay-ip':
+      return 'unicast IPv4 or IPv6 address (string, no prefix length)';
+    case 'underlay-ip-list':
+      return 'array of distinct unicast IPv4 or IPv6 address strings';
   }
 }

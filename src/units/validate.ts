@@ -11,6 +11,8 @@ import { ArrayElement, Values } from './unit-values';
 import { IFNAME_MAX_BYTES, byteLength, parseIfName } from './values';
 import { stpBridgeRules, stpPortRules } from './stp';
 import { routeRules } from './routes';
+import { tunnelPortRules } from './tunnel';
+import { isTunnelKind } from '../model/types';
 import { ErrorSink, Walker, isTable, listSections } from './walker';
 
 /** One unit file whose type is known, with everything valid in it; input to the cross-file checks. */
@@ -106,7 +108,9 @@ export function validateFile(file: string, rawText: string, errors: UnitError[])
   resolveName(unit, report);
   if (type === 'bridge') bridgeRules(unit, report);
   else portRules(unit, report);
-  routeRules(unit, type === 'port' ? values.get('port.kind') : undefined, report);
+  const kind = type === 'port' ? values.get('port.kind') : undefined;
+  // A tunnel port takes no addresses or routes at all (tunnel.ts says so once for each).
+  if (!isTunnelKind(kind)) routeRules(unit, kind, report);
   return unit;
 }
 
@@ -252,6 +256,7 @@ function portRules(u: FileUnit, report: ErrorSink): void {
       }
     }
   }
+  tunnelPortRules(u, report);
   if (kind === 'system') systemPortRules(u, report);
   else if (v.has('port.take-over'))
     report(

@@ -291,3 +291,50 @@ export function parseNsName(text: string): Parsed<string> {
   }
   return { ok: true, value: text };
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Tunnel underlay addresses
+
+export interface UnderlayIp {
+  family: 4 | 6;
+  /** Normalised text (dotted quad, RFC 5952). */
+  address: string;
+}
+
+/** Why an underlay address cannot be a tunnel endpoint, or undefined when it can: unicast, routable, no zone. */
+function underlayRefusal(family: 4 | 6, words: number[]): string | undefined {
+  const zero = words.every((w) => w === 0);
+  if (family === 4) {
+    if (zero) return 'the unspecified address';
+    if (words[0] >= 224 && words[0] <= 239) return 'a multicast address';
+    if (words.every((w) => w === 255)) return 'the broadcast address';
+    if (words[0] === 127) return 'a loopback address (it never leaves this host)';
+    return undefined;
+  }
+  if (zero) return 'the unspecified address';
+  if (words[0] >> 8 === 0xff) return 'a multicast address';
+  if (words.slice(0, 7).every((w) => w === 0) && words[7] === 1) return 'the loopback address';
+  if ((words[0] & 0xffc0) === 0xfe80) return 'a link-local address (it would need an interface to go out of)';
+  return undefined;
+}
+
+/** One unicast tunnel endpoint address (`remotes`, `local`): IPv4 or IPv6, no prefix length, no zone. */
+export function parseUnderlayIp(text: string): Parsed<UnderlayIp> {
+  const v4 = parseIPv4(text);
+  const v6 = v4 ? null : parseIPv6(text);
+  if (!v4 && !v6) {
+    if (text.includes('/'))
+      return fail(`\`${text}\` has a prefix length; a tunnel endpoint is one address`, `write "${text.split('/')[0]}"`);
+    return fail(`\`${text}\` is not a valid IP address`, 'for example "198.18.0.2" or "2001:db8::2"');
+  }
+  const family: 4 | 6 = v4 ? 4 : 6;
+  const words = (v4 ?? v6) as number[];
+  const address = v4 ? v4.join('.') : formatIPv6(words);
+  const refusal = underlayRefusal(family, words);
+  if (refusal)
+    return fail(
+      `\`${text}\` is ${refusal}; a tunnel endpoint is a unicast address of a host on the underlay`,
+      'give the underlay address of the host (for example the address of its uplink NIC)',
+    );
+  return { ok: true, value: { family, address } };
+}

@@ -14,7 +14,17 @@ import {
 } from './schema';
 import { didYouMean } from './suggest';
 import { ArrayElement, Values } from './unit-values';
-import { parseCidr, parseIfName, parseIp, parseMac, parseNsName, parseRouteTo, parseStationMac } from './values';
+import {
+  Parsed,
+  parseCidr,
+  parseIfName,
+  parseIp,
+  parseMac,
+  parseNsName,
+  parseRouteTo,
+  parseStationMac,
+  parseUnderlayIp,
+} from './values';
 
 export type ErrorSink = (at: Loc, message: string, hint?: string) => void;
 
@@ -163,11 +173,21 @@ export class Walker {
         this.report(this.loc.valueAt(p), `${where}: ${r.message}`, r.hint);
         return undefined;
       }
+      case 'underlay-ip': {
+        if (found !== 'a string') return wrongType('a string');
+        const r = parseUnderlayIp(v as string);
+        if (r.ok) return r.value.address;
+        this.report(this.loc.valueAt(p), `${where}: ${r.message}`, r.hint);
+        return undefined;
+      }
       case 'cidr-list':
+      case 'underlay-ip-list':
       case 'integer-list': {
         if (found !== 'an array')
-          return wrongType(e.type === 'cidr-list' ? 'an array of strings' : 'an array of integers');
-        return e.type === 'cidr-list' ? this.cidrList(e, v as unknown[], at) : this.integerList(e, v as unknown[], at);
+          return wrongType(e.type === 'integer-list' ? 'an array of integers' : 'an array of strings');
+        return e.type === 'integer-list'
+          ? this.integerList(e, v as unknown[], at)
+          : this.addressList(e, v as unknown[], at);
       }
     }
   }
@@ -240,7 +260,10 @@ export class Walker {
     }
   }
 
-  private cidrList(e: SchemaEntry, list: unknown[], at: PathSegment[]): string[] | undefined {
+  /** `cidr-list` (addresses with prefix) or `underlay-ip-list` (tunnel remotes): strings, each listed once. */
+  private addressList(e: SchemaEntry, list: unknown[], at: PathSegment[]): string[] | undefined {
+    const parse = (t: string): Parsed<{ family: 4 | 6; address: string; cidr?: string }> =>
+      e.type === 'cidr-list' ? parseCidr(t) : parseUnderlayIp(t);
     const out: string[] = [];
     const seen = new Map<string, Loc>();
     let ok = true;
@@ -257,7 +280,7 @@ export class Walker {
         ok = false;
         return;
       }
-      const r = parseCidr(item as string);
+      const r = parse(item as string);
       if (!r.ok) {
         this.report(pos, r.message, r.hint);
         ok = false;
@@ -284,7 +307,7 @@ export class Walker {
         return;
       }
       seen.set(c.address, pos);
-      out.push(c.cidr);
+      out.push(c.cidr ?? c.address);
     });
     return ok ? out : undefined;
   }

@@ -221,6 +221,12 @@ export class UserspaceDatapath implements Datapath {
 
   putFlow(flow: FlowPut, actions: FlowActions, opts: FlowPutOptions): DpFlow {
     checkSupportedActions(actions);
+    // Its classifier has no tunnel words: a tunnel(...) match would match every packet.
+    if (flow.key.tunnel)
+      throw new DatapathError(
+        'EOPNOTSUPP',
+        'the userspace datapath cannot match tunnel(...): it runs no tunnel ports yet',
+      );
     try {
       const e =
         opts.mode === 'create'

@@ -304,6 +304,24 @@ describe('ovs_flow requests', () => {
     expect(back.mask).toEqual(f.mask);
   });
 
+  const TUNNEL_FLOW = 'tunnel(tun_id=0x64,src=198.18.0.2,dst=198.18.0.1,ttl=64,flags(df|key)),in_port(2),eth()';
+  const TUNNEL_ACTIONS = 'set(tunnel(tun_id=0x64,dst=198.18.0.2,ttl=64,flags(df|key))),3';
+  le('NEW tunnel flow: nested OVS_KEY_ATTR_TUNNEL in key and mask, set(tunnel) as an unmasked SET', () => {
+    const f = parseFlow(TUNNEL_FLOW);
+    const actions = parseActions(TUNNEL_ACTIONS).actions;
+    const body = ovsRequest(
+      OVS_FLOW_CMD.NEW,
+      OVS_FLOW_VERSION,
+      DP_IFINDEX,
+      encodeFlowAttrs({ key: f.key, mask: f.mask, actions }),
+    );
+    same(body, golden('flow-new-tunnel.hex'));
+    const back = decodeFlow(bodyOf(body));
+    expect(back.key).toEqual(f.key);
+    expect(back.mask).toEqual(f.mask);
+    expect(back.actions).toEqual(actions);
+  });
+
   const VLAN_FLOW =
     'in_port(1),eth(src=00:11:22:33:44:55,dst=66:77:88:99:aa:bb),eth_type(0x8100),vlan(vid=10),' +
     'encap(eth_type(0x0800),ipv4(proto=17),udp(dst=53))';
@@ -470,20 +488,26 @@ describe('ovs_flow dump replies', () => {
           k,
           { lenient: true },
         ),
-      ).toThrow(/mask attribute 16 /);
+      ).toThrow(/mask attribute tunnel \(type 16\) has no key attribute/);
       expect(() =>
         decodeMask(
           maskWithTunnel((w) => w.putU8(TTL, 0).putFlag(CSUM)),
           k,
           { lenient: true },
         ),
-      ).toThrow(/mask attribute 16 /);
+      ).toThrow(/mask attribute tunnel \(type 16\) has no key attribute/);
     });
-    test('strict decoding still refuses any tunnel mask', () => {
+    test('strict decoding takes the all-wildcard tunnel mask as absent (tunnel is modelled), a matched one not', () => {
+      const k = decodeKey(key());
+      const m = decodeMask(
+        maskWithTunnel((w) => w.putU8(TTL, 0)),
+        k,
+      );
+      expect(m.tunnel).toBeUndefined();
       expect(() =>
         decodeMask(
-          maskWithTunnel((w) => w.putU8(TTL, 0)),
-          decodeKey(key()),
+          maskWithTunnel((w) => w.putU8(TTL, 0xff)),
+          k,
         ),
       ).toThrow(FlowDecodeError);
     });

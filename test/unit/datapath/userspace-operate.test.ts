@@ -53,4 +53,21 @@ describe('UserspaceDatapath.operate', () => {
       dp.destroy();
     }
   });
+
+  test('tunnel(...) matches and set(tunnel(...)) are refused, not run as if there were no tunnel', () => {
+    const dp = new UserspaceDatapath('br-op');
+    try {
+      const results = dp.operate([
+        put('tunnel(tun_id=0x64,dst=198.18.0.1,ttl=64),in_port(1),eth()', '2', { mode: 'create' }),
+        put(MATCH, 'set(tunnel(tun_id=0x64,dst=198.18.0.2,ttl=64)),2', { mode: 'create' }),
+      ]);
+      expect(results.map((e) => (e instanceof DatapathError ? `${e.code} ${e.message}` : e))).toEqual([
+        'EOPNOTSUPP the userspace datapath cannot match tunnel(...): it runs no tunnel ports yet',
+        expect.stringMatching(/^EOPNOTSUPP the userspace datapath cannot run `set\(tunnel\(/),
+      ]);
+      expect(dp.dumpFlows()).toHaveLength(0);
+    } finally {
+      dp.destroy();
+    }
+  });
 });

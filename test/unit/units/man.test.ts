@@ -69,7 +69,7 @@ describe('man/netmgr.units.5', () => {
               ? 'string or boolean'
               : e.type === 'integer-list'
                 ? 'array of integers'
-                : e.type === 'cidr-list'
+                : e.type === 'cidr-list' || e.type === 'underlay-ip-list'
                   ? 'array of strings'
                   : 'string';
       expect(p.split('\n')[0]).toBe(`${e.key} = ${type}`);

@@ -3,6 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import type { UnitError } from '../../../src/model/types';
 import { SCHEMA, checkAgainstSystem, loadUnitDir, parseUnits, readUnitDir } from '../../../src/units';
+import { TUNNEL_PORT_ROWS } from '../../../src/units/schema-tunnel';
 
 const BR0 = { file: 'br0.toml', text: '[unit]\ntype = "bridge"\n' };
 const port = (name: string, body: string) => ({ file: `${name}.toml`, text: `[unit]\ntype = "port"\n${body}` });
@@ -41,12 +42,18 @@ describe('parseUnits', () => {
   });
 
   test('every schema default fills the model field its row names', () => {
-    const { state } = parseUnits([BR0, port('p1', '[port]\nbridge = "br0"\nkind = "veth"\n')]);
+    const { state } = parseUnits([
+      BR0,
+      port('p1', '[port]\nbridge = "br0"\nkind = "veth"\n'),
+      port('vx', '[port]\nbridge = "br0"\nkind = "vxlan"\nvni = 1\nremotes = ["198.18.0.2"]\n'),
+    ]);
     const br = state!.bridges.get('br0')!;
     const p1 = state!.ports.get('p1')!;
+    const tunnelKeys = TUNNEL_PORT_ROWS.map((r) => r.name as string);
     for (const e of SCHEMA.filter((x) => x.default !== undefined)) {
-      const targets =
-        e.section === 'link'
+      const targets = tunnelKeys.includes(e.name)
+        ? [state!.ports.get('vx')!.tunnel!]
+        : e.section === 'link'
           ? [br.link, p1.link]
           : e.section === 'bridge'
             ? [br]
@@ -225,9 +232,11 @@ describe('parseUnits', () => {
           ? 'kind = "veth"'
           : e.key === 'kind' || e.key === 'bridge'
             ? ''
-            : e.key === 'take-over'
-              ? 'bridge = "br0"\nkind = "system"'
-              : 'bridge = "br0"\nkind = "veth"';
+            : TUNNEL_PORT_ROWS.some((r) => r.name === e.name)
+              ? `bridge = "br0"\nkind = "vxlan"\n${['vni = 1', 'remotes = ["198.18.0.9"]'].filter((l) => !l.startsWith(`${e.key} `)).join('\n')}`
+              : e.key === 'take-over'
+                ? 'bridge = "br0"\nkind = "system"'
+                : 'bridge = "br0"\nkind = "veth"';
         const extra =
           e.key === 'kind'
             ? 'bridge = "br0"'
