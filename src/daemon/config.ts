@@ -103,7 +103,7 @@ export function parseDaemonConfig(file: string, text: string): { config: DaemonC
           file,
           ...loc.valueAt(key),
           message: `\`${key}\` must be an integer from ${spec.min} to ${spec.max} (milliseconds)`,
-          hint: `e.g. ${key} = ${DEFAULT_DAEMON_CONFIG[spec.field]}`,
+          hint: `e.g. ${key} = ${DEFAULT_DAEMON_CONFIG[spec.field] as number}`,
         });
         continue;
       }
