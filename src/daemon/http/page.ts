@@ -78,7 +78,7 @@ function topology(t: PageView['topology']): string {
 function portsTable(b: BridgeCounters, d: BridgeDetail | undefined, rates: Map<string, PortRate>): string {
   const heads = ['port', 'no', 'link', 'loop protection', 'rx packets', 'rx bytes', 'tx packets', 'tx bytes'];
   const head = row([
-    ...heads.map((x, i) => th(x, i < 4 ? 'text' : undefined)),
+    ...heads.map((x, i) => th(x, i !== 1 && i < 4 ? 'text' : undefined)),
     ...['drops', 'errors', 'rx pkt/s', 'rx B/s', 'tx pkt/s', 'tx B/s'].map((x) => th(x)),
   ]);
   const rows = b.ports.map((p) => {
