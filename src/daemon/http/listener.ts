@@ -128,6 +128,8 @@ export class StatusListener {
         return { status: 200, type: 'text/javascript; charset=utf-8', body: PAGE_JS };
       case '/page.css':
         return { status: 200, type: 'text/css; charset=utf-8', body: PAGE_CSS };
+      case '/favicon.ico': // browsers ask for it: no icon, and no 404 in their console
+        return { status: 204, type: 'image/x-icon', body: '' };
       default:
         return text(404, `no such page: ${path.slice(0, 100)} (try /, /metrics, /status.json)`);
     }
