@@ -44,7 +44,10 @@ describe('/metrics', () => {
 
   if (haveTool('promtool', ['--version'], 'prometheus'))
     test('passes promtool check metrics', async () => {
-      const r = spawnSync('promtool', ['check', 'metrics'], { input: await renderMetrics(snapshotFixture()) });
+      const r = spawnSync('promtool', ['check', 'metrics'], {
+        input: await renderMetrics(snapshotFixture()),
+        encoding: 'utf8',
+      });
       expect({ status: r.status, out: `${r.stdout}${r.stderr}` }).toEqual({ status: 0, out: '' });
     });
 
