@@ -71,12 +71,19 @@ function pingFrom(host: number, to: number, count: number): void {
   expect(r.status).toBe(0);
 }
 
-it('netmgr status prints the URL of the status page', () => {
+it('netmgr status prints the URL of the status page; /status.json is netmgr status --json', async () => {
   const r = netmgr(['status', '--dir', sw.unitDir], sw.daemon.env);
   expect(r.code).toBe(0);
   expect(r.stdout).toContain(`Status page: ${sw.url} (Prometheus metrics: ${sw.url}metrics)`);
   const json = JSON.parse(netmgr(['status', '--json', '--dir', sw.unitDir], sw.daemon.env).stdout);
   expect(json.daemon.statusUrl).toBe(sw.url);
+  const served = await httpRequest(`${sw.url}status.json`);
+  expect([served.status, served.headers['content-type']]).toEqual([200, 'application/json']);
+  const body = JSON.parse(served.body);
+  expect(Object.keys(body).sort()).toEqual(Object.keys(json).sort());
+  for (const key of ['schema', 'daemon', 'unitDir', 'unitsValid', 'objects', 'lastApply', 'counters', 'confirm'])
+    expect([key, body[key]]).toEqual([key, json[key]]);
+  expect(body.bridges.map((b: { name: string }) => b.name)).toEqual([sw.bridge]);
 });
 
 it('a scrape taken while traffic flows passes promtool check metrics and has every port', async () => {

@@ -6,6 +6,7 @@ import { observe } from '../../apply/observe';
 import type { LiveBridge } from '../../model/bridges';
 import type { DesiredState } from '../../model/types';
 import { NamespaceSockets, nsKey } from '../../live/namespaces';
+import { readHostInterfaces } from '../../live/host';
 import { readNamespaceLinks } from '../../live/state';
 import { readUnits } from '../config';
 import { formatDot } from '../dot';
@@ -75,6 +76,11 @@ export function gatherSnapshot(src: SnapshotSources): SwitchSnapshot {
     return { name: b.name, linkUp: links.get(b.name) ?? {}, ...learning };
   });
   return { status, details, lastReloadAt: src.lastReloadAt(), build: src.build, takenAt: new Date().toISOString() };
+}
+
+/** What `netmgr status --json` prints: netmgrd's status and the host's interfaces in the root namespace. */
+export async function gatherStatusJson(src: SnapshotSources): Promise<StatusReport> {
+  return { ...src.status(), host: await readHostInterfaces() };
 }
 
 const emptyDesired = (): DesiredState => ({ bridges: new Map(), ports: new Map(), namespaces: [] });

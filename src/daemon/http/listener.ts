@@ -10,7 +10,7 @@ import type { Duplex } from 'stream';
 import { NetmgrError, messageOf } from '../../util/errors';
 import { formatListenAddress, type ListenAddress } from './address';
 import { PAGE_CSS, PAGE_JS } from './assets';
-import { gatherDot, gatherSnapshot, type SnapshotSources } from './gather';
+import { gatherDot, gatherSnapshot, gatherStatusJson, type SnapshotSources } from './gather';
 import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics';
 import { renderPage, renderPanel, type PageView } from './page';
 import { RateTracker } from './rates';
@@ -119,7 +119,11 @@ export class StatusListener {
       case '/metrics':
         return { status: 200, type: METRICS_CONTENT_TYPE, body: await renderMetrics(gatherSnapshot(this.sources)) };
       case '/status.json':
-        return { status: 200, type: 'application/json', body: JSON.stringify(this.sources.status(), null, 2) + '\n' };
+        return {
+          status: 200,
+          type: 'application/json',
+          body: JSON.stringify(await gatherStatusJson(this.sources), null, 2) + '\n',
+        };
       case '/':
         return { status: 200, type: 'text/html; charset=utf-8', body: renderPage(await this.pageView()) };
       case '/panel':
