@@ -116,6 +116,9 @@ it('a scrape taken while traffic flows passes promtool check metrics and has eve
     expect(m.has(series('transmit_bytes', port))).toBe(true);
   }
   expect(m.get(`netmgr_mac_table_entries{bridge="${sw.bridge}"}`)).toBeGreaterThanOrEqual(2);
+  // Loop detection is on by default: every port forwards, and says so.
+  for (const port of sw.ports)
+    expect(m.get(`netmgr_port_loop_protection_state{bridge="${sw.bridge}",port="${port}",state="forwarding"}`)).toBe(1);
   expect(m.get('netmgr_applies_total{result="applied"}')).toBe(1);
   expect(m.get('netmgr_objects{state="realised"}')).toBeGreaterThanOrEqual(4);
   expect(await done).toBe(0);
@@ -127,7 +130,8 @@ it('after N pings the port counters rose by at least N and equal netmgr dpctl sh
   const before = parseMetrics(await scrape());
   pingFrom(0, 1, N);
   const after = parseMetrics(await scrape());
-  // Read right after the scrape with no traffic in between: only a stray ARP may differ, never a ping.
+  // Read right after the scrape with no pings in between: only a loop-detection probe (one a second per port,
+  // sent) or a stray ARP may differ.
   const dp1 = dpctlPort(p1);
   const dp2 = dpctlPort(p2);
   const rise = (name: string, port: string) => after.get(series(name, port))! - before.get(series(name, port))!;
