@@ -75,7 +75,7 @@ export class StatusListener {
           new NetmgrError('failed', `cannot listen on ${formatListenAddress(this.address)}: ${e.message}`, e.code),
         ),
       );
-      server.listen({ host: this.address.host, port: this.address.port, backlog: 64 }, resolve);
+      server.listen({ host: this.address.host, port: this.address.port }, resolve);
     });
     server.on('error', (e) => this.warn(`status listener: ${messageOf(e)}`));
     this.server = server;
