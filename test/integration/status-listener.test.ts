@@ -12,7 +12,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { freePort, httpRequest, parseMetrics, rawExchange } from '../helpers/http';
 import { startStatusSwitch, type StatusSwitch } from '../helpers/status-switch';
-import { haveTool, isRoot, netmgr, tempDir } from '../helpers/sys';
+import { haveTool, isRoot, netmgr, sh, tempDir } from '../helpers/sys';
 
 const it = isRoot() ? test : test.skip;
 jest.setTimeout(120_000);
@@ -258,19 +258,33 @@ describe('the listener refuses what it must', () => {
     const conf = path.join(sw.unitDir, 'netmgrd.conf');
     const good = fs.readFileSync(conf, 'utf8');
     const other = await freePort();
+    // A non-loopback address of this host that no other host can reach: on a dummy link of the run's own.
+    const dummy = `${sw.prefix}-d0`;
+    const addr = '198.19.78.1';
+    sh('ip', ['link', 'add', dummy, 'type', 'dummy']);
+    sh('ip', ['addr', 'add', `${addr}/32`, 'dev', dummy]);
+    sh('ip', ['link', 'set', dummy, 'up']);
     try {
-      fs.writeFileSync(conf, `watch = false\nhttp-listen = "0.0.0.0:${other}"\n`);
-      netmgr(['reload', '--dir', sw.unitDir], sw.daemon.env);
+      fs.writeFileSync(conf, `watch = false\nhttp-listen = "${addr}:${other}"\n`);
+      expect(netmgr(['reload'], sw.daemon.env).code).toBe(0);
       // netmgrd's stderr reaches this process through a pipe: give the event loop time to read it.
       for (let i = 0; i < 50 && !sw.daemon.log().includes('not a loopback'); i++) await sleep(100);
       expect(sw.daemon.log()).toContain(
-        `netmgrd.conf:2:15: error: \`http-listen\` 0.0.0.0 is not a loopback address: the status listener has no authentication`,
+        `netmgrd.conf:2:15: error: \`http-listen\` ${addr} is not a loopback address: the status listener has no authentication`,
       );
-      await expect(httpRequest(`http://127.0.0.1:${other}/metrics`)).rejects.toThrow(/ECONNREFUSED/);
+      await expect(httpRequest(`http://${addr}:${other}/metrics`)).rejects.toThrow(/ECONNREFUSED/);
       // The settings in force stay: the listener is where it was.
       expect((await httpRequest(`${sw.url}metrics`)).status).toBe(200);
+      // With the key, the listener moves there at the reload.
+      fs.writeFileSync(conf, `watch = false\nhttp-listen = "${addr}:${other}"\nhttp-allow-remote = true\n`);
+      expect(netmgr(['reload'], sw.daemon.env).code).toBe(0);
+      expect((await httpRequest(`http://${addr}:${other}/metrics`)).status).toBe(200);
+      await expect(httpRequest(`${sw.url}metrics`)).rejects.toThrow(/ECONNREFUSED/);
     } finally {
       fs.writeFileSync(conf, good);
+      netmgr(['reload'], sw.daemon.env);
+      sh('ip', ['link', 'del', dummy]);
     }
+    expect((await httpRequest(`${sw.url}metrics`)).status).toBe(200);
   });
 });
