@@ -258,10 +258,11 @@ describe('the listener refuses what it must', () => {
     const conf = path.join(sw.unitDir, 'netmgrd.conf');
     const good = fs.readFileSync(conf, 'utf8');
     const other = await freePort();
-    // A non-loopback address of this host that no other host can reach: on a dummy link of the run's own.
-    const dummy = `${sw.prefix}-d0`;
+    // A non-loopback address of this host that no other host can reach: on a veth pair of the run's own (this
+    // kernel has no dummy module); deleting one end deletes both.
+    const dummy = `${sw.prefix}-x0`;
     const addr = '198.19.78.1';
-    sh('ip', ['link', 'add', dummy, 'type', 'dummy']);
+    sh('ip', ['link', 'add', dummy, 'type', 'veth', 'peer', 'name', `${sw.prefix}-x1`]);
     sh('ip', ['addr', 'add', `${addr}/32`, 'dev', dummy]);
     sh('ip', ['link', 'set', dummy, 'up']);
     try {
