@@ -5,7 +5,7 @@ import { DesiredState } from '../model/types';
 import { formatChange, formatRoute } from '../plan/format';
 import { Change } from '../plan/types';
 import { Command, EXIT_OK, UsageError } from './command';
-import { formatDot } from './dot';
+import { formatDot } from '../daemon/dot';
 import { ask, bridgesToPlan } from './daemon-client';
 import { StpRequest, type StpShowResult } from '../daemon/protocol';
 import { heldPorts } from '../daemon/report';

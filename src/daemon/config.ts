@@ -15,6 +15,7 @@ import { checksPermissions, checkUnitPaths, loadUnitDir, type LoadedUnits } from
 import { locate } from '../units/locate';
 import { TOML_MAX_DEPTH, tomlError } from '../units/validate';
 import { isNotFound, messageOf } from '../util/errors';
+import { isLoopback, parseListenAddress, type ListenAddress } from './http/address';
 
 export const DAEMON_CONFIG_FILE = 'netmgrd.conf';
 
@@ -25,16 +26,38 @@ export interface DaemonConfig {
   watchDelayMs: number;
   /** Refuse a unit directory whose files root does not own or others may write (units/permissions), as root. */
   strictPermissions: boolean;
+  /** Where the read-only status listener (/metrics, /, /status.json) binds; null: no listener (the default). */
+  httpListen: ListenAddress | null;
+  /** Allow httpListen to be an address other than loopback (the counters reveal the network's shape). */
+  httpAllowRemote: boolean;
 }
 
-export const DEFAULT_DAEMON_CONFIG: DaemonConfig = { watch: true, watchDelayMs: 300, strictPermissions: true };
+export const DEFAULT_DAEMON_CONFIG: DaemonConfig = {
+  watch: true,
+  watchDelayMs: 300,
+  strictPermissions: true,
+  httpListen: null,
+  httpAllowRemote: false,
+};
+
+type KeyType = 'boolean' | 'integer' | 'address';
 
 /** The table of keys: name, what it holds, its range; the man page's CONFIGURATION section mirrors it. */
-const KEYS: { key: string; field: keyof DaemonConfig; type: 'boolean' | 'integer'; min?: number; max?: number }[] = [
+const KEYS: { key: string; field: keyof DaemonConfig; type: KeyType; min?: number; max?: number }[] = [
   { key: 'watch', field: 'watch', type: 'boolean' },
   { key: 'watch-delay', field: 'watchDelayMs', type: 'integer', min: 0, max: 60_000 },
   { key: 'strict-permissions', field: 'strictPermissions', type: 'boolean' },
+  { key: 'http-listen', field: 'httpListen', type: 'address' },
+  { key: 'http-allow-remote', field: 'httpAllowRemote', type: 'boolean' },
 ];
+
+/** An `address` key's value: "" is off, else ADDRESS:PORT (an error message when it is neither). */
+function addressValue(key: string, value: unknown): { value: ListenAddress | null } | { error: string } {
+  if (typeof value !== 'string') return { error: `\`${key}\` must be a string: "ADDRESS:PORT", or "" for off` };
+  if (value === '') return { value: null };
+  const a = parseListenAddress(value);
+  return typeof a === 'string' ? { error: `\`${key}\` ${a}` } : { value: a };
+}
 
 /** Parses netmgrd.conf text (pure). Every problem is reported; settings are returned only when there is none. */
 export function parseDaemonConfig(file: string, text: string): { config: DaemonConfig | null; errors: UnitError[] } {
@@ -69,19 +92,31 @@ export function parseDaemonConfig(file: string, text: string): { config: DaemonC
         continue;
       }
       (config[spec.field] as boolean) = value;
+    } else if (spec.type === 'address') {
+      const a = addressValue(key, value);
+      if ('error' in a)
+        errors.push({ file, ...loc.valueAt(key), message: a.error, hint: `e.g. ${key} = "127.0.0.1:9477"` });
+      else config.httpListen = a.value;
     } else {
       if (typeof value !== 'number' || !Number.isInteger(value) || value < spec.min! || value > spec.max!) {
         errors.push({
           file,
           ...loc.valueAt(key),
           message: `\`${key}\` must be an integer from ${spec.min} to ${spec.max} (milliseconds)`,
-          hint: `e.g. ${key} = ${DEFAULT_DAEMON_CONFIG[spec.field]}`,
+          hint: `e.g. ${key} = ${DEFAULT_DAEMON_CONFIG[spec.field] as number}`,
         });
         continue;
       }
       (config[spec.field] as number) = value;
     }
   }
+  if (!errors.length && config.httpListen && !config.httpAllowRemote && !isLoopback(config.httpListen.host))
+    errors.push({
+      file,
+      ...loc.valueAt('http-listen'),
+      message: `\`http-listen\` ${config.httpListen.host} is not a loopback address: the status listener has no authentication and its counters reveal the network's shape`,
+      hint: 'bind 127.0.0.1 (or ::1) and reach it through a tunnel or a proxy; or add http-allow-remote = true',
+    });
   return errors.length ? { config: null, errors } : { config, errors };
 }
 

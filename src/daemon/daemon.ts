@@ -51,7 +51,13 @@ import { sdNotify } from './sd-notify';
 import { claimSocket, RequestServer } from './server';
 import type { StatusReport } from './status';
 import { describeTestHooks, type TestHooks } from './test-hooks';
+import type { SnapshotSources } from './http/gather';
+import type { StatusListener } from './http/listener';
+import { reconcileListener } from './http/reconcile';
 import { reconcileWatcher, type UnitWatcher } from './watch';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- the version in /metrics' netmgr_build_info
+const pkg = require('../../package.json') as { version: string };
 
 /** netmgrd's exit status when its forwarding worker died (EX_SOFTWARE: an internal error). */
 const EXIT_FORWARDING_DIED = 70;
@@ -80,6 +86,9 @@ export class Daemon {
   private readonly confirms: ConfirmController;
   private readonly dhcp: DhcpSupervisor;
   private watcher: UnitWatcher | undefined;
+  private listener: StatusListener | undefined;
+  /** When a reload last applied successfully (for /metrics). */
+  private lastReloadAt: string | null = null;
   private config: DaemonConfig = { ...DEFAULT_DAEMON_CONFIG };
   private stopping = false;
   private readonly since = new Date().toISOString();
@@ -129,6 +138,7 @@ export class Daemon {
     await this.server.listen(this.opts.socketPath);
     await this.applier.serialized(() => this.startupApply());
     await this.updateWatcher();
+    await this.updateListener();
     const status = `${plural(this.manager.names().length, 'bridge')}, ${this.watcher ? `watching ${this.opts.unitDir}` : 'not watching'}`;
     this.log.notice(`ready: ${status}, socket ${this.opts.socketPath}`);
     this.notify(`READY=1\nSTATUS=${status}`);
@@ -226,6 +236,24 @@ export class Daemon {
     });
   }
 
+  private async updateListener(): Promise<void> {
+    if (this.stopping) return;
+    this.listener = await reconcileListener(this.listener, this.config.httpListen, this.listenerSources(), this.log);
+  }
+
+  /** What the status listener reads: the same status as `netmgr status`, and the bridges. */
+  private listenerSources(): SnapshotSources {
+    const { stateDir, unitDir } = this.opts;
+    return {
+      status: () => this.status(unitDir),
+      bridges: this.manager,
+      lastReloadAt: () => this.lastReloadAt,
+      stateDir,
+      unitDir,
+      build: { version: pkg.version, nodejs: process.versions.node },
+    };
+  }
+
   private onUnitsChanged(files: string[]): void {
     if (this.stopping) return;
     this.log.info(`${this.opts.unitDir} changed (${files.join(', ')})`);
@@ -245,7 +273,9 @@ export class Daemon {
       const untrusted = this.readConfig();
       return untrusted.length ? this.untrustedConfigOutcome(trigger, untrusted) : this.applier.applyUnitDir(trigger);
     });
+    if (outcome.result === 'applied' || outcome.result === 'unchanged') this.lastReloadAt = outcome.time;
     await this.updateWatcher();
+    await this.updateListener();
     this.notify(`READY=1\nSTATUS=last apply: ${outcome.result} (${outcome.trigger})`);
     return outcome;
   }
@@ -275,7 +305,13 @@ export class Daemon {
       bridges,
       record: this.applier.record,
       pending: this.confirms.pending,
-      daemon: { pid: process.pid, since: this.since, watching: !!this.watcher, unitDir: this.opts.unitDir },
+      daemon: {
+        pid: process.pid,
+        since: this.since,
+        watching: !!this.watcher,
+        unitDir: this.opts.unitDir,
+        ...(this.listener ? { statusUrl: this.listener.url } : {}),
+      },
       counters: bridgeCounters(this.manager, bridges),
     });
     report.dhcp = this.dhcp.status();
@@ -304,6 +340,7 @@ export class Daemon {
     this.confirms.stop();
     this.dhcp.shutdown();
     void this.watcher?.close();
+    this.listener?.close();
     this.server.close();
     this.manager.shutdown();
   }

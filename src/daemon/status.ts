@@ -71,6 +71,8 @@ export interface DaemonStatus {
   since: string;
   watching: boolean;
   unitDir: string;
+  /** The status listener's URL (netmgrd.conf http-listen); absent when it is off. */
+  statusUrl?: string;
 }
 
 export interface ConfirmStatus {
@@ -201,6 +203,8 @@ export function formatStatus(r: StatusReport): string {
       ? `netmgrd: running (pid ${r.daemon.pid}, since ${r.daemon.since}), ${r.daemon.watching ? `watching ${r.daemon.unitDir}` : `not watching ${r.daemon.unitDir} (netmgr reload applies it)`}`
       : 'netmgrd: not running',
   );
+  if (r.daemon?.statusUrl)
+    out.push(`Status page: ${r.daemon.statusUrl} (Prometheus metrics: ${r.daemon.statusUrl}metrics)`);
   out.push(
     `Units: ${r.unitDir}${r.unitsValid ? '' : ` (${r.unitErrors} error${r.unitErrors === 1 ? '' : 's'}: run netmgr validate)`}`,
   );

@@ -248,7 +248,7 @@ describe('man/netmgr.8: CONFIGURATION (netmgrd.conf)', () => {
   const config = items(section('CONFIGURATION'));
 
   test('the keys are known', () => {
-    expect(keys).toEqual(['watch', 'watch-delay', 'strict-permissions']);
+    expect(keys).toEqual(['watch', 'watch-delay', 'strict-permissions', 'http-listen', 'http-allow-remote']);
   });
 
   test.each(keys.map((k) => [k]))('%s is documented with type, default, range and an example that parse', (key) => {
@@ -258,7 +258,13 @@ describe('man/netmgr.8: CONFIGURATION (netmgrd.conf)', () => {
     // The type (and, for integers, the range) as parseDaemonConfig reports them for a value of the wrong type.
     const wrong = parseDaemonConfig('t.conf', `${key} = "x"`).errors[0]?.message ?? '';
     const range = /integer from (\d+) to (\d+)/.exec(wrong);
-    const type = range ? 'integer' : /true or false/.test(wrong) ? 'boolean' : '?';
+    const type = range
+      ? 'integer'
+      : /true or false/.test(wrong)
+        ? 'boolean'
+        : /ADDRESS:PORT/.test(wrong)
+          ? 'address'
+          : '?';
     expect(it?.tag).toBe(`${key} = ${type}`);
     if (range) expect(body).toContain(`Range ${range[1]}..${range[2]}.`);
 

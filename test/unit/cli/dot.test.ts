@@ -7,7 +7,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { emptyOwnership, Ownership } from '../../../src/model/ownership';
-import { DotInput, formatDot } from '../../../src/cli/dot';
+import { DotInput, formatDot } from '../../../src/daemon/dot';
 import type { LiveBridge, PortConfig, PortVlanConfig } from '../../../src/model/bridges';
 import type { LiveLink, LiveState } from '../../../src/live/state';
 import type { DesiredState, NamespaceName, PortKind } from '../../../src/model/types';

@@ -29,6 +29,8 @@ describe('netmgrd.conf', () => {
       watch: false,
       watchDelayMs: 1000,
       strictPermissions: false,
+      httpListen: null,
+      httpAllowRemote: false,
     });
   });
   test.each([

@@ -1,5 +1,6 @@
 /**
- * `netmgr show --dot`: the topology as a Graphviz graph, from the same inputs `show` gathers. Pure.
+ * The topology as a Graphviz graph (`netmgr show --dot`, and the SVG of netmgrd's status page), from the inputs `show`
+ * gathers. Pure. It lives in the daemon layer so that both netmgrd and the CLI draw with the one builder.
  *
  * What is drawn is what is live (the bridges netmgrd runs, the links the kernel has), because that is what
  * forwards packets; the units only add what they ask for and is not there yet, drawn dashed and labelled
