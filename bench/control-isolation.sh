@@ -24,6 +24,8 @@
 # are from 198.18.140.0/24 only; the bench's netmgrd has its own unit dir, state dir and socket in a temp dir.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 QUICK=${QUICK:-0}
 RUNS=${RUNS:-3}
@@ -42,7 +44,6 @@ done
 command -v cc >/dev/null || { echo "bench/control-isolation.sh: cc is missing (apt-get install gcc): it builds bench/pingprobe.c" >&2; exit 1; }
 
 # --- per-run names, temp dir, cleanup -------------------------------------------------------------------------
-in_use() { ip netns list | grep -q "^$1-" || ip -o link show | grep -q ": $1-"; }
 P=nmcb$(printf '%03x' $((RANDOM % 4096)))
 while in_use "$P"; do P=nmcb$(printf '%03x' $((RANDOM % 4096))); done
 NSA=$P-h1
@@ -64,23 +65,13 @@ IPERF_PID=
 PING_PID=
 CHURN_PID=
 
-# Ends one process this script started, by its PID: TERM, then KILL after 10 s.
-stop_pid() {
-  local pid=$1 i
-  [ -n "$pid" ] || return 0
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
 cleanup() {
-  local rc=$? ns l
+  local rc=$?
   trap - EXIT INT TERM
   touch "$TMP/stop-churn"
   for p in "$CHURN_PID" "$PING_PID" "$IPERF_PID" "$DAEMON_PID"; do stop_pid "$p"; done
   # Deleting the namespaces takes the veths inside with them (faster than netmgr's one-by-one removal).
-  for ns in $(ip netns list | awk '{print $1}' | grep "^$P-" || true); do ip netns del "$ns" 2>/dev/null || true; done
-  for l in $(ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | grep "^$P-" || true); do ip link del "$l" 2>/dev/null || true; done
+  remove_prefixed "$P"
   if [ "${KEEP:-0}" = 1 ]; then echo "logs kept in $TMP" >&2; else rm -rf "$TMP"; fi
   exit "$rc"
 }

@@ -595,8 +595,8 @@ BEST_TCP=$(best_ovs R_TCP)
 BEST_PPS=$(best_ovs R_PPS)
 PING0=$(num "${R_PING[veth]:-}" && echo "${R_PING[veth]}" || true)
 echo
-echo "Ratios (goals apply to netmgr: TCP >= 0.9x Linux bridge and >= 1.0x OVS userspace; 60-byte rate >= 1.0x OVS userspace;"
-echo "        added ping latency over the direct veth <= 0.1 ms)"
+echo "Ratios (goals apply to netmgr, issue 17: TCP >= 0.9x Linux bridge with veth ports, >= 1.0x with internal ports, and >= 1.0x"
+echo "        OVS userspace; 60-byte rate >= 1.0x the best OVS; added ping latency over the direct veth <= 0.1 ms)"
 echo
 printf '| %-30s | %14s | %16s | %14s | %16s | %14s | %16s |\n' "path" "TCP / bridge" "TCP / OVS same" "TCP / best OVS" "60B / OVS same" "60B / best OVS" "ping added ms"
 printf '|%s|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..32})" "$(printf -- '-%.0s' {1..16})" "$(printf -- '-%.0s' {1..18})" \
@@ -613,7 +613,8 @@ for c in bridge ovs-veth ovs-int netmgr-veth netmgr-int netmgr-learn-veth netmgr
   pv=${R_PING[$c]:-}; pv=${pv%\*}
   num "$pv" && [ -n "$PING0" ] && added=$(printf '%.3f' "$(echo "$pv - $PING0" | bc -l)")
   if [[ $c == netmgr-* ]]; then
-    tb=$(check "$tb" '>=' 0.9); ts=$(check "$ts" '>=' 1.0); tbest=$(check "$tbest" '>=' 1.0)
+    tbgoal=0.9; [[ $c == *-int ]] && tbgoal=1.0
+    tb=$(check "$tb" '>=' "$tbgoal"); ts=$(check "$ts" '>=' 1.0); tbest=$(check "$tbest" '>=' 1.0)
     ps=$(check "$ps" '>=' 1.0); pbest=$(check "$pbest" '>=' 1.0)
     [ "$added" != n/a ] && { if [ "$(echo "$added <= 0.1" | bc)" = 1 ]; then added="$added ok"; else added="$added MISS"; fi; }
   else
@@ -621,7 +622,7 @@ for c in bridge ovs-veth ovs-int netmgr-veth netmgr-int netmgr-learn-veth netmgr
   fi
   printf '| %-30s | %14s | %16s | %14s | %16s | %14s | %16s |\n' "${LABEL[$c]}" "$tb" "$ts" "$tbest" "$ps" "$pbest" "$added"
 done
-echo "goals (netmgr rows): TCP/bridge >= 0.9x, TCP/OVS >= 1.0x, 60B/OVS >= 1.0x, ping added <= 0.1 ms"
+echo "goals (netmgr rows): TCP/bridge >= 0.9x (veth) and >= 1.0x (internal), TCP/OVS >= 1.0x, 60B/OVS >= 1.0x, ping added <= 0.1 ms"
 for k in veth int; do
   want "netmgr-$k" && want "netmgr-learn-$k" || continue
   pl=${R_PING[netmgr-learn-$k]:-}; pl=${pl%\*}; pf=${R_PING[netmgr-$k]:-}; pf=${pf%\*}
@@ -639,6 +640,7 @@ if [ $ANY_SETUP = 1 ]; then
   echo "        the sender's window (or the sink's first-to-last frame when longer), median of $RUNS x ${SECS} s. The Linux bridge"
   echo "        learns in the kernel with no flow setup: the ceiling (it forwards all the sender sends)."
   echo "        MAC table = learned / evicted over the runs by the switch's own count (netmgr fdb stats, ovs-appctl fdb/stats-show)"
+  echo "        goal (netmgr rows, issue 17): new pairs/s >= 1.5x Open vSwitch with the same ports"
   echo
   printf '| %-30s | %14s | %10s | %14s | %12s | %12s | %27s |\n' "path" "new pairs/s rx" "sent/s" "/ Linux bridge" "/ OVS same" "switch CPU s" "MAC table learned / evicted"
   printf '|%s|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..32})" "$(printf -- '-%.0s' {1..16})" "$(printf -- '-%.0s' {1..12})" \
@@ -650,6 +652,7 @@ if [ $ANY_SETUP = 1 ]; then
     [ "$c" != bridge ] && nb="$(ratio "${R_NEW[$c]:-}" "${R_NEW[bridge]:-}")x"
     [ -n "$same" ] && [ "$same" != "$c" ] && ns="$(ratio "${R_NEW[$c]:-}" "${R_NEW[$same]:-}")x"
     nb=${nb/n\/ax/n\/a}; ns=${ns/n\/ax/n\/a}
+    [[ $c == netmgr-* && $ns =~ ^[0-9.]+x$ ]] && ns=$(check "${ns%x}" '>=' 1.5)
     rx=$(val R_NEW "$c"); num "$rx" && rx=$(printf '%.0f' "$rx")
     off=$(val R_NEWOFF "$c"); num "$off" && off=$(printf '%.0f' "$off")
     [ -z "${R_PING[$c]:-}" ] && rx=failed

@@ -22,6 +22,8 @@
 # Names carry a per-run prefix nmrsXXX, addresses are from 198.18.140.0/24 only, and everything is removed on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 VM=1
 HOST=1
@@ -44,7 +46,6 @@ for t in ip ping node awk; do
 done
 npm run build >/dev/null
 
-in_use() { ip netns list | grep -q "^$1-" || ip -o link show | grep -q ": $1-"; }
 P=nmrs$(printf '%03x' $((RANDOM % 4096)))
 while in_use "$P"; do P=nmrs$(printf '%03x' $((RANDOM % 4096))); done
 NSA=$P-h1
@@ -62,27 +63,18 @@ PING_PID=
 SD_UNIT=
 if [ "$(ps -p 1 -o comm=)" = systemd ]; then SUPERVISOR=systemd; else SUPERVISOR=loop; fi
 
-stop_pid() {
-  local pid=$1 i
-  [ -n "$pid" ] || return 0
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
 daemon_pid() {
   if [ "$SUPERVISOR" = systemd ]; then systemctl show -p MainPID --value "$SD_UNIT"; else cat "$TMP/daemon.pid" 2>/dev/null || true; fi
 }
 cleanup() {
-  local rc=$? ns l
+  local rc=$?
   trap - EXIT INT TERM
   touch "$TMP/stop"
   stop_pid "$PING_PID"
   if [ -n "$SD_UNIT" ]; then systemctl stop "$SD_UNIT" 2>/dev/null || true; fi
   # The loop supervisor stops restarting once $TMP/stop exists; then its netmgrd gets a SIGTERM (a clean exit).
   if [ -n "$SUP_PID" ]; then stop_pid "$(daemon_pid)"; wait "$SUP_PID" 2>/dev/null || true; fi
-  for ns in $(ip netns list | awk '{print $1}' | grep "^$P-" || true); do ip netns del "$ns" 2>/dev/null || true; done
-  for l in $(ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | grep "^$P-" || true); do ip link del "$l" 2>/dev/null || true; done
+  remove_prefixed "$P"
   if [ "${KEEP:-0}" = 1 ]; then echo "logs kept in $TMP" >&2; else rm -rf "$TMP"; fi
   exit "$rc"
 }

@@ -16,6 +16,8 @@
 # Names carry a per-run prefix nmstXXX; addresses are from 198.18.150.0/24; everything is removed on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 QUICK=${QUICK:-0}
 RUNS=${RUNS:-3}
@@ -31,7 +33,6 @@ for t in ip tc iperf3 node awk cc; do
 done
 [ -f dist/netmgr.js ] || npm run build >/dev/null
 
-in_use() { ip netns list | grep -q "^$1-" || ip -o link show | grep -q ": $1-"; }
 P=nmst$(printf '%03x' $((RANDOM % 4096)))
 while in_use "$P"; do P=nmst$(printf '%03x' $((RANDOM % 4096))); done
 TMP=$(mktemp -d /tmp/netmgr-storm.XXXXXX)
@@ -48,20 +49,11 @@ DAEMON_PID=
 IPERF_PID=
 STORM_PID=
 
-stop_pid() {
-  local pid=$1 i
-  [ -n "$pid" ] || return 0
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
 cleanup() {
-  local rc=$? ns l
+  local rc=$?
   trap - EXIT INT TERM
   for p in "$STORM_PID" "$IPERF_PID" "$DAEMON_PID"; do stop_pid "$p"; done
-  for ns in $(ip netns list | awk '{print $1}' | grep "^$P-" || true); do ip netns del "$ns" 2>/dev/null || true; done
-  for l in $(ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | grep "^$P-" || true); do ip link del "$l" 2>/dev/null || true; done
+  remove_prefixed "$P"
   if [ "${KEEP:-0}" = 1 ]; then echo "logs kept in $TMP" >&2; else rm -rf "$TMP"; fi
   exit "$rc"
 }

@@ -1,0 +1,22 @@
+# Shared by the bench scripts (sourced): per-run names, stopping what a script started, removing what it made.
+
+# in_use PREFIX: true when a namespace or a root-namespace link already carries PREFIX- (another run's).
+in_use() { ip netns list | grep -q "^$1-" || ip -o link show | grep -q ": $1-"; }
+
+# stop_pid PID: ends one process the script started, by its PID: TERM, then KILL after 10 s.
+stop_pid() {
+  local pid=$1 i
+  [ -n "$pid" ] || return 0
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+# remove_prefixed PREFIX: deletes the namespaces (the veths inside go with them) and the root-namespace links named
+# PREFIX-*, and nothing else.
+remove_prefixed() {
+  local ns l
+  for ns in $(ip netns list | awk '{print $1}' | grep "^$1-" || true); do ip netns del "$ns" 2>/dev/null || true; done
+  for l in $(ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | grep "^$1-" || true); do ip link del "$l" 2>/dev/null || true; done
+}
