@@ -88,8 +88,14 @@ jest_run() {
       const rel = (f) => require("path").relative(process.cwd(), f);
       for (const s of r.testResults) {
         const failed = s.assertionResults.filter((a) => a.status === "failed");
-        if (failed.length === 0 && s.status === "failed") console.log(`${process.argv[2]}: ${rel(s.name)} (suite did not run)`);
-        for (const a of failed) console.log(`${process.argv[2]}: ${rel(s.name)} > ${a.fullName}`);
+        // The first lines of the failure say why; the summary is often all that is kept of a CI log.
+        const firstLines = (text) =>
+          (text || "").replace(/\x1b\[[0-9;]*m/g, "").split("\n").map((l) => l.trim())
+            .filter((l) => l && !l.startsWith("at ")).slice(0, 6).join(" | ").slice(0, 600);
+        if (failed.length === 0 && s.status === "failed")
+          console.log(`${process.argv[2]}: ${rel(s.name)} (suite did not run)\n      ${firstLines(s.message)}`);
+        for (const a of failed)
+          console.log(`${process.argv[2]}: ${rel(s.name)} > ${a.fullName}\n      ${firstLines(a.failureMessages[0])}`);
       }
     ' "$report" "$name")
   fi

@@ -9,11 +9,14 @@
  * under 10 ms: met alone on a quiet machine (slowest 5-9 ms), not reliably on this shared 2-core one under CI
  * (slowest 12-16 ms, 1-2 of ~2,900 replies over 10 ms; the forwarding thread's own young-generation GC pauses were
  * measured at 3-10 ms). What is asserted is what holds there: at most 0.5 % of replies at 10 ms or more, none at
- * MAX_REPLY_MS; the figures are printed.
+ * MAX_REPLY_MS, each beyond what a reference ping over a direct veth pair (no netmgr: the kernel alone) showed in the
+ * same seconds, so a stall of the whole machine (another tenant, the host) is told apart from one of netmgrd's
+ * forwarding; every bound broken is named with its figures, which are printed either way.
  */
 import { ChildProcess, spawn } from 'child_process';
 import * as net from 'net';
 import * as os from 'os';
+import { monitorEventLoopDelay } from 'perf_hooks';
 import { startDaemon, stopAndClean, type TestDaemon } from '../helpers/daemon';
 import { prng } from '../helpers/prng';
 import { deeplyNested, mutate, randomString, sampleValue, type Pools, type Rng } from '../helpers/protocol-fuzz';
@@ -28,6 +31,8 @@ const state = tempDir('fz-state');
 const BRIDGES = [`${P}-b0`, `${P}-b1`];
 const NETS = ['198.18.120', '198.18.121'];
 const ns = (b: number, h: number) => `${P}-n${b}${h}`;
+const REFERENCE_NS = (h: number) => `${P}-r${h}`;
+const REFERENCE_NET = '198.18.122';
 const mac = (b: number, h: number) => `02:00:00:fa:0${b}:0${h}`;
 /** 100,000; NETMGR_FUZZ_REQUESTS runs fewer while working on the test (the assertions stay the same). */
 const TOTAL = Number(process.env.NETMGR_FUZZ_REQUESTS ?? 100_000);
@@ -62,6 +67,28 @@ beforeAll(async () => {
   if (r.code !== 0) throw new Error(r.stdout + r.stderr);
   for (const b of [0, 1])
     for (const h of [1, 2]) sh('ip', ['netns', 'exec', ns(b, h), 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1']);
+  // The reference: two namespaces joined by a veth pair, nothing of netmgr between them.
+  for (const h of [1, 2]) {
+    sh('ip', ['netns', 'add', REFERENCE_NS(h)]);
+    sh('ip', ['netns', 'exec', REFERENCE_NS(h), 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1']);
+  }
+  sh('ip', [
+    'link',
+    'add',
+    `${P}-r1`,
+    'netns',
+    REFERENCE_NS(1),
+    'type',
+    'veth',
+    'peer',
+    `${P}-r2`,
+    'netns',
+    REFERENCE_NS(2),
+  ]);
+  for (const h of [1, 2]) {
+    sh('ip', ['-n', REFERENCE_NS(h), 'addr', 'add', `${REFERENCE_NET}.${h}/24`, 'dev', `${P}-r${h}`]);
+    sh('ip', ['-n', REFERENCE_NS(h), 'link', 'set', `${P}-r${h}`, 'up']);
+  }
 });
 
 afterAll(async () => {
@@ -266,6 +293,8 @@ function startPing(namespace: string, address: string) {
  * equally not being held.
  */
 async function holdIdleConnections(socket: string, tally: Tally) {
+  const lag = monitorEventLoopDelay({ resolution: 10 });
+  lag.enable();
   const answers: string[] = [];
   const answeredAt: number[] = [];
   const refused: boolean[] = [];
@@ -295,6 +324,7 @@ async function holdIdleConnections(socket: string, tally: Tally) {
   const t0 = Date.now();
   while (unanswered() > 0 && Date.now() - t0 < 3 * REQUEST_READ_TIMEOUT_MS)
     await new Promise((r) => setTimeout(r, 100));
+  lag.disable();
   for (const c of sockets) c.destroy();
   for (const raw of answers.filter((a) => a !== ''))
     check({ chunks: ['(idle)'], requests: 0, expect: { kind: 'any' } }, raw, tally);
@@ -304,7 +334,8 @@ async function holdIdleConnections(socket: string, tally: Tally) {
     busy,
     refused: refused.filter(Boolean).length,
     held: timedOutAt.length + unanswered(),
-    heldAtOnce: mostAtOnce(timedOutAt, REQUEST_READ_TIMEOUT_MS) + unanswered(),
+    heldAtOnce: mostAtOnce(timedOutAt, REQUEST_READ_TIMEOUT_MS, lag.max / 1e6) + unanswered(),
+    clientLagMs: Math.round(lag.max / 1e6),
   };
 }
 
@@ -312,12 +343,14 @@ async function holdIdleConnections(socket: string, tally: Tally) {
  * The most connections held at one time, from the times their read timeout was answered: each was held for the
  * timeout before it (accepted at t - timeout). On a slow machine the backlog is not drained within one timeout, so
  * netmgrd holds more than MAX_CONNECTIONS in all, one batch after another; the cap is about how many at once.
- * The intervals are shortened by CLOCK_SLACK_MS for the delay between netmgrd's answer and the client reading it.
+ * The client reads an answer late by up to its own event loop's delay (this process runs at nice 10 next to the
+ * flood it makes): the intervals are shortened by that delay and 250 ms more, so batches netmgrd held one after
+ * the other are not counted as one (seen: 90 "at once" from two batches read 0.3 s late).
  */
-function mostAtOnce(answeredAt: number[], heldMs: number): number {
-  const CLOCK_SLACK_MS = 250;
+function mostAtOnce(answeredAt: number[], heldMs: number, clientLagMs: number): number {
+  const slackMs = Math.min(250 + clientLagMs, heldMs - 1_000);
   const edges = answeredAt.flatMap((t) => [
-    [t - heldMs + CLOCK_SLACK_MS, 1],
+    [t - heldMs + slackMs, 1],
     [t, -1],
   ]);
   edges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
@@ -330,13 +363,14 @@ function mostAtOnce(answeredAt: number[], heldMs: number): number {
 it('100,000 generated requests and 1,000 idle connections leave netmgrd, its bridges and forwarding as they were', async () => {
   const socket = daemon!.env.NETMGR_SOCKET;
   const pings = [startPing(ns(0, 1), `${NETS[0]}.2`), startPing(ns(1, 2), `${NETS[1]}.1`)];
+  const reference = startPing(REFERENCE_NS(1), `${REFERENCE_NET}.2`);
   await new Promise((r) => setTimeout(r, 500));
   const before = await configuration(socket);
   os.setPriority(CLIENT_NICE);
   const rnd = prng(SEED);
   const tally: Tally = { slowestMs: {}, requests: 0, connections: 0, byKind: {}, problems: [] };
   let next = 0;
-  let idle = { busy: 0, refused: 0, held: -1, heldAtOnce: -1 };
+  let idle = { busy: 0, refused: 0, held: -1, heldAtOnce: -1, clientLagMs: 0 };
   const t0 = Date.now();
   const worker = async () => {
     while (tally.requests < TOTAL) {
@@ -357,28 +391,54 @@ it('100,000 generated requests and 1,000 idle connections leave netmgrd, its bri
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   os.setPriority(0);
   const seconds = (Date.now() - t0) / 1000;
-  const results = await Promise.all(pings.map((p) => p.stop()));
+  const [results, ref] = await Promise.all([Promise.all(pings.map((p) => p.stop())), reference.stop()]);
   const after = await configuration(socket);
-  const summary = {
-    seconds,
-    ...tally,
-    idle,
-    pings: results.map((p) => ({ sent: p.sent, lost: p.lost.length, maxMs: p.maxMs, over10ms: p.slow })),
-  };
+  const figures = (p: PingResult) => ({ sent: p.sent, lost: p.lost.length, maxMs: p.maxMs, over10ms: p.slow });
+  const summary = { seconds, ...tally, idle, pings: results.map(figures), reference: figures(ref) };
   process.stdout.write(`daemon-fuzz: ${JSON.stringify(summary)}\n`);
   expect(daemon!.alive()).toBe(true);
   expect(daemon!.log()).not.toMatch(/uncaught exception|unhandled promise rejection/);
   expect(tally.problems).toEqual([]);
-  expect(tally.requests).toBeGreaterThanOrEqual(TOTAL);
-  expect(idle.held).toBeGreaterThanOrEqual(0);
-  expect(idle.heldAtOnce).toBeLessThanOrEqual(MAX_CONNECTIONS);
-  expect(idle.busy).toBeGreaterThan(0);
-  expect(idle.busy + idle.refused + idle.held).toBe(IDLE_CONNECTIONS);
   expect(after).toEqual(before);
-  for (const p of results) {
-    expect(p.sent).toBeGreaterThan(seconds * 25);
-    expect(p.lost).toEqual([]);
-    expect(p.slow).toBeLessThanOrEqual(Math.ceil(p.sent * 0.005));
-    expect(p.maxMs).toBeLessThan(MAX_REPLY_MS);
-  }
+  expect([...idleViolations(idle), ...forwardingViolations(results, ref, seconds)]).toEqual([]);
+  expect(tally.requests).toBeGreaterThanOrEqual(TOTAL);
 });
+
+type PingResult = Awaited<ReturnType<ReturnType<typeof startPing>['stop']>>;
+
+/** The idle connections' bounds, each broken one named with its figures. */
+function idleViolations(idle: {
+  busy: number;
+  refused: number;
+  held: number;
+  heldAtOnce: number;
+  clientLagMs: number;
+}): string[] {
+  const v: string[] = [];
+  if (idle.held < 0) v.push('the idle connections were never opened');
+  if (idle.heldAtOnce > MAX_CONNECTIONS)
+    v.push(`${idle.heldAtOnce} idle connections held at once > ${MAX_CONNECTIONS} (client lag ${idle.clientLagMs} ms)`);
+  if (idle.busy === 0) v.push('no idle connection was answered busy');
+  if (idle.busy + idle.refused + idle.held !== IDLE_CONNECTIONS)
+    v.push(`busy ${idle.busy} + refused ${idle.refused} + held ${idle.held} != ${IDLE_CONNECTIONS} idle connections`);
+  return v;
+}
+
+/**
+ * The pings' bounds, each broken one named with its figures. The slow replies and the slowest one are allowed
+ * beyond the bound what the reference ping (the kernel alone, the same seconds) showed: the machine's own stalls.
+ */
+function forwardingViolations(results: PingResult[], ref: PingResult, seconds: number): string[] {
+  return results.flatMap((p, k) => {
+    const v: string[] = [];
+    const allowedSlow = Math.ceil(p.sent * 0.005) + ref.slow;
+    const allowedMaxMs = MAX_REPLY_MS + ref.maxMs;
+    if (p.sent <= seconds * 25) v.push(`ping ${k}: ${p.sent} replies in ${seconds} s (fewer than 25/s)`);
+    if (p.lost.length > 0) v.push(`ping ${k}: lost ${p.lost.length} (icmp_seq ${p.lost.slice(0, 10).join(' ')})`);
+    if (p.slow > allowedSlow)
+      v.push(`ping ${k}: ${p.slow} replies >= 10 ms > ${allowedSlow} (0.5 % of ${p.sent}, reference ${ref.slow})`);
+    if (p.maxMs >= allowedMaxMs)
+      v.push(`ping ${k}: slowest ${p.maxMs} ms >= ${allowedMaxMs} ms (${MAX_REPLY_MS} + reference's ${ref.maxMs})`);
+    return v;
+  });
+}
