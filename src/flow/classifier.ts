@@ -6,7 +6,7 @@
  */
 import { NetmgrError } from '../util/errors';
 import { KEY_WORDS, packMatch, type PacketKey } from './packed';
-import { murmur3x86x128 } from './ufid';
+import { murmur3x86x128, ufidMapKey } from './ufid';
 import { formatFlowKey } from './format';
 import { formatUuid } from './text';
 import type { FlowActions, FlowKey, FlowMask, FlowStats } from './types';
@@ -22,6 +22,11 @@ export interface MegaflowEntry {
   /** Flat masked value and mask (packed layout). */
   readonly value: Uint32Array;
   readonly maskWords: Uint32Array;
+  /**
+   * Set when the flow is deleted. An EMC slot may still point at it and reads as a miss (OVS's flow->dead), so a
+   * delete costs nothing to the cached hits of other flows (it used to drop the whole cache).
+   */
+  dead: boolean;
 }
 
 /** A refused table change: EEXIST and ENOENT as the kernel says them; EOVERLAP (netmgr's own) is an overlap. */
@@ -131,8 +136,13 @@ export class ExactMatchCache {
         return undefined;
       }
     }
+    const e = this.entries[s];
+    if (e === undefined || e.dead) {
+      this.misses++;
+      return undefined;
+    }
     this.hits++;
-    return this.entries[s];
+    return e;
   }
 
   insert(pk: PacketKey, e: MegaflowEntry): void {
@@ -223,9 +233,9 @@ export class MegaflowTable {
       }
     }
     const ufid = flow.ufid ?? ufidOfMatch(value, mask);
-    const ufidText = formatUuid(ufid);
-    if (this.byUfid.has(ufidText))
-      throw new FlowTableError('EEXIST', `a flow with ufid:${ufidText} already exists`, this.byUfid.get(ufidText));
+    const ufidKey = ufidMapKey(ufid);
+    const sameUfid = this.byUfid.get(ufidKey);
+    if (sameUfid) throw new FlowTableError('EEXIST', `a flow with ufid:${formatUuid(ufid)} already exists`, sameUfid);
     const entry: MegaflowEntry = {
       id: this.nextId++,
       key: flow.key,
@@ -236,6 +246,7 @@ export class MegaflowTable {
       stats: { packets: 0, bytes: 0, used: undefined, tcpFlags: 0 },
       value,
       maskWords: mask,
+      dead: false,
     };
     let sub = st;
     if (!sub) {
@@ -250,7 +261,7 @@ export class MegaflowTable {
     if (priority > sub.maxPriority) sub.maxPriority = priority;
     sub.priorities.set(priority, (sub.priorities.get(priority) ?? 0) + 1);
     this.entries.set(entry.id, entry);
-    this.byUfid.set(ufidText, entry);
+    this.byUfid.set(ufidKey, entry);
     // A new flow only wins over cached hits of lower priority (equal priority: the older flow wins), so flows of
     // the lowest priority, all a datapath installs, leave the EMC valid: the slow path adds flows at a high rate.
     if (priority > this.lowestPriority()) this.emc?.invalidate();
@@ -272,15 +283,15 @@ export class MegaflowTable {
       if (!opts.mayCreate) throw new FlowTableError('ENOENT', `no such flow: ${formatFlowKey(flow.key, flow.mask)}`);
       return this.insert(flow, actions, opts);
     }
+    // The EMC points at the entry itself: its cached hits see the new actions.
     existing.actions = actions;
     if (opts.clearStats) Object.assign(existing.stats, { packets: 0, bytes: 0, used: undefined, tcpFlags: 0 });
-    this.changed();
     return existing;
   }
 
   /** The flow with this UFID, or with exactly this key and mask. */
   find(flow: { key?: FlowKey; mask?: FlowMask; ufid?: Uint8Array }): MegaflowEntry | undefined {
-    if (flow.ufid) return this.byUfid.get(formatUuid(flow.ufid));
+    if (flow.ufid) return this.byUfid.get(ufidMapKey(flow.ufid));
     if (!flow.key || !flow.mask) return undefined;
     const { value, mask } = packMatch(flow.key, flow.mask);
     const e = this.subtables.get(maskSignature(mask))?.find(value);
@@ -297,18 +308,26 @@ export class MegaflowTable {
     bucket.splice(bucket.indexOf(e), 1);
     if (bucket.length === 0) sub.buckets.delete(h);
     sub.count--;
-    if (sub.count === 0) this.subtables.delete(sig);
-    else {
+    // The search order (by highest priority) changes only when a subtable goes or its highest priority drops.
+    let reorder = false;
+    if (sub.count === 0) {
+      this.subtables.delete(sig);
+      reorder = true;
+    } else {
       const left = (sub.priorities.get(e.priority) ?? 1) - 1;
       if (left > 0) sub.priorities.set(e.priority, left);
       else {
         sub.priorities.delete(e.priority);
-        if (e.priority === sub.maxPriority) sub.maxPriority = Math.max(...sub.priorities.keys());
+        if (e.priority === sub.maxPriority) {
+          sub.maxPriority = Math.max(...sub.priorities.keys());
+          reorder = true;
+        }
       }
     }
     this.entries.delete(e.id);
-    this.byUfid.delete(formatUuid(e.ufid));
-    this.changed();
+    this.byUfid.delete(ufidMapKey(e.ufid));
+    e.dead = true;
+    if (reorder) this.resort();
     return true;
   }
 
@@ -369,11 +388,6 @@ export class MegaflowTable {
     let min = Infinity;
     for (const st of this.subtables.values()) for (const p of st.priorities.keys()) if (p < min) min = p;
     return min;
-  }
-
-  private changed(): void {
-    this.emc?.invalidate();
-    this.resort();
   }
 
   private resort(): void {

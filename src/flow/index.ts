@@ -45,4 +45,4 @@ export {
   type MegaflowTableOptions,
   type InsertOptions,
 } from './classifier';
-export { generateUfid, megaflowUfid, formatUfid, parseUfid } from './ufid';
+export { generateUfid, megaflowUfid, formatUfid, parseUfid, ufidMapKey } from './ufid';

@@ -9,7 +9,7 @@
  * Only the Datapath interface is used, so the same code drives the userspace and the kernel datapath.
  */
 import { randomBytes } from 'crypto';
-import { formatActions, formatFlowKey, megaflowUfid, type FlowKey, type FlowMask } from '../../flow';
+import { formatActions, formatFlowKey, megaflowUfid, ufidMapKey, type FlowKey, type FlowMask } from '../../flow';
 import { scanMac } from '../../flow/text';
 import type { Datapath, FlowInstall, Upcall, UpcallResult } from '../../datapath/types';
 import { NetmgrError } from '../../util/errors';
@@ -60,7 +60,6 @@ interface InstalledFlow {
 }
 
 const macKey = (vlan: number, mac: number): string => `${vlan}/${mac}`;
-const ufidKey = (u: Uint8Array): string => Buffer.from(u.buffer, u.byteOffset, u.byteLength).toString('hex');
 
 export class LearningPolicy implements Policy {
   readonly kind = 'learning' as const;
@@ -303,7 +302,7 @@ export class LearningPolicy implements Policy {
    * upcall of its batch) is deleted now, so no flow stays that this policy does not know.
    */
   installed(install: FlowInstall, error: Error | undefined): void {
-    const id = ufidKey(install.ufid!);
+    const id = ufidMapKey(install.ufid!);
     const rec = this.flows.get(id);
     if (rec !== undefined && rec.pending !== install) return; // decided again later in the batch: that put wins
     if (error !== undefined) {
@@ -317,7 +316,7 @@ export class LearningPolicy implements Policy {
 
   /** Records an installed flow and indexes it by the (VLAN, MAC)s its decision depended on. */
   private track(ufid: Uint8Array, inPort: number, d: Decision, packets: number, now: number): InstalledFlow {
-    const id = ufidKey(ufid);
+    const id = ufidMapKey(ufid);
     const old = this.flows.get(id);
     if (old) this.forget(id, old);
     const rec: InstalledFlow = { ufid, inPort, vlan: d.vlan, src: d.learn, dst: d.dst, packets, lastActive: now };
@@ -382,7 +381,7 @@ export class LearningPolicy implements Policy {
     const now = this.now();
     const seen = new Set<string>();
     for (const f of dp.dumpFlowStats()) {
-      const id = ufidKey(f.ufid);
+      const id = ufidMapKey(f.ufid);
       const rec = this.flows.get(id);
       if (rec === undefined) continue;
       seen.add(id);

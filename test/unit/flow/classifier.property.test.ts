@@ -269,4 +269,33 @@ describe('MegaflowTable semantics', () => {
     t.delete({ ufid: e.ufid });
     expect(t.lookup(pk)).toBeUndefined();
   });
+  test("a delete leaves the other flows' cached hits in the EMC; the deleted flow's cached key misses", () => {
+    const t = new MegaflowTable();
+    const keyOf = (ip: number) => {
+      const frame = buildFrame({
+        src: 1,
+        dst: 2,
+        ethType: 0x0800,
+        ipv4: { src: ip, dst: 2, proto: 47, tos: 0, ttl: 1, frag: 0 },
+      });
+      const pk = newPacketKey();
+      extractPacked(frame, 0, frame.length, 1, pk);
+      return pk;
+    };
+    const [a, b] = [t.insert(f(0x0a000001), []), t.insert(f(0x0a000002), [])];
+    const [pa, pb] = [keyOf(0x0a000001), keyOf(0x0a000002)];
+    expect([t.lookup(pa), t.lookup(pb)]).toEqual([a, b]);
+    expect([t.lookup(pa), t.lookup(pb)]).toEqual([a, b]);
+    const hits = t.emc!.hits;
+    expect(t.delete({ ufid: a.ufid })).toBe(true);
+    expect(a.dead).toBe(true);
+    expect(t.lookup(pb)).toBe(b);
+    expect(t.emc!.hits).toBe(hits + 1);
+    expect(t.lookup(pa)).toBeUndefined();
+    expect(t.emc!.hits).toBe(hits + 1);
+    // The same match again is a new entry, found and then cached anew.
+    const a2 = t.insert(f(0x0a000001), []);
+    expect([t.lookup(pa), t.lookup(pa)]).toEqual([a2, a2]);
+    expect(t.find({ ufid: a.ufid })).toBe(a2);
+  });
 });

@@ -1,4 +1,5 @@
-import { generateUfid, megaflowUfid, parseFlow, type FlowKey, type FlowMask } from '../../../src/flow';
+import { generateUfid, megaflowUfid, parseFlow, ufidMapKey, type FlowKey, type FlowMask } from '../../../src/flow';
+import { prng } from './helpers';
 
 const keyOf = (text: string): FlowKey => {
   const r = parseFlow(text);
@@ -35,5 +36,24 @@ describe('megaflowUfid', () => {
 
   test('is its own scheme, not generateUfid of the netlink encoding', () => {
     expect(hex(megaflowUfid(keyOf(A), L2))).not.toBe(hex(generateUfid(keyOf(A), L2)));
+  });
+});
+
+describe('ufidMapKey', () => {
+  test('is one key per UFID: equal bytes give equal keys, any byte changed another key (10,000 seeded UFIDs)', () => {
+    const r = prng(20261205);
+    const keys = new Map<string, string>();
+    for (let i = 0; i < 10_000; i++) {
+      const u = Uint8Array.from({ length: 16 }, () => Math.floor(r() * 256));
+      const k = ufidMapKey(u);
+      expect(k).toHaveLength(8);
+      expect(ufidMapKey(Uint8Array.from(u))).toBe(k);
+      const other = Uint8Array.from(u);
+      other[i % 16] ^= 1 << (i % 8);
+      expect(ufidMapKey(other)).not.toBe(k);
+      if (keys.has(k)) expect(keys.get(k)).toBe(hex(u));
+      keys.set(k, hex(u));
+    }
+    expect(keys.size).toBe(10_000);
   });
 });
