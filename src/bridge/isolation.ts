@@ -9,8 +9,11 @@ import { installIngressDrop, removeIngressDrop, type IngressDrop } from '../netl
 import { messageOf } from '../util/errors';
 import { readStateFile, writeStateFile, type StateFileSpec } from '../util/state-file';
 
-/** A plain JSON array of IngressDrop, without a version field (the format netmgr always wrote). */
-const ISOLATION: StateFileSpec = { name: 'isolation.json' };
+/**
+ * A plain JSON array of IngressDrop, without a version field (the format netmgr always wrote). Not fsynced: the
+ * drops it names are kernel state a reboot clears, and it is written on the forwarding thread once per port.
+ */
+const ISOLATION: StateFileSpec = { name: 'isolation.json', durable: false };
 
 export class IsolationRecords implements HostIsolation {
   private readonly isolated: IngressDrop[];

@@ -109,6 +109,11 @@ export interface NativeAddon {
   /** close(2); throws an errno error (EBADF, ...). */
   closeFd(fd: number): void;
   /**
+   * close(2) on netmgr's closer thread, for a descriptor whose close blocks (an AF_PACKET socket's waits for an
+   * RCU grace period): returns at once; the caller must not use fd again. Closes here when the thread cannot run.
+   */
+  closeFdLater(fd: number): void;
+  /**
    * Sends message as one datagram to systemd's notification socket, as sd_notify(3) does: socketPath is
    * $NOTIFY_SOCKET, a path ('/run/systemd/notify') or an abstract name ('@...'). Returns the bytes sent; throws an
    * errno error (ENOENT, ECONNREFUSED, EAFNOSUPPORT for any other form, ENAMETOOLONG, EAGAIN after 5 s of a full

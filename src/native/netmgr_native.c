@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -894,6 +895,66 @@ static napi_value close_fd(napi_env env, napi_callback_info info) {
 }
 
 /*
+ * closeFdLater(fd): close(2) on a thread of its own. Closing an AF_PACKET socket waits for an RCU grace period
+ * (packet_release calls synchronize_net): tens of ms each, 8 s for the 200 ports of one apply, during which the
+ * forwarding thread that closed them forwarded nothing. One closer thread, started at the first call, takes the
+ * descriptors from a queue. The caller must not use fd again; its number is not reused until the close is done.
+ * When the thread cannot be started or the queue cannot grow, the close happens here, as closeFd's.
+ */
+static pthread_mutex_t closer_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t closer_ready = PTHREAD_COND_INITIALIZER;
+static int *closer_queue;
+static size_t closer_len, closer_cap;
+static int closer_started;
+
+static void *closer_main(void *unused) {
+  for (;;) {
+    pthread_mutex_lock(&closer_mutex);
+    while (closer_len == 0) pthread_cond_wait(&closer_ready, &closer_mutex);
+    int fd = closer_queue[--closer_len];
+    pthread_mutex_unlock(&closer_mutex);
+    close(fd);
+  }
+  return NULL;
+}
+
+/* Queues fd for the closer thread (started on first use); 0 when queued, -1 when the caller must close it. */
+static int closer_enqueue(int fd) {
+  int queued = -1;
+  pthread_mutex_lock(&closer_mutex);
+  if (!closer_started) {
+    pthread_t t;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&t, &attr, closer_main, NULL) == 0) closer_started = 1;
+    pthread_attr_destroy(&attr);
+  }
+  if (closer_started && closer_len == closer_cap) {
+    size_t cap = closer_cap ? closer_cap * 2 : 256;
+    int *q = realloc(closer_queue, cap * sizeof *q);
+    if (q) closer_queue = q, closer_cap = cap;
+  }
+  if (closer_started && closer_len < closer_cap) {
+    closer_queue[closer_len++] = fd;
+    pthread_cond_signal(&closer_ready);
+    queued = 0;
+  }
+  pthread_mutex_unlock(&closer_mutex);
+  return queued;
+}
+
+static napi_value close_fd_later(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int32_t fd;
+  if (argc < 1 || !arg_int(env, argv[0], &fd) || fd < 0) return throw_type(env, "closeFdLater(fd)");
+  if (closer_enqueue(fd) < 0 && close(fd) < 0 && errno != EINTR) return throw_errno(env, errno, "close", NULL);
+  return NULL;
+}
+
+/*
  * sdNotify(socketPath, message) -> bytes sent: one datagram to systemd's notification socket ($NOTIFY_SOCKET), as
  * sd_notify(3) sends it. socketPath is a file system path ('/...') or an abstract name ('@...': the '@' becomes the
  * leading NUL byte). The kernel attaches our credentials itself (systemd sets SO_PASSCRED on its end), which is how
@@ -963,6 +1024,7 @@ NAPI_MODULE_INIT() {
   EXPORT("pollStop", poll_stop);
   EXPORT("packetDrops", packet_drops);
   EXPORT("closeFd", close_fd);
+  EXPORT("closeFdLater", close_fd_later);
   EXPORT("sdNotify", sd_notify);
   return exports;
 }

@@ -16,11 +16,17 @@ export interface StateFileSpec {
    * content is then whatever JSON the file holds).
    */
   version?: number;
+  /**
+   * false for a record of kernel state that a reboot clears anyway (host isolation): written atomically but not
+   * fsynced, since it must survive netmgrd's own death, not a power loss, and an fsync (~4 ms here, far more on
+   * a busy disk) per port added or removed was paid on the forwarding thread. Default true.
+   */
+  durable?: boolean;
 }
 
 /**
- * Reads a record: undefined when the file does not exist; a 'corrupt' NetmgrError naming the file when it is not
- * JSON or has another version than spec.version.
+ * Reads a record: undefined when the file does not exist (or, for a record that is not durable, is not JSON); a
+ * 'corrupt' NetmgrError naming the file when it is not JSON or has another version than spec.version.
  */
 export function readStateFile<T>(stateDir: string, spec: StateFileSpec): T | undefined {
   const file = path.join(stateDir, spec.name);
@@ -35,6 +41,8 @@ export function readStateFile<T>(stateDir: string, spec: StateFileSpec): T | und
   try {
     data = JSON.parse(text);
   } catch (e) {
+    // A record written without fsync may be empty or torn after a power loss; the kernel state it named went too.
+    if (spec.durable === false) return undefined;
     throw new NetmgrError('corrupt', `${file}: not a JSON record (${messageOf(e)}); move it away to start afresh`);
   }
   if (spec.version !== undefined) {
@@ -49,20 +57,21 @@ export function readStateFile<T>(stateDir: string, spec: StateFileSpec): T | und
   return data as T;
 }
 
-/** Writes a record atomically and durably (see the file comment). */
+/** Writes a record atomically and (unless spec.durable is false) durably (see the file comment). */
 export function writeStateFile(stateDir: string, spec: StateFileSpec, value: unknown): void {
+  const durable = spec.durable !== false;
   fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const file = path.join(stateDir, spec.name);
   const tmp = `${file}.tmp`;
   const fd = fs.openSync(tmp, 'w', 0o600);
   try {
     fs.writeSync(fd, JSON.stringify(value, null, 1) + '\n');
-    fs.fsyncSync(fd);
+    if (durable) fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
   }
   fs.renameSync(tmp, file);
-  syncDir(stateDir);
+  if (durable) syncDir(stateDir);
 }
 
 /** Removes a record; a missing one is fine. */

@@ -185,7 +185,10 @@ export class UserspaceDatapath implements Datapath {
     const addon = native();
     if (port.poll) addon.pollStop(port.poll);
     port.poll = undefined;
-    addon.closeFd(port.fd);
+    // A TAP's close removes its interface, which the caller may look for next: closed here. A packet socket's close
+    // waits for an RCU grace period (tens of ms) and changes nothing anyone looks at: closed off this thread.
+    if (port.kind === IO_KIND_PACKET) addon.closeFdLater(port.fd);
+    else addon.closeFd(port.fd);
     if (port.kind === IO_KIND_PACKET) {
       try {
         this.opts.isolation?.release(port.ifindex, port.spec.name);
