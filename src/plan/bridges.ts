@@ -7,6 +7,7 @@
  */
 import {
   sameStp,
+  sameTunnel,
   sameVlans,
   type FlowText,
   type LearningConfig,
@@ -97,10 +98,12 @@ function wantedPort(p: PortSpec, no: number, learning: boolean): PortConfig {
     namespace: p.kind === 'internal' ? p.namespace : null,
     link: p.kind === 'internal' ? { mtu: p.link.mtu, mac: p.link.mac, up: p.link.state === 'up' } : { up: true },
     ...(vlans ? { vlans } : {}),
+    ...(p.tunnel ? { tunnel: p.tunnel } : {}),
   };
 }
 
-const samePort = (a: PortConfig, b: PortConfig) => a.no === b.no && a.kind === b.kind && a.namespace === b.namespace;
+const samePort = (a: PortConfig, b: PortConfig) =>
+  a.no === b.no && a.kind === b.kind && a.namespace === b.namespace && sameTunnel(a.tunnel, b.tunnel);
 
 export interface BridgePlanInput {
   desired: DesiredState;
@@ -128,6 +131,7 @@ class BridgeChanges {
       no: p.no,
       link: link ? { mtu: link.mtu, mac: link.mac, state: link.up ? 'up' : 'down' } : fromConfig(p.link),
       ...(p.vlans ? { vlans: p.vlans } : {}),
+      ...(p.tunnel ? { tunnel: p.tunnel } : {}),
       addresses: link ? [...link.addresses] : [],
       reason,
     });
@@ -169,6 +173,7 @@ class BridgeChanges {
       no: cfg.no,
       link: fromConfig(cfg.link),
       ...(cfg.vlans ? { vlans: cfg.vlans } : {}),
+      ...(cfg.tunnel ? { tunnel: cfg.tunnel } : {}),
     });
     if (p.kind === 'internal')
       for (const address of p.addresses)
@@ -335,7 +340,9 @@ function planBridgeInPlace(
             ? `port number ${lp.no} -> ${cfg.no}`
             : lp.kind !== cfg.kind
               ? `kind ${lp.kind} -> ${cfg.kind}`
-              : 'namespace changes';
+              : !sameTunnel(lp.tunnel, cfg.tunnel)
+                ? 'tunnel settings change'
+                : 'namespace changes';
       c.deletePort(hb, lp, `replaced: ${why}`);
     }
     c.createPort(b.name, p, cfg);
