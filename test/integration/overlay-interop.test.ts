@@ -1,0 +1,137 @@
+/**
+ * A VXLAN tunnel port of the userspace datapath against the Linux kernel's own VXLAN device. Box A (namespace
+ * ov2..ua) runs netmgrd with a userspace bridge: a veth port to host A and a vxlan port (VNI 100, UDP 4789) whose
+ * remote is box B. Box B (ov2..ub) is plain Linux: `ip link add ... type vxlan id 100 remote A dstport 4789` in a
+ * Linux bridge with a veth to host B. Underlay 198.18.200.0/24 on a veth pair between the boxes; hosts in
+ * 198.18.204.0/24. Both hosts ping each other; a capture on the underlay sees VXLAN on UDP 4789 both ways; the
+ * kernel's device and netmgr's per-remote counters count the frames; `fdb show` names host B's remote.
+ */
+import { ChildProcess, spawn } from 'child_process';
+import { isRoot, netmgr, ping, runPrefix, sh, tempDir, writeUnits } from '../helpers/sys';
+import { startDaemon, stopAndClean, type TestDaemon } from '../helpers/daemon';
+
+const P = `ov2${runPrefix()}`;
+const units = tempDir('ov2-interop-units');
+const state = tempDir('ov2-interop-state');
+const BOX_A = `${P}ua`;
+const BOX_B = `${P}ub`;
+const HOST_A = `${P}ha`;
+const HOST_B = `${P}hb`;
+const UNDER_A = '198.18.200.1';
+const UNDER_B = '198.18.200.2';
+const OVER_A = '198.18.204.1';
+const OVER_B = '198.18.204.2';
+const MAC_B = '02:00:00:cc:04:02';
+const BR = `${P}-br`;
+let daemon: TestDaemon | undefined;
+const it = isRoot() ? test : test.skip;
+jest.setTimeout(60_000);
+
+const inNs = (ns: string, ...args: string[]) => sh('ip', ['-n', ns, ...args]);
+
+/** The namespaces, the underlay between the boxes, and box B: a kernel vxlan device and host B in a Linux bridge. */
+function buildUnderlayAndLinuxSide(): void {
+  // Host A's namespace too: netmgrd runs under `ip netns exec`, whose private mount namespace would keep one it
+  // created out of sight of the test's own `ip netns exec`.
+  for (const ns of [BOX_A, BOX_B, HOST_A, HOST_B]) sh('ip', ['netns', 'add', ns]);
+  sh('ip', ['link', 'add', `${P}u1`, 'netns', BOX_A, 'type', 'veth', 'peer', `${P}u2`, 'netns', BOX_B]);
+  inNs(BOX_A, 'addr', 'add', `${UNDER_A}/24`, 'dev', `${P}u1`);
+  inNs(BOX_B, 'addr', 'add', `${UNDER_B}/24`, 'dev', `${P}u2`);
+  for (const [ns, dev] of [
+    [BOX_A, `${P}u1`],
+    [BOX_B, `${P}u2`],
+    [BOX_A, 'lo'],
+    [BOX_B, 'lo'],
+    [HOST_B, 'lo'],
+  ])
+    inNs(ns, 'link', 'set', dev, 'up');
+  const vx = `${P}vx`;
+  inNs(BOX_B, 'link', 'add', vx, 'type', 'vxlan', 'id', '100', 'remote', UNDER_A, 'local', UNDER_B, 'dstport', '4789');
+  inNs(BOX_B, 'link', 'add', `${P}lb`, 'type', 'bridge');
+  inNs(BOX_B, 'link', 'add', `${P}b1`, 'type', 'veth', 'peer', `${P}e2`, 'netns', HOST_B);
+  for (const dev of [vx, `${P}b1`]) inNs(BOX_B, 'link', 'set', dev, 'master', `${P}lb`, 'up');
+  inNs(BOX_B, 'link', 'set', `${P}lb`, 'up');
+  inNs(HOST_B, 'link', 'set', `${P}e2`, 'address', MAC_B, 'up');
+  inNs(HOST_B, 'addr', 'add', `${OVER_B}/24`, 'dev', `${P}e2`);
+}
+
+/** tcpdump on box A's underlay; stop() returns its lines. */
+async function captureUnderlay(): Promise<{ stop(): Promise<string> }> {
+  const p: ChildProcess = spawn(
+    'ip',
+    ['netns', 'exec', BOX_A, 'tcpdump', '-i', `${P}u1`, '-n', '-l', '-p', 'udp', 'port', '4789'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  let err = '';
+  p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  p.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  for (let i = 0; i < 100 && !err.includes('listening on'); i++) await new Promise((r) => setTimeout(r, 50));
+  if (!err.includes('listening on')) throw new Error(`tcpdump did not start: ${err}`);
+  return {
+    async stop() {
+      await new Promise((r) => setTimeout(r, 300));
+      const closed = new Promise((r) => p.once('close', r));
+      p.kill('SIGINT');
+      await closed;
+      return out;
+    },
+  };
+}
+
+beforeAll(async () => {
+  if (!isRoot()) return;
+  buildUnderlayAndLinuxSide();
+  writeUnits(units, {
+    [BR]: '[unit]\ntype = "bridge"\n[bridge]\ndatapath = "userspace"\n',
+    [`${P}-h1`]:
+      `[unit]\ntype = "port"\n[port]\nbridge = "${BR}"\nkind = "veth"\nnamespace = "${HOST_A}"\npeer = "${P}e1"\n` +
+      `[ipv4]\naddresses = ["${OVER_A}/24"]\n`,
+    [`${P}-vx`]:
+      `[unit]\ntype = "port"\n[port]\nbridge = "${BR}"\nkind = "vxlan"\nvni = 100\nremotes = ["${UNDER_B}"]\n` +
+      `local = "${UNDER_A}"\n`,
+  });
+  daemon = await startDaemon(units, state, ['--no-apply', '--no-watch'], {}, BOX_A);
+  const plan = netmgr(['plan', '--dir', units], daemon.env, BOX_A);
+  expect(plan.stdout).toContain(
+    `+ port ${P}-vx on bridge ${BR} (port 2, vxlan; vni 100, remotes ${UNDER_B}, local ${UNDER_A}, udp 4789, ttl 64, df)`,
+  );
+  const r = netmgr(['apply', '--dir', units], daemon.env, BOX_A);
+  if (r.code !== 0) throw new Error(r.stdout + r.stderr);
+});
+
+afterAll(async () => {
+  if (isRoot()) await stopAndClean(daemon, state, P, [units]);
+});
+
+it('hosts on both sides ping each other, as VXLAN on UDP 4789, and both ends count it', async () => {
+  const cap = await captureUnderlay();
+  expect(ping(HOST_A, OVER_B, 3)).toBe(true);
+  expect(ping(HOST_B, OVER_A, 3)).toBe(true);
+  const lines = (await cap.stop()).split('\n');
+  // tcpdump decodes port 4789 as VXLAN: datagrams both ways, with the inner ICMP.
+  expect(lines.some((l) => l.includes(`${UNDER_A}.4789 > ${UNDER_B}.4789`) && l.includes('VXLAN'))).toBe(true);
+  expect(lines.some((l) => l.includes(`> ${UNDER_A}.4789`) && l.includes('VXLAN'))).toBe(true);
+  expect(lines.some((l) => l.includes(`${OVER_A} > ${OVER_B}: ICMP echo request`))).toBe(true);
+  expect(lines.some((l) => l.includes(`${OVER_B} > ${OVER_A}: ICMP echo request`))).toBe(true);
+
+  const kernel = JSON.parse(inNs(BOX_B, '-s', '-j', 'link', 'show', `${P}vx`))[0].stats64;
+  expect(kernel.rx.packets).toBeGreaterThanOrEqual(6);
+  expect(kernel.tx.packets).toBeGreaterThanOrEqual(6);
+
+  const show = netmgr(['dpctl', 'show', '-s'], daemon!.env, BOX_A);
+  expect(show.code).toBe(0);
+  expect(show.stdout).toContain(`port 2: ${P}-vx (vxlan: vni=100, dst_port=4789)`);
+  const remote = new RegExp(`remote ${UNDER_B.replace(/\./g, '\\.')}: RX packets:(\\d+) bytes:\\d+  TX packets:(\\d+)`);
+  const m = remote.exec(show.stdout);
+  expect(m).not.toBeNull();
+  expect(Number(m![1])).toBeGreaterThanOrEqual(6);
+  expect(Number(m![2])).toBeGreaterThanOrEqual(6);
+  expect(show.stdout).toContain('dropped on receipt: unknown remote:0 other VNI:0 malformed:0');
+
+  const fdb = netmgr(['fdb', 'show', BR, '--json'], daemon!.env, BOX_A);
+  const entries = JSON.parse(fdb.stdout)[0].entries as { mac: string; portName: string; remote?: string }[];
+  expect(entries.find((e) => e.mac === MAC_B)).toEqual(
+    expect.objectContaining({ portName: `${P}-vx`, remote: UNDER_B }),
+  );
+});
