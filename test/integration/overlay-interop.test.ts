@@ -6,9 +6,9 @@
  * 198.18.204.0/24. Both hosts ping each other; a capture on the underlay sees VXLAN on UDP 4789 both ways; the
  * kernel's device and netmgr's per-remote counters count the frames; `fdb show` names host B's remote.
  */
-import { ChildProcess, spawn } from 'child_process';
 import { isRoot, netmgr, ping, runPrefix, sh, tempDir, writeUnits } from '../helpers/sys';
 import { startDaemon, stopAndClean, type TestDaemon } from '../helpers/daemon';
+import { boxUnits, capture } from '../helpers/overlay';
 
 const P = `ov2${runPrefix()}`;
 const units = tempDir('ov2-interop-units');
@@ -55,42 +55,13 @@ function buildUnderlayAndLinuxSide(): void {
   inNs(HOST_B, 'addr', 'add', `${OVER_B}/24`, 'dev', `${P}e2`);
 }
 
-/** tcpdump on box A's underlay; stop() returns its lines. */
-async function captureUnderlay(): Promise<{ stop(): Promise<string> }> {
-  const p: ChildProcess = spawn(
-    'ip',
-    ['netns', 'exec', BOX_A, 'tcpdump', '-i', `${P}u1`, '-n', '-l', '-p', 'udp', 'port', '4789'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  let err = '';
-  p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  p.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  for (let i = 0; i < 100 && !err.includes('listening on'); i++) await new Promise((r) => setTimeout(r, 50));
-  if (!err.includes('listening on')) throw new Error(`tcpdump did not start: ${err}`);
-  return {
-    async stop() {
-      await new Promise((r) => setTimeout(r, 300));
-      const closed = new Promise((r) => p.once('close', r));
-      p.kill('SIGINT');
-      await closed;
-      return out;
-    },
-  };
-}
-
 beforeAll(async () => {
   if (!isRoot()) return;
   buildUnderlayAndLinuxSide();
-  writeUnits(units, {
-    [BR]: '[unit]\ntype = "bridge"\n[bridge]\ndatapath = "userspace"\n',
-    [`${P}-h1`]:
-      `[unit]\ntype = "port"\n[port]\nbridge = "${BR}"\nkind = "veth"\nnamespace = "${HOST_A}"\npeer = "${P}e1"\n` +
-      `[ipv4]\naddresses = ["${OVER_A}/24"]\n`,
-    [`${P}-vx`]:
-      `[unit]\ntype = "port"\n[port]\nbridge = "${BR}"\nkind = "vxlan"\nvni = 100\nremotes = ["${UNDER_B}"]\n` +
-      `local = "${UNDER_A}"\n`,
-  });
+  writeUnits(
+    units,
+    boxUnits(P, { host: HOST_A, peer: `${P}e1`, address: `${OVER_A}/24`, local: UNDER_A, remotes: [UNDER_B] }),
+  );
   daemon = await startDaemon(units, state, ['--no-apply', '--no-watch'], {}, BOX_A);
   const plan = netmgr(['plan', '--dir', units], daemon.env, BOX_A);
   expect(plan.stdout).toContain(
@@ -105,7 +76,7 @@ afterAll(async () => {
 });
 
 it('hosts on both sides ping each other, as VXLAN on UDP 4789, and both ends count it', async () => {
-  const cap = await captureUnderlay();
+  const cap = await capture(BOX_A, `${P}u1`, ['udp', 'port', '4789']);
   expect(ping(HOST_A, OVER_B, 3)).toBe(true);
   expect(ping(HOST_B, OVER_A, 3)).toBe(true);
   const lines = (await cap.stop()).split('\n');
