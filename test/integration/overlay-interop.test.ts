@@ -4,8 +4,12 @@
  * remote is box B. Box B (ov2..ub) is plain Linux: `ip link add ... type vxlan id 100 remote A dstport 4789` in a
  * Linux bridge with a veth to host B. Underlay 198.18.200.0/24 on a veth pair between the boxes; hosts in
  * 198.18.204.0/24. Both hosts ping each other; a capture on the underlay sees VXLAN on UDP 4789 both ways; the
- * kernel's device and netmgr's per-remote counters count the frames; `fdb show` names host B's remote.
+ * kernel's device and netmgr's per-remote counters count the frames; `fdb show` names host B's remote. A second
+ * tunnel port whose UDP port another socket holds fails the apply with that reason and is rolled back.
  */
+import { spawn } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
 import { isRoot, netmgr, ping, runPrefix, sh, tempDir, writeUnits } from '../helpers/sys';
 import { startDaemon, stopAndClean, type TestDaemon } from '../helpers/daemon';
 import { boxUnits, capture } from '../helpers/overlay';
@@ -105,4 +109,39 @@ it('hosts on both sides ping each other, as VXLAN on UDP 4789, and both ends cou
   expect(entries.find((e) => e.mac === MAC_B)).toEqual(
     expect.objectContaining({ portName: `${P}-vx`, remote: UNDER_B }),
   );
+});
+
+it('a tunnel port whose UDP port is taken fails the apply with the reason and is rolled back', async () => {
+  // Another socket in box A holds UDP 4790 (a child process of this test, ended by its PID).
+  const holder = spawn(
+    'ip',
+    [
+      'netns',
+      'exec',
+      BOX_A,
+      process.execPath,
+      '-e',
+      "require('dgram').createSocket('udp4').bind(4790, () => console.log('bound'))",
+    ],
+    { stdio: ['ignore', 'pipe', 'ignore'] },
+  );
+  try {
+    await new Promise<void>((resolve) => holder.stdout.once('data', () => resolve()));
+    const taken = `[unit]\ntype = "port"\n[port]\nbridge = "${BR}"\nkind = "vxlan"\nvni = 200\nremotes = ["${UNDER_B}"]\ndst-port = 4790\n`;
+    fs.writeFileSync(path.join(units, `${P}-vy.toml`), taken);
+    const r = netmgr(['apply', '--dir', units], daemon!.env, BOX_A);
+    expect(r.code).not.toBe(0);
+    expect(r.stdout + r.stderr).toContain(
+      `${P}-vy: UDP port 0.0.0.0:4790 is already taken by another socket in this namespace`,
+    );
+    const show = netmgr(['dpctl', 'show'], daemon!.env, BOX_A).stdout;
+    expect(show).not.toContain(`${P}-vy`);
+    expect(show).toContain(`${P}-vx`);
+    // Still pending, and the rest of the bridge still forwards.
+    expect(netmgr(['plan', '--detailed-exitcode', '--dir', units], daemon!.env, BOX_A).code).toBe(2);
+    expect(ping(HOST_A, OVER_B, 1)).toBe(true);
+  } finally {
+    holder.kill('SIGTERM');
+    fs.rmSync(path.join(units, `${P}-vy.toml`), { force: true });
+  }
 });
