@@ -25,14 +25,15 @@ export async function capture(ns: string, iface: string, filter: string[]): Prom
 
 /**
  * The units of one box: a userspace bridge, a veth port to a host (its end `peer` in namespace `host`, with
- * `address` and `mac`), and a vxlan port (VNI 100) to `remotes`.
+ * `address`, `mac` and `mtu`), and a vxlan port (VNI 100) to `remotes`.
  */
 export function boxUnits(
   P: string,
-  o: { host: string; peer: string; address: string; mac?: string; local: string; remotes: string[] },
+  o: { host: string; peer: string; address: string; mac?: string; mtu?: number; local: string; remotes: string[] },
 ): Record<string, string> {
   const br = `${P}-br`;
-  const mac = o.mac ? `[link]\nmac = "${o.mac}"\n` : '';
+  const link = [o.mac ? `mac = "${o.mac}"\n` : '', o.mtu ? `mtu = ${o.mtu}\n` : ''].join('');
+  const mac = link ? `[link]\n${link}` : '';
   return {
     [br]: '[unit]\ntype = "bridge"\n[bridge]\ndatapath = "userspace"\n',
     [`${P}-h1`]:

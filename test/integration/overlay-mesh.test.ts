@@ -4,9 +4,11 @@
  * with one host behind its netmgr bridge (198.18.204.1-3/24). Every pair of hosts pings; a broadcast from host 1
  * arrives exactly once at hosts 2 and 3 and the tunnel ports' counters stay bounded (split horizon: without it,
  * box 2 would flood box 1's broadcast on to box 3 and back, for ever); `fdb show` on box 1 lists the other hosts'
- * MACs behind their remotes.
+ * MACs behind their remotes; 1 MB over TCP from host 1 to host 3 arrives intact (the hosts' TSO super-frames cut
+ * into segments at the tunnel port).
  */
-import { spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
+import { createHash } from 'crypto';
 import * as path from 'path';
 import { isRoot, netmgr, ping, runPrefix, sh, tempDir, writeUnits } from '../helpers/sys';
 import { startDaemon, stopAndClean, type TestDaemon } from '../helpers/daemon';
@@ -65,6 +67,8 @@ beforeAll(async () => {
         peer: `${P}e${n}`,
         address: `${over(n)}/24`,
         mac: mac(n),
+        // The underlay's 1500 minus VXLAN over IPv4's 50 bytes.
+        mtu: 1450,
         local: under(n),
         remotes: others,
       }),
@@ -120,4 +124,50 @@ it('fdb show on box 1 lists the other hosts behind their remotes', () => {
   const text = netmgr(['fdb', 'show', `${P}-br`], daemons[0].env, box(1)).stdout;
   expect(text).toContain('Remote');
   expect(text).toMatch(new RegExp(`${mac(2)}\\s+\\d+\\s+${under(2).replace(/\./g, '\\.')}`));
+});
+
+it('1 MB over TCP from host 1 to host 3 arrives intact', async () => {
+  const size = 1 << 20;
+  const expected = createHash('sha256')
+    .update(Buffer.from(Array.from({ length: size }, (_, i) => (i * 31 + (i >> 8)) & 0xff)))
+    .digest('hex');
+  const server = spawn(
+    'ip',
+    [
+      'netns',
+      'exec',
+      host(3),
+      process.execPath,
+      '-e',
+      `const h = require('crypto').createHash('sha256'); let n = 0;
+       require('net').createServer((s) => {
+         s.on('data', (d) => { h.update(d); n += d.length; });
+         s.on('end', () => { console.log(n + ' ' + h.digest('hex')); process.exit(0); });
+       }).listen(5001, '${over(3)}', () => console.log('listening'));`,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  try {
+    let out = '';
+    server.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    for (let i = 0; i < 100 && !out.includes('listening'); i++) await new Promise((r) => setTimeout(r, 50));
+    const client = spawnSync(
+      'ip',
+      [
+        'netns',
+        'exec',
+        host(1),
+        process.execPath,
+        '-e',
+        `const b = Buffer.from(Array.from({ length: ${size} }, (_, i) => (i * 31 + (i >> 8)) & 0xff));
+         const c = require('net').connect(5001, '${over(3)}', () => c.end(b));`,
+      ],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
+    expect(client.stderr).toBe('');
+    for (let i = 0; i < 200 && !/\d+ [0-9a-f]{64}/.test(out); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(out.trim().split('\n').pop()).toBe(`${size} ${expected}`);
+  } finally {
+    server.kill('SIGTERM');
+  }
 });

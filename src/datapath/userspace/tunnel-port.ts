@@ -14,6 +14,7 @@ import { formatIpv4, scanIpv4 } from '../../flow/text';
 import type { DpPortStats, DpTunnelConfig, DpTunnelRemoteStats, DpTunnelStats } from '../types';
 import { DatapathError } from '../types';
 import { completeForWire, VNET_HDR_LEN } from './packet';
+import { segmentTcp } from './segment';
 import { decapsulate, encapsulate, VNI_MAX } from './tunnel-header';
 
 /** Where a decapsulated frame goes: `buf[off, off+len)` is a virtio-net header (zero) and the inner frame. */
@@ -127,7 +128,8 @@ export class TunnelPort {
   /**
    * Sends `buf[off, off+len)` (virtio-net header, then the frame) to the destination of `tunnel` (the set(tunnel)
    * in effect; none: the frame has nowhere to go, as in the kernel, and counts as a transmit error). The frame's
-   * offloaded checksum is completed in place; a GSO super-frame is dropped (counted) since it has no segmenter.
+   * offloaded checksum is completed in place; a TCP GSO super-frame is cut into segments (segment.ts); any other
+   * GSO frame (UDP) is dropped and counted.
    */
   send(buf: Buffer, off: number, len: number, tunnel: TunnelKey | undefined): void {
     const vni = tunnel && vniOf(tunnel);
@@ -135,22 +137,33 @@ export class TunnelPort {
       this.stats.txErrors++;
       return;
     }
-    if (!completeForWire(buf, off, len) || len - VNET_HDR_LEN + 8 > MAX_UDP_PAYLOAD) {
-      this.stats.txDropped++;
-      return;
-    }
-    const frame = buf.subarray(off + VNET_HDR_LEN, off + len);
-    const payload = encapsulate(this.config.kind, vni, frame);
     if (tunnel.ttl !== 0 && tunnel.ttl !== this.ttl) {
       this.socket.setTTL(tunnel.ttl);
       this.ttl = tunnel.ttl;
     }
-    this.socket.send(payload, this.config.dstPort, formatIpv4(tunnel.dst), (e) => {
+    // A host's TCP super-frame (TSO) is cut here: nothing below segments a UDP payload.
+    const frames = completeForWire(buf, off, len)
+      ? [buf.subarray(off + VNET_HDR_LEN, off + len)]
+      : segmentTcp(buf, off, len);
+    if (frames === undefined) {
+      this.stats.txDropped++;
+      return;
+    }
+    for (const frame of frames) this.sendFrame(frame, vni, tunnel.dst);
+  }
+
+  private sendFrame(frame: Uint8Array, vni: number, dst: number): void {
+    if (frame.length + 8 > MAX_UDP_PAYLOAD) {
+      this.stats.txDropped++;
+      return;
+    }
+    const payload = encapsulate(this.config.kind, vni, frame);
+    this.socket.send(payload, this.config.dstPort, formatIpv4(dst), (e) => {
       if (e) this.stats.txErrors++;
     });
     this.stats.txPackets++;
     this.stats.txBytes += frame.length;
-    const remote = this.remotes.get(tunnel.dst);
+    const remote = this.remotes.get(dst);
     if (remote !== undefined) {
       remote.txPackets++;
       remote.txBytes += frame.length;
