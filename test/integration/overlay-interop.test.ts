@@ -75,6 +75,17 @@ beforeAll(async () => {
   if (r.code !== 0) throw new Error(r.stdout + r.stderr);
 });
 
+it('after the apply, the plan has no changes and show and status run', () => {
+  expect(netmgr(['plan', '--detailed-exitcode', '--dir', units], daemon!.env, BOX_A)).toEqual(
+    expect.objectContaining({ code: 0, stdout: 'No changes.\n' }),
+  );
+  const show = netmgr(['show', '--dir', units], daemon!.env, BOX_A);
+  const status = netmgr(['status', '--dir', units], daemon!.env, BOX_A);
+  expect(show.stdout).toContain(`port 2: ${P}-vx (vxlan)`);
+  expect(show.stdout).toContain('Drift: none');
+  expect(status.stdout).toMatch(new RegExp(`port\\s+${P}-vx\\s+realised`));
+});
+
 afterAll(async () => {
   if (isRoot()) await stopAndClean(daemon, state, P, [units]);
 });
@@ -103,6 +114,8 @@ it('hosts on both sides ping each other, as VXLAN on UDP 4789, and both ends cou
   expect(Number(m![1])).toBeGreaterThanOrEqual(6);
   expect(Number(m![2])).toBeGreaterThanOrEqual(6);
   expect(show.stdout).toContain('dropped on receipt: unknown remote:0 other VNI:0 malformed:0');
+  // Nothing was output to the tunnel port without a set(tunnel(...)) (loop protection sends nothing there).
+  expect(show.stdout).toMatch(/vni=100, dst_port=4789\)\n.*\n\s+TX packets:\d+ errors:0 dropped:0/);
 
   const fdb = netmgr(['fdb', 'show', BR, '--json'], daemon!.env, BOX_A);
   const entries = JSON.parse(fdb.stdout)[0].entries as { mac: string; portName: string; remote?: string }[];

@@ -228,7 +228,11 @@ export class LearningPolicy implements Policy {
     // A port added, removed or re-VLANed changes flood sets: every flow is decided again, as OVS revalidates all.
     if (portsChanged) this.invalidateAll();
     else for (const c of changed) this.invalidateMac(c.vlan, c.mac);
-    const protectedPorts = [...modes.values()].filter((m) => m.no !== 0).map((m) => ({ no: m.no, name: m.name }));
+    // Tunnel ports run no loop protection: their probes would need a remote to go to, and split horizon already
+    // keeps a frame from one tunnel out of the others.
+    const protectedPorts = [...modes.values()]
+      .filter((m) => m.no !== 0 && !this.tunnels.has(m.no))
+      .map((m) => ({ no: m.no, name: m.name }));
     this.protection.configure(bridge.name, learning.stp, protectedPorts);
     this.protection.flushSoon();
   }
