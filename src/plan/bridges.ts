@@ -105,6 +105,14 @@ function wantedPort(p: PortSpec, no: number, learning: boolean): PortConfig {
 const samePort = (a: PortConfig, b: PortConfig) =>
   a.no === b.no && a.kind === b.kind && a.namespace === b.namespace && sameTunnel(a.tunnel, b.tunnel);
 
+/** Why a port that exists is deleted and created again rather than kept. */
+function whyReplaced(lp: PortConfig, cfg: PortConfig, vethCreated: boolean): string {
+  if (vethCreated && samePort(lp, cfg)) return 'its veth is re-created';
+  if (lp.no !== cfg.no) return `port number ${lp.no} -> ${cfg.no}`;
+  if (lp.kind !== cfg.kind) return `kind ${lp.kind} -> ${cfg.kind}`;
+  return sameTunnel(lp.tunnel, cfg.tunnel) ? 'namespace changes' : 'tunnel settings change';
+}
+
 export interface BridgePlanInput {
   desired: DesiredState;
   live: LiveState;
@@ -333,17 +341,7 @@ function planBridgeInPlace(
       continue;
     }
     if (lp) {
-      const why =
-        vethsCreated.has(p.name) && samePort(lp, cfg)
-          ? 'its veth is re-created'
-          : lp.no !== cfg.no
-            ? `port number ${lp.no} -> ${cfg.no}`
-            : lp.kind !== cfg.kind
-              ? `kind ${lp.kind} -> ${cfg.kind}`
-              : !sameTunnel(lp.tunnel, cfg.tunnel)
-                ? 'tunnel settings change'
-                : 'namespace changes';
-      c.deletePort(hb, lp, `replaced: ${why}`);
+      c.deletePort(hb, lp, `replaced: ${whyReplaced(lp, cfg, vethsCreated.has(p.name))}`);
     }
     c.createPort(b.name, p, cfg);
   }
