@@ -5,7 +5,8 @@
  * Linux bridge with a veth to host B. Underlay 198.18.200.0/24 on a veth pair between the boxes; hosts in
  * 198.18.204.0/24. Both hosts ping each other; a capture on the underlay sees VXLAN on UDP 4789 both ways; the
  * kernel's device and netmgr's per-remote counters count the frames; `fdb show` names host B's remote. A second
- * tunnel port whose UDP port another socket holds fails the apply with that reason and is rolled back.
+ * tunnel port whose UDP port another socket holds fails the apply with that reason and is rolled back. Hosts are at
+ * MTU 1450; at 1500 the plan warns, with the fix.
  */
 import { spawn } from 'child_process';
 import * as fs from 'fs';
@@ -64,7 +65,14 @@ beforeAll(async () => {
   buildUnderlayAndLinuxSide();
   writeUnits(
     units,
-    boxUnits(P, { host: HOST_A, peer: `${P}e1`, address: `${OVER_A}/24`, local: UNDER_A, remotes: [UNDER_B] }),
+    boxUnits(P, {
+      host: HOST_A,
+      peer: `${P}e1`,
+      address: `${OVER_A}/24`,
+      mtu: 1450,
+      local: UNDER_A,
+      remotes: [UNDER_B],
+    }),
   );
   daemon = await startDaemon(units, state, ['--no-apply', '--no-watch'], {}, BOX_A);
   const plan = netmgr(['plan', '--dir', units], daemon.env, BOX_A);
@@ -84,6 +92,29 @@ it('after the apply, the plan has no changes and show and status run', () => {
   expect(show.stdout).toContain(`port 2: ${P}-vx (vxlan)`);
   expect(show.stdout).toContain('Drift: none');
   expect(status.stdout).toMatch(new RegExp(`port\\s+${P}-vx\\s+realised`));
+  // The same units with host A at 1500: the plan warns that its frames do not fit through the 1500 underlay.
+  const wide = tempDir('ov2-interop-wide');
+  try {
+    writeUnits(
+      wide,
+      boxUnits(P, {
+        host: HOST_A,
+        peer: `${P}e1`,
+        address: `${OVER_A}/24`,
+        mtu: 1500,
+        local: UNDER_A,
+        remotes: [UNDER_B],
+      }),
+    );
+    const plan = netmgr(['plan', '--dir', wide], daemon!.env, BOX_A);
+    expect(plan.stdout).toContain(
+      `note: warning: bridge ${BR}: port ${P}-h1 has MTU 1500; with the 50 bytes tunnel port ${P}-vx adds (vxlan over ` +
+        `IPv4) its largest frames need 1550, above the MTU 1500 of the underlay interface ${P}u1, and are dropped. ` +
+        `Fix: mtu = 1450 in [link] of ${P}-h1's unit`,
+    );
+  } finally {
+    fs.rmSync(wide, { recursive: true, force: true });
+  }
 });
 
 afterAll(async () => {
