@@ -148,6 +148,13 @@ it('hosts on both sides ping each other, as VXLAN on UDP 4789, and both ends cou
   // Nothing was output to the tunnel port without a set(tunnel(...)) (loop protection sends nothing there).
   expect(show.stdout).toMatch(/vni=100, dst_port=4789\)\n.*\n\s+TX packets:\d+ errors:0 dropped:0/);
 
+  // netmgr status lists the remote under its tunnel port, with the same counters.
+  const status = netmgr(['status', '--dir', units], daemon!.env, BOX_A).stdout;
+  const row = new RegExp(`\\n\\s+remote ${UNDER_B.replace(/\./g, '\\.')}\\s+(\\d+)\\s+\\d+\\s+(\\d+)`).exec(status);
+  expect(row).not.toBeNull();
+  expect(Number(row![1])).toBeGreaterThanOrEqual(6);
+  expect(Number(row![2])).toBeGreaterThanOrEqual(6);
+
   const fdb = netmgr(['fdb', 'show', BR, '--json'], daemon!.env, BOX_A);
   const entries = JSON.parse(fdb.stdout)[0].entries as { mac: string; portName: string; remote?: string }[];
   expect(entries.find((e) => e.mac === MAC_B)).toEqual(
