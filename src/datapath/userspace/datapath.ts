@@ -40,7 +40,7 @@ import {
   type Upcall,
   type UpcallHandler,
 } from '../types';
-import { checkTunnelMatch, checkTunnelSet, TunnelPort } from './tunnel-port';
+import { checkTunnelMatch, checkTunnelSet, TunnelPorts, type TunnelPort } from './tunnel-port';
 import { frameMalformed, popVlan, pushVlan, setEthernet, setIpv4, VNET_HDR_LEN, vnetHeaderValid } from './packet';
 
 /** Frames per receive call and receive calls per readiness event (packet-io.md: 32-64 and ~16). */
@@ -115,9 +115,8 @@ export class UserspaceDatapath implements Datapath {
   private readonly portsByNo = new Map<number, IoPort>();
   /** Dense array for the hot path: index = port number. */
   private portArray: Array<IoPort | undefined> = [];
-  /** Tunnel ports (tunnel-port.ts), by number; numbers are shared with portsByNo. */
-  private readonly tunnels = new Map<number, TunnelPort>();
-  private tunnelArray: Array<TunnelPort | undefined> = [];
+  /** Tunnel ports (tunnel-port.ts); numbers are shared with portsByNo. */
+  private readonly tunnels = new TunnelPorts();
   private readonly table = new MegaflowTable({ emcSize: 8192 });
   private readonly pk = newPacketKey();
   private readonly info = new Int32Array(4);
@@ -148,7 +147,7 @@ export class UserspaceDatapath implements Datapath {
     const taken = this.portsByNo.get(spec.no)?.spec.name ?? this.tunnels.get(spec.no)?.name;
     if (taken !== undefined)
       throw new DatapathError('EEXIST', `port ${spec.no} already exists on ${this.name} (${taken})`);
-    for (const p of [...this.portsByNo.values()].map((x) => x.spec).concat(this.tunnelSpecs()))
+    for (const p of [...this.portsByNo.values()].map((x) => x.spec).concat(this.tunnels.specs()))
       if (p.name === spec.name)
         throw new DatapathError('EEXIST', `${spec.name} is already port ${p.no} of ${this.name}`);
     if (spec.type === 'tunnel') return this.addTunnelPort(spec);
@@ -178,36 +177,19 @@ export class UserspaceDatapath implements Datapath {
     return this.info_(port);
   }
 
-  private tunnelSpecs(): DpPortSpec[] {
-    return [...this.tunnels.values()].map((t) => ({ no: t.no, name: t.name, type: 'tunnel', tunnel: t.config }));
-  }
-
   /** A tunnel port: its socket is bound now (a failure throws before anything is added). */
   private addTunnelPort(spec: DpPortSpec): DpPortInfo {
-    if (spec.tunnel === undefined) throw new DatapathError('EINVAL', `tunnel port ${spec.name} has no tunnel settings`);
-    const log = this.opts.log ?? (() => undefined);
-    const t: TunnelPort = new TunnelPort(
-      spec.no,
-      spec.name,
-      spec.tunnel,
-      (buf, off, len, src, dst) => this.receiveTunnel(t, buf, off, len, src, dst),
-      log,
+    const info = this.tunnels.add(
+      spec,
+      (t, buf, off, len, src, dst) => this.receiveTunnel(t, buf, off, len, src, dst),
+      this.opts.log,
     );
-    this.tunnels.set(spec.no, t);
     this.reindex();
-    return this.tunnelInfo(t);
-  }
-
-  private tunnelInfo(t: TunnelPort): DpPortInfo {
-    const spec = { no: t.no, name: t.name, type: 'tunnel' as const, tunnel: t.config };
-    return { ...spec, ifindex: 0, stats: { ...t.stats }, tunnelStats: t.tunnelStats() };
+    return info;
   }
 
   removePort(no: number): void {
-    const tunnel = this.tunnels.get(no);
-    if (tunnel) {
-      tunnel.close();
-      this.tunnels.delete(no);
+    if (this.tunnels.remove(no)) {
       this.reindex();
       return;
     }
@@ -235,11 +217,10 @@ export class UserspaceDatapath implements Datapath {
   }
 
   private reindex(): void {
-    const max = Math.max(-1, ...this.portsByNo.keys(), ...this.tunnels.keys());
+    const max = Math.max(-1, ...this.portsByNo.keys(), ...this.tunnels.numbers());
     this.portArray = new Array<IoPort | undefined>(max + 1).fill(undefined);
-    this.tunnelArray = new Array<TunnelPort | undefined>(max + 1).fill(undefined);
     for (const [no, p] of this.portsByNo) this.portArray[no] = p;
-    for (const [no, t] of this.tunnels) this.tunnelArray[no] = t;
+    this.tunnels.reindex(max + 1);
     // A port change can make cached decisions wrong (outputs to a removed port).
     this.table.emc?.invalidate();
   }
@@ -253,8 +234,7 @@ export class UserspaceDatapath implements Datapath {
 
   ports(): DpPortInfo[] {
     const io = [...this.portsByNo.values()].map((p) => this.info_(p));
-    const tunnels = [...this.tunnels.values()].map((t) => this.tunnelInfo(t));
-    return io.concat(tunnels).sort((a, b) => a.no - b.no);
+    return io.concat(this.tunnels.infos()).sort((a, b) => a.no - b.no);
   }
 
   // ------------------------------------------------------------------------------------------------------------
@@ -436,7 +416,7 @@ export class UserspaceDatapath implements Datapath {
       }
       switch (a.type) {
         case 'output': {
-          const t = this.tunnelArray[a.port];
+          const t = this.tunnels.byNo[a.port];
           if (t !== undefined) t.send(b, o, l, tunnel);
           else this.enqueue(a.port, b, o, l);
           shared = true;
@@ -598,9 +578,8 @@ export class UserspaceDatapath implements Datapath {
     if (this.destroyed) return;
     this.destroyed = true;
     for (const p of this.portsByNo.values()) this.closePort(p);
-    for (const t of this.tunnels.values()) t.close();
+    this.tunnels.closeAll();
     this.portsByNo.clear();
-    this.tunnels.clear();
     this.portArray = [];
     this.table.flush();
   }

@@ -11,7 +11,7 @@ import { native } from '../../native';
 import { tunnelKeyProblem } from '../../flow/tunnel';
 import { TUN_FLAG, type FlowMask, type TunnelKey } from '../../flow';
 import { formatIpv4, scanIpv4 } from '../../flow/text';
-import type { DpPortStats, DpTunnelConfig, DpTunnelRemoteStats, DpTunnelStats } from '../types';
+import type { DpPortInfo, DpPortSpec, DpPortStats, DpTunnelConfig, DpTunnelRemoteStats, DpTunnelStats } from '../types';
 import { DatapathError } from '../types';
 import { completeForWire, VNET_HDR_LEN } from './packet';
 import { segmentTcp } from './segment';
@@ -229,4 +229,77 @@ export function checkTunnelSet(t: TunnelKey): void {
     );
   if (vniOf(t) === undefined)
     throw new DatapathError('EINVAL', `set(tunnel(...)): tun_id does not fit a 24-bit VNI (0..${VNI_MAX})`);
+}
+
+/** Where a tunnel port's decapsulated frames go: the datapath's receive path, told which port. */
+export type TunnelReceive = (t: TunnelPort, buf: Buffer, off: number, len: number, src: number, dst: number) => void;
+
+/** The tunnel ports of one datapath, by number, with the dense array its hot path indexes. */
+export class TunnelPorts {
+  private readonly ports = new Map<number, TunnelPort>();
+  /** Index = port number; undefined where the number is no tunnel port. Rebuilt by reindex(). */
+  byNo: Array<TunnelPort | undefined> = [];
+
+  /** Opens a tunnel port (throws DatapathError as TunnelPort does); the caller reindexes. */
+  add(spec: DpPortSpec, receive: TunnelReceive, log: ((line: string) => void) | undefined): DpPortInfo {
+    if (spec.tunnel === undefined) throw new DatapathError('EINVAL', `tunnel port ${spec.name} has no tunnel settings`);
+    const t: TunnelPort = new TunnelPort(
+      spec.no,
+      spec.name,
+      spec.tunnel,
+      (buf, off, len, src, dst) => receive(t, buf, off, len, src, dst),
+      log ?? (() => undefined),
+    );
+    this.ports.set(spec.no, t);
+    return infoOf(t);
+  }
+
+  /** Closes and forgets port `no`; false when it is no tunnel port. The caller reindexes. */
+  remove(no: number): boolean {
+    const t = this.ports.get(no);
+    if (t === undefined) return false;
+    t.close();
+    this.ports.delete(no);
+    return true;
+  }
+
+  get(no: number): TunnelPort | undefined {
+    return this.ports.get(no);
+  }
+
+  numbers(): number[] {
+    return [...this.ports.keys()];
+  }
+
+  specs(): DpPortSpec[] {
+    return [...this.ports.values()].map((t) => ({ no: t.no, name: t.name, type: 'tunnel', tunnel: t.config }));
+  }
+
+  infos(): DpPortInfo[] {
+    return [...this.ports.values()].map(infoOf);
+  }
+
+  /** Rebuilds byNo for port numbers below `size`. */
+  reindex(size: number): void {
+    this.byNo = new Array<TunnelPort | undefined>(size).fill(undefined);
+    for (const [no, t] of this.ports) this.byNo[no] = t;
+  }
+
+  closeAll(): void {
+    for (const t of this.ports.values()) t.close();
+    this.ports.clear();
+    this.byNo = [];
+  }
+}
+
+function infoOf(t: TunnelPort): DpPortInfo {
+  return {
+    no: t.no,
+    name: t.name,
+    type: 'tunnel',
+    tunnel: t.config,
+    ifindex: 0,
+    stats: { ...t.stats },
+    tunnelStats: t.tunnelStats(),
+  };
 }

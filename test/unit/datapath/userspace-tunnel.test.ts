@@ -126,6 +126,25 @@ describe('opening a tunnel port', () => {
     }
   });
 
+  test('removing a tunnel port, or destroying its datapath, closes its socket: the UDP port is free again', () => {
+    const port = basePort + 4;
+    const dp = new UserspaceDatapath('tun-e');
+    try {
+      dp.addPort({ no: 1, name: 'vx1', type: 'tunnel', tunnel: tunnel('vxlan', A, B, port) });
+      dp.removePort(1);
+      expect(dp.ports()).toEqual([]);
+      dp.addPort({ no: 1, name: 'vx1', type: 'tunnel', tunnel: tunnel('vxlan', A, B, port) });
+    } finally {
+      dp.destroy();
+    }
+    const again = new UserspaceDatapath('tun-f');
+    try {
+      again.addPort({ no: 1, name: 'vx1', type: 'tunnel', tunnel: tunnel('vxlan', A, B, port) });
+    } finally {
+      again.destroy();
+    }
+  });
+
   test('an output to a tunnel port without set(tunnel) counts a transmit error and sends nothing', () => {
     const dp = new UserspaceDatapath('tun-d');
     try {
