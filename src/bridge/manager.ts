@@ -16,6 +16,7 @@ import { DatapathError, type Datapath } from '../datapath/types';
 import { UserspaceDatapath } from '../datapath/userspace/datapath';
 import { KernelDatapath } from '../datapath/kernel/datapath';
 import type { Policy } from '../policy';
+import { isTunnelKind } from '../model/types';
 import { hasErrno, messageOf } from '../util/errors';
 import { adoptKernelBridge } from './adopt';
 import { configurePolicy, sortedPorts, startBridge, stopPolicy, type ManagedBridge } from './bridge';
@@ -189,7 +190,9 @@ export class BridgeManager implements BridgeControl {
     if (b.ports.has(cfg.name)) throw new DatapathError('EEXIST', `port ${cfg.name} already exists on ${bridge}`);
     refuseVlans(b, cfg.vlans);
     const internal = cfg.kind === 'internal';
-    b.dp.addPort({ no: cfg.no, name: cfg.name, type: internal ? 'internal' : 'netdev' });
+    if (cfg.tunnel !== undefined && isTunnelKind(cfg.kind))
+      b.dp.addPort({ no: cfg.no, name: cfg.name, type: 'tunnel', tunnel: { ...cfg.tunnel, kind: cfg.kind } });
+    else b.dp.addPort({ no: cfg.no, name: cfg.name, type: internal ? 'internal' : 'netdev' });
     try {
       if (internal) {
         if (cfg.namespace !== null) moveToNamespace(this.sockets, cfg.name, cfg.namespace);

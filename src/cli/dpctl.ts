@@ -2,6 +2,7 @@
  * `netmgr dpctl`: ovs-dpctl's commands and output format against the bridges netmgrd runs. Flows changed here
  * are runtime changes: the next `netmgr apply` puts a units-managed bridge's flows back to what its units say.
  */
+import type { DpTunnelStats } from '../datapath/types';
 import type { DpctlFlow, DpctlShowBridge } from '../daemon/protocol';
 import { DpctlRequest, type DpctlCommand, type DpctlParams } from '../daemon/protocol';
 import { Command, CliContext, EXIT_OK, UsageError } from './command';
@@ -26,6 +27,17 @@ const COMMANDS: Record<DpctlCommand, { min: number; max: number }> = {
   'del-flows': { min: 0, max: 1 },
 };
 
+/** A tunnel port's per-remote counters (inner frames) and the datagrams it dropped on receipt, by reason. */
+function formatTunnelStats(t: DpTunnelStats): string[] {
+  return [
+    ...t.remotes.map(
+      (r) =>
+        `    remote ${r.address}: RX packets:${r.rxPackets} bytes:${r.rxBytes}  TX packets:${r.txPackets} bytes:${r.txBytes}`,
+    ),
+    `    dropped on receipt: unknown remote:${t.rxUnknownRemote} other VNI:${t.rxOtherVni} malformed:${t.rxMalformed}`,
+  ];
+}
+
 function formatShow(bridges: DpctlShowBridge[], statistics: boolean): string {
   const out: string[] = [];
   for (const b of bridges) {
@@ -37,12 +49,16 @@ function formatShow(bridges: DpctlShowBridge[], statistics: boolean): string {
     out.push(`  flows: ${s.flows}`);
     out.push(`  masks: hit:${s.masksHit} total:${s.masks} hit/pkt:${(lookups ? s.masksHit / lookups : 0).toFixed(2)}`);
     for (const p of b.ports) {
-      out.push(`  port ${p.no}: ${p.name}${p.type === 'internal' ? ' (internal)' : ''}`);
+      const tun = p.tunnel;
+      const kind =
+        p.type === 'internal' ? ' (internal)' : tun ? ` (${tun.kind}: vni=${tun.vni}, dst_port=${tun.dstPort})` : '';
+      out.push(`  port ${p.no}: ${p.name}${kind}`);
       if (!statistics) continue;
       const t = p.stats;
       out.push(`    RX packets:${t.rxPackets} errors:${t.rxErrors} dropped:${t.rxDropped}`);
       out.push(`    TX packets:${t.txPackets} errors:${t.txErrors} dropped:${t.txDropped}`);
       out.push(`    RX bytes:${t.rxBytes}  TX bytes:${t.txBytes}`);
+      if (p.tunnelStats) out.push(...formatTunnelStats(p.tunnelStats));
     }
   }
   return out.length ? out.join('\n') + '\n' : '';

@@ -22,15 +22,21 @@ const USAGE = [
 
 const FDB_COMMANDS: readonly FdbCommand[] = ['show', 'flush', 'stats'];
 
-/** `ovs-appctl fdb/show`: ` port  VLAN  MAC                Age`, one row per entry; static entries say so. */
+/**
+ * `ovs-appctl fdb/show`: ` port  VLAN  MAC                Age`, one row per entry; static entries say so; a MAC
+ * learned from a tunnel port has its remote in a `Remote` column.
+ */
 export function formatFdbTable(entries: readonly FdbEntry[]): string {
   const ports = entries.map((e) => formatPort(e.port, e.portName));
   const w = Math.max(5, ...ports.map((p) => p.length));
+  // Entries learned from a tunnel port name their remote in a last column (only when there are any).
+  const remotes = entries.some((e) => e.remote !== undefined);
   const rows = entries.map(
     (e, i) =>
-      `${ports[i].padStart(w)}  ${String(e.vlan).padStart(4)}  ${e.mac}  ${e.static ? 'static' : String(e.age).padStart(3)}`,
+      `${ports[i].padStart(w)}  ${String(e.vlan).padStart(4)}  ${e.mac}  ${e.static ? 'static' : String(e.age).padStart(3)}` +
+      (remotes && e.remote !== undefined ? `  ${e.remote}` : ''),
   );
-  return [`${'port'.padStart(w)}  VLAN  MAC                Age`, ...rows].join('\n') + '\n';
+  return [`${'port'.padStart(w)}  VLAN  MAC                Age${remotes ? '  Remote' : ''}`, ...rows].join('\n') + '\n';
 }
 
 /** `ovs-appctl fdb/stats-show`, plus the megaflows the policy has installed. */

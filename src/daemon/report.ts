@@ -105,7 +105,12 @@ export function bridgeCounters(manager: BridgeControl, bridges: LiveBridge[]): B
       datapath: b.datapath,
       policy: b.policy,
       stats: dp.stats(),
-      ports: dp.ports().map((p) => ({ no: p.no, name: p.name, stats: p.stats })),
+      ports: dp.ports().map((p) => ({
+        no: p.no,
+        name: p.name,
+        stats: p.stats,
+        ...(p.tunnelStats ? { tunnel: p.tunnelStats } : {}),
+      })),
       ...(isLearning(policy) ? { held: heldPorts(policy.loopProtectionView()) } : {}),
     };
   });

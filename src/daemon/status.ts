@@ -11,7 +11,7 @@ import type { HostInterface } from '../model/host';
 import type { DatapathType, DesiredState } from '../model/types';
 import { formatChange } from '../plan/format';
 import type { Change } from '../plan/types';
-import type { DpPortStats, DpStats } from '../datapath/types';
+import type { DpPortStats, DpStats, DpTunnelStats } from '../datapath/types';
 import type { ApplyCounters, ApplyOutcome } from './records';
 
 export type ObjectState = 'realised' | 'pending' | 'drifted' | 'failed';
@@ -29,6 +29,8 @@ export interface PortCounters {
   no: number;
   name: string;
   stats: DpPortStats;
+  /** A tunnel port's remotes with their counters, and its receive drops by reason. */
+  tunnel?: DpTunnelStats;
 }
 
 export interface BridgeCounters {
@@ -240,25 +242,7 @@ export function formatStatus(r: StatusReport): string {
     out.push('DHCP:');
     for (const d of r.dhcp) out.push(`  ${formatDhcp(d)}`);
   }
-  for (const b of r.bridges) {
-    out.push('');
-    const s = b.stats;
-    out.push(
-      `Bridge ${b.name} (${b.datapath}, ${b.policy}): hit ${s.hit}, missed ${s.missed}, lost ${s.lost}, flows ${s.flows}`,
-    );
-    if (b.datapathWhy) out.push(`  ${b.datapath} datapath: ${b.datapathWhy}`);
-    out.push(
-      `  ${pad('PORT', 20)} ${'RX PKTS'.padStart(10)} ${'RX BYTES'.padStart(12)} ${'TX PKTS'.padStart(10)} ${'TX BYTES'.padStart(12)} ${'DROPS'.padStart(7)} ${'ERRORS'.padStart(7)}`,
-    );
-    if (b.held?.length)
-      out.push(`  held by loop protection: ${b.held.map((h) => `${h.name}(${h.no}) ${h.why}`).join('; ')}`);
-    for (const p of b.ports) {
-      const t = p.stats;
-      out.push(
-        `  ${pad(`${p.name}(${p.no})`, 20)} ${String(t.rxPackets).padStart(10)} ${String(t.rxBytes).padStart(12)} ${String(t.txPackets).padStart(10)} ${String(t.txBytes).padStart(12)} ${String(t.rxDropped + t.txDropped).padStart(7)} ${String(t.rxErrors + t.txErrors).padStart(7)}`,
-      );
-    }
-  }
+  for (const b of r.bridges) out.push('', ...formatBridgeCounters(b));
   if (r.host) {
     out.push('');
     out.push('Host interfaces (root namespace):');
@@ -273,4 +257,31 @@ export function formatStatus(r: StatusReport): string {
     }
   }
   return out.join('\n') + '\n';
+}
+
+/** One bridge's counters: its lookups, then a row per port (a tunnel port's remotes each on a row under it). */
+function formatBridgeCounters(b: BridgeCounters): string[] {
+  const out: string[] = [];
+  const s = b.stats;
+  out.push(
+    `Bridge ${b.name} (${b.datapath}, ${b.policy}): hit ${s.hit}, missed ${s.missed}, lost ${s.lost}, flows ${s.flows}`,
+  );
+  if (b.datapathWhy) out.push(`  ${b.datapath} datapath: ${b.datapathWhy}`);
+  out.push(
+    `  ${pad('PORT', 20)} ${'RX PKTS'.padStart(10)} ${'RX BYTES'.padStart(12)} ${'TX PKTS'.padStart(10)} ${'TX BYTES'.padStart(12)} ${'DROPS'.padStart(7)} ${'ERRORS'.padStart(7)}`,
+  );
+  if (b.held?.length)
+    out.push(`  held by loop protection: ${b.held.map((h) => `${h.name}(${h.no}) ${h.why}`).join('; ')}`);
+  for (const p of b.ports) {
+    const t = p.stats;
+    out.push(
+      `  ${pad(`${p.name}(${p.no})`, 20)} ${String(t.rxPackets).padStart(10)} ${String(t.rxBytes).padStart(12)} ${String(t.txPackets).padStart(10)} ${String(t.txBytes).padStart(12)} ${String(t.rxDropped + t.txDropped).padStart(7)} ${String(t.rxErrors + t.txErrors).padStart(7)}`,
+    );
+    // A tunnel port's remotes, one row each under it (frames, not datagrams: what each remote sent and got).
+    for (const r of p.tunnel?.remotes ?? [])
+      out.push(
+        `    ${pad(`remote ${r.address}`, 18)} ${String(r.rxPackets).padStart(10)} ${String(r.rxBytes).padStart(12)} ${String(r.txPackets).padStart(10)} ${String(r.txBytes).padStart(12)}`,
+      );
+  }
+  return out;
 }

@@ -6,17 +6,48 @@
  * (`persistent`) says so. Every member runs on the event loop and must not block beyond its own netlink round trips.
  */
 import type { FlowActions, FlowKey, FlowMask, FlowStats } from '../flow';
+import type { TunnelKind, TunnelSpec } from '../model/types';
 import { NetmgrError, type ErrorKind } from '../util/errors';
 
-/** Like OVS vport types: `internal` is an interface the datapath creates; `netdev` attaches an existing one. */
-export type DpPortType = 'internal' | 'netdev';
+/**
+ * Like OVS vport types: `internal` is an interface the datapath creates; `netdev` attaches an existing one;
+ * `tunnel` carries frames in UDP to the remotes of its `tunnel` settings (VXLAN or Geneve).
+ */
+export type DpPortType = 'internal' | 'netdev' | 'tunnel';
+
+/** A tunnel port's settings: the unit's TunnelSpec and its kind. */
+export interface DpTunnelConfig extends TunnelSpec {
+  kind: TunnelKind;
+}
 
 export interface DpPortSpec {
   /** Port number, fixed by the units (bridge = 0, ports 1..n). */
   no: number;
-  /** Interface name: created with this name (internal) or attached by it (netdev). */
+  /** Interface name: created with this name (internal) or attached by it (netdev); a tunnel port's unit name. */
   name: string;
   type: DpPortType;
+  /** Present exactly when type is `tunnel`. */
+  tunnel?: DpTunnelConfig;
+}
+
+/** One remote of a tunnel port and what went to and came from it (bytes of inner frames). */
+export interface DpTunnelRemoteStats {
+  address: string;
+  rxPackets: number;
+  rxBytes: number;
+  txPackets: number;
+  txBytes: number;
+}
+
+/** A tunnel port's own counters: per remote, and the datagrams it dropped on receipt, by reason. */
+export interface DpTunnelStats {
+  remotes: DpTunnelRemoteStats[];
+  /** Datagrams from an address that is not one of `remotes` (static flood-and-learn: only listed peers count). */
+  rxUnknownRemote: number;
+  /** Datagrams of a VNI other than the port's. */
+  rxOtherVni: number;
+  /** Datagrams without a valid header (decapsulate()'s reasons). */
+  rxMalformed: number;
 }
 
 export interface DpPortStats {
@@ -35,9 +66,11 @@ export interface DpPortStats {
 }
 
 export interface DpPortInfo extends DpPortSpec {
-  /** The interface's index in the namespace it was created or attached in. */
+  /** The interface's index in the namespace it was created or attached in; 0 for a tunnel port (no interface). */
   ifindex: number;
   stats: DpPortStats;
+  /** A tunnel port's per-remote counters and receive drops. */
+  tunnelStats?: DpTunnelStats;
 }
 
 /** `ovs-dpctl show` counters. */

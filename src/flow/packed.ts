@@ -3,8 +3,8 @@
  * the innermost EtherType, L3/L4 of the innermost level). extract() fills one per packet; a megaflow stores its
  * masked value and mask in the same layout, so matching is `(packet ^ value) & mask == 0` word by word.
  */
-import { ETH_P, VLAN_CFI } from './constants';
-import type { FlowKey, FlowMask } from './types';
+import { ETH_P, TUN_FLAG, VLAN_CFI } from './constants';
+import type { FlowKey, FlowMask, TunnelKey } from './types';
 
 export const W = {
   // Words most packets use come first, so a key's significant prefix (PacketKey.len) is short for plain
@@ -43,8 +43,17 @@ export const W = {
   SKB_MARK: 32,
   RECIRC_ID: 33,
   DP_HASH: 34,
+  /**
+   * The tunnel metadata a tunnel port of the userspace datapath sets on a decapsulated frame: tun_id (be64, high
+   * and low halves), outer IPv4 source and destination. Last, so that keys of frames from other ports stay short.
+   * Outer TOS, TTL, UDP ports and flags are not carried: a flow cannot match them on this datapath.
+   */
+  TUN_ID_HI: 35,
+  TUN_ID_LO: 36,
+  TUN_SRC: 37,
+  TUN_DST: 38,
 } as const;
-export const KEY_WORDS = 35;
+export const KEY_WORDS = 39;
 
 /** A packet's flow key in flat form, plus its hash (computed once per packet, reused by the caches). */
 export interface PacketKey {
@@ -85,6 +94,24 @@ export function hashWords(w: Uint32Array, n = KEY_WORDS): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
+const be32 = (b: Uint8Array, i: number): number => ((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) >>> 0;
+
+/** The tunnel words of a key and mask (tun_id, IPv4 src and dst; see W.TUN_ID_HI). */
+function packTunnel(key: FlowKey, mask: FlowMask, v: Uint32Array, m: Uint32Array): void {
+  const t = key.tunnel;
+  if (t === undefined) return;
+  const tm = mask.tunnel;
+  v[W.TUN_ID_HI] = be32(t.tunId, 0);
+  v[W.TUN_ID_LO] = be32(t.tunId, 4);
+  v[W.TUN_SRC] = t.src;
+  v[W.TUN_DST] = t.dst;
+  if (tm === undefined) return;
+  m[W.TUN_ID_HI] = be32(tm.tunId, 0);
+  m[W.TUN_ID_LO] = be32(tm.tunId, 4);
+  m[W.TUN_SRC] = tm.src;
+  m[W.TUN_DST] = tm.dst;
+}
+
 const hi16 = (mac: number): number => Math.floor(mac / 0x100000000) & 0xffff;
 const lo32 = (mac: number): number => mac >>> 0;
 const isVlanTpid = (t: number | undefined): boolean => t === ETH_P.VLAN_8021Q || t === ETH_P.VLAN_8021AD;
@@ -115,6 +142,7 @@ export function packMatch(key: FlowKey, mask: FlowMask): { value: Uint32Array; m
     m[w] = (mask[prop] as number | undefined) ?? 0;
   }
   if (key.inPort !== undefined && m[W.IN_PORT] !== 0) m[W.IN_PORT] = 0xffffffff;
+  packTunnel(key, mask, v, m);
   if (key.eth) {
     const me = mask.eth ?? { src: 0, dst: 0 };
     v[W.ETH_SRC_HI] = hi16(key.eth.src);
@@ -235,6 +263,26 @@ function ipv6From(w: Uint32Array, at: number): Uint8Array {
 }
 const mac = (hi: number, lo: number): number => hi * 0x100000000 + lo;
 
+/** A decapsulated frame's tunnel metadata: tun_id (with the KEY flag), src, dst; the rest zero (not carried). */
+function unpackTunnel(w: Uint32Array): TunnelKey {
+  const tunId = new Uint8Array(8);
+  const view = new DataView(tunId.buffer);
+  view.setUint32(0, w[W.TUN_ID_HI], false);
+  view.setUint32(4, w[W.TUN_ID_LO], false);
+  return {
+    tunId,
+    src: w[W.TUN_SRC],
+    dst: w[W.TUN_DST],
+    ipv6Src: new Uint8Array(16),
+    ipv6Dst: new Uint8Array(16),
+    tos: 0,
+    ttl: 0,
+    tpSrc: 0,
+    tpDst: 0,
+    flags: TUN_FLAG.KEY,
+  };
+}
+
 /**
  * Turns a packet's flat key back into the structured FlowKey the upcall/policy layer and ODP formatter use, with
  * the attributes the kernel would report for that packet (VLAN tags as ethType/vlan/encap).
@@ -248,6 +296,8 @@ export function unpackPacketKey(w: Uint32Array): FlowKey {
     inPort: w[W.IN_PORT],
     eth: { src: mac(w[W.ETH_SRC_HI], w[W.ETH_SRC_LO]), dst: mac(w[W.ETH_DST_HI], w[W.ETH_DST_LO]) },
   };
+  if (w[W.TUN_ID_HI] !== 0 || w[W.TUN_ID_LO] !== 0 || w[W.TUN_SRC] !== 0 || w[W.TUN_DST] !== 0)
+    key.tunnel = unpackTunnel(w);
   let level = key;
   for (const word of [W.VLAN, W.CVLAN]) {
     if (w[word] === 0) break;

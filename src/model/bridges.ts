@@ -2,7 +2,7 @@
  * The bridges netmgrd runs, as plain data shared by every layer: what the plan diffs the units against, what
  * datapath steps carry, what the datapaths and policies are configured with, and what netmgrd reports.
  */
-import type { NamespaceName, PolicyType, PortKind } from './types';
+import type { NamespaceName, PolicyType, PortKind, TunnelSpec } from './types';
 import type { StpConfig } from './stp';
 
 export * from './stp';
@@ -77,6 +77,22 @@ export interface PortConfig {
   link: LinkConfig;
   /** Learning bridges only; absent = all VLANs (untagged in VLAN 0). */
   vlans?: PortVlanConfig;
+  /** Tunnel ports (kind vxlan, geneve) only: VNI, remotes, UDP port, outer TTL and DF. */
+  tunnel?: TunnelSpec;
+}
+
+/** Same tunnel settings (remotes compared as a set); both absent is the same. */
+export function sameTunnel(a: TunnelSpec | undefined, b: TunnelSpec | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  const remotes = (t: TunnelSpec) => [...new Set(t.remotes)].sort().join(',');
+  return (
+    a.vni === b.vni &&
+    a.local === b.local &&
+    a.dstPort === b.dstPort &&
+    a.ttl === b.ttl &&
+    a.df === b.df &&
+    remotes(a) === remotes(b)
+  );
 }
 
 /** Flows travel as canonical ODP text with numeric ports, so plans and journals stay plain JSON. */

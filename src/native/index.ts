@@ -120,6 +120,12 @@ export interface NativeAddon {
    * queue, ...).
    */
   sdNotify(socketPath: string, message: Buffer): number;
+  /**
+   * An IPv4 UDP socket bound to address:port ('0.0.0.0': every address), non-blocking, with IP_TTL `ttl` and DF
+   * set or cleared (IP_MTU_DISCOVER DO / DONT); returns its fd, for dgram's bind({ fd }). Throws an errno error:
+   * EADDRINUSE (the port is taken), EADDRNOTAVAIL (the host has no such address), ...
+   */
+  udpOpen(address: string, port: number, ttl: number, df: boolean): number;
 }
 
 let loaded: NativeAddon | undefined;

@@ -31,6 +31,7 @@
 #include <linux/if_packet.h>
 #include <linux/if_tun.h>
 #include <linux/netlink.h>
+#include <netinet/in.h>
 
 #ifndef SOL_NETLINK
 #define SOL_NETLINK 270
@@ -992,6 +993,40 @@ static napi_value sd_notify(napi_env env, napi_callback_info info) {
   return make_int(env, sent);
 }
 
+/*
+ * udpOpen(address, port, ttl, df) -> fd: an IPv4 UDP socket bound to address:port (a tunnel port's underlay end),
+ * non-blocking, close-on-exec, with the outer TTL and the don't-fragment policy set (IP_PMTUDISC_DO sets DF and
+ * lets the kernel's path MTU refuse what does not fit; IP_PMTUDISC_DONT clears DF). Synchronous, so that a UDP
+ * port already taken (EADDRINUSE) or an address the host does not have (EADDRNOTAVAIL) fails the call itself.
+ */
+static napi_value udp_open(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char addr[64];
+  int32_t port, ttl;
+  bool df = false;
+  struct sockaddr_in sa;
+  memset(&sa, 0, sizeof sa);
+  if (argc < 4 || !arg_str(env, argv[0], addr, sizeof addr) || !arg_int(env, argv[1], &port) ||
+      !arg_int(env, argv[2], &ttl) || napi_get_value_bool(env, argv[3], &df) != napi_ok || port < 0 ||
+      port > 65535 || ttl < 1 || ttl > 255 || inet_pton(AF_INET, addr, &sa.sin_addr) != 1)
+    return throw_type(env, "udpOpen(ipv4Address, port 0..65535, ttl 1..255, df)");
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons((uint16_t)port);
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return throw_errno(env, errno, "socket", addr);
+  int pmtu = df ? IP_PMTUDISC_DO : IP_PMTUDISC_DONT;
+  if (setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof ttl) < 0 ||
+      setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof pmtu) < 0 ||
+      bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+    int e = errno;
+    close(fd);
+    return throw_errno(env, e, "bind", addr);
+  }
+  return make_int(env, fd);
+}
+
 #define EXPORT(name, fn)                                                      \
   do {                                                                        \
     napi_value f;                                                             \
@@ -1026,6 +1061,7 @@ NAPI_MODULE_INIT() {
   EXPORT("closeFd", close_fd);
   EXPORT("closeFdLater", close_fd_later);
   EXPORT("sdNotify", sd_notify);
+  EXPORT("udpOpen", udp_open);
   return exports;
 }
 

@@ -7,6 +7,7 @@
  */
 import {
   sameStp,
+  sameTunnel,
   sameVlans,
   type FlowText,
   type LearningConfig,
@@ -97,10 +98,20 @@ function wantedPort(p: PortSpec, no: number, learning: boolean): PortConfig {
     namespace: p.kind === 'internal' ? p.namespace : null,
     link: p.kind === 'internal' ? { mtu: p.link.mtu, mac: p.link.mac, up: p.link.state === 'up' } : { up: true },
     ...(vlans ? { vlans } : {}),
+    ...(p.tunnel ? { tunnel: p.tunnel } : {}),
   };
 }
 
-const samePort = (a: PortConfig, b: PortConfig) => a.no === b.no && a.kind === b.kind && a.namespace === b.namespace;
+const samePort = (a: PortConfig, b: PortConfig) =>
+  a.no === b.no && a.kind === b.kind && a.namespace === b.namespace && sameTunnel(a.tunnel, b.tunnel);
+
+/** Why a port that exists is deleted and created again rather than kept. */
+function whyReplaced(lp: PortConfig, cfg: PortConfig, vethCreated: boolean): string {
+  if (vethCreated && samePort(lp, cfg)) return 'its veth is re-created';
+  if (lp.no !== cfg.no) return `port number ${lp.no} -> ${cfg.no}`;
+  if (lp.kind !== cfg.kind) return `kind ${lp.kind} -> ${cfg.kind}`;
+  return sameTunnel(lp.tunnel, cfg.tunnel) ? 'namespace changes' : 'tunnel settings change';
+}
 
 export interface BridgePlanInput {
   desired: DesiredState;
@@ -128,6 +139,7 @@ class BridgeChanges {
       no: p.no,
       link: link ? { mtu: link.mtu, mac: link.mac, state: link.up ? 'up' : 'down' } : fromConfig(p.link),
       ...(p.vlans ? { vlans: p.vlans } : {}),
+      ...(p.tunnel ? { tunnel: p.tunnel } : {}),
       addresses: link ? [...link.addresses] : [],
       reason,
     });
@@ -169,6 +181,7 @@ class BridgeChanges {
       no: cfg.no,
       link: fromConfig(cfg.link),
       ...(cfg.vlans ? { vlans: cfg.vlans } : {}),
+      ...(cfg.tunnel ? { tunnel: cfg.tunnel } : {}),
     });
     if (p.kind === 'internal')
       for (const address of p.addresses)
@@ -328,15 +341,7 @@ function planBridgeInPlace(
       continue;
     }
     if (lp) {
-      const why =
-        vethsCreated.has(p.name) && samePort(lp, cfg)
-          ? 'its veth is re-created'
-          : lp.no !== cfg.no
-            ? `port number ${lp.no} -> ${cfg.no}`
-            : lp.kind !== cfg.kind
-              ? `kind ${lp.kind} -> ${cfg.kind}`
-              : 'namespace changes';
-      c.deletePort(hb, lp, `replaced: ${why}`);
+      c.deletePort(hb, lp, `replaced: ${whyReplaced(lp, cfg, vethsCreated.has(p.name))}`);
     }
     c.createPort(b.name, p, cfg);
   }

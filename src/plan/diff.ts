@@ -13,6 +13,7 @@ import { diffEnd } from './link-diff';
 import { planBridgeChanges } from './bridges';
 import { planIpv6Changes } from './ipv6';
 import { planRouteChanges } from './routes';
+import { tunnelMtuNotes } from './tunnel-mtu';
 import { planTakeovers, takeoversInForce, withTakeovers } from './takeover';
 import type { LiveBridge } from '../model/bridges';
 
@@ -182,7 +183,7 @@ export function planChanges(units: DesiredState, live: LiveState, owned: Ownersh
   changes.push(...planIpv6Changes(desired, live, changes));
   const dns = { from: live.resolvConf ?? [], to: desired.dns ?? [] };
   if (dns.from.join() !== dns.to.join()) changes.push({ action: 'modify', object: 'dns', ...dns });
-  notes.push(...spanningTreeNotes(changes));
+  notes.push(...spanningTreeNotes(changes), ...tunnelMtuNotes(desired, live));
   for (const c of changes) {
     if (c.action === 'delete' && c.object === 'veth')
       for (const e of c.ends) deletedEnds.add(endKey(e.namespace, e.name));

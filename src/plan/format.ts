@@ -4,7 +4,7 @@ import { stpChange } from './format-stp';
 import { RTPROT_NETMGR } from '../netlink/route';
 import { describeCarried } from './takeover';
 import { nsLabel } from '../live/namespaces';
-import { MAIN_TABLE, NamespaceName } from '../model/types';
+import { MAIN_TABLE, NamespaceName, type TunnelSpec } from '../model/types';
 import { Change, Plan, PlanLink, PlanRoute, VethEnd, LiveVethEnd } from './types';
 
 export const PLAN_SCHEMA = 'netmgr.plan/1';
@@ -135,7 +135,7 @@ export function formatChange(c: Change): string {
       const where = c.namespace ? `, namespace ${c.namespace}` : '';
       const vlans = c.action === 'create' && c.vlans ? `, ${formatVlans(c.vlans)}` : '';
       if (c.action === 'create')
-        return `+ port ${c.name} on bridge ${c.bridge} (port ${c.no}, ${c.kind}${where}${vlans}${c.kind === 'internal' ? `; ${endSettings(c.link)}` : ''})`;
+        return `+ port ${c.name} on bridge ${c.bridge} (port ${c.no}, ${c.kind}${where}${vlans}${c.tunnel ? `; ${tunnelSettings(c.tunnel)}` : ''}${c.kind === 'internal' ? `; ${endSettings(c.link)}` : ''})`;
       return `- port ${c.name} on bridge ${c.bridge} (port ${c.no}, ${c.kind}${where})  (${c.reason})`;
     }
     case 'flow':
@@ -154,6 +154,12 @@ export function formatChange(c: Change): string {
       return `+ take over ${c.unit}: ${what} move to ${c.bridge}'s own port${mac}`;
     }
   }
+}
+
+/** `vni 100, remotes 198.18.0.2 198.18.0.3, udp 4789, ttl 64, df`: what a tunnel port is made with. */
+export function tunnelSettings(t: TunnelSpec): string {
+  const local = t.local !== undefined ? `, local ${t.local}` : '';
+  return `vni ${t.vni}, remotes ${t.remotes.join(' ')}${local}, udp ${t.dstPort}, ttl ${t.ttl}${t.df ? ', df' : ''}`;
 }
 
 /** `0.0.0.0/0 via 198.18.0.1 metric 0` (`table N` when not the main table), as `ip route` words it. */

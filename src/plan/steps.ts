@@ -196,6 +196,7 @@ function portSteps(c: Extract<Change, { object: 'port' }>, push: (phase: number,
     namespace: c.namespace,
     link: linkConfig(c.link),
     ...(c.vlans ? { vlans: c.vlans } : {}),
+    ...(c.tunnel ? { tunnel: c.tunnel } : {}),
   };
   if (c.action === 'create') {
     push(PHASE.portAdd, { op: 'port.add', bridge: c.bridge, port });

@@ -3,7 +3,7 @@
  * the desired state, the live state and the ownership record. The JSON form of Change is a documented, stable
  * schema (netmgr(8), "PLAN JSON"): add fields, never rename or remove them.
  */
-import { Cidr, Ipv6Settings, NamespaceName, LinkState } from '../model/types';
+import { Cidr, Ipv6Settings, NamespaceName, LinkState, type TunnelSpec } from '../model/types';
 import type { BridgeConfig, FlowText, LearningConfig, PortConfig, PortVlanConfig } from '../model/bridges';
 import type { OwnedTakeover } from '../model/ownership';
 
@@ -98,6 +98,7 @@ export type Change =
       no: number;
       link: PlanLink;
       vlans?: PortVlanConfig;
+      tunnel?: TunnelSpec;
     }
   | {
       action: 'delete';
@@ -110,6 +111,7 @@ export type Change =
       no: number;
       link: PlanLink;
       vlans?: PortVlanConfig;
+      tunnel?: TunnelSpec;
       addresses: Cidr[];
       reason: string;
     }

@@ -399,6 +399,11 @@ export class KernelDatapath implements Datapath {
       if (!local) throw new DatapathError('ENOENT', `kernel datapath ${this.name} has no local port`);
       return this.toPort(local);
     }
+    if (spec.type === 'tunnel')
+      throw new DatapathError(
+        'EOPNOTSUPP',
+        `${spec.name}: the kernel datapath does not run tunnel ports yet (the userspace datapath does)`,
+      );
     const type = VPORT_TYPES[spec.type];
     try {
       const r = this.vportRequest(

@@ -10,6 +10,7 @@ import * as fs from 'fs';
 import { IO_KIND_PACKET, IO_KIND_TAP, native, type PollHandle } from '../../native';
 import {
   extractPacked,
+  finishPacketKey,
   formatActions,
   MAC_EXACT,
   MegaflowTable,
@@ -22,6 +23,7 @@ import {
   type FlowKey,
   type FlowMask,
   type MegaflowEntry,
+  type TunnelKey,
 } from '../../flow';
 import {
   DatapathError,
@@ -38,6 +40,7 @@ import {
   type Upcall,
   type UpcallHandler,
 } from '../types';
+import { checkTunnelMatch, checkTunnelSet, TunnelPorts, type TunnelPort } from './tunnel-port';
 import { frameMalformed, popVlan, pushVlan, setEthernet, setIpv4, VNET_HDR_LEN, vnetHeaderValid } from './packet';
 
 /** Frames per receive call and receive calls per readiness event (packet-io.md: 32-64 and ~16). */
@@ -112,6 +115,8 @@ export class UserspaceDatapath implements Datapath {
   private readonly portsByNo = new Map<number, IoPort>();
   /** Dense array for the hot path: index = port number. */
   private portArray: Array<IoPort | undefined> = [];
+  /** Tunnel ports (tunnel-port.ts); numbers are shared with portsByNo. */
+  private readonly tunnels = new TunnelPorts();
   private readonly table = new MegaflowTable({ emcSize: 8192 });
   private readonly pk = newPacketKey();
   private readonly info = new Int32Array(4);
@@ -139,14 +144,13 @@ export class UserspaceDatapath implements Datapath {
   // Ports
 
   addPort(spec: DpPortSpec): DpPortInfo {
-    if (this.portsByNo.has(spec.no))
-      throw new DatapathError(
-        'EEXIST',
-        `port ${spec.no} already exists on ${this.name} (${this.portsByNo.get(spec.no)!.spec.name})`,
-      );
-    for (const p of this.portsByNo.values())
-      if (p.spec.name === spec.name)
-        throw new DatapathError('EEXIST', `${spec.name} is already port ${p.spec.no} of ${this.name}`);
+    const taken = this.portsByNo.get(spec.no)?.spec.name ?? this.tunnels.get(spec.no)?.name;
+    if (taken !== undefined)
+      throw new DatapathError('EEXIST', `port ${spec.no} already exists on ${this.name} (${taken})`);
+    for (const p of [...this.portsByNo.values()].map((x) => x.spec).concat(this.tunnels.specs()))
+      if (p.name === spec.name)
+        throw new DatapathError('EEXIST', `${spec.name} is already port ${p.no} of ${this.name}`);
+    if (spec.type === 'tunnel') return this.addTunnelPort(spec);
     const addon = native();
     let port: IoPort;
     if (spec.type === 'internal') {
@@ -173,7 +177,22 @@ export class UserspaceDatapath implements Datapath {
     return this.info_(port);
   }
 
+  /** A tunnel port: its socket is bound now (a failure throws before anything is added). */
+  private addTunnelPort(spec: DpPortSpec): DpPortInfo {
+    const info = this.tunnels.add(
+      spec,
+      (t, buf, off, len, src, dst) => this.receiveTunnel(t, buf, off, len, src, dst),
+      this.opts.log,
+    );
+    this.reindex();
+    return info;
+  }
+
   removePort(no: number): void {
+    if (this.tunnels.remove(no)) {
+      this.reindex();
+      return;
+    }
     const port = this.portsByNo.get(no);
     if (!port) throw new DatapathError('ENOENT', `${this.name} has no port ${no}`);
     this.closePort(port);
@@ -201,9 +220,10 @@ export class UserspaceDatapath implements Datapath {
   }
 
   private reindex(): void {
-    const max = Math.max(-1, ...this.portsByNo.keys());
+    const max = Math.max(-1, ...this.portsByNo.keys(), ...this.tunnels.numbers());
     this.portArray = new Array<IoPort | undefined>(max + 1).fill(undefined);
     for (const [no, p] of this.portsByNo) this.portArray[no] = p;
+    this.tunnels.reindex(max + 1);
     // A port change can make cached decisions wrong (outputs to a removed port).
     this.table.emc?.invalidate();
   }
@@ -216,7 +236,8 @@ export class UserspaceDatapath implements Datapath {
   }
 
   ports(): DpPortInfo[] {
-    return [...this.portsByNo.values()].sort((a, b) => a.spec.no - b.spec.no).map((p) => this.info_(p));
+    const io = [...this.portsByNo.values()].map((p) => this.info_(p));
+    return io.concat(this.tunnels.infos()).sort((a, b) => a.no - b.no);
   }
 
   // ------------------------------------------------------------------------------------------------------------
@@ -224,12 +245,7 @@ export class UserspaceDatapath implements Datapath {
 
   putFlow(flow: FlowPut, actions: FlowActions, opts: FlowPutOptions): DpFlow {
     checkSupportedActions(actions);
-    // Its classifier has no tunnel words: a tunnel(...) match would match every packet.
-    if (flow.key.tunnel)
-      throw new DatapathError(
-        'EOPNOTSUPP',
-        'the userspace datapath cannot match tunnel(...): it runs no tunnel ports yet',
-      );
+    checkTunnelMatch(flow.mask);
     try {
       const e =
         opts.mode === 'create'
@@ -320,8 +336,37 @@ export class UserspaceDatapath implements Datapath {
     }
     port.stats.rxPackets++;
     port.stats.rxBytes += len - VNET_HDR_LEN;
+    extractPacked(buf, off + VNET_HDR_LEN, len - VNET_HDR_LEN, port.spec.no, this.pk);
+    this.forward(port.spec.no, buf, off, len);
+  }
+
+  /**
+   * A frame a tunnel port decapsulated (zero virtio-net header first): keyed with its tunnel metadata (tun_id =
+   * the port's VNI, the remote as src, the local address as dst) and forwarded at once, as a batch of one.
+   */
+  private receiveTunnel(t: TunnelPort, buf: Buffer, off: number, len: number, src: number, dst: number): void {
+    if (this.destroyed) return;
+    if (frameMalformed(buf, off, len)) {
+      t.stats.rxErrors++;
+      return;
+    }
+    const w = this.pk.words;
+    extractPacked(buf, off + VNET_HDR_LEN, len - VNET_HDR_LEN, t.no, this.pk);
+    w[PACKED_WORD.TUN_ID_LO] = t.config.vni;
+    w[PACKED_WORD.TUN_SRC] = src;
+    w[PACKED_WORD.TUN_DST] = dst;
+    finishPacketKey(this.pk);
+    this.now = Date.now();
+    this.currentRx = buf;
+    this.forward(t.no, buf, off, len);
+    if (this.misses.length) this.handleMisses();
+    this.flush();
+    this.currentRx = undefined;
+  }
+
+  /** Looks up the frame whose key is in this.pk: a hit runs its flow's actions, a miss is queued for the policy. */
+  private forward(inPort: number, buf: Buffer, off: number, len: number): void {
     const pk = this.pk;
-    extractPacked(buf, off + VNET_HDR_LEN, len - VNET_HDR_LEN, port.spec.no, pk);
     const e = this.table.lookup(pk);
     if (e !== undefined) {
       this.hit++;
@@ -336,7 +381,7 @@ export class UserspaceDatapath implements Datapath {
     }
     this.misses.push({
       type: 'miss',
-      inPort: port.spec.no,
+      inPort,
       key: unpackKey(pk),
       packet: buf.subarray(off + VNET_HDR_LEN, off + len),
     });
@@ -364,13 +409,22 @@ export class UserspaceDatapath implements Datapath {
       o = off,
       l = len;
     let shared = b !== this.scratch;
+    /** The set(tunnel(...)) in effect: where an output to a tunnel port sends the frame. */
+    let tunnel: TunnelKey | undefined;
     for (let i = 0; i < actions.length; i++) {
       const a = actions[i];
+      if (a.type === 'set' && a.key.tunnel !== undefined) {
+        tunnel = a.key.tunnel;
+        continue;
+      }
       switch (a.type) {
-        case 'output':
-          this.enqueue(a.port, b, o, l);
+        case 'output': {
+          const t = this.tunnels.byNo[a.port];
+          if (t !== undefined) t.send(b, o, l, tunnel);
+          else this.enqueue(a.port, b, o, l);
           shared = true;
           continue;
+        }
         case 'drop':
           return;
         case 'userspace':
@@ -527,6 +581,7 @@ export class UserspaceDatapath implements Datapath {
     if (this.destroyed) return;
     this.destroyed = true;
     for (const p of this.portsByNo.values()) this.closePort(p);
+    this.tunnels.closeAll();
     this.portsByNo.clear();
     this.portArray = [];
     this.table.flush();
@@ -561,6 +616,10 @@ export function checkSupportedActions(actions: FlowActions): void {
       case 'setMasked': {
         const k = a.key;
         const attrs = Object.keys(k).filter((p) => (k as Record<string, unknown>)[p] !== undefined);
+        if (attrs.length === 1 && attrs[0] === 'tunnel' && a.type === 'set') {
+          checkTunnelSet(k.tunnel!);
+          continue;
+        }
         if (attrs.length === 1 && (attrs[0] === 'eth' || attrs[0] === 'ipv4')) {
           if (attrs[0] === 'ipv4' && a.type === 'setMasked' && a.mask.ipv4 && (a.mask.ipv4.proto || a.mask.ipv4.frag)) {
             throw new DatapathError(
@@ -572,7 +631,7 @@ export function checkSupportedActions(actions: FlowActions): void {
         }
         throw new DatapathError(
           'EOPNOTSUPP',
-          `the userspace datapath cannot run \`${formatActions([a])}\`: it sets eth() and ipv4() fields only`,
+          `the userspace datapath cannot run \`${formatActions([a])}\`: it sets eth(), ipv4() and tunnel() fields only`,
         );
       }
       default:

@@ -291,3 +291,21 @@ export function frameMalformed(b: Uint8Array, off: number, len: number): boolean
   if (proto === IPPROTO_UDP) return l4 + 8 > end;
   return false;
 }
+
+/**
+ * Makes a frame (virtio-net header first) whole for a wire the virtio-net header does not travel on (a tunnel's
+ * UDP payload): a checksum the host left to offload (NEEDS_CSUM: the field holds the pseudo-header sum) is
+ * completed in place. False for a GSO super-frame, which would need segmenting first.
+ */
+export function completeForWire(b: Uint8Array, off: number, len: number): boolean {
+  if ((b[off + HDR.GSO_TYPE] & ~VIRTIO_NET_HDR_GSO_ECN) !== VIRTIO_NET_HDR_GSO_NONE) return false;
+  if ((b[off + HDR.FLAGS] & VIRTIO_NET_HDR_F_NEEDS_CSUM) === 0) return true;
+  const frame = off + VNET_HDR_LEN;
+  const start = frame + rd16le(b, off + HDR.CSUM_START);
+  const field = start + rd16le(b, off + HDR.CSUM_OFFSET);
+  const c = inetChecksum(b, start, off + len);
+  // UDP sends a computed zero as 0xffff (zero means "no checksum", RFC 768); TCP's zero is a plain zero.
+  wr16(b, field, c === 0 ? 0xffff : c);
+  b[off + HDR.FLAGS] &= ~VIRTIO_NET_HDR_F_NEEDS_CSUM;
+  return true;
+}

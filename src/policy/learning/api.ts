@@ -13,8 +13,10 @@ export interface FdbEntry {
   /** Seconds since the MAC was last seen (0 for static entries). */
   age: number;
   static: boolean;
-  /** Times this MAC moved between ports while in the table. */
+  /** Times this MAC moved between ports (or remotes of a tunnel port) while in the table. */
   moves: number;
+  /** Learned from a tunnel port: the underlay address of the remote it is behind. */
+  remote?: string;
 }
 
 export interface FdbStats {

@@ -16,6 +16,7 @@ import {
 } from '../../flow';
 import { formatMac } from '../../flow/text';
 import { OPEN, type PortGate } from './loop-view';
+import { describeRemote, ingressRemote, setTunnelAction, tunnelIngressMask, type TunnelPortView } from './tunnel';
 import { describeVlanMode, egressTag, ingressVlan, type PortVlanMode } from './vlan';
 
 const MAC_MULTICAST_BIT = 0x010000000000;
@@ -36,7 +37,8 @@ const isLocalControlMac = (mac: number): boolean => isLinkLocalMac(mac) && mac !
 
 /** What the decision may ask of the MAC table. */
 export interface MacLookup {
-  lookup(vlan: number, mac: number): { port: number; static: boolean } | undefined;
+  /** Where (VLAN, MAC) is: its port and, learned from a tunnel port, the remote (u32) it is behind. */
+  lookup(vlan: number, mac: number): { port: number; static: boolean; remote?: number } | undefined;
 }
 
 export interface SwitchView extends MacLookup {
@@ -44,6 +46,8 @@ export interface SwitchView extends MacLookup {
   ports: ReadonlyMap<number, PortVlanMode>;
   /** What loop protection allows on a port now (absent: every port learns and forwards). */
   gate?(no: number): PortGate;
+  /** The tunnel settings of a tunnel port; undefined for any other port (absent: the bridge has none). */
+  tunnel?(no: number): TunnelPortView | undefined;
 }
 
 const gateOf = (view: SwitchView, no: number): PortGate => view.gate?.(no) ?? OPEN;
@@ -51,6 +55,8 @@ const gateOf = (view: SwitchView, no: number): PortGate => view.gate?.(no) ?? OP
 export interface Output {
   no: number;
   tagged: boolean;
+  /** A tunnel port's output: the remote (u32) it goes to, after a set(tunnel(dst=remote)). */
+  remote?: number;
 }
 
 export interface Decision {
@@ -61,6 +67,8 @@ export interface Decision {
   vlan?: number;
   /** The source to learn on the ingress port in `vlan` (absent when the frame is dropped before learning). */
   learn?: number;
+  /** A tunnel port's ingress: the remote the source is learned behind. */
+  learnRemote?: number;
   /** The destination, when the flow depends on where it is learned (index for revalidation). */
   dst?: number;
   outputs: Output[];
@@ -70,8 +78,21 @@ export interface Decision {
   steps: string[];
 }
 
-/** Decides for a packet with flow key `key` (as the datapath extracted it) received on `key.inPort`. */
+/**
+ * Decides for a packet with flow key `key` (as the datapath extracted it) received on `key.inPort`. From a tunnel
+ * port, the flow also matches tun_id and the remote, and the source is learned behind that remote.
+ */
 export function decide(view: SwitchView, key: FlowKey, explain = false): Decision {
+  const d = decideFrame(view, key, explain);
+  const t = view.tunnel?.(key.inPort ?? -1);
+  if (t === undefined) return d;
+  tunnelIngressMask(d.mask);
+  const r = ingressRemote(t, key.tunnel);
+  if ('remote' in r && d.learn !== undefined) d.learnRemote = r.remote;
+  return d;
+}
+
+function decideFrame(view: SwitchView, key: FlowKey, explain: boolean): Decision {
   const steps: string[] = [];
   // Explanations are built only for a trace: the slow path runs this for every new flow.
   const text = (f: () => string): string => (explain ? f() : '');
@@ -93,6 +114,13 @@ export function decide(view: SwitchView, key: FlowKey, explain = false): Decisio
   if (port === undefined) return drop(() => `port ${inPort} is not a port of this bridge`);
   if (key.eth === undefined) return drop(() => 'not an Ethernet frame');
   say(() => `ingress: port ${port.name} (${port.no}), ${describeVlanMode(port)}`);
+  const inTunnel = view.tunnel?.(inPort);
+  if (inTunnel !== undefined) {
+    const r = ingressRemote(inTunnel, key.tunnel);
+    if ('drop' in r) return drop(() => r.drop);
+    say(() => `tunnel port ${port.name}: VNI ${inTunnel.vni}, from ${describeRemote(r.remote)}`);
+  }
+  const isTunnel = (no: number): boolean => view.tunnel?.(no) !== undefined;
 
   // The tag: present (TPID + TCI, VID and CFI exact, PCP wildcarded: nothing depends on it) or absent (a flow
   // without vlan() matches untagged frames only).
@@ -157,8 +185,14 @@ export function decide(view: SwitchView, key: FlowKey, explain = false): Decisio
       .sort((a, b) => a.no - b.no);
     for (const p of carrying)
       if (!gateOf(view, p.no).forward) say(() => `not flooded to ${p.name} (${p.no}): ${gateOf(view, p.no).why}`);
-    return carrying.filter((p) => gateOf(view, p.no).forward);
+    const open = carrying.filter((p) => gateOf(view, p.no).forward);
+    if (inTunnel === undefined) return open;
+    for (const p of open)
+      if (isTunnel(p.no))
+        say(() => `split horizon: not flooded to tunnel port ${p.name} (${p.no}), it came from a tunnel`);
+    return open.filter((p) => !isTunnel(p.no));
   };
+  let toRemote: number | undefined;
   if (isMulticastMac(dst)) {
     decision = 'flood';
     outPorts = floodSet();
@@ -187,11 +221,23 @@ export function decide(view: SwitchView, key: FlowKey, explain = false): Decisio
           learn: src,
           dst,
         };
+      if (inTunnel !== undefined && isTunnel(to.no))
+        return {
+          ...drop(
+            () =>
+              `split horizon: destination ${formatMac(dst)} is on tunnel port ${to.name}, and the frame came from a tunnel`,
+            vlan,
+          ),
+          learn: src,
+          dst,
+        };
+      toRemote = entry.remote;
       decision = 'forward';
       outPorts = [to];
       reason = text(
         () =>
-          `destination ${formatMac(dst)} ${entry.static ? 'has a static entry' : 'is learned'} on port ${to.name} (${to.no}) in VLAN ${vlan}`,
+          `destination ${formatMac(dst)} ${entry.static ? 'has a static entry' : 'is learned'} on port ${to.name} (${to.no})` +
+          `${entry.remote !== undefined ? ` behind ${describeRemote(entry.remote)}` : ''} in VLAN ${vlan}`,
       );
     } else {
       decision = 'flood';
@@ -200,12 +246,18 @@ export function decide(view: SwitchView, key: FlowKey, explain = false): Decisio
     }
   }
   say(() => reason);
-  const outputs = outPorts.map((p) => ({ no: p.no, tagged: egressTag(p, vlan) === 'tagged' }));
+  const outputs = outPorts.flatMap((p) => portOutputs(view, p, vlan, toRemote));
+  const name = (no: number) => view.ports.get(no)?.name ?? String(no);
   if (outputs.length === 0) say(() => `no other port carries VLAN ${vlan}`);
   else
     say(
       () =>
-        `output to ${outPorts.map((p, i) => `${p.name} (${p.no}${outputs[i].tagged ? `, tagged ${vlan}` : ''})`).join(', ')}`,
+        `output to ${outputs
+          .map(
+            (o) =>
+              `${name(o.no)} (${o.no}${o.tagged ? `, tagged ${vlan}` : ''}${o.remote !== undefined ? `, ${describeRemote(o.remote)}` : ''})`,
+          )
+          .join(', ')}`,
     );
   return {
     decision,
@@ -214,7 +266,7 @@ export function decide(view: SwitchView, key: FlowKey, explain = false): Decisio
     learn: src,
     dst: indexDst,
     outputs,
-    actions: vlanActions(vid, vlan, outputs),
+    actions: vlanActions(vid, vlan, outputs, (no) => view.tunnel?.(no)),
     mask,
     steps,
   };
@@ -224,18 +276,41 @@ export function decide(view: SwitchView, key: FlowKey, explain = false): Decisio
  * Outputs grouped by how the frame must look: first the ports that take it as it arrived, then one tag change
  * (pop or push) and the rest, so every copy needs at most one rewrite. A priority tag (VID 0) is popped first.
  */
-export function vlanActions(vid: number | undefined, vlan: number, outputs: readonly Output[]): FlowActions {
+export function vlanActions(
+  vid: number | undefined,
+  vlan: number,
+  outputs: readonly Output[],
+  tunnelOf?: (no: number) => TunnelPortView | undefined,
+): FlowActions {
   const actions: FlowAction[] = [];
   if (outputs.length === 0) return actions;
+  // A tunnel output is preceded by the set(tunnel(...)) that sends it to its remote (head-end replication).
+  const output = (o: Output) => {
+    const t = o.remote !== undefined ? tunnelOf?.(o.no) : undefined;
+    if (t !== undefined) actions.push(setTunnelAction(t, o.remote!));
+    actions.push({ type: 'output', port: o.no });
+  };
   let tagged = vid !== undefined && vid !== 0;
   if (vid === 0) actions.push({ type: 'popVlan' });
   const first = outputs.filter((o) => o.tagged === tagged);
   const rest = outputs.filter((o) => o.tagged !== tagged);
-  for (const o of first) actions.push({ type: 'output', port: o.no });
+  for (const o of first) output(o);
   if (rest.length) {
     actions.push(tagged ? { type: 'popVlan' } : { type: 'pushVlan', tpid: ETH_P.VLAN_8021Q, tci: VLAN_CFI | vlan });
     tagged = !tagged;
-    for (const o of rest) actions.push({ type: 'output', port: o.no });
+    for (const o of rest) output(o);
   }
   return actions;
+}
+
+/**
+ * The outputs of one port: one, or for a tunnel port one per remote it goes to (`toRemote`, where the destination
+ * is learned; else every remote of the port: head-end replication).
+ */
+function portOutputs(view: SwitchView, p: PortVlanMode, vlan: number, toRemote: number | undefined): Output[] {
+  const tagged = egressTag(p, vlan) === 'tagged';
+  const t = view.tunnel?.(p.no);
+  if (t === undefined) return [{ no: p.no, tagged }];
+  const remotes = toRemote !== undefined ? [toRemote] : t.remotes;
+  return remotes.map((remote) => ({ no: p.no, tagged, remote }));
 }

@@ -13,8 +13,10 @@ export interface MacEntry {
   /** When the MAC was last seen on `port` (ms); creation time for static entries. */
   lastSeen: number;
   readonly static: boolean;
-  /** Moves between ports since the entry was created. */
+  /** Moves between ports (or between remotes of a tunnel port) since the entry was created. */
   moves: number;
+  /** Learned from a tunnel port: the remote (underlay IPv4 address as a u32) the MAC is behind. */
+  remote?: number;
 }
 
 export type LearnOutcome =
@@ -66,15 +68,26 @@ export class MacTable {
     return this.byVlan.get(vlan)?.get(mac);
   }
 
-  /** Learns `mac` on `port` in `vlan` at time `now`. */
-  learn(vlan: number, mac: number, port: number, now: number): LearnOutcome {
+  /**
+   * Learns `mac` on `port` in `vlan` at time `now`; `remote`: behind that remote of a tunnel port (a MAC that comes
+   * from another remote of the same port has moved).
+   */
+  learn(vlan: number, mac: number, port: number, now: number, remote?: number): LearnOutcome {
     const e = this.lookup(vlan, mac);
     if (e !== undefined) {
       if (e.static) return { kind: 'static', entry: e };
-      if (e.port === port) {
+      if (e.port === port && e.remote === remote) {
         this.refresh(e, now);
         return { kind: 'refreshed', entry: e };
       }
+      if (e.port === port) {
+        e.remote = remote;
+        e.moves++;
+        this.counters.moved++;
+        this.refresh(e, now);
+        return { kind: 'moved', entry: e, from: port };
+      }
+      e.remote = remote;
       const from = e.port;
       const old = this.byPort.get(from);
       old?.delete(e);
@@ -88,6 +101,7 @@ export class MacTable {
     }
     const evicted = this.learnedCount >= this.capacity ? this.evictFairly() : undefined;
     const entry: MacEntry = { vlan, mac, port, lastSeen: now, static: false, moves: 0 };
+    if (remote !== undefined) entry.remote = remote;
     this.insert(entry);
     this.counters.learned++;
     return evicted ? { kind: 'new', entry, evicted } : { kind: 'new', entry };

@@ -23,6 +23,7 @@ import type { LoopUnblocked } from './loop-view';
 import { MacTable } from './mac-table';
 import { MoveLog, fdbEntries, traceResult } from './reports';
 import { portVlanMode, type PortVlanMode } from './vlan';
+import { tunnelPortView, type TunnelPortView } from './tunnel';
 
 /** OVS's max-idle default: a megaflow with no traffic for this long is deleted. */
 export const FLOW_IDLE_MS = 10_000;
@@ -68,6 +69,8 @@ export class LearningPolicy implements Policy {
   /** Holds nothing until configure() gives its size and aging time. */
   private table = new MacTable(0, 0);
   private ports = new Map<number, PortVlanMode>();
+  /** The bridge's tunnel ports, by number. */
+  private readonly tunnels = new Map<number, TunnelPortView>();
   private readonly flows = new Map<string, InstalledFlow>();
   /** Flows by the (VLAN, MAC) they match as source or destination. */
   private readonly flowsByMac = new Map<string, Set<string>>();
@@ -103,6 +106,7 @@ export class LearningPolicy implements Policy {
       ports: this.ports,
       lookup: (vlan, mac) => this.table.lookup(vlan, mac),
       gate: (no) => this.protection.gate(no),
+      tunnel: (no) => this.tunnels.get(no),
     };
   }
 
@@ -212,6 +216,8 @@ export class LearningPolicy implements Policy {
     }
     this.ports.clear();
     for (const [no, m] of modes) this.ports.set(no, m);
+    this.tunnels.clear();
+    for (const p of ports) if (p.tunnel !== undefined) this.tunnels.set(p.no, tunnelPortView(p.tunnel));
 
     const byName = new Map([...modes.values()].map((m) => [m.name, m.no]));
     const statics = learning.staticMacs
@@ -221,7 +227,11 @@ export class LearningPolicy implements Policy {
     // A port added, removed or re-VLANed changes flood sets: every flow is decided again, as OVS revalidates all.
     if (portsChanged) this.invalidateAll();
     else for (const c of changed) this.invalidateMac(c.vlan, c.mac);
-    const protectedPorts = [...modes.values()].filter((m) => m.no !== 0).map((m) => ({ no: m.no, name: m.name }));
+    // Tunnel ports run no loop protection: their probes would need a remote to go to, and split horizon already
+    // keeps a frame from one tunnel out of the others.
+    const protectedPorts = [...modes.values()]
+      .filter((m) => m.no !== 0 && !this.tunnels.has(m.no))
+      .map((m) => ({ no: m.no, name: m.name }));
     this.protection.configure(bridge.name, learning.stp, protectedPorts);
     this.protection.flushSoon();
   }
@@ -259,12 +269,12 @@ export class LearningPolicy implements Policy {
     }
     const now = this.now();
     const d = decide(this.view, u.key);
-    if (d.learn !== undefined && d.vlan !== undefined) this.learn(d.vlan, d.learn, u.inPort, now);
+    if (d.learn !== undefined && d.vlan !== undefined) this.learn(d.vlan, d.learn, u.inPort, now, d.learnRemote);
     return { actions: d.actions, install: this.install(u.key, u.inPort, d, now) };
   }
 
-  private learn(vlan: number, mac: number, port: number, now: number): void {
-    const r = this.table.learn(vlan, mac, port, now);
+  private learn(vlan: number, mac: number, port: number, now: number, remote?: number): void {
+    const r = this.table.learn(vlan, mac, port, now, remote);
     switch (r.kind) {
       case 'new':
         // Flows flooding toward this MAC must now go to its port.

@@ -54,18 +54,24 @@ describe('UserspaceDatapath.operate', () => {
     }
   });
 
-  test('tunnel(...) matches and set(tunnel(...)) are refused, not run as if there were no tunnel', () => {
+  test('tunnel(tun_id, src, dst) matches and set(tunnel(...)) are taken; what it cannot key on or send is refused', () => {
     const dp = new UserspaceDatapath('br-op');
     try {
       const results = dp.operate([
-        put('tunnel(tun_id=0x64,dst=198.18.0.1,ttl=64),in_port(1),eth()', '2', { mode: 'create' }),
+        put('tunnel(tun_id=0x64,src=198.18.0.2,dst=198.18.0.1,ttl=64),in_port(1),eth()', '2', { mode: 'create' }),
+        put('tunnel(tun_id=0x64,src=198.18.0.2,dst=198.18.0.1,ttl=0/0),in_port(1),eth()', '2', { mode: 'create' }),
         put(MATCH, 'set(tunnel(tun_id=0x64,dst=198.18.0.2,ttl=64)),2', { mode: 'create' }),
+        put('in_port(3),eth()', 'set(tunnel(tun_id=0x64,ipv6_dst=2001:db8::2,ttl=64)),2', { mode: 'create' }),
+        put('in_port(4),eth()', 'set(tunnel(tun_id=0x1000000,dst=198.18.0.2,ttl=64)),2', { mode: 'create' }),
       ]);
       expect(results.map((e) => (e instanceof DatapathError ? `${e.code} ${e.message}` : e))).toEqual([
-        'EOPNOTSUPP the userspace datapath cannot match tunnel(...): it runs no tunnel ports yet',
-        expect.stringMatching(/^EOPNOTSUPP the userspace datapath cannot run `set\(tunnel\(/),
+        'EOPNOTSUPP the userspace datapath matches tunnel(tun_id, src, dst) only: not tos, ttl, tp_src, tp_dst, IPv6 endpoints or flags',
+        undefined,
+        undefined,
+        'EOPNOTSUPP set(tunnel(...)) to an IPv6 destination: the userspace datapath tunnels over IPv4 only',
+        'EINVAL set(tunnel(...)): tun_id does not fit a 24-bit VNI (0..16777215)',
       ]);
-      expect(dp.dumpFlows()).toHaveLength(0);
+      expect(dp.dumpFlows()).toHaveLength(2);
     } finally {
       dp.destroy();
     }

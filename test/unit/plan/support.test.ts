@@ -18,18 +18,37 @@ function refusals(datapath: string, kind: string, kernelDatapath: boolean): stri
   return checkSupported(state!, { kernelDatapath }).map(formatUnitError);
 }
 
-describe('tunnel ports are refused on both datapaths until one runs them', () => {
+describe('tunnel ports run on the userspace datapath only', () => {
   test.each([
-    ['userspace', 'vxlan', false, 'userspace', 'kernel'],
-    ['auto', 'vxlan', false, 'userspace', 'kernel'],
-    ['auto', 'geneve', true, 'kernel', 'userspace'],
-    ['kernel', 'geneve', true, 'kernel', 'userspace'],
-  ] as const)('datapath = "%s", kind = "%s", openvswitch module %s', (datapath, kind, module, runsOn, other) => {
+    ['auto', 'geneve', true],
+    ['kernel', 'geneve', true],
+    ['kernel', 'vxlan', true],
+  ] as const)('datapath = "%s", kind = "%s", openvswitch module %s: refused at the kind', (datapath, kind, module) => {
     expect(refusals(datapath, kind, module)).toEqual([
-      `vx0.toml:5:8: error: port vx0: kind = "${kind}" is not supported yet on the ${runsOn} datapath that bridge br0 ` +
-        `runs on (nor on the ${other} datapath): netmgr checks a tunnel port's keys, but neither datapath runs tunnel ports yet\n` +
-        '  hint: remove this port unit (or move it out of the unit directory) until netmgr runs tunnel ports; ' +
-        '`netmgr validate --offline` still checks it',
+      `vx0.toml:5:8: error: port vx0: kind = "${kind}" is not supported yet on the kernel datapath that bridge br0 ` +
+        'runs on: the kernel datapath does not run tunnel ports yet (the userspace datapath does)\n' +
+        '  hint: set datapath = "userspace" on bridge br0, or remove this port unit until the kernel datapath runs tunnel ports',
+    ]);
+  });
+
+  test.each([
+    ['userspace', 'vxlan', false],
+    ['userspace', 'geneve', true],
+    ['auto', 'vxlan', false],
+  ] as const)('datapath = "%s", kind = "%s", openvswitch module %s: accepted', (datapath, kind, module) => {
+    expect(refusals(datapath, kind, module)).toEqual([]);
+  });
+
+  test('an IPv6 underlay is refused on the userspace datapath, at the kind', () => {
+    const v6 = {
+      file: 'vx0.toml',
+      text: '[unit]\ntype = "port"\n[port]\nbridge = "br0"\nkind = "vxlan"\nvni = 100\nremotes = ["2001:db8::2"]\n',
+    };
+    const { state, errors } = parseUnits([bridge('userspace'), v6]);
+    expect(errors).toEqual([]);
+    expect(checkSupported(state!, { kernelDatapath: false }).map(formatUnitError)).toEqual([
+      'vx0.toml:5:8: error: port vx0: a vxlan port over an IPv6 underlay is not supported yet on the userspace datapath (IPv4 remotes only)\n' +
+        '  hint: use IPv4 underlay addresses in `remotes` and `local`',
     ]);
   });
 

@@ -1,0 +1,305 @@
+/**
+ * A tunnel port of the userspace datapath: a kernel UDP socket bound to the port's `local` address (or every
+ * address) and `dst-port`, in the namespace the datapath runs in (the underlay). The kernel writes and strips the
+ * outer IP and UDP headers, routes, and resolves neighbours; this module only adds and removes the VXLAN or Geneve
+ * header (tunnel-header.ts) and keeps the per-remote counters. Static flood-and-learn: a datagram from an address
+ * that is not one of `remotes`, or of another VNI, is dropped and counted here, before the datapath sees it.
+ * The socket is opened synchronously (udpOpen), so a taken port or a missing address fails addPort itself.
+ */
+import * as dgram from 'dgram';
+import { native } from '../../native';
+import { tunnelKeyProblem } from '../../flow/tunnel';
+import { TUN_FLAG, type FlowMask, type TunnelKey } from '../../flow';
+import { formatIpv4, scanIpv4 } from '../../flow/text';
+import type { DpPortInfo, DpPortSpec, DpPortStats, DpTunnelConfig, DpTunnelRemoteStats, DpTunnelStats } from '../types';
+import { DatapathError } from '../types';
+import { completeForWire, VNET_HDR_LEN } from './packet';
+import { segmentTcp } from './segment';
+import { decapsulate, encapsulate, VNI_MAX } from './tunnel-header';
+
+/** Where a decapsulated frame goes: `buf[off, off+len)` is a virtio-net header (zero) and the inner frame. */
+export type TunnelDelivery = (buf: Buffer, off: number, len: number, src: number, dst: number) => void;
+
+const ANY_IPV4 = '0.0.0.0';
+/** An IPv4 address as a u32 (0 for what is not one: such a sender is no remote). */
+const parseIpv4 = (s: string): number => scanIpv4(s, 0)?.value ?? 0;
+/** The largest UDP payload a socket takes (IPv4: 65535 - 20 - 8). */
+const MAX_UDP_PAYLOAD = 65507;
+
+/** The VNI a tunnel key carries (tun_id's low 24 bits), or undefined when tun_id does not fit a VNI. */
+export function vniOf(t: TunnelKey): number | undefined {
+  const id = t.tunId;
+  for (let i = 0; i < 5; i++) if (id[i] !== 0) return undefined;
+  const vni = (id[5] << 16) | (id[6] << 8) | id[7];
+  return vni <= VNI_MAX ? vni : undefined;
+}
+
+/** The be64 tun_id of a VNI. */
+export function tunIdOf(vni: number): Uint8Array {
+  const id = new Uint8Array(8);
+  id[5] = (vni >> 16) & 0xff;
+  id[6] = (vni >> 8) & 0xff;
+  id[7] = vni & 0xff;
+  return id;
+}
+
+export class TunnelPort {
+  readonly stats: DpPortStats = {
+    rxPackets: 0,
+    rxBytes: 0,
+    rxDropped: 0,
+    rxErrors: 0,
+    txPackets: 0,
+    txBytes: 0,
+    txDropped: 0,
+    txErrors: 0,
+  };
+  private readonly drops = { rxUnknownRemote: 0, rxOtherVni: 0, rxMalformed: 0 };
+  /** Per remote, by its address as a u32. */
+  private readonly remotes = new Map<number, DpTunnelRemoteStats>();
+  private readonly local: number;
+  /** A decapsulated frame is copied here behind a zero virtio-net header (the datapath's receive layout). */
+  private readonly rxBuf = Buffer.alloc(VNET_HDR_LEN + MAX_UDP_PAYLOAD);
+  private readonly socket: dgram.Socket;
+  private ttl: number;
+  private closed = false;
+
+  /**
+   * Opens the socket. Throws DatapathError: EINVAL for an IPv6 underlay (not run on this datapath yet),
+   * EBUSY when the UDP port is taken, ENOENT when this namespace has no such `local` address.
+   */
+  constructor(
+    readonly no: number,
+    readonly name: string,
+    readonly config: DpTunnelConfig,
+    private readonly deliver: TunnelDelivery,
+    private readonly log: (line: string) => void,
+  ) {
+    if (config.family !== 4)
+      throw new DatapathError(
+        'EOPNOTSUPP',
+        `${name}: the userspace datapath runs tunnel ports over an IPv4 underlay only (not IPv6 yet)`,
+      );
+    for (const r of config.remotes)
+      this.remotes.set(parseIpv4(r), { address: r, rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0 });
+    this.local = config.local === undefined ? 0 : parseIpv4(config.local);
+    this.ttl = config.ttl;
+    const fd = openSocket(name, config);
+    // The address is always a literal: resolve it in place, so that a send is handed to the kernel at once.
+    this.socket = dgram.createSocket({
+      type: 'udp4',
+      lookup: (address, _opts, cb) => (cb as (e: null, a: string, f: number) => void)(null, address, 4),
+    });
+    this.socket.on('message', (msg, rinfo) => this.receive(msg, rinfo.address));
+    this.socket.on('error', (e) => this.log(`${name}: tunnel socket: ${e.message}`));
+    this.socket.bind({ fd });
+  }
+
+  /** One datagram from `from`: counted, checked, decapsulated and handed to the datapath. Never throws. */
+  private receive(msg: Buffer, from: string): void {
+    if (this.closed) return;
+    const src = parseIpv4(from);
+    const remote = this.remotes.get(src);
+    if (remote === undefined) {
+      this.drops.rxUnknownRemote++;
+      this.stats.rxDropped++;
+      return;
+    }
+    const d = decapsulate(this.config.kind, msg);
+    if ('drop' in d) {
+      this.drops.rxMalformed++;
+      this.stats.rxErrors++;
+      return;
+    }
+    if (d.vni !== this.config.vni) {
+      this.drops.rxOtherVni++;
+      this.stats.rxDropped++;
+      return;
+    }
+    const frameLen = msg.length - d.offset;
+    remote.rxPackets++;
+    remote.rxBytes += frameLen;
+    this.stats.rxPackets++;
+    this.stats.rxBytes += frameLen;
+    msg.copy(this.rxBuf, VNET_HDR_LEN, d.offset);
+    this.deliver(this.rxBuf, 0, VNET_HDR_LEN + frameLen, src, this.local);
+  }
+
+  /**
+   * Sends `buf[off, off+len)` (virtio-net header, then the frame) to the destination of `tunnel` (the set(tunnel)
+   * in effect; none: the frame has nowhere to go, as in the kernel, and counts as a transmit error). The frame's
+   * offloaded checksum is completed in place; a TCP GSO super-frame is cut into segments (segment.ts); any other
+   * GSO frame (UDP) is dropped and counted.
+   */
+  send(buf: Buffer, off: number, len: number, tunnel: TunnelKey | undefined): void {
+    const vni = tunnel && vniOf(tunnel);
+    if (this.closed || tunnel === undefined || tunnel.dst === 0 || vni === undefined) {
+      this.stats.txErrors++;
+      return;
+    }
+    if (tunnel.ttl !== 0 && tunnel.ttl !== this.ttl) {
+      this.socket.setTTL(tunnel.ttl);
+      this.ttl = tunnel.ttl;
+    }
+    // A host's TCP super-frame (TSO) is cut here: nothing below segments a UDP payload.
+    const frames = completeForWire(buf, off, len)
+      ? [buf.subarray(off + VNET_HDR_LEN, off + len)]
+      : segmentTcp(buf, off, len);
+    if (frames === undefined) {
+      this.stats.txDropped++;
+      return;
+    }
+    for (const frame of frames) this.sendFrame(frame, vni, tunnel.dst);
+  }
+
+  private sendFrame(frame: Uint8Array, vni: number, dst: number): void {
+    if (frame.length + 8 > MAX_UDP_PAYLOAD) {
+      this.stats.txDropped++;
+      return;
+    }
+    const payload = encapsulate(this.config.kind, vni, frame);
+    this.socket.send(payload, this.config.dstPort, formatIpv4(dst), (e) => {
+      if (e) this.stats.txErrors++;
+    });
+    this.stats.txPackets++;
+    this.stats.txBytes += frame.length;
+    const remote = this.remotes.get(dst);
+    if (remote !== undefined) {
+      remote.txPackets++;
+      remote.txBytes += frame.length;
+    }
+  }
+
+  tunnelStats(): DpTunnelStats {
+    return { remotes: [...this.remotes.values()].map((r) => ({ ...r })), ...this.drops };
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.close();
+  }
+}
+
+/** The bound socket's fd, or the reason it cannot be had in the datapath's own terms. */
+function openSocket(name: string, c: DpTunnelConfig): number {
+  const at = `${c.local ?? ANY_IPV4}:${c.dstPort}`;
+  try {
+    return native().udpOpen(c.local ?? ANY_IPV4, c.dstPort, c.ttl, c.df);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === 'EADDRINUSE')
+      throw new DatapathError('EBUSY', `${name}: UDP port ${at} is already taken by another socket in this namespace`);
+    if (code === 'EADDRNOTAVAIL')
+      throw new DatapathError('ENOENT', `${name}: local address ${c.local} is on no interface of this namespace`);
+    throw new DatapathError('EINVAL', `${name}: cannot open UDP ${at}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Refuses a match on tunnel fields this datapath does not key on (it keys tun_id, IPv4 src and dst: see the
+ * packed key's tunnel words): such a flow would match packets it must not.
+ */
+export function checkTunnelMatch(mask: FlowMask): void {
+  const m = mask.tunnel;
+  if (m === undefined) return;
+  const other =
+    m.tos !== 0 ||
+    m.ttl !== 0 ||
+    m.tpSrc !== 0 ||
+    m.tpDst !== 0 ||
+    m.ipv6Src.some((x) => x !== 0) ||
+    m.ipv6Dst.some((x) => x !== 0) ||
+    (m.flags & ~TUN_FLAG.KEY) !== 0;
+  if (other)
+    throw new DatapathError(
+      'EOPNOTSUPP',
+      'the userspace datapath matches tunnel(tun_id, src, dst) only: not tos, ttl, tp_src, tp_dst, IPv6 endpoints or flags',
+    );
+}
+
+/** The kernel's rules for set(tunnel(...)) (a destination, a TTL), and an IPv4 destination and a VNI here. */
+export function checkTunnelSet(t: TunnelKey): void {
+  const problem = tunnelKeyProblem(t, t.ttl !== 0);
+  if (problem !== undefined) throw new DatapathError('EINVAL', `set(tunnel(...)) ${problem}`);
+  if (t.dst === 0)
+    throw new DatapathError(
+      'EOPNOTSUPP',
+      'set(tunnel(...)) to an IPv6 destination: the userspace datapath tunnels over IPv4 only',
+    );
+  if (vniOf(t) === undefined)
+    throw new DatapathError('EINVAL', `set(tunnel(...)): tun_id does not fit a 24-bit VNI (0..${VNI_MAX})`);
+}
+
+/** Where a tunnel port's decapsulated frames go: the datapath's receive path, told which port. */
+export type TunnelReceive = (t: TunnelPort, buf: Buffer, off: number, len: number, src: number, dst: number) => void;
+
+/** The tunnel ports of one datapath, by number, with the dense array its hot path indexes. */
+export class TunnelPorts {
+  private readonly ports = new Map<number, TunnelPort>();
+  /** Index = port number; undefined where the number is no tunnel port. Rebuilt by reindex(). */
+  byNo: Array<TunnelPort | undefined> = [];
+
+  /** Opens a tunnel port (throws DatapathError as TunnelPort does); the caller reindexes. */
+  add(spec: DpPortSpec, receive: TunnelReceive, log: ((line: string) => void) | undefined): DpPortInfo {
+    if (spec.tunnel === undefined) throw new DatapathError('EINVAL', `tunnel port ${spec.name} has no tunnel settings`);
+    const t: TunnelPort = new TunnelPort(
+      spec.no,
+      spec.name,
+      spec.tunnel,
+      (buf, off, len, src, dst) => receive(t, buf, off, len, src, dst),
+      log ?? (() => undefined),
+    );
+    this.ports.set(spec.no, t);
+    return infoOf(t);
+  }
+
+  /** Closes and forgets port `no`; false when it is no tunnel port. The caller reindexes. */
+  remove(no: number): boolean {
+    const t = this.ports.get(no);
+    if (t === undefined) return false;
+    t.close();
+    this.ports.delete(no);
+    return true;
+  }
+
+  get(no: number): TunnelPort | undefined {
+    return this.ports.get(no);
+  }
+
+  numbers(): number[] {
+    return [...this.ports.keys()];
+  }
+
+  specs(): DpPortSpec[] {
+    return [...this.ports.values()].map((t) => ({ no: t.no, name: t.name, type: 'tunnel', tunnel: t.config }));
+  }
+
+  infos(): DpPortInfo[] {
+    return [...this.ports.values()].map(infoOf);
+  }
+
+  /** Rebuilds byNo for port numbers below `size`. */
+  reindex(size: number): void {
+    this.byNo = new Array<TunnelPort | undefined>(size).fill(undefined);
+    for (const [no, t] of this.ports) this.byNo[no] = t;
+  }
+
+  closeAll(): void {
+    for (const t of this.ports.values()) t.close();
+    this.ports.clear();
+    this.byNo = [];
+  }
+}
+
+function infoOf(t: TunnelPort): DpPortInfo {
+  return {
+    no: t.no,
+    name: t.name,
+    type: 'tunnel',
+    tunnel: t.config,
+    ifindex: 0,
+    stats: { ...t.stats },
+    tunnelStats: t.tunnelStats(),
+  };
+}
