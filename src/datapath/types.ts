@@ -65,6 +65,18 @@ export interface DpPortStats {
   txErrors: number;
 }
 
+/** A new port's counters: every one zero. */
+export const zeroPortStats = (): DpPortStats => ({
+  rxPackets: 0,
+  rxBytes: 0,
+  rxDropped: 0,
+  rxErrors: 0,
+  txPackets: 0,
+  txBytes: 0,
+  txDropped: 0,
+  txErrors: 0,
+});
+
 export interface DpPortInfo extends DpPortSpec {
   /** The interface's index in the namespace it was created or attached in; 0 for a tunnel port (no interface). */
   ifindex: number;

@@ -27,12 +27,12 @@ import {
 } from '../../flow';
 import {
   DatapathError,
+  zeroPortStats,
   type Datapath,
   type DpFlow,
   type DpFlowStats,
   type DpPortInfo,
   type DpPortSpec,
-  type DpPortStats,
   type DpStats,
   type FlowPut,
   type FlowPutOptions,
@@ -66,17 +66,6 @@ export interface HostIsolation {
   release(ifindex: number, name: string): void;
 }
 
-const zeroStats = (): DpPortStats => ({
-  rxPackets: 0,
-  rxBytes: 0,
-  rxDropped: 0,
-  rxErrors: 0,
-  txPackets: 0,
-  txBytes: 0,
-  txDropped: 0,
-  txErrors: 0,
-});
-
 class IoPort {
   readonly rxBuf: Buffer;
   readonly offs = new Uint32Array(BATCH);
@@ -89,7 +78,7 @@ class IoPort {
   readonly sOffs = new Uint32Array(SCRATCH_SLOTS * 2);
   readonly sLens = new Uint32Array(SCRATCH_SLOTS * 2);
   sN = 0;
-  readonly stats = zeroStats();
+  readonly stats = zeroPortStats();
   poll: PollHandle | undefined;
   /** Its last wakeup used up the miss budget: read only that many frames per wakeup until its frames hit again. */
   missHeavy = false;

@@ -17,11 +17,11 @@ export const VIRTIO_NET_HDR_GSO_UDP_L4 = 5;
 export const VIRTIO_NET_HDR_GSO_ECN = 0x80;
 
 const ETH_P_IP = 0x0800;
-const ETH_P_8021Q = 0x8100;
-const ETH_P_8021AD = 0x88a8;
+export const ETH_P_8021Q = 0x8100;
+export const ETH_P_8021AD = 0x88a8;
 const ETH_HLEN = 14;
 const VLAN_HLEN = 4;
-const IPPROTO_TCP = 6;
+export const IPPROTO_TCP = 6;
 const IPPROTO_UDP = 17;
 
 /** Field offsets inside virtio_net_hdr (little-endian on the hosts netmgr runs on, as the kernel writes it). */

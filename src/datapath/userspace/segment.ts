@@ -6,16 +6,16 @@
  * tcp_gso_segment does. IPv4 and IPv6 (without extension headers) TCP only; UDP fragmentation offload is not cut.
  */
 import {
+  ETH_P_8021AD,
+  ETH_P_8021Q,
   inetChecksum,
+  IPPROTO_TCP,
   VNET_HDR_LEN,
   VIRTIO_NET_HDR_GSO_ECN,
   VIRTIO_NET_HDR_GSO_TCPV4,
   VIRTIO_NET_HDR_GSO_TCPV6,
 } from './packet';
 
-const ETH_P_8021Q = 0x8100;
-const ETH_P_8021AD = 0x88a8;
-const IPPROTO_TCP = 6;
 const TCP_FIN = 0x01;
 const TCP_PSH = 0x08;
 const TCP_CWR = 0x80;

@@ -12,7 +12,7 @@ import { tunnelKeyProblem } from '../../flow/tunnel';
 import { TUN_FLAG, type FlowMask, type TunnelKey } from '../../flow';
 import { formatIpv4, scanIpv4 } from '../../flow/text';
 import type { DpPortInfo, DpPortSpec, DpPortStats, DpTunnelConfig, DpTunnelRemoteStats, DpTunnelStats } from '../types';
-import { DatapathError } from '../types';
+import { DatapathError, zeroPortStats } from '../types';
 import { completeForWire, VNET_HDR_LEN } from './packet';
 import { segmentTcp } from './segment';
 import { decapsulate, encapsulate, VNI_MAX } from './tunnel-header';
@@ -44,16 +44,7 @@ export function tunIdOf(vni: number): Uint8Array {
 }
 
 export class TunnelPort {
-  readonly stats: DpPortStats = {
-    rxPackets: 0,
-    rxBytes: 0,
-    rxDropped: 0,
-    rxErrors: 0,
-    txPackets: 0,
-    txBytes: 0,
-    txDropped: 0,
-    txErrors: 0,
-  };
+  readonly stats: DpPortStats = zeroPortStats();
   private readonly drops = { rxUnknownRemote: 0, rxOtherVni: 0, rxMalformed: 0 };
   /** Per remote, by its address as a u32. */
   private readonly remotes = new Map<number, DpTunnelRemoteStats>();

@@ -25,6 +25,7 @@ import type {
   FlowPutOptions,
   UpcallHandler,
 } from '../../../src/datapath/types';
+import { zeroPortStats } from '../../../src/datapath/types';
 
 export interface Delivery {
   path: 'hit' | 'miss';
@@ -52,16 +53,7 @@ export class FakeDatapath implements Datapath {
     return {
       ...spec,
       ifindex: 100 + spec.no,
-      stats: {
-        rxPackets: 0,
-        rxBytes: 0,
-        rxDropped: 0,
-        rxErrors: 0,
-        txPackets: 0,
-        txBytes: 0,
-        txDropped: 0,
-        txErrors: 0,
-      },
+      stats: zeroPortStats(),
     };
   }
   removePort(no: number): void {
