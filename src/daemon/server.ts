@@ -127,9 +127,15 @@ export class RequestServer implements RequestRunner {
   }
 }
 
-/** Writes the one answer line and ends the connection; one that neither reads nor closes is cut off later. */
+/**
+ * Writes the one answer line and ends the connection; one that neither reads nor closes is cut off later. What the
+ * client still sends is discarded: the socket must flow for its 'end' to be seen, so a client that closes frees the
+ * descriptor at once. (Unread, a `busy` connection stayed open for the whole linger: a flood of them ran netmgrd out
+ * of descriptors, and libuv then accepts and closes pending connections unanswered, reporting nothing.)
+ */
 function endWithAnswer(c: net.Socket, res: Response): void {
   if (c.destroyed || c.writableEnded) return;
+  c.resume();
   c.end(answerLine(res));
   const linger = setTimeout(() => c.destroy(), ANSWER_LINGER_MS);
   linger.unref();

@@ -103,12 +103,6 @@ interface Outcome {
    * listen backlog was full, as it is while 1,000 idle connections arrive at once): nothing to answer.
    */
   refusedAtConnect?: string;
-  /**
-   * The request's write failed with EPIPE and nothing was read: netmgrd closed the connection without an answer.
-   * A known defect (issue 20, open): seen only while netmgrd is saturated (the flood then gets ~20,000 `busy`
-   * answers), a few per run; counted and bounded, not yet explained.
-   */
-  closedUnanswered?: boolean;
 }
 
 /** One connection: write the chunks (then destroy it at once when dropMidLine), read until netmgrd closes. */
@@ -117,8 +111,7 @@ function converse(socket: string, chunks: string[], dropMidLine = false): Promis
     const c = net.createConnection(socket);
     let raw = '';
     let refusedAtConnect: string | undefined;
-    let closedUnanswered = false;
-    const done = () => resolve({ raw, refusedAtConnect, closedUnanswered });
+    const done = () => resolve({ raw, refusedAtConnect });
     const timer = setTimeout(() => c.destroy(), 20_000);
     c.setEncoding('utf8');
     c.on('connect', () => {
@@ -130,9 +123,9 @@ function converse(socket: string, chunks: string[], dropMidLine = false): Promis
       clearTimeout(timer);
       done();
     });
+    // A later error (EPIPE: netmgrd closed the connection) leaves raw as read: an empty one is a problem in check.
     c.on('error', (e: NodeJS.ErrnoException) => {
       if (c.connecting) refusedAtConnect = e.code ?? 'unknown';
-      else if (e.code === 'EPIPE' && raw === '') closedUnanswered = true;
     });
   });
 }
@@ -228,8 +221,6 @@ interface Tally {
   connections: number;
   byKind: Record<string, number>;
   problems: string[];
-  /** Connections netmgrd closed without an answer (see Outcome.closedUnanswered). */
-  closedUnanswered: number;
 }
 
 /** Checks one answer against its case; a problem is recorded, not thrown, so the run reports them all. */
@@ -316,6 +307,7 @@ async function holdIdleConnections(socket: string, tally: Tally) {
   const answers: string[] = [];
   const answeredAt: number[] = [];
   const refused: boolean[] = [];
+  const closed: boolean[] = [];
   const sockets = await Promise.all(
     Array.from(
       { length: IDLE_CONNECTIONS },
@@ -332,17 +324,20 @@ async function holdIdleConnections(socket: string, tally: Tally) {
             if (c.connecting) refused[k] = true;
             resolve(c);
           });
+          c.on('close', () => (closed[k] = true));
         }),
     ),
   );
   // Left idle until netmgrd has answered every one: `busy` at once (under the flood those answers take a while to
   // get through the listen backlog), or, for the ones it held, its read timeout's refusal. Those are the held ones:
   // counted by netmgrd's own answer, not by the client's guess of which wait sits in the backlog.
-  const unanswered = () => answers.filter((a, k) => a === '' && refused[k] !== true).length;
+  const unanswered = () => answers.filter((a, k) => a === '' && refused[k] !== true && closed[k] !== true).length;
   const t0 = Date.now();
   while (unanswered() > 0 && Date.now() - t0 < 3 * REQUEST_READ_TIMEOUT_MS)
     await new Promise((r) => setTimeout(r, 100));
   lag.disable();
+  const closedUnanswered = answers.filter((a, k) => a === '' && refused[k] !== true && closed[k] === true).length;
+  if (closedUnanswered > 0) tally.problems.push(`${closedUnanswered} idle connections closed without an answer`);
   for (const c of sockets) c.destroy();
   for (const raw of answers.filter((a) => a !== ''))
     check({ chunks: ['(idle)'], requests: 0, expect: { kind: 'any' } }, raw, tally);
@@ -387,7 +382,7 @@ it('100,000 generated requests and 1,000 idle connections leave netmgrd, its bri
   const before = await configuration(socket);
   os.setPriority(CLIENT_NICE);
   const rnd = prng(SEED);
-  const tally: Tally = { slowestMs: {}, requests: 0, connections: 0, byKind: {}, problems: [], closedUnanswered: 0 };
+  const tally: Tally = { slowestMs: {}, requests: 0, connections: 0, byKind: {}, problems: [] };
   let next = 0;
   let idle = { busy: 0, refused: 0, held: -1, heldAtOnce: -1, clientLagMs: 0 };
   const t0 = Date.now();
@@ -399,12 +394,11 @@ it('100,000 generated requests and 1,000 idle connections leave netmgrd, its bri
       tally.requests += c.requests;
       tally.connections++;
       const sent = Date.now();
-      const { raw, refusedAtConnect, closedUnanswered } = await converse(socket, c.chunks, c.dropMidLine);
+      const { raw, refusedAtConnect } = await converse(socket, c.chunks, c.dropMidLine);
       if (refusedAtConnect === 'EAGAIN')
         tally.byKind['refused at connect (backlog full)'] =
           (tally.byKind['refused at connect (backlog full)'] ?? 0) + 1;
       else if (refusedAtConnect !== undefined) tally.problems.push(`connect refused with ${refusedAtConnect}`);
-      else if (closedUnanswered && c.expect.kind !== 'none') tally.closedUnanswered++;
       else check(c, raw, tally);
       if (c.expect.kind === 'ok' && raw.startsWith('{"ok":true')) {
         const op = (JSON.parse(c.chunks[0]) as { op: string }).op;
@@ -426,8 +420,6 @@ it('100,000 generated requests and 1,000 idle connections leave netmgrd, its bri
   expect(after).toEqual(before);
   expect([...idleViolations(idle), ...forwardingViolations(results, ref, seconds)]).toEqual([]);
   expect(tally.requests).toBeGreaterThanOrEqual(TOTAL);
-  // Issue 20, open: at most 0.1 % of the connections closed without an answer (none when netmgrd is not saturated).
-  expect(tally.closedUnanswered).toBeLessThanOrEqual(Math.ceil(tally.connections * 0.001));
 });
 
 type PingResult = Awaited<ReturnType<ReturnType<typeof startPing>['stop']>>;

@@ -152,6 +152,31 @@ describe('the request server under abuse', () => {
     expect(answerOf(await converse(socket, ['{"op":"ping"}\n'])).ok).toBe(true);
   });
 
+  test('a busy connection frees its descriptor as soon as its client closes, not after the linger', async () => {
+    // Left open for ANSWER_LINGER_MS, a flood of busy connections once ran netmgrd out of descriptors, and libuv
+    // then closed pending connections without an answer. Counted in this process's descriptor table.
+    const idle = await Promise.all(
+      Array.from(
+        { length: MAX_CONNECTIONS },
+        () =>
+          new Promise<net.Socket>((resolve) => {
+            const c = net.createConnection(socket, () => resolve(c));
+            c.on('error', () => undefined);
+          }),
+      ),
+    );
+    const openFds = () => fs.readdirSync('/proc/self/fd').length;
+    // One busy answer first: the server has accepted the idle connections by then, and they are in `before`.
+    expect(answerOf(await converse(socket, ['{"op":"ping"}\n'])).error).toMatchObject({ kind: 'busy' });
+    await new Promise((r) => setTimeout(r, 200));
+    const before = openFds();
+    for (let i = 0; i < 200; i++)
+      expect(answerOf(await converse(socket, ['{"op":"ping"}\n'])).error).toMatchObject({ kind: 'busy' });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(openFds() - before).toBeLessThan(10);
+    for (const c of idle) c.destroy();
+  });
+
   test(
     'a connection that sends no complete line is answered and closed after the read timeout',
     async () => {
