@@ -10,11 +10,10 @@
 import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { parseUnits, readUnitDir } from '../../src/units';
-import type { DesiredState } from '../../src/model/types';
 import { cleanupPrefix, isRoot, namespacesWithPrefix, netmgr, REPO, sh, tempDir } from '../helpers/sys';
 import { startDaemon, stopAndClean, TestDaemon } from '../helpers/daemon';
 import { office, officeSetup, officeTeardown } from '../helpers/office-dhcp';
+import { declaredNames, parseDir, rewriteUnits } from '../helpers/example-units';
 
 /** `x` + three base36 characters: every name becomes P + its original name, at most 4 + 11 = 15 bytes. */
 const P =
@@ -24,47 +23,13 @@ const P =
     .padStart(3, '0');
 const EXAMPLES = path.join(REPO, 'examples');
 const VM_ONLY = ['kernel-flows'];
+/** Examples of several machines, each run by a test of its own. */
+const ELSEWHERE = ['overlay-three-hosts'];
 const hasOvsModule = fs.existsSync('/sys/module/openvswitch');
 /** What datapath = "auto" turns into on this machine. */
 const AUTO = hasOvsModule ? 'kernel' : 'userspace';
 const it = isRoot() ? test : test.skip;
 jest.setTimeout(120_000);
-
-/** Every interface and namespace name the units declare: bridges, ports, veth peers, namespaces. */
-function declaredNames(state: DesiredState): { links: string[]; namespaces: string[] } {
-  const links = [...state.bridges.keys(), ...state.ports.keys()];
-  for (const p of state.ports.values()) if (p.peer) links.push(p.peer);
-  return { links: [...new Set(links)].sort(), namespaces: [...state.namespaces].sort() };
-}
-
-function parseDir(dir: string): DesiredState {
-  const r = parseUnits(readUnitDir(dir));
-  if (!r.state) throw new Error(`${dir}: ${JSON.stringify(r.errors)}`);
-  return r.state;
-}
-
-/**
- * Copies the unit files of `src` into `dst` with each declared name N replaced by P+N as an exact token (not
- * inside a longer name such as sw-h1 in sw-h1-eth0), and each file name prefixed too (the unit name defaults to
- * it). One common prefix keeps the unit names' order, so the port numbers of the flows stay what they were.
- */
-function rewriteUnits(src: string, dst: string): (name: string) => string {
-  const { links, namespaces } = declaredNames(parseDir(src));
-  const names = [...new Set([...links, ...namespaces])].sort((a, b) => b.length - a.length);
-  for (const l of links) if (Buffer.byteLength(P + l) > 15) throw new Error(`${src}: ${P + l} exceeds 15 bytes`);
-  const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const token = new RegExp(`(?<![A-Za-z0-9_-])(${names.map(esc).join('|')})(?![A-Za-z0-9_-])`, 'g');
-  for (const f of fs.readdirSync(src).filter((x) => x.endsWith('.toml'))) {
-    fs.writeFileSync(
-      path.join(dst, P + f),
-      fs.readFileSync(path.join(src, f), 'utf8').replace(token, (m) => P + m),
-    );
-  }
-  return (name: string) => {
-    if (!names.includes(name)) throw new Error(`${name} is not a name the units of ${src} declare`);
-    return P + name;
-  };
-}
 
 /** The first ping of a pair may have to wait for ARP and MAC learning on a busy machine: a few tries. */
 function pings(ns: string, address: string, tries = 5): boolean {
@@ -348,12 +313,14 @@ const EXAMPLE_TABLE: Example[] = [
   },
 ];
 
-test('the table covers every example folder but the VM-only ones', () => {
+test('the table covers every example folder but the VM-only ones and those tested elsewhere', () => {
   const folders = fs
     .readdirSync(EXAMPLES)
     .filter((d) => fs.statSync(path.join(EXAMPLES, d)).isDirectory())
     .sort();
-  expect(EXAMPLE_TABLE.map((e) => e.dir).sort()).toEqual(folders.filter((d) => !VM_ONLY.includes(d)));
+  expect(EXAMPLE_TABLE.map((e) => e.dir).sort()).toEqual(
+    folders.filter((d) => !VM_ONLY.includes(d) && !ELSEWHERE.includes(d)),
+  );
   for (const d of folders) expect([d, fs.existsSync(path.join(EXAMPLES, d, 'README.md'))]).toEqual([d, true]);
 });
 
@@ -410,7 +377,7 @@ for (const ex of EXAMPLE_TABLE) {
     });
 
     it('a copy with every name under the run prefix validates, and netmgrd applies it', async () => {
-      n = rewriteUnits(original, copy);
+      n = rewriteUnits(original, copy, P);
       const names = declaredNames(parseDir(copy));
       expect([...names.links, ...names.namespaces].filter((x) => !x.startsWith(P))).toEqual([]);
       ex.setup?.(n);

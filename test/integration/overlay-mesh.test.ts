@@ -1,43 +1,60 @@
 /**
- * Three boxes in a full mesh of VXLAN tunnel ports on the userspace datapath, each box a namespace running its own
- * netmgrd (own unit directory, state directory and socket) on an underlay Linux bridge (198.18.200.1-3/24), each
- * with one host behind its netmgr bridge (198.18.204.1-3/24). Every pair of hosts pings; a broadcast from host 1
- * arrives exactly once at hosts 2 and 3 and the tunnel ports' counters stay bounded (split horizon: without it,
- * box 2 would flood box 1's broadcast on to box 3 and back, for ever); `fdb show` on box 1 lists the other hosts'
- * MACs behind their remotes; 1 MB over TCP from host 1 to host 3 arrives intact (the hosts' TSO super-frames cut
- * into segments at the tunnel port).
+ * examples/overlay-three-hosts as shipped, run the way its playbook rolls it out: three boxes in a full mesh of
+ * VXLAN tunnel ports on the userspace datapath, each box a namespace running its own netmgrd (own unit directory,
+ * state directory and socket) on an underlay Linux bridge (the example's 198.18.210.1-3/24), each with two end hosts
+ * (198.18.214.N1 and N2/24). In each box the playbook's own commands run: plan --detailed-exitcode (2), apply
+ * --confirm, confirm, and plan again (0). Every pair of end hosts pings; a broadcast from one arrives exactly once
+ * at each of the other five and the tunnel ports' counters stay bounded (split horizon: without it, box 2 would
+ * flood box 1's broadcast on to box 3 and back, for ever); `fdb show` on box 1 lists the other boxes' hosts behind
+ * their remotes; 1 MB over TCP from box 1 to box 3 arrives intact (the hosts' TSO super-frames cut into segments
+ * at the tunnel port).
  */
 import { spawn, spawnSync } from 'child_process';
 import { createHash } from 'crypto';
+import * as fs from 'fs';
 import * as path from 'path';
-import { isRoot, netmgr, ping, runPrefix, sh, tempDir, writeUnits } from '../helpers/sys';
+import { isRoot, netmgr, ping, REPO, runPrefix, sh, tempDir } from '../helpers/sys';
 import { startDaemon, stopAndClean, type TestDaemon } from '../helpers/daemon';
-import { boxUnits, capture } from '../helpers/overlay';
+import { capture } from '../helpers/overlay';
+import { rewriteUnits } from '../helpers/example-units';
 
-const P = `ov2${runPrefix()}`;
+const P = runPrefix();
+const EXAMPLE = path.join(REPO, 'examples', 'overlay-three-hosts');
 const N = [1, 2, 3] as const;
+/** The end hosts, as the example names them: box n's ov{n}a and ov{n}b at 198.18.214.{n}1 and {n}2. */
+const HOSTS = N.flatMap((n) =>
+  (['a', 'b'] as const).map((h, i) => ({ box: n, name: `ov${n}${h}`, ip: `198.18.214.${n}${i + 1}` })),
+);
 const box = (n: number) => `${P}u${n}`;
-const host = (n: number) => `${P}h${n}`;
-const under = (n: number) => `198.18.200.${n}`;
-const over = (n: number) => `198.18.204.${n}`;
-const mac = (n: number) => `02:00:00:cc:04:0${n}`;
+const under = (n: number) => `198.18.210.${n}`;
 const UNDERLAY = `${P}un`;
 const root = tempDir('ov2-mesh');
 const unitDir = (n: number) => path.join(root, `units${n}`);
 const daemons: TestDaemon[] = [];
+/** An example's name under this run's prefix (rewriteUnits prefixes every declared name alike in the three boxes). */
+const named = (name: string) => P + name;
 const it = isRoot() ? test : test.skip;
 jest.setTimeout(60_000);
 
 const inNs = (ns: string, ...args: string[]) => sh('ip', ['-n', ns, ...args]);
+const hostNs = (h: (typeof HOSTS)[number]) => named(h.name);
+const macOf = (h: (typeof HOSTS)[number]): string =>
+  (JSON.parse(inNs(hostNs(h), '-j', 'link', 'show', 'dev', named(`${h.name}-eth0`))) as { address: string }[])[0]
+    .address;
 
-/** The underlay: a Linux bridge in its own namespace with a veth to each box. Host namespaces exist beforehand. */
+/** The playbook's commands, in order, as it runs them (`ansible.builtin.command: ...`). */
+function playbookCommands(): string[][] {
+  const text = fs.readFileSync(path.join(EXAMPLE, 'playbook.yml'), 'utf8');
+  return [...text.matchAll(/ansible\.builtin\.command: (netmgr .*)$/gm)].map((m) => m[1].trim().split(/\s+/).slice(1));
+}
+
+/** The underlay: a Linux bridge in its own namespace with a veth to each box (a namespace each). */
 function buildUnderlay(): void {
   sh('ip', ['netns', 'add', UNDERLAY]);
   inNs(UNDERLAY, 'link', 'add', `${P}sw`, 'type', 'bridge');
   inNs(UNDERLAY, 'link', 'set', `${P}sw`, 'up');
   for (const n of N) {
     sh('ip', ['netns', 'add', box(n)]);
-    sh('ip', ['netns', 'add', host(n)]);
     inNs(UNDERLAY, 'link', 'add', `${P}s${n}`, 'type', 'veth', 'peer', `${P}x${n}`, 'netns', box(n));
     inNs(UNDERLAY, 'link', 'set', `${P}s${n}`, 'master', `${P}sw`, 'up');
     inNs(box(n), 'addr', 'add', `${under(n)}/24`, 'dev', `${P}x${n}`);
@@ -57,28 +74,25 @@ function tunnelCounters(n: number): { rx: number; tx: number } {
 beforeAll(async () => {
   if (!isRoot()) return;
   buildUnderlay();
+  const commands = playbookCommands();
+  expect(commands.map((c) => c.join(' '))).toEqual(['plan --detailed-exitcode', 'apply --confirm 120', 'confirm']);
+  const [plan, apply, confirm] = commands;
   for (const n of N) {
     sh('mkdir', ['-p', unitDir(n)]);
-    const others = N.filter((o) => o !== n).map(under);
-    writeUnits(
-      unitDir(n),
-      boxUnits(P, {
-        host: host(n),
-        peer: `${P}e${n}`,
-        address: `${over(n)}/24`,
-        mac: mac(n),
-        // The underlay's 1500 minus VXLAN over IPv4's 50 bytes.
-        mtu: 1450,
-        local: under(n),
-        remotes: others,
-      }),
-    );
+    rewriteUnits(path.join(EXAMPLE, `host${n}`), unitDir(n), P);
+    // The end hosts' namespaces exist beforehand: one that netmgrd made would be mounted only in the mount
+    // namespace `ip netns exec` gives netmgrd (its mounts do not propagate back), invisible to this test.
+    for (const h of HOSTS.filter((x) => x.box === n)) sh('ip', ['netns', 'add', hostNs(h)]);
     const d = await startDaemon(unitDir(n), path.join(root, `state${n}`), ['--no-apply', '--no-watch'], {}, box(n));
     daemons.push(d);
-    const r = netmgr(['apply', '--dir', unitDir(n)], d.env, box(n));
-    if (r.code !== 0) throw new Error(r.stdout + r.stderr);
+    // The unit directory as the playbook leaves it: netmgr's default one, here NETMGR_DIR.
+    const env = { ...d.env, NETMGR_DIR: unitDir(n) };
+    const run = (args: string[]) => netmgr(args, env, box(n));
+    const steps = [run(plan), run(apply), run(confirm), run(plan)];
+    expect(steps.map((r) => [r.code, r.stderr.trim()])).toEqual([2, 0, 0, 0].map((c) => [c, '']));
     // Quiet hosts: no IPv6 router and neighbour solicitations flooding through the mesh behind the test's back.
-    sh('ip', ['netns', 'exec', host(n), 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1']);
+    for (const h of HOSTS.filter((x) => x.box === n))
+      sh('ip', ['netns', 'exec', hostNs(h), 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1']);
   }
 });
 
@@ -88,45 +102,55 @@ afterAll(async () => {
   await stopAndClean(daemons[0], path.join(root, 'state1'), P, [root]);
 });
 
-it('every pair of hosts pings across the mesh', () => {
-  for (const a of N) for (const b of N) if (a !== b) expect([a, b, ping(host(a), over(b), 1)]).toEqual([a, b, true]);
+it('every end host pings every other across the mesh', () => {
+  for (const a of HOSTS)
+    for (const b of HOSTS)
+      if (a !== b) expect([a.name, b.name, ping(hostNs(a), b.ip, 1)]).toEqual([a.name, b.name, true]);
 });
 
-it('a broadcast arrives exactly once at every other host, and the tunnels carry no storm', async () => {
+it('a broadcast arrives exactly once at every other end host, and the tunnels carry no storm', async () => {
+  const [from, ...others] = HOSTS;
   const before = N.map(tunnelCounters);
-  const caps = await Promise.all([2, 3].map((n) => capture(host(n), `${P}e${n}`, ['icmp'])));
-  const r = spawnSync('ip', ['netns', 'exec', host(1), 'ping', '-b', '-c', '3', '-i', '0.2', '-W', '1', over(255)], {
-    encoding: 'utf8',
-  });
+  const caps = await Promise.all(others.map((h) => capture(hostNs(h), named(`${h.name}-eth0`), ['icmp'])));
+  const r = spawnSync(
+    'ip',
+    ['netns', 'exec', hostNs(from), 'ping', '-b', '-c', '3', '-i', '0.2', '-W', '1', '198.18.214.255'],
+    {
+      encoding: 'utf8',
+    },
+  );
   expect(r.stdout).toContain('3 packets transmitted');
   await new Promise((res) => setTimeout(res, 1000));
   const seen = await Promise.all(caps.map((c) => c.stop()));
-  for (const text of seen) {
-    const requests = text.split('\n').filter((l) => l.includes(`${over(1)} > ${over(255)}: ICMP echo request`));
-    expect(requests).toHaveLength(3);
-  }
+  const requests = seen.map(
+    (text) => text.split('\n').filter((l) => l.includes(`${from.ip} > 198.18.214.255: ICMP echo request`)).length,
+  );
+  expect(requests).toEqual(others.map(() => 3));
   const after = N.map(tunnelCounters);
   // Box 1 sends each broadcast to both remotes (head-end replication); boxes 2 and 3 receive each once and send
-  // none of them on. A few more frames are the pings' ARP and replies, far below a loop's thousands.
+  // none of them on. A few more frames are ARP, far below a loop's thousands.
   expect(after[0].tx - before[0].tx).toBeGreaterThanOrEqual(6);
   for (const i of [1, 2]) expect(after[i].rx - before[i].rx).toBeLessThan(20);
   for (const i of [0, 1, 2]) expect(after[i].tx - before[i].tx).toBeLessThan(20);
 });
 
-it('fdb show on box 1 lists the other hosts behind their remotes', () => {
-  expect(ping(host(1), over(2), 1) && ping(host(1), over(3), 1)).toBe(true);
-  const r = netmgr(['fdb', 'show', `${P}-br`, '--json'], daemons[0].env, box(1));
+it('fdb show on box 1 lists the end hosts of boxes 2 and 3 behind their remotes', () => {
+  const remoteHosts = HOSTS.filter((h) => h.box !== 1);
+  for (const h of remoteHosts) expect([h.name, ping(hostNs(HOSTS[0]), h.ip, 1)]).toEqual([h.name, true]);
+  const env = daemons[0].env;
+  const r = netmgr(['fdb', 'show', named('ov-br'), '--json'], env, box(1));
   const entries = JSON.parse(r.stdout)[0].entries as { mac: string; portName: string; remote?: string }[];
-  for (const n of [2, 3])
-    expect(entries.find((e) => e.mac === mac(n))).toEqual(
-      expect.objectContaining({ portName: `${P}-vx`, remote: under(n) }),
-    );
-  const text = netmgr(['fdb', 'show', `${P}-br`], daemons[0].env, box(1)).stdout;
+  for (const h of remoteHosts)
+    expect([h.name, entries.find((e) => e.mac === macOf(h))]).toEqual([
+      h.name,
+      expect.objectContaining({ portName: named('ov-vx'), remote: under(h.box) }),
+    ]);
+  const text = netmgr(['fdb', 'show', named('ov-br')], env, box(1)).stdout;
   expect(text).toContain('Remote');
-  expect(text).toMatch(new RegExp(`${mac(2)}\\s+\\d+\\s+${under(2).replace(/\./g, '\\.')}`));
+  expect(text).toMatch(new RegExp(`${macOf(remoteHosts[0])}\\s+\\d+\\s+${under(2).replace(/\./g, '\\.')}`));
 });
 
-it('1 MB over TCP from host 1 to host 3 arrives intact', async () => {
+it('1 MB over TCP from box 1 to box 3 arrives intact', async () => {
   const size = 1 << 20;
   const expected = createHash('sha256')
     .update(Buffer.from(Array.from({ length: size }, (_, i) => (i * 31 + (i >> 8)) & 0xff)))
@@ -136,14 +160,14 @@ it('1 MB over TCP from host 1 to host 3 arrives intact', async () => {
     [
       'netns',
       'exec',
-      host(3),
+      hostNs(HOSTS[5]),
       process.execPath,
       '-e',
       `const h = require('crypto').createHash('sha256'); let n = 0;
        require('net').createServer((s) => {
          s.on('data', (d) => { h.update(d); n += d.length; });
          s.on('end', () => { console.log(n + ' ' + h.digest('hex')); process.exit(0); });
-       }).listen(5001, '${over(3)}', () => console.log('listening'));`,
+       }).listen(5001, '${HOSTS[5].ip}', () => console.log('listening'));`,
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -156,11 +180,11 @@ it('1 MB over TCP from host 1 to host 3 arrives intact', async () => {
       [
         'netns',
         'exec',
-        host(1),
+        hostNs(HOSTS[0]),
         process.execPath,
         '-e',
         `const b = Buffer.from(Array.from({ length: ${size} }, (_, i) => (i * 31 + (i >> 8)) & 0xff));
-         const c = require('net').connect(5001, '${over(3)}', () => c.end(b));`,
+         const c = require('net').connect(5001, '${HOSTS[5].ip}', () => c.end(b));`,
       ],
       { encoding: 'utf8', timeout: 30_000 },
     );
