@@ -114,29 +114,9 @@ export class ExactMatchCache {
   }
 
   lookup(pk: PacketKey): MegaflowEntry | undefined {
-    const h = pk.hash;
-    const len = pk.len;
-    const hashes = this.hashes;
-    let s = h & this.mask;
-    // Two ways: s and s ^ 1. Hash, length and generation reject almost every non-match before the compare.
-    if (hashes[s] !== h || this.lens[s] !== len || this.gens[s] !== this.gen) {
-      s ^= 1;
-      if (hashes[s] !== h || this.lens[s] !== len || this.gens[s] !== this.gen) {
-        this.misses++;
-        return undefined;
-      }
-    }
-    // Words past `len` are zero in both keys, so only the significant prefix is compared.
-    const keys = this.keys;
-    const w = pk.words;
-    let base = s * KEY_WORDS;
-    for (let i = 0; i < len; i++, base++) {
-      if (keys[base] !== w[i]) {
-        this.misses++;
-        return undefined;
-      }
-    }
-    const e = this.entries[s];
+    // Two ways: s and s ^ 1 (two keys of one hash, or of one way, may both be cached).
+    const s = pk.hash & this.mask;
+    const e = this.entryAt(s, pk) ?? this.entryAt(s ^ 1, pk);
     if (e === undefined || e.dead) {
       this.misses++;
       return undefined;
@@ -145,10 +125,22 @@ export class ExactMatchCache {
     return e;
   }
 
+  /** The entry way `s` holds for exactly this key, if any. */
+  private entryAt(s: number, pk: PacketKey): MegaflowEntry | undefined {
+    // Hash, length and generation reject almost every non-match before the compare.
+    if (this.hashes[s] !== pk.hash || this.lens[s] !== pk.len || this.gens[s] !== this.gen) return undefined;
+    // Words past `len` are zero in both keys, so only the significant prefix is compared.
+    const keys = this.keys;
+    const w = pk.words;
+    const len = pk.len;
+    for (let i = 0, base = s * KEY_WORDS; i < len; i++, base++) if (keys[base] !== w[i]) return undefined;
+    return this.entries[s];
+  }
+
   insert(pk: PacketKey, e: MegaflowEntry): void {
-    // Prefer an empty or stale way; otherwise replace the second one.
+    // Prefer a free way (empty, stale, or holding a deleted flow); otherwise replace the second one.
     const s0 = pk.hash & this.mask;
-    const s = this.gens[s0] !== this.gen ? s0 : s0 ^ 1;
+    const s = this.gens[s0] !== this.gen || this.entries[s0]?.dead === true ? s0 : s0 ^ 1;
     this.keys.set(pk.words, s * KEY_WORDS);
     this.hashes[s] = pk.hash;
     this.lens[s] = pk.len;

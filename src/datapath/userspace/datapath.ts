@@ -195,16 +195,12 @@ export class UserspaceDatapath implements Datapath {
     port.poll = undefined;
     // A TAP's close removes its interface, which the caller may look for next: closed here. A packet socket's close
     // waits for an RCU grace period (tens of ms) and changes nothing anyone looks at: closed off this thread.
-    if (port.kind === IO_KIND_PACKET) addon.closeFdLater(port.fd);
-    else addon.closeFd(port.fd);
-    if (port.kind === IO_KIND_PACKET) {
-      try {
-        this.opts.isolation?.release(port.ifindex, port.spec.name);
-      } catch (e) {
-        this.opts.log?.(
-          `${this.name}: could not remove host isolation from ${port.spec.name}: ${(e as Error).message}`,
-        );
-      }
+    if (port.kind !== IO_KIND_PACKET) return addon.closeFd(port.fd);
+    addon.closeFdLater(port.fd);
+    try {
+      this.opts.isolation?.release(port.ifindex, port.spec.name);
+    } catch (e) {
+      this.opts.log?.(`${this.name}: could not remove host isolation from ${port.spec.name}: ${(e as Error).message}`);
     }
   }
 

@@ -1,4 +1,4 @@
-import { MegaflowTable, FlowTableError } from '../../../src/flow/classifier';
+import { ExactMatchCache, MegaflowTable, FlowTableError, type MegaflowEntry } from '../../../src/flow/classifier';
 import { extractPacked } from '../../../src/flow/extract';
 import { newPacketKey, unpackPacketKey } from '../../../src/flow/packed';
 import { flowMatchesPacket } from '../../../src/flow/match';
@@ -298,4 +298,44 @@ describe('MegaflowTable semantics', () => {
     expect([t.lookup(pa), t.lookup(pa)]).toEqual([a2, a2]);
     expect(t.find({ ufid: a.ufid })).toBe(a2);
   });
+});
+
+test("the EMC takes a deleted flow's way as free: a live entry of the same pair is not evicted", () => {
+  const emc = new ExactMatchCache(16);
+  // Three keys whose hashes pick the same way of 16 (4, 4 + 16, 4 + 32): they compete for ways 4 and 5.
+  const key = (w0: number) => {
+    const pk = newPacketKey();
+    pk.words.fill(0);
+    pk.words[0] = w0;
+    pk.len = 1;
+    pk.hash = 4 + 16 * (w0 - 1);
+    return pk;
+  };
+  const entry = (dead: boolean) => ({ dead }) as unknown as MegaflowEntry;
+  const [k1, k2, k3] = [key(1), key(2), key(3)];
+  const [e1, e2, e3] = [entry(false), entry(false), entry(false)];
+  emc.insert(k1, e1);
+  emc.insert(k2, e2);
+  expect([emc.lookup(k1), emc.lookup(k2)]).toEqual([e1, e2]);
+  e1.dead = true;
+  emc.insert(k3, e3);
+  expect([emc.lookup(k1), emc.lookup(k2), emc.lookup(k3)]).toEqual([undefined, e2, e3]);
+});
+
+test('the EMC finds both of two cached keys with the same hash', () => {
+  const emc = new ExactMatchCache(16);
+  const key = (w0: number) => {
+    const pk = newPacketKey();
+    pk.words.fill(0);
+    pk.words[0] = w0;
+    pk.len = 1;
+    pk.hash = 7;
+    return pk;
+  };
+  const [k1, k2] = [key(1), key(2)];
+  const [e1, e2] = [{ dead: false }, { dead: false }] as unknown as MegaflowEntry[];
+  emc.insert(k1, e1);
+  emc.insert(k2, e2);
+  expect([emc.lookup(k1), emc.lookup(k2), emc.lookup(key(3))]).toEqual([e1, e2, undefined]);
+  expect([emc.hits, emc.misses]).toEqual([2, 1]);
 });
