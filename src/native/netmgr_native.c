@@ -77,6 +77,14 @@ static int arg_int(napi_env env, napi_value v, int32_t *out) {
   return napi_get_value_int32(env, v, out) == napi_ok;
 }
 
+/* The one int32 argument of a call such as closeFd(fd): 0 when it is missing or not a number. */
+static int one_int_arg(napi_env env, napi_callback_info info, int32_t *out) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  return argc >= 1 && arg_int(env, argv[0], out);
+}
+
 static int arg_str(napi_env env, napi_value v, char *buf, size_t len) {
   size_t got;
   return napi_get_value_string_utf8(env, v, buf, len, &got) == napi_ok && got < len - 1;
@@ -157,11 +165,8 @@ static napi_value nl_open(napi_env env, napi_callback_info info) {
 
 /* nlPortId(fd) -> the netlink port id the kernel assigned at bind. */
 static napi_value nl_port_id(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   int32_t fd;
-  if (argc < 1 || !arg_int(env, argv[0], &fd)) return throw_type(env, "nlPortId(fd)");
+  if (!one_int_arg(env, info, &fd)) return throw_type(env, "nlPortId(fd)");
   struct sockaddr_nl sa;
   socklen_t len = sizeof sa;
   if (getsockname(fd, (struct sockaddr *)&sa, &len) < 0) return throw_errno(env, errno, "getsockname", NULL);
@@ -871,11 +876,8 @@ static napi_value poll_stop(napi_env env, napi_callback_info info) {
  * so the caller adds each answer to its own total.
  */
 static napi_value packet_drops(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   int32_t fd;
-  if (argc < 1 || !arg_int(env, argv[0], &fd)) return throw_type(env, "packetDrops(fd)");
+  if (!one_int_arg(env, info, &fd)) return throw_type(env, "packetDrops(fd)");
   struct tpacket_stats st;
   socklen_t len = sizeof st;
   if (getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) < 0)
@@ -885,11 +887,8 @@ static napi_value packet_drops(napi_env env, napi_callback_info info) {
 
 /* closeFd(fd). */
 static napi_value close_fd(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   int32_t fd;
-  if (argc < 1 || !arg_int(env, argv[0], &fd)) return throw_type(env, "closeFd(fd)");
+  if (!one_int_arg(env, info, &fd)) return throw_type(env, "closeFd(fd)");
   /* EINTR from close(2) on Linux still means the fd is gone: retrying could close someone else's. */
   if (close(fd) < 0 && errno != EINTR) return throw_errno(env, errno, "close", NULL);
   return NULL;
@@ -946,11 +945,8 @@ static int closer_enqueue(int fd) {
 }
 
 static napi_value close_fd_later(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   int32_t fd;
-  if (argc < 1 || !arg_int(env, argv[0], &fd) || fd < 0) return throw_type(env, "closeFdLater(fd)");
+  if (!one_int_arg(env, info, &fd) || fd < 0) return throw_type(env, "closeFdLater(fd)");
   if (closer_enqueue(fd) < 0 && close(fd) < 0 && errno != EINTR) return throw_errno(env, errno, "close", NULL);
   return NULL;
 }
