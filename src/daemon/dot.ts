@@ -14,7 +14,7 @@ import { nsKey } from '../live/namespaces';
 import { formatRoute } from '../plan/format';
 import type { BridgeSpec, Cidr, DesiredState, NamespaceName, PortKind } from '../model/types';
 import { resolveDatapath, wantedVlans } from '../plan/bridges';
-import { bridgePortNumbers } from '../model/ports';
+import { portNumbers } from '../model/ports';
 
 export interface DotInput {
   /** The units' desired state; null when they have errors (then nothing can be pending). */
@@ -163,7 +163,11 @@ export function formatDot({ desired, live, owned, bridges, notes = [], held = ne
     addEdge({
       from: bridgeId(spec.name),
       to: portIface,
-      label: portLabel(bridgePortNumbers(desired!, spec).get(p.name)!, learning ? wantedVlans(p) : undefined, true),
+      label: portLabel(
+        portNumbers(desired!, spec, lb?.ports).get(p.name)!,
+        learning ? wantedVlans(p) : undefined,
+        true,
+      ),
       pending: true,
     });
   }
