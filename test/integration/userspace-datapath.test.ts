@@ -47,7 +47,8 @@ beforeAll(async () => {
   sh('ip', ['-n', `${P}-h4`, 'addr', 'add', `${SYS}.4/24`, 'dev', `${P}-sp`]);
   sh('ip', ['-n', `${P}-h4`, 'link', 'set', `${P}-sp`, 'up']);
   writeUnits(units, {
-    // Ports are numbered in unit-name order: -a 1, -b 2, -c 3, -s 4; the bridge itself is 0.
+    // -c pins number 3, which the unit flows name; a new bridge gives the others the lowest free numbers in name
+    // order: -a 1, -b 2, -s 4 (the dpctl flows below use them); the bridge itself is 0.
     [BR]:
       `[unit]\ntype = "bridge"\n[bridge]\ndatapath = "userspace"\npolicy = "flows"\n[ipv4]\naddresses = ["${NET}.254/24"]\n` +
       '[[bridge.flow]]\nmatch = "in_port(3),eth()"\nactions = "0"\n' +
@@ -60,7 +61,10 @@ beforeAll(async () => {
       `${P}-b`,
       `kind = "veth"\nnamespace = "${P}-h2"\npeer = "${P}-pb"\n[ipv4]\naddresses = ["${NET}.2/24"]\n`,
     ),
-    [`${P}-c`]: port(`${P}-c`, `kind = "internal"\nnamespace = "${P}-h3"\n[ipv4]\naddresses = ["${NET}.3/24"]\n`),
+    [`${P}-c`]: port(
+      `${P}-c`,
+      `kind = "internal"\nnamespace = "${P}-h3"\nnumber = 3\n[ipv4]\naddresses = ["${NET}.3/24"]\n`,
+    ),
     [`${P}-s`]: port(`${P}-s`, 'kind = "system"\n'),
   });
 });
