@@ -177,7 +177,7 @@ const ROWS = [
     type: 'string',
     required: true,
     appliesTo: 'bridge',
-    doc: 'Flow key in ovs-dpctl syntax; ports may be given by unit name or number.',
+    doc: 'Flow key in ovs-dpctl syntax; ports by unit name, or by number when 0 or pinned (`number` in [port]).',
     example: '"in_port(1),eth(),eth_type(0x806),arp()"',
   }),
   row('bridge.flow.actions', {
