@@ -105,7 +105,7 @@ export function crossCheck(units: FileUnit[], errors: UnitError[]): DesiredState
   checkStaticMacs(unique, byName, report);
   checkPeers(unique, report);
   checkTunnelOverlaps(unique, report);
-  checkPortNumbers(unique, report);
+  checkPortNumbers(unique, byName, report);
   return errors.length ? null : buildState(unique);
 }
 
