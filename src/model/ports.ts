@@ -21,6 +21,9 @@ export interface NumberedPort {
   no: number;
 }
 
+/** The last numbers of bridges by name (netmgrd's record), used for a bridge that is not running. */
+export type PortNumberRecord = Record<string, NumberedPort[]>;
+
 /** A bridge's port units in name order (plain code-unit order, independent of the locale). */
 export function bridgePorts(state: DesiredState, bridge: BridgeSpec): PortSpec[] {
   return [...state.ports.values()]

@@ -19,7 +19,7 @@ import {
 } from '../model/bridges';
 import { findLink, type LiveState } from '../live/state';
 import type { BridgeSpec, DatapathType, DesiredState, PortSpec } from '../model/types';
-import { pinnedNumbers, portNumbers, portTable } from '../model/ports';
+import { pinnedNumbers, portNumbers, portTable, type PortNumberRecord } from '../model/ports';
 import { diffEnd } from './link-diff';
 import type { Change, PlanLink } from './types';
 
@@ -122,6 +122,8 @@ export interface BridgePlanInput {
   desired: DesiredState;
   live: LiveState;
   bridges: LiveBridge[];
+  /** Port numbers of bridges at netmgrd's last settled apply: a bridge built again gets them back. */
+  portNumbers?: PortNumberRecord;
   /** Units whose veth this plan creates (or re-creates): their AF_PACKET attachment must be made anew. */
   vethsCreated: Set<string>;
 }
@@ -223,8 +225,9 @@ export function planBridgeChanges(input: BridgePlanInput): Change[] {
     const datapath =
       b.datapath === 'auto' && have ? have.datapath : resolveDatapath(b.datapath, live.kernelDatapath === true);
     const ports = [...desired.ports.values()].filter((p) => p.bridge === b.name);
-    // A bridge replaced (datapath or policy) keeps its numbers too: its flows' numbers stay what they were.
-    const numbers = portNumbers(desired, b, have?.ports);
+    // A bridge replaced (datapath or policy) keeps its numbers too, and one built again (netmgrd restarted) gets
+    // those it had: its flows' numbers stay what they were, and an undo recorded with them still fits.
+    const numbers = portNumbers(desired, b, have?.ports ?? input.portNumbers?.[b.name]);
     const want: WantedBridge = {
       spec: b,
       datapath,
