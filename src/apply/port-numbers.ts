@@ -8,7 +8,8 @@ import type { LiveBridge } from '../model/bridges';
 import type { NumberedPort, PortNumberRecord } from '../model/ports';
 import { readStateFile, writeStateFile, type StateFileSpec } from '../util/state-file';
 
-const RECORD: StateFileSpec = { name: 'port-numbers.json', version: 1 };
+export const PORT_NUMBERS_FILE = 'port-numbers.json';
+const RECORD: StateFileSpec = { name: PORT_NUMBERS_FILE, version: 1 };
 
 interface RecordFile {
   version: 1;
