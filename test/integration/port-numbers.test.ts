@@ -4,7 +4,8 @@
  * before theirs (`-a0`...). Ports were once numbered in unit-name order, and a port whose number changed was
  * removed and added again: this apply then cost the two hosts their ports (75-80 % of the pings lost). Now a
  * running port keeps its number and a new one takes the lowest free: the hosts' numbers are unchanged, the plan
- * does not touch their ports, and their pings lose at most one. A pinned number (`number = N`) is then applied.
+ * does not touch their ports, and their pings lose at most one. A pinned number (`number = N`) is then applied, and
+ * a restarted netmgrd builds the bridge again with the numbers it had.
  */
 import { spawn } from 'child_process';
 import { isRoot, netmgr, NETMGR, ping, sh, tempDir, writeUnits } from '../helpers/sys';
@@ -127,5 +128,16 @@ it('removing a port frees its number; a pinned number is applied with the reason
   // z0 takes the lowest number freed: a5's (removed) or a7's (moved to its pin in the same apply).
   expect(after.get(`${P}-z0`)).toBe(freed);
   expect([after.get(`${P}-p1`), after.get(`${P}-p2`)]).toEqual([1, 2]);
+  expect(ping(`${P}-h1`, `${NET}.2`, 2)).toBe(true);
+});
+
+it('a restarted netmgrd builds the userspace bridge again with the numbers it had', async () => {
+  const before = dpNumbers();
+  await daemon!.stop();
+  daemon = await startDaemon(units, state, ['--no-apply', '--no-watch']);
+  const r = netmgr(['apply', '--dir', units], daemon.env);
+  expect(r.code).toBe(0);
+  // Numbered afresh, the hosts' ports would not be 1 and 2: their names sort after the a* ports'.
+  expect(dpNumbers()).toEqual(before);
   expect(ping(`${P}-h1`, `${NET}.2`, 2)).toBe(true);
 });
