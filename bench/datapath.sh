@@ -465,11 +465,11 @@ type = "bridge"
 datapath = "userspace"
 policy = "flows"
 [[bridge.flow]]
-match = "in_port(1),eth()"
-actions = "2"
+match = "in_port($P-a),eth()"
+actions = "$P-b"
 [[bridge.flow]]
-match = "in_port(2),eth()"
-actions = "1"
+match = "in_port($P-b),eth()"
+actions = "$P-a"
 UNIT
   fi
   for x in a b; do

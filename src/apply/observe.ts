@@ -15,6 +15,8 @@ import { uplinkProblems } from '../plan/takeover';
 import type { Plan } from '../plan/types';
 import { checkAgainstSystem } from '../units';
 import { loadOwnership } from './ownership';
+import { loadPortNumbers } from './port-numbers';
+import type { PortNumberRecord } from '../model/ports';
 import { loadLeases } from './leases';
 import { withLeases } from '../model/leases';
 import { markLeaseChanges } from '../plan/leases';
@@ -26,6 +28,8 @@ export interface World {
   owned: Ownership;
   /** The bridges netmgrd runs (empty outside netmgrd when it is not running). */
   bridges: LiveBridge[];
+  /** Port numbers of netmgrd's bridges at its last settled apply: for those not running (port-numbers.ts). */
+  portNumbers: PortNumberRecord;
 }
 
 export interface Observation {
@@ -65,7 +69,7 @@ export function readWorld(
   for (const b of desired.bridges.values()) for (const a of b.addresses) if (isIPv6LinkLocal(a)) wantedLL.add(a);
   const live = readLiveState(sockets, namespacesOfInterest(desired, owned, bridges), wantedLL);
   const resolvConf = readResolvConf(stateDir);
-  return { live: resolvConf ? { ...live, resolvConf } : live, owned, bridges };
+  return { live: resolvConf ? { ...live, resolvConf } : live, owned, bridges, portNumbers: loadPortNumbers(stateDir) };
 }
 
 /** Checks that need the live system: system ports exist, wanted names are free or already netmgr's. */
@@ -94,7 +98,9 @@ export function observe(units: DesiredState, opts: ObserveOptions): Observation 
     const desired = withLeases(units, leases);
     const world = readWorld(desired, opts.stateDir, sockets, opts.bridges);
     const problems = preflight(desired, world);
-    const plan = problems.length ? null : planChanges(desired, world.live, world.owned, world.bridges);
+    const plan = problems.length
+      ? null
+      : planChanges(desired, world.live, world.owned, world.bridges, world.portNumbers);
     if (plan) markLeaseChanges(plan.changes, leases);
     return { world, problems, plan };
   } finally {

@@ -51,7 +51,9 @@ export const showCommand: Command = {
         ...(daemonRunning ? [] : ['netmgrd is not running: kernel bridges only']),
         ...(units.state ? [] : [`the units in ${p.unitDir} have errors: nothing drawn as pending`]),
       ];
-      ctx.stdout(formatDot({ desired: units.state, live, owned, bridges, notes, held }));
+      ctx.stdout(
+        formatDot({ desired: units.state, live, owned, bridges, portNumbers: world.portNumbers, notes, held }),
+      );
       return EXIT_OK;
     }
     // Drift: what apply would change; null when the units are invalid or conflict with the live system.

@@ -4,6 +4,7 @@
  * attempt (logged at its priority, counted, kept as the last apply in applied.json).
  */
 import { applyDesired, InvalidUnitsError } from '../apply/apply';
+import { savePortNumbers } from '../apply/port-numbers';
 import { observe } from '../apply/observe';
 import type { BridgeControl } from '../bridge';
 import { DesiredState, formatUnitError } from '../model/types';
@@ -89,6 +90,8 @@ export class Applier {
     if (o.result === 'invalid') c.invalid++;
     if (o.result === 'rolled-back') c.rollbacks++;
     saveApplied(this.opts.stateDir, this.record);
+    // The numbers the bridges have now, for when they are built again (port-numbers.ts).
+    savePortNumbers(this.opts.stateDir, this.opts.manager.live());
     const log = this.opts.log;
     const line = `${o.trigger}: ${o.message}`;
     if (o.result === 'failed' || o.result === 'invalid') log.error(line);

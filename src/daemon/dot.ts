@@ -14,7 +14,7 @@ import { nsKey } from '../live/namespaces';
 import { formatRoute } from '../plan/format';
 import type { BridgeSpec, Cidr, DesiredState, NamespaceName, PortKind } from '../model/types';
 import { resolveDatapath, wantedVlans } from '../plan/bridges';
-import { bridgePortNumbers } from '../model/ports';
+import { portNumbers, type PortNumberRecord } from '../model/ports';
 
 export interface DotInput {
   /** The units' desired state; null when they have errors (then nothing can be pending). */
@@ -23,6 +23,8 @@ export interface DotInput {
   owned: Ownership;
   /** The bridges netmgrd runs (or, without it, the recorded kernel bridges). */
   bridges: LiveBridge[];
+  /** netmgrd's record of its bridges' port numbers: a pending port of a bridge not running is labelled as planned. */
+  portNumbers?: PortNumberRecord;
   /** Lines for the graph's caption, e.g. that netmgrd is not running. */
   notes?: string[];
   /** Per bridge, the ports loop protection keeps from forwarding (port name -> why): drawn red and dotted. */
@@ -93,7 +95,9 @@ function addressLines(have: Cidr[] | undefined, want: Cidr[]): string[] {
   return [...have, ...want.filter((a) => !have.includes(a)).map((a) => `${a} (pending)`)];
 }
 
-export function formatDot({ desired, live, owned, bridges, notes = [], held = new Map() }: DotInput): string {
+export function formatDot(input: DotInput): string {
+  const { desired, live, owned, bridges, notes = [] } = input;
+  const held: ReadonlyMap<string, ReadonlyMap<string, string>> = input.held ?? new Map();
   const ifaces = new Map<string, Iface>();
   const addIface = (ns: NamespaceName, name: string, kind: string, wanted = false, addresses: Cidr[] = []): string => {
     const id = ifId(ns, name);
@@ -163,7 +167,11 @@ export function formatDot({ desired, live, owned, bridges, notes = [], held = ne
     addEdge({
       from: bridgeId(spec.name),
       to: portIface,
-      label: portLabel(bridgePortNumbers(desired!, spec).get(p.name)!, learning ? wantedVlans(p) : undefined, true),
+      label: portLabel(
+        portNumbers(desired!, spec, lb?.ports ?? input.portNumbers?.[spec.name]).get(p.name)!,
+        learning ? wantedVlans(p) : undefined,
+        true,
+      ),
       pending: true,
     });
   }

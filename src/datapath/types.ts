@@ -21,7 +21,7 @@ export interface DpTunnelConfig extends TunnelSpec {
 }
 
 export interface DpPortSpec {
-  /** Port number, fixed by the units (bridge = 0, ports 1..n). */
+  /** Port number, chosen by the plan (bridge = 0; see model/ports.ts). */
   no: number;
   /** Interface name: created with this name (internal) or attached by it (netdev); a tunnel port's unit name. */
   name: string;

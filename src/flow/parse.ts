@@ -374,12 +374,19 @@ function scanFieldValue(c: Cursor, field: KeyFieldDef, what: string): [FieldValu
   return [v, one()];
 }
 
+/** A port written as a number that the table refuses (PortTable.refuseNumber) fails at its token. */
+function refuseNumber(c: Cursor, ports: PortTable | undefined, at: number, n: { value: number; end: number }): void {
+  const why = ports?.refuseNumber?.(n.value);
+  if (why !== undefined) c.fail(at, why, c.text.slice(at, n.end));
+}
+
 function scanPort(c: Cursor, ports: PortTable | undefined, what: string): { value: number; mask: number } {
   const at = c.pos;
   const r = scanInt(c.text, c.pos);
   if (r && (c.text[r.end] === ')' || c.text[r.end] === '/')) {
     if (r.value > 0xffffffff)
       c.fail(at, `${what}: ${c.text.slice(at, r.end)} does not fit in 32 bits`, c.text.slice(at, r.end));
+    refuseNumber(c, ports, at, r);
     c.pos = r.end;
     if (c.peek() === '/') {
       c.pos++;
@@ -591,6 +598,7 @@ function parseAction(
   ) {
     if (num.value > 0xffffffff)
       c.fail(at, `output port ${c.text.slice(at, num.end)} does not fit in 32 bits`, c.text.slice(at, num.end));
+    refuseNumber(c, opts.ports, at, num);
     c.pos = num.end;
     return { type: 'output', port: num.value };
   }

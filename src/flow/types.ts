@@ -127,6 +127,8 @@ export type FlowActions = FlowAction[];
 export interface PortTable {
   byName(name: string): number | undefined;
   nameOf(no: number): string | undefined;
+  /** Why a port written as a number is refused here (the parser fails at its token); undefined accepts it. */
+  refuseNumber?(no: number): string | undefined;
 }
 
 /** Where something was written in the user's text; columns are 1-based. */

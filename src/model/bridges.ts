@@ -69,7 +69,7 @@ export function sameVlans(a: PortVlanConfig | undefined, b: PortVlanConfig | und
 
 export interface PortConfig {
   name: string;
-  /** Datapath port number: fixed by the units (bridge 0, ports 1..n in unit-name order). */
+  /** Datapath port number (bridge 0): pinned by the unit, else kept while the port runs (model/ports.ts). */
   no: number;
   kind: PortKind;
   /** internal: where the TAP lives; veth and system ports are always in the root namespace (the bridge's). */

@@ -163,6 +163,8 @@ export interface PortSpec {
   nativeVlan?: number;
   /** Spanning-tree settings (learning policy). */
   stp: PortStpSettings;
+  /** `number` in [port]: the datapath port number the unit pins (as OVS's ofport_request); else live or lowest free. */
+  number?: number;
   /** kind = "system": move the NIC's addresses and routes onto the bridge's own port (`take-over`). */
   takeOver: boolean;
   /** kind = "vxlan" or "geneve" only. */

@@ -1,6 +1,8 @@
 /**
  * The datapath half of planChanges (pure): bridges, their ports and static flows as the units want them, against
- * the bridges netmgrd runs (LiveBridge) and the live links of their TAP devices. A bridge whose datapath or policy
+ * the bridges netmgrd runs (LiveBridge) and the live links of their TAP devices. Ports are numbered with the live
+ * bridge (model/ports.ts portNumbers: a running port keeps its number unless its unit pins another), so only a
+ * pinned number changes a running port's. A bridge whose datapath or policy
  * changes, or a port whose number, kind or namespace changes, is replaced (delete + create); link settings and
  * addresses of the TAPs, a learning bridge's settings (aging, table size, static MACs, loop protection with its
  * ports' spanning-tree settings) and a port's VLAN settings are changed in place.
@@ -17,7 +19,7 @@ import {
 } from '../model/bridges';
 import { findLink, type LiveState } from '../live/state';
 import type { BridgeSpec, DatapathType, DesiredState, PortSpec } from '../model/types';
-import { bridgePortNumbers, portTable } from '../model/ports';
+import { pinnedNumbers, portNumbers, portTable, type PortNumberRecord } from '../model/ports';
 import { diffEnd } from './link-diff';
 import type { Change, PlanLink } from './types';
 
@@ -27,12 +29,12 @@ export const resolveDatapath = (d: DatapathType, kernelAvailable: boolean): 'use
 
 const flowKey = (f: FlowText) => `${f.match} -> ${f.actions}`;
 
-/** The units' flows of a bridge as canonical text (numeric ports), in unit order, duplicates removed. */
-export function desiredFlows(desired: DesiredState, bridge: BridgeSpec): FlowText[] {
+/** The units' flows of a bridge as canonical text (ports by their `numbers`), in unit order, duplicates removed. */
+export function desiredFlows(bridge: BridgeSpec, numbers: Map<string, number>): FlowText[] {
   if (bridge.policy !== 'flows' || !bridge.flows.length) return [];
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: the flow model only when flows exist
   const { parseFlow, parseActions, formatFlowText } = require('../flow') as typeof import('../flow');
-  const ports = portTable(bridgePortNumbers(desired, bridge));
+  const ports = portTable(numbers);
   const out = new Map<string, FlowText>();
   for (const f of bridge.flows) {
     const flow = parseFlow(f.match, { ports });
@@ -105,10 +107,13 @@ function wantedPort(p: PortSpec, no: number, learning: boolean): PortConfig {
 const samePort = (a: PortConfig, b: PortConfig) =>
   a.no === b.no && a.kind === b.kind && a.namespace === b.namespace && sameTunnel(a.tunnel, b.tunnel);
 
-/** Why a port that exists is deleted and created again rather than kept. */
-function whyReplaced(lp: PortConfig, cfg: PortConfig, vethCreated: boolean): string {
+/** Why a port that exists is deleted and created again rather than kept; `pins`: pinned numbers and their ports. */
+function whyReplaced(lp: PortConfig, cfg: PortConfig, vethCreated: boolean, pins: Map<number, string>): string {
   if (vethCreated && samePort(lp, cfg)) return 'its veth is re-created';
-  if (lp.no !== cfg.no) return `port number ${lp.no} -> ${cfg.no}`;
+  if (lp.no !== cfg.no)
+    return pins.get(cfg.no) === cfg.name
+      ? `port number ${lp.no} -> ${cfg.no}: its unit pins number = ${cfg.no}`
+      : `port number ${lp.no} -> ${cfg.no}: ${pins.get(lp.no) ?? 'another port'} pins number = ${lp.no}`;
   if (lp.kind !== cfg.kind) return `kind ${lp.kind} -> ${cfg.kind}`;
   return sameTunnel(lp.tunnel, cfg.tunnel) ? 'namespace changes' : 'tunnel settings change';
 }
@@ -117,6 +122,8 @@ export interface BridgePlanInput {
   desired: DesiredState;
   live: LiveState;
   bridges: LiveBridge[];
+  /** Port numbers of bridges at netmgrd's last settled apply: a bridge built again gets them back. */
+  portNumbers?: PortNumberRecord;
   /** Units whose veth this plan creates (or re-creates): their AF_PACKET attachment must be made anew. */
   vethsCreated: Set<string>;
 }
@@ -201,6 +208,8 @@ interface WantedBridge {
   spec: BridgeSpec;
   datapath: 'userspace' | 'kernel';
   numbers: Map<string, number>;
+  /** Numbers the units pin, with their port. */
+  pins: Map<number, string>;
   ports: PortSpec[];
   flows: FlowText[];
   learning?: LearningConfig;
@@ -216,12 +225,16 @@ export function planBridgeChanges(input: BridgePlanInput): Change[] {
     const datapath =
       b.datapath === 'auto' && have ? have.datapath : resolveDatapath(b.datapath, live.kernelDatapath === true);
     const ports = [...desired.ports.values()].filter((p) => p.bridge === b.name);
+    // A bridge replaced (datapath or policy) keeps its numbers too, and one built again (netmgrd restarted) gets
+    // those it had: its flows' numbers stay what they were, and an undo recorded with them still fits.
+    const numbers = portNumbers(desired, b, have?.ports ?? input.portNumbers?.[b.name]);
     const want: WantedBridge = {
       spec: b,
       datapath,
-      numbers: bridgePortNumbers(desired, b),
+      numbers,
+      pins: pinnedNumbers(desired, b),
       ports,
-      flows: desiredFlows(desired, b),
+      flows: desiredFlows(b, numbers),
       learning: wantedLearning(b),
     };
     planBridge(c, input, want, have);
@@ -341,7 +354,7 @@ function planBridgeInPlace(
       continue;
     }
     if (lp) {
-      c.deletePort(hb, lp, `replaced: ${whyReplaced(lp, cfg, vethsCreated.has(p.name))}`);
+      c.deletePort(hb, lp, `replaced: ${whyReplaced(lp, cfg, vethsCreated.has(p.name), want.pins)}`);
     }
     c.createPort(b.name, p, cfg);
   }

@@ -15,6 +15,7 @@ import { planIpv6Changes } from './ipv6';
 import { planRouteChanges } from './routes';
 import { tunnelMtuNotes } from './tunnel-mtu';
 import { planTakeovers, takeoversInForce, withTakeovers } from './takeover';
+import type { PortNumberRecord } from '../model/ports';
 import type { LiveBridge } from '../model/bridges';
 
 const endKey = (ns: NamespaceName, name: string) => `${nsKey(ns)}\0${name}`;
@@ -110,7 +111,14 @@ const PHASE: Record<string, number> = {
  * `bridges`: what netmgrd runs (empty when it is not running: every bridge is then to be created). Uplinks taken
  * over (take-over = true) are planned first: the rest of the plan sees their addresses and MAC as their bridge's.
  */
-export function planChanges(units: DesiredState, live: LiveState, owned: Ownership, bridges: LiveBridge[] = []): Plan {
+/** `portNumbers`: netmgrd's record of its bridges' port numbers, kept for a bridge not running (model/ports.ts). */
+export function planChanges(
+  units: DesiredState,
+  live: LiveState,
+  owned: Ownership,
+  bridges: LiveBridge[] = [],
+  portNumbers: PortNumberRecord = {},
+): Plan {
   const takeovers = planTakeovers(units, live, owned, bridges);
   const desired = withTakeovers(units, takeoversInForce(owned, units, takeovers));
   const changes: Change[] = [...takeovers];
@@ -170,7 +178,7 @@ export function planChanges(units: DesiredState, live: LiveState, owned: Ownersh
   // Bridges before namespaces: the TAP of an internal port deleted by this plan does not keep its namespace alive.
   const vethsCreated = new Set<string>();
   for (const c of changes) if (c.object === 'veth' && c.action === 'create') vethsCreated.add(c.unit);
-  changes.push(...planBridgeChanges({ desired, live, bridges, vethsCreated }));
+  changes.push(...planBridgeChanges({ desired, live, bridges, portNumbers, vethsCreated }));
   for (const c of changes) {
     if (c.object !== 'bridge' || c.action !== 'create' || desired.bridges.get(c.name)?.datapath !== 'auto') continue;
     notes.push(

@@ -22,6 +22,7 @@ import type { Located, Values } from './unit-values';
 import { FileUnit, elementsOf } from './validate';
 import { unitRoutes } from './routes';
 import { checkTunnelOverlaps, tunnelSpec } from './tunnel';
+import { checkPortNumbers } from './port-numbers';
 import { IFNAME_MAX_BYTES, byteLength } from './values';
 
 interface Claim {
@@ -104,6 +105,7 @@ export function crossCheck(units: FileUnit[], errors: UnitError[]): DesiredState
   checkStaticMacs(unique, byName, report);
   checkPeers(unique, report);
   checkTunnelOverlaps(unique, report);
+  checkPortNumbers(unique, byName, report);
   return errors.length ? null : buildState(unique);
 }
 
@@ -426,6 +428,7 @@ function buildPort(u: FileUnit): PortSpec {
   const localMac = v.get('port.local-mac');
   const vlan = v.get('port.vlan');
   const nativeVlan = v.get('port.native-vlan');
+  const number = v.get('port.number');
   const tunnel = tunnelSpec(u);
   // Built in the interface's field order so serialised states read naturally.
   return {
@@ -442,6 +445,7 @@ function buildPort(u: FileUnit): PortSpec {
     trunks: v.get('port.trunks'),
     ...(nativeVlan !== undefined ? { nativeVlan } : {}),
     stp: portStp(v),
+    ...(number !== undefined ? { number } : {}),
     takeOver: v.get('port.take-over'),
     ...(tunnel ? { tunnel } : {}),
     addresses: addresses(v),

@@ -5,6 +5,7 @@
 import { row } from './schema-row';
 import { STP_BRIDGE_ROWS, STP_PORT_ROWS } from './schema-stp';
 import { TUNNEL_PORT_ROWS } from './schema-tunnel';
+import { PORT_NUMBER_ROWS } from './schema-port-number';
 import type { Refusal, SchemaEntry, SectionEntry } from './schema-types';
 
 export const SECTIONS: readonly SectionEntry[] = [
@@ -176,7 +177,7 @@ const ROWS = [
     type: 'string',
     required: true,
     appliesTo: 'bridge',
-    doc: 'Flow key in ovs-dpctl syntax; ports may be given by unit name or number.',
+    doc: 'Flow key in ovs-dpctl syntax; ports by unit name, or by number when 0 or pinned (`number` in [port]).',
     example: '"in_port(1),eth(),eth_type(0x806),arp()"',
   }),
   row('bridge.flow.actions', {
@@ -324,6 +325,7 @@ const ROWS = [
       'leave the port untagged. It may, but need not, be listed in trunks. Learning policy only.',
     example: '5',
   }),
+  ...PORT_NUMBER_ROWS,
   ...STP_PORT_ROWS,
   ...TUNNEL_PORT_ROWS,
   // [ipv4] / [ipv6]

@@ -78,6 +78,7 @@ export interface UnitValues {
   'port.vlan': number;
   'port.trunks': number[];
   'port.native-vlan': number;
+  'port.number': number;
   'port.stp-cost': number;
   'port.stp-priority': number;
   'port.stp-edge': StpEdge;

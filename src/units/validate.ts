@@ -250,7 +250,7 @@ function portRules(u: FileUnit, report: ErrorSink): void {
   }
   if (!hasBridge && kind === 'veth') {
     stpPortRules(u, undefined, undefined, report);
-    for (const key of ['vlan', 'trunks', 'native-vlan'] as const) {
+    for (const key of ['vlan', 'trunks', 'native-vlan', 'number'] as const) {
       if (v.has(`port.${key}`)) {
         report(keyAt(`port.${key}`), `\`${key}\` needs a bridge; this veth joins two namespaces directly`, 'remove it');
       }

@@ -47,21 +47,25 @@ beforeAll(async () => {
   sh('ip', ['-n', `${P}-h4`, 'addr', 'add', `${SYS}.4/24`, 'dev', `${P}-sp`]);
   sh('ip', ['-n', `${P}-h4`, 'link', 'set', `${P}-sp`, 'up']);
   writeUnits(units, {
-    // Ports are numbered in unit-name order: -a 1, -b 2, -c 3, -s 4; the bridge itself is 0.
+    // Numbers pinned, as the unit flows (3) and dpctl flows below name ports by number: -a 1, -b 2, -c 3, -s 4; the
+    // bridge itself is 0. With every port pinned, the flows' 3 stays valid (naming no port) while -c is removed.
     [BR]:
       `[unit]\ntype = "bridge"\n[bridge]\ndatapath = "userspace"\npolicy = "flows"\n[ipv4]\naddresses = ["${NET}.254/24"]\n` +
       '[[bridge.flow]]\nmatch = "in_port(3),eth()"\nactions = "0"\n' +
       '[[bridge.flow]]\nmatch = "in_port(0),eth()"\nactions = "3"\n',
     [`${P}-a`]: port(
       `${P}-a`,
-      `kind = "veth"\nnamespace = "${P}-h1"\npeer = "${P}-pa"\n[ipv4]\naddresses = ["${NET}.1/24"]\n`,
+      `kind = "veth"\nnamespace = "${P}-h1"\npeer = "${P}-pa"\nnumber = 1\n[ipv4]\naddresses = ["${NET}.1/24"]\n`,
     ),
     [`${P}-b`]: port(
       `${P}-b`,
-      `kind = "veth"\nnamespace = "${P}-h2"\npeer = "${P}-pb"\n[ipv4]\naddresses = ["${NET}.2/24"]\n`,
+      `kind = "veth"\nnamespace = "${P}-h2"\npeer = "${P}-pb"\nnumber = 2\n[ipv4]\naddresses = ["${NET}.2/24"]\n`,
     ),
-    [`${P}-c`]: port(`${P}-c`, `kind = "internal"\nnamespace = "${P}-h3"\n[ipv4]\naddresses = ["${NET}.3/24"]\n`),
-    [`${P}-s`]: port(`${P}-s`, 'kind = "system"\n'),
+    [`${P}-c`]: port(
+      `${P}-c`,
+      `kind = "internal"\nnamespace = "${P}-h3"\nnumber = 3\n[ipv4]\naddresses = ["${NET}.3/24"]\n`,
+    ),
+    [`${P}-s`]: port(`${P}-s`, 'kind = "system"\nnumber = 4\n'),
   });
 });
 

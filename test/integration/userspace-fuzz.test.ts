@@ -33,14 +33,15 @@ function portStats(no: number): PortStats {
 
 beforeAll(async () => {
   if (!isRoot()) return;
-  const port = (name: string, ns: string, addr: string) =>
-    `[unit]\ntype = "port"\n[port]\nbridge = "${BR}"\nkind = "veth"\nnamespace = "${ns}"\npeer = "${name}p"\n[ipv4]\naddresses = ["${addr}/24"]\n`;
+  // Pinned numbers: the unit flows and portStats name the ports by them.
+  const port = (name: string, ns: string, addr: string, no: number) =>
+    `[unit]\ntype = "port"\n[port]\nbridge = "${BR}"\nkind = "veth"\nnamespace = "${ns}"\npeer = "${name}p"\nnumber = ${no}\n[ipv4]\naddresses = ["${addr}/24"]\n`;
   writeUnits(units, {
     [BR]:
       '[unit]\ntype = "bridge"\n[bridge]\ndatapath = "userspace"\npolicy = "flows"\n' +
       '[[bridge.flow]]\nmatch = "in_port(1),eth()"\nactions = "2"\n[[bridge.flow]]\nmatch = "in_port(2),eth()"\nactions = "1"\n',
-    [`${P}-a`]: port(`${P}-a`, `${P}-h1`, `${NET}.1`),
-    [`${P}-b`]: port(`${P}-b`, `${P}-h2`, `${NET}.2`),
+    [`${P}-a`]: port(`${P}-a`, `${P}-h1`, `${NET}.1`, 1),
+    [`${P}-b`]: port(`${P}-b`, `${P}-h2`, `${NET}.2`, 2),
   });
   daemon = await startDaemon(units, state);
   const r = netmgr(['apply', '--dir', units], daemon.env);

@@ -94,5 +94,13 @@ export function gatherDot(src: SnapshotSources, snapshot: SwitchSnapshot): strin
     snapshot.details.flatMap((d) => (d.loop ? [[d.name, new Map(heldPorts(d.loop).map((h) => [h.name, h.why]))]] : [])),
   );
   const notes = units.state ? [] : [`the units in ${src.unitDir} have errors: nothing drawn as pending`];
-  return formatDot({ desired: units.state, live: world.live, owned: world.owned, bridges, notes, held });
+  return formatDot({
+    desired: units.state,
+    live: world.live,
+    owned: world.owned,
+    bridges,
+    portNumbers: world.portNumbers,
+    notes,
+    held,
+  });
 }

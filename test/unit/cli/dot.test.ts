@@ -334,3 +334,12 @@ test('pending and missing objects are dashed and labelled', () => {
   // An empty namespace keeps a cluster (Graphviz drops empty ones) through an invisible point.
   expect(text).toContain('"ns:spare" [shape="point", style="invis"];');
 });
+
+test('a pending port is labelled with the number the plan gives it: live numbers kept, else the record', () => {
+  // sw runs with sw-a at 7: sw-b (new) takes the lowest free, 1. nb is not running: its record gives nb-i1 4.
+  const input = { ...CASES.pending(), portNumbers: { nb: [{ name: 'nb-i1', no: 4 }] } };
+  input.bridges = [bridge('sw', 'userspace', 'learning', [port('sw-a', 7, 'veth')])];
+  const text = formatDot(input);
+  expect(text).toContain('"bridge:sw" -- "if:/sw-b" [label="port 1\\naccess VLAN 7\\npending", style="dashed"]');
+  expect(text).toContain('"bridge:nb" -- "if:host-c/nb-i1" [label="port 4\\ntrunk VLANs 5\\npending", style="dashed"]');
+});

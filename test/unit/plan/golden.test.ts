@@ -1,7 +1,8 @@
 /**
  * Plan golden files: each folder under test/golden/plan/ holds units/*.toml (desired), live.json (the live
  * state as netmgr reads it), owned.json (the ownership record), bridges.json (the bridges netmgrd runs), leases.json
- * (netmgrd's DHCP leases) and the expected plan.txt, plan.json and
+ * (netmgrd's DHCP leases), port-numbers.json (netmgrd's record of its bridges' port numbers) and the expected plan.txt,
+ * plan.json and
  * steps.txt. UPDATE_GOLDEN=1 rewrites the expectations; review the diff before committing.
  */
 import * as fs from 'fs';
@@ -88,7 +89,9 @@ describe.each(cases)('plan golden case %s', (name) => {
     // leases.json: netmgrd's DHCP leases, planned with the units as observe plans them.
     const leasesFile = path.join(dir, 'leases.json');
     const leases: DhcpLease[] = fs.existsSync(leasesFile) ? JSON.parse(fs.readFileSync(leasesFile, 'utf8')) : [];
-    const plan = planChanges(withLeases(parsed.state!, leases), loadLive(dir), loadOwned(dir), bridges);
+    const numbersFile = path.join(dir, 'port-numbers.json');
+    const numbers = fs.existsSync(numbersFile) ? JSON.parse(fs.readFileSync(numbersFile, 'utf8')) : {};
+    const plan = planChanges(withLeases(parsed.state!, leases), loadLive(dir), loadOwned(dir), bridges, numbers);
     markLeaseChanges(plan.changes, leases);
     check(path.join(dir, 'plan.txt'), formatPlan(plan));
     check(path.join(dir, 'plan.json'), JSON.stringify(planToJson(plan), null, 2) + '\n');
