@@ -47,8 +47,7 @@ done
 command -v cc >/dev/null || { echo "bench/control-isolation.sh: cc is missing (apt-get install gcc): it builds bench/pingprobe.c" >&2; exit 1; }
 
 # --- per-run names, temp dir, cleanup -------------------------------------------------------------------------
-P=nmcb$(printf '%03x' $((RANDOM % 4096)))
-while in_use "$P"; do P=nmcb$(printf '%03x' $((RANDOM % 4096))); done
+P=$(run_prefix nmcb)
 NSA=$P-h1
 NSB=$P-h2
 IPB=198.18.140.2
@@ -75,12 +74,11 @@ cleanup() {
   for p in "$CHURN_PID" "$PING_PID" "$IPERF_PID" "$DAEMON_PID"; do stop_pid "$p"; done
   # Deleting the namespaces takes the veths inside with them (faster than netmgr's one-by-one removal).
   remove_prefixed "$P"
-  if [ "${KEEP:-0}" = 1 ]; then echo "logs kept in $TMP" >&2; else rm -rf "$TMP"; fi
+  remove_tmp "$TMP"
   exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 
 # --- unit sets ------------------------------------------------------------------------------------------------
 # Bridge A and its two hosts: in every unit set, so applying a set adds or removes only the veth pairs.
@@ -106,30 +104,33 @@ addresses = ["198.18.140.$n/24"]
 mac = "02:00:00:8c:00:0$n"
 EOF
 done
-for size in "${SIZES[@]}"; do
-  d=$TMP/units-$size
+# unit_set NAME COUNT STEM UNIT_FN: $TMP/units-NAME, the base units and COUNT more, $P-STEM0000.toml and on, the
+# text of unit i from UNIT_FN NAMESPACE NUMBER (its namespace one of the bench's VETH_NS, its number 4 digits).
+unit_set() {
+  local d=$TMP/units-$1 i n
   mkdir -p "$d"
   cp "$BASE"/*.toml "$d/"
-  for ((i = 0; i < size; i++)); do
+  for ((i = 0; i < $2; i++)); do
     n=$(printf '%04d' "$i")
-    # Both ends inside one of the bench's namespaces: nothing lands in the root namespace. No addresses.
-    printf '[unit]\ntype = "port"\n[port]\nkind = "veth"\nlocal-namespace = "%s"\nnamespace = "%s"\npeer = "%s"\n' \
-      "$P-n$((i % VETH_NS))" "$P-n$((i % VETH_NS))" "$P-w$n" > "$d/$P-v$n.toml"
+    "$4" "$P-n$((i % VETH_NS))" "$n" > "$d/$P-$3$n.toml"
   done
-done
-# (d): 200 more ports of bridge A, their hosts' ends in the bench's namespaces (no addresses: nothing to answer).
-# Named to sort after h1's and h2's ports, as when ports were numbered in unit-name order and names sorting first
-# cost h1 and h2 their ports (75-80 % of the pings). Numbers are now kept (netmgr.units(5), [port] number), so the
-# order no longer matters; the names stay so that runs compare with earlier ones.
-PORTS=200
-d=$TMP/units-ports
-mkdir -p "$d"
-cp "$BASE"/*.toml "$d/"
-for ((i = 0; i < PORTS; i++)); do
-  n=$(printf '%04d' "$i")
+}
+# Both ends inside one of the bench's namespaces: nothing lands in the root namespace. No addresses.
+veth_pair_unit() {
+  printf '[unit]\ntype = "port"\n[port]\nkind = "veth"\nlocal-namespace = "%s"\nnamespace = "%s"\npeer = "%s"\n' \
+    "$1" "$1" "$P-w$2"
+}
+# A port of bridge A, its host's end in one of the bench's namespaces (no address: nothing to answer).
+bridge_port_unit() {
   printf '[unit]\ntype = "port"\n[port]\nbridge = "%s"\nkind = "veth"\nnamespace = "%s"\npeer = "%s"\n' \
-    "$P-br" "$P-n$((i % VETH_NS))" "$P-q$n" > "$d/$P-z$n.toml"
-done
+    "$P-br" "$1" "$P-q$2"
+}
+for size in "${SIZES[@]}"; do unit_set "$size" "$size" v veth_pair_unit; done
+# (d): 200 more ports of bridge A, named to sort before h1's and h2's: when ports were numbered in unit-name
+# order, that re-plumbed h1's and h2's ports (75-80 % of the pings lost). Numbers are kept now (netmgr.units(5),
+# [port] number), so it must cost them nothing.
+PORTS=200
+unit_set ports "$PORTS" a bridge_port_unit
 HUGE=$TMP/units-huge
 mkdir -p "$HUGE"
 cp "$BASE"/*.toml "$HUGE/"

@@ -3,6 +3,23 @@
 # in_use PREFIX: true when a namespace or a root-namespace link already carries PREFIX- (another run's).
 in_use() { ip netns list | grep -q "^$1-" || ip -o link show | grep -q ": $1-"; }
 
+# run_prefix STEM: STEM and three hex digits that no namespace or link carries yet (this run's names start with it).
+run_prefix() {
+  local p
+  p=$1$(printf '%03x' $((RANDOM % 4096)))
+  while in_use "$p"; do p=$1$(printf '%03x' $((RANDOM % 4096))); done
+  echo "$p"
+}
+
+# ns_exists NAME: true when the named network namespace exists (`ip netns list` prints a name with or without its id).
+ns_exists() { ip netns list | awk '{print $1}' | grep -qx "$1"; }
+
+# log MESSAGE: a time-stamped progress line on stderr.
+log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
+
+# remove_tmp DIR: removes the run's temp dir, or keeps it when KEEP=1 and says where.
+remove_tmp() { if [ "${KEEP:-0}" = 1 ]; then echo "logs kept in $1" >&2; else rm -rf "$1"; fi; }
+
 # stop_pid PID: ends one process the script started, by its PID: TERM, then KILL after 10 s.
 stop_pid() {
   local pid=$1 i

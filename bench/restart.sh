@@ -46,8 +46,7 @@ for t in ip ping node awk; do
 done
 npm run build >/dev/null
 
-P=nmrs$(printf '%03x' $((RANDOM % 4096)))
-while in_use "$P"; do P=nmrs$(printf '%03x' $((RANDOM % 4096))); done
+P=$(run_prefix nmrs)
 NSA=$P-h1
 NSB=$P-h2
 IPB=198.18.140.2
@@ -75,12 +74,11 @@ cleanup() {
   # The loop supervisor stops restarting once $TMP/stop exists; then its netmgrd gets a SIGTERM (a clean exit).
   if [ -n "$SUP_PID" ]; then stop_pid "$(daemon_pid)"; wait "$SUP_PID" 2>/dev/null || true; fi
   remove_prefixed "$P"
-  if [ "${KEEP:-0}" = 1 ]; then echo "logs kept in $TMP" >&2; else rm -rf "$TMP"; fi
+  remove_tmp "$TMP"
   exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 now() { date +%s.%N; }
 
 cat > "$UNITS/$P-br.toml" <<EOF

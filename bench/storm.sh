@@ -33,8 +33,7 @@ for t in ip tc iperf3 node awk cc; do
 done
 [ -f dist/netmgr.js ] || npm run build >/dev/null
 
-P=nmst$(printf '%03x' $((RANDOM % 4096)))
-while in_use "$P"; do P=nmst$(printf '%03x' $((RANDOM % 4096))); done
+P=$(run_prefix nmst)
 TMP=$(mktemp -d /tmp/netmgr-storm.XXXXXX)
 UNITS=$TMP/units
 mkdir -p "$UNITS" "$TMP/state"
@@ -54,12 +53,11 @@ cleanup() {
   trap - EXIT INT TERM
   for p in "$STORM_PID" "$IPERF_PID" "$DAEMON_PID"; do stop_pid "$p"; done
   remove_prefixed "$P"
-  if [ "${KEEP:-0}" = 1 ]; then echo "logs kept in $TMP" >&2; else rm -rf "$TMP"; fi
+  remove_tmp "$TMP"
   exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR ? a[int((NR+1)/2)] : "nan")}'; }
 
 # The storm host's interface in its namespace: a tc limit bounds the storm whatever the sender does.
@@ -110,7 +108,7 @@ start_linux_bridge() {
   local n host
   for n in 1 2 s; do
     host=$([ "$n" = s ] && echo 3 || echo "$n")
-    ip netns list | grep -q "^$P-h$n " || ip netns add "$P-h$n"
+    ns_exists "$P-h$n" || ip netns add "$P-h$n"
     ip link add "$P-l$n" type veth peer name "$P-e$n" netns "$P-h$n"
     ip -n "$P-h$n" link set "$P-e$n" address "02:00:00:96:00:0$host"
     ip -n "$P-h$n" addr add "198.18.150.$host/24" dev "$P-e$n"
