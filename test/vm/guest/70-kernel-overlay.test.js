@@ -4,8 +4,8 @@
  * own netmgrd, state dir, socket and kernel datapath: the openvswitch datapath is per namespace) on an underlay
  * Linux bridge, each with two end hosts and a vxlan port (VNI 100) to the other two. Every end host pings every
  * other; a broadcast arrives exactly once per end host (split horizon); ovs-dpctl shows tunnel(...) keys and
- * set(tunnel(...)) actions; fdb show names the remotes. Then the same mesh over Geneve, and a tunnel port whose UDP
- * port is taken fails the apply, which is rolled back with nothing left.
+ * set(tunnel(...)) actions; fdb show names the remotes; another VNI or a stranger is dropped by a drop flow. Then the
+ * same mesh over Geneve, and a tunnel port whose UDP port is taken fails the apply, rolled back with nothing left.
  */
 const test = require('node:test');
 const assert = require('node:assert');
@@ -132,7 +132,7 @@ test('kernel datapath tunnel ports: a three-box VXLAN mesh, then Geneve', async 
   });
   const env = (n) => envs[n - 1];
   N.forEach((n) => writeUnits(env(n).NETMGR_DIR, n, 'vxlan'));
-  await Promise.all(N.map((n) => startDaemon(n, env(n))));
+  const daemons = await Promise.all(N.map((n) => startDaemon(n, env(n))));
 
   await t.test('apply: each box gets a kernel datapath with a vxlan device in metadata mode', () => {
     for (const n of N) {
@@ -204,6 +204,49 @@ test('kernel datapath tunnel ports: a three-box VXLAN mesh, then Geneve', async 
         { portName: 'kb1t', remote: under(e.n) },
         JSON.stringify(entries),
       );
+  });
+
+  await t.test('netmgrd of box 1 killed and started again takes the tunnel port over as it is', async () => {
+    const old = daemons[0];
+    const gone = new Promise((r) => old.once('exit', r));
+    old.kill('SIGKILL');
+    await gone;
+    daemons[0] = await startDaemon(1, env(1));
+    const log = fs.readFileSync(path.join(env(1).NETMGR_STATE_DIR, 'netmgrd.log'), 'utf8');
+    assert.match(log, /took over kernel bridge kb1 \(3 ports/, log);
+    assert.doesNotMatch(log, /removing port/, log);
+    assert.match(ok(1, env(1), ['plan']), /No changes/);
+    assert.equal(ping({ n: 1, h: 'a' }, { n: 3, h: 'a' }).status, 0, 'ko1a -> ko3a after the restart');
+  });
+
+  await t.test('another VNI, or a sender that is no remote, is dropped before the policy with a drop flow', () => {
+    // The guest's root namespace sends VNI 200 as box 2 (a remote of box 1: its address borrowed for a moment) and
+    // VNI 100 as 198.18.0.9, which no box lists.
+    sh('ip addr add 198.18.0.9/24 dev kul && ip addr add 198.18.0.2/32 dev kul');
+    for (const [vni, from] of [
+      [200, '198.18.0.2'],
+      [100, '198.18.0.9'],
+    ]) {
+      sh(`ip link add kvx${vni} type vxlan id ${vni} remote ${under(1)} local ${from} dstport 4789 nolearning`);
+      cleanup.add(`ip link delete kvx${vni}`);
+      sh(`ip addr add 198.19.${vni}.99/24 dev kvx${vni} && ip link set kvx${vni} up`);
+      shTry(`ping -c 1 -W 1 -I kvx${vni} 198.19.${vni}.11`);
+    }
+    // Box 2's address back to box 2 alone: the boxes forget the MAC they saw for it (ARP requests update caches).
+    sh('ip addr del 198.18.0.2/32 dev kul');
+    for (const n of N) sh(`ip -n ${box(n)} neigh flush dev ul0`);
+    const log = fs.readFileSync(path.join(env(1).NETMGR_STATE_DIR, 'netmgrd.log'), 'utf8');
+    assert.match(log, /tunnel port kb1t: dropped a packet of VNI 200, not the port's 100/, log);
+    assert.match(log, /tunnel port kb1t: dropped a packet from 198\.18\.0\.9, which is no remote of the port/, log);
+    const dump = inBox(1, 'ovs-dpctl dump-flows system@kb1');
+    for (const [id, from] of [
+      ['0xc8', '198\\.18\\.0\\.2'],
+      ['0x64', '198\\.18\\.0\\.9'],
+    ])
+      assert.match(dump, new RegExp(`tunnel\\(tun_id=${id},src=${from},[^ ]*in_port\\(3\\).*actions:drop`), dump);
+    // Nothing of theirs was learned.
+    const fdb = ok(1, env(1), ['fdb', 'show', 'kb1']);
+    for (const vni of [200, 100]) assert.ok(!fdb.includes(sh(`cat /sys/class/net/kvx${vni}/address`).trim()), fdb);
   });
 
   await t.test('Geneve: the ports replaced by geneve ones, the end hosts ping across', () => {
