@@ -8,6 +8,7 @@ import { KernelDatapath } from '../datapath/kernel/datapath';
 import type { PortConfig } from '../model/bridges';
 import { messageOf } from '../util/errors';
 import { startBridge, type ManagedBridge } from './bridge';
+import { tunnelSpecsOf } from './config';
 import type { KernelBridgeRecord } from './records';
 
 /** The recorded ports the datapath still has; its ports the record lacks are removed. */
@@ -42,7 +43,7 @@ export function adoptKernelBridge(rec: KernelBridgeRecord, log: (line: string) =
   const name = rec.config.name;
   let dp: KernelDatapath | undefined;
   try {
-    dp = KernelDatapath.adopt(name, { log });
+    dp = KernelDatapath.adopt(name, { log, tunnels: tunnelSpecsOf(rec.ports) });
   } catch (e) {
     log(`could not take over kernel bridge ${name}: ${messageOf(e)}`);
     return undefined;

@@ -3,7 +3,9 @@
  * by an older netmgr (adoption at start-up) may lack learning fields the units now always fill. The values come
  * from the unit schema, the single source of defaults.
  */
-import type { BridgeConfig, LearningConfig } from '../model/bridges';
+import type { BridgeConfig, LearningConfig, PortConfig } from '../model/bridges';
+import type { DpPortSpec } from '../datapath/types';
+import { isTunnelKind } from '../model/types';
 import { findEntry } from '../units/schema';
 
 function schemaDefault(key: string): number {
@@ -25,3 +27,14 @@ export function completeBridgeConfig(cfg: BridgeConfig): BridgeConfig {
   };
   return { ...cfg, learning };
 }
+
+/** The datapath's spec of a port: a tunnel port carries its settings with its kind. */
+export function portSpecOf(cfg: PortConfig): DpPortSpec {
+  if (cfg.tunnel !== undefined && isTunnelKind(cfg.kind))
+    return { no: cfg.no, name: cfg.name, type: 'tunnel', tunnel: { ...cfg.tunnel, kind: cfg.kind } };
+  return { no: cfg.no, name: cfg.name, type: cfg.kind === 'internal' ? 'internal' : 'netdev' };
+}
+
+/** The tunnel ports among `ports`, as a kernel datapath being adopted or inspected is told them. */
+export const tunnelSpecsOf = (ports: readonly PortConfig[]): DpPortSpec[] =>
+  ports.map(portSpecOf).filter((s) => s.type === 'tunnel');

@@ -8,6 +8,7 @@ import type { LiveBridge } from '../model/bridges';
 import type { DpFlow, DpPortInfo } from '../datapath/types';
 import { KernelDatapath } from '../datapath/kernel/datapath';
 import { loadKernelBridges, type KernelBridgeRecord } from './records';
+import { tunnelSpecsOf } from './config';
 
 /** Pure: the record as the kernel confirms it. */
 export function kernelLiveBridge(
@@ -27,7 +28,7 @@ export function kernelLiveBridge(
 export function readKernelBridges(stateDir: string): LiveBridge[] {
   const out: LiveBridge[] = [];
   for (const rec of loadKernelBridges(stateDir)) {
-    const seen = KernelDatapath.inspect(rec.config.name);
+    const seen = KernelDatapath.inspect(rec.config.name, tunnelSpecsOf(rec.ports));
     if (seen) out.push(kernelLiveBridge(rec, seen.ports, seen.flows));
   }
   return out;

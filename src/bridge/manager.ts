@@ -16,12 +16,11 @@ import { DatapathError, type Datapath } from '../datapath/types';
 import { UserspaceDatapath } from '../datapath/userspace/datapath';
 import { KernelDatapath } from '../datapath/kernel/datapath';
 import type { Policy } from '../policy';
-import { isTunnelKind } from '../model/types';
 import { hasErrno, messageOf } from '../util/errors';
 import { adoptKernelBridge } from './adopt';
 import { configurePolicy, sortedPorts, startBridge, stopPolicy, type ManagedBridge } from './bridge';
 import type { BridgeControl } from './control';
-import { completeBridgeConfig } from './config';
+import { completeBridgeConfig, portSpecOf } from './config';
 import { IsolationRecords } from './isolation';
 import { configureLink, moveToNamespace } from './link';
 import { kernelLiveBridge } from './live';
@@ -190,9 +189,7 @@ export class BridgeManager implements BridgeControl {
     if (b.ports.has(cfg.name)) throw new DatapathError('EEXIST', `port ${cfg.name} already exists on ${bridge}`);
     refuseVlans(b, cfg.vlans);
     const internal = cfg.kind === 'internal';
-    if (cfg.tunnel !== undefined && isTunnelKind(cfg.kind))
-      b.dp.addPort({ no: cfg.no, name: cfg.name, type: 'tunnel', tunnel: { ...cfg.tunnel, kind: cfg.kind } });
-    else b.dp.addPort({ no: cfg.no, name: cfg.name, type: internal ? 'internal' : 'netdev' });
+    b.dp.addPort(portSpecOf(cfg));
     try {
       if (internal) {
         if (cfg.namespace !== null) moveToNamespace(this.sockets, cfg.name, cfg.namespace);

@@ -78,7 +78,10 @@ export const zeroPortStats = (): DpPortStats => ({
 });
 
 export interface DpPortInfo extends DpPortSpec {
-  /** The interface's index in the namespace it was created or attached in; 0 for a tunnel port (no interface). */
+  /**
+   * The interface's index in the namespace it was created or attached in; a kernel tunnel port's is its device's, a
+   * userspace one has none (0).
+   */
   ifindex: number;
   stats: DpPortStats;
   /** A tunnel port's per-remote counters and receive drops. */

@@ -1,7 +1,7 @@
 /**
  * What this system can run, checked before anything is applied, with the unit each refusal comes from: a bridge
- * with datapath = "kernel" needs the openvswitch kernel module; tunnel ports (kind = "vxlan", "geneve") run on the
- * userspace datapath only, over an IPv4 underlay.
+ * with datapath = "kernel" needs the openvswitch kernel module; tunnel ports (kind = "vxlan", "geneve") run on
+ * both datapaths over an IPv4 underlay only (the learning policy keys remotes as IPv4 addresses).
  */
 import type { LiveState } from '../live/state';
 import { isTunnelKind, type DesiredState, type UnitError } from '../model/types';
@@ -20,23 +20,17 @@ export function checkSupported(desired: DesiredState, live: Pick<LiveState, 'ker
   }
   for (const p of desired.ports.values()) {
     if (!isTunnelKind(p.kind)) continue;
+    if (p.tunnel?.family !== 6) continue;
     const b = p.bridge !== undefined ? desired.bridges.get(p.bridge) : undefined;
     const chosen = b?.datapath === 'auto' ? (live.kernelDatapath ? 'kernel' : 'userspace') : b?.datapath;
-    const runsOn = chosen ?? 'userspace';
     const at = p.kindSource ?? p.source;
-    const refuse = (message: string, hint: string) =>
-      errors.push({ file: at.file, line: at.line, col: at.col, message: `port ${p.name}: ${message}`, hint });
-    if (runsOn === 'kernel')
-      refuse(
-        `kind = "${p.kind}" is not supported yet on the kernel datapath that bridge ${p.bridge} runs on: ` +
-          'the kernel datapath does not run tunnel ports yet (the userspace datapath does)',
-        `set datapath = "userspace" on bridge ${p.bridge}, or remove this port unit until the kernel datapath runs tunnel ports`,
-      );
-    else if (p.tunnel?.family === 6)
-      refuse(
-        `a ${p.kind} port over an IPv6 underlay is not supported yet on the userspace datapath (IPv4 remotes only)`,
-        'use IPv4 underlay addresses in `remotes` and `local`',
-      );
+    errors.push({
+      file: at.file,
+      line: at.line,
+      col: at.col,
+      message: `port ${p.name}: a ${p.kind} port over an IPv6 underlay is not supported yet on the ${chosen ?? 'userspace'} datapath (IPv4 remotes only, on either datapath)`,
+      hint: 'use IPv4 underlay addresses in `remotes` and `local`',
+    });
   }
   return errors;
 }

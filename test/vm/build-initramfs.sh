@@ -15,8 +15,9 @@
 #
 # Environment:
 #   NETMGR_VM_CACHE        cache folder (default /var/cache/netmgr-vm; about 0.6 GiB)
-#   NETMGR_VM_MODULES      modules to load, in addition to their dependencies (tun: the userspace datapath's TAPs)
-#                          (default: openvswitch veth sch_ingress cls_matchall cls_bpf act_gact)
+#   NETMGR_VM_MODULES      modules to load, in addition to their dependencies (tun: the userspace datapath's TAPs;
+#                          vxlan, geneve: tunnel ports; bridge: the overlay test's underlay switch)
+#                          (default: openvswitch veth sch_ingress cls_matchall cls_bpf act_gact tun vxlan geneve bridge)
 # On success the last two lines on stdout are `kernel=<vmlinuz>` and `initramfs=<OUTPUT>`; progress goes to stderr.
 set -euo pipefail
 
@@ -24,7 +25,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 CACHE=${NETMGR_VM_CACHE:-/var/cache/netmgr-vm}
 OUT=${1:-$HERE/.out/initramfs.cpio}
-MODULES=${NETMGR_VM_MODULES:-openvswitch veth sch_ingress cls_matchall cls_bpf act_gact tun}
+MODULES=${NETMGR_VM_MODULES:-openvswitch veth sch_ingress cls_matchall cls_bpf act_gact tun vxlan geneve bridge}
 # Guest paths of the host tools (each copied with the shared libraries ldd lists).
 TOOLS=(ip tc bridge ss genl ping tcpdump ovs-dpctl node dash)
 

@@ -56,11 +56,13 @@ import {
   type FlowPut,
   type FlowPutOptions,
   type DpOp,
+  type Upcall,
   type UpcallHandler,
 } from '../types';
 import { hasErrno } from '../../util/errors';
 import { transactMany, type NetlinkRequest } from './transact';
 import { UpcallReader } from './upcalls';
+import { KernelTunnelPorts } from './tunnel';
 import {
   dpRequest,
   MODULE_MISSING_HINT,
@@ -105,6 +107,11 @@ const VPORT_TYPES: Record<string, number> = { internal: OVS_VPORT_TYPE.INTERNAL,
 
 export interface KernelDatapathOptions {
   log?: (line: string) => void;
+  /**
+   * The tunnel ports netmgr's record says a datapath being adopted or inspected has (their vports are their
+   * devices, named after them): shown as those ports, and their devices deleted with them.
+   */
+  tunnels?: readonly DpPortSpec[];
 }
 
 export class KernelDatapath implements Datapath {
@@ -118,6 +125,7 @@ export class KernelDatapath implements Datapath {
   /** EXECUTEs the kernel refused (they are sent without waiting; failures come back later). */
   private executeFailures = 0;
   private readonly log: (line: string) => void;
+  private readonly tunnels: KernelTunnelPorts;
 
   private constructor(
     readonly name: string,
@@ -130,11 +138,13 @@ export class KernelDatapath implements Datapath {
     opts: KernelDatapathOptions,
   ) {
     this.log = opts.log ?? (() => undefined);
+    this.tunnels = new KernelTunnelPorts((line) => this.log(`${name}: ${line}`));
+    this.tunnels.remember(opts.tunnels ?? []);
     this.reader = new UpcallReader(
       name,
       upcalls,
       fam.packet.id,
-      () => this.handler,
+      () => (this.handler === undefined || this.tunnels.size === 0 ? this.handler : this.screened),
       () => this.closed,
       this.log,
     );
@@ -312,7 +322,10 @@ export class KernelDatapath implements Datapath {
    * for `netmgr plan` and `show` when netmgrd is not running. Undefined when there is no such datapath or no
    * openvswitch module.
    */
-  static inspect(name: string): { ports: DpPortInfo[]; flows: DpFlow[] } | undefined {
+  static inspect(
+    name: string,
+    tunnels: readonly DpPortSpec[] = [],
+  ): { ports: DpPortInfo[]; flows: DpFlow[] } | undefined {
     const sock = new NetlinkSocket(NETLINK_GENERIC);
     try {
       const { families } = resolveKernelFamilies(sock);
@@ -324,7 +337,7 @@ export class KernelDatapath implements Datapath {
         if (hasErrno(e, 'ENODEV', 'ENOENT')) return undefined;
         throw e;
       }
-      const dp = new KernelDatapath(name, sock, sock, families, info.dpIfindex, info.userFeatures ?? 0, {});
+      const dp = new KernelDatapath(name, sock, sock, families, info.dpIfindex, info.userFeatures ?? 0, { tunnels });
       return { ports: dp.ports(), flows: dp.dumpFlows() };
     } finally {
       sock.close();
@@ -360,10 +373,13 @@ export class KernelDatapath implements Datapath {
 
   private toPort(v: VportInfo): DpPortInfo {
     const s = v.stats;
+    // A tunnel port's vport is its device: shown as the port.
+    const t = this.tunnels.describe(v.portNo, v.name);
     return {
       no: v.portNo,
-      name: v.name,
-      type: v.type === OVS_VPORT_TYPE.INTERNAL ? 'internal' : 'netdev',
+      name: t?.name ?? v.name,
+      type: t !== undefined ? 'tunnel' : v.type === OVS_VPORT_TYPE.INTERNAL ? 'internal' : 'netdev',
+      ...(t !== undefined ? { tunnel: t.tunnel } : {}),
       ifindex: v.ifindex ?? 0,
       stats: {
         rxPackets: s?.rxPackets ?? 0,
@@ -400,11 +416,13 @@ export class KernelDatapath implements Datapath {
       return this.toPort(local);
     }
     if (spec.type === 'tunnel')
-      throw new DatapathError(
-        'EOPNOTSUPP',
-        `${spec.name}: the kernel datapath does not run tunnel ports yet (the userspace datapath does)`,
-      );
-    const type = VPORT_TYPES[spec.type];
+      return this.tunnels.add(spec, (device) => this.addVport(spec.no, device, OVS_VPORT_TYPE.NETDEV));
+    return this.addVport(spec.no, spec.name, VPORT_TYPES[spec.type]);
+  }
+
+  /** OVS_VPORT_CMD_NEW for interface `name` as port `no`, its failures in the Datapath interface's terms. */
+  private addVport(no: number, name: string, type: number): DpPortInfo {
+    const spec = { no, name };
     try {
       const r = this.vportRequest(
         OVS_VPORT_CMD.NEW,
@@ -439,10 +457,13 @@ export class KernelDatapath implements Datapath {
     try {
       this.vportRequest(OVS_VPORT_CMD.DEL, 0, { portNo: no }, `removing port ${no} from ${this.name}`);
     } catch (e) {
-      if (hasErrno(e, 'ENODEV', 'ENOENT'))
+      // A tunnel port's device goes even when its vport went first.
+      if (hasErrno(e, 'ENODEV', 'ENOENT') && !this.tunnels.remove(no))
         throw new DatapathError('ENOENT', `port ${no} of ${this.name} does not exist`);
-      throw asDatapathError(e, `removing port ${no} from ${this.name}`);
+      if (!hasErrno(e, 'ENODEV', 'ENOENT')) throw asDatapathError(e, `removing port ${no} from ${this.name}`);
+      return;
     }
+    this.tunnels.remove(no);
   }
 
   ports(): DpPortInfo[] {
@@ -694,6 +715,23 @@ export class KernelDatapath implements Datapath {
     this.handler = h;
   }
 
+  /**
+   * The handler in force behind the tunnel ports' screen: packets from no remote, or of another VNI, are dropped
+   * here (a drop flow keeps the next ones in the kernel), as the userspace datapath's tunnel sockets drop them.
+   */
+  private readonly screened: UpcallHandler = (batch) => {
+    const pass: Upcall[] = [];
+    const drops: DpOp[] = [];
+    for (const u of batch) {
+      const flow = u.type === 'miss' ? this.tunnels.screen(u.inPort, u.key) : undefined;
+      if (flow === undefined) pass.push(u);
+      else drops.push({ type: 'put', flow, actions: [], opts: { mode: 'modify', mayCreate: true } });
+    }
+    for (const e of drops.length ? this.operate(drops) : [])
+      if (e !== undefined) this.log(`${this.name}: installing a tunnel drop flow: ${e.message}`);
+    if (pass.length) this.handler?.(pass);
+  };
+
   stats(): DpStats {
     const info = dpRequest(
       this.sock,
@@ -747,6 +785,7 @@ export class KernelDatapath implements Datapath {
   /** Stops serving upcalls and closes the sockets; the kernel datapath, its ports and flows stay. */
   release(): void {
     this.stop();
+    this.tunnels.close();
     this.upcalls.close();
     this.sock.close();
   }
@@ -759,6 +798,9 @@ export class KernelDatapath implements Datapath {
     } catch (e) {
       if (!hasErrno(e, 'ENODEV', 'ENOENT')) throw asDatapathError(e, `deleting kernel datapath ${this.name}`);
     } finally {
+      // Deleting the datapath detached the tunnel devices; they are netmgr's to delete.
+      this.tunnels.destroyAll();
+      this.tunnels.close();
       this.upcalls.close();
       this.sock.close();
     }

@@ -9,19 +9,20 @@ import { TUN_FLAG, type FlowAction, type FlowMask, type TunnelKey } from '../../
 import { formatIpv4 } from '../../flow/text';
 import type { TunnelSpec } from '../../model/types';
 
-/** What the decision needs of a tunnel port: its VNI, remotes (u32) and outer TTL and DF. */
+/** What the decision needs of a tunnel port: its VNI, remotes (u32), outer TTL and DF, and `local` (u32, 0: none). */
 export interface TunnelPortView {
   vni: number;
   remotes: readonly number[];
   ttl: number;
   df: boolean;
+  local: number;
 }
 
 /** An IPv4 address as a u32 (the underlay of a userspace tunnel port is IPv4: plan/support.ts refuses IPv6). */
 const ipv4 = (s: string): number => s.split('.').reduce((v, o) => v * 256 + Number(o), 0);
 
 export function tunnelPortView(t: TunnelSpec): TunnelPortView {
-  return { vni: t.vni, remotes: t.remotes.map(ipv4), ttl: t.ttl, df: t.df };
+  return { vni: t.vni, remotes: t.remotes.map(ipv4), ttl: t.ttl, df: t.df, local: t.local ? ipv4(t.local) : 0 };
 }
 
 const allOnes = (n: number): Uint8Array => new Uint8Array(n).fill(0xff);
@@ -52,10 +53,14 @@ export function ingressRemote(t: TunnelPortView, tunnel: TunnelKey | undefined):
   return { remote: tunnel.src };
 }
 
-/** set(tunnel(tun_id=VNI, dst=remote, ttl, flags(df|key))): what sends the next output to that remote. */
+/**
+ * set(tunnel(tun_id=VNI, src=local, dst=remote, ttl, flags(df|key))): what sends the next output to that remote.
+ * src is there when the unit gives `local` (the kernel's tunnel device takes the source from it; the userspace
+ * datapath's socket is bound to it already).
+ */
 export function setTunnelAction(t: TunnelPortView, remote: number): FlowAction {
   const flags = TUN_FLAG.KEY | (t.df ? TUN_FLAG.DF : 0);
-  return { type: 'set', key: { tunnel: tunnelKey(t.vni, 0, remote, t.ttl, flags) } };
+  return { type: 'set', key: { tunnel: tunnelKey(t.vni, t.local, remote, t.ttl, flags) } };
 }
 
 export const describeRemote = (remote: number): string => `remote ${formatIpv4(remote)}`;
