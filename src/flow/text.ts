@@ -153,6 +153,15 @@ export function parseIpv6(text: string): Uint8Array | undefined {
   return out;
 }
 
+/**
+ * An IP address as this module writes it: IPv6 text re-formatted by formatIpv6 (so an address from a config and
+ * one from a flow key compare equal as text), anything else as it is.
+ */
+export function canonicalIpText(text: string): string {
+  const v6 = text.includes(':') ? parseIpv6(text) : undefined;
+  return v6 === undefined ? text : formatIpv6(v6);
+}
+
 /** inet_ntop(AF_INET6) as glibc prints it: longest zero run (≥2 groups) as "::", embedded IPv4 for ::a.b.c.d and ::ffff:a.b.c.d. */
 export function formatIpv6(a: Uint8Array): string {
   const w: number[] = [];

@@ -1,7 +1,7 @@
 /**
  * What this system can run, checked before anything is applied, with the unit each refusal comes from: a bridge
- * with datapath = "kernel" needs the openvswitch kernel module; tunnel ports (kind = "vxlan", "geneve") run on
- * both datapaths over an IPv4 underlay only (the learning policy keys remotes as IPv4 addresses).
+ * with datapath = "kernel" needs the openvswitch kernel module; tunnel ports (kind = "vxlan", "geneve") over an
+ * IPv6 underlay run on the kernel datapath only.
  */
 import type { LiveState } from '../live/state';
 import { isTunnelKind, type DesiredState, type UnitError } from '../model/types';
@@ -23,13 +23,14 @@ export function checkSupported(desired: DesiredState, live: Pick<LiveState, 'ker
     if (p.tunnel?.family !== 6) continue;
     const b = p.bridge !== undefined ? desired.bridges.get(p.bridge) : undefined;
     const chosen = b?.datapath === 'auto' ? (live.kernelDatapath ? 'kernel' : 'userspace') : b?.datapath;
+    if (chosen === 'kernel') continue;
     const at = p.kindSource ?? p.source;
     errors.push({
       file: at.file,
       line: at.line,
       col: at.col,
-      message: `port ${p.name}: a ${p.kind} port over an IPv6 underlay is not supported yet on the ${chosen ?? 'userspace'} datapath (IPv4 remotes only, on either datapath)`,
-      hint: 'use IPv4 underlay addresses in `remotes` and `local`',
+      message: `port ${p.name}: a ${p.kind} port over an IPv6 underlay is not supported yet on the userspace datapath (IPv4 remotes only)`,
+      hint: 'use IPv4 underlay addresses in `remotes` and `local`, or datapath = "kernel" on the bridge',
     });
   }
   return errors;

@@ -66,17 +66,17 @@ afterAll(() => {
 });
 
 (isRoot() ? test : test.skip)(
-  'a tunnel port over an IPv6 underlay on the kernel datapath: validate --offline accepts it; validate, plan and apply refuse it at its kind, nothing applied',
+  'a tunnel port over an IPv6 underlay on the userspace datapath: validate --offline accepts it; validate, plan and apply refuse it at its kind, nothing applied',
   () => {
     writeUnits(units, {
-      [`${P}-br`]: '[unit]\ntype = "bridge"\n[bridge]\ndatapath = "kernel"\n',
+      [`${P}-br`]: '[unit]\ntype = "bridge"\n[bridge]\ndatapath = "userspace"\n',
       [`${P}-vx`]: `[unit]\ntype = "port"\n[port]\nbridge = "${P}-br"\nkind = "vxlan"\nvni = 100\nremotes = ["2001:db8::9"]\n`,
     });
     const file = path.join(units, `${P}-vx.toml`);
     const offline = netmgr(['validate', '--offline', ...dirArgs], env);
     expect(offline.stderr).toBe('');
     expect(offline.code).toBe(0);
-    const refusal = `${file}:5:8: error: port ${P}-vx: a vxlan port over an IPv6 underlay is not supported yet on the kernel datapath`;
+    const refusal = `${file}:5:8: error: port ${P}-vx: a vxlan port over an IPv6 underlay is not supported yet on the userspace datapath`;
     for (const args of [['validate'], ['plan'], ['apply']]) {
       const r = netmgr([...args, ...dirArgs], env);
       expect({ args, code: r.code }).toEqual({ args, code: 2 });

@@ -11,7 +11,7 @@
 import { createHash } from 'crypto';
 import { TUN_FLAG, type FlowKey, type FlowMask } from '../../flow';
 import { zeroTunnel } from '../../flow/tunnel';
-import { formatIpv4, scanIpv4 } from '../../flow/text';
+import { canonicalIpText, formatIpv4, formatIpv6 } from '../../flow/text';
 import { createTunnelLink } from '../../netlink/tunnel-link';
 import { deleteLink, dumpAddrs, getLinkByName, setLink } from '../../netlink/rtnl';
 import { NETLINK_ROUTE, NetlinkError, NetlinkSocket } from '../../netlink/socket';
@@ -47,25 +47,37 @@ function vniOfKey(id: Uint8Array): number {
   return (id[5] << 16) | (id[6] << 8) | id[7];
 }
 
+/** The sender a tunnel key carries, as text (IPv4 src, or IPv6 src); undefined: none. */
+function senderOf(key: FlowKey): string | undefined {
+  const tun = key.tunnel;
+  if (tun === undefined) return undefined;
+  if (tun.src !== 0) return formatIpv4(tun.src);
+  return tun.ipv6Src.some((b) => b !== 0) ? formatIpv6(tun.ipv6Src) : undefined;
+}
+
 /**
  * Why a packet from tunnel port `t` is not the policy's (pure): from no remote of the port, or of another VNI.
  * Undefined when it is.
  */
 export function screenTunnelKey(t: DpTunnelConfig, key: FlowKey): string | undefined {
-  const tun = key.tunnel;
-  if (tun === undefined || tun.src === 0) return 'without tunnel metadata (or from an IPv6 underlay)';
-  if (!t.remotes.some((r) => scanIpv4(r, 0)?.value === tun.src))
-    return `from ${formatIpv4(tun.src)}, which is no remote of the port`;
-  const vni = vniOfKey(tun.tunId);
+  const from = senderOf(key);
+  if (from === undefined) return 'without tunnel metadata';
+  if (!t.remotes.some((r) => canonicalIpText(r) === from)) return `from ${from}, which is no remote of the port`;
+  const vni = vniOfKey(key.tunnel!.tunId);
   if (vni !== t.vni) return `of VNI ${vni < 0 ? 'out of range' : vni}, not the port's ${t.vni}`;
   return undefined;
 }
 
-/** The mask of the drop flow for such packets: the port, tun_id and the sender, nothing else. */
-export function screenDropMask(): FlowMask {
+/**
+ * The mask of the drop flow for such packets: the port, tun_id and the sender (IPv4 src, or IPv6 src when that is
+ * what the key carries: a mask on src alone would drop every IPv6 sender), nothing else.
+ */
+export function screenDropMask(key: FlowKey): FlowMask {
   const tunnel = zeroTunnel();
   tunnel.tunId.fill(0xff);
-  tunnel.src = 0xffffffff;
+  if (key.tunnel !== undefined && key.tunnel.src === 0 && key.tunnel.ipv6Src.some((b) => b !== 0))
+    tunnel.ipv6Src.fill(0xff);
+  else tunnel.src = 0xffffffff;
   tunnel.flags = TUN_FLAG.KEY;
   return { inPort: 0xffffffff, tunnel };
 }
@@ -219,7 +231,7 @@ export class KernelTunnelPorts {
       this.log(
         `tunnel port ${t.spec.name}: dropped a packet ${why} (${this.dropped} so far); a drop flow keeps the next ones`,
       );
-    return { key, mask: screenDropMask() };
+    return { key, mask: screenDropMask(key) };
   }
 
   /** Deletes every device (the datapath is being deleted: its netdev vports' devices would stay). */

@@ -16,7 +16,14 @@ import {
 } from '../../flow';
 import { formatMac } from '../../flow/text';
 import { OPEN, type PortGate } from './loop-view';
-import { describeRemote, ingressRemote, setTunnelAction, tunnelIngressMask, type TunnelPortView } from './tunnel';
+import {
+  describeRemote,
+  ingressRemote,
+  setTunnelAction,
+  tunnelIngressMask,
+  type Remote,
+  type TunnelPortView,
+} from './tunnel';
 import { describeVlanMode, egressTag, ingressVlan, type PortVlanMode } from './vlan';
 
 const MAC_MULTICAST_BIT = 0x010000000000;
@@ -37,8 +44,8 @@ const isLocalControlMac = (mac: number): boolean => isLinkLocalMac(mac) && mac !
 
 /** What the decision may ask of the MAC table. */
 export interface MacLookup {
-  /** Where (VLAN, MAC) is: its port and, learned from a tunnel port, the remote (u32) it is behind. */
-  lookup(vlan: number, mac: number): { port: number; static: boolean; remote?: number } | undefined;
+  /** Where (VLAN, MAC) is: its port and, learned from a tunnel port, the remote it is behind. */
+  lookup(vlan: number, mac: number): { port: number; static: boolean; remote?: Remote } | undefined;
 }
 
 export interface SwitchView extends MacLookup {
@@ -55,8 +62,8 @@ const gateOf = (view: SwitchView, no: number): PortGate => view.gate?.(no) ?? OP
 export interface Output {
   no: number;
   tagged: boolean;
-  /** A tunnel port's output: the remote (u32) it goes to, after a set(tunnel(dst=remote)). */
-  remote?: number;
+  /** A tunnel port's output: the remote it goes to, after a set(tunnel(dst=remote)). */
+  remote?: Remote;
 }
 
 export interface Decision {
@@ -68,7 +75,7 @@ export interface Decision {
   /** The source to learn on the ingress port in `vlan` (absent when the frame is dropped before learning). */
   learn?: number;
   /** A tunnel port's ingress: the remote the source is learned behind. */
-  learnRemote?: number;
+  learnRemote?: Remote;
   /** The destination, when the flow depends on where it is learned (index for revalidation). */
   dst?: number;
   outputs: Output[];
@@ -86,7 +93,7 @@ export function decide(view: SwitchView, key: FlowKey, explain = false): Decisio
   const d = decideFrame(view, key, explain);
   const t = view.tunnel?.(key.inPort ?? -1);
   if (t === undefined) return d;
-  tunnelIngressMask(d.mask);
+  tunnelIngressMask(d.mask, t);
   const r = ingressRemote(t, key.tunnel);
   if ('remote' in r && d.learn !== undefined) d.learnRemote = r.remote;
   return d;
@@ -192,7 +199,7 @@ function decideFrame(view: SwitchView, key: FlowKey, explain: boolean): Decision
         say(() => `split horizon: not flooded to tunnel port ${p.name} (${p.no}), it came from a tunnel`);
     return open.filter((p) => !isTunnel(p.no));
   };
-  let toRemote: number | undefined;
+  let toRemote: Remote | undefined;
   if (isMulticastMac(dst)) {
     decision = 'flood';
     outPorts = floodSet();
@@ -307,7 +314,7 @@ export function vlanActions(
  * The outputs of one port: one, or for a tunnel port one per remote it goes to (`toRemote`, where the destination
  * is learned; else every remote of the port: head-end replication).
  */
-function portOutputs(view: SwitchView, p: PortVlanMode, vlan: number, toRemote: number | undefined): Output[] {
+function portOutputs(view: SwitchView, p: PortVlanMode, vlan: number, toRemote: Remote | undefined): Output[] {
   const tagged = egressTag(p, vlan) === 'tagged';
   const t = view.tunnel?.(p.no);
   if (t === undefined) return [{ no: p.no, tagged }];

@@ -5,6 +5,7 @@
  * never aged, evicted or moved, not counted in the capacity. The clock is passed in (milliseconds), so tests
  * drive time. No I/O.
  */
+import type { Remote } from './tunnel';
 
 export interface MacEntry {
   readonly vlan: number;
@@ -15,8 +16,8 @@ export interface MacEntry {
   readonly static: boolean;
   /** Moves between ports (or between remotes of a tunnel port) since the entry was created. */
   moves: number;
-  /** Learned from a tunnel port: the remote (underlay IPv4 address as a u32) the MAC is behind. */
-  remote?: number;
+  /** Learned from a tunnel port: the remote (its underlay address) the MAC is behind. */
+  remote?: Remote;
 }
 
 export type LearnOutcome =
@@ -72,7 +73,7 @@ export class MacTable {
    * Learns `mac` on `port` in `vlan` at time `now`; `remote`: behind that remote of a tunnel port (a MAC that comes
    * from another remote of the same port has moved).
    */
-  learn(vlan: number, mac: number, port: number, now: number, remote?: number): LearnOutcome {
+  learn(vlan: number, mac: number, port: number, now: number, remote?: Remote): LearnOutcome {
     const e = this.lookup(vlan, mac);
     if (e !== undefined) {
       if (e.static) return { kind: 'static', entry: e };

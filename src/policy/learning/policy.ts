@@ -23,7 +23,7 @@ import type { LoopUnblocked } from './loop-view';
 import { MacTable } from './mac-table';
 import { MoveLog, fdbEntries, traceResult } from './reports';
 import { portVlanMode, type PortVlanMode } from './vlan';
-import { tunnelPortView, type TunnelPortView } from './tunnel';
+import { tunnelPortView, type Remote, type TunnelPortView } from './tunnel';
 
 /** OVS's max-idle default: a megaflow with no traffic for this long is deleted. */
 export const FLOW_IDLE_MS = 10_000;
@@ -273,7 +273,7 @@ export class LearningPolicy implements Policy {
     return { actions: d.actions, install: this.install(u.key, u.inPort, d, now) };
   }
 
-  private learn(vlan: number, mac: number, port: number, now: number, remote?: number): void {
+  private learn(vlan: number, mac: number, port: number, now: number, remote?: Remote): void {
     const r = this.table.learn(vlan, mac, port, now, remote);
     switch (r.kind) {
       case 'new':

@@ -1,6 +1,6 @@
 /** What the learning policy reports: `netmgr fdb` rows, `netmgr trace` results, and its rate-limited move log. */
 import { formatActions, formatFlowKey, type FlowKey, type FlowMask } from '../../flow';
-import { formatIpv4, formatMac } from '../../flow/text';
+import { formatMac } from '../../flow/text';
 import type { FdbEntry, TraceResult } from './api';
 import type { Decision } from './decide';
 import type { MacEntry, MacTable } from './mac-table';
@@ -22,7 +22,7 @@ export function fdbEntries(table: MacTable, portName: PortName, now: number): Fd
       age: e.static ? 0 : Math.max(0, Math.floor((now - e.lastSeen) / 1000)),
       static: e.static,
       moves: e.moves,
-      ...(e.remote !== undefined ? { remote: formatIpv4(e.remote) } : {}),
+      ...(e.remote !== undefined ? { remote: e.remote } : {}),
     }))
     .sort((a, b) => a.port - b.port || a.vlan - b.vlan || (a.mac < b.mac ? -1 : a.mac > b.mac ? 1 : 0));
 }

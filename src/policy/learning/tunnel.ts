@@ -6,61 +6,91 @@
  * loop (OVS has no such rule and loops without RSTP).
  */
 import { TUN_FLAG, type FlowAction, type FlowMask, type TunnelKey } from '../../flow';
-import { formatIpv4 } from '../../flow/text';
+import { canonicalIpText, formatIpv4, formatIpv6, parseIpv6, scanIpv4 } from '../../flow/text';
 import type { TunnelSpec } from '../../model/types';
 
-/** What the decision needs of a tunnel port: its VNI, remotes (u32), outer TTL and DF, and `local` (u32, 0: none). */
+/**
+ * A remote of a tunnel port: its underlay address as text (dotted quad, or IPv6 as the flow formatter writes it),
+ * so that a remote read from a packet's tunnel key compares equal to the one in the port's settings.
+ */
+export type Remote = string;
+
+/** What the decision needs of a tunnel port: its VNI, underlay family, remotes, outer TTL and DF, and `local`. */
 export interface TunnelPortView {
   vni: number;
-  remotes: readonly number[];
+  family: 4 | 6;
+  remotes: readonly Remote[];
   ttl: number;
   df: boolean;
-  local: number;
+  local?: Remote;
 }
 
-/** An IPv4 address as a u32 (the underlay of a userspace tunnel port is IPv4: plan/support.ts refuses IPv6). */
-const ipv4 = (s: string): number => s.split('.').reduce((v, o) => v * 256 + Number(o), 0);
-
 export function tunnelPortView(t: TunnelSpec): TunnelPortView {
-  return { vni: t.vni, remotes: t.remotes.map(ipv4), ttl: t.ttl, df: t.df, local: t.local ? ipv4(t.local) : 0 };
+  const remotes = t.remotes.map(canonicalIpText);
+  return { vni: t.vni, family: t.family, remotes, ttl: t.ttl, df: t.df, local: t.local };
 }
 
 const allOnes = (n: number): Uint8Array => new Uint8Array(n).fill(0xff);
+const isZero = (b: Uint8Array): boolean => b.every((x) => x === 0);
 
-function tunnelKey(vni: number, src: number, dst: number, ttl: number, flags: number): TunnelKey {
+/** A tunnel key with tun_id = vni (0 for none), the endpoints of `family` set from their text (absent: zero). */
+function tunnelKey(vni: number, family: 4 | 6, src: Remote | undefined, dst: Remote | undefined): TunnelKey {
   const tunId = new Uint8Array(8);
   tunId[5] = (vni >> 16) & 0xff;
   tunId[6] = (vni >> 8) & 0xff;
   tunId[7] = vni & 0xff;
-  const z16 = new Uint8Array(16);
-  return { tunId, src, dst, ipv6Src: z16, ipv6Dst: new Uint8Array(16), tos: 0, ttl, tpSrc: 0, tpDst: 0, flags };
+  const v4 = (a: Remote | undefined) => (family === 4 && a !== undefined ? (scanIpv4(a, 0)?.value ?? 0) : 0);
+  const v6 = (a: Remote | undefined) =>
+    family === 6 && a !== undefined ? (parseIpv6(a) ?? new Uint8Array(16)) : new Uint8Array(16);
+  return {
+    tunId,
+    src: v4(src),
+    dst: v4(dst),
+    ipv6Src: v6(src),
+    ipv6Dst: v6(dst),
+    tos: 0,
+    ttl: 0,
+    tpSrc: 0,
+    tpDst: 0,
+    flags: 0,
+  };
 }
 
 /**
- * The tunnel part of the megaflow mask of a frame from a tunnel port: tun_id and the remote exact (where the
- * source is learned depends on the remote), nothing else.
+ * The tunnel part of the megaflow mask of a frame from tunnel port `t`: tun_id and the remote (IPv4 src, or IPv6
+ * src over an IPv6 underlay) exact, since where the source is learned depends on the remote; nothing else.
  */
-export function tunnelIngressMask(mask: FlowMask): void {
-  mask.tunnel = tunnelKey(0, 0xffffffff, 0, 0, 0);
+export function tunnelIngressMask(mask: FlowMask, t: TunnelPortView): void {
+  mask.tunnel = tunnelKey(0, t.family, undefined, undefined);
   mask.tunnel.tunId = allOnes(8);
+  if (t.family === 4) mask.tunnel.src = 0xffffffff;
+  else mask.tunnel.ipv6Src = allOnes(16);
+}
+
+/** The sender of a packet's tunnel key, as a Remote (undefined when the key has none). */
+function senderOf(tunnel: TunnelKey): Remote | undefined {
+  if (tunnel.src !== 0) return formatIpv4(tunnel.src);
+  return isZero(tunnel.ipv6Src) ? undefined : formatIpv6(tunnel.ipv6Src);
 }
 
 /** The remote a frame from tunnel port `t` came from, or why it is not switched. */
-export function ingressRemote(t: TunnelPortView, tunnel: TunnelKey | undefined): { remote: number } | { drop: string } {
-  if (tunnel === undefined || tunnel.src === 0) return { drop: 'from a tunnel port without tunnel metadata' };
-  if (!t.remotes.includes(tunnel.src))
-    return { drop: `from ${formatIpv4(tunnel.src)}, which is no remote of the port` };
-  return { remote: tunnel.src };
+export function ingressRemote(t: TunnelPortView, tunnel: TunnelKey | undefined): { remote: Remote } | { drop: string } {
+  const from = tunnel === undefined ? undefined : senderOf(tunnel);
+  if (from === undefined) return { drop: 'from a tunnel port without tunnel metadata' };
+  if (!t.remotes.includes(from)) return { drop: `from ${from}, which is no remote of the port` };
+  return { remote: from };
 }
 
 /**
- * set(tunnel(tun_id=VNI, src=local, dst=remote, ttl, flags(df|key))): what sends the next output to that remote.
- * src is there when the unit gives `local` (the kernel's tunnel device takes the source from it; the userspace
- * datapath's socket is bound to it already).
+ * set(tunnel(tun_id=VNI, src=local, dst=remote, ttl, flags(df|key))) (ipv6_src/ipv6_dst over an IPv6 underlay):
+ * what sends the next output to that remote. src is there when the unit gives `local` (the kernel's tunnel device
+ * takes the source from it; the userspace datapath's socket is bound to it already).
  */
-export function setTunnelAction(t: TunnelPortView, remote: number): FlowAction {
-  const flags = TUN_FLAG.KEY | (t.df ? TUN_FLAG.DF : 0);
-  return { type: 'set', key: { tunnel: tunnelKey(t.vni, t.local, remote, t.ttl, flags) } };
+export function setTunnelAction(t: TunnelPortView, remote: Remote): FlowAction {
+  const key = tunnelKey(t.vni, t.family, t.local, remote);
+  key.ttl = t.ttl;
+  key.flags = TUN_FLAG.KEY | (t.df ? TUN_FLAG.DF : 0);
+  return { type: 'set', key: { tunnel: key } };
 }
 
-export const describeRemote = (remote: number): string => `remote ${formatIpv4(remote)}`;
+export const describeRemote = (remote: Remote): string => `remote ${remote}`;

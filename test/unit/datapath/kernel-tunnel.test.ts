@@ -58,12 +58,12 @@ test.each([
 test('a packet without tunnel metadata is not the policy’s either', () => {
   const key = fromTunnel('0x64', '198.18.0.2');
   delete key.tunnel;
-  expect(screenTunnelKey(PORT, key)).toBe('without tunnel metadata (or from an IPv6 underlay)');
+  expect(screenTunnelKey(PORT, key)).toBe('without tunnel metadata');
 });
 
 test('the drop flow matches the port, tun_id and the sender only, and the kernel rules accept it', () => {
   const key = fromTunnel('0xc8', '198.18.0.2');
-  const mask = screenDropMask();
+  const mask = screenDropMask(key);
   expect(validateFlow({ key, mask }, [])).toEqual([]);
   expect(formatFlowKey(key, mask)).toBe('tunnel(tun_id=0xc8,src=198.18.0.2,flags(+key)),in_port(3),eth()');
   // It never covers the port's own VNI: the policy's packets from that remote still miss.
@@ -71,10 +71,30 @@ test('the drop flow matches the port, tun_id and the sender only, and the kernel
   expect(masked(fromTunnel('0x64', '198.18.0.2'))).not.toBe(masked(key));
 });
 
+test('over an IPv6 underlay: remotes compare as IPv6, and the drop flow matches the IPv6 sender', () => {
+  const v6 = { ...PORT, family: 6 as const, remotes: ['2001:db8:c8::2', '2001:db8:c8::3'] };
+  const from6 = (tunId: string, src: string): FlowKey =>
+    parseFlow(
+      `in_port(3),tunnel(tun_id=${tunId},ipv6_src=${src},ipv6_dst=2001:db8:c8::1,ttl=64,tp_dst=4789,flags(key)),` +
+        'eth(src=02:00:00:00:02:01,dst=ff:ff:ff:ff:ff:ff),eth_type(0x0806),' +
+        'arp(sip=198.19.100.21,tip=198.19.100.11,op=1,sha=02:00:00:00:02:01,tha=00:00:00:00:00:00)',
+    ).key;
+  expect(screenTunnelKey(v6, from6('0x64', '2001:db8:c8::3'))).toBeUndefined();
+  expect(screenTunnelKey(v6, from6('0x64', '2001:db8:c8::9'))).toBe(
+    'from 2001:db8:c8::9, which is no remote of the port',
+  );
+  const key = from6('0x64', '2001:db8:c8::9');
+  const mask = screenDropMask(key);
+  expect(validateFlow({ key, mask }, [])).toEqual([]);
+  expect(formatFlowKey(key, mask)).toBe('tunnel(tun_id=0x64,ipv6_src=2001:db8:c8::9,flags(+key)),in_port(3),eth()');
+  const masked = (k: FlowKey) => formatFlowKey(applyMask(k, mask));
+  expect(masked(from6('0x64', '2001:db8:c8::3'))).not.toBe(masked(key));
+});
+
 test.each([
   [undefined, 'set(tunnel(tun_id=0x64,dst=198.18.0.3,ttl=64,flags(df|key))),3'],
   ['198.18.0.1', 'set(tunnel(tun_id=0x64,src=198.18.0.1,dst=198.18.0.3,ttl=64,flags(df|key))),3'],
 ])('local %s: the set(tunnel) to a remote is %s', (local, text) => {
   const view = tunnelPortView({ ...PORT, ...(local ? { local } : {}) });
-  expect(formatActions([setTunnelAction(view, 0xc6120003), { type: 'output', port: 3 }])).toBe(text);
+  expect(formatActions([setTunnelAction(view, '198.18.0.3'), { type: 'output', port: 3 }])).toBe(text);
 });

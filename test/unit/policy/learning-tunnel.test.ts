@@ -6,6 +6,7 @@
  */
 import { formatActions, type FlowKey } from '../../../src/flow';
 import { zeroTunnel } from '../../../src/flow/tunnel';
+import { parseIpv6 } from '../../../src/flow/text';
 import type { PortConfig } from '../../../src/model/bridges';
 import type { TunnelSpec } from '../../../src/model/types';
 import { LearningPolicy } from '../../../src/policy/learning';
@@ -38,7 +39,7 @@ function view(learned: Array<[number, number, string?]>): SwitchView {
     ports: new Map(names.map((n, i) => [i, portVlanMode(i, n, undefined)])),
     lookup: (_vlan, mac) => {
       const e = table.get(mac);
-      return e && { port: e.port, static: false, ...(e.remote ? { remote: ip(e.remote) } : {}) };
+      return e && { port: e.port, static: false, ...(e.remote ? { remote: e.remote } : {}) };
     },
     tunnel: (no) => tunnels.get(no),
   };
@@ -88,10 +89,34 @@ describe('decisions behind tunnel ports', () => {
   test('from a tunnel, the source is learned behind the remote and the flow matches tun_id and the remote', () => {
     const d = decide(view([]), key(3, FAR1, BCAST, R1));
     expect(d.learn).toBe(FAR1);
-    expect(d.learnRemote).toBe(ip(R1));
+    expect(d.learnRemote).toBe(R1);
     expect(d.mask.tunnel?.src).toBe(0xffffffff);
     expect([...d.mask.tunnel!.tunId]).toEqual(new Array(8).fill(0xff));
     expect(d.mask.tunnel?.dst).toBe(0);
+  });
+
+  test('over an IPv6 underlay: the remote is the IPv6 sender, matched exactly, and set(tunnel) goes to ipv6_dst', () => {
+    const [A, B] = ['2001:db8:c8::2', '2001:db8:c8::3'];
+    const v6: SwitchView = {
+      ports: new Map(['br0', 'h1', 'h2', 'vx'].map((n, i) => [i, portVlanMode(i, n, undefined)])),
+      lookup: () => undefined,
+      tunnel: (no) =>
+        no === 3
+          ? tunnelPortView({ vni: 100, remotes: [A, B], family: 6, dstPort: 4789, ttl: 64, df: true })
+          : undefined,
+    };
+    const fromA: FlowKey = { inPort: 3, eth: { src: FAR1, dst: BCAST }, ethType: 0x0806, tunnel: zeroTunnel() };
+    fromA.tunnel!.tunId[7] = 100;
+    fromA.tunnel!.ipv6Src = parseIpv6(A)!;
+    const d = decide(v6, fromA);
+    expect([d.learn, d.learnRemote, formatActions(d.actions)]).toEqual([FAR1, A, '0,1,2']);
+    expect([d.mask.tunnel?.src, [...d.mask.tunnel!.ipv6Src]]).toEqual([0, new Array(16).fill(0xff)]);
+    const flood = decide(v6, key(1, HOST, BCAST));
+    expect(formatActions(flood.actions)).toBe(
+      ['0', '2', ...[A, B].map((r) => `set(tunnel(tun_id=0x64,ipv6_dst=${r},ttl=64,flags(df|key))),3`)].join(','),
+    );
+    fromA.tunnel!.ipv6Src = parseIpv6('2001:db8:c8::9')!;
+    expect(decide(v6, fromA, true).actions).toEqual([]);
   });
 
   test('a host port learns no remote and its flow does not match tunnel fields', () => {
@@ -116,11 +141,11 @@ describe('decisions behind tunnel ports', () => {
 describe('the MAC table behind tunnel ports', () => {
   test('a MAC seen behind another remote of the same port has moved', () => {
     const t = new MacTable(10, 300_000);
-    expect(t.learn(0, FAR1, 3, 0, ip(R1)).kind).toBe('new');
-    expect(t.learn(0, FAR1, 3, 1, ip(R1)).kind).toBe('refreshed');
-    const moved = t.learn(0, FAR1, 3, 2, ip(R2));
+    expect(t.learn(0, FAR1, 3, 0, R1).kind).toBe('new');
+    expect(t.learn(0, FAR1, 3, 1, R1).kind).toBe('refreshed');
+    const moved = t.learn(0, FAR1, 3, 2, R2);
     expect(moved).toEqual(expect.objectContaining({ kind: 'moved', from: 3 }));
-    expect(t.lookup(0, FAR1)).toEqual(expect.objectContaining({ port: 3, remote: ip(R2), moves: 1 }));
+    expect(t.lookup(0, FAR1)).toEqual(expect.objectContaining({ port: 3, remote: R2, moves: 1 }));
     expect(t.counters.moved).toBe(1);
     // Moving to a host port drops the remote.
     t.learn(0, FAR1, 1, 3);
