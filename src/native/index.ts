@@ -121,9 +121,10 @@ export interface NativeAddon {
    */
   sdNotify(socketPath: string, message: Buffer): number;
   /**
-   * An IPv4 UDP socket bound to address:port ('0.0.0.0': every address), non-blocking, with IP_TTL `ttl` and DF
-   * set or cleared (IP_MTU_DISCOVER DO / DONT); returns its fd, for dgram's bind({ fd }). Throws an errno error:
-   * EADDRINUSE (the port is taken), EADDRNOTAVAIL (the host has no such address), ...
+   * A UDP socket bound to address:port ('0.0.0.0' / '::': every address; an address with ':' makes an IPv6-only
+   * socket), non-blocking, with the TTL / hop limit `ttl` and DF set or cleared (IP(V6)_MTU_DISCOVER DO / DONT);
+   * returns its fd, for dgram's bind({ fd }). Throws an errno error: EADDRINUSE (the port is taken), EADDRNOTAVAIL
+   * (the host has no such address), ...
    */
   udpOpen(address: string, port: number, ttl: number, df: boolean): number;
 }

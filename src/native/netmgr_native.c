@@ -990,10 +990,12 @@ static napi_value sd_notify(napi_env env, napi_callback_info info) {
 }
 
 /*
- * udpOpen(address, port, ttl, df) -> fd: an IPv4 UDP socket bound to address:port (a tunnel port's underlay end),
- * non-blocking, close-on-exec, with the outer TTL and the don't-fragment policy set (IP_PMTUDISC_DO sets DF and
- * lets the kernel's path MTU refuse what does not fit; IP_PMTUDISC_DONT clears DF). Synchronous, so that a UDP
- * port already taken (EADDRINUSE) or an address the host does not have (EADDRNOTAVAIL) fails the call itself.
+ * udpOpen(address, port, ttl, df) -> fd: a UDP socket bound to address:port (a tunnel port's underlay end; IPv4 or,
+ * for an address with a ':', IPv6 only), non-blocking, close-on-exec, with the outer TTL (hop limit) and the
+ * don't-fragment policy set (IP(V6)_PMTUDISC_DO: DF set over IPv4, and no local fragmentation over either, so the
+ * kernel's path MTU refuses what does not fit; IP_PMTUDISC_DONT clears DF; an IPv6 router never fragments).
+ * Synchronous, so that a UDP port already taken (EADDRINUSE) or an address the host does not have (EADDRNOTAVAIL)
+ * fails the call itself.
  */
 static napi_value udp_open(napi_env env, napi_callback_info info) {
   size_t argc = 4;
@@ -1002,20 +1004,34 @@ static napi_value udp_open(napi_env env, napi_callback_info info) {
   char addr[64];
   int32_t port, ttl;
   bool df = false;
-  struct sockaddr_in sa;
-  memset(&sa, 0, sizeof sa);
   if (argc < 4 || !arg_str(env, argv[0], addr, sizeof addr) || !arg_int(env, argv[1], &port) ||
       !arg_int(env, argv[2], &ttl) || napi_get_value_bool(env, argv[3], &df) != napi_ok || port < 0 ||
-      port > 65535 || ttl < 1 || ttl > 255 || inet_pton(AF_INET, addr, &sa.sin_addr) != 1)
-    return throw_type(env, "udpOpen(ipv4Address, port 0..65535, ttl 1..255, df)");
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons((uint16_t)port);
-  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+      port > 65535 || ttl < 1 || ttl > 255)
+    return throw_type(env, "udpOpen(ipAddress, port 0..65535, ttl 1..255, df)");
+  struct sockaddr_in sa4;
+  struct sockaddr_in6 sa6;
+  memset(&sa4, 0, sizeof sa4);
+  memset(&sa6, 0, sizeof sa6);
+  int v6 = strchr(addr, ':') != NULL;
+  if (v6 ? inet_pton(AF_INET6, addr, &sa6.sin6_addr) != 1 : inet_pton(AF_INET, addr, &sa4.sin_addr) != 1)
+    return throw_type(env, "udpOpen(ipAddress, port 0..65535, ttl 1..255, df)");
+  sa4.sin_family = AF_INET;
+  sa4.sin_port = htons((uint16_t)port);
+  sa6.sin6_family = AF_INET6;
+  sa6.sin6_port = htons((uint16_t)port);
+  int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return throw_errno(env, errno, "socket", addr);
-  int pmtu = df ? IP_PMTUDISC_DO : IP_PMTUDISC_DONT;
-  if (setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof ttl) < 0 ||
-      setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof pmtu) < 0 ||
-      bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+  int one = 1;
+  int pmtu4 = df ? IP_PMTUDISC_DO : IP_PMTUDISC_DONT;
+  int pmtu6 = df ? IPV6_PMTUDISC_DO : IPV6_PMTUDISC_DONT;
+  int failed = v6 ? setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0 ||
+                        setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &ttl, sizeof ttl) < 0 ||
+                        setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &pmtu6, sizeof pmtu6) < 0 ||
+                        bind(fd, (struct sockaddr *)&sa6, sizeof sa6) < 0
+                  : setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof ttl) < 0 ||
+                        setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu4, sizeof pmtu4) < 0 ||
+                        bind(fd, (struct sockaddr *)&sa4, sizeof sa4) < 0;
+  if (failed) {
     int e = errno;
     close(fd);
     return throw_errno(env, e, "bind", addr);

@@ -9,28 +9,29 @@
 import { nsKey } from '../live/namespaces';
 import { findLink, type LiveLink, type LiveState } from '../live/state';
 import type { DesiredState, PortSpec, TunnelSpec } from '../model/types';
+import { parseIPv4, parseIPv6 } from '../units/values';
 
 /** Bytes a tunnel adds to an Ethernet frame, by underlay family. */
 export const TUNNEL_OVERHEAD = { 4: 50, 6: 70 } as const;
 /** The kernel's default MTU of a veth, TAP or NIC whose unit gives none and which does not exist yet. */
 const DEFAULT_MTU = 1500;
 
-const ipv4 = (s: string): number | undefined => {
-  const o = s.split('.').map(Number);
-  return o.length === 4 && o.every((x) => Number.isInteger(x) && x >= 0 && x <= 255)
-    ? o.reduce((v, x) => v * 256 + x, 0)
-    : undefined;
-};
+/** An address as bits (IPv4: 32, IPv6: 128), most significant first; undefined for what is not one. */
+function addressBits(text: string): string | undefined {
+  const v4 = parseIPv4(text);
+  const v6 = v4 ? null : parseIPv6(text);
+  if (v4) return v4.map((o) => o.toString(2).padStart(8, '0')).join('');
+  return v6?.map((g) => g.toString(2).padStart(16, '0')).join('');
+}
 
-/** Whether IPv4 `address` is `cidr`'s own address (exact) or inside its subnet. */
+/** Whether `address` (IPv4 or IPv6) is `cidr`'s own address (exact) or inside its subnet. */
 function inSubnet(cidr: string, address: string, exact: boolean): boolean {
   const [net, len] = cidr.split('/');
-  const a = ipv4(address);
-  const n = ipv4(net);
-  if (a === undefined || n === undefined) return false;
-  if (exact) return a === n;
-  const size = 2 ** (32 - Number(len));
-  return Math.floor(a / size) === Math.floor(n / size);
+  const a = addressBits(address);
+  const n = addressBits(net);
+  if (a === undefined || n === undefined || a.length !== n.length) return false;
+  const bits = exact ? a.length : Number(len);
+  return a.slice(0, bits) === n.slice(0, bits);
 }
 
 /** The interface of the namespace netmgrd runs in that carries the tunnel's packets, when it can be told. */

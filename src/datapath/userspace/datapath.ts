@@ -41,6 +41,7 @@ import {
   type UpcallHandler,
 } from '../types';
 import { checkTunnelMatch, checkTunnelSet, TunnelPorts, type TunnelPort } from './tunnel-port';
+import { fromTableKey, fromTableMask, toTableFlow } from './tunnel-endpoints';
 import { frameMalformed, popVlan, pushVlan, setEthernet, setIpv4, VNET_HDR_LEN, vnetHeaderValid } from './packet';
 
 /** Frames per receive call and receive calls per readiness event (packet-io.md: 32-64 and ~16). */
@@ -228,8 +229,9 @@ export class UserspaceDatapath implements Datapath {
   // ------------------------------------------------------------------------------------------------------------
   // Flows
 
-  putFlow(flow: FlowPut, actions: FlowActions, opts: FlowPutOptions): DpFlow {
+  putFlow(put: FlowPut, actions: FlowActions, opts: FlowPutOptions): DpFlow {
     checkSupportedActions(actions);
+    const flow = toTableFlow(put, this.tunnels.ids);
     checkTunnelMatch(flow.mask);
     try {
       const e =
@@ -240,7 +242,7 @@ export class UserspaceDatapath implements Datapath {
               mayCreate: opts.mayCreate,
               clearStats: opts.clearStats,
             });
-      return toDpFlow(e);
+      return this.toDpFlow(e);
     } catch (e) {
       if (e instanceof FlowTableError) throw new DatapathError(e.code === 'EOVERLAP' ? 'EEXIST' : e.code, e.message);
       throw e;
@@ -248,12 +250,12 @@ export class UserspaceDatapath implements Datapath {
   }
 
   deleteFlow(flow: { key?: FlowKey; mask?: FlowMask; ufid?: Uint8Array }): boolean {
-    return this.table.delete(flow);
+    return this.table.delete(toTableFlow(flow, this.tunnels.ids));
   }
 
   getFlow(flow: { key?: FlowKey; mask?: FlowMask; ufid?: Uint8Array }): DpFlow | undefined {
-    const e = this.table.find(flow);
-    return e && toDpFlow(e);
+    const e = this.table.find(toTableFlow(flow, this.tunnels.ids));
+    return e && this.toDpFlow(e);
   }
 
   flushFlows(): void {
@@ -261,7 +263,7 @@ export class UserspaceDatapath implements Datapath {
   }
 
   dumpFlows(): DpFlow[] {
-    return this.table.dump().map(toDpFlow);
+    return this.table.dump().map((e) => this.toDpFlow(e));
   }
 
   dumpFlowStats(): DpFlowStats[] {
@@ -270,6 +272,13 @@ export class UserspaceDatapath implements Datapath {
 
   setUpcallHandler(h: UpcallHandler | undefined): void {
     this.upcall = h;
+  }
+
+  /** A flow of the table as the Datapath interface gives it: IPv6 tunnel endpoints as addresses, not ids. */
+  private toDpFlow(e: MegaflowEntry): DpFlow {
+    const ids = this.tunnels.ids;
+    const [key, mask] = [fromTableKey(e.key, ids), fromTableMask(e.key, e.mask)];
+    return { key, mask, actions: e.actions, ufid: e.ufid, stats: { ...e.stats } };
   }
 
   stats(): DpStats {
@@ -367,7 +376,7 @@ export class UserspaceDatapath implements Datapath {
     this.misses.push({
       type: 'miss',
       inPort,
-      key: unpackKey(pk),
+      key: fromTableKey(unpackKey(pk), this.tunnels.ids),
       packet: buf.subarray(off + VNET_HDR_LEN, off + len),
     });
   }
@@ -442,7 +451,8 @@ export class UserspaceDatapath implements Datapath {
     this.pk.words.fill(0);
     extractPacked(packet, 0, packet.length, 0, this.pk);
     try {
-      h([{ type: 'action', inPort: 0, key: unpackKey(this.pk), packet, userdata: a.userdata }]);
+      const key = fromTableKey(unpackKey(this.pk), this.tunnels.ids);
+      h([{ type: 'action', inPort: 0, key, packet, userdata: a.userdata }]);
     } catch (err) {
       this.lost++;
       this.opts.log?.(`${this.name}: the policy failed on a userspace action: ${(err as Error).message}`);
@@ -571,10 +581,6 @@ export class UserspaceDatapath implements Datapath {
     this.portArray = [];
     this.table.flush();
   }
-}
-
-function toDpFlow(e: MegaflowEntry): DpFlow {
-  return { key: e.key, mask: e.mask, actions: e.actions, ufid: e.ufid, stats: { ...e.stats } };
 }
 
 const unpackKey = (pk: { words: Uint32Array }): FlowKey => unpackPacketKey(pk.words);

@@ -10,21 +10,28 @@ import * as dgram from 'dgram';
 import { native } from '../../native';
 import { tunnelKeyProblem } from '../../flow/tunnel';
 import { TUN_FLAG, type FlowMask, type TunnelKey } from '../../flow';
-import { formatIpv4, scanIpv4 } from '../../flow/text';
+import { canonicalIpText, formatIpv4, formatIpv6, scanIpv4 } from '../../flow/text';
 import type { DpPortInfo, DpPortSpec, DpPortStats, DpTunnelConfig, DpTunnelRemoteStats, DpTunnelStats } from '../types';
 import { DatapathError, zeroPortStats } from '../types';
 import { completeForWire, VNET_HDR_LEN } from './packet';
 import { segmentTcp } from './segment';
 import { decapsulate, encapsulate, VNI_MAX } from './tunnel-header';
+import { TunnelEndpointIds } from './tunnel-endpoints';
 
 /** Where a decapsulated frame goes: `buf[off, off+len)` is a virtio-net header (zero) and the inner frame. */
 export type TunnelDelivery = (buf: Buffer, off: number, len: number, src: number, dst: number) => void;
 
-const ANY_IPV4 = '0.0.0.0';
-/** An IPv4 address as a u32 (0 for what is not one: such a sender is no remote). */
+const ANY: Record<4 | 6, string> = { 4: '0.0.0.0', 6: '::' };
+/** An IPv4 address as a u32 (0 for what is not one). */
 const parseIpv4 = (s: string): number => scanIpv4(s, 0)?.value ?? 0;
-/** The largest UDP payload a socket takes (IPv4: 65535 - 20 - 8). */
+/** The largest UDP payload a socket takes (IPv4: 65535 - 20 - 8; over IPv6, without jumbograms, 65535 - 8). */
 const MAX_UDP_PAYLOAD = 65507;
+
+/** One remote: its counters, and the word that stands for it in the packed key (its IPv4 address, or its id). */
+interface RemoteEntry {
+  stats: DpTunnelRemoteStats;
+  word: number;
+}
 
 /** The VNI a tunnel key carries (tun_id's low 24 bits), or undefined when tun_id does not fit a VNI. */
 export function vniOf(t: TunnelKey): number | undefined {
@@ -46,9 +53,12 @@ export function tunIdOf(vni: number): Uint8Array {
 export class TunnelPort {
   readonly stats: DpPortStats = zeroPortStats();
   private readonly drops = { rxUnknownRemote: 0, rxOtherVni: 0, rxMalformed: 0 };
-  /** Per remote, by its address as a u32. */
-  private readonly remotes = new Map<number, DpTunnelRemoteStats>();
+  /** Per remote, by its address as text (canonicalIpText; also as dgram writes a sender, once it has). */
+  private readonly remotes = new Map<string, RemoteEntry>();
+  /** The packed key's word for `local` (0: none). */
   private readonly local: number;
+  /** Destination text of a set(tunnel(ipv6_dst=...)), by the action's address bytes (actions are kept). */
+  private readonly ipv6DstText = new WeakMap<Uint8Array, string>();
   /** A decapsulated frame is copied here behind a zero virtio-net header (the datapath's receive layout). */
   private readonly rxBuf = Buffer.alloc(VNET_HDR_LEN + MAX_UDP_PAYLOAD);
   private readonly socket: dgram.Socket;
@@ -56,8 +66,8 @@ export class TunnelPort {
   private closed = false;
 
   /**
-   * Opens the socket. Throws DatapathError: EINVAL for an IPv6 underlay (not run on this datapath yet),
-   * EBUSY when the UDP port is taken, ENOENT when this namespace has no such `local` address.
+   * Opens the socket. Throws DatapathError: EBUSY when the UDP port is taken, ENOENT when this namespace has no
+   * such `local` address. An IPv6 underlay's endpoints are keyed by their ids in `ids` (tunnel-endpoints.ts).
    */
   constructor(
     readonly no: number,
@@ -65,32 +75,41 @@ export class TunnelPort {
     readonly config: DpTunnelConfig,
     private readonly deliver: TunnelDelivery,
     private readonly log: (line: string) => void,
+    private readonly ids: TunnelEndpointIds,
   ) {
-    if (config.family !== 4)
-      throw new DatapathError(
-        'EOPNOTSUPP',
-        `${name}: the userspace datapath runs tunnel ports over an IPv4 underlay only (not IPv6 yet)`,
-      );
-    for (const r of config.remotes)
-      this.remotes.set(parseIpv4(r), { address: r, rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0 });
-    this.local = config.local === undefined ? 0 : parseIpv4(config.local);
+    const word = (a: string) => (config.family === 4 ? parseIpv4(a) : ids.idOfText(a));
+    for (const r of config.remotes) {
+      const stats = { address: r, rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0 };
+      this.remotes.set(canonicalIpText(r), { stats, word: word(r) });
+    }
+    this.local = config.local === undefined ? 0 : word(config.local);
     this.ttl = config.ttl;
     const fd = openSocket(name, config);
+    const family = config.family;
     // The address is always a literal: resolve it in place, so that a send is handed to the kernel at once.
     this.socket = dgram.createSocket({
-      type: 'udp4',
-      lookup: (address, _opts, cb) => (cb as (e: null, a: string, f: number) => void)(null, address, 4),
+      type: family === 4 ? 'udp4' : 'udp6',
+      lookup: (address, _opts, cb) => (cb as (e: null, a: string, f: number) => void)(null, address, family),
     });
     this.socket.on('message', (msg, rinfo) => this.receive(msg, rinfo.address));
     this.socket.on('error', (e) => this.log(`${name}: tunnel socket: ${e.message}`));
     this.socket.bind({ fd });
   }
 
+  /** The remote a datagram came from, by dgram's text for its sender (remembered under that text once found). */
+  private remoteFrom(from: string): RemoteEntry | undefined {
+    let r = this.remotes.get(from);
+    if (r === undefined && this.config.family === 6) {
+      r = this.remotes.get(canonicalIpText(from));
+      if (r !== undefined) this.remotes.set(from, r);
+    }
+    return r;
+  }
+
   /** One datagram from `from`: counted, checked, decapsulated and handed to the datapath. Never throws. */
   private receive(msg: Buffer, from: string): void {
     if (this.closed) return;
-    const src = parseIpv4(from);
-    const remote = this.remotes.get(src);
+    const remote = this.remoteFrom(from);
     if (remote === undefined) {
       this.drops.rxUnknownRemote++;
       this.stats.rxDropped++;
@@ -108,12 +127,12 @@ export class TunnelPort {
       return;
     }
     const frameLen = msg.length - d.offset;
-    remote.rxPackets++;
-    remote.rxBytes += frameLen;
+    remote.stats.rxPackets++;
+    remote.stats.rxBytes += frameLen;
     this.stats.rxPackets++;
     this.stats.rxBytes += frameLen;
     msg.copy(this.rxBuf, VNET_HDR_LEN, d.offset);
-    this.deliver(this.rxBuf, 0, VNET_HDR_LEN + frameLen, src, this.local);
+    this.deliver(this.rxBuf, 0, VNET_HDR_LEN + frameLen, remote.word, this.local);
   }
 
   /**
@@ -124,7 +143,8 @@ export class TunnelPort {
    */
   send(buf: Buffer, off: number, len: number, tunnel: TunnelKey | undefined): void {
     const vni = tunnel && vniOf(tunnel);
-    if (this.closed || tunnel === undefined || tunnel.dst === 0 || vni === undefined) {
+    const dst = tunnel && this.destinationOf(tunnel);
+    if (this.closed || tunnel === undefined || dst === undefined || vni === undefined) {
       this.stats.txErrors++;
       return;
     }
@@ -140,29 +160,43 @@ export class TunnelPort {
       this.stats.txDropped++;
       return;
     }
-    for (const frame of frames) this.sendFrame(frame, vni, tunnel.dst);
+    for (const frame of frames) this.sendFrame(frame, vni, dst);
   }
 
-  private sendFrame(frame: Uint8Array, vni: number, dst: number): void {
+  /** Where set(tunnel(...)) sends, as text of this port's underlay family; undefined: nowhere it can. */
+  private destinationOf(t: TunnelKey): string | undefined {
+    if (this.config.family === 4) return t.dst === 0 ? undefined : formatIpv4(t.dst);
+    let text = this.ipv6DstText.get(t.ipv6Dst);
+    if (text === undefined) {
+      if (t.ipv6Dst.every((b) => b === 0)) return undefined;
+      text = formatIpv6(t.ipv6Dst);
+      this.ipv6DstText.set(t.ipv6Dst, text);
+    }
+    return text;
+  }
+
+  private sendFrame(frame: Uint8Array, vni: number, dst: string): void {
     if (frame.length + 8 > MAX_UDP_PAYLOAD) {
       this.stats.txDropped++;
       return;
     }
     const payload = encapsulate(this.config.kind, vni, frame);
-    this.socket.send(payload, this.config.dstPort, formatIpv4(dst), (e) => {
+    this.socket.send(payload, this.config.dstPort, dst, (e) => {
       if (e) this.stats.txErrors++;
     });
     this.stats.txPackets++;
     this.stats.txBytes += frame.length;
     const remote = this.remotes.get(dst);
     if (remote !== undefined) {
-      remote.txPackets++;
-      remote.txBytes += frame.length;
+      remote.stats.txPackets++;
+      remote.stats.txBytes += frame.length;
     }
   }
 
   tunnelStats(): DpTunnelStats {
-    return { remotes: [...this.remotes.values()].map((r) => ({ ...r })), ...this.drops };
+    // A remote may be in the map twice (by its text and by dgram's); counted once.
+    const remotes = [...new Set([...this.remotes.values()].map((r) => r.stats))];
+    return { remotes: remotes.map((r) => ({ ...r })), ...this.drops };
   }
 
   close(): void {
@@ -174,9 +208,10 @@ export class TunnelPort {
 
 /** The bound socket's fd, or the reason it cannot be had in the datapath's own terms. */
 function openSocket(name: string, c: DpTunnelConfig): number {
-  const at = `${c.local ?? ANY_IPV4}:${c.dstPort}`;
+  const address = c.local ?? ANY[c.family];
+  const at = c.family === 4 ? `${address}:${c.dstPort}` : `[${address}]:${c.dstPort}`;
   try {
-    return native().udpOpen(c.local ?? ANY_IPV4, c.dstPort, c.ttl, c.df);
+    return native().udpOpen(address, c.dstPort, c.ttl, c.df);
   } catch (e) {
     const code = (e as { code?: string }).code;
     if (code === 'EADDRINUSE')
@@ -188,8 +223,9 @@ function openSocket(name: string, c: DpTunnelConfig): number {
 }
 
 /**
- * Refuses a match on tunnel fields this datapath does not key on (it keys tun_id, IPv4 src and dst: see the
- * packed key's tunnel words): such a flow would match packets it must not.
+ * Refuses a match on tunnel fields this datapath does not key on (it keys tun_id and the src and dst words of the
+ * packed key: IPv4 addresses, or IPv6 ones as ids, matched exactly; run after toTableFlow, so an IPv6 mask left
+ * here is a partial one): such a flow would match packets it must not.
  */
 export function checkTunnelMatch(mask: FlowMask): void {
   const m = mask.tunnel;
@@ -205,19 +241,14 @@ export function checkTunnelMatch(mask: FlowMask): void {
   if (other)
     throw new DatapathError(
       'EOPNOTSUPP',
-      'the userspace datapath matches tunnel(tun_id, src, dst) only: not tos, ttl, tp_src, tp_dst, IPv6 endpoints or flags',
+      'the userspace datapath matches tunnel(tun_id, src, dst, ipv6_src, ipv6_dst) only, IPv6 endpoints exactly: not tos, ttl, tp_src, tp_dst, flags or part of an IPv6 address',
     );
 }
 
-/** The kernel's rules for set(tunnel(...)) (a destination, a TTL), and an IPv4 destination and a VNI here. */
+/** The kernel's rules for set(tunnel(...)) (a destination, a TTL), and a VNI here. */
 export function checkTunnelSet(t: TunnelKey): void {
   const problem = tunnelKeyProblem(t, t.ttl !== 0);
   if (problem !== undefined) throw new DatapathError('EINVAL', `set(tunnel(...)) ${problem}`);
-  if (t.dst === 0)
-    throw new DatapathError(
-      'EOPNOTSUPP',
-      'set(tunnel(...)) to an IPv6 destination: the userspace datapath tunnels over IPv4 only',
-    );
   if (vniOf(t) === undefined)
     throw new DatapathError('EINVAL', `set(tunnel(...)): tun_id does not fit a 24-bit VNI (0..${VNI_MAX})`);
 }
@@ -228,6 +259,8 @@ export type TunnelReceive = (t: TunnelPort, buf: Buffer, off: number, len: numbe
 /** The tunnel ports of one datapath, by number, with the dense array its hot path indexes. */
 export class TunnelPorts {
   private readonly ports = new Map<number, TunnelPort>();
+  /** The ids of IPv6 endpoints in the packed key, for every tunnel port and flow of the datapath. */
+  readonly ids = new TunnelEndpointIds();
   /** Index = port number; undefined where the number is no tunnel port. Rebuilt by reindex(). */
   byNo: Array<TunnelPort | undefined> = [];
 
@@ -240,6 +273,7 @@ export class TunnelPorts {
       spec.tunnel,
       (buf, off, len, src, dst) => receive(t, buf, off, len, src, dst),
       log ?? (() => undefined),
+      this.ids,
     );
     this.ports.set(spec.no, t);
     return infoOf(t);

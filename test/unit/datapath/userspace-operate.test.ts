@@ -54,7 +54,7 @@ describe('UserspaceDatapath.operate', () => {
     }
   });
 
-  test('tunnel(tun_id, src, dst) matches and set(tunnel(...)) are taken; what it cannot key on or send is refused', () => {
+  test('tunnel(tun_id, src or ipv6_src, dst) matches and set(tunnel(...)) are taken; what it cannot key on or send is refused', () => {
     const dp = new UserspaceDatapath('br-op');
     try {
       const results = dp.operate([
@@ -65,13 +65,13 @@ describe('UserspaceDatapath.operate', () => {
         put('in_port(4),eth()', 'set(tunnel(tun_id=0x1000000,dst=198.18.0.2,ttl=64)),2', { mode: 'create' }),
       ]);
       expect(results.map((e) => (e instanceof DatapathError ? `${e.code} ${e.message}` : e))).toEqual([
-        'EOPNOTSUPP the userspace datapath matches tunnel(tun_id, src, dst) only: not tos, ttl, tp_src, tp_dst, IPv6 endpoints or flags',
+        'EOPNOTSUPP the userspace datapath matches tunnel(tun_id, src, dst, ipv6_src, ipv6_dst) only, IPv6 endpoints exactly: not tos, ttl, tp_src, tp_dst, flags or part of an IPv6 address',
         undefined,
         undefined,
-        'EOPNOTSUPP set(tunnel(...)) to an IPv6 destination: the userspace datapath tunnels over IPv4 only',
+        undefined,
         'EINVAL set(tunnel(...)): tun_id does not fit a 24-bit VNI (0..16777215)',
       ]);
-      expect(dp.dumpFlows()).toHaveLength(2);
+      expect(dp.dumpFlows()).toHaveLength(3);
     } finally {
       dp.destroy();
     }

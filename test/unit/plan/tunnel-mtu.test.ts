@@ -1,6 +1,6 @@
 /**
  * tunnelMtuNotes: the plan warns, with the fix, when a host-facing port of a bridge with a tunnel port has an MTU
- * that the encapsulation (50 bytes over IPv4) lifts above the underlay interface's MTU; the underlay interface is
+ * that the encapsulation (50 bytes over IPv4, 70 over IPv6) lifts above the underlay interface's MTU; the underlay interface is
  * the one holding `local`, else the one whose subnet holds the first remote; unknown underlay, nothing said.
  */
 import type { LiveLink, LiveState } from '../../../src/live/state';
@@ -18,7 +18,13 @@ const underlay = (mtu: number, address = '198.18.200.1/24'): LiveLink => ({
 
 const live = (link: LiveLink): LiveState => ({ namespaces: [], links: new Map([['', [link]]]) });
 
-function notes(hostMtu: number | undefined, underlayMtu: number, tunnelKeys = '', address?: string): string[] {
+function notes(
+  hostMtu: number | undefined,
+  underlayMtu: number,
+  tunnelKeys = '',
+  address?: string,
+  remote = '198.18.200.2',
+): string[] {
   const { state, errors } = parseUnits([
     { file: 'br0.toml', text: '[unit]\ntype = "bridge"\n[bridge]\ndatapath = "userspace"\n' },
     {
@@ -29,7 +35,7 @@ function notes(hostMtu: number | undefined, underlayMtu: number, tunnelKeys = ''
     },
     {
       file: 'vx.toml',
-      text: `[unit]\ntype = "port"\n[port]\nbridge = "br0"\nkind = "vxlan"\nvni = 100\nremotes = ["198.18.200.2"]\n${tunnelKeys}`,
+      text: `[unit]\ntype = "port"\n[port]\nbridge = "br0"\nkind = "vxlan"\nvni = 100\nremotes = ["${remote}"]\n${tunnelKeys}`,
     },
   ]);
   expect(errors).toEqual([]);
@@ -56,6 +62,17 @@ describe('the plan warns when a host-facing port does not fit through the tunnel
   test('with `local`, the interface holding that address is the underlay', () => {
     expect(notes(1500, 1500, 'local = "198.18.200.1"\n')).toHaveLength(1);
     expect(notes(1500, 1500, 'local = "198.18.200.7"\n')).toEqual([]);
+  });
+
+  test('over an IPv6 underlay: 70 bytes, the underlay found by its IPv6 subnet or by `local`', () => {
+    const v6 = (host: number, keys = '', address = '2001:db8:c8::1/64') =>
+      notes(host, 1500, keys, address, '2001:db8:c8::2');
+    expect(v6(1500)).toEqual([
+      expect.stringContaining('with the 70 bytes tunnel port vx adds (vxlan over IPv6) its largest frames need 1570'),
+    ]);
+    expect(v6(1430)).toEqual([]);
+    expect(v6(1500, 'local = "2001:db8:c8::1"\n', '2001:db8:c8::1/128')).toHaveLength(1);
+    expect(v6(1500, '', '2001:db8:c9::1/64')).toEqual([]);
   });
 
   test('a host port without an MTU in its unit and no interface yet counts as 1500', () => {
