@@ -63,6 +63,7 @@ import { hasErrno } from '../../util/errors';
 import { transactMany, type NetlinkRequest } from './transact';
 import { UpcallReader } from './upcalls';
 import { KernelTunnelPorts } from './tunnel';
+import { attribute, TunnelRemoteCounters } from './tunnel-counters';
 import {
   dpRequest,
   MODULE_MISSING_HINT,
@@ -126,6 +127,8 @@ export class KernelDatapath implements Datapath {
   private executeFailures = 0;
   private readonly log: (line: string) => void;
   private readonly tunnels: KernelTunnelPorts;
+  /** What the flows sent to and received from each remote of each tunnel port (tunnel-counters.ts). */
+  private readonly remoteCounters = new TunnelRemoteCounters();
 
   private constructor(
     readonly name: string,
@@ -379,7 +382,7 @@ export class KernelDatapath implements Datapath {
       no: v.portNo,
       name: t?.name ?? v.name,
       type: t !== undefined ? 'tunnel' : v.type === OVS_VPORT_TYPE.INTERNAL ? 'internal' : 'netdev',
-      ...(t !== undefined ? { tunnel: t.tunnel } : {}),
+      ...(t !== undefined ? { tunnel: t.tunnel, tunnelStats: this.remoteCounters.stats(v.portNo, t.tunnel) } : {}),
       ifindex: v.ifindex ?? 0,
       stats: {
         rxPackets: s?.rxPackets ?? 0,
@@ -461,18 +464,37 @@ export class KernelDatapath implements Datapath {
       if (hasErrno(e, 'ENODEV', 'ENOENT') && !this.tunnels.remove(no))
         throw new DatapathError('ENOENT', `port ${no} of ${this.name} does not exist`);
       if (!hasErrno(e, 'ENODEV', 'ENOENT')) throw asDatapathError(e, `removing port ${no} from ${this.name}`);
+      this.remoteCounters.dropPort(no);
       return;
     }
-    this.tunnels.remove(no);
+    if (this.tunnels.remove(no)) this.remoteCounters.dropPort(no);
   }
 
   ports(): DpPortInfo[] {
+    // The per-remote counters are as fresh as the flow statistics last read: read them now.
+    if (this.tunnels.size > 0) this.dumpFlowStats();
     return this.vports()
       .map((v) => this.toPort(v))
       .sort((a, b) => a.no - b.no);
   }
 
   putFlow(flow: FlowPut, actions: FlowActions, opts: FlowPutOptions): DpFlow {
+    const put = this.installFlow(flow, actions, opts);
+    this.trackTunnelFlow(put.ufid, flow.key, actions, put.stats.packets === 0);
+    return put;
+  }
+
+  /** Flows that count for a tunnel port's remotes are tracked (statistics at zero when `fresh`). */
+  private trackTunnelFlow(ufid: Uint8Array, key: FlowKey, actions: FlowActions, fresh: boolean): void {
+    if (this.tunnels.size === 0) return;
+    this.remoteCounters.track(
+      ufid,
+      attribute(key, actions, (no) => this.tunnels.config(no)),
+      fresh,
+    );
+  }
+
+  private installFlow(flow: FlowPut, actions: FlowActions, opts: FlowPutOptions): DpFlow {
     const ufid = flow.ufid ?? ufidOf(flow.key, flow.mask);
     const what = `${opts.mode === 'create' ? 'adding' : 'modifying'} a flow on ${this.name}`;
     const fresh = (): DpFlow => ({
@@ -565,11 +587,17 @@ export class KernelDatapath implements Datapath {
         throw asDatapathError(e, what);
       }
     };
-    if (flow.ufid) return del({ ufid: flow.ufid });
+    if (flow.ufid) {
+      this.remoteCounters.forget(flow.ufid);
+      return del({ ufid: flow.ufid });
+    }
     if (!flow.key) return false;
-    if (del({ ufid: ufidOf(flow.key, flow.mask) })) return true;
+    const byMatch = ufidOf(flow.key, flow.mask);
+    this.remoteCounters.forget(byMatch);
+    if (del({ ufid: byMatch })) return true;
     const found = this.findByMatch(flow.key, flow.mask);
     if (!found) return false;
+    this.remoteCounters.forget(found.ufid);
     return del({ ufid: found.ufid }) || del({ key: found.key });
   }
 
@@ -578,6 +606,7 @@ export class KernelDatapath implements Datapath {
   }
 
   flushFlows(): void {
+    this.remoteCounters.forget();
     // DEL without KEY or UFID flushes the table.
     this.flowRequest(OVS_FLOW_CMD.DEL, 0, {}, `flushing the flows of ${this.name}`);
   }
@@ -591,7 +620,10 @@ export class KernelDatapath implements Datapath {
       } catch (e) {
         this.log(`${this.name}: skipped a kernel flow netmgr cannot represent: ${(e as Error).message}`);
       }
-      if (f) out.push(f);
+      if (f) {
+        this.remoteCounters.observe(f.ufid, f.stats);
+        out.push(f);
+      }
     }
     return out;
   }
@@ -606,8 +638,11 @@ export class KernelDatapath implements Datapath {
     for (const m of this.flowRequest(OVS_FLOW_CMD.GET, NLM_F_DUMP, { ufidFlags: terse }, what)) {
       try {
         const f = decodeFlow(m.body);
-        if (f.ufid) out.push({ ufid: f.ufid, stats: statsOf(f) });
-        else withoutUfid = true;
+        if (f.ufid) {
+          const stats = statsOf(f);
+          this.remoteCounters.observe(f.ufid, stats);
+          out.push({ ufid: f.ufid, stats });
+        } else withoutUfid = true;
       } catch (e) {
         this.log(`${this.name}: skipped a kernel flow netmgr cannot represent: ${(e as Error).message}`);
       }
@@ -656,8 +691,12 @@ export class KernelDatapath implements Datapath {
     const acks = transactMany(this.sock, reqs, `running ${reqs.length} operation(s) on ${this.name}`);
     for (let j = 0; j < acks.length; j++) {
       const e = acks[j];
-      if (e === undefined) continue;
       const op = ops[opOf[j]];
+      if (e === undefined) {
+        if (op.type === 'put')
+          this.trackTunnelFlow(op.flow.ufid ?? ufidOf(op.flow.key, op.flow.mask), op.flow.key, op.actions, true);
+        continue;
+      }
       if (op.type === 'put') {
         out[opOf[j]] = e.code === 'EEXIST' ? this.tryPut(op) : asDatapathError(e, `installing a flow on ${this.name}`);
       } else {
@@ -724,8 +763,12 @@ export class KernelDatapath implements Datapath {
     const drops: DpOp[] = [];
     for (const u of batch) {
       const flow = u.type === 'miss' ? this.tunnels.screen(u.inPort, u.key) : undefined;
-      if (flow === undefined) pass.push(u);
-      else drops.push({ type: 'put', flow, actions: [], opts: { mode: 'modify', mayCreate: true } });
+      if (flow === undefined) {
+        pass.push(u);
+        continue;
+      }
+      this.remoteCounters.countScreened(attribute(u.key, [], (no) => this.tunnels.config(no)));
+      drops.push({ type: 'put', flow, actions: [], opts: { mode: 'modify', mayCreate: true } });
     }
     for (const e of drops.length ? this.operate(drops) : [])
       if (e !== undefined) this.log(`${this.name}: installing a tunnel drop flow: ${e.message}`);

@@ -211,6 +211,11 @@ export class KernelTunnelPorts {
     return true;
   }
 
+  /** The settings of tunnel port `no`; undefined when `no` is no tunnel port. */
+  config(no: number): DpTunnelConfig | undefined {
+    return this.ports.get(no)?.spec.tunnel;
+  }
+
   /** How vport `no` named `vportName` is shown: as its tunnel port, when it is one. */
   describe(no: number, vportName: string): KernelTunnelSpec | undefined {
     const t = this.ports.get(no);
