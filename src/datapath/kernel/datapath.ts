@@ -471,8 +471,9 @@ export class KernelDatapath implements Datapath {
   }
 
   ports(): DpPortInfo[] {
-    // The per-remote counters are as fresh as the flow statistics last read: read them now.
-    if (this.tunnels.size > 0) this.dumpFlowStats();
+    // The per-remote counters are as fresh as the flow statistics last read: read them now (whole flows: one taken
+    // over from an earlier netmgrd is tracked from here on).
+    if (this.tunnels.size > 0) this.dumpFlows();
     return this.vports()
       .map((v) => this.toPort(v))
       .sort((a, b) => a.no - b.no);
@@ -621,6 +622,10 @@ export class KernelDatapath implements Datapath {
         this.log(`${this.name}: skipped a kernel flow netmgr cannot represent: ${(e as Error).message}`);
       }
       if (f) {
+        if (this.tunnels.size > 0) {
+          const a = attribute(f.key, f.actions, (no) => this.tunnels.config(no));
+          this.remoteCounters.adopt(f.ufid, a, f.stats);
+        }
         this.remoteCounters.observe(f.ufid, f.stats);
         out.push(f);
       }

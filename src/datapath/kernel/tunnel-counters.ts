@@ -88,6 +88,16 @@ export class TunnelRemoteCounters {
     this.flows.set(id, { attribution, packets: keep ? old.packets : 0, bytes: keep ? old.bytes : 0 });
   }
 
+  /**
+   * A flow read from the kernel that is not tracked yet (put by an earlier netmgrd, taken over): tracked from its
+   * current statistics on, so only what it counts from now on is added.
+   */
+  adopt(ufid: Uint8Array, attribution: Attribution | undefined, stats: FlowStats): void {
+    const id = hex(ufid);
+    if (attribution === undefined || this.flows.has(id)) return;
+    this.flows.set(id, { attribution, packets: stats.packets, bytes: stats.bytes });
+  }
+
   /** A reading of a flow's statistics: what it counted since the last one is added to the totals. */
   observe(ufid: Uint8Array, stats: FlowStats): void {
     const t = this.flows.get(hex(ufid));

@@ -90,3 +90,19 @@ test('totals grow by what each reading adds, outlive the flow, and count a flow 
   c.dropPort(3);
   expect(c.stats(3, VX).remotes[0].txPackets).toBe(0);
 });
+
+test('a flow taken over counts only what it adds after it is first read', () => {
+  const c = new TunnelRemoteCounters();
+  const ufid = new Uint8Array(16).fill(3);
+  const rx = attribute(from('tun_id=0x64,src=198.18.0.2,dst=198.18.0.1'), parseActions('1').actions, tunnelOf);
+  c.adopt(ufid, rx, { packets: 50, bytes: 5000, tcpFlags: 0 });
+  c.observe(ufid, { packets: 50, bytes: 5000, tcpFlags: 0 });
+  c.observe(ufid, { packets: 52, bytes: 5200, tcpFlags: 0 });
+  expect(c.stats(3, VX).remotes[0]).toEqual({
+    address: '198.18.0.2',
+    rxPackets: 2,
+    rxBytes: 200,
+    txPackets: 0,
+    txBytes: 0,
+  });
+});

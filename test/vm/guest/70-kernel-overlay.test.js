@@ -249,6 +249,22 @@ test('kernel datapath tunnel ports: a three-box VXLAN mesh, then Geneve', async 
     for (const vni of [200, 100]) assert.ok(!fdb.includes(sh(`cat /sys/class/net/kvx${vni}/address`).trim()), fdb);
   });
 
+  await t.test('dpctl show -s on box 1: per-remote counters from the flows, and the drops by reason', () => {
+    // Three pings each: the first of a new flow goes through an upcall, the others through the flow it installs.
+    for (const n of [2, 3]) {
+      const r = shTry(`ip netns exec ${host({ n: 1, h: 'a' })} ping -c 3 -i 0.2 -W 5 ${over({ n, h: 'a' })}`);
+      assert.equal(r.status, 0, `ko1a -> ko${n}a`);
+    }
+    const show = ok(1, env(1), ['dpctl', 'show', '-s']);
+    for (const n of [2, 3]) {
+      const at = under(n).replace(/\./g, '\\.');
+      const m = new RegExp(`remote ${at}: RX packets:(\\d+) bytes:\\d+  TX packets:(\\d+)`).exec(show);
+      assert.ok(m !== null && Number(m[1]) > 0 && Number(m[2]) > 0, show);
+    }
+    const drops = /dropped on receipt: unknown remote:(\d+) other VNI:(\d+)/.exec(show);
+    assert.ok(drops !== null && Number(drops[1]) >= 1 && Number(drops[2]) >= 1, show);
+  });
+
   await t.test('Geneve: the ports replaced by geneve ones, the end hosts ping across', () => {
     for (const n of N) {
       writeUnits(env(n).NETMGR_DIR, n, 'geneve');
