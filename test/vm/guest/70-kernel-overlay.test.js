@@ -330,6 +330,7 @@ test('kernel datapath tunnel ports: a three-box VXLAN mesh, then Geneve', async 
     }
     for (const n of N6) {
       const to = N6.find((o) => o !== n);
+      // The key shows ipv6_src alone: the megaflow's mask leaves the outer destination out (the screen matches the sender).
       const dump = inBox(n, `ovs-dpctl dump-flows system@kb${n}`);
       if (n === 1)
         t.diagnostic(
@@ -338,7 +339,7 @@ test('kernel datapath tunnel ports: a three-box VXLAN mesh, then Geneve', async 
             .filter((l) => l.includes('tunnel('))
             .join('\n')}`,
         );
-      assert.match(dump, new RegExp(`tunnel\\(tun_id=0x64,ipv6_src=${under6(to)},ipv6_dst=${under6(n)},`), dump);
+      assert.match(dump, new RegExp(`tunnel\\(tun_id=0x64,ipv6_src=${under6(to)},flags`), dump);
       assert.match(dump, new RegExp(`set\\(tunnel\\(tun_id=0x64,ipv6_src=${under6(n)},ipv6_dst=${under6(to)},`), dump);
     }
     const entries = JSON.parse(ok(1, env(1), ['fdb', 'show', 'kb1', '--json']))[0].entries;
