@@ -6,6 +6,7 @@
  * other; a broadcast arrives exactly once per end host (split horizon); ovs-dpctl shows tunnel(...) keys and
  * set(tunnel(...)) actions; fdb show names the remotes; another VNI or a stranger is dropped by a drop flow. Then the
  * same mesh over Geneve, and a tunnel port whose UDP port is taken fails the apply, rolled back with nothing left.
+ * Last, boxes 1 and 2 over an IPv6 underlay (2001:db8::/64; the end hosts stay IPv4): VXLAN, then Geneve.
  */
 const test = require('node:test');
 const assert = require('node:assert');
