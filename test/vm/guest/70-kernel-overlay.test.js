@@ -6,6 +6,7 @@
  * other; a broadcast arrives exactly once per end host (split horizon); ovs-dpctl shows tunnel(...) keys and
  * set(tunnel(...)) actions; fdb show names the remotes; another VNI or a stranger is dropped by a drop flow. Then the
  * same mesh over Geneve, and a tunnel port whose UDP port is taken fails the apply, rolled back with nothing left.
+ * Last, boxes 1 and 2 over an IPv6 underlay (2001:db8::/64; the end hosts stay IPv4): VXLAN, then Geneve.
  */
 const test = require('node:test');
 const assert = require('node:assert');
@@ -19,6 +20,9 @@ const ENDS = N.flatMap((n) => ['a', 'b'].map((h) => ({ n, h })));
 const box = (n) => `ko${n}`;
 const host = (e) => `ko${e.n}${e.h}`;
 const under = (n) => `198.18.0.${n}`;
+/** Box n's IPv6 underlay address (the IPv6 case: boxes 1 and 2 only). */
+const under6 = (n) => `2001:db8::${n}`;
+const N6 = [1, 2];
 const over = (e) => `198.19.100.${e.n * 10 + (e.h === 'a' ? 1 : 2)}`;
 const mac = (e) => `02:00:00:00:0${e.n}:0${e.h === 'a' ? 1 : 2}`;
 const BCAST = '198.19.100.255';
@@ -40,8 +44,11 @@ function ok(n, env, args) {
 const ping = (from, to) => shTry(`ip netns exec ${host(from)} ping -c 1 -W 5 ${over(to)}`);
 const inBox = (n, cmd) => shTry(`ip netns exec ${box(n)} ${cmd}`).stdout;
 
-/** Box n's units: a kernel bridge, two veth ports to its end hosts, a tunnel port of `kind` to the other boxes. */
-function writeUnits(dir, n, kind, extra = '') {
+/**
+ * Box n's units: a kernel bridge, two veth ports to its end hosts, a tunnel port of `kind` to the other boxes of
+ * `boxes` at their underlay addresses `ul` (the end hosts keep IPv4 whatever the underlay's family).
+ */
+function writeUnits(dir, n, kind, extra = '', { boxes = N, ul = under } = {}) {
   const unit = (name, text) => fs.writeFileSync(path.join(dir, `${name}.toml`), `[unit]\n${text}`);
   unit(`kb${n}`, 'type = "bridge"\n[bridge]\ndatapath = "kernel"\n');
   for (const e of ENDS.filter((x) => x.n === n))
@@ -50,11 +57,11 @@ function writeUnits(dir, n, kind, extra = '') {
       `type = "port"\n[port]\nbridge = "kb${n}"\nkind = "veth"\nnamespace = "${host(e)}"\npeer = "${host(e)}e"\n` +
         `[ipv4]\naddresses = ["${over(e)}/24"]\n[link]\nmac = "${mac(e)}"\nmtu = 1450\n`,
     );
-  const remotes = N.filter((o) => o !== n).map((o) => `"${under(o)}"`);
+  const remotes = boxes.filter((o) => o !== n).map((o) => `"${ul(o)}"`);
   unit(
     `kb${n}t`,
     `type = "port"\n[port]\nbridge = "kb${n}"\nkind = "${kind}"\nvni = 100\nremotes = [${remotes.join(', ')}]\n` +
-      `local = "${under(n)}"\n${extra}`,
+      `local = "${ul(n)}"\n${extra}`,
   );
 }
 
@@ -316,5 +323,65 @@ test('kernel datapath tunnel ports: a three-box VXLAN mesh, then Geneve', async 
       ok(n, env(n), ['apply', '--dir', empty]);
       assert.doesNotMatch(inBox(n, 'ip link show'), /gnv-kb|vx-kb/);
     }
+  });
+
+  await t.test('IPv6 underlay: boxes 1 and 2 over 2001:db8::/64, VXLAN then Geneve, a stranger dropped', async (t) => {
+    // nodad: a tentative address cannot be bound as the outer source (the first packets would go nowhere).
+    for (const n of N6) sh(`ip -n ${box(n)} addr add ${under6(n)}/64 dev ul0 nodad`);
+    sh(`ip addr add ${under6(9)}/64 dev kul nodad`);
+    for (const n of N6) {
+      writeUnits(env(n).NETMGR_DIR, n, 'vxlan', '', { boxes: N6, ul: under6 });
+      assert.match(ok(n, env(n), ['apply']), new RegExp(`\\+ port kb${n}t`));
+    }
+    const ends = ENDS.filter((e) => N6.includes(e.n));
+    for (const a of ends) {
+      const targets = ends.filter((b) => b !== a).map(over);
+      const r = shTry(
+        `ip netns exec ${host(a)} sh -c 'for t in ${targets.join(' ')}; do ping -c 1 -W 5 $t >/dev/null || echo $t; done'`,
+      );
+      assert.equal(
+        r.stdout.trim(),
+        '',
+        `${host(a)} could not reach these:\n${r.stdout}${inBox(a.n, 'ovs-dpctl dump-flows')}`,
+      );
+    }
+    for (const n of N6) {
+      const to = N6.find((o) => o !== n);
+      // The key shows ipv6_src alone: the megaflow's mask leaves the outer destination out (the screen matches the sender).
+      const dump = inBox(n, `ovs-dpctl dump-flows system@kb${n}`);
+      if (n === 1)
+        t.diagnostic(
+          `box 1: ${dump
+            .split('\n')
+            .filter((l) => l.includes('tunnel('))
+            .join('\n')}`,
+        );
+      assert.match(dump, new RegExp(`tunnel\\(tun_id=0x64,ipv6_src=${under6(to)},flags`), dump);
+      assert.match(dump, new RegExp(`set\\(tunnel\\(tun_id=0x64,ipv6_src=${under6(n)},ipv6_dst=${under6(to)},`), dump);
+    }
+    const entries = JSON.parse(ok(1, env(1), ['fdb', 'show', 'kb1', '--json']))[0].entries;
+    for (const e of ends.filter((x) => x.n === 2))
+      assert.equal(entries.find((x) => x.mac === mac(e))?.remote, under6(2), JSON.stringify(entries));
+
+    // A sender that is no remote: the root namespace sends VNI 100 from 2001:db8::9 to box 1.
+    sh(`ip link add kvx6 type vxlan id 100 remote ${under6(1)} local ${under6(9)} dstport 4789 nolearning`);
+    cleanup.add('ip link delete kvx6');
+    sh('ip addr add 198.19.100.97/24 dev kvx6 && ip link set kvx6 up');
+    shTry('ping -c 1 -W 1 -I kvx6 198.19.100.11');
+    const log = fs.readFileSync(path.join(env(1).NETMGR_STATE_DIR, 'netmgrd.log'), 'utf8');
+    assert.match(log, /tunnel port kb1t: dropped a packet from 2001:db8::9, which is no remote of the port/, log);
+    const dump = inBox(1, 'ovs-dpctl dump-flows system@kb1');
+    assert.match(dump, /tunnel\(tun_id=0x64,ipv6_src=2001:db8::9,[^ ]*in_port\(\d+\).*actions:drop/, dump);
+    sh('ip link delete kvx6');
+
+    for (const n of N6) {
+      writeUnits(env(n).NETMGR_DIR, n, 'geneve', '', { boxes: N6, ul: under6 });
+      ok(n, env(n), ['apply']);
+    }
+    assert.equal(ping({ n: 1, h: 'a' }, { n: 2, h: 'b' }).status, 0, 'ko1a -> ko2b over geneve on IPv6');
+    assert.match(
+      inBox(1, 'ovs-dpctl dump-flows system@kb1'),
+      new RegExp(`set\\(tunnel\\(tun_id=0x64,ipv6_src=${under6(1)},ipv6_dst=${under6(2)},`),
+    );
   });
 });
