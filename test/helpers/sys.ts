@@ -6,6 +6,7 @@ import { execFileSync, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { RTPROT_KERNEL } from '../../src/netlink/route';
 
 export const REPO = path.resolve(__dirname, '..', '..');
 export const NETMGR = path.join(REPO, 'bin', 'netmgr');
@@ -141,8 +142,9 @@ export function systemDump(prefix: string, extraNamespaces: string[] = []): Json
     // kernel's own: those follow from the addresses and links compared above (an IPv6 link-local address gets its
     // route only once duplicate address detection is over, which would make the dump depend on timing).
     for (const family of ['-4', '-6']) {
-      let routes = JSON.parse(sh('ip', [...nsArgs(ns), family, '-j', 'route', 'show', 'table', 'all'])) as Json[];
-      routes = routes.filter((r) => r.protocol !== 'kernel');
+      // -N: protocols as numbers whatever /etc/iproute2/rt_protos.d names them (the package test adds a name for 44).
+      let routes = JSON.parse(sh('ip', ['-N', ...nsArgs(ns), family, '-j', 'route', 'show', 'table', 'all'])) as Json[];
+      routes = routes.filter((r) => r.protocol !== String(RTPROT_KERNEL));
       if (ns === null) routes = routes.filter((r) => String(r.dev).startsWith(prefix));
       // Sorted: the kernel lists routes of one prefix in the order they were added, which a rollback may change.
       out[`${ns ?? '(root)'} routes ${family}`] = routes.map((r) => JSON.stringify(strip(r))).sort();

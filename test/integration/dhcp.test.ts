@@ -114,7 +114,9 @@ function stopDnsmasq(): void {
 }
 
 const routes = (ns: string | null) =>
-  JSON.parse(sh('ip', [...(ns ? ['-n', ns] : []), '-4', '-j', 'route', 'show', 'table', 'main'])) as {
+  // -N: protocol numbers as numbers, whatever names /etc/iproute2/rt_protos.d gives them (deb.test.ts installs the
+  // package, and with it the name "netmgr" for 44, while this file runs).
+  JSON.parse(sh('ip', [...(ns ? ['-n', ns] : []), '-N', '-4', '-j', 'route', 'show', 'table', 'main'])) as {
     dst: string;
     gateway?: string;
     dev: string;

@@ -242,10 +242,10 @@ const EXAMPLE_TABLE: Example[] = [
       expect(pingsFromRoot(n('sh-br'), '198.18.102.1')).toBe(true);
       expect(pingsFromRoot(n('sh-br'), '198.18.102.2')).toBe(true);
       // Routes: the PC's default route and the box's route to the network behind the router, both netmgr's.
-      expect(sh('ip', ['-n', n('sh-pc1'), 'route', 'show', 'default'])).toMatch(
+      expect(sh('ip', ['-N', '-n', n('sh-pc1'), 'route', 'show', 'default'])).toMatch(
         /^default via 198\.18\.102\.1 dev \S+ proto 44/,
       );
-      expect(sh('ip', ['route', 'show', '198.18.111.0/24'])).toMatch(
+      expect(sh('ip', ['-N', 'route', 'show', '198.18.111.0/24'])).toMatch(
         new RegExp(`^198\\.18\\.111\\.0/24 via 198\\.18\\.102\\.1 dev ${n('sh-br')} proto 44`),
       );
     },

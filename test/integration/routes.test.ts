@@ -44,7 +44,7 @@ const GATEWAY = 'gateway = "198.18.157.1"\n';
 const EXTRA_ROUTE = '[[ipv4.route]]\nto = "198.18.158.0/24"\nvia = "198.18.157.1"\nmetric = 50\n';
 
 const routes = (ns: string) =>
-  JSON.parse(sh('ip', ['-n', ns, '-4', '-j', 'route', 'show', 'table', 'all'])) as {
+  JSON.parse(sh('ip', ['-N', '-n', ns, '-4', '-j', 'route', 'show', 'table', 'all'])) as {
     dst: string;
     gateway?: string;
     protocol?: string;
