@@ -1,6 +1,7 @@
 /** How a command's error that escaped its run is shown, and the exit code it gives: one place for main and plan. */
 import { DaemonUnavailableError, START_HINT } from '../daemon/client';
-import { CliIO, EXIT_FAILURE, EXIT_INVALID, UsageError } from './command';
+import { NetmgrError } from '../util/errors';
+import { CliIO, EXIT_BUSY, EXIT_FAILURE, EXIT_INVALID, UsageError } from './command';
 
 /** Prints `e` as main always has (usage errors with the usage, a missing netmgrd with how to start it). */
 export function reportError(io: CliIO, name: string, usage: string, e: unknown): number {
@@ -15,5 +16,6 @@ export function reportError(io: CliIO, name: string, usage: string, e: unknown):
   }
   io.stderr(`netmgr ${name}: ${err.message}\n`);
   if (process.env.NETMGR_DEBUG) io.stderr(`${err.stack}\n`);
-  return EXIT_FAILURE;
+  // Busy (netmgrd's backlog stayed full, or a refusal that escaped): the exit code that says "try again".
+  return e instanceof NetmgrError && e.kind === 'busy' ? EXIT_BUSY : EXIT_FAILURE;
 }

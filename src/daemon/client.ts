@@ -14,6 +14,24 @@ export class DaemonUnavailableError extends NetmgrError {
   }
 }
 
+/**
+ * The kernel refused the connection because netmgrd's listen backlog is full (EAGAIN on a unix socket's connect:
+ * netmgrd is accepting more slowly than connections arrive, e.g. under a flood from a script). The request never
+ * reached netmgrd, so it is safe to send again.
+ */
+class BacklogFullError extends NetmgrError {
+  constructor(socketPath: string) {
+    super('busy', `netmgrd is not accepting connections fast enough (${socketPath}: listen backlog full); try again`);
+  }
+}
+
+/**
+ * How long a request is tried again while netmgrd's backlog stays full, and the pauses between tries: a slot
+ * frees within netmgrd's read timeout (5 s), and a person at the command line waits that long without wondering.
+ */
+const BACKLOG_RETRY_MS = 5_000;
+const BACKLOG_PAUSE_MS = { first: 10, max: 500 };
+
 /** How to start the daemon, for error messages. */
 export const START_HINT = 'start it with `netmgr daemon` (in the foreground) or `systemctl start netmgr`';
 
@@ -48,7 +66,8 @@ function exchange(socketPath: string, line: string, timeoutMs: number): Promise<
     });
     sock.on('error', (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      if (!connected && hasErrno(e, 'ENOENT', 'ECONNREFUSED', 'ENOTSOCK'))
+      if (!connected && hasErrno(e, 'EAGAIN')) reject(new BacklogFullError(socketPath));
+      else if (!connected && hasErrno(e, 'ENOENT', 'ECONNREFUSED', 'ENOTSOCK'))
         reject(new DaemonUnavailableError(socketPath, e.code === 'ENOENT' ? 'no socket' : (e.code ?? e.message)));
       else if (hasErrno(e, 'EACCES'))
         reject(
@@ -67,9 +86,23 @@ function exchange(socketPath: string, line: string, timeoutMs: number): Promise<
 export const requestLine = <P, R>(type: RequestType<P, R>, params: P): string =>
   JSON.stringify({ op: type.method, ...params }) + '\n';
 
+/** exchange, sent again with growing pauses while the kernel refuses the connection for a full backlog. */
+async function exchangeWhenAccepted(socketPath: string, line: string, timeoutMs: number): Promise<Response> {
+  const giveUpAt = Date.now() + BACKLOG_RETRY_MS;
+  for (let pause = BACKLOG_PAUSE_MS.first; ; pause = Math.min(2 * pause, BACKLOG_PAUSE_MS.max)) {
+    try {
+      return await exchange(socketPath, line, timeoutMs);
+    } catch (e) {
+      if (!(e instanceof BacklogFullError) || Date.now() + pause > giveUpAt) throw e;
+      await new Promise((r) => setTimeout(r, pause));
+    }
+  }
+}
+
 /**
  * Sends a request and resolves to its result. Rejects with a RequestError (its body as netmgrd sent it) when
- * netmgrd refuses, a DaemonUnavailableError when it is not running.
+ * netmgrd refuses, a DaemonUnavailableError when it is not running, a `busy` NetmgrError when its listen backlog
+ * stayed full for BACKLOG_RETRY_MS.
  */
 export async function send<P, R>(
   socketPath: string,
@@ -77,7 +110,7 @@ export async function send<P, R>(
   params: P,
   timeoutMs = 120_000,
 ): Promise<R> {
-  const answer = await exchange(socketPath, requestLine(type, params), timeoutMs);
+  const answer = await exchangeWhenAccepted(socketPath, requestLine(type, params), timeoutMs);
   if (!answer.ok) throw new RequestError(answer.error);
   return answer.result as R;
 }

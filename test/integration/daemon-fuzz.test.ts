@@ -111,10 +111,12 @@ function converse(socket: string, chunks: string[], dropMidLine = false): Promis
     const c = net.createConnection(socket);
     let raw = '';
     let refusedAtConnect: string | undefined;
+    let connected = false;
     const done = () => resolve({ raw, refusedAtConnect });
     const timer = setTimeout(() => c.destroy(), 20_000);
     c.setEncoding('utf8');
     c.on('connect', () => {
+      connected = true;
       for (const ch of chunks) c.write(ch);
       if (dropMidLine) c.destroy();
     });
@@ -123,9 +125,11 @@ function converse(socket: string, chunks: string[], dropMidLine = false): Promis
       clearTimeout(timer);
       done();
     });
-    // A later error (EPIPE: netmgrd closed the connection) leaves raw as read: an empty one is a problem in check.
+    // An error before 'connect' is the kernel's refusal; Node has already cleared `connecting` when it reports
+    // one (afterConnect), so the test keeps its own flag. A later error (EPIPE: netmgrd closed the connection)
+    // leaves raw as read: an empty one is a problem in check.
     c.on('error', (e: NodeJS.ErrnoException) => {
-      if (c.connecting) refusedAtConnect = e.code ?? 'unknown';
+      if (!connected) refusedAtConnect = e.code ?? 'unknown';
     });
   });
 }
@@ -308,20 +312,27 @@ async function holdIdleConnections(socket: string, tally: Tally) {
   const answeredAt: number[] = [];
   const refused: boolean[] = [];
   const closed: boolean[] = [];
+  const errorAfterConnect: string[] = [];
   const sockets = await Promise.all(
     Array.from(
       { length: IDLE_CONNECTIONS },
       (_, k) =>
         new Promise<net.Socket>((resolve) => {
-          const c = net.createConnection(socket, () => resolve(c));
+          let connected = false;
+          const c = net.createConnection(socket, () => {
+            connected = true;
+            resolve(c);
+          });
           answers[k] = '';
           c.setEncoding('utf8');
           c.on('data', (d: string) => {
             answers[k] += d;
             answeredAt[k] ??= Date.now();
           });
-          c.on('error', () => {
-            if (c.connecting) refused[k] = true;
+          // Refused at connect: an error before 'connect' (see converse).
+          c.on('error', (e: NodeJS.ErrnoException) => {
+            if (connected) errorAfterConnect[k] = e.code ?? 'unknown';
+            else refused[k] = true;
             resolve(c);
           });
           c.on('close', () => (closed[k] = true));
@@ -336,10 +347,12 @@ async function holdIdleConnections(socket: string, tally: Tally) {
   while (unanswered() > 0 && Date.now() - t0 < 3 * REQUEST_READ_TIMEOUT_MS)
     await new Promise((r) => setTimeout(r, 100));
   lag.disable();
-  // Closed with no answer at all: a known open defect (issue 20): 5 of the 1,000 in an ordinary CI run, 261 in a
-  // saturated one (the flood then gets ~40,000 busy answers), never a flood connection. Counted; bounded in
-  // idleViolations.
-  const closedUnanswered = answers.filter((a, k) => a === '' && refused[k] !== true && closed[k] === true).length;
+  // Closed with no answer at all, after connecting: none may be (idleViolations), each counted with how it closed.
+  // (Runs before this test told refusals by `connecting`, which Node clears before reporting a connect's EAGAIN:
+  // the backlog's refusals under a saturating flood, 5 to 261 of them, were taken for connections netmgrd closed.)
+  const closedUnanswered = answers.flatMap((a, k) =>
+    a === '' && refused[k] !== true && closed[k] === true ? [errorAfterConnect[k] ?? 'end'] : [],
+  );
   for (const c of sockets) c.destroy();
   for (const raw of answers.filter((a) => a !== ''))
     check({ chunks: ['(idle)'], requests: 0, expect: { kind: 'any' } }, raw, tally);
@@ -348,7 +361,8 @@ async function holdIdleConnections(socket: string, tally: Tally) {
   return {
     busy,
     refused: refused.filter(Boolean).length,
-    closedUnanswered,
+    closedUnanswered: closedUnanswered.length,
+    closedHow: [...new Set(closedUnanswered)].join(' '),
     held: timedOutAt.length + unanswered(),
     heldAtOnce: mostAtOnce(timedOutAt, REQUEST_READ_TIMEOUT_MS, lag.max / 1e6) + unanswered(),
     clientLagMs: Math.round(lag.max / 1e6),
@@ -387,7 +401,7 @@ it('100,000 generated requests and 1,000 idle connections leave netmgrd, its bri
   const rnd = prng(SEED);
   const tally: Tally = { slowestMs: {}, requests: 0, connections: 0, byKind: {}, problems: [] };
   let next = 0;
-  let idle = { busy: 0, refused: 0, closedUnanswered: 0, held: -1, heldAtOnce: -1, clientLagMs: 0 };
+  let idle = { busy: 0, refused: 0, closedUnanswered: 0, closedHow: '', held: -1, heldAtOnce: -1, clientLagMs: 0 };
   const t0 = Date.now();
   const worker = async () => {
     while (tally.requests < TOTAL) {
@@ -421,34 +435,29 @@ it('100,000 generated requests and 1,000 idle connections leave netmgrd, its bri
   expect(daemon!.log()).not.toMatch(/uncaught exception|unhandled promise rejection/);
   expect(tally.problems).toEqual([]);
   expect(after).toEqual(before);
-  // Saturated: the flood got more than one busy answer in ten (about 1,000 of 91,000 in an ordinary run).
-  const saturated = (tally.byKind.busy ?? 0) > tally.connections / 10;
-  expect([...idleViolations(saturated, idle), ...forwardingViolations(results, ref, seconds)]).toEqual([]);
+  expect([...idleViolations(idle), ...forwardingViolations(results, ref, seconds)]).toEqual([]);
   expect(tally.requests).toBeGreaterThanOrEqual(TOTAL);
 });
 
 type PingResult = Awaited<ReturnType<ReturnType<typeof startPing>['stop']>>;
 
 /** The idle connections' bounds, each broken one named with its figures. */
-function idleViolations(
-  saturated: boolean,
-  idle: {
-    busy: number;
-    refused: number;
-    closedUnanswered: number;
-    held: number;
-    heldAtOnce: number;
-    clientLagMs: number;
-  },
-): string[] {
+function idleViolations(idle: {
+  busy: number;
+  refused: number;
+  closedUnanswered: number;
+  closedHow: string;
+  held: number;
+  heldAtOnce: number;
+  clientLagMs: number;
+}): string[] {
   const v: string[] = [];
   if (idle.held < 0) v.push('the idle connections were never opened');
   if (idle.heldAtOnce > MAX_CONNECTIONS)
     v.push(`${idle.heldAtOnce} idle connections held at once > ${MAX_CONNECTIONS} (client lag ${idle.clientLagMs} ms)`);
   if (idle.busy === 0) v.push('no idle connection was answered busy');
-  // Issue 20, open: bounded at 1 % unless netmgrd was saturated (see holdIdleConnections), when it is reported only.
-  if (idle.closedUnanswered > IDLE_CONNECTIONS / 100 && !saturated)
-    v.push(`${idle.closedUnanswered} idle connections closed without an answer (> 1 %)`);
+  if (idle.closedUnanswered > 0)
+    v.push(`${idle.closedUnanswered} idle connections closed without an answer (how: ${idle.closedHow})`);
   if (idle.busy + idle.refused + idle.closedUnanswered + idle.held !== IDLE_CONNECTIONS)
     v.push(
       `busy ${idle.busy} + refused ${idle.refused} + closed unanswered ${idle.closedUnanswered} + held ${idle.held} != ${IDLE_CONNECTIONS} idle connections`,
