@@ -46,3 +46,4 @@ export {
   type InsertOptions,
 } from './classifier';
 export { generateUfid, megaflowUfid, formatUfid, parseUfid, ufidMapKey } from './ufid';
+export { vniOfTunId, tunIdOfVni, tunnelEndpointText } from './tunnel';

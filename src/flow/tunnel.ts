@@ -46,6 +46,27 @@ const UNMODELLED: ReadonlyMap<number, string> = new Map([
   [TUN.IPV4_INFO_BRIDGE, 'IPV4_INFO_BRIDGE'],
 ]);
 
+/** The VNI a tun_id carries (its low 24 bits: VXLAN's and Geneve's VNI), or undefined when it does not fit 24 bits. */
+export function vniOfTunId(id: Uint8Array): number | undefined {
+  for (let i = 0; i < 5; i++) if (id[i] !== 0) return undefined;
+  return (id[5] << 16) | (id[6] << 8) | id[7];
+}
+
+/** The be64 tun_id that carries a 24-bit VNI. */
+export function tunIdOfVni(vni: number): Uint8Array {
+  const id = new Uint8Array(8);
+  id[5] = (vni >> 16) & 0xff;
+  id[6] = (vni >> 8) & 0xff;
+  id[7] = vni & 0xff;
+  return id;
+}
+
+/** A tunnel endpoint (a key's src or dst, IPv4 or IPv6) as address text; undefined when neither is set. */
+export function tunnelEndpointText(v4: number, v6: Uint8Array): string | undefined {
+  if (v4 !== 0) return formatIpv4(v4);
+  return v6.some((b) => b !== 0) ? formatIpv6(v6) : undefined;
+}
+
 export function zeroTunnel(): TunnelKey {
   return {
     tunId: new Uint8Array(8),

@@ -8,8 +8,8 @@
  * counted after its last reading (an idle flow, the revalidator's kind, has nothing there). Bytes are those of
  * the inner frames, as on the userspace datapath.
  */
-import type { FlowActions, FlowKey, FlowStats } from '../../flow';
-import { canonicalIpText, formatIpv4, formatIpv6 } from '../../flow/text';
+import { tunnelEndpointText as endpoint, vniOfTunId, type FlowActions, type FlowKey, type FlowStats } from '../../flow';
+import { canonicalIpText } from '../../flow/text';
 import type { DpTunnelConfig, DpTunnelRemoteStats, DpTunnelStats } from '../types';
 
 /** What one flow's packets count for. */
@@ -19,15 +19,6 @@ export interface Attribution {
   /** Sent through tunnel port `port` to `remote`, once per pair. */
   tx: { port: number; remote: string }[];
 }
-
-/** The tunnel endpoint a key or set(tunnel) names, as text; undefined when it has none. */
-function endpoint(v4: number, v6: Uint8Array): string | undefined {
-  if (v4 !== 0) return formatIpv4(v4);
-  return v6.some((b) => b !== 0) ? formatIpv6(v6) : undefined;
-}
-
-const vniOfTunId = (id: Uint8Array): number =>
-  id.slice(0, 5).some((b) => b !== 0) ? -1 : (id[5] << 16) | (id[6] << 8) | id[7];
 
 /** What a flow counts for (pure); undefined when it touches no tunnel port. */
 export function attribute(

@@ -9,9 +9,9 @@
  * another VNI, as the userspace datapath does, and says which drop flow keeps the next ones in the kernel.
  */
 import { createHash } from 'crypto';
-import { TUN_FLAG, type FlowKey, type FlowMask } from '../../flow';
+import { TUN_FLAG, tunnelEndpointText, vniOfTunId, type FlowKey, type FlowMask } from '../../flow';
 import { zeroTunnel } from '../../flow/tunnel';
-import { canonicalIpText, formatIpv4, formatIpv6 } from '../../flow/text';
+import { canonicalIpText } from '../../flow/text';
 import { createTunnelLink } from '../../netlink/tunnel-link';
 import { deleteLink, dumpAddrs, getLinkByName, setLink } from '../../netlink/rtnl';
 import { NETLINK_ROUTE, NetlinkError, NetlinkSocket } from '../../netlink/socket';
@@ -41,30 +41,16 @@ export function asTunnelSpec(spec: DpPortSpec): KernelTunnelSpec {
   return spec as KernelTunnelSpec;
 }
 
-/** The VNI a tunnel key carries, or -1 when tun_id does not fit 24 bits. */
-function vniOfKey(id: Uint8Array): number {
-  for (let i = 0; i < 5; i++) if (id[i] !== 0) return -1;
-  return (id[5] << 16) | (id[6] << 8) | id[7];
-}
-
-/** The sender a tunnel key carries, as text (IPv4 src, or IPv6 src); undefined: none. */
-function senderOf(key: FlowKey): string | undefined {
-  const tun = key.tunnel;
-  if (tun === undefined) return undefined;
-  if (tun.src !== 0) return formatIpv4(tun.src);
-  return tun.ipv6Src.some((b) => b !== 0) ? formatIpv6(tun.ipv6Src) : undefined;
-}
-
 /**
  * Why a packet from tunnel port `t` is not the policy's (pure): from no remote of the port, or of another VNI.
  * Undefined when it is.
  */
 export function screenTunnelKey(t: DpTunnelConfig, key: FlowKey): string | undefined {
-  const from = senderOf(key);
+  const from = key.tunnel && tunnelEndpointText(key.tunnel.src, key.tunnel.ipv6Src);
   if (from === undefined) return 'without tunnel metadata';
   if (!t.remotes.some((r) => canonicalIpText(r) === from)) return `from ${from}, which is no remote of the port`;
-  const vni = vniOfKey(key.tunnel!.tunId);
-  if (vni !== t.vni) return `of VNI ${vni < 0 ? 'out of range' : vni}, not the port's ${t.vni}`;
+  const vni = vniOfTunId(key.tunnel!.tunId);
+  if (vni !== t.vni) return `of VNI ${vni ?? 'out of range'}, not the port's ${t.vni}`;
   return undefined;
 }
 

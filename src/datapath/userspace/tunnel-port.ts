@@ -9,7 +9,7 @@
 import * as dgram from 'dgram';
 import { native } from '../../native';
 import { tunnelKeyProblem } from '../../flow/tunnel';
-import { TUN_FLAG, type FlowMask, type TunnelKey } from '../../flow';
+import { TUN_FLAG, vniOfTunId, type FlowMask, type TunnelKey } from '../../flow';
 import { canonicalIpText, formatIpv4, formatIpv6, scanIpv4 } from '../../flow/text';
 import type { DpPortInfo, DpPortSpec, DpPortStats, DpTunnelConfig, DpTunnelRemoteStats, DpTunnelStats } from '../types';
 import { DatapathError, zeroPortStats } from '../types';
@@ -31,23 +31,6 @@ const MAX_UDP_PAYLOAD = 65507;
 interface RemoteEntry {
   stats: DpTunnelRemoteStats;
   word: number;
-}
-
-/** The VNI a tunnel key carries (tun_id's low 24 bits), or undefined when tun_id does not fit a VNI. */
-export function vniOf(t: TunnelKey): number | undefined {
-  const id = t.tunId;
-  for (let i = 0; i < 5; i++) if (id[i] !== 0) return undefined;
-  const vni = (id[5] << 16) | (id[6] << 8) | id[7];
-  return vni <= VNI_MAX ? vni : undefined;
-}
-
-/** The be64 tun_id of a VNI. */
-export function tunIdOf(vni: number): Uint8Array {
-  const id = new Uint8Array(8);
-  id[5] = (vni >> 16) & 0xff;
-  id[6] = (vni >> 8) & 0xff;
-  id[7] = vni & 0xff;
-  return id;
 }
 
 export class TunnelPort {
@@ -142,7 +125,7 @@ export class TunnelPort {
    * GSO frame (UDP) is dropped and counted.
    */
   send(buf: Buffer, off: number, len: number, tunnel: TunnelKey | undefined): void {
-    const vni = tunnel && vniOf(tunnel);
+    const vni = tunnel && vniOfTunId(tunnel.tunId);
     const dst = tunnel && this.destinationOf(tunnel);
     if (this.closed || tunnel === undefined || dst === undefined || vni === undefined) {
       this.stats.txErrors++;
@@ -249,7 +232,7 @@ export function checkTunnelMatch(mask: FlowMask): void {
 export function checkTunnelSet(t: TunnelKey): void {
   const problem = tunnelKeyProblem(t, t.ttl !== 0);
   if (problem !== undefined) throw new DatapathError('EINVAL', `set(tunnel(...)) ${problem}`);
-  if (vniOf(t) === undefined)
+  if (vniOfTunId(t.tunId) === undefined)
     throw new DatapathError('EINVAL', `set(tunnel(...)): tun_id does not fit a 24-bit VNI (0..${VNI_MAX})`);
 }
 

@@ -5,8 +5,8 @@
  * that came from a tunnel port never leaves by a tunnel port of the same bridge, so a full mesh of hosts does not
  * loop (OVS has no such rule and loops without RSTP).
  */
-import { TUN_FLAG, type FlowAction, type FlowMask, type TunnelKey } from '../../flow';
-import { canonicalIpText, formatIpv4, formatIpv6, parseIpv6, scanIpv4 } from '../../flow/text';
+import { TUN_FLAG, tunIdOfVni, tunnelEndpointText, type FlowAction, type FlowMask, type TunnelKey } from '../../flow';
+import { canonicalIpText, parseIpv6, scanIpv4 } from '../../flow/text';
 import type { TunnelSpec } from '../../model/types';
 
 /**
@@ -31,19 +31,14 @@ export function tunnelPortView(t: TunnelSpec): TunnelPortView {
 }
 
 const allOnes = (n: number): Uint8Array => new Uint8Array(n).fill(0xff);
-const isZero = (b: Uint8Array): boolean => b.every((x) => x === 0);
 
 /** A tunnel key with tun_id = vni (0 for none), the endpoints of `family` set from their text (absent: zero). */
 function tunnelKey(vni: number, family: 4 | 6, src: Remote | undefined, dst: Remote | undefined): TunnelKey {
-  const tunId = new Uint8Array(8);
-  tunId[5] = (vni >> 16) & 0xff;
-  tunId[6] = (vni >> 8) & 0xff;
-  tunId[7] = vni & 0xff;
   const v4 = (a: Remote | undefined) => (family === 4 && a !== undefined ? (scanIpv4(a, 0)?.value ?? 0) : 0);
   const v6 = (a: Remote | undefined) =>
     family === 6 && a !== undefined ? (parseIpv6(a) ?? new Uint8Array(16)) : new Uint8Array(16);
   return {
-    tunId,
+    tunId: tunIdOfVni(vni),
     src: v4(src),
     dst: v4(dst),
     ipv6Src: v6(src),
@@ -67,15 +62,9 @@ export function tunnelIngressMask(mask: FlowMask, t: TunnelPortView): void {
   else mask.tunnel.ipv6Src = allOnes(16);
 }
 
-/** The sender of a packet's tunnel key, as a Remote (undefined when the key has none). */
-function senderOf(tunnel: TunnelKey): Remote | undefined {
-  if (tunnel.src !== 0) return formatIpv4(tunnel.src);
-  return isZero(tunnel.ipv6Src) ? undefined : formatIpv6(tunnel.ipv6Src);
-}
-
 /** The remote a frame from tunnel port `t` came from, or why it is not switched. */
 export function ingressRemote(t: TunnelPortView, tunnel: TunnelKey | undefined): { remote: Remote } | { drop: string } {
-  const from = tunnel === undefined ? undefined : senderOf(tunnel);
+  const from = tunnel === undefined ? undefined : tunnelEndpointText(tunnel.src, tunnel.ipv6Src);
   if (from === undefined) return { drop: 'from a tunnel port without tunnel metadata' };
   if (!t.remotes.includes(from)) return { drop: `from ${from}, which is no remote of the port` };
   return { remote: from };
