@@ -30,6 +30,20 @@ function converse(socket: string, chunks: string[], opts: { halfClose?: boolean 
   });
 }
 
+/** n connections that send nothing: they hold the server's slots until destroyed. */
+function openIdle(socket: string, n: number): Promise<net.Socket[]> {
+  return Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<net.Socket>((resolve) => {
+          const c = net.createConnection(socket, () => resolve(c));
+          c.on('error', () => undefined);
+        }),
+    ),
+  );
+}
+
 /** The one answer line of a conversation, checked against the protocol's answer shape. */
 function answerOf(raw: string): { ok: boolean; error?: { kind: string; message: string; path?: string } } {
   expect(raw.endsWith('\n')).toBe(true);
@@ -135,16 +149,7 @@ describe('the request server under abuse', () => {
   });
 
   test(`connection ${MAX_CONNECTIONS + 1} is answered busy; the slots free up as connections close`, async () => {
-    const idle = await Promise.all(
-      Array.from(
-        { length: MAX_CONNECTIONS },
-        () =>
-          new Promise<net.Socket>((resolve) => {
-            const c = net.createConnection(socket, () => resolve(c));
-            c.on('error', () => undefined);
-          }),
-      ),
-    );
+    const idle = await openIdle(socket, MAX_CONNECTIONS);
     const busy = answerOf(await converse(socket, ['{"op":"ping"}\n']));
     expect(busy.error).toMatchObject({ kind: 'busy' });
     for (const c of idle) c.destroy();
@@ -155,16 +160,7 @@ describe('the request server under abuse', () => {
   test('a busy connection frees its descriptor as soon as its client closes, not after the linger', async () => {
     // Left open for ANSWER_LINGER_MS, a flood of busy connections once ran netmgrd out of descriptors, and libuv
     // then closed pending connections without an answer. Counted in this process's descriptor table.
-    const idle = await Promise.all(
-      Array.from(
-        { length: MAX_CONNECTIONS },
-        () =>
-          new Promise<net.Socket>((resolve) => {
-            const c = net.createConnection(socket, () => resolve(c));
-            c.on('error', () => undefined);
-          }),
-      ),
-    );
+    const idle = await openIdle(socket, MAX_CONNECTIONS);
     const openFds = () => fs.readdirSync('/proc/self/fd').length;
     // One busy answer first: the server has accepted the idle connections by then, and they are in `before`.
     expect(answerOf(await converse(socket, ['{"op":"ping"}\n'])).error).toMatchObject({ kind: 'busy' });
