@@ -5,19 +5,22 @@
 # usage: test/vm/build-initramfs.sh [OUTPUT]        (default: test/vm/.out/initramfs.cpio)
 #
 # The initramfs is two cpio archives one after the other (the kernel unpacks both, later files win):
-#   base    kernel modules, busybox, dash, iproute2, iputils ping, tcpdump, ovs-dpctl, node, their shared
-#           libraries, /etc files. Cached in $NETMGR_VM_CACHE, keyed on everything that goes into it, so a
+#   base    kernel modules, busybox, dash, iproute2, iputils ping, tcpdump, ovs-dpctl, node, Open vSwitch's daemons
+#           and tools when the host has them (ovsdb-server, ovs-vswitchd, ovs-vsctl, ...: a benchmark's peer), their
+#           shared libraries, /etc files. Cached in $NETMGR_VM_CACHE, keyed on everything that goes into it, so a
 #           rebuild only redoes it when the kernel, a host binary or a library changes (or this script).
 #   project /init (test/vm/init) and the project at /netmgr: bin/, dist/, the native addon, package.json,
-#           production node_modules, test/vm/guest/, examples/, units/, bench/pktblast, bench/arpprobe. Rebuilt every time (~3 MiB).
+#           production node_modules, test/vm/guest/, examples/, units/, bench/pktblast, bench/arpprobe, bench/pingprobe. Rebuilt every time (~3 MiB).
 # The kernel package (the linux-image-6.1.0-*-amd64 that linux-image-amd64 depends on) is fetched with
 # `apt-get download` and unpacked with `dpkg-deb -x` into $NETMGR_VM_CACHE/kernel/<package>_<version>/: no install.
 #
 # Environment:
 #   NETMGR_VM_CACHE        cache folder (default /var/cache/netmgr-vm; about 0.6 GiB)
 #   NETMGR_VM_MODULES      modules to load, in addition to their dependencies (tun: the userspace datapath's TAPs;
-#                          vxlan, geneve: tunnel ports; bridge: the overlay test's underlay switch)
-#                          (default: openvswitch veth sch_ingress cls_matchall cls_bpf act_gact tun vxlan geneve bridge)
+#                          vxlan, geneve: tunnel ports; bridge: the overlay test's underlay switch and a peer in
+#                          benchmarks; sch_tbf: the rate limit on a benchmark's storm)
+#                          (default: openvswitch veth sch_ingress cls_matchall cls_bpf act_gact tun vxlan geneve bridge
+#                          sch_tbf)
 # On success the last two lines on stdout are `kernel=<vmlinuz>` and `initramfs=<OUTPUT>`; progress goes to stderr.
 set -euo pipefail
 
@@ -25,7 +28,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 CACHE=${NETMGR_VM_CACHE:-/var/cache/netmgr-vm}
 OUT=${1:-$HERE/.out/initramfs.cpio}
-MODULES=${NETMGR_VM_MODULES:-openvswitch veth sch_ingress cls_matchall cls_bpf act_gact tun vxlan geneve bridge}
+MODULES=${NETMGR_VM_MODULES:-openvswitch veth sch_ingress cls_matchall cls_bpf act_gact tun vxlan geneve bridge sch_tbf}
 # Guest paths of the host tools (each copied with the shared libraries ldd lists).
 TOOLS=(ip tc bridge ss genl ping tcpdump ovs-dpctl node dash)
 
@@ -55,6 +58,17 @@ for t in "${TOOLS[@]}"; do
   esac
   TOOLPATH[$t]=$(readlink -f "$p")
 done
+# Open vSwitch's own daemons, when the host has them (openvswitch-switch): the peer bench/kernel-vm.sh measures
+# on the same kernel datapath. The tests do not need them.
+OVS_SCHEMA=/usr/share/openvswitch/vswitch.ovsschema
+if [ -f "$OVS_SCHEMA" ]; then
+  for t in ovsdb-tool ovsdb-server ovs-vswitchd ovs-vsctl ovs-appctl; do
+    p=$(command -v "$t" 2>/dev/null || true)
+    if [ -n "$p" ]; then TOOLS+=("$t"); TOOLPATH[$t]=$(readlink -f "$p"); fi
+  done
+else
+  OVS_SCHEMA=
+fi
 # busybox-static's busybox, not the dynamically linked one of the busybox package (either works, static is smaller).
 BUSYBOX=$(readlink -f "$(command -v busybox)")
 
@@ -131,7 +145,7 @@ key=$( {
   sha256sum "$0" | cut -d' ' -f1
   echo "$KDIR $KVER"
   echo "$mods"
-  for f in "${TOOLPATH[@]}" "$BUSYBOX" $libfiles $builtins /etc/protocols /etc/services; do
+  for f in "${TOOLPATH[@]}" "$BUSYBOX" $libfiles $builtins /etc/protocols /etc/services $OVS_SCHEMA; do
     if [ -e "$f" ]; then stat -L -c '%n %s %Y' "$f"; fi
   done
 } | sha256sum | cut -c1-16)
@@ -169,7 +183,7 @@ if [ ! -f "$BASE" ]; then
   done
   install -m 755 "$BUSYBOX" "$S/usr/bin/busybox"
   for l in $libfiles; do install -D -m 755 "$l" "$S/$(usrpath "$l")"; done
-  for f in $builtins; do install -D -m 644 "$f" "$S$f"; done
+  for f in $builtins $OVS_SCHEMA; do install -D -m 644 "$f" "$S$f"; done
   # /bin/sh is dash, not busybox: busybox sh runs its own applets before PATH (its `ip` has no netns), and
   # node's execSync and friends run commands through /bin/sh.
   ln -sf dash "$S/usr/bin/sh"
@@ -222,10 +236,11 @@ for d in examples units; do if [ -d "$ROOT/$d" ]; then cp -a "$ROOT/$d" "$N/"; f
   mkdir -p "$N/$(dirname "$d")"
   cp -a "$ROOT/$d" "$N/$d"
 done
-# The small C traffic tools, for guest tests that need a traffic source (pktblast) or a prober (arpprobe): a built
+# The small C traffic tools, for guest tests and benchmarks that need a traffic source (pktblast) or a prober
+# (arpprobe, pingprobe): a built
 # bench/TOOL if there is one, else compiled here from bench/TOOL.c (cached on its hash) when a C compiler is present.
 mkdir -p "$N/bench"
-for tool in pktblast arpprobe; do
+for tool in pktblast arpprobe pingprobe; do
   if [ -x "$ROOT/bench/$tool" ]; then
     cp -a "$ROOT/bench/$tool" "$N/bench/"
   elif [ -f "$ROOT/bench/$tool.c" ] && command -v cc >/dev/null 2>&1; then
