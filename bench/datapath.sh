@@ -24,6 +24,8 @@
 #   --keep    keep the temp dir with the logs (daemons, iperf3, pktblast, netmgr units) and print its path
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 ALL_CASES=(veth bridge ovs-veth ovs-int netmgr-veth netmgr-int netmgr-learn-veth netmgr-learn-int)
 # The cases whose switch learns MAC addresses: they get the flow-setup measurement too.
@@ -451,36 +453,6 @@ NM_PID=""
 NM_DIR=""
 NETMGR=${NETMGR:-bin/netmgr}   # for testing this script against a stand-in
 nm() { NETMGR_SOCKET=$NM_DIR/netmgrd.sock NETMGR_STATE_DIR=$NM_DIR/state timeout 60 node "$NETMGR" "$@"; }
-
-write_netmgr_units() { # write_netmgr_units DIR KIND POLICY
-  local d=$1 kind=$2 policy=$3 x ip
-  if [ "$policy" = learning ]; then
-    # No policy line: "learning" is the default. No flows (they are an error with learning).
-    printf '[unit]\ntype = "bridge"\n[bridge]\ndatapath = "userspace"\n' > "$d/$P-sw.toml"
-  else
-    cat > "$d/$P-sw.toml" <<UNIT
-[unit]
-type = "bridge"
-[bridge]
-datapath = "userspace"
-policy = "flows"
-[[bridge.flow]]
-match = "in_port($P-a),eth()"
-actions = "$P-b"
-[[bridge.flow]]
-match = "in_port($P-b),eth()"
-actions = "$P-a"
-UNIT
-  fi
-  for x in a b; do
-    [ $x = a ] && ip=$IPA || ip=$IPB
-    {
-      printf '[unit]\ntype = "port"\n[port]\nbridge = "%s"\nkind = "%s"\nnamespace = "%s"\n' "$P-sw" "$kind" "$P-h$x"
-      [ "$kind" = veth ] && printf 'peer = "%s"\n' "$P-p$x"
-      printf '[ipv4]\naddresses = ["%s/24"]\n' "$ip"
-    } > "$d/$P-$x.toml"
-  done
-}
 
 setup_netmgr() { # setup_netmgr KIND POLICY   (POLICY: flows or learning)
   local kind=$1 policy=$2

@@ -37,3 +37,36 @@ remove_prefixed() {
   for ns in $(ip netns list | awk '{print $1}' | grep "^$1-" || true); do ip netns del "$ns" 2>/dev/null || true; done
   for l in $(ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | grep "^$1-" || true); do ip link del "$l" 2>/dev/null || true; done
 }
+
+# write_netmgr_units DIR KIND POLICY: the unit set of a two-host bench (bench/datapath.sh, bench/profile.sh): bridge
+# $P-sw on the userspace datapath joining hosts $P-ha ($IPA) and $P-hb ($IPB) on ports $P-a and $P-b of KIND
+# (veth or internal), switched by POLICY: learning, or flows (two static flows between the ports).
+write_netmgr_units() {
+  local d=$1 kind=$2 policy=$3 x ip
+  if [ "$policy" = learning ]; then
+    # No policy line: "learning" is the default. No flows (they are an error with learning).
+    printf '[unit]\ntype = "bridge"\n[bridge]\ndatapath = "userspace"\n' > "$d/$P-sw.toml"
+  else
+    cat > "$d/$P-sw.toml" <<UNIT
+[unit]
+type = "bridge"
+[bridge]
+datapath = "userspace"
+policy = "flows"
+[[bridge.flow]]
+match = "in_port($P-a),eth()"
+actions = "$P-b"
+[[bridge.flow]]
+match = "in_port($P-b),eth()"
+actions = "$P-a"
+UNIT
+  fi
+  for x in a b; do
+    [ $x = a ] && ip=$IPA || ip=$IPB
+    {
+      printf '[unit]\ntype = "port"\n[port]\nbridge = "%s"\nkind = "%s"\nnamespace = "%s"\n' "$P-sw" "$kind" "$P-h$x"
+      [ "$kind" = veth ] && printf 'peer = "%s"\n' "$P-p$x"
+      printf '[ipv4]\naddresses = ["%s/24"]\n' "$ip"
+    } > "$d/$P-$x.toml"
+  done
+}

@@ -78,31 +78,6 @@ stop() {
 PB=$TMP/pktblast
 cc -O2 -Wall -o "$PB" bench/pktblast.c || exit 1
 
-write_units() { # write_units DIR KIND
-  local d=$1 kind=$2 x ip
-  cat > "$d/$P-sw.toml" <<UNIT
-[unit]
-type = "bridge"
-[bridge]
-datapath = "userspace"
-policy = "flows"
-[[bridge.flow]]
-match = "in_port($P-a),eth()"
-actions = "$P-b"
-[[bridge.flow]]
-match = "in_port($P-b),eth()"
-actions = "$P-a"
-UNIT
-  for x in a b; do
-    [ $x = a ] && ip=$IPA || ip=$IPB
-    {
-      printf '[unit]\ntype = "port"\n[port]\nbridge = "%s"\nkind = "%s"\nnamespace = "%s"\n' "$P-sw" "$kind" "$P-h$x"
-      [ "$kind" = veth ] && printf 'peer = "%s"\n' "$P-p$x"
-      printf '[ipv4]\naddresses = ["%s/24"]\n' "$ip"
-    } > "$d/$P-$x.toml"
-  done
-}
-
 # The forwarding worker's thread: the one netmgrd task at nice -10 (src/bridge/priority.ts).
 worker_tid() {
   local t
@@ -183,7 +158,7 @@ profile_case() { # profile_case KIND LOAD
   CASE_DIR=$TMP/$kind-$load
   NM_DIR=$CASE_DIR/nm
   mkdir -p "$NM_DIR/units" "$NM_DIR/state" "$NM_DIR/empty" "$CASE_DIR/cpuprof"
-  write_units "$NM_DIR/units" "$kind"
+  write_netmgr_units "$NM_DIR/units" "$kind" flows
   log "== $kind ports, $load load (uptime:$(uptime | sed 's/.*load average/ load average/'))"
   start_daemon --perf-basic-prof-only-functions || return 1
   tid=$TID

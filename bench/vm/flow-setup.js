@@ -77,17 +77,7 @@ async function measure(datapath) {
   try {
     ok(['apply'], env);
     const stats = () => JSON.parse(ok(['dpctl', 'show', 'fs0', '--json'], env))[0].stats;
-    const before = stats();
-    const [rate, offered] = await runs();
-    const after = stats();
-    return {
-      datapath,
-      rate,
-      offered,
-      upcalls: after.missed - before.missed,
-      lost: after.lost - before.lost,
-      flows: after.flows,
-    };
+    return await measuredRow(datapath, stats);
   } finally {
     shTry(`node /netmgr/bin/netmgr apply --dir ${tmpDir('empty-')}`, { env: { ...process.env, ...env } });
     await stopDaemon(daemon);
@@ -106,6 +96,21 @@ async function runs() {
     await new Promise((r) => setTimeout(r, 500));
   }
   return [median(rates), median(offered)];
+}
+
+/** A table row: the runs' medians, and the datapath's upcalls (missed) and lost over them from stats(). */
+async function measuredRow(datapath, stats) {
+  const before = stats();
+  const [rate, offered] = await runs();
+  const after = stats();
+  return {
+    datapath,
+    rate,
+    offered,
+    upcalls: after.missed - before.missed,
+    lost: after.lost - before.lost,
+    flows: after.flows,
+  };
 }
 
 const OVS_SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema';
@@ -148,17 +153,7 @@ async function measureOvs() {
       sh(`ip -n fs-${host} link set fs-${host}-eth0 address 02:00:00:00:78:0${n}`);
       vsctl(`add-port fs0 fs-o${host}`);
     }
-    const before = ovsDpStats();
-    const [rate, offered] = await runs();
-    const after = ovsDpStats();
-    return {
-      datapath: 'ovs-vswitchd (kernel)',
-      rate,
-      offered,
-      upcalls: after.missed - before.missed,
-      lost: after.lost - before.lost,
-      flows: after.flows,
-    };
+    return await measuredRow('ovs-vswitchd (kernel)', ovsDpStats);
   } finally {
     shTry(`ovs-appctl -t ${dir}/vswitchd.ctl exit --cleanup`, { env });
     for (const c of children.reverse()) {
