@@ -6,16 +6,9 @@
 import { parseActions, parseFlow } from '../../../src/flow';
 import type { DpTunnelConfig } from '../../../src/datapath/types';
 import { attribute, TunnelRemoteCounters } from '../../../src/datapath/kernel/tunnel-counters';
+import { VXLAN_PORT } from '../../helpers/tunnel-config';
 
-const VX: DpTunnelConfig = {
-  kind: 'vxlan',
-  vni: 100,
-  remotes: ['198.18.0.2', '198.18.0.3'],
-  family: 4,
-  dstPort: 4789,
-  ttl: 64,
-  df: true,
-};
+const VX = VXLAN_PORT;
 const V6: DpTunnelConfig = { ...VX, family: 6, remotes: ['2001:db8:c8::2'] };
 const tunnelOf = (no: number) => (no === 3 ? VX : no === 4 ? V6 : undefined);
 const ETH = 'eth(src=02:00:00:00:00:01,dst=ff:ff:ff:ff:ff:ff),eth_type(0x0806)';

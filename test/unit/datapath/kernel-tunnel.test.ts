@@ -6,8 +6,8 @@
  */
 import { applyMask, formatActions, formatFlowKey, parseFlow, validateFlow, type FlowKey } from '../../../src/flow';
 import { screenDropMask, screenTunnelKey, tunnelDeviceName } from '../../../src/datapath/kernel/tunnel';
-import type { DpTunnelConfig } from '../../../src/datapath/types';
 import { setTunnelAction, tunnelPortView } from '../../../src/policy/learning/tunnel';
+import { VXLAN_PORT } from '../../helpers/tunnel-config';
 
 test.each([
   ['vxlan', 'kb1t', 'vx-kb1t'],
@@ -28,15 +28,7 @@ test('a name too long for IFNAMSIZ: prefix, its start and a hash, at most 15 cha
   expect(tunnelDeviceName('vxlan', 'a-very-long-port-name')).toHaveLength(15);
 });
 
-const PORT: DpTunnelConfig = {
-  kind: 'vxlan',
-  vni: 100,
-  remotes: ['198.18.0.2', '198.18.0.3'],
-  family: 4,
-  dstPort: 4789,
-  ttl: 64,
-  df: true,
-};
+const PORT = VXLAN_PORT;
 /** An upcall's key from the tunnel vport (port 3), as the kernel fills it for a received VXLAN packet. */
 const fromTunnel = (tunId: string, src: string): FlowKey =>
   parseFlow(
