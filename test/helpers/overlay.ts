@@ -1,5 +1,9 @@
-/** What the overlay (tunnel port) integration tests share: a capture in a namespace and the units of one box. */
+/**
+ * What the overlay (tunnel port) integration tests share: a capture in a namespace, the units of one box, and a
+ * megabyte over TCP checked by its hash.
+ */
 import { ChildProcess, spawn } from 'child_process';
+import { createHash } from 'crypto';
 
 /** tcpdump in a namespace (-n, line-buffered, not promiscuous); stop() returns its text output. */
 export async function capture(ns: string, iface: string, filter: string[]): Promise<{ stop(): Promise<string> }> {
@@ -43,4 +47,57 @@ export function boxUnits(
       `[unit]\ntype = "port"\n[port]\nbridge = "${br}"\nkind = "vxlan"\nvni = 100\n` +
       `remotes = [${o.remotes.map((r) => `"${r}"`).join(', ')}]\nlocal = "${o.local}"\n`,
   };
+}
+
+/**
+ * Byte i of what transferMegabyte sends (every 256-byte run differs, so a misplaced segment shows). The sender, a
+ * child process, gets this function's source.
+ */
+const megabyteByte = (i: number): number => (i * 31 + (i >> 8)) & 0xff;
+const MB = 1 << 20;
+
+/** What transferMegabyte returns when all of the megabyte arrived intact: its length and SHA-256. */
+export const MEGABYTE_RECEIVED = `${MB} ${createHash('sha256')
+  .update(Buffer.from(Array.from({ length: MB }, (_, i) => megabyteByte(i))))
+  .digest('hex')}`;
+
+/**
+ * 1 MB over TCP from namespace `fromNs` to `toIp`:`port`, served in namespace `toNs`: what the receiver counted
+ * and hashed when the sender closed ("LENGTH SHA256", MEGABYTE_RECEIVED when intact; '' when it did not finish
+ * within waitMs).
+ */
+export async function transferMegabyte(
+  o: { fromNs: string; toNs: string; toIp: string; port: number },
+  waitMs: number,
+): Promise<string> {
+  const node = (ns: string, script: string, stdio: 'pipe' | 'ignore') =>
+    spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', script], { stdio: ['ignore', stdio, stdio] });
+  const server = node(
+    o.toNs,
+    `const h = require('crypto').createHash('sha256'); let n = 0;
+     require('net').createServer((s) => {
+       s.on('data', (d) => { h.update(d); n += d.length; });
+       s.on('end', () => { console.log(n + ' ' + h.digest('hex')); process.exit(0); });
+     }).listen(${o.port}, '${o.toIp}', () => console.log('listening'));`,
+    'pipe',
+  );
+  let client: ChildProcess | undefined;
+  try {
+    let out = '';
+    server.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    for (let i = 0; i < 100 && !out.includes('listening'); i++) await new Promise((r) => setTimeout(r, 50));
+    client = node(
+      o.fromNs,
+      `const byte = ${megabyteByte.toString()};
+       const b = Buffer.from(Array.from({ length: ${MB} }, (_, i) => byte(i)));
+       const c = require('net').connect(${o.port}, '${o.toIp}', () => c.end(b));`,
+      'ignore',
+    );
+    const t0 = Date.now();
+    while (!/\d+ [0-9a-f]{64}/.test(out) && Date.now() - t0 < waitMs) await new Promise((r) => setTimeout(r, 50));
+    return /\d+ [0-9a-f]{64}/.exec(out)?.[0] ?? '';
+  } finally {
+    client?.kill('SIGTERM');
+    server.kill('SIGTERM');
+  }
 }

@@ -10,13 +10,12 @@
  * at the tunnel port). MTU: at the example's 1450, 1422 bytes of ping payload cross with DF and 1423 do not; at 1500
  * plan warns, and TCP stalls with the tunnel port counting the datagrams the underlay cannot carry.
  */
-import { ChildProcess, spawn, spawnSync } from 'child_process';
-import { createHash } from 'crypto';
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { isRoot, netmgr, ping, REPO, runPrefix, sh, tempDir } from '../helpers/sys';
 import { startDaemon, stopAndClean, type TestDaemon } from '../helpers/daemon';
-import { capture } from '../helpers/overlay';
+import { capture, MEGABYTE_RECEIVED, transferMegabyte } from '../helpers/overlay';
 import { rewriteUnits } from '../helpers/example-units';
 
 const P = runPrefix();
@@ -153,61 +152,12 @@ it('fdb show on box 1 lists the end hosts of boxes 2 and 3 behind their remotes'
   expect(text).toMatch(new RegExp(`${macOf(remoteHosts[0])}\\s+\\d+\\s+${under(2).replace(/\./g, '\\.')}`));
 });
 
-const MB = 1 << 20;
-const MB_SHA256 = createHash('sha256')
-  .update(Buffer.from(Array.from({ length: MB }, (_, i) => (i * 31 + (i >> 8)) & 0xff)))
-  .digest('hex');
-
-/**
- * 1 MB over TCP from box 1's first end host to box 3's last: what the receiver counted and hashed when the sender
- * closed ('' when it did not finish within waitMs).
- */
-async function transferMegabyte(waitMs: number): Promise<string> {
-  const server = spawn(
-    'ip',
-    [
-      'netns',
-      'exec',
-      hostNs(HOSTS[5]),
-      process.execPath,
-      '-e',
-      `const h = require('crypto').createHash('sha256'); let n = 0;
-       require('net').createServer((s) => {
-         s.on('data', (d) => { h.update(d); n += d.length; });
-         s.on('end', () => { console.log(n + ' ' + h.digest('hex')); process.exit(0); });
-       }).listen(5001, '${HOSTS[5].ip}', () => console.log('listening'));`,
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let client: ChildProcess | undefined;
-  try {
-    let out = '';
-    server.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    for (let i = 0; i < 100 && !out.includes('listening'); i++) await new Promise((r) => setTimeout(r, 50));
-    client = spawn(
-      'ip',
-      [
-        'netns',
-        'exec',
-        hostNs(HOSTS[0]),
-        process.execPath,
-        '-e',
-        `const b = Buffer.from(Array.from({ length: ${MB} }, (_, i) => (i * 31 + (i >> 8)) & 0xff));
-         const c = require('net').connect(5001, '${HOSTS[5].ip}', () => c.end(b));`,
-      ],
-      { stdio: 'ignore' },
-    );
-    const t0 = Date.now();
-    while (!/\d+ [0-9a-f]{64}/.test(out) && Date.now() - t0 < waitMs) await new Promise((r) => setTimeout(r, 50));
-    return /\d+ [0-9a-f]{64}/.exec(out)?.[0] ?? '';
-  } finally {
-    client?.kill('SIGTERM');
-    server.kill('SIGTERM');
-  }
-}
+/** 1 MB over TCP from box 1's first end host to box 3's last (see transferMegabyte). */
+const megabyteAcross = (waitMs: number) =>
+  transferMegabyte({ fromNs: hostNs(HOSTS[0]), toNs: hostNs(HOSTS[5]), toIp: HOSTS[5].ip, port: 5001 }, waitMs);
 
 it('1 MB over TCP from box 1 to box 3 arrives intact', async () => {
-  expect(await transferMegabyte(10_000)).toBe(`${MB} ${MB_SHA256}`);
+  expect(await megabyteAcross(10_000)).toBe(MEGABYTE_RECEIVED);
 });
 
 it('MTU 1450: 1422 bytes of ping payload cross with DF set, 1423 are refused by the sending host', () => {
@@ -256,10 +206,10 @@ it('at MTU 1500 plan warns, and TCP with full-size segments stalls on the tunnel
     // port's socket refuses them (EMSGSIZE: counted as its transmit errors), nothing tells the hosts, and the
     // connection stalls after its small segments. (The kernel's own VXLAN device does the same; Open vSwitch likewise leaves it to the MTU.)
     const before = tunnelCounters(1).txErrors;
-    expect(await transferMegabyte(5_000)).toBe('');
+    expect(await megabyteAcross(5_000)).toBe('');
     expect(tunnelCounters(1).txErrors).toBeGreaterThan(before);
   } finally {
     for (const n of [1, 3]) expect(setMtu1500(n, false).code).toBe(0);
   }
-  expect(await transferMegabyte(10_000)).toBe(`${MB} ${MB_SHA256}`);
+  expect(await megabyteAcross(10_000)).toBe(MEGABYTE_RECEIVED);
 });
